@@ -1,0 +1,85 @@
+package fairway
+
+import (
+	"context"
+	"regexp"
+	"time"
+)
+
+// Actor kinds. Kind decides authority: only humans approve, close or cancel.
+const (
+	KindHuman   = "human"
+	KindAgent   = "agent"
+	KindService = "service"
+)
+
+// Actor is a human, an agent or a service that acts on the ledger.
+type Actor struct {
+	Name        string    `json:"name"`
+	Kind        string    `json:"kind"`
+	DisplayName string    `json:"display_name,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	CreatedBy   string    `json:"created_by,omitempty"`
+}
+
+// IsHuman reports whether the actor is a human.
+func (a *Actor) IsHuman() bool { return a != nil && a.Kind == KindHuman }
+
+// ActorCreate is the input to create an actor.
+type ActorCreate struct {
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	DisplayName string `json:"display_name,omitempty"`
+	// IssueToken asks for a bearer token for server mode. The token is
+	// returned once and only its hash is stored.
+	IssueToken bool `json:"issue_token,omitempty"`
+}
+
+// ActorCreated is the result of creating an actor: the actor, and the token
+// when one was asked for.
+type ActorCreated struct {
+	Actor *Actor `json:"actor"`
+	Token string `json:"token,omitempty"`
+}
+
+var actorNameRE = regexp.MustCompile(`^[a-z][a-z0-9._-]{0,62}$`)
+
+// Validate checks the input fields.
+func (c *ActorCreate) Validate() error {
+	if !actorNameRE.MatchString(c.Name) {
+		return FieldError("name", "%q is not a valid actor name: use 1-63 lower-case letters, digits, '.', '_' or '-', starting with a letter", c.Name)
+	}
+	switch c.Kind {
+	case KindHuman, KindAgent, KindService:
+	case "":
+		return FieldError("kind", "is required: one of human, agent, service")
+	default:
+		return FieldError("kind", "%q is not an actor kind: use human, agent or service", c.Kind)
+	}
+	if len(c.DisplayName) > 200 {
+		return FieldError("display_name", "is longer than 200 characters")
+	}
+	return nil
+}
+
+// ActorService manages actors and their credentials.
+type ActorService interface {
+	CreateActor(ctx context.Context, c ActorCreate) (*ActorCreated, error)
+	GetActor(ctx context.Context, name string) (*Actor, error)
+	ListActors(ctx context.Context) ([]*Actor, error)
+	// Whoami returns the actor the request is made as.
+	Whoami(ctx context.Context) (*Actor, error)
+}
+
+type actorKey struct{}
+
+// NewContextWithActor returns a context that carries the acting actor.
+func NewContextWithActor(ctx context.Context, a *Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFromContext returns the acting actor, or nil when there is none.
+func ActorFromContext(ctx context.Context) *Actor {
+	a, _ := ctx.Value(actorKey{}).(*Actor)
+	return a
+}

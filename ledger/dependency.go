@@ -1,0 +1,161 @@
+package ledger
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"fairway"
+)
+
+// AddDependency records that blocker must be done before blocked. An edge
+// that would close a cycle is refused, naming the cycle.
+func (l *Ledger) AddDependency(ctx context.Context, blocked, blocker string) error {
+	if err := fairway.ValidateKey("blocked", blocked); err != nil {
+		return err
+	}
+	if err := fairway.ValidateKey("blocker", blocker); err != nil {
+		return err
+	}
+	if blocked == blocker {
+		return fairway.FieldError("blocker", "a task cannot depend on itself")
+	}
+	return l.store.Update(ctx, func(tx fairway.Tx) error {
+		by, err := actor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		t, err := tx.Task(blocked)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Task(blocker); err != nil {
+			return err
+		}
+		if fairway.IsTerminal(t.Status) {
+			return fairway.Errorf(fairway.ECONFLICT, "task %s is %s; a finished task takes no new dependencies", blocked, t.Status)
+		}
+		if cycle, err := findPath(tx, blocker, blocked); err != nil {
+			return err
+		} else if cycle != nil {
+			// cycle runs blocker ← … ← blocked through "depends on"; read
+			// the other way it is the chain of "blocks".
+			slices.Reverse(cycle)
+			return fairway.Errorf(fairway.ECONFLICT, "%s cannot depend on %s: that closes the cycle %s blocks %s",
+				blocked, blocker, strings.Join(cycle, " blocks "), blocked)
+		}
+		if err := tx.InsertDependency(blocked, blocker); err != nil {
+			return err
+		}
+		return l.record(tx, by, l.now(), "dependency.add", blocked, map[string]string{"blocked": blocked, "blocker": blocker})
+	})
+}
+
+// findPath looks for a chain from → … → to following "depends on" edges,
+// breadth first, and returns it, or nil when there is none.
+func findPath(tx fairway.Tx, from, to string) ([]string, error) {
+	parent := map[string]string{from: ""}
+	queue := []string{from}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		if cur == to {
+			var path []string
+			for k := cur; k != ""; k = parent[k] {
+				path = append(path, k)
+			}
+			slices.Reverse(path)
+			return path, nil
+		}
+		next, err := tx.Blockers(cur)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range next {
+			if _, seen := parent[n]; !seen {
+				parent[n] = cur
+				queue = append(queue, n)
+			}
+		}
+	}
+	return nil, nil
+}
+
+// RemoveDependency deletes a dependency edge.
+func (l *Ledger) RemoveDependency(ctx context.Context, blocked, blocker string) error {
+	if err := fairway.ValidateKey("blocked", blocked); err != nil {
+		return err
+	}
+	if err := fairway.ValidateKey("blocker", blocker); err != nil {
+		return err
+	}
+	return l.store.Update(ctx, func(tx fairway.Tx) error {
+		by, err := actor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteDependency(blocked, blocker); err != nil {
+			return err
+		}
+		return l.record(tx, by, l.now(), "dependency.remove", blocked, map[string]string{"blocked": blocked, "blocker": blocker})
+	})
+}
+
+// Dependencies shows what a task waits on and what waits on it.
+func (l *Ledger) Dependencies(ctx context.Context, key string) (*fairway.TaskDependencies, error) {
+	out := &fairway.TaskDependencies{Key: key, BlockedBy: []*fairway.Task{}, Blocks: []*fairway.Task{}}
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		if _, err := tx.Task(key); err != nil {
+			return err
+		}
+		for _, dir := range []struct {
+			list func(string) ([]string, error)
+			dst  *[]*fairway.Task
+		}{{tx.Blockers, &out.BlockedBy}, {tx.Blocking, &out.Blocks}} {
+			keys, err := dir.list(key)
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				t, err := tx.Task(k)
+				if err != nil {
+					return err
+				}
+				*dir.dst = append(*dir.dst, t)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Next lists what can be worked on now: open tasks whose dependencies are
+// all done, by priority, then risk (highest first), then age.
+func (l *Ledger) Next(ctx context.Context, f fairway.NextFilter) ([]*fairway.Task, error) {
+	if f.Limit < 0 || f.Limit > 10000 {
+		return nil, fairway.FieldError("limit", "must be between 1 and 10000")
+	}
+	if f.Lane != "" {
+		if err := fairway.ValidateLaneName("lane", f.Lane); err != nil {
+			return nil, err
+		}
+	}
+	var out []*fairway.Task
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		if f.Lane != "" {
+			if _, err := tx.Lane(f.Lane); err != nil {
+				return err
+			}
+		}
+		var err error
+		out, err = tx.ReadyTasks(f)
+		return err
+	})
+	if out == nil && err == nil {
+		out = []*fairway.Task{}
+	}
+	return out, err
+}

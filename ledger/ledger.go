@@ -1,0 +1,119 @@
+// Package ledger holds Fairway's rules: who may do what, which status
+// changes are legal, when a gate passes, and that every change is written
+// with its audit event in the same transaction. It implements
+// fairway.Service over any fairway.Store.
+package ledger
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"fairway"
+)
+
+// Ledger implements fairway.Service.
+type Ledger struct {
+	store fairway.Store
+	// Now is the clock; tests replace it to make time deterministic.
+	Now func() time.Time
+	// NewToken makes bearer tokens; tests may replace it.
+	NewToken func() string
+}
+
+var _ fairway.Service = (*Ledger)(nil)
+
+// New returns a ledger over store.
+func New(store fairway.Store) *Ledger {
+	return &Ledger{store: store, Now: time.Now, NewToken: randomToken}
+}
+
+// Store returns the underlying store.
+func (l *Ledger) Store() fairway.Store { return l.store }
+
+func (l *Ledger) now() time.Time { return l.Now().Round(0).UTC() }
+
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return "fw_" + hex.EncodeToString(b)
+}
+
+// HashToken returns the stored form of a bearer token.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// actor returns the acting actor as the store knows it: the context names
+// who acts, the store says what kind they are.
+func actor(ctx context.Context, tx fairway.Tx) (*fairway.Actor, error) {
+	a := fairway.ActorFromContext(ctx)
+	if a == nil || a.Name == "" {
+		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "no actor: pass --as NAME or set FAIRWAY_ACTOR (local mode), or a bearer token (server mode)")
+	}
+	stored, err := tx.Actor(a.Name)
+	if fairway.ErrorCode(err) == fairway.ENOTFOUND {
+		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "actor %q is not known; create it with `fairway actor create %s --kind human|agent|service`", a.Name, a.Name)
+	}
+	return stored, err
+}
+
+// record seals and appends one audit event for a change made in tx.
+func (l *Ledger) record(tx fairway.Tx, by *fairway.Actor, at time.Time, action, subject string, change any) error {
+	body, err := fairway.CanonicalJSON(change)
+	if err != nil {
+		return err
+	}
+	head, err := tx.AuditHead()
+	if err != nil {
+		return err
+	}
+	e := &fairway.AuditEvent{At: at, Actor: by.Name, ActorKind: by.Kind, Action: action, Subject: subject, Change: body}
+	e.Seal(head)
+	return tx.AppendAudit(e)
+}
+
+// refuse records a refused request in the audit log and returns the
+// refusal. The write that records it must succeed for the refusal to be
+// returned, so callers return nil from their Update func and the refusal
+// afterwards.
+func (l *Ledger) refuse(tx fairway.Tx, by *fairway.Actor, at time.Time, action, subject string, refusal *fairway.Error) error {
+	return l.record(tx, by, at, action+".refused", subject, map[string]any{"code": refusal.Code, "reason": refusal.Message})
+}
+
+// AuditLog pages through the audit log.
+func (l *Ledger) AuditLog(ctx context.Context, f fairway.AuditFilter) ([]*fairway.AuditEvent, error) {
+	if f.Limit < 0 || f.Limit > 10000 {
+		return nil, fairway.FieldError("limit", "must be between 1 and 10000")
+	}
+	var out []*fairway.AuditEvent
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		var err error
+		out, err = tx.AuditEvents(f)
+		return err
+	})
+	return out, err
+}
+
+// VerifyAudit recomputes the whole chain and checks it against the head.
+func (l *Ledger) VerifyAudit(ctx context.Context) (*fairway.AuditVerification, error) {
+	var res *fairway.AuditVerification
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		var v fairway.AuditVerifier
+		if err := tx.EachAuditEvent(func(e *fairway.AuditEvent) error { v.Add(e); return nil }); err != nil {
+			return err
+		}
+		head, err := tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		res = v.Finish(head)
+		return nil
+	})
+	return res, err
+}

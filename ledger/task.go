@@ -1,0 +1,290 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"fairway"
+)
+
+// Defaults for fields a task create may leave out.
+const (
+	DefaultRisk     = fairway.RiskMedium
+	DefaultPriority = 2
+)
+
+// CreateTask creates an open task, generating its key from the lane's
+// prefix when none is given.
+func (l *Ledger) CreateTask(ctx context.Context, c fairway.TaskCreate) (*fairway.Task, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	var task *fairway.Task
+	err := l.store.Update(ctx, func(tx fairway.Tx) error {
+		by, err := actor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		now := l.now()
+		task = &fairway.Task{
+			Key: c.Key, Title: strings.TrimSpace(c.Title), Scope: c.Scope, Lane: c.Lane, Owner: c.Owner,
+			Creator: by.Name, Status: fairway.StatusOpen, Risk: c.Risk, Priority: DefaultPriority,
+			ReviewDomains: c.ReviewDomains, Mutating: c.Mutating, Labels: c.Labels,
+			CreatedAt: now, UpdatedAt: now,
+		}
+		if task.Risk == "" {
+			task.Risk = DefaultRisk
+		}
+		if c.Priority != nil {
+			task.Priority = *c.Priority
+		}
+		if err := checkOwner(tx, task.Owner); err != nil {
+			return err
+		}
+		if c.Lane != "" {
+			lane, err := tx.Lane(c.Lane)
+			if fairway.ErrorCode(err) == fairway.ENOTFOUND {
+				return fairway.FieldError("lane", "lane %q does not exist; create it with `fairway lane create %s`", c.Lane, c.Lane)
+			} else if err != nil {
+				return err
+			}
+			if task.Key == "" {
+				if lane.KeyPrefix == "" {
+					return fairway.FieldError("key", "lane %q has no key prefix, so give the task a key", lane.Name)
+				}
+				if task.Key, err = nextKey(tx, lane); err != nil {
+					return err
+				}
+			}
+		}
+		if err := tx.InsertTask(task); err != nil {
+			return err
+		}
+		return l.record(tx, by, now, "task.create", task.Key, task)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return task, nil
+}
+
+// nextKey takes the lane's next number, skipping keys already taken by
+// tasks created with an explicit key.
+func nextKey(tx fairway.Tx, lane *fairway.Lane) (string, error) {
+	for {
+		n, err := tx.NextLaneSeq(lane.Name)
+		if err != nil {
+			return "", err
+		}
+		key := fmt.Sprintf("%s-%03d", lane.KeyPrefix, n)
+		if _, err := tx.Task(key); fairway.ErrorCode(err) == fairway.ENOTFOUND {
+			return key, nil
+		} else if err != nil {
+			return "", err
+		}
+	}
+}
+
+func checkOwner(tx fairway.Tx, owner string) error {
+	if owner == "" {
+		return nil
+	}
+	if _, err := tx.Actor(owner); fairway.ErrorCode(err) == fairway.ENOTFOUND {
+		return fairway.FieldError("owner", "actor %q does not exist; create it first with `fairway actor create %s`", owner, owner)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// GetTask returns one task.
+func (l *Ledger) GetTask(ctx context.Context, key string) (*fairway.Task, error) {
+	var task *fairway.Task
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		var err error
+		task, err = tx.Task(key)
+		return err
+	})
+	return task, err
+}
+
+// ListTasks lists tasks by key.
+func (l *Ledger) ListTasks(ctx context.Context, f fairway.TaskFilter) ([]*fairway.Task, error) {
+	if f.Status != "" && !slices.Contains(fairway.Statuses, f.Status) {
+		return nil, fairway.FieldError("status", "%q is not a status: use one of %s", f.Status, strings.Join(fairway.Statuses, ", "))
+	}
+	if f.Limit < 0 {
+		return nil, fairway.FieldError("limit", "must not be negative")
+	}
+	var out []*fairway.Task
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		var err error
+		out, err = tx.Tasks(f)
+		return err
+	})
+	return out, err
+}
+
+// UpdateTask changes a task's descriptive fields.
+func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdate) (*fairway.Task, error) {
+	if err := u.Validate(); err != nil {
+		return nil, err
+	}
+	var task *fairway.Task
+	err := l.store.Update(ctx, func(tx fairway.Tx) error {
+		by, err := actor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if task, err = tx.Task(key); err != nil {
+			return err
+		}
+		if fairway.IsTerminal(task.Status) {
+			return fairway.Errorf(fairway.ECONFLICT, "task %s is %s and can no longer change; create a follow-up task instead", key, task.Status)
+		}
+		if u.Owner != nil {
+			if err := checkOwner(tx, *u.Owner); err != nil {
+				return err
+			}
+			task.Owner = *u.Owner
+		}
+		if u.Title != nil {
+			task.Title = strings.TrimSpace(*u.Title)
+		}
+		if u.Scope != nil {
+			task.Scope = *u.Scope
+		}
+		if u.Risk != nil {
+			task.Risk = *u.Risk
+		}
+		if u.Priority != nil {
+			task.Priority = *u.Priority
+		}
+		if u.ReviewDomains != nil {
+			task.ReviewDomains = *u.ReviewDomains
+		}
+		if u.Mutating != nil {
+			task.Mutating = *u.Mutating
+		}
+		if u.Labels != nil {
+			task.Labels = *u.Labels
+		}
+		now := l.now()
+		task.UpdatedAt = now
+		if err := tx.UpdateTask(task); err != nil {
+			return err
+		}
+		return l.record(tx, by, now, "task.update", key, u)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return task, nil
+}
+
+// TransitionTask moves a task along the status machine. Done and cancelled
+// have their own paths: the gate, and a human's cancellation.
+func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Transition) (*fairway.Task, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	switch t.Status {
+	case fairway.StatusDone:
+		return nil, fairway.FieldError("status", "a task reaches done only through its gate: run `fairway task close %s`", key)
+	case fairway.StatusCancelled:
+		return nil, fairway.FieldError("status", "cancelling needs a human and a reason: run `fairway task cancel %s --reason TEXT`", key)
+	}
+	var task *fairway.Task
+	err := l.store.Update(ctx, func(tx fairway.Tx) error {
+		by, err := actor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if task, err = tx.Task(key); err != nil {
+			return err
+		}
+		from := task.Status
+		if !slices.Contains(fairway.AllowedTransitions(from), t.Status) {
+			return illegalTransition(key, from, t.Status)
+		}
+		now := l.now()
+		task.Status, task.WaitReason, task.UpdatedAt = t.Status, t.WaitReason, now
+		if err := tx.UpdateTask(task); err != nil {
+			return err
+		}
+		return l.record(tx, by, now, "task.transition", key, map[string]any{
+			"from": from, "to": t.Status, "wait_reason": t.WaitReason, "note": t.Note,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return task, nil
+}
+
+func illegalTransition(key, from, to string) error {
+	allowed := fairway.AllowedTransitions(from)
+	var next []string
+	next = append(next, allowed...)
+	if !fairway.IsTerminal(from) {
+		next = append(next, "done (via `task close`)", "cancelled (via `task cancel`)")
+	}
+	if len(next) == 0 {
+		return fairway.Errorf(fairway.ECONFLICT, "task %s is %s, a final status: it cannot move to %s", key, from, to)
+	}
+	return fairway.Errorf(fairway.ECONFLICT, "task %s cannot move from %s to %s; allowed from %s: %s", key, from, to, from, strings.Join(next, ", "))
+}
+
+// CancelTask ends a task without doing it. Only a human may, with a reason.
+func (l *Ledger) CancelTask(ctx context.Context, key, reason string) (*fairway.Task, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return nil, fairway.FieldError("reason", "is required: say why the task is cancelled")
+	}
+	if len(reason) > 4000 {
+		return nil, fairway.FieldError("reason", "is longer than 4000 characters")
+	}
+	var task *fairway.Task
+	var refusal error
+	err := l.store.Update(ctx, func(tx fairway.Tx) error {
+		by, err := actor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if task, err = tx.Task(key); err != nil {
+			return err
+		}
+		now := l.now()
+		if !by.IsHuman() {
+			e := &fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("only a human can cancel a task; %s is %s %s", by.Name, article(by.Kind), by.Kind)}
+			refusal = e
+			return l.refuse(tx, by, now, "task.cancel", key, e)
+		}
+		if fairway.IsTerminal(task.Status) {
+			return illegalTransition(key, task.Status, fairway.StatusCancelled)
+		}
+		from := task.Status
+		task.Status, task.WaitReason, task.CancelReason = fairway.StatusCancelled, "", reason
+		task.UpdatedAt, task.ClosedAt = now, now
+		if err := tx.UpdateTask(task); err != nil {
+			return err
+		}
+		return l.record(tx, by, now, "task.cancel", key, map[string]any{"from": from, "reason": reason})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if refusal != nil {
+		return nil, refusal
+	}
+	return task, nil
+}
+
+func article(kind string) string {
+	if kind == fairway.KindAgent {
+		return "an"
+	}
+	return "a"
+}

@@ -1,0 +1,74 @@
+package sqlite
+
+import "fairway"
+
+const actorColumns = `name, kind, display_name, created_at, created_by`
+
+func scanActor(r rowScanner) (*fairway.Actor, error) {
+	var a fairway.Actor
+	var created int64
+	if err := r.Scan(&a.Name, &a.Kind, &a.DisplayName, &created, &a.CreatedBy); err != nil {
+		return nil, err
+	}
+	a.CreatedAt = fromNanos(created)
+	return &a, nil
+}
+
+// InsertActor stores a new actor.
+func (t *tx) InsertActor(a *fairway.Actor) error {
+	_, err := t.exec(`INSERT INTO actors (`+actorColumns+`) VALUES (?, ?, ?, ?, ?)`, a.Name, a.Kind, a.DisplayName, nanos(a.CreatedAt), a.CreatedBy)
+	if isUniqueViolation(err) {
+		return fairway.Errorf(fairway.ECONFLICT, "actor %q already exists", a.Name)
+	}
+	return err
+}
+
+// Actor returns one actor.
+func (t *tx) Actor(name string) (*fairway.Actor, error) {
+	a, err := scanActor(t.q.QueryRowContext(t.ctx, `SELECT `+actorColumns+` FROM actors WHERE name = ?`, name))
+	if isNoRows(err) {
+		return nil, notFound("actor", name)
+	}
+	return a, mapErr(err)
+}
+
+// Actors lists actors by name.
+func (t *tx) Actors() ([]*fairway.Actor, error) {
+	rows, err := t.q.QueryContext(t.ctx, `SELECT `+actorColumns+` FROM actors ORDER BY name`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []*fairway.Actor
+	for rows.Next() {
+		a, err := scanActor(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// CountActors counts actors.
+func (t *tx) CountActors() (int, error) {
+	var n int
+	err := t.q.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM actors`).Scan(&n)
+	return n, mapErr(err)
+}
+
+// InsertToken stores the hash of a bearer token.
+func (t *tx) InsertToken(hash, actor string) error {
+	_, err := t.exec(`INSERT INTO tokens (hash, actor, created_at) VALUES (?, ?, strftime('%s','now'))`, hash, actor)
+	return err
+}
+
+// ActorByTokenHash finds the actor a token hash belongs to.
+func (t *tx) ActorByTokenHash(hash string) (*fairway.Actor, error) {
+	a, err := scanActor(t.q.QueryRowContext(t.ctx, `SELECT a.name, a.kind, a.display_name, a.created_at, a.created_by
+		FROM tokens k JOIN actors a ON a.name = k.actor WHERE k.hash = ?`, hash))
+	if isNoRows(err) {
+		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the token is not known; ask an administrator for one with `fairway actor create`")
+	}
+	return a, mapErr(err)
+}

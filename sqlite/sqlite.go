@@ -1,0 +1,337 @@
+// Package sqlite is Fairway's embedded store: one SQLite file in WAL mode,
+// fsynced on every commit, with concurrent writers batched into one commit.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"fairway"
+
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options tune a Store.
+type Options struct {
+	// MaxBatch caps how many queued writes share one commit. 1 turns group
+	// commit off: one fsync per write. Zero means DefaultMaxBatch.
+	MaxBatch int
+	// BusyTimeout is how long a write waits for another process's write
+	// lock. Zero means DefaultBusyTimeout.
+	BusyTimeout time.Duration
+}
+
+// DefaultMaxBatch is the default cap on writes per commit.
+const DefaultMaxBatch = 256
+
+// DefaultBusyTimeout is the default wait for another process's write lock.
+const DefaultBusyTimeout = 30 * time.Second
+
+// Store is a fairway.Store on one SQLite file.
+type Store struct {
+	path     string
+	writeDB  *sql.DB
+	readDB   *sql.DB
+	writes   chan *writeRequest
+	maxBatch int
+
+	closeOnce sync.Once
+	quit      chan struct{}
+	stopped   chan struct{}
+}
+
+type writeRequest struct {
+	ctx  context.Context
+	fn   func(fairway.Tx) error
+	done chan error
+}
+
+var _ fairway.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and applies any
+// migrations it lacks.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = DefaultMaxBatch
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = DefaultBusyTimeout
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create store folder: %w", err)
+		}
+	}
+	// synchronous(FULL) in WAL mode fsyncs the log on every commit: an
+	// acknowledged write survives a power cut. Group commit pays that
+	// fsync once for many writers.
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	dsn := "file:" + path + "?" + q.Encode()
+
+	writeDB, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	writeDB.SetMaxOpenConns(1)
+	writeDB.SetConnMaxLifetime(0)
+	writeDB.SetConnMaxIdleTime(0)
+	readDB, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		writeDB.Close()
+		return nil, err
+	}
+	readDB.SetMaxOpenConns(8)
+	readDB.SetMaxIdleConns(8)
+
+	s := &Store{
+		path: path, writeDB: writeDB, readDB: readDB,
+		writes: make(chan *writeRequest, 4*opts.MaxBatch), maxBatch: opts.MaxBatch,
+		quit: make(chan struct{}), stopped: make(chan struct{}),
+	}
+	if err := s.migrate(ctx); err != nil {
+		writeDB.Close()
+		readDB.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	go s.writeLoop()
+	return s, nil
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close stops the writer after the writes already queued and closes the
+// database.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.quit) })
+	<-s.stopped
+	err1 := s.readDB.Close()
+	err2 := s.writeDB.Close()
+	return errors.Join(err1, err2)
+}
+
+// migrate applies the embedded migrations not yet recorded, each in its own
+// transaction, taking the write lock first so concurrent processes agree.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	conn, err := s.writeDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var applied int
+	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&applied); err != nil {
+		return err
+	}
+	if applied == len(names) {
+		return nil
+	}
+	for _, name := range names {
+		base := filepath.Base(name)
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", base)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = withConnTx(ctx, conn, func() error {
+			var n int
+			if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			if _, err := conn.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", base, err)
+			}
+			_, err := conn.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, version, base, time.Now().UnixNano())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func withConnTx(ctx context.Context, conn *sql.Conn, fn func() error) error {
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
+		return err
+	}
+	return nil
+}
+
+// View runs fn in a read transaction.
+func (s *Store) View(ctx context.Context, fn func(fairway.Tx) error) error {
+	sqlTx, err := s.readDB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return mapErr(err)
+	}
+	defer sqlTx.Rollback()
+	return fn(&tx{ctx: ctx, q: sqlTx})
+}
+
+// Update queues fn for the writer and waits until its batch is committed.
+func (s *Store) Update(ctx context.Context, fn func(fairway.Tx) error) error {
+	req := &writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- req:
+	case <-s.quit:
+		return fairway.Errorf(fairway.EINTERNAL, "store is closed")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the write is either committed or refused as a whole;
+	// waiting for the answer keeps acknowledgement honest.
+	return <-req.done
+}
+
+// writeLoop owns the write connection. It takes every write queued at the
+// moment, runs each in its own savepoint inside one transaction, and commits
+// them with a single fsync.
+func (s *Store) writeLoop() {
+	defer close(s.stopped)
+	batch := make([]*writeRequest, 0, s.maxBatch)
+	for {
+		select {
+		case req := <-s.writes:
+			batch = append(batch[:0], req)
+		case <-s.quit:
+			for {
+				select {
+				case req := <-s.writes:
+					s.commit([]*writeRequest{req})
+				default:
+					return
+				}
+			}
+		}
+	drain:
+		for len(batch) < s.maxBatch {
+			select {
+			case req := <-s.writes:
+				batch = append(batch, req)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *Store) commit(batch []*writeRequest) {
+	ctx := context.Background()
+	results := make([]error, len(batch))
+	finish := func(commitErr error) {
+		for i, req := range batch {
+			if results[i] == nil {
+				results[i] = commitErr
+			}
+			req.done <- results[i]
+		}
+	}
+	conn, err := s.writeDB.Conn(ctx)
+	if err != nil {
+		finish(mapErr(err))
+		return
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		finish(mapErr(err))
+		return
+	}
+	for i, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if _, err := conn.ExecContext(ctx, "SAVEPOINT write"); err != nil {
+			results[i] = mapErr(err)
+			continue
+		}
+		err := runSafely(req.fn, &tx{ctx: ctx, q: conn})
+		if err != nil {
+			results[i] = err
+			if _, rerr := conn.ExecContext(ctx, "ROLLBACK TO write"); rerr != nil {
+				_, _ = conn.ExecContext(ctx, "ROLLBACK")
+				finish(mapErr(rerr))
+				return
+			}
+		}
+		if _, err := conn.ExecContext(ctx, "RELEASE write"); err != nil {
+			_, _ = conn.ExecContext(ctx, "ROLLBACK")
+			finish(mapErr(err))
+			return
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		_, _ = conn.ExecContext(ctx, "ROLLBACK")
+		finish(mapErr(err))
+		return
+	}
+	finish(nil)
+}
+
+func runSafely(fn func(fairway.Tx) error, t fairway.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("write panicked: %v", r)
+		}
+	}()
+	return fn(t)
+}
+
+// mapErr turns SQLite's lock errors into a conflict the user can act on;
+// other errors pass through as internal.
+func mapErr(err error) error {
+	var se *sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3lib.SQLITE_BUSY, sqlite3lib.SQLITE_LOCKED:
+			return fairway.Errorf(fairway.ECONFLICT, "the store is locked by another process for too long; try again")
+		case sqlite3lib.SQLITE_FULL:
+			return fairway.Errorf(fairway.EINTERNAL, "the disk is full; nothing was written")
+		}
+	}
+	return err
+}
+
+func isUniqueViolation(err error) bool {
+	var se *sqlite3.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE)
+}

@@ -1,0 +1,74 @@
+package fairway
+
+import "context"
+
+// Service is everything the ledger offers. The ledger package implements it
+// over a Store; the http package's Client implements it over the network, so
+// the CLI works the same against either.
+type Service interface {
+	TaskService
+	LaneService
+	ActorService
+	AuditService
+}
+
+// Store is the persistence the ledger's rules sit on: reads and writes in
+// transactions, nothing more. Every store passes the storetest suite.
+type Store interface {
+	// View runs fn in a read-only transaction with a consistent snapshot.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Update runs fn in a read-write transaction. When fn returns nil the
+	// changes are durable once Update returns nil; when fn returns an
+	// error nothing it wrote is kept.
+	Update(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is one store transaction. Getters return an ENOTFOUND *Error when the
+// row is absent; inserts return ECONFLICT when the key is taken.
+type Tx interface {
+	InsertTask(t *Task) error
+	UpdateTask(t *Task) error
+	Task(key string) (*Task, error)
+	Tasks(f TaskFilter) ([]*Task, error)
+	// CountTasksByStatus counts a lane's tasks per status; every lane when
+	// lane is empty.
+	CountTasksByStatus(lane string) (map[string]int, error)
+	// WaitReasons returns the distinct wait reasons of a lane's blocked
+	// tasks.
+	WaitReasons(lane string) ([]string, error)
+
+	InsertDependency(blocked, blocker string) error
+	DeleteDependency(blocked, blocker string) error
+	// Blockers returns the keys that key depends on.
+	Blockers(key string) ([]string, error)
+	// Blocking returns the keys that depend on key.
+	Blocking(key string) ([]string, error)
+	// ReadyTasks returns open tasks none of whose blockers is unfinished,
+	// ordered by priority (0 first), risk (critical first), then age.
+	ReadyTasks(f NextFilter) ([]*Task, error)
+	// CountReady counts what ReadyTasks would return without a limit.
+	CountReady(lane string) (int, error)
+	// PendingBlockers counts key's blockers that are not done.
+	PendingBlockers(key string) (int, error)
+
+	InsertLane(l *Lane) error
+	Lane(name string) (*Lane, error)
+	Lanes() ([]*Lane, error)
+	// NextLaneSeq increments and returns the lane's key counter.
+	NextLaneSeq(name string) (int64, error)
+
+	InsertActor(a *Actor) error
+	Actor(name string) (*Actor, error)
+	Actors() ([]*Actor, error)
+	CountActors() (int, error)
+	InsertToken(tokenHash, actor string) error
+	ActorByTokenHash(tokenHash string) (*Actor, error)
+
+	AuditHead() (AuditHead, error)
+	// AppendAudit stores a sealed event and moves the head to it.
+	AppendAudit(e *AuditEvent) error
+	AuditEvents(f AuditFilter) ([]*AuditEvent, error)
+	// EachAuditEvent streams the whole log in sequence order.
+	EachAuditEvent(fn func(*AuditEvent) error) error
+}

@@ -1,0 +1,343 @@
+package fairway
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Task statuses.
+const (
+	StatusOpen       = "open"
+	StatusInProgress = "in_progress"
+	StatusBlocked    = "blocked"
+	StatusInReview   = "in_review"
+	StatusDone       = "done"
+	StatusCancelled  = "cancelled"
+)
+
+// Statuses lists every task status in workflow order.
+var Statuses = []string{StatusOpen, StatusInProgress, StatusBlocked, StatusInReview, StatusDone, StatusCancelled}
+
+// Wait reasons: why a blocked task (and so its lane) is waiting.
+const (
+	WaitDependency     = "dependency"
+	WaitReviewer       = "reviewer"
+	WaitCredentials    = "credentials"
+	WaitExport         = "export"
+	WaitApprovalWindow = "approval-window"
+	WaitCapacity       = "capacity"
+)
+
+// WaitReasons lists every wait reason.
+var WaitReasons = []string{WaitDependency, WaitReviewer, WaitCredentials, WaitExport, WaitApprovalWindow, WaitCapacity}
+
+// Risk levels, lowest first.
+const (
+	RiskLow      = "low"
+	RiskMedium   = "medium"
+	RiskHigh     = "high"
+	RiskCritical = "critical"
+)
+
+// Risks lists every risk level, lowest first.
+var Risks = []string{RiskLow, RiskMedium, RiskHigh, RiskCritical}
+
+// RiskRank orders risk levels: 0 for low up to 3 for critical.
+func RiskRank(risk string) int { return slices.Index(Risks, risk) }
+
+// transitions holds the status changes a plain transition may make. Reaching
+// done is left out on purpose: only the gate (CloseTask) does that, and
+// cancelling has its own path (CancelTask) because it needs a human and a
+// reason.
+var transitions = map[string][]string{
+	StatusOpen:       {StatusInProgress, StatusBlocked},
+	StatusInProgress: {StatusOpen, StatusBlocked, StatusInReview},
+	StatusBlocked:    {StatusOpen, StatusInProgress},
+	StatusInReview:   {StatusInProgress, StatusBlocked},
+	StatusDone:       {},
+	StatusCancelled:  {},
+}
+
+// AllowedTransitions returns the statuses a task in status from may move to
+// with a plain transition.
+func AllowedTransitions(from string) []string { return transitions[from] }
+
+// IsTerminal reports whether a status ends the task's life.
+func IsTerminal(status string) bool { return status == StatusDone || status == StatusCancelled }
+
+// Scope says what a task may touch. Text is the human statement; the lists
+// are what policy matches against.
+type Scope struct {
+	Text          string   `json:"text,omitempty"`
+	Surfaces      []string `json:"surfaces,omitempty"`
+	ChangeClasses []string `json:"change_classes,omitempty"`
+	Contracts     []string `json:"contracts,omitempty"`
+	Paths         []string `json:"paths,omitempty"`
+}
+
+// Task is one governed piece of work.
+type Task struct {
+	Key           string    `json:"key"`
+	Title         string    `json:"title"`
+	Scope         Scope     `json:"scope"`
+	Lane          string    `json:"lane,omitempty"`
+	Owner         string    `json:"owner,omitempty"`
+	Creator       string    `json:"creator"`
+	Status        string    `json:"status"`
+	WaitReason    string    `json:"wait_reason,omitempty"`
+	Risk          string    `json:"risk"`
+	Priority      int       `json:"priority"`
+	ReviewDomains []string  `json:"review_domains,omitempty"`
+	Mutating      bool      `json:"mutating"`
+	Labels        []string  `json:"labels,omitempty"`
+	CancelReason  string    `json:"cancel_reason,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	ClosedAt      time.Time `json:"closed_at,omitzero"`
+}
+
+// TaskCreate is the input to create a task. Key may be empty when Lane has a
+// key prefix: the next key of the lane is then generated.
+type TaskCreate struct {
+	Key           string   `json:"key,omitempty"`
+	Title         string   `json:"title"`
+	Scope         Scope    `json:"scope,omitzero"`
+	Lane          string   `json:"lane,omitempty"`
+	Owner         string   `json:"owner,omitempty"`
+	Risk          string   `json:"risk,omitempty"`
+	Priority      *int     `json:"priority,omitempty"`
+	ReviewDomains []string `json:"review_domains,omitempty"`
+	Mutating      bool     `json:"mutating,omitempty"`
+	Labels        []string `json:"labels,omitempty"`
+}
+
+// TaskUpdate changes the descriptive fields of a task; nil fields are kept.
+type TaskUpdate struct {
+	Title         *string   `json:"title,omitempty"`
+	Scope         *Scope    `json:"scope,omitempty"`
+	Owner         *string   `json:"owner,omitempty"`
+	Risk          *string   `json:"risk,omitempty"`
+	Priority      *int      `json:"priority,omitempty"`
+	ReviewDomains *[]string `json:"review_domains,omitempty"`
+	Mutating      *bool     `json:"mutating,omitempty"`
+	Labels        *[]string `json:"labels,omitempty"`
+}
+
+// Transition asks to move a task to another status. WaitReason is required
+// when, and only when, Status is blocked.
+type Transition struct {
+	Status     string `json:"status"`
+	WaitReason string `json:"wait_reason,omitempty"`
+	Note       string `json:"note,omitempty"`
+}
+
+// TaskFilter selects tasks for listing. Empty fields match everything.
+type TaskFilter struct {
+	Lane   string `json:"lane,omitempty"`
+	Status string `json:"status,omitempty"`
+	Owner  string `json:"owner,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
+}
+
+// NextFilter selects the tasks that can be worked on now.
+type NextFilter struct {
+	Lane  string `json:"lane,omitempty"`
+	Limit int    `json:"limit,omitempty"`
+}
+
+// DefaultNextLimit is how many tasks next returns when no limit is given.
+const DefaultNextLimit = 20
+
+// TaskDependencies shows both directions of a task's dependency edges.
+type TaskDependencies struct {
+	Key string `json:"key"`
+	// BlockedBy are the tasks that must be done before this one.
+	BlockedBy []*Task `json:"blocked_by"`
+	// Blocks are the tasks waiting on this one.
+	Blocks []*Task `json:"blocks"`
+}
+
+// TaskService is the task, dependency and gate half of the ledger.
+type TaskService interface {
+	CreateTask(ctx context.Context, c TaskCreate) (*Task, error)
+	GetTask(ctx context.Context, key string) (*Task, error)
+	ListTasks(ctx context.Context, f TaskFilter) ([]*Task, error)
+	UpdateTask(ctx context.Context, key string, u TaskUpdate) (*Task, error)
+	TransitionTask(ctx context.Context, key string, t Transition) (*Task, error)
+	// CloseTask moves a task to done when, and only when, its gate passes.
+	// The decision is returned either way; a failing gate is an
+	// EGATEFAILED error.
+	CloseTask(ctx context.Context, key string) (*GateDecision, error)
+	CancelTask(ctx context.Context, key, reason string) (*Task, error)
+	ExplainGate(ctx context.Context, key string) (*GateDecision, error)
+
+	// AddDependency records that blocker must be done before blocked.
+	AddDependency(ctx context.Context, blocked, blocker string) error
+	RemoveDependency(ctx context.Context, blocked, blocker string) error
+	Dependencies(ctx context.Context, key string) (*TaskDependencies, error)
+	// Next lists open tasks whose dependencies are done, most urgent first.
+	Next(ctx context.Context, f NextFilter) ([]*Task, error)
+}
+
+var keyRE = regexp.MustCompile(`^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$`)
+
+// MaxKeyLen bounds task keys and lane prefixes.
+const MaxKeyLen = 100
+
+// ValidateKey checks a task key such as OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001.
+func ValidateKey(field, key string) error {
+	if key == "" {
+		return FieldError(field, "is required")
+	}
+	if len(key) > MaxKeyLen || !keyRE.MatchString(key) {
+		return FieldError(field, "%q is not a valid key: use upper-case letters and digits in dash-separated parts, like OPS-FIX-001 (at most %d characters)", clip(key), MaxKeyLen)
+	}
+	return nil
+}
+
+// Validate checks the input fields that need no store to check.
+func (c *TaskCreate) Validate() error {
+	if c.Key != "" {
+		if err := ValidateKey("key", c.Key); err != nil {
+			return err
+		}
+	} else if c.Lane == "" {
+		return FieldError("key", "is required when no lane is given (a lane with a key prefix generates keys)")
+	}
+	if err := validateTitle(c.Title); err != nil {
+		return err
+	}
+	if err := c.Scope.Validate(); err != nil {
+		return err
+	}
+	if c.Risk != "" && RiskRank(c.Risk) < 0 {
+		return FieldError("risk", "%q is not a risk level: use low, medium, high or critical", clip(c.Risk))
+	}
+	if c.Priority != nil {
+		if err := validatePriority(*c.Priority); err != nil {
+			return err
+		}
+	}
+	if err := validateNames("review_domains", c.ReviewDomains); err != nil {
+		return err
+	}
+	return validateNames("labels", c.Labels)
+}
+
+// Validate checks the fields that are set.
+func (u *TaskUpdate) Validate() error {
+	if u.Title != nil {
+		if err := validateTitle(*u.Title); err != nil {
+			return err
+		}
+	}
+	if u.Scope != nil {
+		if err := u.Scope.Validate(); err != nil {
+			return err
+		}
+	}
+	if u.Risk != nil && RiskRank(*u.Risk) < 0 {
+		return FieldError("risk", "%q is not a risk level: use low, medium, high or critical", clip(*u.Risk))
+	}
+	if u.Priority != nil {
+		if err := validatePriority(*u.Priority); err != nil {
+			return err
+		}
+	}
+	if u.ReviewDomains != nil {
+		if err := validateNames("review_domains", *u.ReviewDomains); err != nil {
+			return err
+		}
+	}
+	if u.Labels != nil {
+		if err := validateNames("labels", *u.Labels); err != nil {
+			return err
+		}
+	}
+	if u.Title == nil && u.Scope == nil && u.Owner == nil && u.Risk == nil && u.Priority == nil &&
+		u.ReviewDomains == nil && u.Mutating == nil && u.Labels == nil {
+		return Errorf(EINVALID, "nothing to update: set at least one field")
+	}
+	return nil
+}
+
+// Validate checks the transition input.
+func (t *Transition) Validate() error {
+	if !slices.Contains(Statuses, t.Status) {
+		return FieldError("status", "%q is not a status: use one of %s", clip(t.Status), strings.Join(Statuses, ", "))
+	}
+	if t.Status == StatusBlocked {
+		if !slices.Contains(WaitReasons, t.WaitReason) {
+			return FieldError("wait_reason", "a blocked task needs a wait reason: one of %s", strings.Join(WaitReasons, ", "))
+		}
+	} else if t.WaitReason != "" {
+		return FieldError("wait_reason", "is only for status blocked")
+	}
+	if len(t.Note) > 4000 {
+		return FieldError("note", "is longer than 4000 characters")
+	}
+	return nil
+}
+
+// Validate checks the scope lists.
+func (s *Scope) Validate() error {
+	if len(s.Text) > 20000 {
+		return FieldError("scope.text", "is longer than 20000 characters")
+	}
+	for field, list := range map[string][]string{
+		"scope.surfaces": s.Surfaces, "scope.change_classes": s.ChangeClasses,
+		"scope.contracts": s.Contracts, "scope.paths": s.Paths,
+	} {
+		if len(list) > 200 {
+			return FieldError(field, "has more than 200 entries")
+		}
+		for _, v := range list {
+			if strings.TrimSpace(v) == "" || len(v) > 500 {
+				return FieldError(field, "entries must be non-empty and at most 500 characters")
+			}
+		}
+	}
+	return nil
+}
+
+func validateTitle(title string) error {
+	if strings.TrimSpace(title) == "" {
+		return FieldError("title", "is required and must not be blank")
+	}
+	if len(title) > 300 {
+		return FieldError("title", "is longer than 300 characters")
+	}
+	return nil
+}
+
+func validatePriority(p int) error {
+	if p < 0 || p > 4 {
+		return FieldError("priority", "%d is out of range: use 0 (most urgent) to 4", p)
+	}
+	return nil
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]{0,62}$`)
+
+func validateNames(field string, names []string) error {
+	if len(names) > 50 {
+		return FieldError(field, "has more than 50 entries")
+	}
+	for _, n := range names {
+		if !nameRE.MatchString(n) {
+			return FieldError(field, "%q is not a valid name: use lower-case letters, digits, '.', '_', '/' or '-'", clip(n))
+		}
+	}
+	return nil
+}
+
+// clip shortens user input quoted back in error messages.
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
