@@ -1,0 +1,369 @@
+// Package storetest is the conformance suite every fairway.Store must pass.
+// It checks the store's own contract (round trips, conflicts, not-found,
+// atomic rollback, the ready index, the audit head) and then runs the
+// ledger's rules on top of it, so a new store is proven by one call:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) fairway.Store { return openTestStore(t) })
+//	}
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"fairway"
+	"fairway/ledger"
+)
+
+// OpenFunc returns a new, empty store. The suite closes it.
+type OpenFunc func(t *testing.T) fairway.Store
+
+// Run runs the whole suite, each test on a fresh store.
+func Run(t *testing.T, open OpenFunc) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, fairway.Store)
+	}{
+		{"TaskRoundTrip", testTaskRoundTrip},
+		{"InsertConflictAndNotFound", testConflictAndNotFound},
+		{"UpdateRollsBackOnError", testUpdateRollsBack},
+		{"ReadyIndexFollowsDependencies", testReadyIndex},
+		{"LaneSequence", testLaneSequence},
+		{"ActorTokens", testActorTokens},
+		{"AuditHeadMovesWithEvents", testAuditHead},
+		{"ConcurrentUpdatesAllCommit", testConcurrentUpdates},
+	}
+	for _, lt := range ledgerTests {
+		tests = append(tests, struct {
+			name string
+			fn   func(*testing.T, fairway.Store)
+		}{"Ledger/" + lt.name, func(t *testing.T, s fairway.Store) { lt.fn(t, newEnv(t, s)) }})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			tt.fn(t, s)
+		})
+	}
+}
+
+var ctx = context.Background()
+
+// clock is a deterministic clock that moves one second per call.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Second)
+	return c.t
+}
+
+func update(t *testing.T, s fairway.Store, fn func(fairway.Tx) error) {
+	t.Helper()
+	if err := s.Update(ctx, fn); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+}
+
+func view(t *testing.T, s fairway.Store, fn func(fairway.Tx) error) {
+	t.Helper()
+	if err := s.View(ctx, fn); err != nil {
+		t.Fatalf("view: %v", err)
+	}
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := fairway.ErrorCode(err); got != code {
+		t.Fatalf("error code = %q (%v), want %q", got, err, code)
+	}
+}
+
+func newTask(key string, at time.Time) *fairway.Task {
+	return &fairway.Task{
+		Key: key, Title: "Task " + key, Creator: "alice", Status: fairway.StatusOpen,
+		Risk: fairway.RiskMedium, Priority: 2, CreatedAt: at, UpdatedAt: at,
+	}
+}
+
+func testTaskRoundTrip(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 10, 30, 0, 123456789, time.UTC)
+	want := &fairway.Task{
+		Key: "OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001", Title: "Restore compute-vm-small capacity",
+		Scope: fairway.Scope{Text: "local-maas-lxd capacity", Surfaces: []string{"runtime"}, ChangeClasses: []string{"runtime-environment"},
+			Contracts: []string{"route:/v1/allocations"}, Paths: []string{"deploy/kind/**"}},
+		Lane: "", Owner: "alice", Creator: "bob", Status: fairway.StatusBlocked, WaitReason: fairway.WaitCapacity,
+		Risk: fairway.RiskHigh, Priority: 1, ReviewDomains: []string{"ops", "security"}, Mutating: true,
+		Labels: []string{"kind", "uat"}, CreatedAt: at, UpdatedAt: at.Add(time.Minute),
+	}
+	update(t, s, func(tx fairway.Tx) error { return tx.InsertTask(want) })
+	var got *fairway.Task
+	view(t, s, func(tx fairway.Tx) (err error) { got, err = tx.Task(want.Key); return err })
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+
+	want.Status, want.WaitReason, want.ClosedAt, want.CancelReason = fairway.StatusCancelled, "", at.Add(time.Hour), "superseded"
+	update(t, s, func(tx fairway.Tx) error { return tx.UpdateTask(want) })
+	view(t, s, func(tx fairway.Tx) (err error) { got, err = tx.Task(want.Key); return err })
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("after update:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func testConflictAndNotFound(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	update(t, s, func(tx fairway.Tx) error { return tx.InsertTask(newTask("A-1", at)) })
+	wantCode(t, s.Update(ctx, func(tx fairway.Tx) error { return tx.InsertTask(newTask("A-1", at)) }), fairway.ECONFLICT)
+	wantCode(t, s.View(ctx, func(tx fairway.Tx) error { _, err := tx.Task("NOPE-1"); return err }), fairway.ENOTFOUND)
+	wantCode(t, s.Update(ctx, func(tx fairway.Tx) error { return tx.UpdateTask(newTask("NOPE-1", at)) }), fairway.ENOTFOUND)
+	wantCode(t, s.View(ctx, func(tx fairway.Tx) error { _, err := tx.Lane("none"); return err }), fairway.ENOTFOUND)
+	wantCode(t, s.View(ctx, func(tx fairway.Tx) error { _, err := tx.Actor("none"); return err }), fairway.ENOTFOUND)
+	update(t, s, func(tx fairway.Tx) error { return tx.InsertTask(newTask("A-2", at)) })
+	update(t, s, func(tx fairway.Tx) error { return tx.InsertDependency("A-2", "A-1") })
+	wantCode(t, s.Update(ctx, func(tx fairway.Tx) error { return tx.InsertDependency("A-2", "A-1") }), fairway.ECONFLICT)
+	wantCode(t, s.Update(ctx, func(tx fairway.Tx) error { return tx.DeleteDependency("A-1", "A-2") }), fairway.ENOTFOUND)
+}
+
+func testUpdateRollsBack(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	boom := errors.New("boom")
+	err := s.Update(ctx, func(tx fairway.Tx) error {
+		if err := tx.InsertTask(newTask("ROLL-1", at)); err != nil {
+			return err
+		}
+		e := &fairway.AuditEvent{At: at, Actor: "alice", ActorKind: "human", Action: "task.create", Subject: "ROLL-1", Change: []byte(`{}`)}
+		e.Seal(fairway.AuditHead{})
+		if err := tx.AppendAudit(e); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update error = %v, want boom", err)
+	}
+	view(t, s, func(tx fairway.Tx) error {
+		if _, err := tx.Task("ROLL-1"); fairway.ErrorCode(err) != fairway.ENOTFOUND {
+			t.Errorf("task after rollback: err = %v, want not found", err)
+		}
+		head, err := tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		if head.Seq != 0 {
+			t.Errorf("audit head after rollback = %d, want 0", head.Seq)
+		}
+		return nil
+	})
+}
+
+func keys(tasks []*fairway.Task) []string {
+	out := []string{}
+	for _, t := range tasks {
+		out = append(out, t.Key)
+	}
+	return out
+}
+
+func testReadyIndex(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	mk := func(key string, prio int, risk string, age int) *fairway.Task {
+		task := newTask(key, at.Add(time.Duration(age)*time.Minute))
+		task.Priority, task.Risk = prio, risk
+		return task
+	}
+	update(t, s, func(tx fairway.Tx) error {
+		for _, task := range []*fairway.Task{
+			mk("R-LOW", 2, fairway.RiskLow, 1), mk("R-CRIT", 2, fairway.RiskCritical, 2), mk("R-OLD", 2, fairway.RiskLow, 0),
+			mk("R-P0", 0, fairway.RiskLow, 3), mk("R-WAIT", 0, fairway.RiskCritical, 0), mk("R-DEP", 1, fairway.RiskLow, 0),
+		} {
+			if err := tx.InsertTask(task); err != nil {
+				return err
+			}
+		}
+		return tx.InsertDependency("R-WAIT", "R-DEP")
+	})
+	ready := func(limit int) []string {
+		var out []*fairway.Task
+		view(t, s, func(tx fairway.Tx) (err error) {
+			out, err = tx.ReadyTasks(fairway.NextFilter{Limit: limit})
+			return err
+		})
+		return keys(out)
+	}
+	want := []string{"R-P0", "R-DEP", "R-CRIT", "R-OLD", "R-LOW"}
+	if got := ready(10); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ready = %v, want %v", got, want)
+	}
+	if got := ready(2); !reflect.DeepEqual(got, want[:2]) {
+		t.Fatalf("ready limit 2 = %v, want %v", got, want[:2])
+	}
+	update(t, s, func(tx fairway.Tx) error {
+		dep, err := tx.Task("R-DEP")
+		if err != nil {
+			return err
+		}
+		dep.Status = fairway.StatusDone
+		return tx.UpdateTask(dep)
+	})
+	want = []string{"R-WAIT", "R-P0", "R-CRIT", "R-OLD", "R-LOW"}
+	if got := ready(10); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ready after blocker done = %v, want %v", got, want)
+	}
+	// A new dependency on a done task adds nothing pending; one on an
+	// unfinished task does, and removing it takes it away again.
+	update(t, s, func(tx fairway.Tx) error { return tx.InsertDependency("R-LOW", "R-DEP") })
+	update(t, s, func(tx fairway.Tx) error { return tx.InsertDependency("R-OLD", "R-CRIT") })
+	want = []string{"R-WAIT", "R-P0", "R-CRIT", "R-LOW"}
+	if got := ready(10); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ready with R-OLD waiting = %v, want %v", got, want)
+	}
+	view(t, s, func(tx fairway.Tx) error {
+		n, err := tx.PendingBlockers("R-OLD")
+		if n != 1 || err != nil {
+			t.Errorf("PendingBlockers(R-OLD) = %d, %v; want 1", n, err)
+		}
+		c, err := tx.CountReady("")
+		if c != 4 || err != nil {
+			t.Errorf("CountReady = %d, %v; want 4", c, err)
+		}
+		return nil
+	})
+	update(t, s, func(tx fairway.Tx) error { return tx.DeleteDependency("R-OLD", "R-CRIT") })
+	if got := ready(10); len(got) != 5 {
+		t.Fatalf("ready after removing the edge = %v, want 5 tasks", got)
+	}
+}
+
+func testLaneSequence(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	lane := &fairway.Lane{Name: "closeout", KeyPrefix: "OPS-FIX", Description: "closeout work", CreatedAt: at, CreatedBy: "alice"}
+	update(t, s, func(tx fairway.Tx) error { return tx.InsertLane(lane) })
+	wantCode(t, s.Update(ctx, func(tx fairway.Tx) error {
+		return tx.InsertLane(&fairway.Lane{Name: "other", KeyPrefix: "OPS-FIX", CreatedAt: at, CreatedBy: "alice"})
+	}), fairway.ECONFLICT)
+	for want := int64(1); want <= 3; want++ {
+		var n int64
+		update(t, s, func(tx fairway.Tx) (err error) { n, err = tx.NextLaneSeq("closeout"); return err })
+		if n != want {
+			t.Fatalf("NextLaneSeq = %d, want %d", n, want)
+		}
+	}
+	var got *fairway.Lane
+	view(t, s, func(tx fairway.Tx) (err error) { got, err = tx.Lane("closeout"); return err })
+	if !reflect.DeepEqual(got, lane) {
+		t.Fatalf("lane = %+v, want %+v", got, lane)
+	}
+}
+
+func testActorTokens(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	a := &fairway.Actor{Name: "codex-1", Kind: fairway.KindAgent, DisplayName: "Codex", CreatedAt: at, CreatedBy: "alice"}
+	update(t, s, func(tx fairway.Tx) error { return tx.InsertActor(a) })
+	update(t, s, func(tx fairway.Tx) error { return tx.InsertToken("hash-1", "codex-1") })
+	view(t, s, func(tx fairway.Tx) error {
+		got, err := tx.ActorByTokenHash("hash-1")
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, a) {
+			t.Errorf("ActorByTokenHash = %+v, want %+v", got, a)
+		}
+		_, err = tx.ActorByTokenHash("hash-2")
+		wantCode(t, err, fairway.EUNAUTHORIZED)
+		n, err := tx.CountActors()
+		if n != 1 || err != nil {
+			t.Errorf("CountActors = %d, %v; want 1", n, err)
+		}
+		return nil
+	})
+}
+
+func testAuditHead(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	var sealed []*fairway.AuditEvent
+	for i := range 3 {
+		update(t, s, func(tx fairway.Tx) error {
+			head, err := tx.AuditHead()
+			if err != nil {
+				return err
+			}
+			e := &fairway.AuditEvent{At: at.Add(time.Duration(i) * time.Second), Actor: "alice", ActorKind: "human",
+				Action: "task.create", Subject: fmt.Sprintf("T-%d", i), Change: []byte(`{"n":1}`)}
+			e.Seal(head)
+			sealed = append(sealed, e)
+			return tx.AppendAudit(e)
+		})
+	}
+	view(t, s, func(tx fairway.Tx) error {
+		head, err := tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		if head.Seq != 3 || head.Hash != sealed[2].Hash {
+			t.Errorf("head = %+v, want seq 3 hash %s", head, sealed[2].Hash)
+		}
+		got, err := tx.AuditEvents(fairway.AuditFilter{AfterSeq: 1})
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, sealed[1:]) {
+			t.Errorf("events after 1 = %+v, want %+v", got, sealed[1:])
+		}
+		got, err = tx.AuditEvents(fairway.AuditFilter{Subject: "T-0"})
+		if err != nil || len(got) != 1 || got[0].Seq != 1 {
+			t.Errorf("events of T-0 = %+v, %v", got, err)
+		}
+		return nil
+	})
+}
+
+func testConcurrentUpdates(t *testing.T, s fairway.Store) {
+	l := ledger.New(s)
+	l.Now = newClock().Now
+	if _, err := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman}); err != nil {
+		t.Fatal(err)
+	}
+	as := fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice"})
+	const writers, each = 16, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				_, err := l.CreateTask(as, fairway.TaskCreate{Key: fmt.Sprintf("C-%d-%d", w, i), Title: "concurrent"})
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent create: %v", err)
+	}
+	tasks, err := l.ListTasks(ctx, fairway.TaskFilter{})
+	if err != nil || len(tasks) != writers*each {
+		t.Fatalf("tasks = %d, %v; want %d", len(tasks), err, writers*each)
+	}
+	v, err := l.VerifyAudit(ctx)
+	if err != nil || !v.OK || v.Events != writers*each+1 {
+		t.Fatalf("verify = %+v, %v; want ok with %d events", v, err, writers*each+1)
+	}
+}
