@@ -1,0 +1,89 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"fairway"
+)
+
+func init() {
+	register(&command{
+		name: "actor create", summary: "Create a human, agent or service actor and print its token once", args: "NAME --kind human|agent|service",
+		example: `fairway actor create alice --kind human                  # the first actor bootstraps an empty ledger
+fairway actor create codex-1 --kind agent --as alice     # prints the agent's bearer token once`,
+		flags: func(fs *flag.FlagSet) {
+			fs.String("kind", "", "human, agent or service (required)")
+			fs.String("display-name", "", "name shown to people")
+			fs.Bool("no-token", false, "do not issue a bearer token")
+		},
+		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+			if err := wantArgs(pos, 1, "NAME"); err != nil {
+				return err
+			}
+			svc, ctx, err := a.connect()
+			if err != nil {
+				return err
+			}
+			out, err := svc.CreateActor(ctx, fairway.ActorCreate{Name: pos[0], Kind: getString(fs, "kind"), DisplayName: getString(fs, "display-name"), IssueToken: !getBool(fs, "no-token")})
+			if err != nil {
+				return err
+			}
+			return a.output(out, func(w io.Writer) {
+				fmt.Fprintf(w, "created %s %s\n", out.Actor.Kind, out.Actor.Name)
+				if out.Token != "" {
+					fmt.Fprintf(w, "token: %s\n(shown once: only its hash is stored; use it as FAIRWAY_TOKEN with --server)\n", out.Token)
+				}
+			})
+		},
+	})
+	register(&command{
+		name: "actor list", summary: "List actors", args: "",
+		example: `fairway actor list --json`,
+		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+			if err := wantArgs(pos, 0, "no arguments"); err != nil {
+				return err
+			}
+			svc, ctx, err := a.connect()
+			if err != nil {
+				return err
+			}
+			actors, err := svc.ListActors(ctx)
+			if err != nil {
+				return err
+			}
+			if actors == nil {
+				actors = []*fairway.Actor{}
+			}
+			return a.output(actors, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tKIND\tDISPLAY NAME\tCREATED")
+				for _, ac := range actors {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ac.Name, ac.Kind, orDash(ac.DisplayName), fmtTime(ac.CreatedAt))
+				}
+				tw.Flush()
+			})
+		},
+	})
+	register(&command{
+		name: "actor whoami", summary: "Show who you act as", args: "",
+		example: `FAIRWAY_ACTOR=alice fairway actor whoami
+fairway actor whoami --server http://127.0.0.1:8080 --token "$FAIRWAY_TOKEN"`,
+		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+			if err := wantArgs(pos, 0, "no arguments"); err != nil {
+				return err
+			}
+			svc, ctx, err := a.connect()
+			if err != nil {
+				return err
+			}
+			ac, err := svc.Whoami(ctx)
+			if err != nil {
+				return err
+			}
+			return a.output(ac, func(w io.Writer) { fmt.Fprintf(w, "%s (%s)\n", ac.Name, ac.Kind) })
+		},
+	})
+}

@@ -1,0 +1,363 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"fairway"
+	fairwayhttp "fairway/http"
+	"fairway/ledger"
+	"fairway/sqlite"
+)
+
+// Exit codes. They are part of the interface: scripts and agents branch on
+// them.
+const (
+	exitOK           = 0
+	exitFailure      = 1
+	exitUsage        = 2 // bad flags, arguments or input values
+	exitNotFound     = 3
+	exitConflict     = 4
+	exitForbidden    = 5
+	exitGateFailed   = 6
+	exitUnauthorized = 7
+)
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) {
+		return exitUsage
+	}
+	switch fairway.ErrorCode(err) {
+	case "":
+		return exitOK
+	case fairway.EINVALID:
+		return exitUsage
+	case fairway.ENOTFOUND:
+		return exitNotFound
+	case fairway.ECONFLICT:
+		return exitConflict
+	case fairway.EFORBIDDEN:
+		return exitForbidden
+	case fairway.EGATEFAILED:
+		return exitGateFailed
+	case fairway.EUNAUTHORIZED:
+		return exitUnauthorized
+	}
+	return exitFailure
+}
+
+// usageError is a mistake in how the command was called.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// errHelp ends a command that printed its help.
+var errHelp = errors.New("help shown")
+
+// app is one invocation of the CLI. Everything it touches is injected so
+// tests run it in-process.
+type app struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	// now, when set, is the ledger clock for local mode (tests).
+	now func() time.Time
+
+	// Global options, accepted by every command.
+	json   bool
+	as     string
+	server string
+	token  string
+	dir    string
+
+	svc    fairway.Service
+	closer func()
+}
+
+// command is one CLI command: a name such as "task create", what it does,
+// how to call it, an example, and its body.
+type command struct {
+	name    string
+	summary string
+	args    string
+	example string
+	// local marks commands that only work on the local store.
+	local bool
+	run   func(a *app, fs *flag.FlagSet, pos []string) error
+	flags func(fs *flag.FlagSet)
+}
+
+var commands []*command
+
+func register(c *command) { commands = append(commands, c) }
+
+func (a *app) run(args []string) int {
+	err := a.dispatch(args)
+	if a.closer != nil {
+		a.closer()
+	}
+	if err == nil || errors.Is(err, errHelp) {
+		return exitOK
+	}
+	a.printError(err)
+	return exitCode(err)
+}
+
+func (a *app) printError(err error) {
+	var u usageError
+	if a.json {
+		e := &fairway.Error{Code: fairway.ErrorCode(err), Message: fairway.ErrorMessage(err)}
+		if errors.As(err, &u) {
+			e = &fairway.Error{Code: "usage", Message: u.msg}
+		} else if fe := (*fairway.Error)(nil); errors.As(err, &fe) {
+			e = fe
+		}
+		b, _ := json.Marshal(map[string]any{"error": e})
+		fmt.Fprintln(a.stderr, string(b))
+		return
+	}
+	switch {
+	case errors.As(err, &u):
+		fmt.Fprintf(a.stderr, "fairway: %s\n", u.msg)
+	default:
+		var fe *fairway.Error
+		if errors.As(err, &fe) {
+			fmt.Fprintf(a.stderr, "fairway: %s\n", fe.Error())
+		} else {
+			fmt.Fprintf(a.stderr, "fairway: %v\n", err)
+		}
+	}
+}
+
+// dispatch finds the longest command name that prefixes args.
+func (a *app) dispatch(args []string) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			return a.dispatch(append(args[1:], "--help"))
+		}
+		a.printOverview(a.stdout)
+		if len(args) == 0 {
+			return usagef("no command given")
+		}
+		return errHelp
+	}
+	var best *command
+	for _, c := range commands {
+		parts := strings.Fields(c.name)
+		if len(parts) <= len(args) && strings.Join(args[:len(parts)], " ") == c.name {
+			if best == nil || len(parts) > len(strings.Fields(best.name)) {
+				best = c
+			}
+		}
+	}
+	if best == nil {
+		// A group name alone ("fairway task") lists its commands.
+		var group []*command
+		for _, c := range commands {
+			if strings.HasPrefix(c.name, args[0]+" ") {
+				group = append(group, c)
+			}
+		}
+		if len(group) > 0 {
+			fmt.Fprintf(a.stdout, "Commands of fairway %s:\n\n", args[0])
+			for _, c := range group {
+				fmt.Fprintf(a.stdout, "  %-22s %s\n", c.name, c.summary)
+			}
+			fmt.Fprintf(a.stdout, "\nRun 'fairway %s COMMAND --help' for details and an example.\n", args[0])
+			if len(args) > 1 && args[1] != "--help" && args[1] != "-h" {
+				return usagef("unknown command %q; see the list above", strings.Join(args[:2], " "))
+			}
+			return errHelp
+		}
+		return usagef("unknown command %q; run 'fairway help' for the list", args[0])
+	}
+	rest := args[len(strings.Fields(best.name)):]
+	fs := a.flagSet(best)
+	pos, err := parseInterspersed(fs, rest)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return usagef("%v (see 'fairway %s --help')", err, best.name)
+	}
+	return best.run(a, fs, pos)
+}
+
+func (a *app) flagSet(c *command) *flag.FlagSet {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if c.flags != nil {
+		c.flags(fs)
+	}
+	fs.BoolVar(&a.json, "json", false, "print machine-readable JSON")
+	fs.StringVar(&a.as, "as", "", "act as this actor in local mode (default $FAIRWAY_ACTOR)")
+	fs.StringVar(&a.server, "server", "", "talk to a Fairway server at this URL (default $FAIRWAY_SERVER)")
+	fs.StringVar(&a.token, "token", "", "bearer token for --server (default $FAIRWAY_TOKEN)")
+	fs.StringVar(&a.dir, "dir", "", "local store folder (default $FAIRWAY_DIR or .fairway)")
+	fs.Usage = func() { a.printHelp(c, fs) }
+	return fs
+}
+
+// parseInterspersed lets flags come before, between or after positional
+// arguments; everything after "--" is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos, tail []string
+	for i, arg := range args {
+		if arg == "--" {
+			args, tail = args[:i], args[i+1:]
+			break
+		}
+	}
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	return append(pos, tail...), nil
+}
+
+func (a *app) printHelp(c *command, fs *flag.FlagSet) {
+	w := a.stdout
+	fmt.Fprintf(w, "%s\n\nUsage:\n  fairway %s", c.summary, c.name)
+	if c.args != "" {
+		fmt.Fprintf(w, " %s", c.args)
+	}
+	fmt.Fprintf(w, "\n\nExample:\n")
+	for _, line := range strings.Split(strings.TrimSpace(c.example), "\n") {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
+	fmt.Fprintf(w, "\nFlags:\n")
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	sort.Strings(names)
+	for _, n := range names {
+		f := fs.Lookup(n)
+		kind, usage := flag.UnquoteUsage(f)
+		name := "--" + n
+		if kind != "" {
+			name += " " + kind
+		}
+		fmt.Fprintf(w, "  %-24s %s\n", name, usage)
+	}
+	fmt.Fprintf(w, "\nExit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found, 4 conflict, 5 forbidden, 6 gate failed, 7 unauthorized.\n")
+}
+
+func (a *app) printOverview(w io.Writer) {
+	fmt.Fprint(w, `fairway — the durable record of governed engineering work.
+
+Usage:
+  fairway COMMAND [ARGS] [--json] [--as ACTOR | --server URL --token TOKEN]
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-22s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Local mode (the default) works on the store in .fairway/ and trusts --as
+(or $FAIRWAY_ACTOR) for who is acting: it is for one machine you control.
+Server mode (--server URL, or $FAIRWAY_SERVER) authenticates every request
+with a bearer token; that is where identity is enforced.
+
+Run 'fairway COMMAND --help' for details and an example.
+`)
+}
+
+// connect opens the service the command talks to: a server when --server
+// or $FAIRWAY_SERVER is set, the local store otherwise.
+func (a *app) connect() (fairway.Service, context.Context, error) {
+	if a.svc != nil {
+		return a.svc, a.actorContext(), nil
+	}
+	server := firstNonEmpty(a.server, a.getenv("FAIRWAY_SERVER"))
+	if server != "" {
+		token := firstNonEmpty(a.token, a.getenv("FAIRWAY_TOKEN"))
+		a.svc = fairwayhttp.NewClient(server, token)
+		return a.svc, a.ctx, nil
+	}
+	l, err := a.openLedger(sqlite.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	a.svc = l
+	return l, a.actorContext(), nil
+}
+
+func (a *app) actorContext() context.Context {
+	name := firstNonEmpty(a.as, a.getenv("FAIRWAY_ACTOR"))
+	if name == "" {
+		return a.ctx
+	}
+	return fairway.NewContextWithActor(a.ctx, &fairway.Actor{Name: name})
+}
+
+func (a *app) storePath() string {
+	dir := firstNonEmpty(a.dir, a.getenv("FAIRWAY_DIR"), ".fairway")
+	return filepath.Join(dir, "fairway.db")
+}
+
+func (a *app) openLedger(opts sqlite.Options) (*ledger.Ledger, error) {
+	store, err := sqlite.Open(a.ctx, a.storePath(), opts)
+	if err != nil {
+		return nil, err
+	}
+	a.closer = func() { store.Close() }
+	l := ledger.New(store)
+	if a.now != nil {
+		l.Now = a.now
+	}
+	return l, nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// printJSON writes v as indented JSON.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// output prints v as JSON with --json, or through human otherwise.
+func (a *app) output(v any, human func(w io.Writer)) error {
+	if a.json {
+		return a.printJSON(v)
+	}
+	human(a.stdout)
+	return nil
+}
+
+func wantArgs(pos []string, n int, names string) error {
+	if len(pos) != n {
+		return usagef("want %s, got %d argument(s)", names, len(pos))
+	}
+	return nil
+}
+
+func sqliteDefaults() sqlite.Options { return sqlite.Options{} }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"fairway"
+)
+
+func init() {
+	register(&command{
+		name: "audit log", summary: "Print the audit log, oldest first", args: "[--after SEQ] [--subject KEY] [--limit N]",
+		example: `fairway audit log --subject OPS-FIX-001
+fairway audit log --after 120 --limit 50 --json`,
+		flags: func(fs *flag.FlagSet) {
+			fs.Int("after", 0, "only events after this sequence number")
+			fs.String("subject", "", "only events about this task, lane or actor")
+			fs.Int("limit", 100, "at most this many events")
+		},
+		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+			if err := wantArgs(pos, 0, "no arguments"); err != nil {
+				return err
+			}
+			svc, ctx, err := a.connect()
+			if err != nil {
+				return err
+			}
+			events, err := svc.AuditLog(ctx, fairway.AuditFilter{AfterSeq: int64(getInt(fs, "after")), Subject: getString(fs, "subject"), Limit: getInt(fs, "limit")})
+			if err != nil {
+				return err
+			}
+			if events == nil {
+				events = []*fairway.AuditEvent{}
+			}
+			return a.output(events, func(w io.Writer) {
+				for _, e := range events {
+					fmt.Fprintf(w, "%6d  %s  %s (%s)  %s  %s  %s\n", e.Seq, fmtTime(e.At), e.Actor, e.ActorKind, e.Action, e.Subject, e.Change)
+				}
+			})
+		},
+	})
+	register(&command{
+		name: "audit verify", summary: "Recompute the audit hash chain and name the first bad event", args: "",
+		example: `fairway audit verify && echo "audit chain intact"`,
+		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+			if err := wantArgs(pos, 0, "no arguments"); err != nil {
+				return err
+			}
+			svc, ctx, err := a.connect()
+			if err != nil {
+				return err
+			}
+			v, err := svc.VerifyAudit(ctx)
+			if err != nil {
+				return err
+			}
+			if err := a.output(v, func(w io.Writer) {
+				if v.OK {
+					fmt.Fprintf(w, "audit log intact: %d events, head %d %s\n", v.Events, v.Head.Seq, v.Head.Hash)
+				} else {
+					fmt.Fprintf(w, "audit log BROKEN at event %d: %s\n", v.FirstBadSeq, v.Problem)
+				}
+			}); err != nil {
+				return err
+			}
+			if !v.OK {
+				return fairway.Errorf(fairway.ECONFLICT, "the audit log does not verify (first bad event %d)", v.FirstBadSeq)
+			}
+			return nil
+		},
+	})
+}

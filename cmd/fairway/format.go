@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"fairway"
+)
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func joinOrDash(l []string) string {
+	if len(l) == 0 {
+		return "-"
+	}
+	return strings.Join(l, ", ")
+}
+
+func statusText(t *fairway.Task) string {
+	if t.Status == fairway.StatusBlocked {
+		return "blocked (waiting on " + t.WaitReason + ")"
+	}
+	return t.Status
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func printTask(w io.Writer, t *fairway.Task) {
+	fmt.Fprintf(w, "%s  %s\n", t.Key, t.Title)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  status:\t%s\n", statusText(t))
+	if t.Status == fairway.StatusCancelled {
+		fmt.Fprintf(tw, "  cancelled because:\t%s\n", t.CancelReason)
+	}
+	fmt.Fprintf(tw, "  lane:\t%s\n", orDash(t.Lane))
+	fmt.Fprintf(tw, "  owner:\t%s\n", orDash(t.Owner))
+	fmt.Fprintf(tw, "  creator:\t%s\n", t.Creator)
+	fmt.Fprintf(tw, "  risk:\t%s\n", t.Risk)
+	fmt.Fprintf(tw, "  priority:\tP%d\n", t.Priority)
+	fmt.Fprintf(tw, "  mutating:\t%s\n", yesNo(t.Mutating))
+	fmt.Fprintf(tw, "  review domains:\t%s\n", joinOrDash(t.ReviewDomains))
+	fmt.Fprintf(tw, "  labels:\t%s\n", joinOrDash(t.Labels))
+	if t.Scope.Text != "" {
+		fmt.Fprintf(tw, "  scope:\t%s\n", t.Scope.Text)
+	}
+	for _, l := range []struct {
+		name string
+		vals []string
+	}{{"surfaces", t.Scope.Surfaces}, {"change classes", t.Scope.ChangeClasses}, {"contracts", t.Scope.Contracts}, {"paths", t.Scope.Paths}} {
+		if len(l.vals) > 0 {
+			fmt.Fprintf(tw, "  %s:\t%s\n", l.name, strings.Join(l.vals, ", "))
+		}
+	}
+	fmt.Fprintf(tw, "  created:\t%s\n", fmtTime(t.CreatedAt))
+	fmt.Fprintf(tw, "  updated:\t%s\n", fmtTime(t.UpdatedAt))
+	if !t.ClosedAt.IsZero() {
+		fmt.Fprintf(tw, "  closed:\t%s\n", fmtTime(t.ClosedAt))
+	}
+	tw.Flush()
+}
+
+func printTaskTable(w io.Writer, tasks []*fairway.Task, empty string) {
+	if len(tasks) == 0 {
+		fmt.Fprintln(w, empty)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tSTATUS\tPRI\tRISK\tLANE\tOWNER\tTITLE")
+	for _, t := range tasks {
+		status := t.Status
+		if t.Status == fairway.StatusBlocked {
+			status += ":" + t.WaitReason
+		}
+		fmt.Fprintf(tw, "%s\t%s\tP%d\t%s\t%s\t%s\t%s\n", t.Key, status, t.Priority, t.Risk, orDash(t.Lane), orDash(t.Owner), t.Title)
+	}
+	tw.Flush()
+}
+
+func printDecision(w io.Writer, d *fairway.GateDecision) {
+	verdict := "PASS"
+	if !d.Pass {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(w, "Gate for %s: %s\n", d.Task, verdict)
+	for _, r := range d.Requirements {
+		fmt.Fprintf(w, "  %-14s %s %s", r.State, r.Kind, r.Name)
+		if r.Detail != "" {
+			fmt.Fprintf(w, " — %s", r.Detail)
+		}
+		fmt.Fprintln(w)
+		if r.Remedy != "" {
+			fmt.Fprintf(w, "  %14s to satisfy: %s\n", "", r.Remedy)
+		}
+	}
+	fmt.Fprintf(w, "  judged snapshot %s\n", d.SnapshotDigest)
+}

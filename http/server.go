@@ -1,0 +1,259 @@
+// Package http serves the ledger as a JSON API under /api/v1 and offers a
+// Client that implements fairway.Service over it, so the CLI works the same
+// against a local store or a server.
+package http
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"fairway"
+)
+
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 1 << 20
+
+// Authenticator maps a bearer token to an actor.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (*fairway.Actor, error)
+}
+
+// Server serves the JSON API.
+type Server struct {
+	service fairway.Service
+	auth    Authenticator
+	mux     *http.ServeMux
+	logger  *slog.Logger
+	server  *http.Server
+	ln      net.Listener
+}
+
+// route is one API operation. The table is the single list of operations:
+// the mux is built from it and a test checks it against openapi.json.
+type route struct {
+	method, pattern string
+	handle          func(s *Server, w http.ResponseWriter, r *http.Request) error
+}
+
+var routes = []route{
+	{"GET", "/api/v1/whoami", (*Server).whoami},
+	{"GET", "/api/v1/actors", (*Server).listActors},
+	{"POST", "/api/v1/actors", (*Server).createActor},
+	{"GET", "/api/v1/actors/{name}", (*Server).getActor},
+	{"GET", "/api/v1/lanes", (*Server).listLanes},
+	{"POST", "/api/v1/lanes", (*Server).createLane},
+	{"GET", "/api/v1/lanes/{name}", (*Server).getLane},
+	{"GET", "/api/v1/tasks", (*Server).listTasks},
+	{"POST", "/api/v1/tasks", (*Server).createTask},
+	{"GET", "/api/v1/tasks/{key}", (*Server).getTask},
+	{"PATCH", "/api/v1/tasks/{key}", (*Server).updateTask},
+	{"POST", "/api/v1/tasks/{key}/transition", (*Server).transitionTask},
+	{"POST", "/api/v1/tasks/{key}/close", (*Server).closeTask},
+	{"POST", "/api/v1/tasks/{key}/cancel", (*Server).cancelTask},
+	{"GET", "/api/v1/tasks/{key}/gate", (*Server).explainGate},
+	{"GET", "/api/v1/tasks/{key}/dependencies", (*Server).dependencies},
+	{"POST", "/api/v1/tasks/{key}/dependencies", (*Server).addDependency},
+	{"DELETE", "/api/v1/tasks/{key}/dependencies/{blocker}", (*Server).removeDependency},
+	{"GET", "/api/v1/next", (*Server).next},
+	{"GET", "/api/v1/audit", (*Server).auditLog},
+	{"GET", "/api/v1/audit/verify", (*Server).verifyAudit},
+}
+
+// Routes lists the API's operations as "METHOD /path".
+func Routes() []string {
+	out := []string{"GET /api/v1/openapi.json"}
+	for _, rt := range routes {
+		out = append(out, rt.method+" "+rt.pattern)
+	}
+	return out
+}
+
+// OpenAPI returns the API's OpenAPI document.
+func OpenAPI() []byte { return openAPIDocument }
+
+// NewServer returns a server for service; auth resolves bearer tokens.
+func NewServer(service fairway.Service, auth Authenticator, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{service: service, auth: auth, mux: http.NewServeMux(), logger: logger}
+	s.mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openAPIDocument)
+	})
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	for _, rt := range routes {
+		s.mux.HandleFunc(rt.method+" "+rt.pattern, s.wrap(rt.handle))
+	}
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &fairway.Error{Code: fairway.ENOTFOUND, Message: fmt.Sprintf("no API operation %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path)})
+	})
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Handle mounts another handler (the portal, say) beside the API.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// ListenAndServe serves on addr until ctx ends, then shuts down gracefully.
+func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.server.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return s.server.Shutdown(shutdown)
+	}
+}
+
+// wrap authenticates the request, runs the handler and turns its error
+// into a JSON error response.
+func (s *Server) wrap(h func(*Server, http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="fairway"`)
+			s.writeError(w, r, fairway.Errorf(fairway.EUNAUTHORIZED, "a bearer token is required; get one with `fairway actor create NAME --kind KIND --token`"))
+			return
+		}
+		actor, err := s.auth.Authenticate(r.Context(), token)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="fairway", error="invalid_token"`)
+			s.writeError(w, r, err)
+			return
+		}
+		r = r.WithContext(fairway.NewContextWithActor(r.Context(), actor))
+		if err := h(s, w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// ErrorStatus maps an error code to its HTTP status.
+func ErrorStatus(code string) int {
+	switch code {
+	case fairway.EINVALID:
+		return http.StatusBadRequest
+	case fairway.ENOTFOUND:
+		return http.StatusNotFound
+	case fairway.ECONFLICT:
+		return http.StatusConflict
+	case fairway.EFORBIDDEN:
+		return http.StatusForbidden
+	case fairway.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case fairway.EGATEFAILED:
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusInternalServerError
+}
+
+// errorBody is the JSON shape of every error response. Decision is set when
+// a close was refused by its gate.
+type errorBody struct {
+	Error    *fairway.Error        `json:"error"`
+	Decision *fairway.GateDecision `json:"decision,omitempty"`
+}
+
+var errBodyTooLarge = &fairway.Error{Code: fairway.EINVALID, Message: fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeErrorWith(w, r, err, nil)
+}
+
+func (s *Server) writeErrorWith(w http.ResponseWriter, r *http.Request, err error, d *fairway.GateDecision) {
+	code := fairway.ErrorCode(err)
+	status := ErrorStatus(code)
+	body := errorBody{Decision: d}
+	var fe *fairway.Error
+	if errors.As(err, &fe) {
+		body.Error = fe
+	} else {
+		s.logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		body.Error = &fairway.Error{Code: fairway.EINTERNAL, Message: fairway.ErrorMessage(err)}
+	}
+	if body.Error == errBodyTooLarge {
+		status = http.StatusRequestEntityTooLarge
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// decode reads a JSON body strictly: one object, no unknown fields, within
+// MaxBodyBytes. Its errors name the field at fault.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var maxErr *http.MaxBytesError
+		var typeErr *json.UnmarshalTypeError
+		var syntaxErr *json.SyntaxError
+		switch {
+		case errors.As(err, &maxErr):
+			return errBodyTooLarge
+		case errors.As(err, &typeErr):
+			return fairway.FieldError(typeErr.Field, "must be a JSON %s, not %s", typeErr.Type.Kind(), typeErr.Value)
+		case errors.As(err, &syntaxErr):
+			return fairway.Errorf(fairway.EINVALID, "malformed JSON at byte %d: %v", syntaxErr.Offset, err)
+		case errors.Is(err, io.EOF):
+			return fairway.Errorf(fairway.EINVALID, "request body is empty; send a JSON object")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return fairway.Errorf(fairway.EINVALID, "malformed JSON: the body ends early")
+		}
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			name = strings.Trim(name, `"`)
+			return fairway.FieldError(name, "is not a known field")
+		}
+		return fairway.Errorf(fairway.EINVALID, "malformed JSON: %v", err)
+	}
+	if dec.More() {
+		return fairway.Errorf(fairway.EINVALID, "request body holds more than one JSON value")
+	}
+	return nil
+}
+
+func queryInt(r *http.Request, name string) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fairway.FieldError(name, "%q is not a whole number", v)
+	}
+	return n, nil
+}
