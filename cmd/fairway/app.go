@@ -189,6 +189,7 @@ func (a *app) dispatch(args []string) error {
 	pos, err := parseInterspersed(fs, rest)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			a.printHelp(best, fs)
 			return errHelp
 		}
 		return usagef("%v (see 'fairway %s --help')", err, best.name)
@@ -207,7 +208,7 @@ func (a *app) flagSet(c *command) *flag.FlagSet {
 	fs.StringVar(&a.server, "server", "", "talk to a Fairway server at this URL (default $FAIRWAY_SERVER)")
 	fs.StringVar(&a.token, "token", "", "bearer token for --server (default $FAIRWAY_TOKEN)")
 	fs.StringVar(&a.dir, "dir", "", "local store folder (default $FAIRWAY_DIR or .fairway)")
-	fs.Usage = func() { a.printHelp(c, fs) }
+	fs.Usage = func() {}
 	return fs
 }
 

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fairway"
+	fairwayhttp "fairway/http"
+	"fairway/ledger"
+	"fairway/sqlite"
+)
+
+// testClock moves one second per reading, so both modes see the same times.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Second)
+	return c.t
+}
+
+// cliEnv runs CLI invocations either on a local store or against a server,
+// with the same actors (alice, a human; codex, an agent) in both.
+type cliEnv struct {
+	local  bool
+	dir    string
+	clock  *testClock
+	server string
+	tokens map[string]string
+}
+
+func newCLIEnv(t *testing.T, local bool) *cliEnv {
+	e := &cliEnv{local: local, dir: t.TempDir(), clock: &testClock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}, tokens: map[string]string{}}
+	store, err := sqlite.Open(context.Background(), filepath.Join(e.dir, "fairway.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ledger.New(store)
+	l.Now = e.clock.Now
+	n := 0
+	l.NewToken = func() string { n++; return "fw_test_" + string(rune('0'+n)) }
+	ctx := context.Background()
+	for _, a := range []fairway.ActorCreate{{Name: "alice", Kind: "human", IssueToken: true}, {Name: "codex", Kind: "agent", IssueToken: true}} {
+		out, err := l.CreateActor(fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice"}), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.tokens[a.Name] = out.Token
+	}
+	if local {
+		store.Close()
+		return e
+	}
+	srv := httptest.NewServer(fairwayhttp.NewServer(l, l, nil))
+	t.Cleanup(func() { srv.Close(); store.Close() })
+	e.server = srv.URL
+	return e
+}
+
+func (e *cliEnv) run(as string, args ...string) (stdout, stderr string, code int) {
+	var out, errb bytes.Buffer
+	env := map[string]string{}
+	if e.local {
+		env["FAIRWAY_DIR"] = e.dir
+		env["FAIRWAY_ACTOR"] = as
+	} else {
+		env["FAIRWAY_SERVER"] = e.server
+		env["FAIRWAY_TOKEN"] = e.tokens[as]
+	}
+	a := &app{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
+		getenv: func(k string) string { return env[k] }, now: e.clock.Now}
+	code = a.run(args)
+	return out.String(), errb.String(), code
+}
+
+// cliSteps run in order on one ledger. Each is checked for its exact
+// output and exit code, and the local and server runs must agree.
+var cliSteps = []struct {
+	as      string
+	args    string
+	code    int
+	stdout  string
+	stderr  string
+	partial bool // stdout is a prefix
+}{
+	{as: "alice", args: "lane create closeout --prefix OPS-FIX", stdout: "created lane closeout\n"},
+	{as: "alice", args: `task create --lane closeout --title Restore-capacity --risk high --priority 1 --owner alice`, stdout: "created OPS-FIX-001\n"},
+	{as: "alice", args: "task create OPS-UAT-KIND-FULL-001 --title Full-kind-UAT --domain ops --mutating", stdout: "created OPS-UAT-KIND-FULL-001\n"},
+	{as: "alice", args: "dep add OPS-UAT-KIND-FULL-001 OPS-FIX-001", stdout: "OPS-UAT-KIND-FULL-001 now waits on OPS-FIX-001\n"},
+	{as: "alice", args: "dep add OPS-FIX-001 OPS-UAT-KIND-FULL-001", code: exitConflict,
+		stderr: "fairway: OPS-FIX-001 cannot depend on OPS-UAT-KIND-FULL-001: that closes the cycle OPS-FIX-001 blocks OPS-UAT-KIND-FULL-001 blocks OPS-FIX-001\n"},
+	{as: "codex", args: "next", stdout: "KEY          STATUS  PRI  RISK  LANE      OWNER  TITLE\nOPS-FIX-001  open    P1   high  closeout  alice  Restore-capacity\n"},
+	{as: "codex", args: "task show OPS-FIX-001", stdout: `OPS-FIX-001  Restore-capacity
+  status:          open
+  lane:            closeout
+  owner:           alice
+  creator:         alice
+  risk:            high
+  priority:        P1
+  mutating:        no
+  review domains:  -
+  labels:          -
+  created:         2026-11-01T09:00:04Z
+  updated:         2026-11-01T09:00:04Z
+`},
+	{as: "codex", args: "task move OPS-FIX-001 blocked --wait-reason capacity --note unschedulable", stdout: "OPS-FIX-001 is blocked (waiting on capacity)\n"},
+	{as: "codex", args: "lane list", stdout: "LANE      PREFIX   STATE                READY  OPEN  IN PROGRESS  BLOCKED  IN REVIEW  DONE\ncloseout  OPS-FIX  waiting on capacity  0      0     0            1        0          0\n"},
+	{as: "codex", args: "next", stdout: "nothing is ready: every open task waits on a dependency\n"},
+	{as: "alice", args: "task close OPS-UAT-KIND-FULL-001", code: exitGateFailed, partial: true,
+		stdout: "Gate for OPS-UAT-KIND-FULL-001: FAIL\n  UNSATISFIED    dependency OPS-FIX-001 — OPS-FIX-001 is blocked\n",
+		stderr: "fairway: the gate for OPS-UAT-KIND-FULL-001 did not pass; run `fairway gate explain OPS-UAT-KIND-FULL-001` to see what is unsatisfied\n"},
+	{as: "codex", args: "task close OPS-FIX-001", code: exitForbidden,
+		stderr: "fairway: only a human can close a task; codex is an agent. Agents record evidence and ask for review\n"},
+	{as: "codex", args: "task show NOPE-1", code: exitNotFound, stderr: "fairway: task \"NOPE-1\" not found\n"},
+	{as: "alice", args: "task create X-1 --title", code: exitUsage, stderr: "fairway: flag needs an argument: -title (see 'fairway task create --help')\n"},
+	{as: "alice", args: "task create X-1 --title ' ' --owner ghost", code: exitUsage, stderr: "fairway: title: is required and must not be blank\n"},
+	{as: "alice", args: "task create X-1 --title T --owner ghost", code: exitUsage, stderr: "fairway: owner: actor \"ghost\" does not exist; create it first with `fairway actor create ghost`\n"},
+	{as: "alice", args: "task move OPS-FIX-001 in_review", code: exitConflict,
+		stderr: "fairway: task OPS-FIX-001 cannot move from blocked to in_review; allowed from blocked: open, in_progress, done (via `task close`), cancelled (via `task cancel`)\n"},
+	{as: "alice", args: "task move OPS-FIX-001 in_progress", stdout: "OPS-FIX-001 is in_progress\n"},
+	{as: "alice", args: "task close OPS-FIX-001", partial: true, stdout: "Gate for OPS-FIX-001: PASS\n  NOT_APPLICABLE dependency dependencies — the task has no dependencies\n"},
+	{as: "codex", args: "next --json", partial: true, stdout: "[\n  {\n    \"key\": \"OPS-UAT-KIND-FULL-001\",\n"},
+	{as: "codex", args: "task cancel OPS-UAT-KIND-FULL-001 --reason dropped", code: exitForbidden, stderr: "fairway: only a human can cancel a task; codex is an agent\n"},
+	{as: "codex", args: "actor whoami", stdout: "codex (agent)\n"},
+	{as: "codex", args: "audit verify", partial: true, stdout: "audit log intact: 12 events, head 12 "},
+}
+
+func TestCLI_SameOutputLocalAndServer(t *testing.T) {
+	local, remote := newCLIEnv(t, true), newCLIEnv(t, false)
+	for i, step := range cliSteps {
+		args := splitArgs(step.args)
+		lout, lerr, lcode := local.run(step.as, args...)
+		rout, rerr, rcode := remote.run(step.as, args...)
+		if lout != rout || lerr != rerr || lcode != rcode {
+			t.Fatalf("step %d %q: local and server differ:\nlocal  (%d) %q %q\nserver (%d) %q %q", i, step.args, lcode, lout, lerr, rcode, rout, rerr)
+		}
+		if lcode != step.code {
+			t.Fatalf("step %d %q: exit code %d, want %d (stderr %q)", i, step.args, lcode, step.code, lerr)
+		}
+		if lerr != step.stderr {
+			t.Fatalf("step %d %q: stderr\n got %q\nwant %q", i, step.args, lerr, step.stderr)
+		}
+		if step.partial && !strings.HasPrefix(lout, step.stdout) || !step.partial && lout != step.stdout {
+			t.Fatalf("step %d %q: stdout\n got %q\nwant %q", i, step.args, lout, step.stdout)
+		}
+	}
+}
+
+// splitArgs splits on spaces, keeping single-quoted parts together.
+func splitArgs(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		s = strings.TrimLeft(s, " ")
+		if strings.HasPrefix(s, "'") {
+			end := strings.Index(s[1:], "'") + 1
+			out = append(out, s[1:end])
+			s = s[end+1:]
+			continue
+		}
+		end := strings.IndexByte(s, ' ')
+		if end < 0 {
+			end = len(s)
+		}
+		if s[:end] != "" {
+			out = append(out, s[:end])
+		}
+		s = s[end:]
+	}
+	return out
+}
+
+func TestCLI_HelpShowsExampleForEveryCommand(t *testing.T) {
+	for _, c := range commands {
+		var out bytes.Buffer
+		a := &app{ctx: context.Background(), stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
+		code := a.run(append(strings.Fields(c.name), "--help"))
+		if code != exitOK {
+			t.Errorf("%s --help: exit %d", c.name, code)
+		}
+		if !strings.Contains(out.String(), "Example:\n  fairway ") && !strings.Contains(out.String(), "Example:\n  FAIRWAY_") {
+			t.Errorf("%s --help has no example:\n%s", c.name, out.String())
+		}
+	}
+}
+
+func TestCLI_UnknownCommandIsUsageError(t *testing.T) {
+	var out, errb bytes.Buffer
+	a := &app{ctx: context.Background(), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	if code := a.run([]string{"frobnicate"}); code != exitUsage {
+		t.Fatalf("exit %d, want %d", code, exitUsage)
+	}
+	if got := errb.String(); got != "fairway: unknown command \"frobnicate\"; run 'fairway help' for the list\n" {
+		t.Fatalf("stderr %q", got)
+	}
+}
