@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"fairway"
+	"fairway/ledger"
+	"fairway/sqlite"
+)
+
+// runMainEnv makes the test binary behave as the fairway binary, so tests
+// can start real processes without building one.
+const runMainEnv = "FAIRWAY_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func fairwayCommand(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1", "FAIRWAY_DIR="+dir, "FAIRWAY_ACTOR=alice")
+	return cmd
+}
+
+// TestProcesses_ConcurrentWritersAllSucceed runs many fairway processes
+// writing the same store at once: none may fail with "database is locked".
+func TestProcesses_ConcurrentWritersAllSucceed(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := fairwayCommand(dir, "actor", "create", "alice", "--kind", "human").CombinedOutput(); err != nil {
+		t.Fatalf("bootstrap: %v\n%s", err, out)
+	}
+	const procs, each = 8, 6
+	var wg sync.WaitGroup
+	failures := make(chan string, procs*each)
+	for p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				out, err := fairwayCommand(dir, "task", "create", fmt.Sprintf("P%d-%d", p, i), "--title", "parallel").CombinedOutput()
+				if err != nil {
+					failures <- fmt.Sprintf("P%d-%d: %v: %s", p, i, err, out)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(failures)
+	for f := range failures {
+		t.Error(f)
+	}
+	s, err := sqlite.Open(context.Background(), filepath.Join(dir, "fairway.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l := ledger.New(s)
+	tasks, _ := l.ListTasks(context.Background(), fairway.TaskFilter{})
+	if len(tasks) != procs*each {
+		t.Fatalf("%d tasks, want %d", len(tasks), procs*each)
+	}
+	if v, _ := l.VerifyAudit(context.Background()); !v.OK || v.Events != procs*each+1 {
+		t.Fatalf("audit: %+v", v)
+	}
+}
+
+func TestProcesses_ExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"actor", "create", "alice", "--kind", "human", "--no-token"}, 0, "created human alice\n"},
+		{[]string{"task", "show", "NOPE-1"}, exitNotFound, "fairway: task \"NOPE-1\" not found\n"},
+		{[]string{"task", "create", "A-1", "--title", "t"}, 0, "created A-1\n"},
+		{[]string{"task", "create", "A-1", "--title", "t"}, exitConflict, "fairway: task \"A-1\" already exists\n"},
+		{[]string{"task", "create", "--bogus"}, exitUsage, "fairway: flag provided but not defined: -bogus (see 'fairway task create --help')\n"},
+		{[]string{"task", "show", "A-1", "--json", "--as", "ghost"}, 0, ""},
+		{[]string{"task", "move", "A-1", "in_progress", "--as", "ghost"}, exitUnauthorized, "fairway: actor \"ghost\" is not known; create it with `fairway actor create ghost --kind human|agent|service`\n"},
+	}
+	for _, c := range cases {
+		out, err := fairwayCommand(dir, c.args...).CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != c.code {
+			t.Errorf("%v: exit %d, want %d (%s)", c.args, code, c.code, out)
+		}
+		if c.out != "" && string(out) != c.out {
+			t.Errorf("%v: output %q, want %q", c.args, out, c.out)
+		}
+	}
+}

@@ -1,0 +1,192 @@
+package http_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"fairway"
+	fairwayhttp "fairway/http"
+	"fairway/ledger"
+	"fairway/sqlite"
+)
+
+func TestOpenAPI_DocumentsExactlyTheRoutes(t *testing.T) {
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(fairwayhttp.OpenAPI(), &doc); err != nil {
+		t.Fatalf("openapi.json does not parse: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi version %q", doc.OpenAPI)
+	}
+	var documented []string
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented = append(documented, strings.ToUpper(method)+" "+path)
+		}
+	}
+	served := fairwayhttp.Routes()
+	sort.Strings(documented)
+	sort.Strings(served)
+	if !slices.Equal(documented, served) {
+		t.Fatalf("openapi.json and the routes differ:\ndocumented %v\nserved     %v", documented, served)
+	}
+}
+
+type apiEnv struct {
+	srv   *httptest.Server
+	l     *ledger.Ledger
+	token string
+	agent string
+}
+
+func newAPIEnv(t *testing.T) *apiEnv {
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ledger.New(store)
+	alice, err := l.CreateActor(context.Background(), fairway.ActorCreate{Name: "alice", Kind: "human", IssueToken: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codex, err := l.CreateActor(fairway.NewContextWithActor(context.Background(), alice.Actor), fairway.ActorCreate{Name: "codex", Kind: "agent", IssueToken: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(fairwayhttp.NewServer(l, l, nil))
+	t.Cleanup(func() { srv.Close(); store.Close() })
+	return &apiEnv{srv: srv, l: l, token: alice.Token, agent: codex.Token}
+}
+
+func (e *apiEnv) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	json.Unmarshal(b, &out)
+	return resp.StatusCode, out
+}
+
+func (e *apiEnv) auditHead(t *testing.T) int64 {
+	v, err := e.l.VerifyAudit(context.Background())
+	if err != nil || !v.OK {
+		t.Fatalf("verify: %+v %v", v, err)
+	}
+	return v.Head.Seq
+}
+
+func TestAPI_BadInputNamesFieldAndWritesNothing(t *testing.T) {
+	e := newAPIEnv(t)
+	big := `{"key":"BIG-1","title":"` + strings.Repeat("x", fairwayhttp.MaxBodyBytes) + `"}`
+	cases := []struct {
+		name, method, path, body string
+		status                   int
+		code, field, message     string
+	}{
+		{"unknown field", "POST", "/api/v1/tasks", `{"key":"A-1","title":"t","colour":"red"}`, 400, "invalid", "colour", "is not a known field"},
+		{"bad key", "POST", "/api/v1/tasks", `{"key":"a b","title":"t"}`, 400, "invalid", "key", ""},
+		{"empty title", "POST", "/api/v1/tasks", `{"key":"A-1","title":""}`, 400, "invalid", "title", "is required and must not be blank"},
+		{"unknown owner", "POST", "/api/v1/tasks", `{"key":"A-1","title":"t","owner":"ghost"}`, 400, "invalid", "owner", ""},
+		{"wrong type", "POST", "/api/v1/tasks", `{"key":"A-1","title":"t","priority":"high"}`, 400, "invalid", "priority", "must be a JSON int, not string"},
+		{"malformed JSON", "POST", "/api/v1/tasks", `{"key":"A-1",`, 400, "invalid", "", "malformed JSON: the body ends early"},
+		{"empty body", "POST", "/api/v1/lanes", ``, 400, "invalid", "", "request body is empty; send a JSON object"},
+		{"two values", "POST", "/api/v1/lanes", `{"name":"a"}{"name":"b"}`, 400, "invalid", "", "request body holds more than one JSON value"},
+		{"oversized body", "POST", "/api/v1/tasks", big, 413, "invalid", "", ""},
+		{"bad limit", "GET", "/api/v1/next?limit=many", "", 400, "invalid", "limit", `"many" is not a whole number`},
+		{"bad status filter", "GET", "/api/v1/tasks?status=finished", "", 400, "invalid", "status", ""},
+		{"unknown task", "GET", "/api/v1/tasks/NOPE-1", "", 404, "not_found", "", `task "NOPE-1" not found`},
+		{"unknown route", "GET", "/api/v1/nothing", "", 404, "not_found", "", ""},
+	}
+	before := e.auditHead(t)
+	for _, c := range cases {
+		status, body := e.do(t, c.method, c.path, e.token, c.body)
+		errObj, _ := body["error"].(map[string]any)
+		if status != c.status || errObj == nil || errObj["code"] != c.code {
+			t.Errorf("%s: status %d body %v; want %d %s", c.name, status, body, c.status, c.code)
+			continue
+		}
+		if field, _ := errObj["field"].(string); field != c.field {
+			t.Errorf("%s: field %q, want %q", c.name, field, c.field)
+		}
+		if msg, _ := errObj["message"].(string); c.message != "" && msg != c.message {
+			t.Errorf("%s: message %q, want %q", c.name, msg, c.message)
+		}
+	}
+	if after := e.auditHead(t); after != before {
+		t.Fatalf("bad input wrote %d audit events", after-before)
+	}
+	if tasks, _ := e.l.ListTasks(context.Background(), fairway.TaskFilter{}); len(tasks) != 0 {
+		t.Fatalf("bad input created tasks: %v", tasks)
+	}
+}
+
+func TestAPI_TokensAreRequiredAndCarryTheKind(t *testing.T) {
+	e := newAPIEnv(t)
+	status, body := e.do(t, "GET", "/api/v1/next", "", "")
+	if status != 401 || body["error"].(map[string]any)["code"] != "unauthorized" {
+		t.Fatalf("no token: %d %v", status, body)
+	}
+	status, _ = e.do(t, "GET", "/api/v1/next", "fw_forged", "")
+	if status != 401 {
+		t.Fatalf("forged token: %d", status)
+	}
+	status, body = e.do(t, "GET", "/api/v1/whoami", e.agent, "")
+	if status != 200 || body["name"] != "codex" || body["kind"] != "agent" {
+		t.Fatalf("whoami: %d %v", status, body)
+	}
+	status, _ = e.do(t, "POST", "/api/v1/tasks", e.agent, `{"key":"AG-1","title":"agent work"}`)
+	if status != 201 {
+		t.Fatalf("agent create: %d", status)
+	}
+	status, body = e.do(t, "POST", "/api/v1/tasks/AG-1/close", e.agent, `{}`)
+	if status != 403 || body["error"].(map[string]any)["code"] != "forbidden" {
+		t.Fatalf("agent close: %d %v", status, body)
+	}
+	status, body = e.do(t, "GET", "/api/v1/openapi.json", "", "")
+	if status != 200 || body["openapi"] == nil {
+		t.Fatalf("openapi without token: %d", status)
+	}
+}
+
+func TestClient_GateFailureCarriesDecision(t *testing.T) {
+	e := newAPIEnv(t)
+	c := fairwayhttp.NewClient(e.srv.URL, e.token)
+	ctx := context.Background()
+	for _, k := range []string{"G-1", "G-2"} {
+		if _, err := c.CreateTask(ctx, fairway.TaskCreate{Key: k, Title: "t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.AddDependency(ctx, "G-2", "G-1"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.CloseTask(ctx, "G-2")
+	if fairway.ErrorCode(err) != fairway.EGATEFAILED || d == nil || d.Pass || d.Requirements[0].Name != "G-1" {
+		t.Fatalf("close G-2: %+v %v", d, err)
+	}
+	if err := c.RemoveDependency(ctx, "G-2", "G-1"); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := c.CloseTask(ctx, "G-2"); err != nil || !d.Pass {
+		t.Fatalf("close after removing the dependency: %+v %v", d, err)
+	}
+}
