@@ -59,7 +59,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if err != nil {
 		return fairway.Errorf(fairway.EINTERNAL, "cannot reach the Fairway server at %s: %v", c.base, err)
 	}
-	defer resp.Body.Close()
+	defer func() {
+		// Drain so the connection goes back to the pool.
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}()
 	if resp.StatusCode >= 300 {
 		var eb errorBody
 		if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil || eb.Error == nil {

@@ -95,11 +95,19 @@ func (l *Ledger) Whoami(ctx context.Context) (*fairway.Actor, error) {
 
 // Authenticate returns the actor a bearer token belongs to.
 func (l *Ledger) Authenticate(ctx context.Context, token string) (*fairway.Actor, error) {
+	hash := HashToken(token)
+	if a, ok := l.tokens.Load(hash); ok {
+		return a.(*fairway.Actor), nil
+	}
 	var a *fairway.Actor
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		var err error
-		a, err = tx.ActorByTokenHash(HashToken(token))
+		a, err = tx.ActorByTokenHash(hash)
 		return err
 	})
-	return a, err
+	if err != nil {
+		return nil, err
+	}
+	l.tokens.Store(hash, a)
+	return a, nil
 }

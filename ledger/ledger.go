@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 	"time"
 
 	"fairway"
@@ -21,6 +22,11 @@ type Ledger struct {
 	Now func() time.Time
 	// NewToken makes bearer tokens; tests may replace it.
 	NewToken func() string
+
+	// tokens caches token hash → actor. Tokens and actor kinds never
+	// change once written, so an entry cannot go stale; revoking tokens
+	// will have to delete from it.
+	tokens sync.Map
 }
 
 var _ fairway.Service = (*Ledger)(nil)

@@ -51,6 +51,10 @@ type Store struct {
 	writes   chan *writeRequest
 	maxBatch int
 
+	// readStmts caches statements prepared on readDB; database/sql keeps
+	// one prepared copy per pooled connection behind each.
+	readStmts sync.Map // query → *sql.Stmt
+
 	closeOnce sync.Once
 	quit      chan struct{}
 	stopped   chan struct{}
@@ -125,6 +129,7 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.quit) })
 	<-s.stopped
+	s.readStmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	err1 := s.readDB.Close()
 	err2 := s.writeDB.Close()
 	return errors.Join(err1, err2)
@@ -203,7 +208,7 @@ func (s *Store) View(ctx context.Context, fn func(fairway.Tx) error) error {
 		return mapErr(err)
 	}
 	defer sqlTx.Rollback()
-	return fn(&tx{ctx: ctx, q: sqlTx})
+	return fn(&tx{ctx: ctx, q: &readQuerier{s: s, tx: sqlTx}})
 }
 
 // Update queues fn for the writer and waits until its batch is committed.
@@ -226,6 +231,8 @@ func (s *Store) Update(ctx context.Context, fn func(fairway.Tx) error) error {
 // them with a single fsync.
 func (s *Store) writeLoop() {
 	defer close(s.stopped)
+	w := &writer{s: s, stmts: map[string]*sql.Stmt{}}
+	defer w.close()
 	batch := make([]*writeRequest, 0, s.maxBatch)
 	for {
 		select {
@@ -235,7 +242,7 @@ func (s *Store) writeLoop() {
 			for {
 				select {
 				case req := <-s.writes:
-					s.commit([]*writeRequest{req})
+					w.commit([]*writeRequest{req})
 				default:
 					return
 				}
@@ -250,11 +257,76 @@ func (s *Store) writeLoop() {
 				break drain
 			}
 		}
-		s.commit(batch)
+		w.commit(batch)
 	}
 }
 
-func (s *Store) commit(batch []*writeRequest) {
+// writer holds the one write connection and its prepared statements.
+// Keeping both for the store's life saves SQLite from parsing the same
+// SQL for every write.
+type writer struct {
+	s     *Store
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func (w *writer) close() {
+	for _, st := range w.stmts {
+		st.Close()
+	}
+	if w.conn != nil {
+		w.conn.Close()
+	}
+}
+
+// ExecContext runs a cached statement on the write connection.
+func (w *writer) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := w.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// QueryContext runs a cached query on the write connection.
+func (w *writer) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := w.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a cached single-row query on the write connection.
+func (w *writer) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := w.stmt(ctx, query)
+	if err != nil {
+		// Let the error surface through Scan, as database/sql does.
+		return w.conn.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (w *writer) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := w.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[query] = st
+	return st, nil
+}
+
+// exec runs a transaction-control statement.
+func (w *writer) exec(ctx context.Context, query string) error {
+	_, err := w.ExecContext(ctx, query)
+	return err
+}
+
+func (w *writer) commit(batch []*writeRequest) {
+	s := w.s
 	ctx := context.Background()
 	results := make([]error, len(batch))
 	finish := func(commitErr error) {
@@ -265,46 +337,92 @@ func (s *Store) commit(batch []*writeRequest) {
 			req.done <- results[i]
 		}
 	}
-	conn, err := s.writeDB.Conn(ctx)
-	if err != nil {
+	if w.conn == nil {
+		conn, err := s.writeDB.Conn(ctx)
+		if err != nil {
+			finish(mapErr(err))
+			return
+		}
+		w.conn = conn
+	}
+	if err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
 		finish(mapErr(err))
 		return
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		finish(mapErr(err))
-		return
-	}
+	t := &tx{ctx: ctx, q: w}
 	for i, req := range batch {
 		if err := req.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		if _, err := conn.ExecContext(ctx, "SAVEPOINT write"); err != nil {
+		if err := w.exec(ctx, "SAVEPOINT write"); err != nil {
 			results[i] = mapErr(err)
 			continue
 		}
-		err := runSafely(req.fn, &tx{ctx: ctx, q: conn})
-		if err != nil {
+		if err := runSafely(req.fn, t); err != nil {
 			results[i] = err
-			if _, rerr := conn.ExecContext(ctx, "ROLLBACK TO write"); rerr != nil {
-				_, _ = conn.ExecContext(ctx, "ROLLBACK")
+			if rerr := w.exec(ctx, "ROLLBACK TO write"); rerr != nil {
+				_ = w.exec(ctx, "ROLLBACK")
 				finish(mapErr(rerr))
 				return
 			}
 		}
-		if _, err := conn.ExecContext(ctx, "RELEASE write"); err != nil {
-			_, _ = conn.ExecContext(ctx, "ROLLBACK")
+		if err := w.exec(ctx, "RELEASE write"); err != nil {
+			_ = w.exec(ctx, "ROLLBACK")
 			finish(mapErr(err))
 			return
 		}
 	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		_, _ = conn.ExecContext(ctx, "ROLLBACK")
+	if err := w.exec(ctx, "COMMIT"); err != nil {
+		_ = w.exec(ctx, "ROLLBACK")
 		finish(mapErr(err))
 		return
 	}
 	finish(nil)
+}
+
+// readQuerier runs cached statements inside one read transaction.
+type readQuerier struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (r *readQuerier) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := r.s.readStmts.Load(query); ok {
+		return r.tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+	}
+	st, err := r.s.readDB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := r.s.readStmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		st = prev.(*sql.Stmt)
+	}
+	return r.tx.StmtContext(ctx, st), nil
+}
+
+// ExecContext is never used on reads but completes the querier.
+func (r *readQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return r.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a cached query in the read transaction.
+func (r *readQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := r.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a cached single-row query in the read transaction.
+func (r *readQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := r.stmt(ctx, query)
+	if err != nil {
+		return r.tx.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 func runSafely(fn func(fairway.Tx) error, t fairway.Tx) (err error) {

@@ -1,0 +1,216 @@
+// Package bench measures Fairway's hot paths: durable writes through the
+// API with and without group commit, the ready query on a large graph, and
+// whole-process CLI calls. The fairway bench command prints its results;
+// the go test benchmarks reuse its fixtures.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fairway"
+	fairwayhttp "fairway/http"
+	"fairway/ledger"
+	"fairway/sqlite"
+)
+
+// OpenLedger opens a store in dir with opts and creates the actor alice,
+// returning a context that acts as her and her bearer token.
+func OpenLedger(ctx context.Context, dir string, opts sqlite.Options) (*ledger.Ledger, *sqlite.Store, context.Context, string, error) {
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "fairway.db"), opts)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	l := ledger.New(s)
+	out, err := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman, IssueToken: true})
+	if err != nil {
+		s.Close()
+		return nil, nil, nil, "", err
+	}
+	return l, s, fairway.NewContextWithActor(ctx, out.Actor), out.Token, nil
+}
+
+// APIWrites sends total task creations through the HTTP API from clients
+// concurrent clients and returns acknowledged writes per second. Every
+// acknowledged write is durable (fsynced) before its response.
+func APIWrites(ctx context.Context, dir string, opts sqlite.Options, clients, total int) (float64, error) {
+	l, s, _, token, err := OpenLedger(ctx, dir, opts)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	srv := &http.Server{Handler: fairwayhttp.NewServer(l, l, nil)}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	transport := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport}
+	url := "http://" + ln.Addr().String() + "/api/v1/tasks"
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(total) {
+					return
+				}
+				body := fmt.Sprintf(`{"key":"W-%d","title":"write %d","risk":"low"}`, i, i)
+				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewBufferString(body))
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := client.Do(req)
+				if err == nil && resp.StatusCode != http.StatusCreated {
+					err = fmt.Errorf("status %s", resp.Status)
+				}
+				if resp != nil {
+					// Drain so the connection is reused.
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return float64(total) / elapsed.Seconds(), nil
+}
+
+// LedgerWrites creates total tasks from writers goroutines straight
+// through the ledger, without HTTP, and returns acknowledged writes per
+// second.
+func LedgerWrites(ctx context.Context, dir string, opts sqlite.Options, writers, total int) (float64, error) {
+	l, s, as, _, err := OpenLedger(ctx, dir, opts)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(total) {
+					return
+				}
+				if _, err := l.CreateTask(as, fairway.TaskCreate{Key: fmt.Sprintf("W-%d", i), Title: "write", Risk: "low"}); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return float64(total) / elapsed.Seconds(), nil
+}
+
+// Graph fills a store with tasks tasks and edges dependency edges that form
+// no cycle (a blocker always sorts before what it blocks). A third of the
+// tasks are done; half of the rest are open.
+func Graph(ctx context.Context, s fairway.Store, tasks, edges int, seed uint64) error {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const chunk = 20000
+	for lo := 0; lo < tasks; lo += chunk {
+		err := s.Update(ctx, func(tx fairway.Tx) error {
+			for i := lo; i < min(lo+chunk, tasks); i++ {
+				t := &fairway.Task{
+					Key: fmt.Sprintf("G-%06d", i), Title: "graph task", Creator: "alice", Status: fairway.StatusOpen,
+					Risk: fairway.Risks[rng.IntN(4)], Priority: rng.IntN(5),
+					CreatedAt: at.Add(time.Duration(i) * time.Second), UpdatedAt: at,
+				}
+				switch r := rng.IntN(6); {
+				case r < 2:
+					t.Status = fairway.StatusDone
+				case r == 2:
+					t.Status = fairway.StatusInProgress
+				case r == 3:
+					t.Status, t.WaitReason = fairway.StatusBlocked, fairway.WaitCapacity
+				}
+				if err := tx.InsertTask(t); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	seen := map[[2]int]bool{}
+	for lo := 0; lo < edges; lo += chunk {
+		err := s.Update(ctx, func(tx fairway.Tx) error {
+			for n := lo; n < min(lo+chunk, edges); {
+				blocked := 1 + rng.IntN(tasks-1)
+				blocker := rng.IntN(blocked)
+				if seen[[2]int{blocked, blocker}] {
+					continue
+				}
+				seen[[2]int{blocked, blocker}] = true
+				if err := tx.InsertDependency(fmt.Sprintf("G-%06d", blocked), fmt.Sprintf("G-%06d", blocker)); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Median returns the median of durations.
+func Median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// Time runs fn n times and returns the median duration.
+func Time(n int, fn func() error) (time.Duration, error) {
+	var ds []time.Duration
+	for range n {
+		start := time.Now()
+		if err := fn(); err != nil {
+			return 0, err
+		}
+		ds = append(ds, time.Since(start))
+	}
+	return Median(ds), nil
+}

@@ -1,0 +1,63 @@
+package bench_test
+
+import (
+	"context"
+	"testing"
+
+	"fairway"
+	"fairway/bench"
+	"fairway/sqlite"
+)
+
+// BenchmarkAPIWrites reports durable writes per second through the HTTP
+// API from 32 clients, with group commit and with one fsync per write; the
+// ratio of the two is the point.
+func BenchmarkAPIWrites(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		opts sqlite.Options
+	}{{"group-commit", sqlite.Options{}}, {"fsync-each", sqlite.Options{MaxBatch: 1}}} {
+		b.Run(c.name, func(b *testing.B) {
+			rate, err := bench.APIWrites(context.Background(), b.TempDir(), c.opts, 32, b.N)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(rate, "writes/s")
+		})
+	}
+}
+
+// BenchmarkLedgerWrites is BenchmarkAPIWrites without HTTP.
+func BenchmarkLedgerWrites(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		opts sqlite.Options
+	}{{"group-commit", sqlite.Options{}}, {"fsync-each", sqlite.Options{MaxBatch: 1}}} {
+		b.Run(c.name, func(b *testing.B) {
+			rate, err := bench.LedgerWrites(context.Background(), b.TempDir(), c.opts, 32, b.N)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(rate, "writes/s")
+		})
+	}
+}
+
+// BenchmarkNext measures next over 100,000 tasks and 300,000 edges.
+func BenchmarkNext(b *testing.B) {
+	ctx := context.Background()
+	l, s, _, _, err := bench.OpenLedger(ctx, b.TempDir(), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := bench.Graph(ctx, s, 100000, 300000, 1); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := l.Next(ctx, fairway.NextFilter{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"fairway"
+	"fairway/bench"
+	"fairway/sqlite"
+)
+
+func init() {
+	register(&command{
+		name: "bench", summary: "Measure write throughput, next on a large graph, and CLI process cost", args: "[--quick]",
+		example: `fairway bench
+fairway bench --quick --json`,
+		local: true,
+		flags: func(fs *flag.FlagSet) {
+			fs.Bool("quick", false, "smaller runs, for a fast look")
+			fs.String("workdir", "", "folder for the benchmark stores (default: a temporary folder, removed after)")
+		},
+		run: runBench,
+	})
+}
+
+// benchRow is one line of the bench table.
+type benchRow struct {
+	Name     string  `json:"name"`
+	Value    float64 `json:"value"`
+	Unit     string  `json:"unit"`
+	Baseline float64 `json:"baseline,omitempty"`
+	Ratio    float64 `json:"ratio,omitempty"`
+	Goal     string  `json:"goal"`
+	Note     string  `json:"note,omitempty"`
+}
+
+func runBench(a *app, fs *flag.FlagSet, pos []string) error {
+	if err := wantArgs(pos, 0, "no arguments"); err != nil {
+		return err
+	}
+	quick := getBool(fs, "quick")
+	work := getString(fs, "workdir")
+	if work == "" {
+		dir, err := os.MkdirTemp("", "fairway-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		work = dir
+	}
+	progress := func(format string, args ...any) {
+		fmt.Fprintf(a.stderr, "bench: "+format+"\n", args...)
+	}
+	ctx := a.ctx
+	var rows []benchRow
+
+	// 1. One whole `fairway task create` process, against `fairway
+	// --help`-like process start as the baseline.
+	runs := 40
+	if quick {
+		runs = 10
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	procDir := filepath.Join(work, "process")
+	if out, err := exec.Command(exe, "actor", "create", "alice", "--kind", "human", "--dir", procDir).CombinedOutput(); err != nil {
+		return fmt.Errorf("bench setup: %v: %s", err, out)
+	}
+	progress("timing %d task create processes", runs)
+	i := 0
+	create, err := bench.Time(runs, func() error {
+		i++
+		return exec.Command(exe, "task", "create", fmt.Sprintf("B-%d", i), "--title", "bench", "--as", "alice", "--dir", procDir).Run()
+	})
+	if err != nil {
+		return fmt.Errorf("task create process: %w", err)
+	}
+	start, err := bench.Time(runs, func() error { return exec.Command(exe, "help", "serve").Run() })
+	if err != nil {
+		return err
+	}
+	rows = append(rows, benchRow{Name: "task create, whole process", Value: ms(create), Unit: "ms median", Baseline: ms(start), Ratio: ms(create) / ms(start),
+		Goal: "< 15 ms", Note: "baseline: process start without a store (fairway help serve)"})
+
+	// 2. Durable writes through the API from 32 clients, with group commit
+	// and with one fsync per write.
+	total, baseTotal := 20000, 2000
+	if quick {
+		total, baseTotal = 4000, 500
+	}
+	progress("%d API writes from 32 clients with group commit", total)
+	grouped, err := bench.APIWrites(ctx, filepath.Join(work, "grouped"), sqlite.Options{}, 32, total)
+	if err != nil {
+		return fmt.Errorf("grouped writes: %w", err)
+	}
+	progress("%d API writes from 32 clients, one fsync each", baseTotal)
+	single, err := bench.APIWrites(ctx, filepath.Join(work, "single"), sqlite.Options{MaxBatch: 1}, 32, baseTotal)
+	if err != nil {
+		return fmt.Errorf("single writes: %w", err)
+	}
+	rows = append(rows, benchRow{Name: "durable API writes, 32 clients", Value: grouped, Unit: "writes/s", Baseline: single, Ratio: grouped / single,
+		Goal: ">= 5000/s and >= 10x baseline", Note: "baseline: same writes, one commit and fsync each"})
+
+	progress("%d ledger writes from 32 goroutines, without HTTP, grouped and one fsync each", total)
+	lgrouped, err := bench.LedgerWrites(ctx, filepath.Join(work, "lgrouped"), sqlite.Options{}, 32, total)
+	if err != nil {
+		return fmt.Errorf("grouped ledger writes: %w", err)
+	}
+	lsingle, err := bench.LedgerWrites(ctx, filepath.Join(work, "lsingle"), sqlite.Options{MaxBatch: 1}, 32, baseTotal)
+	if err != nil {
+		return fmt.Errorf("single ledger writes: %w", err)
+	}
+	rows = append(rows, benchRow{Name: "durable ledger writes, 32 writers", Value: lgrouped, Unit: "writes/s", Baseline: lsingle, Ratio: lgrouped / lsingle,
+		Goal: "(no goal; shows the store alone)", Note: "baseline: same writes, one commit and fsync each; no HTTP"})
+
+	// 3. next over a large graph.
+	tasks, edges := 100000, 300000
+	if quick {
+		tasks, edges = 20000, 60000
+	}
+	progress("building a graph of %d tasks and %d dependency edges", tasks, edges)
+	l, s, _, _, err := bench.OpenLedger(ctx, filepath.Join(work, "graph"), sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := bench.Graph(ctx, s, tasks, edges, 1); err != nil {
+		return err
+	}
+	progress("timing next")
+	next, err := bench.Time(50, func() error {
+		_, err := l.Next(ctx, fairway.NextFilter{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	get, err := bench.Time(50, func() error {
+		_, err := l.GetTask(ctx, "G-050000")
+		if fairway.ErrorCode(err) == fairway.ENOTFOUND {
+			err = nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	nextProc, err := bench.Time(runs, func() error {
+		return exec.Command(exe, "next", "--dir", filepath.Join(work, "graph")).Run()
+	})
+	if err != nil {
+		return fmt.Errorf("next process: %w", err)
+	}
+	rows = append(rows, benchRow{Name: fmt.Sprintf("fairway next, whole process, %dk tasks", tasks/1000), Value: ms(nextProc), Unit: "ms median",
+		Baseline: ms(start), Ratio: ms(nextProc) / ms(start), Goal: "< 50 ms", Note: "baseline: process start without a store (fairway help serve)"})
+	rows = append(rows, benchRow{Name: fmt.Sprintf("next over %dk tasks, %dk edges", tasks/1000, edges/1000), Value: ms(next), Unit: "ms median",
+		Baseline: ms(get), Ratio: ms(next) / ms(get), Goal: "< 50 ms", Note: "baseline: reading one task by key"})
+
+	return a.output(rows, func(w io.Writer) {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "BENCHMARK\tRESULT\tBASELINE\tRATIO\tGOAL")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%.2f %s\t%.2f\t%.1fx\t%s\n", r.Name, r.Value, r.Unit, r.Baseline, r.Ratio, r.Goal)
+		}
+		tw.Flush()
+		for _, r := range rows {
+			fmt.Fprintf(w, "  %s — %s\n", r.Name, r.Note)
+		}
+	})
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
