@@ -10,6 +10,7 @@ type Service interface {
 	LaneService
 	ActorService
 	AuditService
+	EvidenceService
 }
 
 // Store is the persistence the ledger's rules sit on: reads and writes in
@@ -64,6 +65,14 @@ type Tx interface {
 	CountActors() (int, error)
 	InsertToken(tokenHash, actor string) error
 	ActorByTokenHash(tokenHash string) (*Actor, error)
+
+	// InsertEvidence stores an evidence record. Records are never updated
+	// or deleted.
+	InsertEvidence(e *Evidence) error
+	Evidence(id string) (*Evidence, error)
+	EvidenceList(f EvidenceFilter) ([]*Evidence, error)
+	InsertClaim(c *Claim) error
+	Claims(task string) ([]*Claim, error)
 
 	AuditHead() (AuditHead, error)
 	// AppendAudit stores a sealed event and moves the head to it.

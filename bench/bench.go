@@ -31,7 +31,7 @@ func OpenLedger(ctx context.Context, dir string, opts sqlite.Options) (*ledger.L
 	if err != nil {
 		return nil, nil, nil, "", err
 	}
-	l := ledger.New(s)
+	l := ledger.New(s, nil)
 	out, err := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman, IssueToken: true})
 	if err != nil {
 		s.Close()

@@ -29,9 +29,7 @@ func NewClient(baseURL, token string) *Client {
 	return &Client{base: strings.TrimRight(baseURL, "/"), token: token, http: &http.Client{}}
 }
 
-// do sends one request and decodes a 2xx JSON answer into out. An error
-// answer becomes the *fairway.Error the server sent; a refused close also
-// fills decision.
+// do sends one JSON request and decodes a 2xx JSON answer into out.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any, decision **fairway.GateDecision) error {
 	var body io.Reader
 	if in != nil {
@@ -52,9 +50,18 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return c.send(req, out, decision)
+}
+
+func (c *Client) authorize(req *http.Request) {
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
+}
+
+// send performs a request and decodes its JSON answer or error.
+func (c *Client) send(req *http.Request, out any, decision **fairway.GateDecision) error {
+	c.authorize(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fairway.Errorf(fairway.EINTERNAL, "cannot reach the Fairway server at %s: %v", c.base, err)
@@ -65,22 +72,28 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		resp.Body.Close()
 	}()
 	if resp.StatusCode >= 300 {
-		var eb errorBody
-		if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil || eb.Error == nil {
-			return fairway.Errorf(fairway.EINTERNAL, "server answered %s without an error body", resp.Status)
-		}
-		if decision != nil {
-			*decision = eb.Decision
-		}
-		return eb.Error
+		return decodeError(resp, decision)
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("decode %s %s: %w", method, path, err)
+		return fmt.Errorf("decode %s %s: %w", req.Method, req.URL.Path, err)
 	}
 	return nil
+}
+
+// decodeError turns an error answer into the *fairway.Error the server
+// sent; a refused close also fills decision.
+func decodeError(resp *http.Response, decision **fairway.GateDecision) error {
+	var eb errorBody
+	if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil || eb.Error == nil {
+		return fairway.Errorf(fairway.EINTERNAL, "server answered %s without an error body", resp.Status)
+	}
+	if decision != nil {
+		*decision = eb.Decision
+	}
+	return eb.Error
 }
 
 func pathEscape(s string) string { return url.PathEscape(s) }

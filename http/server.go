@@ -68,6 +68,13 @@ var routes = []route{
 	{"POST", "/api/v1/tasks/{key}/dependencies", (*Server).addDependency},
 	{"DELETE", "/api/v1/tasks/{key}/dependencies/{blocker}", (*Server).removeDependency},
 	{"GET", "/api/v1/next", (*Server).next},
+	{"POST", "/api/v1/tasks/{key}/evidence", (*Server).addEvidence},
+	{"GET", "/api/v1/evidence", (*Server).listEvidence},
+	{"GET", "/api/v1/evidence/verify", (*Server).verifyEvidence},
+	{"GET", "/api/v1/evidence/{id}", (*Server).getEvidence},
+	{"GET", "/api/v1/evidence/{id}/content", (*Server).evidenceContent},
+	{"POST", "/api/v1/tasks/{key}/claims", (*Server).addClaim},
+	{"GET", "/api/v1/tasks/{key}/claims", (*Server).listClaims},
 	{"GET", "/api/v1/audit", (*Server).auditLog},
 	{"GET", "/api/v1/audit/verify", (*Server).verifyAudit},
 }

@@ -55,7 +55,7 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := ledger.New(store)
+	l := ledger.New(store, nil)
 	alice, err := l.CreateActor(context.Background(), fairway.ActorCreate{Name: "alice", Kind: "human", IssueToken: true})
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,11 @@ import (
 // Ledger implements fairway.Service.
 type Ledger struct {
 	store fairway.Store
+	// Blobs holds evidence bytes.
+	Blobs fairway.BlobStore
+	// SecretAction says, per evidence kind, whether a secret found in it
+	// refuses the evidence or is redacted.
+	SecretAction func(kind string) string
 	// Now is the clock; tests replace it to make time deterministic.
 	Now func() time.Time
 	// NewToken makes bearer tokens; tests may replace it.
@@ -31,9 +36,9 @@ type Ledger struct {
 
 var _ fairway.Service = (*Ledger)(nil)
 
-// New returns a ledger over store.
-func New(store fairway.Store) *Ledger {
-	return &Ledger{store: store, Now: time.Now, NewToken: randomToken}
+// New returns a ledger over store, keeping evidence bytes in blobs.
+func New(store fairway.Store, blobs fairway.BlobStore) *Ledger {
+	return &Ledger{store: store, Blobs: blobs, SecretAction: DefaultSecretAction, Now: time.Now, NewToken: randomToken}
 }
 
 // Store returns the underlying store.

@@ -20,7 +20,7 @@ func seedLog(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := ledger.New(s)
+	l := ledger.New(s, nil)
 	ctx := context.Background()
 	if _, err := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: "human"}); err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func verify(t *testing.T, path string) *fairway.AuditVerification {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	v, err := ledger.New(s).VerifyAudit(context.Background())
+	v, err := ledger.New(s, nil).VerifyAudit(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

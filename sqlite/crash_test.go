@@ -35,7 +35,7 @@ func crashWriter(path string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	l := ledger.New(s)
+	l := ledger.New(s, nil)
 	as := fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice"})
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -67,7 +67,7 @@ func TestCrash_AcknowledgedWritesSurviveKill9(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ledger.New(s).CreateActor(context.Background(), fairway.ActorCreate{Name: "alice", Kind: "human"}); err != nil {
+	if _, err := ledger.New(s, nil).CreateActor(context.Background(), fairway.ActorCreate{Name: "alice", Kind: "human"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -108,7 +108,7 @@ func TestCrash_AcknowledgedWritesSurviveKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	l := ledger.New(s)
+	l := ledger.New(s, nil)
 	for _, key := range acked {
 		if _, err := l.GetTask(context.Background(), key); err != nil {
 			t.Fatalf("acknowledged task %s lost after kill -9: %v", key, err)

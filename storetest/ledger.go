@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"fairway"
+	"fairway/blob"
 	"fairway/ledger"
 )
 
@@ -19,7 +20,11 @@ type env struct {
 }
 
 func newEnv(t *testing.T, s fairway.Store) *env {
-	l := ledger.New(s)
+	blobs, err := blob.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ledger.New(s, blobs)
 	l.Now = newClock().Now
 	e := &env{l: l}
 	if _, err := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman}); err != nil {

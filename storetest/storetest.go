@@ -332,7 +332,7 @@ func testAuditHead(t *testing.T, s fairway.Store) {
 }
 
 func testConcurrentUpdates(t *testing.T, s fairway.Store) {
-	l := ledger.New(s)
+	l := ledger.New(s, nil)
 	l.Now = newClock().Now
 	if _, err := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman}); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"fairway"
+	"fairway/blob"
 	fairwayhttp "fairway/http"
 	"fairway/ledger"
 	"fairway/sqlite"
@@ -32,6 +33,10 @@ const (
 )
 
 func exitCode(err error) int {
+	var st exitStatus
+	if errors.As(err, &st) {
+		return st.code
+	}
 	var u usageError
 	if errors.As(err, &u) {
 		return exitUsage
@@ -111,6 +116,10 @@ func (a *app) run(args []string) int {
 	}
 	if err == nil || errors.Is(err, errHelp) {
 		return exitOK
+	}
+	var st exitStatus
+	if errors.As(err, &st) {
+		return st.code // run: the command's own code, already reported
 	}
 	a.printError(err)
 	return exitCode(err)
@@ -303,6 +312,9 @@ func (a *app) connect() (fairway.Service, context.Context, error) {
 	return l, a.actorContext(), nil
 }
 
+// remote reports whether commands go to a server.
+func (a *app) remote() bool { return firstNonEmpty(a.server, a.getenv("FAIRWAY_SERVER")) != "" }
+
 func (a *app) actorContext() context.Context {
 	name := firstNonEmpty(a.as, a.getenv("FAIRWAY_ACTOR"))
 	if name == "" {
@@ -311,10 +323,9 @@ func (a *app) actorContext() context.Context {
 	return fairway.NewContextWithActor(a.ctx, &fairway.Actor{Name: name})
 }
 
-func (a *app) storePath() string {
-	dir := firstNonEmpty(a.dir, a.getenv("FAIRWAY_DIR"), ".fairway")
-	return filepath.Join(dir, "fairway.db")
-}
+func (a *app) storeDir() string { return firstNonEmpty(a.dir, a.getenv("FAIRWAY_DIR"), ".fairway") }
+
+func (a *app) storePath() string { return filepath.Join(a.storeDir(), "fairway.db") }
 
 func (a *app) openLedger(opts sqlite.Options) (*ledger.Ledger, error) {
 	store, err := sqlite.Open(a.ctx, a.storePath(), opts)
@@ -322,7 +333,11 @@ func (a *app) openLedger(opts sqlite.Options) (*ledger.Ledger, error) {
 		return nil, err
 	}
 	a.closer = func() { store.Close() }
-	l := ledger.New(store)
+	blobs, err := blob.NewFileStore(filepath.Join(a.storeDir(), "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	l := ledger.New(store, blobs)
 	if a.now != nil {
 		l.Now = a.now
 	}
@@ -339,10 +354,12 @@ func firstNonEmpty(vals ...string) string {
 }
 
 // printJSON writes v as indented JSON.
-func (a *app) printJSON(v any) error {
-	enc := json.NewEncoder(a.stdout)
+func (a *app) printJSON(v any) error { return jsonEncoder(a.stdout).Encode(v) }
+
+func jsonEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	return enc
 }
 
 // output prints v as JSON with --json, or through human otherwise.

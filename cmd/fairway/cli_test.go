@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"fairway"
+	"fairway/blob"
 	fairwayhttp "fairway/http"
 	"fairway/ledger"
 	"fairway/sqlite"
@@ -45,7 +46,11 @@ func newCLIEnv(t *testing.T, local bool) *cliEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := ledger.New(store)
+	blobs, err := blob.NewFileStore(filepath.Join(e.dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ledger.New(store, blobs)
 	l.Now = e.clock.Now
 	n := 0
 	l.NewToken = func() string { n++; return "fw_test_" + string(rune('0'+n)) }

@@ -64,7 +64,7 @@ func TestProcesses_ConcurrentWritersAllSucceed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	l := ledger.New(s)
+	l := ledger.New(s, nil)
 	tasks, _ := l.ListTasks(context.Background(), fairway.TaskFilter{})
 	if len(tasks) != procs*each {
 		t.Fatalf("%d tasks, want %d", len(tasks), procs*each)

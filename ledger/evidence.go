@@ -1,0 +1,492 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"path/filepath"
+	"strings"
+
+	"fairway"
+	"fairway/report"
+	"fairway/secret"
+)
+
+// DefaultSecretAction is the secret policy until a governance policy
+// says otherwise: logs and transcripts are redacted (they are mostly
+// useful without the secret), everything else is refused.
+func DefaultSecretAction(kind string) string {
+	switch kind {
+	case fairway.EvidenceLog, fairway.EvidenceCommandResult, fairway.EvidenceContext, fairway.EvidenceSmoke:
+		return fairway.SecretRedact
+	}
+	return fairway.SecretRefuse
+}
+
+// chunkSize is the unit evidence bytes stream in; a few chunks in flight
+// bound the memory of an upload of any size.
+const chunkSize = 1 << 20
+
+// staged is one part of an evidence upload, staged in the blob store.
+type staged struct {
+	part     string
+	w        fairway.BlobWriter
+	original string // digest of the bytes as sent
+	sniff    []byte
+	scanned  bool
+	skipped  string
+	findings []secret.Finding
+}
+
+// ingest streams r into a new staged blob while scanning it for secrets
+// on another goroutine, chunk by chunk.
+func (l *Ledger) ingest(ctx context.Context, part string, r io.Reader) (*staged, error) {
+	w, err := l.Blobs.Create(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &staged{part: part, w: w}
+	free := make(chan []byte, 4)
+	for range cap(free) {
+		free <- make([]byte, chunkSize)
+	}
+	var work chan []byte
+	var scanDone chan struct{}
+	var sc *secret.Scanner
+	var failed error
+	for first := true; ; first = false {
+		buf := <-free
+		n, rerr := io.ReadFull(r, buf)
+		if first {
+			st.sniff = append([]byte(nil), buf[:min(n, 512)]...)
+			if skip := scanSkipReason(st.sniff); skip != "" {
+				st.skipped = skip
+			} else {
+				st.scanned = true
+				sc = secret.NewScanner(nil)
+				work, scanDone = make(chan []byte, cap(free)), make(chan struct{})
+				go func() {
+					defer close(scanDone)
+					for b := range work {
+						sc.Write(b)
+						free <- b[:cap(b)]
+					}
+					sc.Close()
+				}()
+			}
+		}
+		if n > 0 {
+			if _, err := w.Write(buf[:n]); err != nil {
+				failed = err
+			}
+		}
+		if work != nil && n > 0 && failed == nil {
+			work <- buf[:n]
+		} else {
+			free <- buf
+		}
+		if failed != nil {
+			break
+		}
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			break
+		}
+		if rerr != nil {
+			failed = fmt.Errorf("read %s: %w", part, rerr)
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			failed = err
+			break
+		}
+	}
+	if work != nil {
+		close(work)
+		<-scanDone
+	}
+	if failed != nil {
+		w.Abort()
+		return nil, failed
+	}
+	st.original = w.Digest()
+	if sc != nil {
+		st.findings = sc.Findings()
+	}
+	return st, nil
+}
+
+// scanSkipReason says why bytes are not scanned: pictures and sound hold
+// no text secrets a pattern could find.
+func scanSkipReason(sniff []byte) string {
+	mt := http.DetectContentType(sniff)
+	for _, p := range []string{"image/", "audio/", "video/"} {
+		if strings.HasPrefix(mt, p) {
+			return "binary media type " + strings.SplitN(mt, ";", 2)[0]
+		}
+	}
+	return ""
+}
+
+// redact replaces a staged part with a copy whose secrets are masked.
+func (l *Ledger) redact(ctx context.Context, st *staged) error {
+	src, err := st.w.Reader()
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	w, err := l.Blobs.Create(ctx)
+	if err != nil {
+		return err
+	}
+	sc := secret.NewScanner(w)
+	if _, err := io.CopyBuffer(sc, src, make([]byte, chunkSize)); err != nil {
+		w.Abort()
+		return err
+	}
+	if err := sc.Close(); err != nil {
+		w.Abort()
+		return err
+	}
+	st.w.Abort()
+	st.w = w
+	return nil
+}
+
+func mediaType(filename, hint string, sniff []byte) string {
+	if hint != "" {
+		return hint
+	}
+	if ext := filepath.Ext(filename); ext != "" {
+		switch strings.ToLower(ext) {
+		case ".sarif":
+			return "application/sarif+json"
+		case ".log", ".txt", ".out":
+			return "text/plain; charset=utf-8"
+		}
+		if mt := mime.TypeByExtension(ext); mt != "" {
+			return mt
+		}
+	}
+	return http.DetectContentType(sniff)
+}
+
+// AddEvidence streams the parts into the blob store, scanning each for
+// secrets, then writes the record and its audit event in one transaction.
+// On any failure no record is written and no new blob is left behind.
+func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts fairway.EvidenceParts) (*fairway.Evidence, error) {
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if parts.Content == nil {
+		return nil, fairway.FieldError("content", "evidence needs its bytes")
+	}
+	if (parts.Stdout != nil || parts.Stderr != nil) && a.Command == nil {
+		return nil, fairway.FieldError("command", "stdout and stderr parts belong to a command record")
+	}
+	// Fail before reading any bytes when the request cannot succeed.
+	var by *fairway.Actor
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		var err error
+		if by, err = actor(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.Task(a.Task); err != nil {
+			return err
+		}
+		if a.Supersedes != "" {
+			old, err := tx.Evidence(a.Supersedes)
+			if err != nil {
+				return err
+			}
+			if old.Task != a.Task {
+				return fairway.FieldError("supersedes", "evidence %s belongs to task %s, not %s", old.ID, old.Task, a.Task)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	var all []*staged
+	abortAll := func() {
+		for _, st := range all {
+			st.w.Abort()
+		}
+	}
+	for _, p := range []struct {
+		name     string
+		r        io.Reader
+		expected string
+	}{{fairway.PartContent, parts.Content, a.ExpectedDigest}, {fairway.PartStdout, parts.Stdout, a.ExpectedStdoutDigest}, {fairway.PartStderr, parts.Stderr, a.ExpectedStderrDigest}} {
+		if p.r == nil {
+			continue
+		}
+		st, err := l.ingest(ctx, p.name, p.r)
+		if err != nil {
+			abortAll()
+			return nil, err
+		}
+		all = append(all, st)
+		if p.expected != "" && p.expected != st.original {
+			abortAll()
+			return nil, fairway.FieldError("expected_"+strings.TrimPrefix(p.name+"_digest", "content_"),
+				"the %s received has digest %s, not %s: it was changed or cut short on the way; send it again", p.name, st.original, p.expected)
+		}
+	}
+
+	// Secrets: refuse or redact, as policy says for this kind. Either way
+	// the finding (rule and place, never the value) is audited.
+	var findings []fairway.SecretFinding
+	for _, st := range all {
+		for _, f := range st.findings {
+			findings = append(findings, fairway.SecretFinding{Part: st.part, Rule: f.Rule, Line: f.Line, Column: f.Column})
+		}
+	}
+	action := l.SecretAction(a.Kind)
+	if len(findings) > 0 && action != fairway.SecretRedact {
+		abortAll()
+		refusal := &fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf(
+			"evidence refused: the %s holds a secret (%s, line %d, column %d%s); policy refuses secrets in %s evidence, so remove it and record again",
+			findings[0].Part, findings[0].Rule, findings[0].Line, findings[0].Column, more(len(findings)-1), a.Kind)}
+		err := l.store.Update(ctx, func(tx fairway.Tx) error {
+			return l.record(tx, by, l.now(), "evidence.refused", a.Task, map[string]any{
+				"kind": a.Kind, "filename": a.Filename, "reason": "secret", "findings": findings,
+			})
+		})
+		if err != nil {
+			return nil, err
+		}
+		return nil, refusal
+	}
+	for _, st := range all {
+		if len(st.findings) > 0 {
+			if err := l.redact(ctx, st); err != nil {
+				abortAll()
+				return nil, err
+			}
+		}
+	}
+
+	e := &fairway.Evidence{
+		Task: a.Task, Kind: a.Kind, Filename: a.Filename, Note: a.Note, Supersedes: a.Supersedes,
+		RecordedBy: by.Name, RecordedByKind: by.Kind, RecordedAt: l.now(),
+		Source: a.Source, Environment: a.Environment,
+		Scan: fairway.ScanReport{Findings: findings, Redacted: len(findings) > 0},
+	}
+	for _, st := range all {
+		switch st.part {
+		case fairway.PartContent:
+			e.Digest, e.Size = st.w.Digest(), st.w.Size()
+			e.MediaType = mediaType(a.Filename, a.MediaType, st.sniff)
+			e.Scan.Scanned, e.Scan.Skipped = st.scanned, st.skipped
+		case fairway.PartStdout:
+			a.Command.StdoutDigest, a.Command.StdoutSize = st.w.Digest(), st.w.Size()
+		case fairway.PartStderr:
+			a.Command.StderrDigest, a.Command.StderrSize = st.w.Digest(), st.w.Size()
+		}
+	}
+	e.Command = a.Command
+	if st := all[0]; st.w.Size() <= maxSummarySize && !strings.HasPrefix(e.MediaType, "image/") {
+		if r, err := st.w.Reader(); err == nil {
+			e.Summary, _ = report.Summarize(r)
+			r.Close()
+		}
+	}
+	e.ID = evidenceID(e)
+
+	var created []string
+	for _, st := range all {
+		isNew, err := st.w.Commit(ctx)
+		if isNew {
+			created = append(created, st.w.Digest())
+		}
+		if err != nil {
+			l.removeBlobs(created)
+			abortAll()
+			return nil, err
+		}
+	}
+	err = l.store.Update(ctx, func(tx fairway.Tx) error {
+		if err := tx.InsertEvidence(e); err != nil {
+			return err
+		}
+		return l.record(tx, by, e.RecordedAt, "evidence.add", e.Task, map[string]any{
+			"id": e.ID, "kind": e.Kind, "digest": e.Digest, "size": e.Size, "supersedes": e.Supersedes, "scan": e.Scan,
+		})
+	})
+	if err != nil {
+		l.removeBlobs(created)
+		return nil, err
+	}
+	return e, nil
+}
+
+// maxSummarySize bounds the reports Fairway reads back to summarise.
+const maxSummarySize = 256 << 20
+
+func more(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(", and %d more", n)
+}
+
+// removeBlobs undoes blobs this call created when the record could not be
+// written. Blobs that existed before are left: other evidence holds them.
+func (l *Ledger) removeBlobs(digests []string) {
+	for _, d := range digests {
+		l.Blobs.Remove(context.Background(), d)
+	}
+}
+
+// evidenceID derives a record's ID from its content.
+func evidenceID(e *fairway.Evidence) string {
+	body, _ := fairway.CanonicalJSON(e)
+	sum := sha256.Sum256(body)
+	return "EV-" + strings.ToUpper(hex.EncodeToString(sum[:6]))
+}
+
+// GetEvidence returns one record.
+func (l *Ledger) GetEvidence(ctx context.Context, id string) (*fairway.Evidence, error) {
+	var e *fairway.Evidence
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		var err error
+		e, err = tx.Evidence(id)
+		return err
+	})
+	return e, err
+}
+
+// ListEvidence lists records.
+func (l *Ledger) ListEvidence(ctx context.Context, f fairway.EvidenceFilter) ([]*fairway.Evidence, error) {
+	out := []*fairway.Evidence{}
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		if f.Task != "" {
+			if _, err := tx.Task(f.Task); err != nil {
+				return err
+			}
+		}
+		list, err := tx.EvidenceList(f)
+		if list != nil {
+			out = list
+		}
+		return err
+	})
+	return out, err
+}
+
+func partDigest(e *fairway.Evidence, part string) (string, error) {
+	switch part {
+	case "", fairway.PartContent:
+		return e.Digest, nil
+	case fairway.PartStdout, fairway.PartStderr:
+		if e.Command == nil {
+			return "", fairway.FieldError("part", "evidence %s is not a command result and has no %s", e.ID, part)
+		}
+		if part == fairway.PartStdout {
+			return e.Command.StdoutDigest, nil
+		}
+		return e.Command.StderrDigest, nil
+	}
+	return "", fairway.FieldError("part", "%q is not a part: use content, stdout or stderr", part)
+}
+
+// OpenEvidence reads the exact bytes of one part.
+func (l *Ledger) OpenEvidence(ctx context.Context, id, part string) (io.ReadCloser, error) {
+	e, err := l.GetEvidence(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d, err := partDigest(e, part)
+	if err != nil {
+		return nil, err
+	}
+	if d == "" {
+		return nil, fairway.Errorf(fairway.ENOTFOUND, "evidence %s has no %s", id, part)
+	}
+	return l.Blobs.Open(ctx, d)
+}
+
+// VerifyEvidence recomputes the digest of every blob every record names.
+func (l *Ledger) VerifyEvidence(ctx context.Context) (*fairway.EvidenceVerification, error) {
+	list, err := l.ListEvidence(ctx, fairway.EvidenceFilter{})
+	if err != nil {
+		return nil, err
+	}
+	res := &fairway.EvidenceVerification{OK: true}
+	buf := make([]byte, chunkSize)
+	for _, e := range list {
+		for _, part := range []string{fairway.PartContent, fairway.PartStdout, fairway.PartStderr} {
+			d, _ := partDigest(e, part)
+			if d == "" {
+				continue
+			}
+			res.Checked++
+			problem := ""
+			r, err := l.Blobs.Open(ctx, d)
+			if err != nil {
+				problem = "the blob is missing"
+			} else {
+				h := sha256.New()
+				_, err := io.CopyBuffer(h, r, buf)
+				r.Close()
+				if err != nil {
+					problem = "the blob cannot be read: " + err.Error()
+				} else if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != d {
+					problem = "the blob's bytes hash to " + got
+				}
+			}
+			if problem != "" {
+				res.OK = false
+				res.Problems = append(res.Problems, fairway.EvidenceProblem{Evidence: e.ID, Part: part, Digest: d, Problem: problem})
+			}
+		}
+	}
+	return res, nil
+}
+
+// AddClaim records what someone says about their work. It is never
+// evidence.
+func (l *Ledger) AddClaim(ctx context.Context, c fairway.ClaimAdd) (*fairway.Claim, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	var out *fairway.Claim
+	err := l.store.Update(ctx, func(tx fairway.Tx) error {
+		by, err := actor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Task(c.Task); err != nil {
+			return err
+		}
+		out = &fairway.Claim{Task: c.Task, Text: strings.TrimSpace(c.Text), Actor: by.Name, ActorKind: by.Kind, At: l.now()}
+		if err := tx.InsertClaim(out); err != nil {
+			return err
+		}
+		return l.record(tx, by, out.At, "claim.add", c.Task, out)
+	})
+	return out, err
+}
+
+// ListClaims lists a task's claims.
+func (l *Ledger) ListClaims(ctx context.Context, task string) ([]*fairway.Claim, error) {
+	out := []*fairway.Claim{}
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		if _, err := tx.Task(task); err != nil {
+			return err
+		}
+		list, err := tx.Claims(task)
+		if list != nil {
+			out = list
+		}
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,103 @@
+package sqlite
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"fairway"
+)
+
+// InsertEvidence stores an evidence record as JSON beside the columns it
+// is looked up by.
+func (t *tx) InsertEvidence(e *fairway.Evidence) error {
+	record, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO evidence (id, task, kind, digest, recorded_at, supersedes, record) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.Task, e.Kind, e.Digest, nanos(e.RecordedAt), e.Supersedes, string(record))
+	if isUniqueViolation(err) {
+		return fairway.Errorf(fairway.ECONFLICT, "evidence %s already exists", e.ID)
+	}
+	return err
+}
+
+func decodeEvidence(record string) (*fairway.Evidence, error) {
+	var e fairway.Evidence
+	if err := json.Unmarshal([]byte(record), &e); err != nil {
+		return nil, fmt.Errorf("evidence record: %w", err)
+	}
+	return &e, nil
+}
+
+// Evidence returns one record.
+func (t *tx) Evidence(id string) (*fairway.Evidence, error) {
+	var record string
+	err := t.q.QueryRowContext(t.ctx, `SELECT record FROM evidence WHERE id = ?`, id).Scan(&record)
+	if isNoRows(err) {
+		return nil, notFound("evidence", id)
+	} else if err != nil {
+		return nil, mapErr(err)
+	}
+	return decodeEvidence(record)
+}
+
+// EvidenceList lists records, oldest first.
+func (t *tx) EvidenceList(f fairway.EvidenceFilter) ([]*fairway.Evidence, error) {
+	q, args := `SELECT record FROM evidence WHERE 1=1`, []any{}
+	if f.Task != "" {
+		q, args = q+` AND task = ?`, append(args, f.Task)
+	}
+	if f.Kind != "" {
+		q, args = q+` AND kind = ?`, append(args, f.Kind)
+	}
+	rows, err := t.q.QueryContext(t.ctx, q+` ORDER BY recorded_at, id`, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []*fairway.Evidence
+	for rows.Next() {
+		var record string
+		if err := rows.Scan(&record); err != nil {
+			return nil, err
+		}
+		e, err := decodeEvidence(record)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// InsertClaim stores a claim and sets its ID.
+func (t *tx) InsertClaim(c *fairway.Claim) error {
+	res, err := t.exec(`INSERT INTO claims (task, text, actor, actor_kind, session, at) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.Task, c.Text, c.Actor, c.ActorKind, c.Session, nanos(c.At))
+	if err != nil {
+		return err
+	}
+	c.ID, err = res.LastInsertId()
+	return err
+}
+
+// Claims lists a task's claims in order.
+func (t *tx) Claims(task string) ([]*fairway.Claim, error) {
+	rows, err := t.q.QueryContext(t.ctx, `SELECT id, task, text, actor, actor_kind, session, at FROM claims WHERE task = ? ORDER BY id`, task)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []*fairway.Claim
+	for rows.Next() {
+		var c fairway.Claim
+		var at int64
+		if err := rows.Scan(&c.ID, &c.Task, &c.Text, &c.Actor, &c.ActorKind, &c.Session, &at); err != nil {
+			return nil, err
+		}
+		c.At = fromNanos(at)
+		out = append(out, &c)
+	}
+	return out, rows.Err()
+}
