@@ -153,6 +153,12 @@ func (w *fileWriter) Commit(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if _, err := os.Stat(final); err == nil {
+		// Same bytes already stored and durable: content addressing makes
+		// this a no-op, and saves the fsyncs.
+		w.discard()
+		return false, nil
+	}
 	if err := w.f.Sync(); err != nil {
 		w.discard()
 		return false, fmt.Errorf("sync blob: %w", err)
@@ -160,11 +166,6 @@ func (w *fileWriter) Commit(ctx context.Context) (bool, error) {
 	if err := w.f.Close(); err != nil {
 		os.Remove(w.f.Name())
 		return false, fmt.Errorf("close blob: %w", err)
-	}
-	if _, err := os.Stat(final); err == nil {
-		// Same bytes already stored: content addressing makes this a no-op.
-		os.Remove(w.f.Name())
-		return false, nil
 	}
 	dir := filepath.Dir(final)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -14,19 +14,22 @@ import (
 // env is a ledger over the store under test with a human (alice, bob) and
 // an agent (codex) already created.
 type env struct {
+	blobs             *blob.FileStore
+	blobDir           string
 	l                 *ledger.Ledger
 	alice, bob, codex context.Context
 	agentToken        string
 }
 
 func newEnv(t *testing.T, s fairway.Store) *env {
-	blobs, err := blob.NewFileStore(t.TempDir())
+	dir := t.TempDir()
+	blobs, err := blob.NewFileStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	l := ledger.New(s, blobs)
 	l.Now = newClock().Now
-	e := &env{l: l}
+	e := &env{l: l, blobs: blobs, blobDir: dir}
 	if _, err := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman}); err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +97,12 @@ var ledgerTests = []struct {
 	name string
 	fn   func(*testing.T, *env)
 }{
+	{"Evidence/RecordedImmutableAndAudited", testEvidenceRecorded},
+	{"Evidence/SecretRefusedOrRedactedByKind", testEvidenceSecrets},
+	{"Evidence/FailuresLeaveNothing", testEvidenceFailures},
+	{"Evidence/VerifyNamesChangedBlob", testEvidenceVerify},
+	{"Evidence/ReportsSummarised", testEvidenceReports},
+	{"Evidence/ClaimsAndContextAreNeverProof", testClaimsAndContext},
 	{"IllegalTransitionNamesAllowed", func(t *testing.T, e *env) {
 		e.task(t, "T-1")
 		_, err := e.l.TransitionTask(e.alice, "T-1", fairway.Transition{Status: fairway.StatusInReview})

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -24,6 +26,8 @@ fairway bench --quick --json`,
 		flags: func(fs *flag.FlagSet) {
 			fs.Bool("quick", false, "smaller runs, for a fast look")
 			fs.String("workdir", "", "folder for the benchmark stores (default: a temporary folder, removed after)")
+			fs.Int("ingest-mib", 1024, "size of the evidence ingest measurement, in MiB")
+			fs.String("ingest-child", "", "internal: ingest into this folder and exit (used to measure peak memory)")
 		},
 		run: runBench,
 	})
@@ -44,7 +48,15 @@ func runBench(a *app, fs *flag.FlagSet, pos []string) error {
 	if err := wantArgs(pos, 0, "no arguments"); err != nil {
 		return err
 	}
+	ingestMiB := int64(getInt(fs, "ingest-mib"))
+	if dir := getString(fs, "ingest-child"); dir != "" {
+		_, err := bench.Ingest(a.ctx, dir, ingestMiB<<20)
+		return err
+	}
 	quick := getBool(fs, "quick")
+	if quick && !isSet(fs, "ingest-mib") {
+		ingestMiB = 256
+	}
 	work := getString(fs, "workdir")
 	if work == "" {
 		dir, err := os.MkdirTemp("", "fairway-bench-")
@@ -163,6 +175,43 @@ func runBench(a *app, fs *flag.FlagSet, pos []string) error {
 		Baseline: ms(start), Ratio: ms(nextProc) / ms(start), Goal: "< 50 ms", Note: "baseline: process start without a store (fairway help serve)"})
 	rows = append(rows, benchRow{Name: fmt.Sprintf("next over %dk tasks, %dk edges", tasks/1000, edges/1000), Value: ms(next), Unit: "ms median",
 		Baseline: ms(get), Ratio: ms(next) / ms(get), Goal: "< 50 ms", Note: "baseline: reading one task by key"})
+
+	// 4. Evidence ingest, against hashing the same bytes alone.
+	progress("ingesting %d MiB of log as evidence (child process, for peak memory)", ingestMiB)
+	ingestStart := time.Now()
+	child := exec.Command(exe, "bench", "--ingest-child", filepath.Join(work, "ingest"), "--ingest-mib", strconv.FormatInt(ingestMiB, 10))
+	if out, err := child.CombinedOutput(); err != nil {
+		return fmt.Errorf("ingest: %v: %s", err, out)
+	}
+	ingestTime := time.Since(ingestStart)
+	peak := float64(child.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024
+	hashTime, err := bench.Time(1, func() error { return bench.HashOnly(ingestMiB << 20) })
+	if err != nil {
+		return err
+	}
+	mibps := func(d time.Duration) float64 { return float64(ingestMiB) / d.Seconds() }
+	rows = append(rows, benchRow{Name: fmt.Sprintf("evidence add, %d MiB log", ingestMiB), Value: mibps(ingestTime), Unit: "MiB/s", Baseline: mibps(hashTime),
+		Ratio: mibps(ingestTime) / mibps(hashTime), Goal: ">= 0.8x", Note: "baseline: SHA-256 of the same bytes alone; ingest scans, hashes, writes and fsyncs"})
+	rows = append(rows, benchRow{Name: "evidence add, peak memory", Value: peak, Unit: "MiB RSS", Goal: "< 64 MiB", Note: "whole process, including the store"})
+
+	// 5. fairway run -- true, against running true directly.
+	runDir := filepath.Join(work, "process")
+	progress("timing fairway run -- true")
+	if out, err := exec.Command(exe, "task", "create", "RUN-1", "--title", "run bench", "--as", "alice", "--dir", runDir).CombinedOutput(); err != nil {
+		return fmt.Errorf("run setup: %v: %s", err, out)
+	}
+	wrapped, err := bench.Time(runs, func() error {
+		return exec.Command(exe, "run", "--task", "RUN-1", "--as", "alice", "--dir", runDir, "--", "true").Run()
+	})
+	if err != nil {
+		return fmt.Errorf("fairway run: %w", err)
+	}
+	direct, err := bench.Time(runs, func() error { return exec.Command("true").Run() })
+	if err != nil {
+		return err
+	}
+	rows = append(rows, benchRow{Name: "fairway run -- true, overhead", Value: ms(wrapped) - ms(direct), Unit: "ms median", Baseline: ms(direct),
+		Ratio: ms(wrapped) / ms(direct), Goal: "< 20 ms", Note: "baseline: running true directly"})
 
 	return a.output(rows, func(w io.Writer) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -204,24 +204,30 @@ wait:
 	return nil
 }
 
-// sourceState reads the commit and dirty state of the git tree at dir.
+// sourceState reads the commit, branch and dirty state of the git tree
+// at dir with one git call.
 func sourceState(dir string) *fairway.SourceState {
-	git := func(args ...string) (string, error) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		out, err := cmd.Output()
-		return strings.TrimSpace(string(out)), err
-	}
-	commit, err := git("rev-parse", "HEAD")
+	cmd := exec.Command("git", "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+	cmd.Dir = dir
+	out, err := cmd.Output()
 	if err != nil {
 		return nil
 	}
-	s := &fairway.SourceState{Commit: commit}
-	if status, err := git("status", "--porcelain", "--untracked-files=no"); err == nil {
-		s.Dirty = status != ""
+	s := &fairway.SourceState{}
+	for _, line := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.HasPrefix(line, "# branch.oid "):
+			s.Commit = strings.TrimPrefix(line, "# branch.oid ")
+		case strings.HasPrefix(line, "# branch.head "):
+			if b := strings.TrimPrefix(line, "# branch.head "); b != "(detached)" {
+				s.Branch = b
+			}
+		case line != "" && !strings.HasPrefix(line, "#"):
+			s.Dirty = true
+		}
 	}
-	if branch, err := git("rev-parse", "--abbrev-ref", "HEAD"); err == nil && branch != "HEAD" {
-		s.Branch = branch
+	if s.Commit == "(initial)" {
+		s.Commit = ""
 	}
 	return s
 }

@@ -1,0 +1,81 @@
+package bench
+
+import (
+	"context"
+	"crypto/sha256"
+	"io"
+	"path/filepath"
+	"strconv"
+
+	"fairway"
+	"fairway/blob"
+	"fairway/ledger"
+	"fairway/sqlite"
+)
+
+// LogStream produces size bytes of realistic log text without holding
+// them: the input for ingest measurements.
+type LogStream struct {
+	size, done int64
+	line       int64
+	buf        []byte
+}
+
+// NewLogStream returns a stream of size bytes.
+func NewLogStream(size int64) *LogStream { return &LogStream{size: size} }
+
+func (s *LogStream) Read(p []byte) (int, error) {
+	if s.done >= s.size {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && s.done < s.size {
+		if len(s.buf) == 0 {
+			s.line++
+			s.buf = strconv.AppendInt(s.buf[:0], s.line, 10)
+			s.buf = append(s.buf, " 2026-11-29T10:00:00Z INFO kind-smoke request path=/v1/allocations status=200 took=12ms node=gpu-"...)
+			s.buf = strconv.AppendInt(s.buf, s.line%97, 10)
+			s.buf = append(s.buf, '\n')
+		}
+		c := copy(p[n:], s.buf)
+		if rest := s.size - s.done; int64(c) > rest {
+			c = int(rest)
+		}
+		s.buf = s.buf[c:]
+		n += c
+		s.done += int64(c)
+	}
+	return n, nil
+}
+
+// HashOnly reads size bytes of the log stream through SHA-256: the
+// baseline for ingest.
+func HashOnly(size int64) error {
+	_, err := io.CopyBuffer(sha256.New(), NewLogStream(size), make([]byte, 1<<20))
+	return err
+}
+
+// Ingest records size bytes of the log stream as evidence on a fresh
+// store in dir, the whole path of `fairway evidence add`: scan, hash,
+// write, fsync, record.
+func Ingest(ctx context.Context, dir string, size int64) (*fairway.Evidence, error) {
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "fairway.db"), sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	blobs, err := blob.NewFileStore(filepath.Join(dir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	l := ledger.New(s, blobs)
+	a, err := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman})
+	if err != nil {
+		return nil, err
+	}
+	as := fairway.NewContextWithActor(ctx, a.Actor)
+	if _, err := l.CreateTask(as, fairway.TaskCreate{Key: "INGEST-1", Title: "ingest"}); err != nil {
+		return nil, err
+	}
+	return l.AddEvidence(as, fairway.EvidenceAdd{Task: "INGEST-1", Kind: "log", Filename: "big.log"}, fairway.EvidenceParts{Content: NewLogStream(size)})
+}
