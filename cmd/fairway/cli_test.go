@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -137,12 +138,25 @@ var cliSteps = []struct {
 	{as: "codex", args: "next --json", partial: true, stdout: "[\n  {\n    \"key\": \"OPS-UAT-KIND-FULL-001\",\n"},
 	{as: "codex", args: "task cancel OPS-UAT-KIND-FULL-001 --reason dropped", code: exitForbidden, stderr: "fairway: only a human can cancel a task; codex is an agent\n"},
 	{as: "codex", args: "actor whoami", stdout: "codex (agent)\n"},
-	{as: "codex", args: "audit verify", partial: true, stdout: "audit log intact: 12 events, head 12 "},
+	{as: "codex", args: "evidence add --task OPS-UAT-KIND-FULL-001 --kind uat-report {files}/junit.xml", partial: true, stdout: "recorded EV-"},
+	{as: "codex", args: "evidence add --task OPS-UAT-KIND-FULL-001 --kind uat-report {files}/env.txt", code: exitForbidden,
+		stderr: "fairway: evidence refused: the content holds a secret (github-token, line 1, column 7); policy refuses secrets in uat-report evidence, so remove it and record again\n"},
+	{as: "codex", args: "evidence add --task OPS-UAT-KIND-FULL-001 --kind uat-report {files}/missing.txt", code: exitUsage,
+		stderr: "fairway: file: cannot read {files}/missing.txt: no such file or directory\n"},
+	{as: "codex", args: "claim --task OPS-UAT-KIND-FULL-001 tests pass", stdout: "claim 1 recorded on OPS-UAT-KIND-FULL-001 (a claim is not evidence: reviews and evidence decide closure)\n"},
+	{as: "codex", args: "claim list OPS-UAT-KIND-FULL-001", stdout: "2026-11-01T09:00:18Z  codex (agent) claims: tests pass\n"},
+	{as: "codex", args: "evidence verify", stdout: "evidence intact: 1 blobs checked\n"},
+	{as: "codex", args: "audit verify", partial: true, stdout: "audit log intact: 15 events, head 15 "},
 }
 
 func TestCLI_SameOutputLocalAndServer(t *testing.T) {
 	local, remote := newCLIEnv(t, true), newCLIEnv(t, false)
+	files := t.TempDir()
+	os.WriteFile(filepath.Join(files, "junit.xml"), []byte(`<testsuite><testcase name="a"/><testcase name="b"><failure/></testcase></testsuite>`), 0o644)
+	os.WriteFile(filepath.Join(files, "env.txt"), []byte("token ghp_1234567890abcdefghijABCDEFGHIJ123456\n"), 0o644)
 	for i, step := range cliSteps {
+		step.args = strings.ReplaceAll(step.args, "{files}", files)
+		step.stderr = strings.ReplaceAll(step.stderr, "{files}", files)
 		args := splitArgs(step.args)
 		lout, lerr, lcode := local.run(step.as, args...)
 		rout, rerr, rcode := remote.run(step.as, args...)

@@ -115,6 +115,9 @@ func runCommand(a *app, fs *flag.FlagSet, argv []string) error {
 	cmd.Stdin = a.stdin
 	cmd.Stdout = &teeOutput{mu: &mu, terminal: a.stdout, own: stdoutFile, combined: combined}
 	cmd.Stderr = &teeOutput{mu: &mu, terminal: a.stderr, own: stderrFile, combined: combined}
+	// A background grandchild may keep the output pipes open after the
+	// command exits; do not let it hold the record back.
+	cmd.WaitDelay = 3 * time.Second
 
 	// What the tree and machine looked like, gathered while the command
 	// runs.
@@ -165,7 +168,7 @@ wait:
 		rec.Signal = lastSignal.String()
 	}
 	var exitErr *exec.ExitError
-	if waitErr != nil && !errors.As(waitErr, &exitErr) {
+	if waitErr != nil && !errors.As(waitErr, &exitErr) && !errors.Is(waitErr, exec.ErrWaitDelay) {
 		return waitErr
 	}
 
