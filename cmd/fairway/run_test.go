@@ -89,7 +89,7 @@ func TestRun_RecordsCommandAndKeepsItsExitCode(t *testing.T) {
 
 func TestRun_SignalReachesChildAndPartialLogIsKept(t *testing.T) {
 	dir := setupRunStore(t)
-	cmd := fairwayCommand(dir, "run", "--task", "RUN-1", "--json", "--", "sh", "-c", "echo started; trap 'echo stopping; exit 143' TERM; sleep 30 & wait")
+	cmd := fairwayCommand(dir, "run", "--task", "RUN-1", "--json", "--", "sh", "-c", "trap 'echo stopping; exit 143' TERM; echo started; sleep 30 & wait")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
