@@ -2,6 +2,8 @@ package http_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,6 +15,7 @@ import (
 	"testing"
 
 	"fairway"
+	"fairway/blob"
 	fairwayhttp "fairway/http"
 	"fairway/ledger"
 	"fairway/sqlite"
@@ -55,7 +58,11 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := ledger.New(store, nil)
+	blobs, err := blob.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ledger.New(store, blobs)
 	alice, err := l.CreateActor(context.Background(), fairway.ActorCreate{Name: "alice", Kind: "human", IssueToken: true})
 	if err != nil {
 		t.Fatal(err)
@@ -188,5 +195,47 @@ func TestClient_GateFailureCarriesDecision(t *testing.T) {
 	}
 	if d, err := c.CloseTask(ctx, "G-2"); err != nil || !d.Pass {
 		t.Fatalf("close after removing the dependency: %+v %v", d, err)
+	}
+}
+
+func TestClient_EvidenceStreamsAndChecksDigest(t *testing.T) {
+	e := newAPIEnv(t)
+	c := fairwayhttp.NewClient(e.srv.URL, e.agent)
+	ctx := context.Background()
+	if _, err := c.CreateTask(ctx, fairway.TaskCreate{Key: "UP-1", Title: "upload"}); err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("uat line\n", 200000)
+	sum := sha256.Sum256([]byte(body))
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	before := e.auditHead(t)
+	_, err := c.AddEvidence(ctx, fairway.EvidenceAdd{Task: "UP-1", Kind: "uat-report", ExpectedDigest: digest},
+		fairway.EvidenceParts{Content: strings.NewReader(body[:len(body)-1])})
+	if fairway.ErrorCode(err) != fairway.EINVALID || !strings.Contains(fairway.ErrorMessage(err), "changed or cut short") {
+		t.Fatalf("truncated upload: %v", err)
+	}
+	if after := e.auditHead(t); after != before {
+		t.Fatalf("refused upload wrote audit events")
+	}
+	ev, err := c.AddEvidence(ctx, fairway.EvidenceAdd{Task: "UP-1", Kind: "uat-report", ExpectedDigest: digest, Filename: "uat.log"},
+		fairway.EvidenceParts{Content: strings.NewReader(body)})
+	if err != nil || ev.Digest != digest || ev.RecordedBy != "codex" {
+		t.Fatalf("upload: %+v %v", ev, err)
+	}
+	rc, err := c.OpenEvidence(ctx, ev.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(got) != body {
+		t.Fatalf("downloaded %d bytes, want %d", len(got), len(body))
+	}
+	if _, err := c.OpenEvidence(ctx, ev.ID, "stdout"); fairway.ErrorCode(err) != fairway.EINVALID {
+		t.Fatalf("stdout of a file: %v", err)
+	}
+	_, err = c.AddEvidence(ctx, fairway.EvidenceAdd{Task: "NOPE-9", Kind: "log"}, fairway.EvidenceParts{Content: strings.NewReader(body)})
+	if fairway.ErrorCode(err) != fairway.ENOTFOUND {
+		t.Fatalf("upload to unknown task: %v", err)
 	}
 }
