@@ -14,7 +14,10 @@ const (
 	EFORBIDDEN    = "forbidden"
 	EUNAUTHORIZED = "unauthorized"
 	EGATEFAILED   = "gate_failed"
-	EINTERNAL     = "internal"
+	// ESTEPUP asks the caller to sign in again with a stronger or fresher
+	// authentication (RFC 9470).
+	ESTEPUP   = "step_up_required"
+	EINTERNAL = "internal"
 )
 
 // Error is the one error type the domain returns. Message is written for the
@@ -24,6 +27,15 @@ type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// StepUp says what authentication would satisfy an ESTEPUP error.
+	StepUp *StepUp `json:"step_up,omitempty"`
+}
+
+// StepUp is the RFC 9470 challenge: the ACR values and the maximum age of
+// authentication the request needs.
+type StepUp struct {
+	ACRValues []string `json:"acr_values,omitempty"`
+	MaxAge    int      `json:"max_age,omitempty"`
 }
 
 // Error implements the error interface.

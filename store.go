@@ -11,6 +11,7 @@ type Service interface {
 	ActorService
 	AuditService
 	EvidenceService
+	GovernanceService
 }
 
 // Store is the persistence the ledger's rules sit on: reads and writes in
@@ -73,6 +74,21 @@ type Tx interface {
 	EvidenceList(f EvidenceFilter) ([]*Evidence, error)
 	InsertClaim(c *Claim) error
 	Claims(task string) ([]*Claim, error)
+
+	InsertReview(r *Review) error
+	Reviews(task string) ([]*Review, error)
+	InsertWaiver(w *Waiver) error
+	UpdateWaiver(w *Waiver) error
+	Waiver(id int64) (*Waiver, error)
+	// Waivers lists waivers for a task or for a lane (either may be empty).
+	Waivers(task, lane string) ([]*Waiver, error)
+	InsertPolicy(p *PolicyRecord) error
+	UpdatePolicy(p *PolicyRecord) error
+	// ActivePolicy returns the policy in force; ENOTFOUND when none.
+	ActivePolicy() (*PolicyRecord, error)
+	// PolicyProposal returns the proposal attached to a task; ENOTFOUND
+	// when none.
+	PolicyProposal(task string) (*PolicyRecord, error)
 
 	AuditHead() (AuditHead, error)
 	// AppendAudit stores a sealed event and moves the head to it.

@@ -1,0 +1,107 @@
+package policy_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"fairway"
+	"fairway/demo"
+	"fairway/policy"
+)
+
+func TestLoad_DemoPolicy(t *testing.T) {
+	p, err := policy.Load("governance.yaml", demo.Policy)
+	if err != nil {
+		t.Fatalf("demo policy: %v", err)
+	}
+	if len(p.Layers) != 4 || len(p.ProtectedClasses) != 9 || !strings.HasPrefix(p.Digest, "sha256:") {
+		t.Fatalf("layers %d classes %d digest %s", len(p.Layers), len(p.ProtectedClasses), p.Digest)
+	}
+}
+
+func TestLoad_ErrorsNameFileLineAndReason(t *testing.T) {
+	base := string(demo.Policy)
+	cases := []struct {
+		name, from, to, want string
+	}{
+		{"unknown field", "fallback:\n", "fallbak:\n", "governance.yaml:"},
+		{"dangling domain", "review_domains: [ops, security]\n    evidence: [rollback-plan, diff]", "review_domains: [ops, secops]\n    evidence: [rollback-plan, diff]",
+			`surfaces.edge.review_domains[1]: review domain "secops" is not defined under review_domains`},
+		{"contract owned twice", "      - read-model:app-catalog\n", "      - read-model:app-catalog\n      - route:/v1/allocations/**\n",
+			`layers.gpuaas-product.contracts[0]: contract "route:/v1/allocations/**" is owned twice`},
+		{"bad CEL", `when: "'mfa' in task.surfaces"`, `when: "'mfa' in task.surfaces &&"`, "prerequisites.mfa-live-drill.when: CEL: "},
+		{"non-bool CEL", `when: "'service-exposure' in task.labels"`, `when: "task.priority + 1"`, "prerequisites.rte-exports.when: CEL: the condition must be true or false"},
+		{"context as proof", "evidence: [command-result]\n\nprotected", "evidence: [context]\n\nprotected", "context evidence can never satisfy a requirement"},
+		{"bad yaml", "version: 1\n", "version: [1\n", "governance.yaml:"},
+	}
+	for _, c := range cases {
+		if !strings.Contains(base, c.from) {
+			t.Fatalf("%s: fixture text %q not in the demo policy", c.name, c.from)
+		}
+		src := strings.Replace(base, c.from, c.to, 1)
+		_, err := policy.Load("governance.yaml", []byte(src))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to contain %q", c.name, err, c.want)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), "governance.yaml:") {
+			t.Errorf("%s: %q does not start with file:line:col", c.name, err)
+		}
+	}
+	// The place is exact: the dangling domain sits on the edge surface's line.
+	src := strings.Replace(base, "review_domains: [ops, security]\n    evidence: [rollback-plan, diff]", "review_domains: [ops, secops]\n    evidence: [rollback-plan, diff]", 1)
+	_, err := policy.Load("governance.yaml", []byte(src))
+	line := 1 + strings.Count(src[:strings.Index(src, "secops]")], "\n")
+	col := strings.Index(src[strings.LastIndex(src[:strings.Index(src, "secops]")], "\n")+1:], "secops") + 1
+	want := "governance.yaml:" + strconv.Itoa(line) + ":" + strconv.Itoa(col) + ": surfaces.edge.review_domains[1]"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("err = %v, want prefix %q", err, want)
+	}
+}
+
+func TestNeeds_FromSurfacesContractsClassesRulesAndPrerequisites(t *testing.T) {
+	p, err := policy.Load("governance.yaml", demo.Policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := &fairway.Task{Key: "OPS-EDGE-001", Lane: "closeout", Risk: "high", Mutating: true,
+		Scope: fairway.Scope{Surfaces: []string{"edge"}, ChangeClasses: []string{"edge-dns"}, Contracts: []string{"route:/v1/allocations/list"}},
+		Labels: []string{"kind-uat"}}
+	needs, err := p.Needs(task, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range needs {
+		s := n.ID
+		if n.Protected {
+			s += " protected"
+		}
+		if n.RequireMFA {
+			s += " mfa"
+		}
+		got = append(got, s)
+	}
+	want := []string{"review:gpuaas", "review:ops protected mfa", "review:security protected mfa",
+		"evidence:diff", "evidence:rollback-plan protected", "prerequisite:kind-compute-capacity"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("needs:\n got %v\nwant %v", got, want)
+	}
+	for _, n := range needs {
+		if n.ID == "review:gpuaas" && n.Describe() != "touches route:/v1/allocations/list, owned by layer gpuaas-product" {
+			t.Fatalf("reason = %q", n.Describe())
+		}
+	}
+	// Inside its own layer, a contract adds no outside review.
+	own := &fairway.Task{Key: "GP-1", Lane: "gpuaas", Scope: fairway.Scope{Contracts: []string{"route:/v1/allocations/list"}}}
+	if needs, _ := p.Needs(own, false); len(needs) != 0 {
+		t.Fatalf("own-layer needs = %v", needs)
+	}
+	if p.IsSafeFallback(task) {
+		t.Fatal("a mutating edge change counted as safe fallback work")
+	}
+	if !p.IsSafeFallback(&fairway.Task{Labels: []string{"safe-fallback"}}) {
+		t.Fatal("a labelled, non-mutating task is safe fallback work")
+	}
+}
