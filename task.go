@@ -80,11 +80,13 @@ type Scope struct {
 
 // Task is one governed piece of work.
 type Task struct {
-	Key           string    `json:"key"`
-	Title         string    `json:"title"`
-	Scope         Scope     `json:"scope"`
-	Lane          string    `json:"lane,omitempty"`
-	Owner         string    `json:"owner,omitempty"`
+	Key   string `json:"key"`
+	Title string `json:"title"`
+	Scope Scope  `json:"scope"`
+	Lane  string `json:"lane,omitempty"`
+	Owner string `json:"owner,omitempty"`
+	// AssignedBy is who last set the owner: the requester of the work.
+	AssignedBy    string    `json:"assigned_by,omitempty"`
 	Creator       string    `json:"creator"`
 	Status        string    `json:"status"`
 	WaitReason    string    `json:"wait_reason,omitempty"`

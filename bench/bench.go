@@ -53,7 +53,7 @@ func APIWrites(ctx context.Context, dir string, opts sqlite.Options, clients, to
 	if err != nil {
 		return 0, err
 	}
-	srv := &http.Server{Handler: fairwayhttp.NewServer(l, l, nil)}
+	srv := &http.Server{Handler: fairwayhttp.NewServer(l, ledger.TokenAuth{L: l}, nil)}
 	go srv.Serve(ln)
 	defer srv.Close()
 

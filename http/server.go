@@ -26,9 +26,10 @@ var openAPIDocument []byte
 // MaxBodyBytes bounds every request body.
 const MaxBodyBytes = 1 << 20
 
-// Authenticator maps a bearer token to an actor.
+// Authenticator maps a bearer token to an actor and what the token says
+// about them (groups, MFA posture).
 type Authenticator interface {
-	Authenticate(ctx context.Context, token string) (*fairway.Actor, error)
+	Authenticate(ctx context.Context, token string) (*fairway.Actor, *fairway.Auth, error)
 }
 
 // Server serves the JSON API.
@@ -75,6 +76,14 @@ var routes = []route{
 	{"GET", "/api/v1/evidence/{id}/content", (*Server).evidenceContent},
 	{"POST", "/api/v1/tasks/{key}/claims", (*Server).addClaim},
 	{"GET", "/api/v1/tasks/{key}/claims", (*Server).listClaims},
+	{"POST", "/api/v1/tasks/{key}/reviews", (*Server).addReview},
+	{"GET", "/api/v1/tasks/{key}/reviews", (*Server).listReviews},
+	{"POST", "/api/v1/waivers", (*Server).requestWaiver},
+	{"GET", "/api/v1/waivers", (*Server).listWaivers},
+	{"POST", "/api/v1/waivers/{id}/approve", (*Server).approveWaiver},
+	{"GET", "/api/v1/policy", (*Server).activePolicy},
+	{"POST", "/api/v1/policy/bootstrap", (*Server).bootstrapPolicy},
+	{"POST", "/api/v1/tasks/{key}/policy", (*Server).proposePolicy},
 	{"GET", "/api/v1/audit", (*Server).auditLog},
 	{"GET", "/api/v1/audit/verify", (*Server).verifyAudit},
 }
@@ -149,13 +158,17 @@ func (s *Server) wrap(h func(*Server, http.ResponseWriter, *http.Request) error)
 			s.writeError(w, r, fairway.Errorf(fairway.EUNAUTHORIZED, "a bearer token is required; get one with `fairway actor create NAME --kind KIND --token`"))
 			return
 		}
-		actor, err := s.auth.Authenticate(r.Context(), token)
+		actor, auth, err := s.auth.Authenticate(r.Context(), token)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="fairway", error="invalid_token"`)
 			s.writeError(w, r, err)
 			return
 		}
-		r = r.WithContext(fairway.NewContextWithActor(r.Context(), actor))
+		ctx := fairway.NewContextWithActor(r.Context(), actor)
+		if auth != nil {
+			ctx = fairway.NewContextWithAuth(ctx, auth)
+		}
+		r = r.WithContext(ctx)
 		if err := h(s, w, r); err != nil {
 			s.writeError(w, r, err)
 		}
@@ -173,7 +186,7 @@ func ErrorStatus(code string) int {
 		return http.StatusConflict
 	case fairway.EFORBIDDEN:
 		return http.StatusForbidden
-	case fairway.EUNAUTHORIZED:
+	case fairway.EUNAUTHORIZED, fairway.ESTEPUP:
 		return http.StatusUnauthorized
 	case fairway.EGATEFAILED:
 		return http.StatusUnprocessableEntity
@@ -207,6 +220,9 @@ func (s *Server) writeErrorWith(w http.ResponseWriter, r *http.Request, err erro
 	}
 	if body.Error == errBodyTooLarge {
 		status = http.StatusRequestEntityTooLarge
+	}
+	if body.Error.StepUp != nil {
+		w.Header().Set("WWW-Authenticate", stepUpChallenge(body.Error))
 	}
 	writeJSON(w, status, body)
 }
@@ -263,4 +279,16 @@ func queryInt(r *http.Request, name string) (int, error) {
 		return 0, fairway.FieldError(name, "%q is not a whole number", v)
 	}
 	return n, nil
+}
+
+// stepUpChallenge is the RFC 9470 step-up challenge for an ESTEPUP error.
+func stepUpChallenge(e *fairway.Error) string {
+	c := `Bearer error="insufficient_user_authentication", error_description=` + strconv.Quote(e.Message)
+	if len(e.StepUp.ACRValues) > 0 {
+		c += `, acr_values="` + strings.Join(e.StepUp.ACRValues, " ") + `"`
+	}
+	if e.StepUp.MaxAge > 0 {
+		c += `, max_age=` + strconv.Itoa(e.StepUp.MaxAge)
+	}
+	return c
 }

@@ -71,7 +71,7 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(fairwayhttp.NewServer(l, l, nil))
+	srv := httptest.NewServer(fairwayhttp.NewServer(l, ledger.TokenAuth{L: l}, nil))
 	t.Cleanup(func() { srv.Close(); store.Close() })
 	return &apiEnv{srv: srv, l: l, token: alice.Token, agent: codex.Token}
 }
@@ -187,7 +187,7 @@ func TestClient_GateFailureCarriesDecision(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, err := c.CloseTask(ctx, "G-2")
-	if fairway.ErrorCode(err) != fairway.EGATEFAILED || d == nil || d.Pass || d.Requirements[0].Name != "G-1" {
+	if fairway.ErrorCode(err) != fairway.EGATEFAILED || d == nil || d.Pass || d.Requirements[1].ID != "dependency:G-1" {
 		t.Fatalf("close G-2: %+v %v", d, err)
 	}
 	if err := c.RemoveDependency(ctx, "G-2", "G-1"); err != nil {

@@ -248,7 +248,7 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 			findings = append(findings, fairway.SecretFinding{Part: st.part, Rule: f.Rule, Line: f.Line, Column: f.Column})
 		}
 	}
-	action := l.SecretAction(a.Kind)
+	action := l.secretAction(ctx, a.Kind)
 	if len(findings) > 0 && action != fairway.SecretRedact {
 		abortAll()
 		refusal := &fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf(

@@ -6,50 +6,420 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"sort"
+	"strings"
+	"time"
 
 	"fairway"
+	"fairway/policy"
 )
 
-// evaluateGate is the one place that decides whether a task may close.
-// Later requirements (reviews, evidence, policy) are added here and nowhere
-// else.
+// facts is what a gate judges, read once per evaluation.
+type facts struct {
+	task     *fairway.Task
+	policy   *policy.Policy
+	record   *fairway.PolicyRecord
+	proposal *fairway.PolicyRecord
+	needs    []*policy.Need
+	evidence []*fairway.Evidence
+	reviews  []*fairway.Review
+	waivers  []*fairway.Waiver
+	// notIndependent holds everyone who may not review the task (R2).
+	notIndependent map[string]string
+	snapshot       string
+	now            time.Time
+}
+
+// gatherFacts reads everything the gate needs about a task.
+func (l *Ledger) gatherFacts(tx fairway.Tx, task *fairway.Task) (*facts, error) {
+	f := &facts{task: task, now: l.now(), notIndependent: map[string]string{}}
+	var err error
+	if f.policy, f.record, err = l.activePolicy(tx); err != nil {
+		return nil, err
+	}
+	if f.proposal, err = tx.PolicyProposal(task.Key); fairway.ErrorCode(err) == fairway.ENOTFOUND {
+		f.proposal = nil
+	} else if err != nil {
+		return nil, err
+	}
+	if f.policy != nil {
+		if f.needs, err = f.policy.Needs(task, f.proposal != nil); err != nil {
+			return nil, err
+		}
+	}
+	if f.evidence, err = tx.EvidenceList(fairway.EvidenceFilter{Task: task.Key}); err != nil {
+		return nil, err
+	}
+	if f.reviews, err = tx.Reviews(task.Key); err != nil {
+		return nil, err
+	}
+	if f.waivers, err = tx.Waivers(task.Key, task.Lane); err != nil {
+		return nil, err
+	}
+	mark := func(who, why string) {
+		if who != "" {
+			if _, ok := f.notIndependent[who]; !ok {
+				f.notIndependent[who] = why
+			}
+		}
+	}
+	mark(task.Owner, "owns the task")
+	mark(task.Creator, "created the task")
+	mark(task.AssignedBy, "asked for the work")
+	for _, e := range f.evidence {
+		mark(e.RecordedBy, "recorded its evidence")
+	}
+	f.snapshot = snapshotDigest(task, f.evidence, f.proposal)
+	return f, nil
+}
+
+// snapshotDigest binds approvals to what they judged: the task's scope
+// and mutating flag, the evidence that counts as proof, and any policy it
+// proposes. Changing any of them makes earlier approvals stale (R4).
+func snapshotDigest(t *fairway.Task, evidence []*fairway.Evidence, proposal *fairway.PolicyRecord) string {
+	type item struct {
+		ID     string `json:"id"`
+		Digest string `json:"digest"`
+	}
+	var items []item
+	for _, e := range evidence {
+		if fairway.CountsAsProof(e) {
+			items = append(items, item{e.ID, e.Digest})
+		}
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
+	proposed := ""
+	if proposal != nil {
+		proposed = proposal.Digest
+	}
+	body, _ := fairway.CanonicalJSON(map[string]any{
+		"task": t.Key, "scope": t.Scope, "mutating": t.Mutating, "evidence": items, "proposed_policy": proposed,
+	})
+	sum := sha256.Sum256(body)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// evaluateGate is the one place that decides whether a task may close:
+// dependencies, then every requirement of the policy in force.
 func (l *Ledger) evaluateGate(tx fairway.Tx, task *fairway.Task) (*fairway.GateDecision, error) {
-	d := &fairway.GateDecision{Task: task.Key, DecidedAt: l.now()}
-	blockers, err := tx.Blockers(task.Key)
+	f, err := l.gatherFacts(tx, task)
 	if err != nil {
 		return nil, err
 	}
-	judged := map[string]any{"task": task}
-	blockerStatus := map[string]string{}
+	return l.decide(tx, f)
+}
+
+func (l *Ledger) decide(tx fairway.Tx, f *facts) (*fairway.GateDecision, error) {
+	d := &fairway.GateDecision{Task: f.task.Key, DecidedAt: f.now, SnapshotDigest: f.snapshot}
+	if f.record != nil {
+		d.PolicyDigest = f.record.Digest
+	} else {
+		d.Requirements = append(d.Requirements, fairway.Requirement{ID: "policy", Kind: "policy", Name: "governance policy", State: fairway.ReqNotApplicable,
+			Detail: "no governance policy is in force, so only dependencies are checked; bootstrap one with `fairway policy apply FILE`"})
+	}
+	deps, err := l.dependencyRequirements(tx, f)
+	if err != nil {
+		return nil, err
+	}
+	d.Requirements = append(d.Requirements, deps...)
+	for _, n := range f.needs {
+		var r fairway.Requirement
+		switch n.Kind {
+		case policy.NeedReview:
+			r = l.reviewRequirement(f, n)
+		case policy.NeedEvidence:
+			r = l.evidenceRequirement(f, n)
+		case policy.NeedPrerequisite:
+			if r, err = l.prerequisiteRequirement(tx, f, n); err != nil {
+				return nil, err
+			}
+		}
+		r.ID, r.Kind, r.Name, r.Because, r.Protected = n.ID, n.Kind, n.Name, n.Describe(), n.Protected
+		if n.Waivable() {
+			applyWaiver(f, &r, n.WaiverDomain)
+		}
+		d.Requirements = append(d.Requirements, r)
+	}
+	d.Pass = !slices.ContainsFunc(d.Requirements, func(r fairway.Requirement) bool { return r.State == fairway.ReqUnsatisfied })
+	return d, nil
+}
+
+// activeWaiver finds an approved, unexpired waiver for a requirement of
+// the task or its lane.
+func activeWaiver(f *facts, id string) *fairway.Waiver {
+	for _, w := range f.waivers {
+		if w.Requirement == id && w.ActiveAt(f.now) && (w.Task == f.task.Key || w.Lane != "" && w.Lane == f.task.Lane) {
+			return w
+		}
+	}
+	return nil
+}
+
+// applyWaiver shows the waiver in force on a requirement, and lifts the
+// requirement when it is otherwise unsatisfied.
+func applyWaiver(f *facts, r *fairway.Requirement, domain string) {
+	w := activeWaiver(f, r.ID)
+	if w == nil {
+		if r.State == fairway.ReqUnsatisfied && domain != "" {
+			r.Remedy += fmt.Sprintf("; or a waiver approved by %s: `fairway waiver request --task %s --requirement %s --reason TEXT --expires DURATION`", domain, f.task.Key, r.ID)
+		}
+		return
+	}
+	r.Waiver = w
+	if r.State == fairway.ReqUnsatisfied {
+		r.State = fairway.ReqWaived
+		r.Detail = fmt.Sprintf("waived by %s until %s (waiver %d: %s)", w.ApprovedBy, w.ExpiresAt.UTC().Format(time.RFC3339), w.ID, w.Reason)
+		r.Remedy = ""
+	}
+}
+
+func (l *Ledger) dependencyRequirements(tx fairway.Tx, f *facts) ([]fairway.Requirement, error) {
+	blockers, err := tx.Blockers(f.task.Key)
+	if err != nil {
+		return nil, err
+	}
 	if len(blockers) == 0 {
-		d.Requirements = append(d.Requirements, fairway.Requirement{
-			Kind: "dependency", Name: "dependencies", State: fairway.ReqNotApplicable, Detail: "the task has no dependencies",
-		})
+		return []fairway.Requirement{{ID: "dependencies", Kind: "dependency", Name: "dependencies", State: fairway.ReqNotApplicable, Detail: "the task has no dependencies"}}, nil
+	}
+	var out []fairway.Requirement
+	domain := ""
+	if f.policy != nil {
+		domain = f.policy.Waivers.Domain
 	}
 	for _, key := range blockers {
 		b, err := tx.Task(key)
 		if err != nil {
 			return nil, err
 		}
-		blockerStatus[key] = b.Status
-		r := fairway.Requirement{Kind: "dependency", Name: key, Detail: fmt.Sprintf("%s is %s", key, b.Status)}
+		r := fairway.Requirement{ID: "dependency:" + key, Kind: "dependency", Name: key, Detail: fmt.Sprintf("%s is %s", key, b.Status)}
 		if b.Status == fairway.StatusDone {
 			r.State = fairway.ReqSatisfied
 		} else {
 			r.State = fairway.ReqUnsatisfied
-			r.Remedy = fmt.Sprintf("close %s through its own gate (owner: %s), or remove the dependency with `fairway dep remove %s %s`", key, orNone(b.Owner), task.Key, key)
+			r.Remedy = fmt.Sprintf("close %s through its own gate (owner: %s), or remove the dependency with `fairway dep remove %s %s`", key, orNone(b.Owner), f.task.Key, key)
 		}
-		d.Requirements = append(d.Requirements, r)
+		applyWaiver(f, &r, domain)
+		out = append(out, r)
 	}
-	judged["blockers"] = blockerStatus
-	d.Pass = !slices.ContainsFunc(d.Requirements, func(r fairway.Requirement) bool { return r.State == fairway.ReqUnsatisfied })
-	body, err := fairway.CanonicalJSON(judged)
-	if err != nil {
-		return nil, err
+	return out, nil
+}
+
+// reviewRequirement counts independent, current approvals for a domain,
+// and blocks on any open change request (R2, R4, R6).
+func (l *Ledger) reviewRequirement(f *facts, n *policy.Need) fairway.Requirement {
+	r := fairway.Requirement{}
+	resolved := map[int64]bool{}
+	for _, rv := range f.reviews {
+		if rv.Verdict == fairway.VerdictResolved {
+			resolved[rv.Resolves] = true
+		}
 	}
-	sum := sha256.Sum256(body)
-	d.SnapshotDigest = "sha256:" + hex.EncodeToString(sum[:])
-	return d, nil
+	var open []string
+	approvers := map[string]bool{}
+	var stale, notIndependent, noMFA []string
+	for _, rv := range f.reviews {
+		if rv.Domain != n.Name {
+			continue
+		}
+		switch rv.Verdict {
+		case fairway.VerdictChangesRequested:
+			if !resolved[rv.ID] {
+				open = append(open, fmt.Sprintf("#%d by %s: %s", rv.ID, rv.Reviewer, strings.Join(rv.Items, "; ")))
+			}
+		case fairway.VerdictApproved:
+			switch {
+			case f.notIndependent[rv.Reviewer] != "":
+				notIndependent = append(notIndependent, rv.Reviewer+" ("+f.notIndependent[rv.Reviewer]+")")
+			case rv.Snapshot != f.snapshot:
+				stale = append(stale, rv.Reviewer)
+			case n.RequireMFA && (rv.MFA == nil || !rv.MFA.MFA):
+				noMFA = append(noMFA, rv.Reviewer)
+			default:
+				approvers[rv.Reviewer] = true
+			}
+		}
+	}
+	names := make([]string, 0, len(approvers))
+	for a := range approvers {
+		names = append(names, a)
+	}
+	sort.Strings(names)
+	var detail []string
+	detail = append(detail, fmt.Sprintf("%d of %d approval(s)", len(names), n.MinApprovals))
+	if len(names) > 0 {
+		detail[0] += " by " + strings.Join(names, ", ")
+	}
+	if len(stale) > 0 {
+		detail = append(detail, "stale (scope or evidence changed since): "+strings.Join(stale, ", "))
+	}
+	if len(notIndependent) > 0 {
+		detail = append(detail, "not independent: "+strings.Join(notIndependent, ", "))
+	}
+	if len(noMFA) > 0 {
+		detail = append(detail, "without MFA: "+strings.Join(noMFA, ", "))
+	}
+	if len(open) > 0 {
+		detail = append(detail, "open change requests: "+strings.Join(open, " | "))
+	}
+	r.Detail = strings.Join(detail, "; ")
+	switch {
+	case len(open) > 0:
+		r.State = fairway.ReqUnsatisfied
+		r.Remedy = fmt.Sprintf("make the requested changes, then a %s reviewer resolves the request: `fairway review resolve %s --domain %s`", n.Name, f.task.Key, n.Name)
+	case len(names) >= n.MinApprovals:
+		r.State = fairway.ReqSatisfied
+	default:
+		r.State = fairway.ReqUnsatisfied
+		r.Remedy = fmt.Sprintf("%d more approval(s) from %s%s: `fairway review approve %s --domain %s`, by a human of %s who is not %s",
+			n.MinApprovals-len(names), n.Name, mfaNote(n.RequireMFA), f.task.Key, n.Name, l.membersText(f.policy, n.Name), l.excluded(f))
+	}
+	return r
+}
+
+func mfaNote(required bool) string {
+	if required {
+		return " with MFA asserted by the identity provider"
+	}
+	return ""
+}
+
+func (l *Ledger) membersText(p *policy.Policy, domain string) string {
+	d := p.ReviewDomains[domain]
+	if d == nil {
+		return domain
+	}
+	var who []string
+	for _, m := range d.Members {
+		if g, ok := strings.CutPrefix(m, "group:"); ok && len(p.Groups[g]) > 0 {
+			who = append(who, p.Groups[g]...)
+		} else {
+			who = append(who, m)
+		}
+	}
+	return domain + " (" + strings.Join(who, ", ") + ")"
+}
+
+func (l *Ledger) excluded(f *facts) string {
+	var who []string
+	for a := range f.notIndependent {
+		who = append(who, a)
+	}
+	sort.Strings(who)
+	if len(who) == 0 {
+		return "involved in the work"
+	}
+	return strings.Join(who, ", ")
+}
+
+// proofOf finds current proof of a kind among a task's evidence: not a
+// transcript, not superseded, and its bytes still in the store.
+func (l *Ledger) proofOf(list []*fairway.Evidence, kind string) (*fairway.Evidence, string) {
+	superseded := map[string]bool{}
+	for _, e := range list {
+		if e.Supersedes != "" {
+			superseded[e.Supersedes] = true
+		}
+	}
+	problem := ""
+	for i := len(list) - 1; i >= 0; i-- {
+		e := list[i]
+		if e.Kind != kind || !fairway.CountsAsProof(e) || superseded[e.ID] {
+			continue
+		}
+		if l.Blobs != nil {
+			size, err := l.Blobs.Stat(context.Background(), e.Digest)
+			if err != nil || size != e.Size {
+				problem = fmt.Sprintf("%s is no longer intact in the blob store", e.ID)
+				continue
+			}
+		}
+		return e, ""
+	}
+	return nil, problem
+}
+
+func (l *Ledger) evidenceRequirement(f *facts, n *policy.Need) fairway.Requirement {
+	r := fairway.Requirement{}
+	if e, problem := l.proofOf(f.evidence, n.Name); e != nil {
+		r.State, r.Detail = fairway.ReqSatisfied, fmt.Sprintf("%s recorded by %s at %s", e.ID, e.RecordedBy, e.RecordedAt.Format(time.RFC3339))
+	} else {
+		r.State = fairway.ReqUnsatisfied
+		r.Detail = "no " + n.Name + " evidence on the task"
+		if problem != "" {
+			r.Detail += "; " + problem
+		}
+		r.Remedy = fmt.Sprintf("record %s evidence: `fairway evidence add --task %s --kind %s FILE` (a transcript or claim does not count)", n.Name, f.task.Key, n.Name)
+	}
+	return r
+}
+
+func (l *Ledger) prerequisiteRequirement(tx fairway.Tx, f *facts, n *policy.Need) (fairway.Requirement, error) {
+	r := fairway.Requirement{State: fairway.ReqUnsatisfied}
+	pr := n.Prerequisite
+	var ways []string
+	byRef := func(ref *policy.EvidenceRef) (string, error) {
+		taskKey := ref.Task
+		list := f.evidence
+		if taskKey != "" && taskKey != f.task.Key {
+			var err error
+			if list, err = tx.EvidenceList(fairway.EvidenceFilter{Task: taskKey, Kind: ref.Kind}); err != nil {
+				return "", err
+			}
+		} else {
+			taskKey = f.task.Key
+		}
+		if e, _ := l.proofOf(list, ref.Kind); e != nil {
+			return fmt.Sprintf("%s evidence %s on %s", ref.Kind, e.ID, taskKey), nil
+		}
+		ways = append(ways, fmt.Sprintf("record %s evidence on %s", ref.Kind, taskKey))
+		return "", nil
+	}
+	if pr.Evidence != nil {
+		got, err := byRef(pr.Evidence)
+		if err != nil {
+			return r, err
+		}
+		if got != "" {
+			r.State, r.Detail = fairway.ReqSatisfied, "satisfied by "+got
+			return r, nil
+		}
+	}
+	for _, alt := range pr.Alternatives {
+		switch {
+		case alt.TaskDone != "":
+			t, err := tx.Task(alt.TaskDone)
+			if err == nil && t.Status == fairway.StatusDone {
+				r.State, r.Detail = fairway.ReqSatisfied, fmt.Sprintf("satisfied by %s: %s is done", orText(alt.Description, "alternative"), alt.TaskDone)
+				return r, nil
+			}
+			status := "missing"
+			if err == nil {
+				status = t.Status
+			} else if fairway.ErrorCode(err) != fairway.ENOTFOUND {
+				return r, err
+			}
+			ways = append(ways, fmt.Sprintf("close %s (%s, now %s)", alt.TaskDone, orText(alt.Description, "alternative"), status))
+		case alt.Evidence != nil:
+			got, err := byRef(alt.Evidence)
+			if err != nil {
+				return r, err
+			}
+			if got != "" {
+				r.State, r.Detail = fairway.ReqSatisfied, fmt.Sprintf("satisfied by %s: %s", orText(alt.Description, "alternative"), got)
+				return r, nil
+			}
+		}
+	}
+	r.Detail = "not yet satisfied"
+	r.Remedy = strings.Join(ways, "; or ")
+	return r, nil
+}
+
+func orText(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
 }
 
 func orNone(s string) string {
@@ -75,6 +445,7 @@ func (l *Ledger) ExplainGate(ctx context.Context, key string) (*fairway.GateDeci
 
 // CloseTask moves a task to done when its gate passes. Only a human may
 // close (R1). A refusal, for either reason, is written to the audit log.
+// Closing a task that proposes a policy puts that policy in force (R13).
 func (l *Ledger) CloseTask(ctx context.Context, key string) (*fairway.GateDecision, error) {
 	var d *fairway.GateDecision
 	var refusal error
@@ -88,8 +459,7 @@ func (l *Ledger) CloseTask(ctx context.Context, key string) (*fairway.GateDecisi
 			return err
 		}
 		now := l.now()
-		if !by.IsHuman() {
-			e := &fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("only a human can close a task; %s is %s %s. Agents record evidence and ask for review", by.Name, article(by.Kind), by.Kind)}
+		if e := humanOnly(ctx, by, "close a task", "Agents record evidence and ask for review"); e != nil {
 			refusal = e
 			return l.refuse(tx, by, now, "task.close", key, e)
 		}
@@ -100,7 +470,11 @@ func (l *Ledger) CloseTask(ctx context.Context, key string) (*fairway.GateDecisi
 		default:
 			return illegalTransition(key, task.Status, fairway.StatusDone)
 		}
-		if d, err = l.evaluateGate(tx, task); err != nil {
+		f, err := l.gatherFacts(tx, task)
+		if err != nil {
+			return err
+		}
+		if d, err = l.decide(tx, f); err != nil {
 			return err
 		}
 		if !d.Pass {
@@ -113,10 +487,52 @@ func (l *Ledger) CloseTask(ctx context.Context, key string) (*fairway.GateDecisi
 		if err := tx.UpdateTask(task); err != nil {
 			return err
 		}
-		return l.record(tx, by, now, "task.close", key, map[string]any{"from": from, "decision": d})
+		if err := l.record(tx, by, now, "task.close", key, map[string]any{"from": from, "decision": d}); err != nil {
+			return err
+		}
+		if f.proposal != nil {
+			return l.activate(tx, by, now, f.proposal, f.record)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return d, refusal
+}
+
+// activate puts a proposed policy in force in the same transaction as the
+// close of the task that carried it.
+func (l *Ledger) activate(tx fairway.Tx, by *fairway.Actor, now time.Time, proposal, current *fairway.PolicyRecord) error {
+	if current != nil {
+		current.State = fairway.PolicySuperseded
+		if err := tx.UpdatePolicy(current); err != nil {
+			return err
+		}
+	}
+	proposal.State, proposal.ActivatedAt = fairway.PolicyActive, now
+	if err := tx.UpdatePolicy(proposal); err != nil {
+		return err
+	}
+	prev := ""
+	if current != nil {
+		prev = current.Digest
+	}
+	return l.record(tx, by, now, "policy.activate", proposal.Digest, map[string]any{"digest": proposal.Digest, "task": proposal.Task, "replaces": prev})
+}
+
+// humanOnly refuses agents, services and any request made with a session
+// credential (R1).
+func humanOnly(ctx context.Context, by *fairway.Actor, what, hint string) *fairway.Error {
+	if s := fairway.AuthFromContext(ctx).Session; s != "" {
+		return &fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("only a human can %s, and not with a session credential (session %s)", what, s)}
+	}
+	if !by.IsHuman() {
+		msg := fmt.Sprintf("only a human can %s; %s is %s %s", what, by.Name, article(by.Kind), by.Kind)
+		if hint != "" {
+			msg += ". " + hint
+		}
+		return &fairway.Error{Code: fairway.EFORBIDDEN, Message: msg}
+	}
+	return nil
 }

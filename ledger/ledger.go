@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,9 +21,15 @@ type Ledger struct {
 	store fairway.Store
 	// Blobs holds evidence bytes.
 	Blobs fairway.BlobStore
-	// SecretAction says, per evidence kind, whether a secret found in it
-	// refuses the evidence or is redacted.
+	// SecretAction, when set, overrides the policy's choice, per evidence
+	// kind, of refusing or redacting a secret found in it.
 	SecretAction func(kind string) string
+	// StepUpACR and MFAMaxAge describe the authentication an MFA-gated
+	// approval asks for in its step-up challenge (RFC 9470).
+	StepUpACR []string
+	MFAMaxAge time.Duration
+
+	policies policyCache
 	// Now is the clock; tests replace it to make time deterministic.
 	Now func() time.Time
 	// NewToken makes bearer tokens; tests may replace it.
@@ -38,7 +45,7 @@ var _ fairway.Service = (*Ledger)(nil)
 
 // New returns a ledger over store, keeping evidence bytes in blobs.
 func New(store fairway.Store, blobs fairway.BlobStore) *Ledger {
-	return &Ledger{store: store, Blobs: blobs, SecretAction: DefaultSecretAction, Now: time.Now, NewToken: randomToken}
+	return &Ledger{store: store, Blobs: blobs, Now: time.Now, NewToken: randomToken, MFAMaxAge: 15 * time.Minute}
 }
 
 // Store returns the underlying store.
@@ -128,3 +135,5 @@ func (l *Ledger) VerifyAudit(ctx context.Context) (*fairway.AuditVerification, e
 	})
 	return res, err
 }
+
+func sortStrings(s []string) { slices.Sort(s) }

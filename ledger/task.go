@@ -43,6 +43,9 @@ func (l *Ledger) CreateTask(ctx context.Context, c fairway.TaskCreate) (*fairway
 		if err := checkOwner(tx, task.Owner); err != nil {
 			return err
 		}
+		if task.Owner != "" {
+			task.AssignedBy = by.Name
+		}
 		if c.Lane != "" {
 			lane, err := tx.Lane(c.Lane)
 			if fairway.ErrorCode(err) == fairway.ENOTFOUND {
@@ -148,6 +151,9 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 			if err := checkOwner(tx, *u.Owner); err != nil {
 				return err
 			}
+			if task.Owner != *u.Owner {
+				task.AssignedBy = by.Name
+			}
 			task.Owner = *u.Owner
 		}
 		if u.Title != nil {
@@ -197,6 +203,7 @@ func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Trans
 		return nil, fairway.FieldError("status", "cancelling needs a human and a reason: run `fairway task cancel %s --reason TEXT`", key)
 	}
 	var task *fairway.Task
+	var refusal error
 	err := l.store.Update(ctx, func(tx fairway.Tx) error {
 		by, err := actor(ctx, tx)
 		if err != nil {
@@ -210,6 +217,21 @@ func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Trans
 			return illegalTransition(key, from, t.Status)
 		}
 		now := l.now()
+		if t.Status == fairway.StatusInProgress && task.Mutating {
+			// R5: protected change classes need their explicit approvals
+			// and rollback criteria before any mutating step.
+			missing, err := l.protectedControlsMissing(tx, task)
+			if err != nil {
+				return err
+			}
+			if len(missing) > 0 {
+				e := &fairway.Error{Code: fairway.EGATEFAILED, Message: fmt.Sprintf(
+					"%s is a mutating change of a protected class; before it starts it needs: %s (see `fairway gate explain %s`)",
+					key, strings.Join(missing, "; "), key)}
+				refusal = e
+				return l.refuse(tx, by, now, "task.transition", key, e)
+			}
+		}
 		task.Status, task.WaitReason, task.UpdatedAt = t.Status, t.WaitReason, now
 		if err := tx.UpdateTask(task); err != nil {
 			return err
@@ -221,7 +243,30 @@ func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Trans
 	if err != nil {
 		return nil, err
 	}
+	if refusal != nil {
+		return nil, refusal
+	}
 	return task, nil
+}
+
+// protectedControlsMissing lists the unsatisfied controls of the protected
+// change classes a task touches.
+func (l *Ledger) protectedControlsMissing(tx fairway.Tx, task *fairway.Task) ([]string, error) {
+	f, err := l.gatherFacts(tx, task)
+	if err != nil || f.policy == nil || len(f.policy.ProtectedClassesOf(task)) == 0 {
+		return nil, err
+	}
+	d, err := l.decide(tx, f)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, r := range d.Requirements {
+		if r.Protected && r.State != fairway.ReqSatisfied {
+			missing = append(missing, r.ID+" ("+r.Because+")")
+		}
+	}
+	return missing, nil
 }
 
 func illegalTransition(key, from, to string) error {
@@ -257,8 +302,7 @@ func (l *Ledger) CancelTask(ctx context.Context, key, reason string) (*fairway.T
 			return err
 		}
 		now := l.now()
-		if !by.IsHuman() {
-			e := &fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("only a human can cancel a task; %s is %s %s", by.Name, article(by.Kind), by.Kind)}
+		if e := humanOnly(ctx, by, "cancel a task", ""); e != nil {
 			refusal = e
 			return l.refuse(tx, by, now, "task.cancel", key, e)
 		}

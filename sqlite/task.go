@@ -9,7 +9,7 @@ import (
 )
 
 const taskColumns = `key, title, scope, lane, owner, creator, status, wait_reason, risk, priority,
-	review_domains, mutating, labels, cancel_reason, created_at, updated_at, closed_at`
+	review_domains, mutating, labels, cancel_reason, created_at, updated_at, closed_at, assigned_by`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -21,7 +21,7 @@ func scanTask(r rowScanner) (*fairway.Task, error) {
 		mutating                   int
 	)
 	err := r.Scan(&t.Key, &t.Title, &scope, &t.Lane, &t.Owner, &t.Creator, &t.Status, &t.WaitReason,
-		&t.Risk, &t.Priority, &domains, &mutating, &labels, &t.CancelReason, &created, &updated, &closedAt)
+		&t.Risk, &t.Priority, &domains, &mutating, &labels, &t.CancelReason, &created, &updated, &closedAt, &t.AssignedBy)
 	if err != nil {
 		return nil, err
 	}
@@ -70,10 +70,10 @@ func (t *tx) InsertTask(task *fairway.Task) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(`INSERT INTO tasks (`+taskColumns+`, risk_rank) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err = t.exec(`INSERT INTO tasks (`+taskColumns+`, risk_rank) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		task.Key, task.Title, string(scope), task.Lane, task.Owner, task.Creator, task.Status, task.WaitReason,
 		task.Risk, task.Priority, encodeList(task.ReviewDomains), boolInt(task.Mutating), encodeList(task.Labels),
-		task.CancelReason, nanos(task.CreatedAt), nanos(task.UpdatedAt), nanos(task.ClosedAt), fairway.RiskRank(task.Risk))
+		task.CancelReason, nanos(task.CreatedAt), nanos(task.UpdatedAt), nanos(task.ClosedAt), task.AssignedBy, fairway.RiskRank(task.Risk))
 	if isUniqueViolation(err) {
 		return fairway.Errorf(fairway.ECONFLICT, "task %q already exists", task.Key)
 	}
@@ -95,10 +95,10 @@ func (t *tx) UpdateTask(task *fairway.Task) error {
 		return err
 	}
 	_, err = t.exec(`UPDATE tasks SET title=?, scope=?, lane=?, owner=?, creator=?, status=?, wait_reason=?, risk=?, risk_rank=?,
-		priority=?, review_domains=?, mutating=?, labels=?, cancel_reason=?, created_at=?, updated_at=?, closed_at=? WHERE key=?`,
+		priority=?, review_domains=?, mutating=?, labels=?, cancel_reason=?, created_at=?, updated_at=?, closed_at=?, assigned_by=? WHERE key=?`,
 		task.Title, string(scope), task.Lane, task.Owner, task.Creator, task.Status, task.WaitReason, task.Risk,
 		fairway.RiskRank(task.Risk), task.Priority, encodeList(task.ReviewDomains), boolInt(task.Mutating),
-		encodeList(task.Labels), task.CancelReason, nanos(task.CreatedAt), nanos(task.UpdatedAt), nanos(task.ClosedAt), task.Key)
+		encodeList(task.Labels), task.CancelReason, nanos(task.CreatedAt), nanos(task.UpdatedAt), nanos(task.ClosedAt), task.AssignedBy, task.Key)
 	if err != nil {
 		return err
 	}

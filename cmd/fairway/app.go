@@ -312,6 +312,14 @@ func (a *app) connect() (fairway.Service, context.Context, error) {
 	return l, a.actorContext(), nil
 }
 
+// clock is the time the CLI itself reads (waiver expiry from a duration).
+func (a *app) clock() time.Time {
+	if a.now != nil {
+		return a.now()
+	}
+	return time.Now()
+}
+
 // remote reports whether commands go to a server.
 func (a *app) remote() bool { return firstNonEmpty(a.server, a.getenv("FAIRWAY_SERVER")) != "" }
 

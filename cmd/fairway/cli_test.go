@@ -67,7 +67,7 @@ func newCLIEnv(t *testing.T, local bool) *cliEnv {
 		store.Close()
 		return e
 	}
-	srv := httptest.NewServer(fairwayhttp.NewServer(l, l, nil))
+	srv := httptest.NewServer(fairwayhttp.NewServer(l, ledger.TokenAuth{L: l}, nil))
 	t.Cleanup(func() { srv.Close(); store.Close() })
 	e.server = srv.URL
 	return e
@@ -123,7 +123,7 @@ var cliSteps = []struct {
 	{as: "codex", args: "lane list", stdout: "LANE      PREFIX   STATE                READY  OPEN  IN PROGRESS  BLOCKED  IN REVIEW  DONE\ncloseout  OPS-FIX  waiting on capacity  0      0     0            1        0          0\n"},
 	{as: "codex", args: "next", stdout: "nothing is ready: every open task waits on a dependency\n"},
 	{as: "alice", args: "task close OPS-UAT-KIND-FULL-001", code: exitGateFailed, partial: true,
-		stdout: "Gate for OPS-UAT-KIND-FULL-001: FAIL\n  UNSATISFIED    dependency OPS-FIX-001 — OPS-FIX-001 is blocked\n",
+		stdout: "Gate for OPS-UAT-KIND-FULL-001: FAIL\n  NOT_APPLICABLE policy — no governance policy is in force, so only dependencies are checked; bootstrap one with `fairway policy apply FILE`\n  UNSATISFIED    dependency:OPS-FIX-001 — OPS-FIX-001 is blocked\n",
 		stderr: "fairway: the gate for OPS-UAT-KIND-FULL-001 did not pass; run `fairway gate explain OPS-UAT-KIND-FULL-001` to see what is unsatisfied\n"},
 	{as: "codex", args: "task close OPS-FIX-001", code: exitForbidden,
 		stderr: "fairway: only a human can close a task; codex is an agent. Agents record evidence and ask for review\n"},
@@ -134,7 +134,7 @@ var cliSteps = []struct {
 	{as: "alice", args: "task move OPS-FIX-001 in_review", code: exitConflict,
 		stderr: "fairway: task OPS-FIX-001 cannot move from blocked to in_review; allowed from blocked: open, in_progress, done (via `task close`), cancelled (via `task cancel`)\n"},
 	{as: "alice", args: "task move OPS-FIX-001 in_progress", stdout: "OPS-FIX-001 is in_progress\n"},
-	{as: "alice", args: "task close OPS-FIX-001", partial: true, stdout: "Gate for OPS-FIX-001: PASS\n  NOT_APPLICABLE dependency dependencies — the task has no dependencies\n"},
+	{as: "alice", args: "task close OPS-FIX-001", partial: true, stdout: "Gate for OPS-FIX-001: PASS\n  NOT_APPLICABLE policy — no governance policy is in force, so only dependencies are checked; bootstrap one with `fairway policy apply FILE`\n  NOT_APPLICABLE dependencies — the task has no dependencies\n"},
 	{as: "codex", args: "next --json", partial: true, stdout: "[\n  {\n    \"key\": \"OPS-UAT-KIND-FULL-001\",\n"},
 	{as: "codex", args: "task cancel OPS-UAT-KIND-FULL-001 --reason dropped", code: exitForbidden, stderr: "fairway: only a human can cancel a task; codex is an agent\n"},
 	{as: "codex", args: "actor whoami", stdout: "codex (agent)\n"},

@@ -103,14 +103,27 @@ func printDecision(w io.Writer, d *fairway.GateDecision) {
 	}
 	fmt.Fprintf(w, "Gate for %s: %s\n", d.Task, verdict)
 	for _, r := range d.Requirements {
-		fmt.Fprintf(w, "  %-14s %s %s", r.State, r.Kind, r.Name)
+		name := r.ID
+		if r.Protected {
+			name += " [protected]"
+		}
+		fmt.Fprintf(w, "  %-14s %s", r.State, name)
 		if r.Detail != "" {
 			fmt.Fprintf(w, " — %s", r.Detail)
 		}
 		fmt.Fprintln(w)
+		if r.Because != "" {
+			fmt.Fprintf(w, "  %14s because: %s\n", "", r.Because)
+		}
+		if r.Waiver != nil && r.State != fairway.ReqWaived {
+			fmt.Fprintf(w, "  %14s waiver %d by %s until %s is also in force\n", "", r.Waiver.ID, r.Waiver.ApprovedBy, fmtTime(r.Waiver.ExpiresAt))
+		}
 		if r.Remedy != "" {
 			fmt.Fprintf(w, "  %14s to satisfy: %s\n", "", r.Remedy)
 		}
+	}
+	if d.PolicyDigest != "" {
+		fmt.Fprintf(w, "  policy %s\n", d.PolicyDigest)
 	}
 	fmt.Fprintf(w, "  judged snapshot %s\n", d.SnapshotDigest)
 }

@@ -10,6 +10,7 @@ import (
 
 	"fairway"
 	fairwayhttp "fairway/http"
+	"fairway/ledger"
 )
 
 var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
@@ -45,7 +46,7 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 				return err
 			}
 			logger := slog.New(slog.NewTextHandler(a.stderr, nil))
-			srv := fairwayhttp.NewServer(l, l, logger)
+			srv := fairwayhttp.NewServer(l, ledger.TokenAuth{L: l}, logger)
 			srv.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				lanes, err1 := l.ListLanes(r.Context())
 				next, err2 := l.Next(r.Context(), fairway.NextFilter{})

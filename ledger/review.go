@@ -1,0 +1,331 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"fairway"
+	"fairway/policy"
+)
+
+// AddReview records a verdict for one domain of a task: an approval, a
+// change request with concrete items, or the resolution of a change
+// request. Only independent human members of the domain review (R1, R2);
+// an approval that needs MFA needs it asserted by the identity provider
+// (R6). Every refusal is audited.
+func (l *Ledger) AddReview(ctx context.Context, in fairway.ReviewAdd) (*fairway.Review, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	auth := fairway.AuthFromContext(ctx)
+	var out *fairway.Review
+	var refusal error
+	err := l.store.Update(ctx, func(tx fairway.Tx) error {
+		by, err := actor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		task, err := tx.Task(in.Task)
+		if err != nil {
+			return err
+		}
+		f, err := l.gatherFacts(tx, task)
+		if err != nil {
+			return err
+		}
+		if f.policy == nil {
+			return fairway.Errorf(fairway.ECONFLICT, "no governance policy is in force, so there are no review domains; bootstrap one with `fairway policy apply FILE`")
+		}
+		if _, ok := f.policy.ReviewDomains[in.Domain]; !ok {
+			return fairway.FieldError("domain", "review domain %q is not defined by the policy in force; known domains: %s", in.Domain, strings.Join(domainNames(f.policy), ", "))
+		}
+		now := l.now()
+		action := "review." + in.Verdict
+		refuse := func(e *fairway.Error) error {
+			refusal = e
+			return l.refuse(tx, by, now, action, in.Task, e)
+		}
+		if e := humanOnly(ctx, by, "review", "Agents may execute and summarise; reviews are for independent humans"); e != nil {
+			return refuse(e)
+		}
+		if !f.policy.IsMember(in.Domain, by.Name, auth.Groups) {
+			return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s is not a member of review domain %s; members: %s", by.Name, in.Domain, l.membersText(f.policy, in.Domain))})
+		}
+		if fairway.IsTerminal(task.Status) {
+			return fairway.Errorf(fairway.ECONFLICT, "task %s is %s; it takes no more reviews", in.Task, task.Status)
+		}
+		rv := &fairway.Review{Task: in.Task, Domain: in.Domain, Reviewer: by.Name, ReviewerKind: by.Kind, Verdict: in.Verdict,
+			Items: in.Items, Comment: in.Comment, Snapshot: f.snapshot, MFA: auth.MFA, At: now}
+		switch in.Verdict {
+		case fairway.VerdictApproved, fairway.VerdictChangesRequested:
+			if why := f.notIndependent[by.Name]; why != "" {
+				return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s is not independent of %s: %s %s; ask another member of %s",
+					by.Name, in.Task, by.Name, why, l.membersText(f.policy, in.Domain))})
+			}
+		case fairway.VerdictResolved:
+			id, err := openRequest(f.reviews, in.Domain, in.Resolves)
+			if err != nil {
+				return err
+			}
+			rv.Resolves = id
+		}
+		if in.Verdict == fairway.VerdictApproved && needsMFA(f.needs, in.Domain, f.policy) {
+			if auth.MFA == nil || !auth.MFA.MFA {
+				reason := "no MFA posture: local mode and plain tokens carry none; approve through the server with an OIDC token"
+				if auth.MFA != nil {
+					reason = "the identity provider's token shows no fresh second factor (amr " + strings.Join(auth.MFA.AMR, ",") + ")"
+				}
+				e := &fairway.Error{Code: fairway.ESTEPUP, Message: fmt.Sprintf("approving %s for %s needs MFA asserted by the identity provider: %s; sign in again with MFA", in.Task, in.Domain, reason),
+					StepUp: &fairway.StepUp{ACRValues: l.StepUpACR, MaxAge: int(l.MFAMaxAge / time.Second)}}
+				return refuse(e)
+			}
+		}
+		if err := tx.InsertReview(rv); err != nil {
+			return err
+		}
+		out = rv
+		return l.record(tx, by, now, action, in.Task, rv)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if refusal != nil {
+		return nil, refusal
+	}
+	return out, nil
+}
+
+func domainNames(p *policy.Policy) []string {
+	var out []string
+	for d := range p.ReviewDomains {
+		out = append(out, d)
+	}
+	sortStrings(out)
+	return out
+}
+
+// needsMFA reports whether an approval for domain needs MFA on this task:
+// the domain always needs it, or a surface of the task asks for it.
+func needsMFA(needs []*policy.Need, domain string, p *policy.Policy) bool {
+	if p.RequiresMFA(domain) {
+		return true
+	}
+	for _, n := range needs {
+		if n.Kind == policy.NeedReview && n.Name == domain && n.RequireMFA {
+			return true
+		}
+	}
+	return false
+}
+
+// openRequest picks the change request a resolution closes.
+func openRequest(reviews []*fairway.Review, domain string, want int64) (int64, error) {
+	resolved := map[int64]bool{}
+	for _, r := range reviews {
+		if r.Verdict == fairway.VerdictResolved {
+			resolved[r.Resolves] = true
+		}
+	}
+	var open []int64
+	for _, r := range reviews {
+		if r.Domain == domain && r.Verdict == fairway.VerdictChangesRequested && !resolved[r.ID] {
+			if want != 0 && r.ID == want {
+				return want, nil
+			}
+			open = append(open, r.ID)
+		}
+	}
+	switch {
+	case want != 0:
+		return 0, fairway.FieldError("resolves", "change request %d is not open for domain %s", want, domain)
+	case len(open) == 0:
+		return 0, fairway.Errorf(fairway.ECONFLICT, "there is no open change request for domain %s to resolve", domain)
+	case len(open) > 1:
+		return 0, fairway.FieldError("resolves", "domain %s has %d open change requests (%v); name one with --request ID", domain, len(open), open)
+	}
+	return open[0], nil
+}
+
+// ListReviews lists a task's verdicts.
+func (l *Ledger) ListReviews(ctx context.Context, task string) ([]*fairway.Review, error) {
+	out := []*fairway.Review{}
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		if _, err := tx.Task(task); err != nil {
+			return err
+		}
+		list, err := tx.Reviews(task)
+		if list != nil {
+			out = list
+		}
+		return err
+	})
+	return out, err
+}
+
+// RequestWaiver records a request to lift one requirement of a task or a
+// lane until a given time. Anyone may ask; it counts once approved.
+func (l *Ledger) RequestWaiver(ctx context.Context, in fairway.WaiverRequest) (*fairway.Waiver, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	var out *fairway.Waiver
+	err := l.store.Update(ctx, func(tx fairway.Tx) error {
+		by, err := actor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		now := l.now()
+		if !in.ExpiresAt.After(now) {
+			return fairway.FieldError("expires_at", "%s is in the past", in.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+		p, _, err := l.activePolicy(tx)
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			return fairway.Errorf(fairway.ECONFLICT, "no governance policy is in force, so there is nothing to waive")
+		}
+		if p.Waivers.MaxDays > 0 && in.ExpiresAt.Sub(now) > time.Duration(p.Waivers.MaxDays)*24*time.Hour {
+			return fairway.FieldError("expires_at", "waivers last at most %d days under the policy in force", p.Waivers.MaxDays)
+		}
+		domain, err := l.waiverDomain(tx, p, in)
+		if err != nil {
+			return err
+		}
+		out = &fairway.Waiver{Task: in.Task, Lane: in.Lane, Requirement: in.Requirement, Reason: strings.TrimSpace(in.Reason),
+			RequestedBy: by.Name, RequestedAt: now, ExpiresAt: in.ExpiresAt.UTC(), Domain: domain}
+		if err := tx.InsertWaiver(out); err != nil {
+			return err
+		}
+		return l.record(tx, by, now, "waiver.request", orText(in.Task, in.Lane), out)
+	})
+	return out, err
+}
+
+// waiverDomain finds who may approve a waiver of the requirement, and
+// refuses requirements that cannot be waived.
+func (l *Ledger) waiverDomain(tx fairway.Tx, p *policy.Policy, in fairway.WaiverRequest) (string, error) {
+	kind, name, _ := strings.Cut(in.Requirement, ":")
+	switch kind {
+	case "review":
+		return "", fairway.FieldError("requirement", "independent review cannot be waived; ask a member of %s", name)
+	case "dependency":
+		if _, err := tx.Task(name); err != nil {
+			return "", fairway.FieldError("requirement", "%s names no task", in.Requirement)
+		}
+		return p.Waivers.Domain, nil
+	case "prerequisite":
+		pr := p.Prerequisites[name]
+		if pr == nil {
+			return "", fairway.FieldError("requirement", "prerequisite %q is not in the policy in force", name)
+		}
+		return orText(pr.WaiverDomain, p.Waivers.Domain), nil
+	case "evidence":
+	default:
+		return "", fairway.FieldError("requirement", "%q is not a requirement id: use one shown by `fairway gate explain`", in.Requirement)
+	}
+	if in.Task == "" {
+		return p.Waivers.Domain, nil
+	}
+	task, err := tx.Task(in.Task)
+	if err != nil {
+		return "", err
+	}
+	needs, err := p.Needs(task, false)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range needs {
+		if n.ID == in.Requirement {
+			if !n.Waivable() {
+				return "", fairway.FieldError("requirement", "%s is a control of a protected change class and cannot be waived (R5)", in.Requirement)
+			}
+			return n.WaiverDomain, nil
+		}
+	}
+	return "", fairway.FieldError("requirement", "task %s has no requirement %s; see `fairway gate explain %s`", in.Task, in.Requirement, in.Task)
+}
+
+// ApproveWaiver puts a requested waiver in force. The approver is an
+// independent human of the requirement's owning domain, not the requester.
+func (l *Ledger) ApproveWaiver(ctx context.Context, id int64) (*fairway.Waiver, error) {
+	auth := fairway.AuthFromContext(ctx)
+	var out *fairway.Waiver
+	var refusal error
+	err := l.store.Update(ctx, func(tx fairway.Tx) error {
+		by, err := actor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		w, err := tx.Waiver(id)
+		if err != nil {
+			return err
+		}
+		now := l.now()
+		subject := orText(w.Task, w.Lane)
+		refuse := func(e *fairway.Error) error {
+			refusal = e
+			return l.refuse(tx, by, now, "waiver.approve", subject, e)
+		}
+		if e := humanOnly(ctx, by, "approve a waiver", ""); e != nil {
+			return refuse(e)
+		}
+		if w.ApprovedBy != "" {
+			return fairway.Errorf(fairway.ECONFLICT, "waiver %d was already approved by %s", id, w.ApprovedBy)
+		}
+		if !now.Before(w.ExpiresAt) {
+			return fairway.Errorf(fairway.ECONFLICT, "waiver %d expired at %s; request a new one", id, w.ExpiresAt.Format(time.RFC3339))
+		}
+		p, _, err := l.activePolicy(tx)
+		if err != nil {
+			return err
+		}
+		if p == nil || !p.IsMember(w.Domain, by.Name, auth.Groups) {
+			return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("waiver %d must be approved by a member of %s; %s is not one", id, w.Domain, by.Name)})
+		}
+		if by.Name == w.RequestedBy {
+			return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s requested waiver %d and cannot also approve it", by.Name, id)})
+		}
+		if w.Task != "" {
+			task, err := tx.Task(w.Task)
+			if err != nil {
+				return err
+			}
+			f, err := l.gatherFacts(tx, task)
+			if err != nil {
+				return err
+			}
+			if why := f.notIndependent[by.Name]; why != "" {
+				return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s is not independent of %s (%s) and cannot approve its waiver", by.Name, w.Task, why)})
+			}
+		}
+		w.ApprovedBy, w.ApprovedAt = by.Name, now
+		if err := tx.UpdateWaiver(w); err != nil {
+			return err
+		}
+		out = w
+		return l.record(tx, by, now, "waiver.approve", subject, w)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if refusal != nil {
+		return nil, refusal
+	}
+	return out, nil
+}
+
+// ListWaivers lists the waivers of a task and of a lane.
+func (l *Ledger) ListWaivers(ctx context.Context, task, lane string) ([]*fairway.Waiver, error) {
+	out := []*fairway.Waiver{}
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		list, err := tx.Waivers(task, lane)
+		if list != nil {
+			out = list
+		}
+		return err
+	})
+	return out, err
+}
