@@ -66,7 +66,7 @@ func TestNeeds_FromSurfacesContractsClassesRulesAndPrerequisites(t *testing.T) {
 		t.Fatal(err)
 	}
 	task := &fairway.Task{Key: "OPS-EDGE-001", Lane: "closeout", Risk: "high", Mutating: true,
-		Scope: fairway.Scope{Surfaces: []string{"edge"}, ChangeClasses: []string{"edge-dns"}, Contracts: []string{"route:/v1/allocations/list"}},
+		Scope:  fairway.Scope{Surfaces: []string{"edge"}, ChangeClasses: []string{"edge-dns"}, Contracts: []string{"route:/v1/allocations/list"}},
 		Labels: []string{"kind-uat"}}
 	needs, err := p.Needs(task, false)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 // env is a ledger over the store under test with a human (alice, bob) and
 // an agent (codex) already created.
 type env struct {
+	clock             *clock
 	blobs             *blob.FileStore
 	blobDir           string
 	l                 *ledger.Ledger
@@ -28,8 +29,9 @@ func newEnv(t *testing.T, s fairway.Store) *env {
 		t.Fatal(err)
 	}
 	l := ledger.New(s, blobs)
-	l.Now = newClock().Now
-	e := &env{l: l, blobs: blobs, blobDir: dir}
+	clk := newClock()
+	l.Now = clk.Now
+	e := &env{l: l, blobs: blobs, blobDir: dir, clock: clk}
 	if _, err := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman}); err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +100,16 @@ var ledgerTests = []struct {
 	fn   func(*testing.T, *env)
 }{
 	{"Evidence/RecordedImmutableAndAudited", testEvidenceRecorded},
+	{"Governance/R1_OnlyHumansReview", testR1OnlyHumansReview},
+	{"Governance/R2_ReviewersAreIndependentMembers", testR2Independence},
+	{"Governance/R2_ChangeRequestBlocksUntilResolved", testR2ChangeRequests},
+	{"Governance/R3_R4_ApprovalsGoStale", testR4Staleness},
+	{"Governance/R5_ProtectedClassBeforeMutatingStep", testR5Protected},
+	{"Governance/R6_MFAStepUp", testR6MFA},
+	{"Governance/R13_PolicyChangesThroughAGate", testR13PolicyGoverned},
+	{"Governance/Waivers", testWaivers},
+	{"Governance/PrerequisiteAlternatives", testPrerequisites},
+	{"Governance/BadInputWritesNothing", testGovernanceBadInput},
 	{"Evidence/SecretRefusedOrRedactedByKind", testEvidenceSecrets},
 	{"Evidence/FailuresLeaveNothing", testEvidenceFailures},
 	{"Evidence/VerifyNamesChangedBlob", testEvidenceVerify},

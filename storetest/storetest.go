@@ -64,6 +64,13 @@ type clock struct {
 
 func newClock() *clock { return &clock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)} }
 
+// advance moves the clock forward.
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -367,3 +374,5 @@ func testConcurrentUpdates(t *testing.T, s fairway.Store) {
 		t.Fatalf("verify = %+v, %v; want ok with %d events", v, err, writers*each+1)
 	}
 }
+
+func strconvItoa(n int64) string { return fmt.Sprint(n) }
