@@ -265,7 +265,7 @@ func (l *Ledger) reviewRequirement(f *facts, n *policy.Need) fairway.Requirement
 	switch {
 	case len(open) > 0:
 		r.State = fairway.ReqUnsatisfied
-		r.Remedy = fmt.Sprintf("make the requested changes, then a %s reviewer resolves the request: `fairway review resolve %s --domain %s`", n.Name, f.task.Key, n.Name)
+		r.Remedy = fmt.Sprintf("make the requested changes, then a reviewer of %s resolves the request: `fairway review resolve %s --domain %s`", n.Name, f.task.Key, n.Name)
 	case len(names) >= n.MinApprovals:
 		r.State = fairway.ReqSatisfied
 	default:

@@ -54,7 +54,7 @@ func exitCode(err error) int {
 		return exitForbidden
 	case fairway.EGATEFAILED:
 		return exitGateFailed
-	case fairway.EUNAUTHORIZED:
+	case fairway.EUNAUTHORIZED, fairway.ESTEPUP:
 		return exitUnauthorized
 	}
 	return exitFailure

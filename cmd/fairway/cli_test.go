@@ -13,6 +13,7 @@ import (
 
 	"fairway"
 	"fairway/blob"
+	"fairway/demo"
 	fairwayhttp "fairway/http"
 	"fairway/ledger"
 	"fairway/sqlite"
@@ -56,7 +57,8 @@ func newCLIEnv(t *testing.T, local bool) *cliEnv {
 	n := 0
 	l.NewToken = func() string { n++; return "fw_test_" + string(rune('0'+n)) }
 	ctx := context.Background()
-	for _, a := range []fairway.ActorCreate{{Name: "alice", Kind: "human", IssueToken: true}, {Name: "codex", Kind: "agent", IssueToken: true}} {
+	for _, a := range []fairway.ActorCreate{{Name: "alice", Kind: "human", IssueToken: true}, {Name: "codex", Kind: "agent", IssueToken: true},
+		{Name: "olivia", Kind: "human", IssueToken: true}, {Name: "omar", Kind: "human", IssueToken: true}} {
 		out, err := l.CreateActor(fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice"}), a)
 		if err != nil {
 			t.Fatal(err)
@@ -116,8 +118,8 @@ var cliSteps = []struct {
   mutating:        no
   review domains:  -
   labels:          -
-  created:         2026-11-01T09:00:04Z
-  updated:         2026-11-01T09:00:04Z
+  created:         2026-11-01T09:00:06Z
+  updated:         2026-11-01T09:00:06Z
 `},
 	{as: "codex", args: "task move OPS-FIX-001 blocked --wait-reason capacity --note unschedulable", stdout: "OPS-FIX-001 is blocked (waiting on capacity)\n"},
 	{as: "codex", args: "lane list", stdout: "LANE      PREFIX   STATE                READY  OPEN  IN PROGRESS  BLOCKED  IN REVIEW  DONE\ncloseout  OPS-FIX  waiting on capacity  0      0     0            1        0          0\n"},
@@ -144,9 +146,27 @@ var cliSteps = []struct {
 	{as: "codex", args: "evidence add --task OPS-UAT-KIND-FULL-001 --kind uat-report {files}/missing.txt", code: exitUsage,
 		stderr: "fairway: file: cannot read {files}/missing.txt: no such file or directory\n"},
 	{as: "codex", args: "claim --task OPS-UAT-KIND-FULL-001 tests pass", stdout: "claim 1 recorded on OPS-UAT-KIND-FULL-001 (a claim is not evidence: reviews and evidence decide closure)\n"},
-	{as: "codex", args: "claim list OPS-UAT-KIND-FULL-001", stdout: "2026-11-01T09:00:18Z  codex (agent) claims: tests pass\n"},
+	{as: "codex", args: "claim list OPS-UAT-KIND-FULL-001", stdout: "2026-11-01T09:00:20Z  codex (agent) claims: tests pass\n"},
 	{as: "codex", args: "evidence verify", stdout: "evidence intact: 1 blobs checked\n"},
-	{as: "codex", args: "audit verify", partial: true, stdout: "audit log intact: 15 events, head 15 "},
+	{as: "alice", args: "policy apply {files}/governance.yaml", partial: true, stdout: "policy sha256:"},
+	{as: "codex", args: "policy apply {files}/governance.yaml", code: exitForbidden, stderr: "fairway: only a human can bootstrap the governance policy\n"},
+	{as: "alice", args: "task create OPS-EDGE-001 --title Rotate-tunnel --surface edge --change-class edge-dns --mutating", stdout: "created OPS-EDGE-001\n"},
+	{as: "codex", args: "task move OPS-EDGE-001 in_progress", code: exitGateFailed,
+		stderr: "fairway: OPS-EDGE-001 is a mutating change of a protected class; before it starts it needs: review:ops (surface edge; protected change class edge-dns); " +
+			"review:security (surface edge; protected change class edge-dns); evidence:rollback-plan (surface edge; rollback criteria for protected change class edge-dns) (see `fairway gate explain OPS-EDGE-001`)\n"},
+	{as: "codex", args: "review approve OPS-EDGE-001 --domain ops", code: exitForbidden,
+		stderr: "fairway: only a human can review; codex is an agent. Agents may execute and summarise; reviews are for independent humans\n"},
+	{as: "olivia", args: "review approve OPS-EDGE-001 --domain ops", code: exitUnauthorized,
+		stderr: "fairway: approving OPS-EDGE-001 for ops needs MFA asserted by the identity provider: no MFA posture: local mode and plain tokens carry none; approve through the server with an OIDC token; sign in again with MFA\n"},
+	{as: "olivia", args: "review request-changes OPS-EDGE-001 --domain ops --item attach-the-DNS-diff", stdout: "review 1: olivia requested changes to OPS-EDGE-001 for ops: attach-the-DNS-diff\n"},
+	{as: "codex", args: "gate explain OPS-EDGE-001", partial: true, stdout: "Gate for OPS-EDGE-001: FAIL\n  NOT_APPLICABLE dependencies — the task has no dependencies\n  UNSATISFIED    review:ops [protected] — 0 of 1 approval(s); open change requests: #1 by olivia: attach-the-DNS-diff\n"},
+	{as: "alice", args: "waiver request --task OPS-EDGE-001 --requirement evidence:diff --reason diff-is-in-the-runbook --expires 24h",
+		stdout: "waiver 1 requested for evidence:diff on OPS-EDGE-001 until 2026-11-02T09:00:33Z; it counts once a member of ops approves it\n"},
+	{as: "alice", args: "waiver request --task OPS-EDGE-001 --requirement evidence:diff --reason x", code: exitUsage,
+		stderr: "fairway: expires: is required: every waiver ends (e.g. 72h or 2026-12-31T00:00:00Z)\n"},
+	{as: "omar", args: "waiver approve 1", stdout: "waiver 1 approved by omar: evidence:diff is lifted on OPS-EDGE-001 until 2026-11-02T09:00:33Z\n"},
+	{as: "codex", args: "policy show", partial: true, stdout: "# policy in force: sha256:"},
+	{as: "codex", args: "audit verify", partial: true, stdout: "audit log intact: 26 events, head 26 "},
 }
 
 func TestCLI_SameOutputLocalAndServer(t *testing.T) {
@@ -154,6 +174,7 @@ func TestCLI_SameOutputLocalAndServer(t *testing.T) {
 	files := t.TempDir()
 	os.WriteFile(filepath.Join(files, "junit.xml"), []byte(`<testsuite><testcase name="a"/><testcase name="b"><failure/></testcase></testsuite>`), 0o644)
 	os.WriteFile(filepath.Join(files, "env.txt"), []byte("token ghp_1234567890abcdefghijABCDEFGHIJ123456\n"), 0o644)
+	os.WriteFile(filepath.Join(files, "governance.yaml"), demo.Policy, 0o644)
 	for i, step := range cliSteps {
 		step.args = strings.ReplaceAll(step.args, "{files}", files)
 		step.stderr = strings.ReplaceAll(step.stderr, "{files}", files)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"fairway"
 	fairwayhttp "fairway/http"
@@ -36,7 +37,15 @@ func init() {
 		example: `fairway serve --addr 127.0.0.1:8080
 curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next`,
 		local: true,
-		flags: func(fs *flag.FlagSet) { fs.String("addr", "127.0.0.1:8080", "address to listen on") },
+		flags: func(fs *flag.FlagSet) {
+			fs.String("addr", "127.0.0.1:8080", "address to listen on")
+			fs.String("oidc-issuer", "", "accept ID tokens from this OIDC issuer (default $FAIRWAY_OIDC_ISSUER)")
+			fs.String("oidc-audience", "", "the audience (client ID) tokens must carry (default $FAIRWAY_OIDC_AUDIENCE)")
+			fs.String("oidc-username-claim", "preferred_username", "claim naming the actor")
+			fs.String("oidc-groups-claim", "groups", "claim listing the caller's groups")
+			listVar(fs, "oidc-mfa-acr", "an acr `VALUE` that proves MFA (repeatable); amr values such as otp or hwk always do")
+			fs.Duration("mfa-max-age", 15*time.Minute, "how recent auth_time must be for an approval that needs MFA")
+		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
 			if err := wantArgs(pos, 0, "no arguments"); err != nil {
 				return err
@@ -46,7 +55,22 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 				return err
 			}
 			logger := slog.New(slog.NewTextHandler(a.stderr, nil))
-			srv := fairwayhttp.NewServer(l, ledger.TokenAuth{L: l}, logger)
+			var auth fairwayhttp.Authenticator = ledger.TokenAuth{L: l}
+			maxAge, _ := time.ParseDuration(getString(fs, "mfa-max-age"))
+			l.MFAMaxAge = maxAge
+			l.StepUpACR = getList(fs, "oidc-mfa-acr")
+			if issuer := firstNonEmpty(getString(fs, "oidc-issuer"), a.getenv("FAIRWAY_OIDC_ISSUER")); issuer != "" {
+				oa, err := fairwayhttp.NewOIDCAuth(a.ctx, fairwayhttp.OIDCConfig{
+					Issuer: issuer, Audience: firstNonEmpty(getString(fs, "oidc-audience"), a.getenv("FAIRWAY_OIDC_AUDIENCE")),
+					UsernameClaim: getString(fs, "oidc-username-claim"), GroupsClaim: getString(fs, "oidc-groups-claim"),
+					MFAACRValues: l.StepUpACR, MaxAge: maxAge,
+				}, l.GetActor, auth)
+				if err != nil {
+					return err
+				}
+				auth = oa
+			}
+			srv := fairwayhttp.NewServer(l, auth, logger)
 			srv.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				lanes, err1 := l.ListLanes(r.Context())
 				next, err2 := l.Next(r.Context(), fairway.NextFilter{})
