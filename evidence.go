@@ -2,6 +2,8 @@ package fairway
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"regexp"
 	"strings"
@@ -41,6 +43,14 @@ var EvidenceKinds = []string{
 // whatever it says.
 func CountsAsProof(e *Evidence) bool {
 	return e != nil && e.Kind != EvidenceContext
+}
+
+// ChainProof extends a task's proof chain with one more piece of proof
+// evidence. Every store keeps the chain the same way, so a snapshot that
+// includes it means the same everywhere.
+func ChainProof(prev string, e *Evidence) string {
+	sum := sha256.Sum256([]byte(prev + "\n" + e.ID + " " + e.Digest))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // Evidence is one immutable record of proof: what kind, which bytes (by

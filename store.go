@@ -67,11 +67,24 @@ type Tx interface {
 	InsertToken(tokenHash, actor string) error
 	ActorByTokenHash(tokenHash string) (*Actor, error)
 
-	// InsertEvidence stores an evidence record. Records are never updated
-	// or deleted.
+	// InsertEvidence stores an evidence record, and when it counts as
+	// proof extends its task's proof chain with ChainProof. Records are
+	// never updated or deleted.
 	InsertEvidence(e *Evidence) error
+	// ProofChain returns how many proof records a task has and the head
+	// of its chain.
+	ProofChain(task string) (count int, chain string, err error)
+	// LatestProof returns a task's proof evidence of a kind that nothing
+	// supersedes, newest first (summary fields only, as EvidenceSummaries).
+	LatestProof(task, kind string) ([]*Evidence, error)
+	// EvidenceRecorders returns who recorded a task's evidence.
+	EvidenceRecorders(task string) ([]string, error)
 	Evidence(id string) (*Evidence, error)
 	EvidenceList(f EvidenceFilter) ([]*Evidence, error)
+	// EvidenceSummaries lists a task's evidence, oldest first, with only
+	// ID, Task, Kind, Digest, Size, RecordedBy, RecordedAt and Supersedes
+	// set: what a gate judges.
+	EvidenceSummaries(task string) ([]*Evidence, error)
 	InsertClaim(c *Claim) error
 	Claims(task string) ([]*Claim, error)
 

@@ -61,3 +61,44 @@ func BenchmarkNext(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGate evaluates the gate of a task with 1,000 evidence items,
+// 50 reviews and 20 prerequisites, beside one durable write.
+func BenchmarkGate(b *testing.B) {
+	ctx := context.Background()
+	fx, err := bench.NewGateFixture(ctx, b.TempDir(), 1000, 50, 20)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fx.Store.Close()
+	b.Run("explain", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := fx.Explain(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("durable-write", func(b *testing.B) {
+		for b.Loop() {
+			if err := fx.Write(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func TestGateFixture_Passes(t *testing.T) {
+	ctx := context.Background()
+	fx, err := bench.NewGateFixture(ctx, t.TempDir(), 40, 5, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fx.Store.Close()
+	d, err := fx.Explain(ctx)
+	if err != nil || !d.Pass {
+		t.Fatalf("gate = %+v %v", d, err)
+	}
+	if n := len(d.Requirements); n != 5 {
+		t.Fatalf("%d requirements, want dependencies, review:platform and 3 prerequisites", n)
+	}
+}

@@ -21,7 +21,6 @@ type facts struct {
 	record   *fairway.PolicyRecord
 	proposal *fairway.PolicyRecord
 	needs    []*policy.Need
-	evidence []*fairway.Evidence
 	reviews  []*fairway.Review
 	waivers  []*fairway.Waiver
 	// notIndependent holds everyone who may not review the task (R2).
@@ -47,7 +46,12 @@ func (l *Ledger) gatherFacts(tx fairway.Tx, task *fairway.Task) (*facts, error) 
 			return nil, err
 		}
 	}
-	if f.evidence, err = tx.EvidenceList(fairway.EvidenceFilter{Task: task.Key}); err != nil {
+	_, chain, err := tx.ProofChain(task.Key)
+	if err != nil {
+		return nil, err
+	}
+	recorders, err := tx.EvidenceRecorders(task.Key)
+	if err != nil {
 		return nil, err
 	}
 	if f.reviews, err = tx.Reviews(task.Key); err != nil {
@@ -66,37 +70,26 @@ func (l *Ledger) gatherFacts(tx fairway.Tx, task *fairway.Task) (*facts, error) 
 	mark(task.Owner, "owns the task")
 	mark(task.Creator, "created the task")
 	mark(task.AssignedBy, "asked for the work")
-	for _, e := range f.evidence {
-		mark(e.RecordedBy, "recorded its evidence")
+	for _, r := range recorders {
+		mark(r, "recorded its evidence")
 	}
-	f.snapshot = snapshotDigest(task, f.evidence, f.proposal)
+	f.snapshot = snapshotDigest(task, chain, f.proposal)
 	return f, nil
 }
 
 // snapshotDigest binds approvals to what they judged: the task's scope
-// and mutating flag, the evidence that counts as proof, and any policy it
-// proposes. Changing any of them makes earlier approvals stale (R4).
-func snapshotDigest(t *fairway.Task, evidence []*fairway.Evidence, proposal *fairway.PolicyRecord) string {
-	type item struct {
-		ID     string `json:"id"`
-		Digest string `json:"digest"`
-	}
-	var items []item
-	for _, e := range evidence {
-		if fairway.CountsAsProof(e) {
-			items = append(items, item{e.ID, e.Digest})
-		}
-	}
-	sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
+// and mutating flag, its proof evidence (through the task's proof chain),
+// and any policy it proposes. Changing any of them makes earlier
+// approvals stale (R4).
+func snapshotDigest(t *fairway.Task, proofChain string, proposal *fairway.PolicyRecord) string {
+	scope, _ := fairway.CanonicalJSON(t.Scope)
 	proposed := ""
 	if proposal != nil {
 		proposed = proposal.Digest
 	}
-	body, _ := fairway.CanonicalJSON(map[string]any{
-		"task": t.Key, "scope": t.Scope, "mutating": t.Mutating, "evidence": items, "proposed_policy": proposed,
-	})
-	sum := sha256.Sum256(body)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	h := sha256.New()
+	fmt.Fprintf(h, "task %s\nscope %s\nmutating %t\nproof %s\nproposed %s\n", t.Key, scope, t.Mutating, proofChain, proposed)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // evaluateGate is the one place that decides whether a task may close:
@@ -128,7 +121,9 @@ func (l *Ledger) decide(tx fairway.Tx, f *facts) (*fairway.GateDecision, error) 
 		case policy.NeedReview:
 			r = l.reviewRequirement(f, n)
 		case policy.NeedEvidence:
-			r = l.evidenceRequirement(f, n)
+			if r, err = l.evidenceRequirement(tx, f, n); err != nil {
+				return nil, err
+			}
 		case policy.NeedPrerequisite:
 			if r, err = l.prerequisiteRequirement(tx, f, n); err != nil {
 				return nil, err
@@ -311,21 +306,15 @@ func (l *Ledger) excluded(f *facts) string {
 	return strings.Join(who, ", ")
 }
 
-// proofOf finds current proof of a kind among a task's evidence: not a
-// transcript, not superseded, and its bytes still in the store.
-func (l *Ledger) proofOf(list []*fairway.Evidence, kind string) (*fairway.Evidence, string) {
-	superseded := map[string]bool{}
-	for _, e := range list {
-		if e.Supersedes != "" {
-			superseded[e.Supersedes] = true
-		}
+// proofOf finds current proof of a kind on a task: not a transcript, not
+// superseded, and its bytes still in the store.
+func (l *Ledger) proofOf(tx fairway.Tx, task, kind string) (*fairway.Evidence, string, error) {
+	list, err := tx.LatestProof(task, kind)
+	if err != nil {
+		return nil, "", err
 	}
 	problem := ""
-	for i := len(list) - 1; i >= 0; i-- {
-		e := list[i]
-		if e.Kind != kind || !fairway.CountsAsProof(e) || superseded[e.ID] {
-			continue
-		}
+	for _, e := range list {
 		if l.Blobs != nil {
 			size, err := l.Blobs.Stat(context.Background(), e.Digest)
 			if err != nil || size != e.Size {
@@ -333,14 +322,18 @@ func (l *Ledger) proofOf(list []*fairway.Evidence, kind string) (*fairway.Eviden
 				continue
 			}
 		}
-		return e, ""
+		return e, "", nil
 	}
-	return nil, problem
+	return nil, problem, nil
 }
 
-func (l *Ledger) evidenceRequirement(f *facts, n *policy.Need) fairway.Requirement {
+func (l *Ledger) evidenceRequirement(tx fairway.Tx, f *facts, n *policy.Need) (fairway.Requirement, error) {
 	r := fairway.Requirement{}
-	if e, problem := l.proofOf(f.evidence, n.Name); e != nil {
+	e, problem, err := l.proofOf(tx, f.task.Key, n.Name)
+	if err != nil {
+		return r, err
+	}
+	if e != nil {
 		r.State, r.Detail = fairway.ReqSatisfied, fmt.Sprintf("%s recorded by %s at %s", e.ID, e.RecordedBy, e.RecordedAt.Format(time.RFC3339))
 	} else {
 		r.State = fairway.ReqUnsatisfied
@@ -350,7 +343,7 @@ func (l *Ledger) evidenceRequirement(f *facts, n *policy.Need) fairway.Requireme
 		}
 		r.Remedy = fmt.Sprintf("record %s evidence: `fairway evidence add --task %s --kind %s FILE` (a transcript or claim does not count)", n.Name, f.task.Key, n.Name)
 	}
-	return r
+	return r, nil
 }
 
 func (l *Ledger) prerequisiteRequirement(tx fairway.Tx, f *facts, n *policy.Need) (fairway.Requirement, error) {
@@ -358,17 +351,12 @@ func (l *Ledger) prerequisiteRequirement(tx fairway.Tx, f *facts, n *policy.Need
 	pr := n.Prerequisite
 	var ways []string
 	byRef := func(ref *policy.EvidenceRef) (string, error) {
-		taskKey := ref.Task
-		list := f.evidence
-		if taskKey != "" && taskKey != f.task.Key {
-			var err error
-			if list, err = tx.EvidenceList(fairway.EvidenceFilter{Task: taskKey, Kind: ref.Kind}); err != nil {
-				return "", err
-			}
-		} else {
-			taskKey = f.task.Key
+		taskKey := orText(ref.Task, f.task.Key)
+		e, _, err := l.proofOf(tx, taskKey, ref.Kind)
+		if err != nil {
+			return "", err
 		}
-		if e, _ := l.proofOf(list, ref.Kind); e != nil {
+		if e != nil {
 			return fmt.Sprintf("%s evidence %s on %s", ref.Kind, e.ID, taskKey), nil
 		}
 		ways = append(ways, fmt.Sprintf("record %s evidence on %s", ref.Kind, taskKey))

@@ -14,12 +14,44 @@ func (t *tx) InsertEvidence(e *fairway.Evidence) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(`INSERT INTO evidence (id, task, kind, digest, recorded_at, supersedes, record) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.Task, e.Kind, e.Digest, nanos(e.RecordedAt), e.Supersedes, string(record))
+	_, err = t.exec(`INSERT INTO evidence (id, task, kind, digest, size, recorded_by, recorded_at, supersedes, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.Task, e.Kind, e.Digest, e.Size, e.RecordedBy, nanos(e.RecordedAt), e.Supersedes, string(record))
 	if isUniqueViolation(err) {
 		return fairway.Errorf(fairway.ECONFLICT, "evidence %s already exists", e.ID)
 	}
+	if err != nil || !fairway.CountsAsProof(e) {
+		return err
+	}
+	_, chain, err := t.ProofChain(e.Task)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`UPDATE tasks SET proof_count = proof_count + 1, proof_chain = ? WHERE key = ?`, fairway.ChainProof(chain, e), e.Task)
 	return err
+}
+
+// ProofChain returns the task's proof count and chain head.
+func (t *tx) ProofChain(task string) (int, string, error) {
+	var n int
+	var chain string
+	err := t.q.QueryRowContext(t.ctx, `SELECT proof_count, proof_chain FROM tasks WHERE key = ?`, task).Scan(&n, &chain)
+	if isNoRows(err) {
+		return 0, "", notFound("task", task)
+	}
+	return n, chain, mapErr(err)
+}
+
+// LatestProof lists current proof of one kind, newest first.
+func (t *tx) LatestProof(task, kind string) ([]*fairway.Evidence, error) {
+	return t.summaries(`SELECT id, task, kind, digest, size, recorded_by, recorded_at, supersedes FROM evidence e
+		WHERE task = ? AND kind = ? AND kind <> 'context'
+		AND NOT EXISTS (SELECT 1 FROM evidence s WHERE s.supersedes = e.id)
+		ORDER BY recorded_at DESC, id DESC`, task, kind)
+}
+
+// EvidenceRecorders lists who recorded a task's evidence.
+func (t *tx) EvidenceRecorders(task string) ([]string, error) {
+	return t.queryStrings(`SELECT DISTINCT recorded_by FROM evidence WHERE task = ? ORDER BY recorded_by`, task)
 }
 
 func decodeEvidence(record string) (*fairway.Evidence, error) {
@@ -98,6 +130,31 @@ func (t *tx) Claims(task string) ([]*fairway.Claim, error) {
 		}
 		c.At = fromNanos(at)
 		out = append(out, &c)
+	}
+	return out, rows.Err()
+}
+
+// EvidenceSummaries lists a task's evidence with only the fields a gate
+// judges, read from columns rather than decoded from each record.
+func (t *tx) EvidenceSummaries(task string) ([]*fairway.Evidence, error) {
+	return t.summaries(`SELECT id, task, kind, digest, size, recorded_by, recorded_at, supersedes FROM evidence WHERE task = ? ORDER BY recorded_at, id`, task)
+}
+
+func (t *tx) summaries(query string, args ...any) ([]*fairway.Evidence, error) {
+	rows, err := t.q.QueryContext(t.ctx, query, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []*fairway.Evidence
+	for rows.Next() {
+		var e fairway.Evidence
+		var at int64
+		if err := rows.Scan(&e.ID, &e.Task, &e.Kind, &e.Digest, &e.Size, &e.RecordedBy, &at, &e.Supersedes); err != nil {
+			return nil, err
+		}
+		e.RecordedAt = fromNanos(at)
+		out = append(out, &e)
 	}
 	return out, rows.Err()
 }

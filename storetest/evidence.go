@@ -301,3 +301,56 @@ func testClaimsAndContext(t *testing.T, e *env) {
 		t.Fatal("a log does not count as proof")
 	}
 }
+
+func testEvidenceSummaries(t *testing.T, e *env) {
+	e.task(t, "SUM-1")
+	ev, err := e.l.AddEvidence(e.codex, fairway.EvidenceAdd{Task: "SUM-1", Kind: "log", Note: "n"}, fairway.EvidenceParts{Content: strings.NewReader("x\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.l.Store().View(ctx, func(tx fairway.Tx) error {
+		list, err := tx.EvidenceSummaries("SUM-1")
+		if err != nil {
+			return err
+		}
+		want := &fairway.Evidence{ID: ev.ID, Task: ev.Task, Kind: ev.Kind, Digest: ev.Digest, Size: ev.Size, RecordedBy: ev.RecordedBy, RecordedAt: ev.RecordedAt}
+		if len(list) != 1 || !reflect.DeepEqual(list[0], want) {
+			t.Fatalf("summaries = %+v, want %+v", list, want)
+		}
+		n, chain, err := tx.ProofChain("SUM-1")
+		if err != nil || n != 1 || chain != fairway.ChainProof("", ev) {
+			t.Fatalf("proof chain = %d %q %v", n, chain, err)
+		}
+		latest, err := tx.LatestProof("SUM-1", "log")
+		if err != nil || len(latest) != 1 || latest[0].ID != ev.ID {
+			t.Fatalf("latest proof = %+v %v", latest, err)
+		}
+		return nil
+	})
+	// Context evidence leaves the chain alone; a correction supersedes.
+	if _, err := e.l.AddEvidence(e.codex, fairway.EvidenceAdd{Task: "SUM-1", Kind: "context"}, fairway.EvidenceParts{Content: strings.NewReader("chat\n")}); err != nil {
+		t.Fatal(err)
+	}
+	fix, err := e.l.AddEvidence(e.alice, fairway.EvidenceAdd{Task: "SUM-1", Kind: "log", Supersedes: ev.ID}, fairway.EvidenceParts{Content: strings.NewReader("y\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.l.Store().View(ctx, func(tx fairway.Tx) error {
+		n, chain, _ := tx.ProofChain("SUM-1")
+		if n != 2 || chain != fairway.ChainProof(fairway.ChainProof("", ev), fix) {
+			t.Fatalf("chain after context and correction = %d %q", n, chain)
+		}
+		latest, _ := tx.LatestProof("SUM-1", "log")
+		if len(latest) != 1 || latest[0].ID != fix.ID {
+			t.Fatalf("latest proof after correction = %+v", latest)
+		}
+		who, _ := tx.EvidenceRecorders("SUM-1")
+		if strings.Join(who, ",") != "alice,codex" {
+			t.Fatalf("recorders = %v", who)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -100,6 +100,7 @@ var ledgerTests = []struct {
 	fn   func(*testing.T, *env)
 }{
 	{"Evidence/RecordedImmutableAndAudited", testEvidenceRecorded},
+	{"Evidence/SummariesForTheGate", testEvidenceSummaries},
 	{"Governance/R1_OnlyHumansReview", testR1OnlyHumansReview},
 	{"Governance/R2_ReviewersAreIndependentMembers", testR2Independence},
 	{"Governance/R2_ChangeRequestBlocksUntilResolved", testR2ChangeRequests},

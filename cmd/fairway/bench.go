@@ -194,7 +194,26 @@ func runBench(a *app, fs *flag.FlagSet, pos []string) error {
 		Ratio: mibps(ingestTime) / mibps(hashTime), Goal: ">= 0.8x", Note: "baseline: SHA-256 of the same bytes alone; ingest scans, hashes, writes and fsyncs"})
 	rows = append(rows, benchRow{Name: "evidence add, peak memory", Value: peak, Unit: "MiB RSS", Goal: "< 64 MiB", Note: "whole process, including the store"})
 
-	// 5. fairway run -- true, against running true directly.
+	// 5. Gate evaluation on a heavy task, against one durable write.
+	progress("building a task with 1000 evidence items, 50 reviews and 20 prerequisites")
+	fx, err := bench.NewGateFixture(ctx, filepath.Join(work, "gate"), 1000, 50, 20)
+	if err != nil {
+		return fmt.Errorf("gate fixture: %w", err)
+	}
+	defer fx.Store.Close()
+	gateTime, err := bench.Time(200, func() error { _, err := fx.Explain(ctx); return err })
+	if err != nil {
+		return err
+	}
+	writeTime, err := bench.Time(200, func() error { return fx.Write(ctx) })
+	if err != nil {
+		return err
+	}
+	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
+	rows = append(rows, benchRow{Name: "gate explain, 1000 evidence/50 reviews/20 prereqs", Value: us(gateTime), Unit: "µs median", Baseline: us(writeTime),
+		Ratio: us(gateTime) / us(writeTime), Goal: "< 1000 µs", Note: "baseline: one durable write (a claim and its audit event, fsynced)"})
+
+	// 6. fairway run -- true, against running true directly.
 	runDir := filepath.Join(work, "process")
 	progress("timing fairway run -- true")
 	if out, err := exec.Command(exe, "task", "create", "RUN-1", "--title", "run bench", "--as", "alice", "--dir", runDir).CombinedOutput(); err != nil {
