@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -53,6 +54,21 @@ func (s *LogStream) Read(p []byte) (int, error) {
 func HashOnly(size int64) error {
 	_, err := io.CopyBuffer(sha256.New(), NewLogStream(size), make([]byte, 1<<20))
 	return err
+}
+
+// WriteOnly writes size bytes of the log stream to a file in dir and
+// fsyncs it: the disk's own floor for durable ingest.
+func WriteOnly(dir string, size int64) error {
+	f, err := os.CreateTemp(dir, "write-only-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if _, err := io.CopyBuffer(f, NewLogStream(size), make([]byte, 1<<20)); err != nil {
+		return err
+	}
+	return f.Sync()
 }
 
 // Ingest records size bytes of the log stream as evidence on a fresh
