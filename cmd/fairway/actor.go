@@ -20,10 +20,7 @@ fairway actor create codex-1 --kind agent --as alice     # prints the agent's be
 			fs.Bool("no-token", false, "do not issue a bearer token")
 		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 1, "NAME"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 1, "NAME")
 			if err != nil {
 				return err
 			}
@@ -43,10 +40,7 @@ fairway actor create codex-1 --kind agent --as alice     # prints the agent's be
 		name: "actor list", summary: "List actors", args: "",
 		example: `fairway actor list --json`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 0, "no arguments"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
 			}
@@ -72,10 +66,7 @@ fairway actor create codex-1 --kind agent --as alice     # prints the agent's be
 		example: `FAIRWAY_ACTOR=alice fairway actor whoami
 fairway actor whoami --server http://127.0.0.1:8080 --token "$FAIRWAY_TOKEN"`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 0, "no arguments"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
 			}

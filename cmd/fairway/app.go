@@ -379,6 +379,14 @@ func (a *app) output(v any, human func(w io.Writer)) error {
 	return nil
 }
 
+// service checks the number of positional arguments, then connects.
+func (a *app) service(pos []string, n int, names string) (fairway.Service, context.Context, error) {
+	if err := wantArgs(pos, n, names); err != nil {
+		return nil, nil, err
+	}
+	return a.connect()
+}
+
 func wantArgs(pos []string, n int, names string) error {
 	if len(pos) != n {
 		return usagef("want %s, got %d argument(s)", names, len(pos))

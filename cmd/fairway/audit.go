@@ -19,10 +19,7 @@ fairway audit log --after 120 --limit 50 --json`,
 			fs.Int("limit", 100, "at most this many events")
 		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 0, "no arguments"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
 			}
@@ -44,10 +41,7 @@ fairway audit log --after 120 --limit 50 --json`,
 		name: "audit verify", summary: "Recompute the audit hash chain and name the first bad event", args: "",
 		example: `fairway audit verify && echo "audit chain intact"`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 0, "no arguments"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -13,48 +14,21 @@ func init() {
 		name: "dep add", summary: "Record that BLOCKER must be done before TASK", args: "TASK BLOCKER",
 		example: `fairway dep add OPS-UAT-KIND-FULL-001 OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001 --as alice`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 2, "TASK BLOCKER"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
-			if err != nil {
-				return err
-			}
-			if err := svc.AddDependency(ctx, pos[0], pos[1]); err != nil {
-				return err
-			}
-			return a.output(map[string]string{"blocked": pos[0], "blocker": pos[1]}, func(w io.Writer) {
-				fmt.Fprintf(w, "%s now waits on %s\n", pos[0], pos[1])
-			})
+			return changeDependency(a, pos, fairway.Service.AddDependency, "%s now waits on %s\n")
 		},
 	})
 	register(&command{
 		name: "dep remove", summary: "Remove a dependency", args: "TASK BLOCKER",
 		example: `fairway dep remove OPS-UAT-KIND-FULL-001 OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001 --as alice`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 2, "TASK BLOCKER"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
-			if err != nil {
-				return err
-			}
-			if err := svc.RemoveDependency(ctx, pos[0], pos[1]); err != nil {
-				return err
-			}
-			return a.output(map[string]string{"blocked": pos[0], "blocker": pos[1]}, func(w io.Writer) {
-				fmt.Fprintf(w, "%s no longer waits on %s\n", pos[0], pos[1])
-			})
+			return changeDependency(a, pos, fairway.Service.RemoveDependency, "%s no longer waits on %s\n")
 		},
 	})
 	register(&command{
 		name: "dep list", summary: "Show what a task waits on and what waits on it", args: "TASK",
 		example: `fairway dep list OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 1, "TASK"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 1, "TASK")
 			if err != nil {
 				return err
 			}
@@ -79,4 +53,16 @@ func printDepList(w io.Writer, tasks []*fairway.Task) {
 	for _, t := range tasks {
 		fmt.Fprintf(w, "  %s  %s  %s\n", t.Key, statusText(t), t.Title)
 	}
+}
+
+// changeDependency adds or removes the edge TASK ← BLOCKER.
+func changeDependency(a *app, pos []string, change func(fairway.Service, context.Context, string, string) error, done string) error {
+	svc, ctx, err := a.service(pos, 2, "TASK BLOCKER")
+	if err != nil {
+		return err
+	}
+	if err := change(svc, ctx, pos[0], pos[1]); err != nil {
+		return err
+	}
+	return a.output(map[string]string{"blocked": pos[0], "blocker": pos[1]}, func(w io.Writer) { fmt.Fprintf(w, done, pos[0], pos[1]) })
 }

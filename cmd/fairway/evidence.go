@@ -90,10 +90,7 @@ fairway evidence add --task OPS-FIX-001 --kind rollback-plan rollback.md --note 
 			fs.String("kind", "", "only this kind")
 		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 0, "no arguments"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
 			}
@@ -142,10 +139,7 @@ fairway evidence add --task OPS-FIX-001 --kind rollback-plan rollback.md --note 
 		name: "evidence show", summary: "Show one evidence record", args: "ID",
 		example: `fairway evidence show EV-3F2A9C81D0E4 --json`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 1, "ID"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 1, "ID")
 			if err != nil {
 				return err
 			}
@@ -165,10 +159,7 @@ fairway evidence get EV-3F2A9C81D0E4 --part stderr | less`,
 			fs.String("o", "", "write to this file instead of stdout")
 		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 1, "ID"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 1, "ID")
 			if err != nil {
 				return err
 			}
@@ -194,10 +185,7 @@ fairway evidence get EV-3F2A9C81D0E4 --part stderr | less`,
 		name: "evidence verify", summary: "Recompute every evidence digest and name any blob that no longer matches", args: "",
 		example: `fairway evidence verify`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 0, "no arguments"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
 			}
@@ -247,10 +235,7 @@ fairway evidence get EV-3F2A9C81D0E4 --part stderr | less`,
 		name: "claim list", summary: "List what was claimed about a task", args: "KEY",
 		example: `fairway claim list OPS-FIX-001`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 1, "KEY"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 1, "KEY")
 			if err != nil {
 				return err
 			}

@@ -73,10 +73,7 @@ func init() {
 		name: "review list", summary: "List a task's reviews", args: "KEY",
 		example: `fairway review list OPS-EDGE-001`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 1, "KEY"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 1, "KEY")
 			if err != nil {
 				return err
 			}

@@ -26,10 +26,7 @@ func init() {
 			fs.String("description", "", "what the lane is for")
 		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 1, "NAME"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 1, "NAME")
 			if err != nil {
 				return err
 			}
@@ -44,10 +41,7 @@ func init() {
 		name: "lane list", summary: "List lanes: moving, or waiting and on what", args: "",
 		example: `fairway lane list`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 0, "no arguments"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
 			}
@@ -75,10 +69,7 @@ func init() {
 		name: "lane show", summary: "Show a lane and its state", args: "NAME",
 		example: `fairway lane show closeout --json`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 1, "NAME"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 1, "NAME")
 			if err != nil {
 				return err
 			}

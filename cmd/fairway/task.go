@@ -73,10 +73,7 @@ fairway task create --lane closeout --title "Update runbooks" --as alice   # key
 		example: `fairway task show OPS-FIX-001
 fairway task show OPS-FIX-001 --json`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 1, "KEY"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 1, "KEY")
 			if err != nil {
 				return err
 			}
@@ -98,10 +95,7 @@ fairway task list --lane closeout --json`,
 			fs.Int("limit", 0, "at most this many (0: all)")
 		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 0, "no arguments"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
 			}
@@ -176,10 +170,7 @@ fairway task move OPS-FIX-001 blocked --wait-reason capacity --note "compute-vm-
 			fs.String("note", "", "why, for the audit log")
 		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 2, "KEY STATUS"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 2, "KEY STATUS")
 			if err != nil {
 				return err
 			}
@@ -195,10 +186,7 @@ fairway task move OPS-FIX-001 blocked --wait-reason capacity --note "compute-vm-
 		example: `fairway gate explain OPS-FIX-001   # see what is still unsatisfied
 fairway task close OPS-FIX-001 --as alice`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 1, "KEY"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 1, "KEY")
 			if err != nil {
 				return err
 			}
@@ -221,10 +209,7 @@ fairway task close OPS-FIX-001 --as alice`,
 		example: `fairway task cancel OPS-FIX-007 --reason "superseded by OPS-FIX-009" --as alice`,
 		flags:   func(fs *flag.FlagSet) { fs.String("reason", "", "why the task is cancelled (required)") },
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 1, "KEY"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 1, "KEY")
 			if err != nil {
 				return err
 			}
@@ -239,10 +224,7 @@ fairway task close OPS-FIX-001 --as alice`,
 		name: "gate explain", summary: "List every requirement of a task's gate and its state", args: "KEY",
 		example: `fairway gate explain OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001`,
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 1, "KEY"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 1, "KEY")
 			if err != nil {
 				return err
 			}
@@ -262,10 +244,7 @@ fairway next --lane safe-work --json`,
 			fs.Int("limit", fairway.DefaultNextLimit, "at most this many")
 		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 0, "no arguments"); err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
+			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
 			}
