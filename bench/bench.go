@@ -61,11 +61,31 @@ func APIWrites(ctx context.Context, dir string, opts sqlite.Options, clients, to
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport}
 	url := "http://" + ln.Addr().String() + "/api/v1/tasks"
+	return parallel(clients, total, func(i int64) error {
+		body := fmt.Sprintf(`{"key":"W-%d","title":"write %d","risk":"low"}`, i, i)
+		req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewBufferString(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err == nil && resp.StatusCode != http.StatusCreated {
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		if resp != nil {
+			// Drain so the connection is reused.
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return err
+	})
+}
+
+// parallel runs fn for 1..total from workers goroutines and returns calls
+// per second, or the first error.
+func parallel(workers, total int, fn func(i int64) error) (float64, error) {
 	var next atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range clients {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -74,19 +94,7 @@ func APIWrites(ctx context.Context, dir string, opts sqlite.Options, clients, to
 				if i > int64(total) {
 					return
 				}
-				body := fmt.Sprintf(`{"key":"W-%d","title":"write %d","risk":"low"}`, i, i)
-				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewBufferString(body))
-				req.Header.Set("Authorization", "Bearer "+token)
-				resp, err := client.Do(req)
-				if err == nil && resp.StatusCode != http.StatusCreated {
-					err = fmt.Errorf("status %s", resp.Status)
-				}
-				if resp != nil {
-					// Drain so the connection is reused.
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				if err != nil {
+				if err := fn(i); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
 				}
@@ -110,32 +118,10 @@ func LedgerWrites(ctx context.Context, dir string, opts sqlite.Options, writers,
 		return 0, err
 	}
 	defer s.Close()
-	var next atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > int64(total) {
-					return
-				}
-				if _, err := l.CreateTask(as, fairway.TaskCreate{Key: fmt.Sprintf("W-%d", i), Title: "write", Risk: "low"}); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if err, _ := firstErr.Load().(error); err != nil {
-		return 0, err
-	}
-	return float64(total) / elapsed.Seconds(), nil
+	return parallel(writers, total, func(i int64) error {
+		_, err := l.CreateTask(as, fairway.TaskCreate{Key: fmt.Sprintf("W-%d", i), Title: "write", Risk: "low"})
+		return err
+	})
 }
 
 // Graph fills a store with tasks tasks and edges dependency edges that form
