@@ -146,12 +146,15 @@ func (w *WaiverRequest) Validate() error {
 // PolicyRecord is a governance policy as stored: proposed on a task,
 // active, or superseded.
 type PolicyRecord struct {
-	ID          int64     `json:"id"`
-	Digest      string    `json:"digest"`
-	File        string    `json:"file"`
-	Source      string    `json:"source"`
-	State       string    `json:"state"` // proposed, active, superseded, withdrawn
-	Task        string    `json:"task,omitempty"`
+	ID     int64  `json:"id"`
+	Digest string `json:"digest"`
+	File   string `json:"file"`
+	Source string `json:"source"`
+	State  string `json:"state"` // proposed, active, superseded, withdrawn
+	Task   string `json:"task,omitempty"`
+	// Base is the digest of the policy in force when this one was
+	// proposed; it may only replace that one.
+	Base        string    `json:"base,omitempty"`
 	ProposedBy  string    `json:"proposed_by"`
 	ProposedAt  time.Time `json:"proposed_at"`
 	ActivatedAt time.Time `json:"activated_at,omitzero"`

@@ -110,6 +110,16 @@ func (l *Ledger) decide(tx fairway.Tx, f *facts) (*fairway.GateDecision, error) 
 		d.Requirements = append(d.Requirements, fairway.Requirement{ID: "policy", Kind: "policy", Name: "governance policy", State: fairway.ReqNotApplicable,
 			Detail: "no governance policy is in force, so only dependencies are checked; bootstrap one with `fairway policy apply FILE`"})
 	}
+	if f.proposal != nil && f.record != nil {
+		r := fairway.Requirement{ID: "policy-base", Kind: "policy", Name: "proposal base", State: fairway.ReqSatisfied,
+			Detail: "the proposal was made on the policy in force (" + f.record.Digest + ")"}
+		if f.proposal.Base != f.record.Digest {
+			r.State = fairway.ReqUnsatisfied
+			r.Detail = fmt.Sprintf("the policy in force changed since this proposal (proposed on %s, now %s)", f.proposal.Base, f.record.Digest)
+			r.Remedy = fmt.Sprintf("propose the change again on top of the policy in force: `fairway policy propose FILE --task %s`", f.task.Key)
+		}
+		d.Requirements = append(d.Requirements, r)
+	}
 	deps, err := l.dependencyRequirements(tx, f)
 	if err != nil {
 		return nil, err

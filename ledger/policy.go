@@ -126,8 +126,11 @@ func (l *Ledger) ProposePolicy(ctx context.Context, task, file string, source []
 		if fairway.IsTerminal(t.Status) {
 			return fairway.Errorf(fairway.ECONFLICT, "task %s is %s; propose the policy on an open task", task, t.Status)
 		}
-		if _, err := tx.ActivePolicy(); fairway.ErrorCode(err) == fairway.ENOTFOUND {
+		cur, err := tx.ActivePolicy()
+		if fairway.ErrorCode(err) == fairway.ENOTFOUND {
 			return fairway.Errorf(fairway.ECONFLICT, "no policy is in force yet; bootstrap the first one with `fairway policy apply FILE`")
+		} else if err != nil {
+			return err
 		}
 		if old, err := tx.PolicyProposal(task); err == nil {
 			old.State = fairway.PolicyWithdrawn
@@ -137,11 +140,11 @@ func (l *Ledger) ProposePolicy(ctx context.Context, task, file string, source []
 		}
 		now := l.now()
 		rec = &fairway.PolicyRecord{Digest: p.Digest, File: file, Source: string(source), State: fairway.PolicyProposed,
-			Task: task, ProposedBy: by.Name, ProposedAt: now}
+			Task: task, Base: cur.Digest, ProposedBy: by.Name, ProposedAt: now}
 		if err := tx.InsertPolicy(rec); err != nil {
 			return err
 		}
-		return l.record(tx, by, now, "policy.propose", task, map[string]any{"digest": p.Digest, "file": file})
+		return l.record(tx, by, now, "policy.propose", task, map[string]any{"digest": p.Digest, "file": file, "base": cur.Digest})
 	})
 	if err != nil {
 		return nil, err

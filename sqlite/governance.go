@@ -121,12 +121,12 @@ func (t *tx) Waivers(task, lane string) ([]*fairway.Waiver, error) {
 	return out, rows.Err()
 }
 
-const policyColumns = `id, digest, file, source, state, task, proposed_by, proposed_at, activated_at`
+const policyColumns = `id, digest, file, source, state, task, base, proposed_by, proposed_at, activated_at`
 
 func scanPolicy(r rowScanner) (*fairway.PolicyRecord, error) {
 	var p fairway.PolicyRecord
 	var prop, act int64
-	if err := r.Scan(&p.ID, &p.Digest, &p.File, &p.Source, &p.State, &p.Task, &p.ProposedBy, &prop, &act); err != nil {
+	if err := r.Scan(&p.ID, &p.Digest, &p.File, &p.Source, &p.State, &p.Task, &p.Base, &p.ProposedBy, &prop, &act); err != nil {
 		return nil, err
 	}
 	p.ProposedAt, p.ActivatedAt = fromNanos(prop), fromNanos(act)
@@ -135,8 +135,8 @@ func scanPolicy(r rowScanner) (*fairway.PolicyRecord, error) {
 
 // InsertPolicy stores a policy record and sets its ID.
 func (t *tx) InsertPolicy(p *fairway.PolicyRecord) error {
-	res, err := t.exec(`INSERT INTO policies (digest, file, source, state, task, proposed_by, proposed_at, activated_at) VALUES (?,?,?,?,?,?,?,?)`,
-		p.Digest, p.File, p.Source, p.State, p.Task, p.ProposedBy, nanos(p.ProposedAt), nanos(p.ActivatedAt))
+	res, err := t.exec(`INSERT INTO policies (digest, file, source, state, task, base, proposed_by, proposed_at, activated_at) VALUES (?,?,?,?,?,?,?,?,?)`,
+		p.Digest, p.File, p.Source, p.State, p.Task, p.Base, p.ProposedBy, nanos(p.ProposedAt), nanos(p.ActivatedAt))
 	if err != nil {
 		return err
 	}

@@ -301,8 +301,32 @@ func testR13PolicyGoverned(t *testing.T, e *env) {
 		t.Fatalf("close = %+v %v", d, err)
 	}
 	cur, _ := e.l.ActivePolicy(ctx)
-	if cur.Digest != prop.Digest || cur.Task != "GOV-POLICY-2" {
+	if cur.Digest != prop.Digest || cur.Task != "GOV-POLICY-2" || cur.Base != old.Digest {
 		t.Fatalf("policy in force = %+v", cur)
+	}
+	// A proposal made on a policy that has since been replaced cannot
+	// close: it would silently undo the change in between.
+	e.task(t, "GOV-POLICY-3")
+	if _, err := e.l.ProposePolicy(e.alice, "GOV-POLICY-3", "governance.yaml", demo.Policy); err != nil {
+		t.Fatal(err)
+	}
+	e.task(t, "GOV-POLICY-4")
+	four := strings.Replace(next, "max_days: 14", "max_days: 7", 1)
+	if _, err := e.l.ProposePolicy(e.alice, "GOV-POLICY-4", "governance.yaml", []byte(four)); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"GOV-POLICY-3", "GOV-POLICY-4"} {
+		e.review(t, as("olivia"), k, "governance", fairway.VerdictApproved)
+		e.review(t, as("sana"), k, "governance", fairway.VerdictApproved)
+		e.move(t, k, fairway.StatusInProgress)
+	}
+	if _, err := e.l.CloseTask(as("grace"), "GOV-POLICY-3"); err != nil {
+		t.Fatal(err)
+	}
+	d, err = e.l.CloseTask(as("grace"), "GOV-POLICY-4")
+	wantCode(t, err, fairway.EGATEFAILED)
+	if r := req(d, "policy-base"); r.State != fairway.ReqUnsatisfied || !strings.HasPrefix(r.Detail, "the policy in force changed since this proposal") {
+		t.Fatalf("policy-base = %+v", r)
 	}
 	events, _ := e.l.AuditLog(ctx, fairway.AuditFilter{Subject: prop.Digest})
 	if len(events) != 1 || events[0].Action != "policy.activate" {

@@ -45,6 +45,8 @@ CREATE TABLE policies (
     source       TEXT NOT NULL,
     state        TEXT NOT NULL,
     task         TEXT NOT NULL DEFAULT '',
+    -- base is the policy in force when this one was proposed.
+    base         TEXT NOT NULL DEFAULT '',
     proposed_by  TEXT NOT NULL,
     proposed_at  INTEGER NOT NULL,
     activated_at INTEGER NOT NULL DEFAULT 0
