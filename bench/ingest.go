@@ -25,6 +25,7 @@ type LogStream struct {
 // NewLogStream returns a stream of size bytes.
 func NewLogStream(size int64) *LogStream { return &LogStream{size: size} }
 
+// Read fills p with the next log lines.
 func (s *LogStream) Read(p []byte) (int, error) {
 	if s.done >= s.size {
 		return 0, io.EOF

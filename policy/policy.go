@@ -149,9 +149,9 @@ func (p *Policy) SecretAction(kind string) string {
 	return "refuse"
 }
 
-// MembersOf expands a domain's members (actors and group:NAME) against the
-// policy's groups. extraGroups are the actor's groups from the identity
-// provider.
+// IsMember reports whether actor may review for domain: named directly,
+// in a policy group the domain lists, or in such a group by the identity
+// provider's say (actorGroups).
 func (p *Policy) IsMember(domain, actor string, actorGroups []string) bool {
 	d := p.ReviewDomains[domain]
 	if d == nil {
@@ -277,6 +277,7 @@ type Error struct {
 	Reason string
 }
 
+// String formats the problem as file:line:column: path: reason.
 func (e Error) String() string {
 	loc := fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
 	if e.Path != "" {
@@ -290,6 +291,7 @@ type LoadError struct {
 	Errors []Error
 }
 
+// Error lists every problem, one a line.
 func (e *LoadError) Error() string {
 	var lines []string
 	for _, x := range e.Errors {
