@@ -20,6 +20,7 @@ type LogStream struct {
 	size, done int64
 	line       int64
 	buf        []byte
+	off        int // start of the unread part of buf
 }
 
 // NewLogStream returns a stream of size bytes.
@@ -32,18 +33,19 @@ func (s *LogStream) Read(p []byte) (int, error) {
 	}
 	n := 0
 	for n < len(p) && s.done < s.size {
-		if len(s.buf) == 0 {
+		if s.off == len(s.buf) {
 			s.line++
+			s.off = 0
 			s.buf = strconv.AppendInt(s.buf[:0], s.line, 10)
 			s.buf = append(s.buf, " 2026-11-29T10:00:00Z INFO kind-smoke request path=/v1/allocations status=200 took=12ms node=gpu-"...)
 			s.buf = strconv.AppendInt(s.buf, s.line%97, 10)
 			s.buf = append(s.buf, '\n')
 		}
-		c := copy(p[n:], s.buf)
+		c := copy(p[n:], s.buf[s.off:])
 		if rest := s.size - s.done; int64(c) > rest {
 			c = int(rest)
 		}
-		s.buf = s.buf[c:]
+		s.off += c
 		n += c
 		s.done += int64(c)
 	}
