@@ -131,10 +131,9 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 func (w *fileWriter) Digest() string { return "sha256:" + hex.EncodeToString(w.h.Sum(nil)) }
 func (w *fileWriter) Size() int64    { return w.size }
 
+// Reader reopens the staged file; the page cache serves what was
+// written, so no fsync is needed to read it back.
 func (w *fileWriter) Reader() (io.ReadCloser, error) {
-	if err := w.f.Sync(); err != nil {
-		return nil, err
-	}
 	return os.Open(w.f.Name())
 }
 

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"fairway"
 	"fairway/report"
@@ -32,6 +34,8 @@ func DefaultSecretAction(kind string) string {
 // bound the memory of an upload of any size.
 const chunkSize = 1 << 20
 
+var chunkPool = sync.Pool{New: func() any { return make([]byte, chunkSize) }}
+
 // staged is one part of an evidence upload, staged in the blob store.
 type staged struct {
 	part     string
@@ -51,16 +55,33 @@ func (l *Ledger) ingest(ctx context.Context, part string, r io.Reader) (*staged,
 		return nil, err
 	}
 	st := &staged{part: part, w: w}
+	// Chunks come from a pool and are added only as the stream needs them:
+	// a small part costs one chunk, a large one at most four in flight.
 	free := make(chan []byte, 4)
-	for range cap(free) {
-		free <- make([]byte, chunkSize)
+	made := 0
+	defer func() {
+		for range made {
+			chunkPool.Put(<-free)
+		}
+	}()
+	take := func() []byte {
+		select {
+		case b := <-free:
+			return b
+		default:
+		}
+		if made < cap(free) {
+			made++
+			return chunkPool.Get().([]byte)
+		}
+		return <-free
 	}
 	var work chan []byte
 	var scanDone chan struct{}
 	var sc *secret.Scanner
 	var failed error
 	for first := true; ; first = false {
-		buf := <-free
+		buf := take()
 		n, rerr := io.ReadFull(r, buf)
 		if first {
 			st.sniff = append([]byte(nil), buf[:min(n, 512)]...)
@@ -144,7 +165,9 @@ func (l *Ledger) redact(ctx context.Context, st *staged) error {
 		return err
 	}
 	sc := secret.NewScanner(w)
-	if _, err := io.CopyBuffer(sc, src, make([]byte, chunkSize)); err != nil {
+	buf := chunkPool.Get().([]byte)
+	defer chunkPool.Put(buf)
+	if _, err := io.CopyBuffer(sc, src, buf); err != nil {
 		w.Abort()
 		return err
 	}
@@ -292,7 +315,7 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		}
 	}
 	e.Command = a.Command
-	if st := all[0]; st.w.Size() <= maxSummarySize && !strings.HasPrefix(e.MediaType, "image/") {
+	if st := all[0]; st.w.Size() <= maxSummarySize && mayBeReport(st.sniff) {
 		if r, err := st.w.Reader(); err == nil {
 			e.Summary, _ = report.Summarize(r)
 			r.Close()
@@ -325,6 +348,13 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		return nil, err
 	}
 	return e, nil
+}
+
+// mayBeReport is true for bytes that start like XML or JSON, the only
+// reports Fairway summarises.
+func mayBeReport(sniff []byte) bool {
+	t := bytes.TrimLeft(sniff, " \t\r\n\xef\xbb\xbf")
+	return len(t) > 0 && (t[0] == '<' || t[0] == '{')
 }
 
 // maxSummarySize bounds the reports Fairway reads back to summarise.
