@@ -3,10 +3,12 @@ package bench
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"fairway"
 	"fairway/blob"
@@ -97,4 +99,21 @@ func Ingest(ctx context.Context, dir string, size int64) (*fairway.Evidence, err
 		return nil, err
 	}
 	return l.AddEvidence(as, fairway.EvidenceAdd{Task: "INGEST-1", Kind: "log", Filename: "big.log"}, fairway.EvidenceParts{Content: NewLogStream(size)})
+}
+
+// PeakRSS returns this process's peak resident memory in bytes, from
+// /proc/self/status (VmHWM). Unlike the rusage a parent reads, it does not
+// include the parent's memory at the moment of exec.
+func PeakRSS() (int64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
 }

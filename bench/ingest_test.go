@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
-	"syscall"
 	"testing"
 
 	"fairway/bench"
@@ -24,7 +24,12 @@ func TestMain(m *testing.M) {
 			os.Stderr.WriteString(err.Error())
 			os.Exit(1)
 		}
-		os.Stdout.WriteString(e.Digest)
+		peak, err := bench.PeakRSS()
+		if err != nil {
+			os.Stderr.WriteString(err.Error())
+			os.Exit(1)
+		}
+		fmt.Printf("%s %d", e.Digest, peak)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -48,10 +53,14 @@ func TestIngest_BoundedMemory(t *testing.T) {
 	}
 	h := sha256.New()
 	io.Copy(h, bench.NewLogStream(size))
-	if want := "sha256:" + hex.EncodeToString(h.Sum(nil)); string(out) != want {
-		t.Fatalf("stored digest %s, want %s", out, want)
+	var digest string
+	var peak int64
+	if _, err := fmt.Sscan(string(out), &digest, &peak); err != nil {
+		t.Fatalf("child said %q: %v", out, err)
 	}
-	peak := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	if want := "sha256:" + hex.EncodeToString(h.Sum(nil)); digest != want {
+		t.Fatalf("stored digest %s, want %s", digest, want)
+	}
 	t.Logf("ingested %d MiB; peak RSS %.1f MiB", mib, float64(peak)/(1<<20))
 	limit := int64(64 << 20)
 	if raceEnabled {

@@ -104,7 +104,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		writeDB.Close()
 		return nil, err
 	}
-	readDB.SetMaxOpenConns(8)
+	// No cap on readers: a read transaction that prepares its first
+	// statement asks the pool for a connection while holding its own, so
+	// a cap could leave every reader waiting on every other. Idle ones
+	// are kept few.
+	readDB.SetMaxOpenConns(0)
 	readDB.SetMaxIdleConns(8)
 
 	s := &Store{

@@ -8,7 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -50,8 +50,15 @@ func runBench(a *app, fs *flag.FlagSet, pos []string) error {
 	}
 	ingestMiB := int64(getInt(fs, "ingest-mib"))
 	if dir := getString(fs, "ingest-child"); dir != "" {
-		_, err := bench.Ingest(a.ctx, dir, ingestMiB<<20)
-		return err
+		if _, err := bench.Ingest(a.ctx, dir, ingestMiB<<20); err != nil {
+			return err
+		}
+		peak, err := bench.PeakRSS()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stdout, peak)
+		return nil
 	}
 	quick := getBool(fs, "quick")
 	if quick && !isSet(fs, "ingest-mib") {
@@ -180,11 +187,16 @@ func runBench(a *app, fs *flag.FlagSet, pos []string) error {
 	progress("ingesting %d MiB of log as evidence (child process, for peak memory)", ingestMiB)
 	ingestStart := time.Now()
 	child := exec.Command(exe, "bench", "--ingest-child", filepath.Join(work, "ingest"), "--ingest-mib", strconv.FormatInt(ingestMiB, 10))
-	if out, err := child.CombinedOutput(); err != nil {
+	out, err := child.Output()
+	if err != nil {
 		return fmt.Errorf("ingest: %v: %s", err, out)
 	}
 	ingestTime := time.Since(ingestStart)
-	peak := float64(child.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024
+	peakBytes, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil {
+		return fmt.Errorf("ingest child said %q", out)
+	}
+	peak := peakBytes / (1 << 20)
 	hashTime, err := bench.Time(1, func() error { return bench.HashOnly(ingestMiB << 20) })
 	if err != nil {
 		return err
