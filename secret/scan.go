@@ -89,13 +89,13 @@ func (s *Scanner) Write(p []byte) (int, error) {
 	return n, s.err
 }
 
-// scanBlock scans whole lines at once. Keywords are found in one pass
-// over the block, so ordinary text costs a table lookup per byte; only
-// lines holding a keyword meet the rule's pattern.
+// scanBlock scans whole lines at once. Ordinary text costs a couple of
+// table lookups per byte; only lines holding a keyword meet the rule's
+// pattern.
 func (s *Scanner) scanBlock(block []byte) {
 	s.starts = s.starts[:0]
 	s.masks = s.masks[:0]
-	// Line starts first (IndexByte is vectorised), then one automaton
+	// Line starts first (IndexByte is vectorised), then one keyword
 	// pass per line for the rules whose keywords it holds.
 	for i := 0; i < len(block); {
 		s.starts = append(s.starts, i)
@@ -110,7 +110,7 @@ func (s *Scanner) scanBlock(block []byte) {
 		if li+1 < len(s.starts) {
 			end = s.starts[li+1]
 		}
-		s.masks = append(s.masks, keywords.scan(block[start:end]))
+		s.masks = append(s.masks, pairs.scan(block[start:end]))
 	}
 	for li, start := range s.starts {
 		end := len(block)
@@ -181,7 +181,7 @@ func (s *Scanner) scanLine(line []byte, ended bool) {
 
 // findLine finds secrets in one line, checking keywords itself.
 func (s *Scanner) findLine(line []byte) []Finding {
-	return s.findIn(line, keywords.scan(line))
+	return s.findIn(line, pairs.scan(line))
 }
 
 func (s *Scanner) record(fs []Finding) {
