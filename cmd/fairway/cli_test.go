@@ -120,6 +120,10 @@ var cliSteps = []struct {
   labels:          -
   created:         2026-11-01T09:00:06Z
   updated:         2026-11-01T09:00:06Z
+  waits on:        -
+  evidence:        -
+  reviews:         -
+  gate:            PASS
 `},
 	{as: "codex", args: "task move OPS-FIX-001 blocked --wait-reason capacity --note unschedulable", stdout: "OPS-FIX-001 is blocked (waiting on capacity)\n"},
 	{as: "codex", args: "lane list", stdout: "LANE      PREFIX   STATE                READY  OPEN  IN PROGRESS  BLOCKED  IN REVIEW  DONE\ncloseout  OPS-FIX  waiting on capacity  0      0     0            1        0          0\n"},
@@ -146,7 +150,7 @@ var cliSteps = []struct {
 	{as: "codex", args: "evidence add --task OPS-UAT-KIND-FULL-001 --kind uat-report {files}/missing.txt", code: exitUsage,
 		stderr: "fairway: file: cannot read {files}/missing.txt: no such file or directory\n"},
 	{as: "codex", args: "claim --task OPS-UAT-KIND-FULL-001 tests pass", stdout: "claim 1 recorded on OPS-UAT-KIND-FULL-001 (a claim is not evidence: reviews and evidence decide closure)\n"},
-	{as: "codex", args: "claim list OPS-UAT-KIND-FULL-001", stdout: "2026-11-01T09:00:20Z  codex (agent) claims: tests pass\n"},
+	{as: "codex", args: "claim list OPS-UAT-KIND-FULL-001", stdout: "2026-11-01T09:00:21Z  codex (agent) claims: tests pass\n"},
 	{as: "codex", args: "evidence verify", stdout: "evidence intact: 1 blobs checked\n"},
 	{as: "alice", args: "policy apply {files}/governance.yaml", partial: true, stdout: "policy sha256:"},
 	{as: "codex", args: "policy apply {files}/governance.yaml", code: exitForbidden, stderr: "fairway: only a human can bootstrap the governance policy\n"},
@@ -161,10 +165,10 @@ var cliSteps = []struct {
 	{as: "olivia", args: "review request-changes OPS-EDGE-001 --domain ops --item attach-the-DNS-diff", stdout: "review 1: olivia requested changes to OPS-EDGE-001 for ops: attach-the-DNS-diff\n"},
 	{as: "codex", args: "gate explain OPS-EDGE-001", partial: true, stdout: "Gate for OPS-EDGE-001: FAIL\n  NOT_APPLICABLE dependencies — the task has no dependencies\n  UNSATISFIED    review:ops [protected] — 0 of 1 approval(s); open change requests: #1 by olivia: attach-the-DNS-diff\n"},
 	{as: "alice", args: "waiver request --task OPS-EDGE-001 --requirement evidence:diff --reason diff-is-in-the-runbook --expires 24h",
-		stdout: "waiver 1 requested for evidence:diff on OPS-EDGE-001 until 2026-11-02T09:00:33Z; it counts once a member of ops approves it\n"},
+		stdout: "waiver 1 requested for evidence:diff on OPS-EDGE-001 until 2026-11-02T09:00:34Z; it counts once a member of ops approves it\n"},
 	{as: "alice", args: "waiver request --task OPS-EDGE-001 --requirement evidence:diff --reason x", code: exitUsage,
 		stderr: "fairway: expires: is required: every waiver ends (e.g. 72h or 2026-12-31T00:00:00Z)\n"},
-	{as: "omar", args: "waiver approve 1", stdout: "waiver 1 approved by omar: evidence:diff is lifted on OPS-EDGE-001 until 2026-11-02T09:00:33Z\n"},
+	{as: "omar", args: "waiver approve 1", stdout: "waiver 1 approved by omar: evidence:diff is lifted on OPS-EDGE-001 until 2026-11-02T09:00:34Z\n"},
 	{as: "codex", args: "policy show", partial: true, stdout: "# policy in force: sha256:"},
 	{as: "codex", args: "audit verify", partial: true, stdout: "audit log intact: 26 events, head 26 "},
 }

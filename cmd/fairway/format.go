@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -45,7 +46,7 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func printTask(w io.Writer, t *fairway.Task) {
+func printTask(w io.Writer, t *fairway.Task, extra ...[2]string) {
 	fmt.Fprintf(w, "%s  %s\n", t.Key, t.Title)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  status:\t%s\n", statusText(t))
@@ -75,6 +76,9 @@ func printTask(w io.Writer, t *fairway.Task) {
 	fmt.Fprintf(tw, "  updated:\t%s\n", fmtTime(t.UpdatedAt))
 	if !t.ClosedAt.IsZero() {
 		fmt.Fprintf(tw, "  closed:\t%s\n", fmtTime(t.ClosedAt))
+	}
+	for _, row := range extra {
+		fmt.Fprintf(tw, "  %s:\t%s\n", row[0], row[1])
 	}
 	tw.Flush()
 }
@@ -126,4 +130,67 @@ func printDecision(w io.Writer, d *fairway.GateDecision) {
 		fmt.Fprintf(w, "  policy %s\n", d.PolicyDigest)
 	}
 	fmt.Fprintf(w, "  judged snapshot %s\n", d.SnapshotDigest)
+}
+
+// taskRecord gathers what a reader of a task wants next to it: its
+// dependencies, evidence, claims, reviews and where its gate stands.
+func taskRecord(svc fairway.Service, ctx context.Context, t *fairway.Task) ([][2]string, error) {
+	deps, err := svc.Dependencies(ctx, t.Key)
+	if err != nil {
+		return nil, err
+	}
+	evidence, err := svc.ListEvidence(ctx, fairway.EvidenceFilter{Task: t.Key})
+	if err != nil {
+		return nil, err
+	}
+	claims, err := svc.ListClaims(ctx, t.Key)
+	if err != nil {
+		return nil, err
+	}
+	reviews, err := svc.ListReviews(ctx, t.Key)
+	if err != nil {
+		return nil, err
+	}
+	gate, err := svc.ExplainGate(ctx, t.Key)
+	if err != nil {
+		return nil, err
+	}
+	var rows [][2]string
+	var waits []string
+	for _, d := range deps.BlockedBy {
+		waits = append(waits, d.Key+" ("+d.Status+")")
+	}
+	rows = append(rows, [2]string{"waits on", joinOrDash(waits)})
+	kinds := map[string]int{}
+	var order, ev []string
+	for _, e := range evidence {
+		if kinds[e.Kind] == 0 {
+			order = append(order, e.Kind)
+		}
+		kinds[e.Kind]++
+	}
+	for _, k := range order {
+		ev = append(ev, fmt.Sprintf("%d %s", kinds[k], k))
+	}
+	rows = append(rows, [2]string{"evidence", joinOrDash(ev)})
+	if len(claims) > 0 {
+		rows = append(rows, [2]string{"claims", fmt.Sprintf("%d (not evidence)", len(claims))})
+	}
+	var rv []string
+	for _, r := range reviews {
+		rv = append(rv, fmt.Sprintf("%s %s by %s", r.Domain, r.Verdict, r.Reviewer))
+	}
+	rows = append(rows, [2]string{"reviews", joinOrDash(rv)})
+	open := 0
+	for _, r := range gate.Requirements {
+		if r.State == fairway.ReqUnsatisfied {
+			open++
+		}
+	}
+	if gate.Pass {
+		rows = append(rows, [2]string{"gate", "PASS"})
+	} else {
+		rows = append(rows, [2]string{"gate", fmt.Sprintf("FAIL, %d unsatisfied: fairway gate explain %s", open, t.Key)})
+	}
+	return rows, nil
 }

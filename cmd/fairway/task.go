@@ -81,7 +81,15 @@ fairway task show OPS-FIX-001 --json`,
 			if err != nil {
 				return err
 			}
-			return a.output(t, func(w io.Writer) { printTask(w, t) })
+			if a.json {
+				return a.printJSON(t)
+			}
+			rows, err := taskRecord(svc, ctx, t)
+			if err != nil {
+				return err
+			}
+			printTask(a.stdout, t, rows...)
+			return nil
 		},
 	})
 	register(&command{
