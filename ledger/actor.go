@@ -27,7 +27,7 @@ func (l *Ledger) CreateActor(ctx context.Context, c fairway.ActorCreate) (*fairw
 				return fairway.FieldError("kind", "the first actor of a ledger must be a human: it is the one who can approve and close")
 			}
 		} else {
-			if by, err = actor(ctx, tx); err != nil {
+			if by, err = l.actor(ctx, tx); err != nil {
 				return err
 			}
 			if by.Kind == fairway.KindAgent {
@@ -87,7 +87,7 @@ func (l *Ledger) Whoami(ctx context.Context) (*fairway.Actor, error) {
 	var a *fairway.Actor
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		var err error
-		a, err = actor(ctx, tx)
+		a, err = l.actor(ctx, tx)
 		return err
 	})
 	return a, err

@@ -21,7 +21,7 @@ func (l *Ledger) AddDependency(ctx context.Context, blocked, blocker string) err
 		return fairway.FieldError("blocker", "a task cannot depend on itself")
 	}
 	return l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := actor(ctx, tx)
+		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -90,7 +90,7 @@ func (l *Ledger) RemoveDependency(ctx context.Context, blocked, blocker string) 
 		return err
 	}
 	return l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := actor(ctx, tx)
+		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
 		}

@@ -215,7 +215,7 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 	var by *fairway.Actor
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		var err error
-		if by, err = actor(ctx, tx); err != nil {
+		if by, err = l.actor(ctx, tx); err != nil {
 			return err
 		}
 		if _, err := tx.Task(a.Task); err != nil {
@@ -489,7 +489,7 @@ func (l *Ledger) AddClaim(ctx context.Context, c fairway.ClaimAdd) (*fairway.Cla
 	}
 	var out *fairway.Claim
 	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := actor(ctx, tx)
+		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
 		}

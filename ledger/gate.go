@@ -448,7 +448,7 @@ func (l *Ledger) CloseTask(ctx context.Context, key string) (*fairway.GateDecisi
 	var d *fairway.GateDecision
 	var refusal error
 	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := actor(ctx, tx)
+		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
 		}

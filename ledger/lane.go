@@ -14,7 +14,7 @@ func (l *Ledger) CreateLane(ctx context.Context, c fairway.LaneCreate) (*fairway
 	}
 	var lane *fairway.Lane
 	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := actor(ctx, tx)
+		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
 		}

@@ -39,6 +39,7 @@ type Ledger struct {
 	// change once written, so an entry cannot go stale; revoking tokens
 	// will have to delete from it.
 	tokens sync.Map
+	actors sync.Map // name → *fairway.Actor
 }
 
 var _ fairway.Service = (*Ledger)(nil)
@@ -69,16 +70,31 @@ func HashToken(token string) string {
 
 // actor returns the acting actor as the store knows it: the context names
 // who acts, the store says what kind they are.
-func actor(ctx context.Context, tx fairway.Tx) (*fairway.Actor, error) {
+func (l *Ledger) actor(ctx context.Context, tx fairway.Tx) (*fairway.Actor, error) {
 	a := fairway.ActorFromContext(ctx)
 	if a == nil || a.Name == "" {
 		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "no actor: pass --as NAME or set FAIRWAY_ACTOR (local mode), or a bearer token (server mode)")
 	}
-	stored, err := tx.Actor(a.Name)
+	stored, err := l.lookupActor(tx, a.Name)
 	if fairway.ErrorCode(err) == fairway.ENOTFOUND {
 		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "actor %q is not known; create it with `fairway actor create %s --kind human|agent|service`", a.Name, a.Name)
 	}
 	return stored, err
+}
+
+// lookupActor reads an actor through a cache: actors are never changed
+// or deleted once written, so a cached one is never stale. (An actor read
+// inside a write batch whose commit then fails would stay cached; that
+// takes a failing disk, and the next process starts clean.)
+func (l *Ledger) lookupActor(tx fairway.Tx, name string) (*fairway.Actor, error) {
+	if a, ok := l.actors.Load(name); ok {
+		return a.(*fairway.Actor), nil
+	}
+	a, err := tx.Actor(name)
+	if err == nil {
+		l.actors.Store(name, a)
+	}
+	return a, err
 }
 
 // record seals and appends one audit event for a change made in tx.

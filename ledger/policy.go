@@ -75,7 +75,7 @@ func (l *Ledger) BootstrapPolicy(ctx context.Context, file string, source []byte
 	var rec *fairway.PolicyRecord
 	var refusal error
 	err = l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := actor(ctx, tx)
+		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func (l *Ledger) ProposePolicy(ctx context.Context, task, file string, source []
 	}
 	var rec *fairway.PolicyRecord
 	err = l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := actor(ctx, tx)
+		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
 		}

@@ -23,7 +23,7 @@ func (l *Ledger) AddReview(ctx context.Context, in fairway.ReviewAdd) (*fairway.
 	var out *fairway.Review
 	var refusal error
 	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := actor(ctx, tx)
+		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -172,7 +172,7 @@ func (l *Ledger) RequestWaiver(ctx context.Context, in fairway.WaiverRequest) (*
 	}
 	var out *fairway.Waiver
 	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := actor(ctx, tx)
+		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -255,7 +255,7 @@ func (l *Ledger) ApproveWaiver(ctx context.Context, id int64) (*fairway.Waiver, 
 	var out *fairway.Waiver
 	var refusal error
 	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := actor(ctx, tx)
+		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
 		}

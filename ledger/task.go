@@ -23,7 +23,7 @@ func (l *Ledger) CreateTask(ctx context.Context, c fairway.TaskCreate) (*fairway
 	}
 	var task *fairway.Task
 	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := actor(ctx, tx)
+		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -40,7 +40,7 @@ func (l *Ledger) CreateTask(ctx context.Context, c fairway.TaskCreate) (*fairway
 		if c.Priority != nil {
 			task.Priority = *c.Priority
 		}
-		if err := checkOwner(tx, task.Owner); err != nil {
+		if err := l.checkOwner(tx, task.Owner); err != nil {
 			return err
 		}
 		if task.Owner != "" {
@@ -90,11 +90,11 @@ func nextKey(tx fairway.Tx, lane *fairway.Lane) (string, error) {
 	}
 }
 
-func checkOwner(tx fairway.Tx, owner string) error {
+func (l *Ledger) checkOwner(tx fairway.Tx, owner string) error {
 	if owner == "" {
 		return nil
 	}
-	if _, err := tx.Actor(owner); fairway.ErrorCode(err) == fairway.ENOTFOUND {
+	if _, err := l.lookupActor(tx, owner); fairway.ErrorCode(err) == fairway.ENOTFOUND {
 		return fairway.FieldError("owner", "actor %q does not exist; create it first with `fairway actor create %s`", owner, owner)
 	} else if err != nil {
 		return err
@@ -137,7 +137,7 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 	}
 	var task *fairway.Task
 	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := actor(ctx, tx)
+		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -148,7 +148,7 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 			return fairway.Errorf(fairway.ECONFLICT, "task %s is %s and can no longer change; create a follow-up task instead", key, task.Status)
 		}
 		if u.Owner != nil {
-			if err := checkOwner(tx, *u.Owner); err != nil {
+			if err := l.checkOwner(tx, *u.Owner); err != nil {
 				return err
 			}
 			if task.Owner != *u.Owner {
@@ -205,7 +205,7 @@ func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Trans
 	var task *fairway.Task
 	var refusal error
 	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := actor(ctx, tx)
+		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -294,7 +294,7 @@ func (l *Ledger) CancelTask(ctx context.Context, key, reason string) (*fairway.T
 	var task *fairway.Task
 	var refusal error
 	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := actor(ctx, tx)
+		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
 		}

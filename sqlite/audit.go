@@ -1,15 +1,25 @@
 package sqlite
 
 import (
+	"context"
 	"encoding/json"
 
 	"fairway"
 )
 
 // AuditHead returns the recorded head of the log.
+// Within a write batch the head is kept in memory and stored once before
+// the commit: the write lock is held throughout, so no other process can
+// move it meanwhile.
 func (t *tx) AuditHead() (fairway.AuditHead, error) {
+	if t.w != nil && t.w.head != nil {
+		return *t.w.head, nil
+	}
 	var h fairway.AuditHead
 	err := t.q.QueryRowContext(t.ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&h.Seq, &h.Hash)
+	if err == nil && t.w != nil {
+		t.w.head = &h
+	}
 	return h, mapErr(err)
 }
 
@@ -19,7 +29,20 @@ func (t *tx) AppendAudit(e *fairway.AuditEvent) error {
 		e.Seq, nanos(e.At), e.Actor, e.ActorKind, e.Action, e.Subject, string(e.Change), e.Prev, e.Hash); err != nil {
 		return err
 	}
+	if t.w != nil {
+		t.w.head, t.w.headDirty = &fairway.AuditHead{Seq: e.Seq, Hash: e.Hash}, true
+		return nil
+	}
 	_, err := t.exec(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, e.Seq, e.Hash)
+	return err
+}
+
+// storeHead writes the batch's audit head, if it moved.
+func (w *writer) storeHead(ctx context.Context) error {
+	if !w.headDirty {
+		return nil
+	}
+	_, err := w.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, w.head.Seq, w.head.Hash)
 	return err
 }
 

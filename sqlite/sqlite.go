@@ -272,6 +272,10 @@ type writer struct {
 	s     *Store
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
+	// head is the audit head inside the current batch; headDirty says it
+	// must be stored before the commit.
+	head      *fairway.AuditHead
+	headDirty bool
 }
 
 func (w *writer) close() {
@@ -353,7 +357,9 @@ func (w *writer) commit(batch []*writeRequest) {
 		finish(mapErr(err))
 		return
 	}
-	t := &tx{ctx: ctx, q: w}
+	w.head, w.headDirty = nil, false
+	defer func() { w.head, w.headDirty = nil, false }()
+	t := &tx{ctx: ctx, q: w, w: w}
 	for i, req := range batch {
 		if err := req.ctx.Err(); err != nil {
 			results[i] = err
@@ -363,8 +369,10 @@ func (w *writer) commit(batch []*writeRequest) {
 			results[i] = mapErr(err)
 			continue
 		}
+		head, dirty := w.head, w.headDirty
 		if err := runSafely(req.fn, t); err != nil {
 			results[i] = err
+			w.head, w.headDirty = head, dirty
 			if rerr := w.exec(ctx, "ROLLBACK TO write"); rerr != nil {
 				_ = w.exec(ctx, "ROLLBACK")
 				finish(mapErr(rerr))
@@ -376,6 +384,11 @@ func (w *writer) commit(batch []*writeRequest) {
 			finish(mapErr(err))
 			return
 		}
+	}
+	if err := w.storeHead(ctx); err != nil {
+		_ = w.exec(ctx, "ROLLBACK")
+		finish(mapErr(err))
+		return
 	}
 	if err := w.exec(ctx, "COMMIT"); err != nil {
 		_ = w.exec(ctx, "ROLLBACK")

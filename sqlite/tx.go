@@ -21,6 +21,7 @@ type querier interface {
 type tx struct {
 	ctx context.Context
 	q   querier
+	w   *writer // set on write transactions
 }
 
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
