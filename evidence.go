@@ -181,6 +181,9 @@ func (a *EvidenceAdd) Validate() error {
 	if err := ValidateKey("task", a.Task); err != nil {
 		return err
 	}
+	if a.Kind == "" {
+		return FieldError("kind", "is required: say what the evidence is, e.g. %s", strings.Join(EvidenceKinds[:5], ", "))
+	}
 	if !kindRE.MatchString(a.Kind) {
 		return FieldError("kind", "%q is not an evidence kind: use lower-case letters, digits and '-', e.g. %s", clip(a.Kind), strings.Join(EvidenceKinds[:5], ", "))
 	}

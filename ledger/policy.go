@@ -51,7 +51,13 @@ func loadPolicy(file string, source []byte) (*policy.Policy, error) {
 }
 
 // CheckPolicy loads a policy without storing it.
-func CheckPolicy(file string, source []byte) (*policy.Policy, error) { return loadPolicy(file, source) }
+func CheckPolicy(file string, source []byte) (*policy.Policy, error) {
+	p, err := policy.Load(file, source)
+	if err != nil {
+		return nil, &fairway.Error{Code: fairway.EINVALID, Message: file + " is not a valid policy:\n" + err.Error()}
+	}
+	return p, nil
+}
 
 // ActivePolicy returns the policy in force.
 func (l *Ledger) ActivePolicy(ctx context.Context) (*fairway.PolicyRecord, error) {
