@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -36,21 +37,22 @@ type AuditHead struct {
 const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // ComputeHash returns the hash of the event's fields other than Hash.
+// Each field is written with its length first, so no two different
+// events encode alike, whatever bytes they hold; At is hashed as integer
+// nanoseconds so that no time formatting can change it.
 func (e *AuditEvent) ComputeHash() string {
-	// A fixed struct gives a fixed field order; At is hashed as integer
-	// nanoseconds so that no time formatting can change it.
-	b, _ := json.Marshal(struct {
-		Seq       int64           `json:"seq"`
-		At        int64           `json:"at"`
-		Actor     string          `json:"actor"`
-		ActorKind string          `json:"actor_kind"`
-		Action    string          `json:"action"`
-		Subject   string          `json:"subject"`
-		Change    json.RawMessage `json:"change"`
-		Prev      string          `json:"prev"`
-	}{e.Seq, e.At.UnixNano(), e.Actor, e.ActorKind, e.Action, e.Subject, e.Change, e.Prev})
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	h := sha256.New()
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(e.Seq))
+	h.Write(n[:])
+	binary.BigEndian.PutUint64(n[:], uint64(e.At.UnixNano()))
+	h.Write(n[:])
+	for _, f := range [][]byte{[]byte(e.Actor), []byte(e.ActorKind), []byte(e.Action), []byte(e.Subject), e.Change, []byte(e.Prev)} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+		h.Write(n[:])
+		h.Write(f)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Seal sets Seq, Prev and Hash so the event follows head.

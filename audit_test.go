@@ -57,3 +57,45 @@ func TestAuditVerifier(t *testing.T) {
 		t.Fatalf("edited time: %+v", res)
 	}
 }
+
+// FuzzAuditVerifier_AnyEditIsFound changes one field of one event in a
+// chain and checks that verification fails exactly when something changed.
+func FuzzAuditVerifier_AnyEditIsFound(f *testing.F) {
+	f.Add(uint8(0), uint8(0), "mallory")
+	f.Add(uint8(3), uint8(2), "task.close")
+	f.Add(uint8(4), uint8(5), `{"x":1}`)
+	f.Fuzz(func(t *testing.T, which, field uint8, value string) {
+		events := chain(5)
+		head := fairway.AuditHead{Seq: 5, Hash: events[4].Hash}
+		e := *events[int(which)%5]
+		orig := e
+		switch field % 6 {
+		case 0:
+			e.Actor = value
+		case 1:
+			e.ActorKind = value
+		case 2:
+			e.Action = value
+		case 3:
+			e.Subject = value
+		case 4:
+			e.At = e.At.Add(time.Duration(len(value)))
+		case 5:
+			e.Change = []byte(value)
+		}
+		events[int(which)%5] = &e
+		var v fairway.AuditVerifier
+		for _, ev := range events {
+			v.Add(ev)
+		}
+		res := v.Finish(head)
+		changed := e.Actor != orig.Actor || e.ActorKind != orig.ActorKind || e.Action != orig.Action ||
+			e.Subject != orig.Subject || !e.At.Equal(orig.At) || string(e.Change) != string(orig.Change)
+		if changed && (res.OK || res.FirstBadSeq != e.Seq) {
+			t.Fatalf("edit of event %d (field %d) not found: %+v", e.Seq, field%6, res)
+		}
+		if !changed && !res.OK {
+			t.Fatalf("unchanged chain failed: %+v", res)
+		}
+	})
+}
