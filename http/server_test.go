@@ -16,6 +16,7 @@ import (
 
 	"fairway"
 	"fairway/blob"
+	"fairway/demo"
 	fairwayhttp "fairway/http"
 	"fairway/ledger"
 	"fairway/sqlite"
@@ -237,5 +238,49 @@ func TestClient_EvidenceStreamsAndChecksDigest(t *testing.T) {
 	_, err = c.AddEvidence(ctx, fairway.EvidenceAdd{Task: "NOPE-9", Kind: "log"}, fairway.EvidenceParts{Content: strings.NewReader(body)})
 	if fairway.ErrorCode(err) != fairway.ENOTFOUND {
 		t.Fatalf("upload to unknown task: %v", err)
+	}
+}
+
+func TestAPI_GovernanceBadInputWritesNothing(t *testing.T) {
+	e := newAPIEnv(t)
+	ctx := context.Background()
+	as := fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice"})
+	if _, err := e.l.BootstrapPolicy(as, "governance.yaml", demo.Policy); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.l.CreateTask(as, fairway.TaskCreate{Key: "GOV-1", Title: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(demo.Policy), "waiver_domain: security\n  rte-exports", "waiver_domain: secops\n  rte-exports", 1)
+	body, _ := json.Marshal(map[string]string{"file": "governance.yaml", "source": bad})
+	cases := []struct {
+		name, method, path, body string
+		status                   int
+		field, message           string
+	}{
+		{"unknown domain", "POST", "/api/v1/tasks/GOV-1/reviews", `{"domain":"finance","verdict":"approved"}`, 400, "domain", ""},
+		{"no verdict", "POST", "/api/v1/tasks/GOV-1/reviews", `{"domain":"ops"}`, 400, "verdict", ""},
+		{"waiver without expiry", "POST", "/api/v1/waivers", `{"task":"GOV-1","requirement":"dependency:GOV-1","reason":"x"}`, 400, "expires_at", "is required: every waiver ends"},
+		{"waiver for task and lane", "POST", "/api/v1/waivers", `{"task":"GOV-1","lane":"l","requirement":"evidence:x","reason":"x","expires_at":"2030-01-01T00:00:00Z"}`, 400, "task", ""},
+		{"dangling policy reference", "POST", "/api/v1/tasks/GOV-1/policy", string(body), 400, "policy", ""},
+		{"bad waiver id", "POST", "/api/v1/waivers/x/approve", `{}`, 400, "id", ""},
+	}
+	before := e.auditHead(t)
+	for _, c := range cases {
+		status, resp := e.do(t, c.method, c.path, e.token, c.body)
+		errObj, _ := resp["error"].(map[string]any)
+		if status != c.status || errObj == nil || errObj["field"] != c.field {
+			t.Errorf("%s: %d %v; want %d on field %q", c.name, status, resp, c.status, c.field)
+			continue
+		}
+		if c.message != "" && errObj["message"] != c.message {
+			t.Errorf("%s: message %q", c.name, errObj["message"])
+		}
+		if c.name == "dangling policy reference" && !strings.Contains(errObj["message"].(string), `prerequisites.mfa-live-drill.waiver_domain: review domain "secops" is not defined`) {
+			t.Errorf("policy error does not place the problem: %q", errObj["message"])
+		}
+	}
+	if after := e.auditHead(t); after != before {
+		t.Fatalf("bad governance input wrote %d audit events", after-before)
 	}
 }
