@@ -86,6 +86,7 @@ var routes = []route{
 	{"POST", "/api/v1/tasks/{key}/policy", (*Server).proposePolicy},
 	{"GET", "/api/v1/audit", (*Server).auditLog},
 	{"GET", "/api/v1/audit/verify", (*Server).verifyAudit},
+	{"GET", "/api/v1/events", (*Server).events},
 }
 
 // Routes lists the API's operations as "METHOD /path".

@@ -1,18 +1,22 @@
 package http_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"fairway"
 	"fairway/blob"
@@ -282,5 +286,64 @@ func TestAPI_GovernanceBadInputWritesNothing(t *testing.T) {
 	}
 	if after := e.auditHead(t); after != before {
 		t.Fatalf("bad governance input wrote %d audit events", after-before)
+	}
+}
+
+func TestEvents_StreamAuditLiveAndResume(t *testing.T) {
+	fairwayhttp.EventPoll = 10 * time.Millisecond
+	e := newAPIEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	before := e.auditHead(t)
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/events?after="+strconv.FormatInt(before, 10), nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	c := fairwayhttp.NewClient(e.srv.URL, e.token)
+	for _, k := range []string{"EV-1", "EV-2"} {
+		if _, err := c.CreateTask(context.Background(), fairway.TaskCreate{Key: k, Title: "streamed"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var got []string
+	for len(got) < 2 && sc.Scan() {
+		line := sc.Text()
+		if data, ok := strings.CutPrefix(line, "data: "); ok {
+			var ev fairway.AuditEvent
+			if err := json.Unmarshal([]byte(data), &ev); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%d %s %s", ev.Seq, ev.Action, ev.Subject))
+		}
+	}
+	want := []string{fmt.Sprintf("%d task.create EV-1", before+1), fmt.Sprintf("%d task.create EV-2", before+2)}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	// Resuming with Last-Event-ID starts after it.
+	req2, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/events", nil)
+	req2.Header.Set("Authorization", "Bearer "+e.token)
+	req2.Header.Set("Last-Event-ID", strconv.FormatInt(before+1, 10))
+	resp2, err := http.DefaultClient.Do(req2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	sc2 := bufio.NewScanner(resp2.Body)
+	for sc2.Scan() {
+		if id, ok := strings.CutPrefix(sc2.Text(), "id: "); ok {
+			if id != strconv.FormatInt(before+2, 10) {
+				t.Fatalf("resumed at %s, want %d", id, before+2)
+			}
+			break
+		}
 	}
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"fairway"
 )
@@ -12,18 +15,24 @@ func init() {
 	register(&command{
 		name: "audit log", summary: "Print the audit log, oldest first", args: "[--after SEQ] [--subject KEY] [--limit N]",
 		example: `fairway audit log --subject OPS-FIX-001
-fairway audit log --after 120 --limit 50 --json`,
+fairway audit log --after 120 --limit 50 --json
+fairway audit log --follow          # keep printing changes as they happen (Ctrl-C to stop)`,
 		flags: func(fs *flag.FlagSet) {
 			fs.Int("after", 0, "only events after this sequence number")
 			fs.String("subject", "", "only events about this task, lane or actor")
 			fs.Int("limit", 100, "at most this many events")
+			fs.Bool("follow", false, "keep waiting for new events and print them as they come")
 		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
 			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
 			}
-			events, err := svc.AuditLog(ctx, fairway.AuditFilter{AfterSeq: int64(getInt(fs, "after")), Subject: getString(fs, "subject"), Limit: getInt(fs, "limit")})
+			filter := fairway.AuditFilter{AfterSeq: int64(getInt(fs, "after")), Subject: getString(fs, "subject"), Limit: getInt(fs, "limit")}
+			if getBool(fs, "follow") {
+				return followAudit(a, svc, ctx, filter)
+			}
+			events, err := svc.AuditLog(ctx, filter)
 			if err != nil {
 				return err
 			}
@@ -32,7 +41,7 @@ fairway audit log --after 120 --limit 50 --json`,
 			}
 			return a.output(events, func(w io.Writer) {
 				for _, e := range events {
-					fmt.Fprintf(w, "%6d  %s  %s (%s)  %s  %s  %s\n", e.Seq, fmtTime(e.At), e.Actor, e.ActorKind, e.Action, e.Subject, e.Change)
+					printAuditEvent(w, e)
 				}
 			})
 		},
@@ -65,3 +74,44 @@ fairway audit log --after 120 --limit 50 --json`,
 		},
 	})
 }
+
+func printAuditEvent(w io.Writer, e *fairway.AuditEvent) {
+	fmt.Fprintf(w, "%6d  %s  %s (%s)  %s  %s  %s\n", e.Seq, fmtTime(e.At), e.Actor, e.ActorKind, e.Action, e.Subject, e.Change)
+}
+
+// followAudit prints events as they are appended, polling the ledger,
+// until the command is interrupted. With --json each event is one line.
+func followAudit(a *app, svc fairway.Service, ctx context.Context, f fairway.AuditFilter) error {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 1000
+	}
+	for {
+		events, err := svc.AuditLog(ctx, f)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		for _, e := range events {
+			if a.json {
+				b, _ := json.Marshal(e)
+				fmt.Fprintln(a.stdout, string(b))
+			} else {
+				printAuditEvent(a.stdout, e)
+			}
+			f.AfterSeq = e.Seq
+		}
+		if len(events) == f.Limit {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(followPoll):
+		}
+	}
+}
+
+// followPoll is how often --follow looks for new events.
+var followPoll = 500 * time.Millisecond

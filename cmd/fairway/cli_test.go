@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -246,4 +247,50 @@ func TestCLI_UnknownCommandIsUsageError(t *testing.T) {
 	if got := errb.String(); got != "fairway: unknown command \"frobnicate\"; run 'fairway help' for the list\n" {
 		t.Fatalf("stderr %q", got)
 	}
+}
+
+func TestCLI_AuditFollowPrintsNewEvents(t *testing.T) {
+	followPoll = 5 * time.Millisecond
+	e := newCLIEnv(t, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan int)
+	go func() {
+		a := &app{ctx: ctx, stdin: strings.NewReader(""), stdout: &out, stderr: &out, now: e.clock.Now,
+			getenv: func(k string) string { return map[string]string{"FAIRWAY_DIR": e.dir}[k] }}
+		done <- a.run([]string{"audit", "log", "--follow", "--json", "--after", "4"})
+	}()
+	if _, _, code := e.run("alice", "task", "create", "FOL-1", "--title", "followed"); code != 0 {
+		t.Fatal("create failed")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), `"subject":"FOL-1"`) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("follow exit %d: %s", code, out.String())
+	}
+	var ev fairway.AuditEvent
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out.String())), &ev); err != nil || ev.Action != "task.create" || ev.Seq != 5 {
+		t.Fatalf("followed %q (%v)", out.String(), err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
