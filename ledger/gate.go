@@ -165,6 +165,15 @@ func activeWaiver(f *facts, id string) *fairway.Waiver {
 func applyWaiver(f *facts, r *fairway.Requirement, domain string) {
 	w := activeWaiver(f, r.ID)
 	if w == nil {
+		for _, p := range f.waivers {
+			if p.Requirement == r.ID && p.ApprovedBy == "" && f.now.Before(p.ExpiresAt) {
+				r.Detail += fmt.Sprintf("; waiver %d requested by %s awaits approval by %s", p.ID, p.RequestedBy, p.Domain)
+				if r.State == fairway.ReqUnsatisfied {
+					r.Remedy += fmt.Sprintf("; or approve waiver %d: `fairway waiver approve %d` (a member of %s other than %s)", p.ID, p.ID, p.Domain, p.RequestedBy)
+				}
+				return
+			}
+		}
 		if r.State == fairway.ReqUnsatisfied && domain != "" {
 			r.Remedy += fmt.Sprintf("; or a waiver approved by %s: `fairway waiver request --task %s --requirement %s --reason TEXT --expires DURATION`", domain, f.task.Key, r.ID)
 		}

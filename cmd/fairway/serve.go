@@ -54,7 +54,6 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 			if err != nil {
 				return err
 			}
-			logger := slog.New(slog.NewTextHandler(a.stderr, nil))
 			var auth fairwayhttp.Authenticator = ledger.TokenAuth{L: l}
 			maxAge, _ := time.ParseDuration(getString(fs, "mfa-max-age"))
 			l.MFAMaxAge = maxAge
@@ -70,27 +69,37 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 				}
 				auth = oa
 			}
-			srv := fairwayhttp.NewServer(l, auth, logger)
-			srv.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				lanes, err1 := l.ListLanes(r.Context())
-				next, err2 := l.Next(r.Context(), fairway.NextFilter{})
-				if err1 != nil || err2 != nil {
-					http.Error(w, "cannot read the ledger", http.StatusInternalServerError)
-					return
-				}
-				w.Header().Set("Content-Type", "text/html; charset=utf-8")
-				indexPage.Execute(w, map[string]any{"Lanes": lanes, "Next": next})
-			}))
-			actors, err := l.ListActors(a.ctx)
-			if err != nil {
-				return err
-			}
-			return srv.ListenAndServe(a.ctx, getString(fs, "addr"), func(addr net.Addr) {
-				fmt.Fprintf(a.stdout, "Fairway is serving http://%s (store %s)\n", addr, a.storePath())
-				if len(actors) == 0 {
-					fmt.Fprintf(a.stdout, "The ledger is empty. Create the first actor in another terminal:\n  fairway actor create YOUR-NAME --kind human\n")
-				}
-			})
+			return serveLedger(a, l, getString(fs, "addr"), auth)
 		},
+	})
+}
+
+// serveLedger serves the API and the overview page for l until the
+// command is interrupted. auth defaults to Fairway's bearer tokens.
+func serveLedger(a *app, l *ledger.Ledger, addr string, auth fairwayhttp.Authenticator) error {
+	if auth == nil {
+		auth = ledger.TokenAuth{L: l}
+	}
+	logger := slog.New(slog.NewTextHandler(a.stderr, nil))
+	srv := fairwayhttp.NewServer(l, auth, logger)
+	srv.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lanes, err1 := l.ListLanes(r.Context())
+		next, err2 := l.Next(r.Context(), fairway.NextFilter{})
+		if err1 != nil || err2 != nil {
+			http.Error(w, "cannot read the ledger", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		indexPage.Execute(w, map[string]any{"Lanes": lanes, "Next": next})
+	}))
+	actors, err := l.ListActors(a.ctx)
+	if err != nil {
+		return err
+	}
+	return srv.ListenAndServe(a.ctx, addr, func(bound net.Addr) {
+		fmt.Fprintf(a.stdout, "Fairway is serving http://%s (store %s)\n", bound, a.storePath())
+		if len(actors) == 0 {
+			fmt.Fprintf(a.stdout, "The ledger is empty. Create the first actor in another terminal:\n  fairway actor create YOUR-NAME --kind human\n")
+		}
 	})
 }

@@ -1,0 +1,61 @@
+package demo_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fairway"
+	"fairway/blob"
+	"fairway/demo"
+	"fairway/ledger"
+	"fairway/sqlite"
+)
+
+func TestLoad_TheSeedScenario(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "fairway.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	blobs, _ := blob.NewFileStore(filepath.Join(dir, "blobs"))
+	l := ledger.New(s, blobs)
+	if err := demo.Load(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	d, err := l.ExplainGate(ctx, "OPS-UAT-KIND-FULL-001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prereq fairway.Requirement
+	for _, r := range d.Requirements {
+		if r.ID == "prerequisite:kind-compute-capacity" {
+			prereq = r
+		}
+	}
+	if d.Pass || prereq.State != fairway.ReqUnsatisfied || !strings.Contains(prereq.Detail, "waiver 1 requested by grace awaits approval by ops") {
+		t.Fatalf("kind UAT gate = pass %v, prerequisite %+v", d.Pass, prereq)
+	}
+	lane, err := l.GetLane(ctx, "kind-uat")
+	if err != nil || lane.State != fairway.LaneWaiting || strings.Join(lane.WaitingOn, ",") != "dependency" {
+		t.Fatalf("kind-uat lane = %+v %v", lane, err)
+	}
+	next, _ := l.Next(ctx, fairway.NextFilter{Lane: "safe-work"})
+	if len(next) != 5 {
+		t.Fatalf("safe work ready = %d, want 5", len(next))
+	}
+	v, err := l.VerifyAudit(ctx)
+	if err != nil || !v.OK {
+		t.Fatalf("audit = %+v %v", v, err)
+	}
+	// The edge change cannot start: its security reviewer asked for changes.
+	edge, _ := l.ExplainGate(ctx, "OPS-EDGE-TUNNEL-001")
+	for _, r := range edge.Requirements {
+		if r.ID == "review:security" && (r.State != fairway.ReqUnsatisfied || !strings.Contains(r.Detail, "open change requests")) {
+			t.Fatalf("edge security review = %+v", r)
+		}
+	}
+}

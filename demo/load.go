@@ -1,0 +1,188 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"fairway"
+)
+
+// Load fills an empty ledger with the seed's GPUaaS closeout scenario:
+// people and agents, the governance policy, lanes, the closeout tasks and
+// their dependencies, safe fallback work with evidence, claims, reviews
+// and a pending waiver. It acts through svc as each person in turn.
+func Load(ctx context.Context, svc fairway.Service) error {
+	l := &loader{ctx: ctx, svc: svc}
+	l.actors()
+	l.do(func() error {
+		_, err := svc.BootstrapPolicy(l.as("olivia"), "governance.yaml", Policy)
+		return err
+	})
+	for _, lane := range []fairway.LaneCreate{
+		{Name: "closeout", KeyPrefix: "OPS-FIX", Description: "GPUaaS closeout program"},
+		{Name: "kind-uat", KeyPrefix: "OPS-UAT", Description: "Full kind UAT and dev deploy, gated on compute capacity"},
+		{Name: "safe-work", KeyPrefix: "OPS-SAFE", Description: "Safe fallback work while lanes wait"},
+		{Name: "platform", KeyPrefix: "PLAT", Description: "Shared platform services"},
+	} {
+		l.do(func() error { _, err := svc.CreateLane(l.as("olivia"), lane); return err })
+	}
+	l.tasks()
+	l.work()
+	return l.err
+}
+
+type loader struct {
+	ctx context.Context
+	svc fairway.Service
+	err error
+}
+
+func (l *loader) as(name string) context.Context {
+	return fairway.NewContextWithActor(l.ctx, &fairway.Actor{Name: name})
+}
+
+func (l *loader) do(fn func() error) {
+	if l.err == nil {
+		l.err = fn()
+	}
+}
+
+func (l *loader) actors() {
+	people := []fairway.ActorCreate{
+		{Name: "olivia", Kind: fairway.KindHuman, DisplayName: "Olivia (ops lead)"},
+		{Name: "omar", Kind: fairway.KindHuman, DisplayName: "Omar (ops)"},
+		{Name: "sana", Kind: fairway.KindHuman, DisplayName: "Sana (security lead)"},
+		{Name: "sergei", Kind: fairway.KindHuman, DisplayName: "Sergei (security)"},
+		{Name: "priya", Kind: fairway.KindHuman, DisplayName: "Priya (platform)"},
+		{Name: "paul", Kind: fairway.KindHuman, DisplayName: "Paul (platform)"},
+		{Name: "grace", Kind: fairway.KindHuman, DisplayName: "Grace (GPUaaS product)"},
+		{Name: "gustavo", Kind: fairway.KindHuman, DisplayName: "Gustavo (product)"},
+		{Name: "codex-1", Kind: fairway.KindAgent, DisplayName: "Codex"},
+		{Name: "claude-1", Kind: fairway.KindAgent, DisplayName: "Claude Code"},
+	}
+	for i, p := range people {
+		ctx := l.ctx
+		if i > 0 {
+			ctx = l.as("olivia")
+		}
+		l.do(func() error { _, err := l.svc.CreateActor(ctx, p); return err })
+	}
+}
+
+func prio(n int) *int { return &n }
+
+func (l *loader) task(by string, c fairway.TaskCreate) {
+	l.do(func() error { _, err := l.svc.CreateTask(l.as(by), c); return err })
+}
+
+func (l *loader) dep(blocked, blocker string) {
+	l.do(func() error { return l.svc.AddDependency(l.as("olivia"), blocked, blocker) })
+}
+
+func (l *loader) move(by, key, status, reason string) {
+	l.do(func() error {
+		_, err := l.svc.TransitionTask(l.as(by), key, fairway.Transition{Status: status, WaitReason: reason})
+		return err
+	})
+}
+
+func (l *loader) evidence(by, key, kind, file, body string) {
+	l.do(func() error {
+		_, err := l.svc.AddEvidence(l.as(by), fairway.EvidenceAdd{Task: key, Kind: kind, Filename: file}, fairway.EvidenceParts{Content: strings.NewReader(body)})
+		return err
+	})
+}
+
+func (l *loader) tasks() {
+	capacity := "OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001"
+	l.task("olivia", fairway.TaskCreate{Key: capacity, Lane: "closeout", Owner: "omar", Risk: fairway.RiskHigh, Priority: prio(0), Mutating: true,
+		Title: "Restore schedulable capacity for compute-vm-small in local-maas-lxd",
+		Scope: fairway.Scope{Text: "Free or add capacity so compute-vm-small schedules in local-maas-lxd, or record an approved alternate profile.",
+			ChangeClasses: []string{"runtime-environment"}, Paths: []string{"deploy/maas/**"}}})
+	l.task("olivia", fairway.TaskCreate{Key: "OPS-UAT-KIND-FULL-001", Lane: "kind-uat", Owner: "codex-1", Risk: fairway.RiskMedium, Priority: prio(1),
+		Title: "Run full kind UAT", Labels: []string{"kind-uat"}, Scope: fairway.Scope{Surfaces: []string{"uat-deploy"}}})
+	l.task("olivia", fairway.TaskCreate{Key: "OPS-UAT-DEV-DEPLOY-001", Lane: "kind-uat", Owner: "codex-1", Risk: fairway.RiskHigh, Priority: prio(1), Mutating: true,
+		Title: "Dev deploy after full kind UAT", Labels: []string{"dev-deploy"}, Scope: fairway.Scope{Surfaces: []string{"uat-deploy"}}})
+	l.dep("OPS-UAT-KIND-FULL-001", capacity)
+	l.dep("OPS-UAT-DEV-DEPLOY-001", "OPS-UAT-KIND-FULL-001")
+	l.move("omar", capacity, fairway.StatusBlocked, fairway.WaitCapacity)
+
+	l.task("sana", fairway.TaskCreate{Key: "OPS-MFA-LIVE-DRILL-001", Lane: "closeout", Owner: "sergei", Risk: fairway.RiskMedium, Priority: prio(1),
+		Title: "Run the MFA live drill with Keycloak and record it", Scope: fairway.Scope{Surfaces: []string{"mfa"}}})
+	l.task("sana", fairway.TaskCreate{Key: "OPS-MFA-SENSITIVE-GATE-001", Lane: "closeout", Owner: "claude-1", Risk: fairway.RiskHigh, Priority: prio(1),
+		Title: "Gate sensitive operations on MFA posture from token claims", Scope: fairway.Scope{Surfaces: []string{"mfa"}, Contracts: []string{"route:/v1/iam/step-up"}}})
+	l.dep("OPS-MFA-SENSITIVE-GATE-001", "OPS-MFA-LIVE-DRILL-001")
+	l.task("olivia", fairway.TaskCreate{Key: "OPS-RTE-EXPORTS-001", Lane: "closeout", Owner: "omar", Priority: prio(2),
+		Title: "Export boundary, segmentation, storage, observability, IAM and separation evidence", Scope: fairway.Scope{Surfaces: []string{"rte"}}})
+	l.move("omar", "OPS-RTE-EXPORTS-001", fairway.StatusBlocked, fairway.WaitExport)
+	l.task("olivia", fairway.TaskCreate{Key: "OPS-RTE-SERVICE-EXPOSURE-001", Lane: "closeout", Owner: "omar", Priority: prio(2),
+		Title: "Close the service exposure baseline", Labels: []string{"service-exposure"}, Scope: fairway.Scope{Surfaces: []string{"rte"}}})
+	l.dep("OPS-RTE-SERVICE-EXPOSURE-001", "OPS-RTE-EXPORTS-001")
+	l.task("olivia", fairway.TaskCreate{Key: "OPS-RUNNER-INVENTORY-001", Lane: "closeout", Owner: "codex-1", Priority: prio(2),
+		Title: "Record non-secret runner inventory and host headroom", Scope: fairway.Scope{Surfaces: []string{"ci-runners"}}})
+	l.task("olivia", fairway.TaskCreate{Key: "OPS-RUNNER-SCALEOUT-001", Lane: "closeout", Owner: "omar", Risk: fairway.RiskHigh, Priority: prio(2), Mutating: true,
+		Title: "Controlled CI runner scaleout", Scope: fairway.Scope{Surfaces: []string{"ci-runners"}, ChangeClasses: []string{"runner"}}})
+	l.dep("OPS-RUNNER-SCALEOUT-001", "OPS-RUNNER-INVENTORY-001")
+	l.task("sana", fairway.TaskCreate{Key: "OPS-EDGE-TUNNEL-001", Lane: "closeout", Owner: "omar", Risk: fairway.RiskCritical, Priority: prio(1), Mutating: true,
+		Title: "Rotate the Cloudflare tunnel and Access policy for the console", Scope: fairway.Scope{Surfaces: []string{"edge"}, ChangeClasses: []string{"edge-dns"}}})
+	l.move("omar", "OPS-EDGE-TUNNEL-001", fairway.StatusBlocked, fairway.WaitApprovalWindow)
+	l.task("priya", fairway.TaskCreate{Key: "DOCS-PORTAL-001", Lane: "platform", Owner: "claude-1", Priority: prio(3),
+		Title: "Call the documentation portal current", Labels: []string{"portal"}})
+}
+
+func (l *loader) work() {
+	smoke := []struct{ area, key string }{
+		{"auth/session", "OPS-SAFE-001"}, {"account/security", "OPS-SAFE-002"}, {"catalog/read models", "OPS-SAFE-003"},
+		{"billing and finance reads", "OPS-SAFE-004"}, {"admin/ops read models", "OPS-SAFE-005"}, {"terminal connect", "OPS-SAFE-006"},
+	}
+	for _, s := range smoke {
+		l.task("olivia", fairway.TaskCreate{Lane: "safe-work", Owner: "codex-1", Priority: prio(2), Risk: fairway.RiskLow, Labels: []string{"safe-fallback", "kind-smoke"},
+			Title: "Non-mutating kind smoke: " + s.area, Scope: fairway.Scope{Text: "Read-only smoke against the existing active allocation"}})
+	}
+	for _, s := range smoke[:3] {
+		l.move("codex-1", s.key, fairway.StatusInProgress, "")
+		log := fmt.Sprintf("kind smoke %s\nallocation alloc-7f3 active\n%s: 12 checks, 12 passed\n", s.area, s.area)
+		l.evidence("codex-1", s.key, fairway.EvidenceSmoke, "smoke.log", log)
+		l.do(func() error {
+			_, err := l.svc.AddClaim(l.as("codex-1"), fairway.ClaimAdd{Task: s.key, Text: "smoke passed, ready for review"})
+			return err
+		})
+	}
+	l.move("codex-1", "OPS-SAFE-001", fairway.StatusInReview, "")
+	l.task("olivia", fairway.TaskCreate{Lane: "safe-work", Owner: "claude-1", Priority: prio(3), Risk: fairway.RiskLow, Labels: []string{"safe-fallback"},
+		Title: "Keep the UAT coverage matrix current with evidence paths and blockers"})
+	l.task("olivia", fairway.TaskCreate{Lane: "safe-work", Owner: "claude-1", Priority: prio(3), Risk: fairway.RiskLow, Labels: []string{"safe-fallback"},
+		Title: "Update runbooks, source-of-truth maps and cleanup recommendations"})
+
+	junit := `<testsuites><testsuite name="runner-inventory"><testcase name="inventory-exported"/><testcase name="no-secrets"/><testcase name="headroom"/></testsuite></testsuites>`
+	l.evidence("codex-1", "OPS-RUNNER-INVENTORY-001", fairway.EvidenceTestReport, "inventory-junit.xml", junit)
+	l.evidence("codex-1", "OPS-RUNNER-INVENTORY-001", fairway.EvidenceExport, "runners.csv", "runner,host,cpu_free,mem_free\nr-01,ci-a,12,48G\nr-02,ci-b,4,16G\n")
+	l.evidence("omar", "OPS-EDGE-TUNNEL-001", fairway.EvidenceRollbackPlan, "rollback.md", "Restore tunnel config v41 and the previous Access policy; verify console login.\n")
+	l.do(func() error {
+		_, err := l.svc.AddReview(l.as("priya"), fairway.ReviewAdd{Task: "OPS-RUNNER-INVENTORY-001", Domain: "ops", Verdict: fairway.VerdictApproved})
+		if fairway.ErrorCode(err) == fairway.EFORBIDDEN {
+			err = nil // priya is not in ops: the demo shows the refusal in the audit log
+		}
+		return err
+	})
+	l.do(func() error {
+		_, err := l.svc.AddReview(l.as("olivia"), fairway.ReviewAdd{Task: "OPS-EDGE-TUNNEL-001", Domain: "security", Verdict: fairway.VerdictChangesRequested,
+			Items: []string{"attach the DNS diff"}})
+		if fairway.ErrorCode(err) == fairway.EFORBIDDEN {
+			err = nil
+		}
+		return err
+	})
+	l.do(func() error {
+		_, err := l.svc.AddReview(l.as("sergei"), fairway.ReviewAdd{Task: "OPS-EDGE-TUNNEL-001", Domain: "security", Verdict: fairway.VerdictChangesRequested,
+			Items: []string{"attach the DNS and Access policy diff", "name the rollback trigger"}})
+		return err
+	})
+	l.do(func() error {
+		_, err := l.svc.RequestWaiver(l.as("grace"), fairway.WaiverRequest{Task: "OPS-UAT-KIND-FULL-001", Requirement: "prerequisite:kind-compute-capacity",
+			Reason: "run full UAT on the approved alternate small profile while capacity is restored", ExpiresAt: time.Now().Add(72 * time.Hour)})
+		return err
+	})
+}
