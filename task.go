@@ -148,6 +148,9 @@ type TaskFilter struct {
 type NextFilter struct {
 	Lane  string `json:"lane,omitempty"`
 	Limit int    `json:"limit,omitempty"`
+	// SafeOnly keeps the tasks the policy counts as safe fallback work:
+	// what can move while other lanes wait.
+	SafeOnly bool `json:"safe_only,omitempty"`
 }
 
 // DefaultNextLimit is how many tasks next returns when no limit is given.

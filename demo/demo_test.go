@@ -47,6 +47,15 @@ func TestLoad_TheSeedScenario(t *testing.T) {
 	if len(next) != 5 {
 		t.Fatalf("safe work ready = %d, want 5", len(next))
 	}
+	safe, err := l.Next(ctx, fairway.NextFilter{SafeOnly: true})
+	if err != nil || len(safe) != 5 || safe[0].Key != "OPS-SAFE-004" {
+		t.Fatalf("safe work = %v %v", len(safe), err)
+	}
+	for _, t2 := range safe {
+		if t2.Lane != "safe-work" {
+			t.Fatalf("%s counted as safe", t2.Key)
+		}
+	}
 	v, err := l.VerifyAudit(ctx)
 	if err != nil || !v.OK {
 		t.Fatalf("audit = %+v %v", v, err)

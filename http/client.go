@@ -223,6 +223,9 @@ func (c *Client) Next(ctx context.Context, f fairway.NextFilter) ([]*fairway.Tas
 	if f.Limit != 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
+	if f.SafeOnly {
+		q.Set("safe", "true")
+	}
 	var out []*fairway.Task
 	return out, c.do(ctx, "GET", "/api/v1/next", q, nil, &out, nil)
 }

@@ -215,7 +215,11 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.service.Next(r.Context(), fairway.NextFilter{Lane: r.URL.Query().Get("lane"), Limit: limit})
+	safe := r.URL.Query().Get("safe")
+	if safe != "" && safe != "true" && safe != "false" {
+		return fairway.FieldError("safe", "%q is not true or false", safe)
+	}
+	out, err := s.service.Next(r.Context(), fairway.NextFilter{Lane: r.URL.Query().Get("lane"), Limit: limit, SafeOnly: safe == "true"})
 	if err != nil {
 		return err
 	}

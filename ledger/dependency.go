@@ -150,9 +150,33 @@ func (l *Ledger) Next(ctx context.Context, f fairway.NextFilter) ([]*fairway.Tas
 				return err
 			}
 		}
-		var err error
-		out, err = tx.ReadyTasks(f)
-		return err
+		if !f.SafeOnly {
+			var err error
+			out, err = tx.ReadyTasks(f)
+			return err
+		}
+		p, _, err := l.activePolicy(tx)
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			return fairway.Errorf(fairway.ECONFLICT, "no governance policy is in force, so nothing says which work is safe; bootstrap one with `fairway policy apply FILE`")
+		}
+		limit := f.Limit
+		if limit <= 0 {
+			limit = fairway.DefaultNextLimit
+		}
+		// Safe work is a share of ready work; read a wide page and keep it.
+		ready, err := tx.ReadyTasks(fairway.NextFilter{Lane: f.Lane, Limit: max(limit*20, 1000)})
+		if err != nil {
+			return err
+		}
+		for _, t := range ready {
+			if len(out) < limit && p.IsSafeFallback(t) {
+				out = append(out, t)
+			}
+		}
+		return nil
 	})
 	if out == nil && err == nil {
 		out = []*fairway.Task{}

@@ -236,6 +236,8 @@ var ledgerTests = []struct {
 		}
 		_, err = e.l.Next(ctx, fairway.NextFilter{Lane: "nope"})
 		wantCode(t, err, fairway.ENOTFOUND)
+		_, err = e.l.Next(ctx, fairway.NextFilter{SafeOnly: true})
+		wantCode(t, err, fairway.ECONFLICT)
 	}},
 	{"LaneStateIsDerived", func(t *testing.T, e *env) {
 		if _, err := e.l.CreateLane(e.alice, fairway.LaneCreate{Name: "kind-uat", KeyPrefix: "OPS-UAT"}); err != nil {

@@ -246,17 +246,19 @@ fairway task close OPS-FIX-001 --as alice`,
 	register(&command{
 		name: "next", summary: "List what can be worked on now, most urgent first", args: "[--lane L] [--limit N]",
 		example: `fairway next
+fairway next --safe          # only safe fallback work: what can move while other lanes wait
 fairway next --lane safe-work --json`,
 		flags: func(fs *flag.FlagSet) {
 			fs.String("lane", "", "only this lane")
 			fs.Int("limit", fairway.DefaultNextLimit, "at most this many")
+			fs.Bool("safe", false, "only work the policy counts as safe fallback (labelled, not mutating, no protected change class)")
 		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
 			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
 			}
-			tasks, err := svc.Next(ctx, fairway.NextFilter{Lane: getString(fs, "lane"), Limit: getInt(fs, "limit")})
+			tasks, err := svc.Next(ctx, fairway.NextFilter{Lane: getString(fs, "lane"), Limit: getInt(fs, "limit"), SafeOnly: getBool(fs, "safe")})
 			if err != nil {
 				return err
 			}
