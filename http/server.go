@@ -231,9 +231,8 @@ func (s *Server) writeErrorWith(w http.ResponseWriter, r *http.Request, err erro
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	// Compact: clients parse it, and indenting costs every request.
+	json.NewEncoder(w).Encode(v)
 }
 
 // decode reads a JSON body strictly: one object, no unknown fields, within
