@@ -1,0 +1,42 @@
+package report_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"fairway"
+	"fairway/report"
+)
+
+func TestSummarize(t *testing.T) {
+	cases := []struct {
+		name string
+		in   string
+		want *fairway.Summary
+	}{
+		{"junit nested suites", `<?xml version="1.0"?><!-- ci --><testsuites><testsuite name="a"><testcase name="x"/>` +
+			`<testsuite name="b"><testcase name="y"><failure/></testcase></testsuite></testsuite></testsuites>`,
+			&fairway.Summary{Format: "junit", Tests: 2, Passed: 1, Failed: 1}},
+		{"junit single suite", `<testsuite><testcase/><testcase><skipped/></testcase><testcase><error/><failure/></testcase></testsuite>`,
+			&fairway.Summary{Format: "junit", Tests: 3, Passed: 1, Errors: 1, Skipped: 1}},
+		{"other xml", `<html><body>report</body></html>`, nil},
+		{"sarif", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"gosec"}},"results":[{"level":"note"},{"level":"error"}]},{"tool":{"driver":{"name":"trivy"}},"results":[]}]}`,
+			&fairway.Summary{Format: "sarif", Findings: map[string]int{"note": 1, "error": 1}, Tools: []string{"gosec", "trivy"}}},
+		{"json that is not sarif", `{"runs": 3}`, nil},
+		{"plain text", "PASS\nok fairway 0.1s\n", nil},
+	}
+	for _, c := range cases {
+		got, err := report.Summarize(strings.NewReader(c.in))
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: got %+v, want %+v", c.name, got, c.want)
+		}
+	}
+	if s := report.String(&fairway.Summary{Format: "junit", Tests: 3, Passed: 2, Failed: 1}); s != "3 tests: 2 passed, 1 failed, 0 errors, 0 skipped" {
+		t.Errorf("String = %q", s)
+	}
+}
