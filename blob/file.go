@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"fairway"
 )
@@ -38,11 +39,24 @@ type File interface {
 
 var _ fairway.BlobStore = (*FileStore)(nil)
 
-// NewFileStore returns a store rooted at root, creating its folders.
+// StaleStaging is how old a staged file must be before a new FileStore
+// removes it as left behind by a crash; younger ones may belong to an
+// upload still running in another process.
+const StaleStaging = 24 * time.Hour
+
+// NewFileStore returns a store rooted at root, creating its folders and
+// clearing staged files that a crashed process left behind.
 func NewFileStore(root string) (*FileStore, error) {
 	for _, dir := range []string{filepath.Join(root, "sha256"), filepath.Join(root, "tmp")} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
+		}
+	}
+	if entries, err := os.ReadDir(filepath.Join(root, "tmp")); err == nil {
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > StaleStaging {
+				os.Remove(filepath.Join(root, "tmp", e.Name()))
+			}
 		}
 	}
 	return &FileStore{root: root, CreateTemp: func(dir, pattern string) (File, error) { return os.CreateTemp(dir, pattern) }}, nil

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fairway"
 	"fairway/blob"
@@ -88,5 +89,27 @@ func TestFileStore_StagesCommitsAndDeduplicates(t *testing.T) {
 	}
 	if _, err := s.Open(ctx, d); fairway.ErrorCode(err) != fairway.ENOTFOUND {
 		t.Fatalf("removed blob: %v", err)
+	}
+}
+
+func TestFileStore_ClearsStagingLeftByACrash(t *testing.T) {
+	root := t.TempDir()
+	if _, err := blob.NewFileStore(root); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(root, "tmp", "stage-crashed")
+	young := filepath.Join(root, "tmp", "stage-running")
+	os.WriteFile(old, []byte("partial"), 0o644)
+	os.WriteFile(young, []byte("partial"), 0o644)
+	past := time.Now().Add(-blob.StaleStaging - time.Hour)
+	os.Chtimes(old, past, past)
+	if _, err := blob.NewFileStore(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Fatalf("stale staged file kept: %v", err)
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Fatalf("a staged file that may still be in use was removed: %v", err)
 	}
 }
