@@ -2,7 +2,6 @@ package fairway
 
 import (
 	"context"
-	"regexp"
 	"time"
 )
 
@@ -42,11 +41,11 @@ type ActorCreated struct {
 	Token string `json:"token,omitempty"`
 }
 
-var actorNameRE = regexp.MustCompile(`^[a-z][a-z0-9._-]{0,62}$`)
+var actorNameRE = lazyRegexp(`^[a-z][a-z0-9._-]{0,62}$`)
 
 // Validate checks the input fields.
 func (c *ActorCreate) Validate() error {
-	if !actorNameRE.MatchString(c.Name) {
+	if !actorNameRE().MatchString(c.Name) {
 		return FieldError("name", "%q is not a valid actor name: use 1-63 lower-case letters, digits, '.', '_' or '-', starting with a letter", c.Name)
 	}
 	switch c.Kind {

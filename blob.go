@@ -3,7 +3,6 @@ package fairway
 import (
 	"context"
 	"io"
-	"regexp"
 )
 
 // BlobStore keeps evidence bytes addressed by their SHA-256. Bytes are
@@ -37,11 +36,11 @@ type BlobWriter interface {
 	Abort() error
 }
 
-var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+var digestRE = lazyRegexp(`^sha256:[0-9a-f]{64}$`)
 
 // ValidateDigest checks a "sha256:<64 hex>" digest.
 func ValidateDigest(field, d string) error {
-	if !digestRE.MatchString(d) {
+	if !digestRE().MatchString(d) {
 		return FieldError(field, "%q is not a digest: want sha256: followed by 64 lower-case hex digits", clip(d))
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -174,7 +173,7 @@ type EvidenceParts struct {
 	Stderr  io.Reader
 }
 
-var kindRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+var kindRE = lazyRegexp(`^[a-z][a-z0-9-]{0,62}$`)
 
 // Validate checks the fields that need no store.
 func (a *EvidenceAdd) Validate() error {
@@ -184,7 +183,7 @@ func (a *EvidenceAdd) Validate() error {
 	if a.Kind == "" {
 		return FieldError("kind", "is required: say what the evidence is, e.g. %s", strings.Join(EvidenceKinds[:5], ", "))
 	}
-	if !kindRE.MatchString(a.Kind) {
+	if !kindRE().MatchString(a.Kind) {
 		return FieldError("kind", "%q is not an evidence kind: use lower-case letters, digits and '-', e.g. %s", clip(a.Kind), strings.Join(EvidenceKinds[:5], ", "))
 	}
 	if len(a.Filename) > 500 || strings.ContainsAny(a.Filename, "\x00\n") {

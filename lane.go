@@ -2,7 +2,6 @@ package fairway
 
 import (
 	"context"
-	"regexp"
 	"time"
 )
 
@@ -42,11 +41,11 @@ type LaneCreate struct {
 	Description string `json:"description,omitempty"`
 }
 
-var laneNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+var laneNameRE = lazyRegexp(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // ValidateLaneName checks a lane name.
 func ValidateLaneName(field, name string) error {
-	if !laneNameRE.MatchString(name) {
+	if !laneNameRE().MatchString(name) {
 		return FieldError(field, "%q is not a valid lane name: use 1-63 lower-case letters, digits, '.', '_' or '-'", clip(name))
 	}
 	return nil

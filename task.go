@@ -2,7 +2,6 @@ package fairway
 
 import (
 	"context"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -187,7 +186,7 @@ type TaskService interface {
 	Next(ctx context.Context, f NextFilter) ([]*Task, error)
 }
 
-var keyRE = regexp.MustCompile(`^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$`)
+var keyRE = lazyRegexp(`^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$`)
 
 // MaxKeyLen bounds task keys and lane prefixes.
 const MaxKeyLen = 100
@@ -197,7 +196,7 @@ func ValidateKey(field, key string) error {
 	if key == "" {
 		return FieldError(field, "is required")
 	}
-	if len(key) > MaxKeyLen || !keyRE.MatchString(key) {
+	if len(key) > MaxKeyLen || !keyRE().MatchString(key) {
 		return FieldError(field, "%q is not a valid key: use upper-case letters and digits in dash-separated parts, like OPS-FIX-001 (at most %d characters)", clip(key), MaxKeyLen)
 	}
 	return nil
@@ -325,14 +324,14 @@ func validatePriority(p int) error {
 	return nil
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]{0,62}$`)
+var nameRE = lazyRegexp(`^[a-z0-9][a-z0-9._/-]{0,62}$`)
 
 func validateNames(field string, names []string) error {
 	if len(names) > 50 {
 		return FieldError(field, "has more than 50 entries")
 	}
 	for _, n := range names {
-		if !nameRE.MatchString(n) {
+		if !nameRE().MatchString(n) {
 			return FieldError(field, "%q is not a valid name: use lower-case letters, digits, '.', '_', '/' or '-'", clip(n))
 		}
 	}

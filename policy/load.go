@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"cel.dev/cel-go/cel"
 	"go.yaml.in/yaml/v3"
@@ -51,10 +52,10 @@ func Load(file string, data []byte) (*Policy, error) {
 	return &p, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
+var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+): (.*)`) })
 
 func yamlError(file string, err error) Error {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlLineRE().FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return Error{File: file, Line: line, Column: 1, Reason: m[2]}
 	}
@@ -129,7 +130,11 @@ func (c *checker) errorf(path, format string, args ...any) {
 	}
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+// Names and evidence kinds, compiled on first use.
+var (
+	nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`) })
+	kindRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`) })
+)
 
 func (c *checker) check() {
 	p := c.p
@@ -149,7 +154,7 @@ func (c *checker) check() {
 		}
 	}
 	kind := func(path, k string) {
-		if !regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`).MatchString(k) {
+		if !kindRE().MatchString(k) {
 			c.errorf(path, "%q is not an evidence kind", k)
 		}
 	}
@@ -163,7 +168,7 @@ func (c *checker) check() {
 		domain(fmt.Sprintf("owners[%d]", i), o)
 	}
 	for _, g := range sortedKeys(p.Groups) {
-		if !nameRE.MatchString(g) {
+		if !nameRE().MatchString(g) {
 			c.errorf("groups."+g+"#key", "%q is not a valid group name", g)
 		}
 	}
@@ -174,14 +179,14 @@ func (c *checker) check() {
 			c.errorf(path, "review domain %q has no settings", name)
 			continue
 		}
-		if !nameRE.MatchString(name) {
+		if !nameRE().MatchString(name) {
 			c.errorf(path+"#key", "%q is not a valid domain name", name)
 		}
 		if len(d.Members) == 0 {
 			c.errorf(path, "review domain %q has no members: nobody could approve for it", name)
 		}
 		for i, m := range d.Members {
-			if g, ok := strings.CutPrefix(m, "group:"); ok && p.Groups[g] == nil && !nameRE.MatchString(g) {
+			if g, ok := strings.CutPrefix(m, "group:"); ok && p.Groups[g] == nil && !nameRE().MatchString(g) {
 				c.errorf(fmt.Sprintf("%s.members[%d]", path, i), "%q is not a valid group", m)
 			}
 		}

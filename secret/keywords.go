@@ -1,6 +1,9 @@
 package secret
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // fold lower-cases an ASCII letter.
 func fold(c byte) byte {
@@ -84,4 +87,4 @@ func hasFoldedPrefix(b, word []byte, tab *[256]byte) bool {
 	return true
 }
 
-var pairs = newPairFilter(Rules)
+var pairs = sync.OnceValue(func() *pairFilter { return newPairFilter(Rules) })

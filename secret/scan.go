@@ -110,7 +110,7 @@ func (s *Scanner) scanBlock(block []byte) {
 		if li+1 < len(s.starts) {
 			end = s.starts[li+1]
 		}
-		s.masks = append(s.masks, pairs.scan(block[start:end]))
+		s.masks = append(s.masks, pairs().scan(block[start:end]))
 	}
 	for li, start := range s.starts {
 		end := len(block)
@@ -181,7 +181,7 @@ func (s *Scanner) scanLine(line []byte, ended bool) {
 
 // findLine finds secrets in one line, checking keywords itself.
 func (s *Scanner) findLine(line []byte) []Finding {
-	return s.findIn(line, pairs.scan(line))
+	return s.findIn(line, pairs().scan(line))
 }
 
 func (s *Scanner) record(fs []Finding) {
@@ -232,11 +232,12 @@ func (s *Scanner) findIn(line []byte, mask uint32) []Finding {
 		}
 		out = append(out, Finding{Rule: rule, Line: s.line, Column: s.colBase + start + 1, Offset: s.offset + int64(start), Length: end - start})
 	}
+	patterns := compiled()
 	for ri, r := range Rules {
 		if mask&(1<<ri) == 0 {
 			continue
 		}
-		for _, m := range r.Pattern.FindAllSubmatchIndex(line, -1) {
+		for _, m := range patterns[ri].FindAllSubmatchIndex(line, -1) {
 			start, end := m[2*r.Group], m[2*r.Group+1]
 			if start < 0 {
 				continue
