@@ -72,6 +72,16 @@ func runCommand(a *app, fs *flag.FlagSet, argv []string) error {
 	if err := fairway.ValidateKey("task", task); err != nil {
 		return err
 	}
+	// What the tree and machine looked like, gathered from the start and
+	// while the command runs (git can take longer than a short command).
+	dir, _ := os.Getwd()
+	var source *fairway.SourceState
+	var env *fairway.Environment
+	var facts sync.WaitGroup
+	facts.Add(2)
+	go func() { defer facts.Done(); source = sourceState(dir) }()
+	go func() { defer facts.Done(); env = environment(getList(fs, "tool")) }()
+	defer facts.Wait()
 	svc, ctx, err := a.connect()
 	if err != nil {
 		return err
@@ -109,7 +119,6 @@ func runCommand(a *app, fs *flag.FlagSet, argv []string) error {
 		return err
 	}
 
-	dir, _ := os.Getwd()
 	var mu sync.Mutex
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin = a.stdin
@@ -118,15 +127,6 @@ func runCommand(a *app, fs *flag.FlagSet, argv []string) error {
 	// A background grandchild may keep the output pipes open after the
 	// command exits; do not let it hold the record back.
 	cmd.WaitDelay = 3 * time.Second
-
-	// What the tree and machine looked like, gathered while the command
-	// runs.
-	var source *fairway.SourceState
-	var env *fairway.Environment
-	var facts sync.WaitGroup
-	facts.Add(2)
-	go func() { defer facts.Done(); source = sourceState(dir) }()
-	go func() { defer facts.Done(); env = environment(getList(fs, "tool")) }()
 
 	// Ctrl-C and SIGTERM go to the command; Fairway waits for it to end
 	// and records what it wrote.
