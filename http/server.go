@@ -39,7 +39,6 @@ type Server struct {
 	mux     *http.ServeMux
 	logger  *slog.Logger
 	server  *http.Server
-	ln      net.Listener
 }
 
 // route is one API operation. The table is the single list of operations:

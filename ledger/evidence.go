@@ -34,7 +34,8 @@ func DefaultSecretAction(kind string) string {
 // bound the memory of an upload of any size.
 const chunkSize = 1 << 20
 
-var chunkPool = sync.Pool{New: func() any { return make([]byte, chunkSize) }}
+// chunkPool holds *[]byte so that putting a chunk back allocates nothing.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
 // staged is one part of an evidence upload, staged in the blob store.
 type staged struct {
@@ -61,7 +62,8 @@ func (l *Ledger) ingest(ctx context.Context, part string, r io.Reader) (*staged,
 	made := 0
 	defer func() {
 		for range made {
-			chunkPool.Put(<-free)
+			b := <-free
+			chunkPool.Put(&b)
 		}
 	}()
 	take := func() []byte {
@@ -72,7 +74,7 @@ func (l *Ledger) ingest(ctx context.Context, part string, r io.Reader) (*staged,
 		}
 		if made < cap(free) {
 			made++
-			return chunkPool.Get().([]byte)
+			return *chunkPool.Get().(*[]byte)
 		}
 		return <-free
 	}
@@ -165,9 +167,9 @@ func (l *Ledger) redact(ctx context.Context, st *staged) error {
 		return err
 	}
 	sc := secret.NewScanner(w)
-	buf := chunkPool.Get().([]byte)
+	buf := chunkPool.Get().(*[]byte)
 	defer chunkPool.Put(buf)
-	if _, err := io.CopyBuffer(sc, src, buf); err != nil {
+	if _, err := io.CopyBuffer(sc, src, *buf); err != nil {
 		w.Abort()
 		return err
 	}

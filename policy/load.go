@@ -15,10 +15,6 @@ import (
 	"fairway"
 )
 
-// knownChangeClasses are the protected classes the seed names; a policy
-// may add others.
-var knownChangeClasses = []string{"identity-provider", "runner", "edge-dns", "firewall", "route", "runtime-environment", "secret", "destructive-cleanup", "production-deploy"}
-
 // Load parses and checks a governance file. Every problem is reported
 // with the file, line, column and reason; a policy with any problem is
 // refused whole.

@@ -327,6 +327,9 @@ func testEvidenceSummaries(t *testing.T, e *env) {
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Context evidence leaves the chain alone; a correction supersedes.
 	if _, err := e.l.AddEvidence(e.codex, fairway.EvidenceAdd{Task: "SUM-1", Kind: "context"}, fairway.EvidenceParts{Content: strings.NewReader("chat\n")}); err != nil {
 		t.Fatal(err)
