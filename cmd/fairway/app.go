@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -331,7 +332,31 @@ func (a *app) actorContext() context.Context {
 	return fairway.NewContextWithActor(a.ctx, &fairway.Actor{Name: name})
 }
 
-func (a *app) storeDir() string { return firstNonEmpty(a.dir, a.getenv("FAIRWAY_DIR"), ".fairway") }
+// storeDir is --dir, or $FAIRWAY_DIR, or the nearest .fairway folder
+// holding a store in this folder or one above it (as git finds .git), or
+// a new .fairway here.
+func (a *app) storeDir() string {
+	if d := firstNonEmpty(a.dir, a.getenv("FAIRWAY_DIR")); d != "" {
+		return d
+	}
+	if wd, err := os.Getwd(); err == nil {
+		for dir := wd; ; {
+			candidate := filepath.Join(dir, ".fairway")
+			if _, err := os.Stat(filepath.Join(candidate, "fairway.db")); err == nil {
+				if rel, err := filepath.Rel(wd, candidate); err == nil {
+					return rel
+				}
+				return candidate
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+	}
+	return ".fairway"
+}
 
 func (a *app) storePath() string { return filepath.Join(a.storeDir(), "fairway.db") }
 

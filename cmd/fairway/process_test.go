@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -103,5 +104,35 @@ func TestProcesses_ExitCodes(t *testing.T) {
 		if c.out != "" && string(out) != c.out {
 			t.Errorf("%v: output %q, want %q", c.args, out, c.out)
 		}
+	}
+}
+
+// TestProcesses_FindTheStoreAbove runs fairway in a subfolder with no
+// --dir: it uses the .fairway store of the folder above, as git does.
+func TestProcesses_FindTheStoreAbove(t *testing.T) {
+	root := t.TempDir()
+	sub := filepath.Join(root, "services", "gpuaas")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(dir string, args ...string) string {
+		cmd := exec.Command(os.Args[0], args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), runMainEnv+"=1", "FAIRWAY_DIR=", "FAIRWAY_ACTOR=alice")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v in %s: %v\n%s", args, dir, err, out)
+		}
+		return string(out)
+	}
+	// The store is made explicitly, so that no store in a folder above the
+	// test's temporary folder can be found instead.
+	run(root, "actor", "create", "alice", "--kind", "human", "--no-token", "--dir", filepath.Join(root, ".fairway"))
+	run(sub, "task", "create", "SUB-1", "--title", "from below")
+	if _, err := os.Stat(filepath.Join(sub, ".fairway")); !os.IsNotExist(err) {
+		t.Fatalf("a second store was made in the subfolder: %v", err)
+	}
+	if out := run(root, "task", "show", "SUB-1", "--json"); !strings.Contains(out, `"key": "SUB-1"`) {
+		t.Fatalf("task not in the root store: %s", out)
 	}
 }
