@@ -121,7 +121,44 @@ func NewServer(service fairway.Service, auth Authenticator, logger *slog.Logger)
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// Every request is logged at debug level, and failures at info or above,
+// with who asked and how long it took.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.mux.ServeHTTP(rec, r)
+	level := slog.LevelDebug
+	switch {
+	case rec.status >= 500:
+		level = slog.LevelError
+	case rec.status >= 400:
+		level = slog.LevelInfo
+	}
+	s.logger.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		"actor", rec.actor, "took", time.Since(start).Round(time.Microsecond))
+}
+
+// statusRecorder remembers the status written and who the request acted
+// as, for the request log. It passes Flush through for event streams.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	actor  string
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
 
 // Handle mounts another handler (the portal, say) beside the API.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
@@ -132,7 +169,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 	if err != nil {
 		return err
 	}
-	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -163,6 +200,9 @@ func (s *Server) wrap(h func(*Server, http.ResponseWriter, *http.Request) error)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="fairway", error="invalid_token"`)
 			s.writeError(w, r, err)
 			return
+		}
+		if rec, ok := w.(*statusRecorder); ok {
+			rec.actor = actor.Name
 		}
 		ctx := fairway.NewContextWithActor(r.Context(), actor)
 		if auth != nil {
