@@ -171,6 +171,7 @@ var cliSteps = []struct {
 		stderr: "fairway: expires: is required: every waiver ends (e.g. 72h or 2026-12-31T00:00:00Z)\n"},
 	{as: "omar", args: "waiver approve 1", stdout: "waiver 1 approved by omar: evidence:diff is lifted on OPS-EDGE-001 until 2026-11-02T09:00:34Z\n"},
 	{as: "codex", args: "policy show", partial: true, stdout: "# policy in force: sha256:"},
+	{as: "codex", args: "task show OPS-EDGE-001 --json --full", partial: true, stdout: "{\n  \"task\": {\n    \"key\": \"OPS-EDGE-001\","},
 	{as: "codex", args: "audit verify", partial: true, stdout: "audit log intact: 26 events, head 26 "},
 }
 

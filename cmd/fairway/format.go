@@ -194,3 +194,36 @@ func taskRecord(svc fairway.Service, ctx context.Context, t *fairway.Task) ([][2
 	}
 	return rows, nil
 }
+
+// taskView is everything known about a task, for `task show --json --full`.
+type taskView struct {
+	Task      *fairway.Task         `json:"task"`
+	BlockedBy []*fairway.Task       `json:"blocked_by"`
+	Blocks    []*fairway.Task       `json:"blocks"`
+	Evidence  []*fairway.Evidence   `json:"evidence"`
+	Claims    []*fairway.Claim      `json:"claims"`
+	Reviews   []*fairway.Review     `json:"reviews"`
+	Gate      *fairway.GateDecision `json:"gate"`
+}
+
+func fullTask(svc fairway.Service, ctx context.Context, t *fairway.Task) (*taskView, error) {
+	v := &taskView{Task: t}
+	deps, err := svc.Dependencies(ctx, t.Key)
+	if err != nil {
+		return nil, err
+	}
+	v.BlockedBy, v.Blocks = deps.BlockedBy, deps.Blocks
+	if v.Evidence, err = svc.ListEvidence(ctx, fairway.EvidenceFilter{Task: t.Key}); err != nil {
+		return nil, err
+	}
+	if v.Claims, err = svc.ListClaims(ctx, t.Key); err != nil {
+		return nil, err
+	}
+	if v.Reviews, err = svc.ListReviews(ctx, t.Key); err != nil {
+		return nil, err
+	}
+	if v.Gate, err = svc.ExplainGate(ctx, t.Key); err != nil {
+		return nil, err
+	}
+	return v, nil
+}

@@ -69,9 +69,13 @@ fairway task create --lane closeout --title "Update runbooks" --as alice   # key
 		},
 	})
 	register(&command{
-		name: "task show", summary: "Show one task", args: "KEY",
+		name: "task show", summary: "Show one task, its dependencies, evidence, claims, reviews and gate", args: "KEY",
 		example: `fairway task show OPS-FIX-001
-fairway task show OPS-FIX-001 --json`,
+fairway task show OPS-FIX-001 --json          # the task alone
+fairway task show OPS-FIX-001 --json --full   # with dependencies, evidence, claims, reviews and the gate`,
+		flags: func(fs *flag.FlagSet) {
+			fs.Bool("full", false, "with --json: include dependencies, evidence, claims, reviews and the gate decision")
+		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
 			svc, ctx, err := a.service(pos, 1, "KEY")
 			if err != nil {
@@ -80,6 +84,13 @@ fairway task show OPS-FIX-001 --json`,
 			t, err := svc.GetTask(ctx, pos[0])
 			if err != nil {
 				return err
+			}
+			if a.json && getBool(fs, "full") {
+				full, err := fullTask(svc, ctx, t)
+				if err != nil {
+					return err
+				}
+				return a.printJSON(full)
 			}
 			if a.json {
 				return a.printJSON(t)
