@@ -43,3 +43,38 @@ func TestView_ManyConcurrentReadersOnAFreshStore(t *testing.T) {
 		t.Fatal("64 concurrent read transactions did not finish: the read pool deadlocked")
 	}
 }
+
+// TestClose_WritesRacingCloseAllAnswer closes the store while writers
+// keep coming: every write gets an answer (committed or "store is
+// closed"), none waits forever.
+func TestClose_WritesRacingCloseAllAnswer(t *testing.T) {
+	for round := range 20 {
+		s, err := sqlite.Open(context.Background(), t.TempDir()+"/f.db", sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		answered := make(chan error, 64)
+		for range 64 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				answered <- s.Update(context.Background(), func(tx fairway.Tx) error { _, err := tx.AuditHead(); return err })
+			}()
+		}
+		s.Close()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: writes racing Close never got an answer", round)
+		}
+		close(answered)
+		for err := range answered {
+			if err != nil && fairway.ErrorMessage(err) != "store is closed" {
+				t.Fatalf("round %d: unexpected error %v", round, err)
+			}
+		}
+	}
+}

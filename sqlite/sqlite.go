@@ -55,6 +55,8 @@ type Store struct {
 	// one prepared copy per pooled connection behind each.
 	readStmts sync.Map // query → *sql.Stmt
 
+	closing   sync.RWMutex // held for reading while a write is queued
+	closed    bool
 	closeOnce sync.Once
 	quit      chan struct{}
 	stopped   chan struct{}
@@ -131,7 +133,15 @@ func (s *Store) Path() string { return s.path }
 // Close stops the writer after the writes already queued and closes the
 // database.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { close(s.quit) })
+	s.closeOnce.Do(func() {
+		// No write may be queued once the writer has been told to stop:
+		// it drains the queue and then exits, and a later write would
+		// wait for an answer forever.
+		s.closing.Lock()
+		s.closed = true
+		close(s.quit)
+		s.closing.Unlock()
+	})
 	<-s.stopped
 	s.readStmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	err1 := s.readDB.Close()
@@ -218,11 +228,16 @@ func (s *Store) View(ctx context.Context, fn func(fairway.Tx) error) error {
 // Update queues fn for the writer and waits until its batch is committed.
 func (s *Store) Update(ctx context.Context, fn func(fairway.Tx) error) error {
 	req := &writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.closing.RLock()
+	if s.closed {
+		s.closing.RUnlock()
+		return fairway.Errorf(fairway.EINTERNAL, "store is closed")
+	}
 	select {
 	case s.writes <- req:
-	case <-s.quit:
-		return fairway.Errorf(fairway.EINTERNAL, "store is closed")
+		s.closing.RUnlock()
 	case <-ctx.Done():
+		s.closing.RUnlock()
 		return ctx.Err()
 	}
 	// Once queued, the write is either committed or refused as a whole;
