@@ -53,11 +53,16 @@ fairway evidence add --task OPS-FIX-001 --kind rollback-plan rollback.md --note 
 			if err != nil {
 				return err
 			}
+			// Where the files were recorded from: the source tree and the
+			// machine, as for `fairway run`.
+			dir, _ := os.Getwd()
+			source, env := sourceState(dir), environment(nil)
 			var recorded []*fairway.Evidence
 			for i, f := range files {
 				add := fairway.EvidenceAdd{
 					Task: getString(fs, "task"), Kind: getString(fs, "kind"), Filename: filepath.Base(pos[i]),
 					Note: getString(fs, "note"), MediaType: getString(fs, "media-type"), Supersedes: getString(fs, "supersedes"),
+					Source: source, Environment: env,
 				}
 				if a.remote() {
 					// Over the network the server checks the bytes it got
