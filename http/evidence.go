@@ -21,13 +21,21 @@ type evidenceMeta struct {
 	Parts []string `json:"parts"`
 }
 
+// MaxEvidenceBytes bounds the bytes of one evidence upload, all parts
+// together, so that a client cannot fill the server's disk.
+var MaxEvidenceBytes int64 = 16 << 30
+
+// uploadBudget counts the bytes an upload has sent against the limit.
+type uploadBudget struct{ left int64 }
+
 // lazyPart reads one named part of a multipart upload when first read.
 // The ledger reads parts in the order they are sent, so parts stream
 // straight through without being buffered.
 type lazyPart struct {
-	mr   *multipart.Reader
-	name string
-	r    io.Reader
+	mr     *multipart.Reader
+	name   string
+	r      io.Reader
+	budget *uploadBudget
 }
 
 func (p *lazyPart) Read(b []byte) (int, error) {
@@ -43,7 +51,11 @@ func (p *lazyPart) Read(b []byte) (int, error) {
 		}
 		p.r = part
 	}
-	return p.r.Read(b)
+	n, err := p.r.Read(b)
+	if p.budget.left -= int64(n); p.budget.left < 0 {
+		return n, fairway.FieldError(p.name, "the upload is larger than %d bytes, the most one evidence record may hold", MaxEvidenceBytes)
+	}
+	return n, err
 }
 
 func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request) error {
@@ -67,8 +79,9 @@ func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request) error {
 	}
 	meta.Task = key
 	var parts fairway.EvidenceParts
+	budget := &uploadBudget{left: MaxEvidenceBytes}
 	for _, name := range meta.Parts {
-		lp := &lazyPart{mr: mr, name: name}
+		lp := &lazyPart{mr: mr, name: name, budget: budget}
 		switch name {
 		case fairway.PartContent:
 			parts.Content = lp

@@ -347,3 +347,26 @@ func TestEvents_StreamAuditLiveAndResume(t *testing.T) {
 		}
 	}
 }
+
+func TestClient_EvidenceUploadIsBounded(t *testing.T) {
+	e := newAPIEnv(t)
+	old := fairwayhttp.MaxEvidenceBytes
+	fairwayhttp.MaxEvidenceBytes = 1 << 20
+	defer func() { fairwayhttp.MaxEvidenceBytes = old }()
+	c := fairwayhttp.NewClient(e.srv.URL, e.token)
+	ctx := context.Background()
+	if _, err := c.CreateTask(ctx, fairway.TaskCreate{Key: "BIG-1", Title: "big"}); err != nil {
+		t.Fatal(err)
+	}
+	before := e.auditHead(t)
+	_, err := c.AddEvidence(ctx, fairway.EvidenceAdd{Task: "BIG-1", Kind: "log"}, fairway.EvidenceParts{Content: strings.NewReader(strings.Repeat("x", 2<<20))})
+	if fairway.ErrorCode(err) != fairway.EINVALID || !strings.Contains(fairway.ErrorMessage(err), "larger than 1048576 bytes") {
+		t.Fatalf("oversized upload: %v", err)
+	}
+	if after := e.auditHead(t); after != before {
+		t.Fatal("an oversized upload wrote to the audit log")
+	}
+	if _, err := c.AddEvidence(ctx, fairway.EvidenceAdd{Task: "BIG-1", Kind: "log"}, fairway.EvidenceParts{Content: strings.NewReader(strings.Repeat("x\n", 1000))}); err != nil {
+		t.Fatalf("small upload after a refused one: %v", err)
+	}
+}

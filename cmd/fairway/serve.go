@@ -45,6 +45,7 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 			fs.String("oidc-groups-claim", "groups", "claim listing the caller's groups")
 			listVar(fs, "oidc-mfa-acr", "an acr `VALUE` that proves MFA (repeatable); amr values such as otp or hwk always do")
 			fs.Duration("mfa-max-age", 15*time.Minute, "how recent auth_time must be for an approval that needs MFA")
+			fs.Int("max-evidence-mib", int(fairwayhttp.MaxEvidenceBytes>>20), "largest evidence upload accepted, in MiB")
 		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
 			if err := wantArgs(pos, 0, "no arguments"); err != nil {
@@ -54,6 +55,7 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 			if err != nil {
 				return err
 			}
+			fairwayhttp.MaxEvidenceBytes = int64(getInt(fs, "max-evidence-mib")) << 20
 			var auth fairwayhttp.Authenticator = ledger.TokenAuth{L: l}
 			maxAge, _ := time.ParseDuration(getString(fs, "mfa-max-age"))
 			l.MFAMaxAge = maxAge
