@@ -89,16 +89,26 @@ func (l *Ledger) RemoveDependency(ctx context.Context, blocked, blocker string) 
 	if err := fairway.ValidateKey("blocker", blocker); err != nil {
 		return err
 	}
-	return l.store.Update(ctx, func(tx fairway.Tx) error {
+	var refusal error
+	err := l.store.Update(ctx, func(tx fairway.Tx) error {
 		by, err := l.actor(ctx, tx)
 		if err != nil {
 			return err
+		}
+		// Removing a dependency lifts a requirement of the gate.
+		if e := humanOnly(ctx, by, "remove a dependency", "It lifts a requirement of the gate"); e != nil {
+			refusal = e
+			return l.refuse(tx, by, l.now(), "dependency.remove", blocked, e)
 		}
 		if err := tx.DeleteDependency(blocked, blocker); err != nil {
 			return err
 		}
 		return l.record(tx, by, l.now(), "dependency.remove", blocked, map[string]string{"blocked": blocked, "blocker": blocker})
 	})
+	if err != nil {
+		return err
+	}
+	return refusal
 }
 
 // Dependencies shows what a task waits on and what waits on it.

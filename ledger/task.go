@@ -136,6 +136,7 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 		return nil, err
 	}
 	var task *fairway.Task
+	var refusal error
 	err := l.store.Update(ctx, func(tx fairway.Tx) error {
 		by, err := l.actor(ctx, tx)
 		if err != nil {
@@ -146,6 +147,15 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 		}
 		if fairway.IsTerminal(task.Status) {
 			return fairway.Errorf(fairway.ECONFLICT, "task %s is %s and can no longer change; create a follow-up task instead", key, task.Status)
+		}
+		// What the gate requires follows from scope, domains, labels, risk,
+		// owner and the mutating flag; an agent changing them could choose
+		// its own requirements.
+		if governs := u.Scope != nil || u.ReviewDomains != nil || u.Labels != nil || u.Risk != nil || u.Owner != nil || u.Mutating != nil; governs {
+			if e := humanOnly(ctx, by, "change a task's scope, review domains, labels, risk, owner or mutating flag", "They decide what its gate requires"); e != nil {
+				refusal = e
+				return l.refuse(tx, by, l.now(), "task.update", key, e)
+			}
 		}
 		if u.Owner != nil {
 			if err := l.checkOwner(tx, *u.Owner); err != nil {
@@ -186,6 +196,9 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 	})
 	if err != nil {
 		return nil, err
+	}
+	if refusal != nil {
+		return nil, refusal
 	}
 	return task, nil
 }

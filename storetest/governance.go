@@ -75,6 +75,47 @@ func testR1OnlyHumansReview(t *testing.T, e *env) {
 	wantState(t, e.gate(t, "R1-REV"), "review:ops", fairway.ReqUnsatisfied)
 }
 
+// testAgentsCannotChooseTheirRequirements: an agent may create work and
+// retitle it, but not narrow what its gate requires.
+func testAgentsCannotChooseTheirRequirements(t *testing.T, e *env) {
+	e.governed(t)
+	e.task(t, "NARROW-1", func(c *fairway.TaskCreate) {
+		c.ReviewDomains = []string{"security"}
+		c.Mutating = true
+		c.Scope = fairway.Scope{ChangeClasses: []string{"edge-dns"}}
+	})
+	e.task(t, "NARROW-DEP")
+	if err := e.l.AddDependency(e.codex, "NARROW-1", "NARROW-DEP"); err != nil {
+		t.Fatalf("agents may add dependencies: %v", err)
+	}
+	before := e.auditSeq(t)
+	none := []string{}
+	off := false
+	for name, u := range map[string]fairway.TaskUpdate{
+		"domains": {ReviewDomains: &none}, "scope": {Scope: &fairway.Scope{}}, "mutating": {Mutating: &off},
+		"labels": {Labels: &none}, "risk": {Risk: ptr("low")}, "owner": {Owner: ptr("codex")},
+	} {
+		_, err := e.l.UpdateTask(e.codex, "NARROW-1", u)
+		wantCode(t, err, fairway.EFORBIDDEN)
+		if !strings.HasPrefix(fairway.ErrorMessage(err), "only a human can change a task's scope") {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	err := e.l.RemoveDependency(e.codex, "NARROW-1", "NARROW-DEP")
+	wantMessage(t, err, fairway.EFORBIDDEN, "only a human can remove a dependency; codex is an agent. It lifts a requirement of the gate")
+	if after := e.auditSeq(t); after != before+7 {
+		t.Fatalf("refusals audited: %d, want 7", after-before)
+	}
+	if _, err := e.l.UpdateTask(e.codex, "NARROW-1", fairway.TaskUpdate{Title: ptr("Rotate the tunnel (retitled)")}); err != nil {
+		t.Fatalf("agents may retitle: %v", err)
+	}
+	d := e.gate(t, "NARROW-1")
+	wantState(t, d, "review:security", fairway.ReqUnsatisfied)
+	wantState(t, d, "dependency:NARROW-DEP", fairway.ReqUnsatisfied)
+}
+
+func ptr[T any](v T) *T { return &v }
+
 func testR2Independence(t *testing.T, e *env) {
 	e.governed(t)
 	// olivia creates the work and gives it to the agent; omar records

@@ -102,6 +102,7 @@ var ledgerTests = []struct {
 	{"Evidence/RecordedImmutableAndAudited", testEvidenceRecorded},
 	{"Evidence/SummariesForTheGate", testEvidenceSummaries},
 	{"Governance/R1_OnlyHumansReview", testR1OnlyHumansReview},
+	{"Governance/AgentsCannotChooseTheirRequirements", testAgentsCannotChooseTheirRequirements},
 	{"Governance/R2_ReviewersAreIndependentMembers", testR2Independence},
 	{"Governance/R2_ChangeRequestBlocksUntilResolved", testR2ChangeRequests},
 	{"Governance/R3_R4_ApprovalsGoStale", testR4Staleness},
