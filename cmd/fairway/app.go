@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -280,7 +281,20 @@ Usage:
 
 Commands:
 `)
-	for _, c := range commands {
+	// Work first, then proof, then governance, then the rest.
+	order := []string{"task", "dep", "next", "gate", "lane", "run", "evidence", "claim", "review", "waiver", "policy", "actor", "audit", "serve", "demo", "bench"}
+	rank := func(c *command) int {
+		group, _, _ := strings.Cut(c.name, " ")
+		for i, g := range order {
+			if g == group {
+				return i
+			}
+		}
+		return len(order)
+	}
+	sorted := slices.Clone(commands)
+	slices.SortStableFunc(sorted, func(a, b *command) int { return rank(a) - rank(b) })
+	for _, c := range sorted {
 		fmt.Fprintf(w, "  %-22s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
