@@ -124,9 +124,14 @@ type fileWriter struct {
 	f    File
 	h    hash.Hash
 	size int64
-	err  error
-	done bool
+	// flushed is how far writeback has been started.
+	flushed int64
+	err     error
+	done    bool
 }
+
+// writebackStep is how much is written before writeback of it starts.
+const writebackStep = 8 << 20
 
 func (w *fileWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
@@ -135,6 +140,10 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.h.Write(p[:n])
 	w.size += int64(n)
+	if w.size-w.flushed >= writebackStep {
+		startWriteback(w.f, w.flushed, w.size-w.flushed)
+		w.flushed = w.size
+	}
 	if err != nil {
 		w.err = fmt.Errorf("write blob: %w", err)
 		return n, w.err
