@@ -10,11 +10,10 @@ import (
 	"fairway"
 )
 
-// EventPoll is how often the event stream looks for new audit events. The
-// store is polled rather than notified so that changes made by other
-// processes on the same store (the CLI in local mode, other replicas)
-// reach every stream.
-var EventPoll = 500 * time.Millisecond
+// DefaultEventPoll is Server.EventPoll unless set. The store is polled
+// rather than notified so that changes made by other processes on the same
+// store (the CLI in local mode, other replicas) reach every stream.
+const DefaultEventPoll = 500 * time.Millisecond
 
 // events streams the audit log as server-sent events: every change, in
 // order, from after= (or the Last-Event-ID header) on, until the client
@@ -42,7 +41,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	flusher.Flush()
 
 	last := int64(after)
-	tick := time.NewTicker(EventPoll)
+	tick := time.NewTicker(s.EventPoll)
 	defer tick.Stop()
 	idle := 0
 	for {
@@ -58,7 +57,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		if len(events) > 0 {
 			idle = 0
 			flusher.Flush()
-		} else if idle++; time.Duration(idle)*EventPoll >= 15*time.Second {
+		} else if idle++; time.Duration(idle)*s.EventPoll >= 15*time.Second {
 			// A comment now and then keeps proxies from closing the stream.
 			idle = 0
 			fmt.Fprint(w, ": keep-alive\n\n")

@@ -21,12 +21,11 @@ type evidenceMeta struct {
 	Parts []string `json:"parts"`
 }
 
-// MaxEvidenceBytes bounds the bytes of one evidence upload, all parts
-// together, so that a client cannot fill the server's disk.
-var MaxEvidenceBytes int64 = 16 << 30
+// DefaultMaxEvidenceBytes is Server.MaxEvidenceBytes unless set.
+const DefaultMaxEvidenceBytes int64 = 16 << 30
 
 // uploadBudget counts the bytes an upload has sent against the limit.
-type uploadBudget struct{ left int64 }
+type uploadBudget struct{ left, limit int64 }
 
 // lazyPart reads one named part of a multipart upload when first read.
 // The ledger reads parts in the order they are sent, so parts stream
@@ -53,7 +52,7 @@ func (p *lazyPart) Read(b []byte) (int, error) {
 	}
 	n, err := p.r.Read(b)
 	if p.budget.left -= int64(n); p.budget.left < 0 {
-		return n, fairway.FieldError(p.name, "the upload is larger than %d bytes, the most one evidence record may hold", MaxEvidenceBytes)
+		return n, fairway.FieldError(p.name, "the upload is larger than %d bytes, the most one evidence record may hold", p.budget.limit)
 	}
 	return n, err
 }
@@ -79,7 +78,7 @@ func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request) error {
 	}
 	meta.Task = key
 	var parts fairway.EvidenceParts
-	budget := &uploadBudget{left: MaxEvidenceBytes}
+	budget := &uploadBudget{left: s.MaxEvidenceBytes, limit: s.MaxEvidenceBytes}
 	for _, name := range meta.Parts {
 		lp := &lazyPart{mr: mr, name: name, budget: budget}
 		switch name {

@@ -34,6 +34,12 @@ type Authenticator interface {
 
 // Server serves the JSON API.
 type Server struct {
+	// MaxEvidenceBytes bounds one evidence upload, all parts together, so
+	// that a client cannot fill the server's disk.
+	MaxEvidenceBytes int64
+	// EventPoll is how often an event stream looks for new audit events.
+	EventPoll time.Duration
+
 	service fairway.Service
 	auth    Authenticator
 	mux     *http.ServeMux
@@ -105,7 +111,8 @@ func NewServer(service fairway.Service, auth Authenticator, logger *slog.Logger)
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &Server{service: service, auth: auth, mux: http.NewServeMux(), logger: logger}
+	s := &Server{service: service, auth: auth, mux: http.NewServeMux(), logger: logger,
+		MaxEvidenceBytes: DefaultMaxEvidenceBytes, EventPoll: DefaultEventPoll}
 	s.mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPIDocument)

@@ -52,6 +52,7 @@ func TestOpenAPI_DocumentsExactlyTheRoutes(t *testing.T) {
 }
 
 type apiEnv struct {
+	api   *fairwayhttp.Server
 	srv   *httptest.Server
 	l     *ledger.Ledger
 	token string
@@ -76,9 +77,10 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(fairwayhttp.NewServer(l, ledger.TokenAuth{L: l}, nil))
+	api := fairwayhttp.NewServer(l, ledger.TokenAuth{L: l}, nil)
+	srv := httptest.NewServer(api)
 	t.Cleanup(func() { srv.Close(); store.Close() })
-	return &apiEnv{srv: srv, l: l, token: alice.Token, agent: codex.Token}
+	return &apiEnv{api: api, srv: srv, l: l, token: alice.Token, agent: codex.Token}
 }
 
 func (e *apiEnv) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
@@ -290,8 +292,8 @@ func TestAPI_GovernanceBadInputWritesNothing(t *testing.T) {
 }
 
 func TestEvents_StreamAuditLiveAndResume(t *testing.T) {
-	fairwayhttp.EventPoll = 10 * time.Millisecond
 	e := newAPIEnv(t)
+	e.api.EventPoll = 10 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	before := e.auditHead(t)
@@ -350,9 +352,7 @@ func TestEvents_StreamAuditLiveAndResume(t *testing.T) {
 
 func TestClient_EvidenceUploadIsBounded(t *testing.T) {
 	e := newAPIEnv(t)
-	old := fairwayhttp.MaxEvidenceBytes
-	fairwayhttp.MaxEvidenceBytes = 1 << 20
-	defer func() { fairwayhttp.MaxEvidenceBytes = old }()
+	e.api.MaxEvidenceBytes = 1 << 20
 	c := fairwayhttp.NewClient(e.srv.URL, e.token)
 	ctx := context.Background()
 	if _, err := c.CreateTask(ctx, fairway.TaskCreate{Key: "BIG-1", Title: "big"}); err != nil {

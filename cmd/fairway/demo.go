@@ -46,7 +46,7 @@ fairway demo --addr 127.0.0.1:9090 --dir /tmp/fairway-demo`,
 			if getBool(fs, "load-only") {
 				return nil
 			}
-			return serveLedger(a, l, getString(fs, "addr"), nil)
+			return serveLedger(a, l, getString(fs, "addr"), nil, 0)
 		},
 	})
 }

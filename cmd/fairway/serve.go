@@ -45,7 +45,7 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 			fs.String("oidc-groups-claim", "groups", "claim listing the caller's groups")
 			listVar(fs, "oidc-mfa-acr", "an acr `VALUE` that proves MFA (repeatable); amr values such as otp or hwk always do")
 			fs.Duration("mfa-max-age", 15*time.Minute, "how recent auth_time must be for an approval that needs MFA")
-			fs.Int("max-evidence-mib", int(fairwayhttp.MaxEvidenceBytes>>20), "largest evidence upload accepted, in MiB")
+			fs.Int("max-evidence-mib", int(fairwayhttp.DefaultMaxEvidenceBytes>>20), "largest evidence upload accepted, in MiB")
 		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
 			if err := wantArgs(pos, 0, "no arguments"); err != nil {
@@ -55,7 +55,6 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 			if err != nil {
 				return err
 			}
-			fairwayhttp.MaxEvidenceBytes = int64(getInt(fs, "max-evidence-mib")) << 20
 			var auth fairwayhttp.Authenticator = ledger.TokenAuth{L: l}
 			maxAge, _ := time.ParseDuration(getString(fs, "mfa-max-age"))
 			l.MFAMaxAge = maxAge
@@ -71,19 +70,22 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 				}
 				auth = oa
 			}
-			return serveLedger(a, l, getString(fs, "addr"), auth)
+			return serveLedger(a, l, getString(fs, "addr"), auth, int64(getInt(fs, "max-evidence-mib"))<<20)
 		},
 	})
 }
 
 // serveLedger serves the API and the overview page for l until the
 // command is interrupted. auth defaults to Fairway's bearer tokens.
-func serveLedger(a *app, l *ledger.Ledger, addr string, auth fairwayhttp.Authenticator) error {
+func serveLedger(a *app, l *ledger.Ledger, addr string, auth fairwayhttp.Authenticator, maxEvidence int64) error {
 	if auth == nil {
 		auth = ledger.TokenAuth{L: l}
 	}
 	logger := slog.New(slog.NewTextHandler(a.stderr, nil))
 	srv := fairwayhttp.NewServer(l, auth, logger)
+	if maxEvidence > 0 {
+		srv.MaxEvidenceBytes = maxEvidence
+	}
 	srv.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lanes, err1 := l.ListLanes(r.Context())
 		next, err2 := l.Next(r.Context(), fairway.NextFilter{})
