@@ -171,8 +171,12 @@ var cliSteps = []struct {
 		stderr: "fairway: expires: is required: every waiver ends (e.g. 72h or 2026-12-31T00:00:00Z)\n"},
 	{as: "omar", args: "waiver approve 1", stdout: "waiver 1 approved by omar: evidence:diff is lifted on OPS-EDGE-001 until 2026-11-02T09:00:34Z\n"},
 	{as: "codex", args: "policy show", partial: true, stdout: "# policy in force: sha256:"},
+	{as: "alice", args: "task update OPS-EDGE-001 --priority 0 --label edge", stdout: "updated OPS-EDGE-001\n"},
+	{as: "codex", args: "task update OPS-EDGE-001 --label none", code: exitForbidden,
+		stderr: "fairway: only a human can change a task's scope, review domains, labels, risk, owner or mutating flag; codex is an agent. They decide what its gate requires\n"},
+	{as: "codex", args: "task update OPS-EDGE-001 --title Rotate-the-tunnel", stdout: "updated OPS-EDGE-001\n"},
 	{as: "codex", args: "task show OPS-EDGE-001 --json --full", partial: true, stdout: "{\n  \"task\": {\n    \"key\": \"OPS-EDGE-001\","},
-	{as: "codex", args: "audit verify", partial: true, stdout: "audit log intact: 26 events, head 26 "},
+	{as: "codex", args: "audit verify", partial: true, stdout: "audit log intact: 29 events, head 29 "},
 }
 
 func TestCLI_SameOutputLocalAndServer(t *testing.T) {

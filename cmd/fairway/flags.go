@@ -46,3 +46,13 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	})
 	return set
 }
+
+// given returns a pointer to the flag's value when the flag was given on
+// the command line, and nil otherwise: the shape of partial updates.
+func given[T any](fs *flag.FlagSet, name string, get func(*flag.FlagSet, string) T) *T {
+	if !isSet(fs, name) {
+		return nil
+	}
+	v := get(fs, name)
+	return &v
+}

@@ -136,38 +136,15 @@ fairway task list --lane closeout --json`,
 			if err := wantArgs(pos, 1, "KEY"); err != nil {
 				return err
 			}
-			var u fairway.TaskUpdate
-			if isSet(fs, "title") {
-				v := getString(fs, "title")
-				u.Title = &v
+			// Only the flags given change the task.
+			u := fairway.TaskUpdate{
+				Title: given(fs, "title", getString), Owner: given(fs, "owner", getString), Risk: given(fs, "risk", getString),
+				Priority: given(fs, "priority", getInt), Mutating: given(fs, "mutating", getBool),
+				ReviewDomains: given(fs, "domain", getList), Labels: given(fs, "label", getList),
 			}
 			if isSet(fs, "scope") || isSet(fs, "surface") || isSet(fs, "change-class") || isSet(fs, "contract") || isSet(fs, "path") {
 				s := scopeFromFlags(fs)
 				u.Scope = &s
-			}
-			if isSet(fs, "owner") {
-				v := getString(fs, "owner")
-				u.Owner = &v
-			}
-			if isSet(fs, "risk") {
-				v := getString(fs, "risk")
-				u.Risk = &v
-			}
-			if isSet(fs, "priority") {
-				v := getInt(fs, "priority")
-				u.Priority = &v
-			}
-			if isSet(fs, "domain") {
-				v := getList(fs, "domain")
-				u.ReviewDomains = &v
-			}
-			if isSet(fs, "mutating") {
-				v := getBool(fs, "mutating")
-				u.Mutating = &v
-			}
-			if isSet(fs, "label") {
-				v := getList(fs, "label")
-				u.Labels = &v
 			}
 			svc, ctx, err := a.connect()
 			if err != nil {
