@@ -77,6 +77,10 @@ func newCLIEnv(t *testing.T, local bool) *cliEnv {
 }
 
 func (e *cliEnv) run(as string, args ...string) (stdout, stderr string, code int) {
+	return e.runIn("", as, args...)
+}
+
+func (e *cliEnv) runIn(stdin, as string, args ...string) (stdout, stderr string, code int) {
 	var out, errb bytes.Buffer
 	env := map[string]string{}
 	if e.local {
@@ -86,7 +90,7 @@ func (e *cliEnv) run(as string, args ...string) (stdout, stderr string, code int
 		env["FAIRWAY_SERVER"] = e.server
 		env["FAIRWAY_TOKEN"] = e.tokens[as]
 	}
-	a := &app{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
+	a := &app{ctx: context.Background(), stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb,
 		getenv: func(k string) string { return env[k] }, now: e.clock.Now}
 	code = a.run(args)
 	return out.String(), errb.String(), code
@@ -97,6 +101,7 @@ func (e *cliEnv) run(as string, args ...string) (stdout, stderr string, code int
 var cliSteps = []struct {
 	as      string
 	args    string
+	stdin   string
 	code    int
 	stdout  string
 	stderr  string
@@ -150,9 +155,10 @@ var cliSteps = []struct {
 		stderr: "fairway: evidence refused: the content holds a secret (github-token, line 1, column 7); policy refuses secrets in uat-report evidence, so remove it and record again\n"},
 	{as: "codex", args: "evidence add --task OPS-UAT-KIND-FULL-001 --kind uat-report {files}/missing.txt", code: exitUsage,
 		stderr: "fairway: file: cannot read {files}/missing.txt: no such file or directory\n"},
+	{as: "codex", args: "evidence add --task OPS-UAT-KIND-FULL-001 --kind log -", stdin: "pod-a Running\n", partial: true, stdout: "recorded EV-"},
 	{as: "codex", args: "claim --task OPS-UAT-KIND-FULL-001 tests pass", stdout: "claim 1 recorded on OPS-UAT-KIND-FULL-001 (a claim is not evidence: reviews and evidence decide closure)\n"},
-	{as: "codex", args: "claim list OPS-UAT-KIND-FULL-001", stdout: "2026-11-01T09:00:21Z  codex (agent) claims: tests pass\n"},
-	{as: "codex", args: "evidence verify", stdout: "evidence intact: 1 blobs checked\n"},
+	{as: "codex", args: "claim list OPS-UAT-KIND-FULL-001", stdout: "2026-11-01T09:00:22Z  codex (agent) claims: tests pass\n"},
+	{as: "codex", args: "evidence verify", stdout: "evidence intact: 2 blobs checked\n"},
 	{as: "alice", args: "policy apply {files}/governance.yaml", partial: true, stdout: "policy sha256:"},
 	{as: "codex", args: "policy apply {files}/governance.yaml", code: exitForbidden, stderr: "fairway: only a human can bootstrap the governance policy\n"},
 	{as: "alice", args: "task create OPS-EDGE-001 --title Rotate-tunnel --surface edge --change-class edge-dns --mutating", stdout: "created OPS-EDGE-001\n"},
@@ -166,17 +172,17 @@ var cliSteps = []struct {
 	{as: "olivia", args: "review request-changes OPS-EDGE-001 --domain ops --item attach-the-DNS-diff", stdout: "review 1: olivia requested changes to OPS-EDGE-001 for ops: attach-the-DNS-diff\n"},
 	{as: "codex", args: "gate explain OPS-EDGE-001", partial: true, stdout: "Gate for OPS-EDGE-001: FAIL\n  NOT_APPLICABLE dependencies — the task has no dependencies\n  UNSATISFIED    review:ops [protected] — 0 of 1 approval(s); open change requests: #1 by olivia: attach-the-DNS-diff\n"},
 	{as: "alice", args: "waiver request --task OPS-EDGE-001 --requirement evidence:diff --reason diff-is-in-the-runbook --expires 24h",
-		stdout: "waiver 1 requested for evidence:diff on OPS-EDGE-001 until 2026-11-02T09:00:34Z; it counts once a member of ops approves it\n"},
+		stdout: "waiver 1 requested for evidence:diff on OPS-EDGE-001 until 2026-11-02T09:00:35Z; it counts once a member of ops approves it\n"},
 	{as: "alice", args: "waiver request --task OPS-EDGE-001 --requirement evidence:diff --reason x", code: exitUsage,
 		stderr: "fairway: expires: is required: every waiver ends (e.g. 72h or 2026-12-31T00:00:00Z)\n"},
-	{as: "omar", args: "waiver approve 1", stdout: "waiver 1 approved by omar: evidence:diff is lifted on OPS-EDGE-001 until 2026-11-02T09:00:34Z\n"},
+	{as: "omar", args: "waiver approve 1", stdout: "waiver 1 approved by omar: evidence:diff is lifted on OPS-EDGE-001 until 2026-11-02T09:00:35Z\n"},
 	{as: "codex", args: "policy show", partial: true, stdout: "# policy in force: sha256:"},
 	{as: "alice", args: "task update OPS-EDGE-001 --priority 0 --label edge", stdout: "updated OPS-EDGE-001\n"},
 	{as: "codex", args: "task update OPS-EDGE-001 --label none", code: exitForbidden,
 		stderr: "fairway: only a human can change a task's scope, review domains, labels, risk, owner or mutating flag; codex is an agent. They decide what its gate requires\n"},
 	{as: "codex", args: "task update OPS-EDGE-001 --title Rotate-the-tunnel", stdout: "updated OPS-EDGE-001\n"},
 	{as: "codex", args: "task show OPS-EDGE-001 --json --full", partial: true, stdout: "{\n  \"task\": {\n    \"key\": \"OPS-EDGE-001\","},
-	{as: "codex", args: "audit verify", partial: true, stdout: "audit log intact: 29 events, head 29 "},
+	{as: "codex", args: "audit verify", partial: true, stdout: "audit log intact: 30 events, head 30 "},
 }
 
 func TestCLI_SameOutputLocalAndServer(t *testing.T) {
@@ -189,8 +195,8 @@ func TestCLI_SameOutputLocalAndServer(t *testing.T) {
 		step.args = strings.ReplaceAll(step.args, "{files}", files)
 		step.stderr = strings.ReplaceAll(step.stderr, "{files}", files)
 		args := splitArgs(step.args)
-		lout, lerr, lcode := local.run(step.as, args...)
-		rout, rerr, rcode := remote.run(step.as, args...)
+		lout, lerr, lcode := local.runIn(step.stdin, step.as, args...)
+		rout, rerr, rcode := remote.runIn(step.stdin, step.as, args...)
 		if lout != rout || lerr != rerr || lcode != rcode {
 			t.Fatalf("step %d %q: local and server differ:\nlocal  (%d) %q %q\nserver (%d) %q %q", i, step.args, lcode, lout, lerr, rcode, rout, rerr)
 		}

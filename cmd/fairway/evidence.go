@@ -17,9 +17,10 @@ import (
 
 func init() {
 	register(&command{
-		name: "evidence add", summary: "Record files as evidence: screenshots, UAT reports, scan output, exports, rollback plans", args: "--task KEY --kind KIND FILE...",
+		name: "evidence add", summary: "Record files as evidence: screenshots, UAT reports, scan output, exports, rollback plans", args: "--task KEY --kind KIND FILE... (- for standard input)",
 		example: `fairway evidence add --task OPS-FIX-001 --kind uat-report junit.xml --as codex
-fairway evidence add --task OPS-FIX-001 --kind rollback-plan rollback.md --note "restore previous tunnel config" --as alice`,
+fairway evidence add --task OPS-FIX-001 --kind rollback-plan rollback.md --note "restore previous tunnel config" --as alice
+kubectl get pods -A | fairway evidence add --task OPS-FIX-001 --kind log -`,
 		flags: func(fs *flag.FlagSet) {
 			fs.String("task", "", "task the evidence is for (required)")
 			fs.String("kind", "", "evidence kind, e.g. screenshot, uat-report, scan-output, rollback-plan, drill, export (required)")
@@ -40,6 +41,16 @@ fairway evidence add --task OPS-FIX-001 --kind rollback-plan rollback.md --note 
 				}
 			}()
 			for _, name := range pos {
+				if name == "-" {
+					// Standard input is spooled to a file first, so it can be
+					// hashed before an upload and sent after.
+					f, err := spool(a.stdin)
+					if err != nil {
+						return err
+					}
+					files = append(files, f)
+					continue
+				}
 				f, err := os.Open(name)
 				if err != nil {
 					return fairway.FieldError("file", "cannot read %s: %v", name, errText(err))
@@ -59,8 +70,12 @@ fairway evidence add --task OPS-FIX-001 --kind rollback-plan rollback.md --note 
 			source, env := sourceState(dir), environment(nil)
 			var recorded []*fairway.Evidence
 			for i, f := range files {
+				filename := filepath.Base(pos[i])
+				if pos[i] == "-" {
+					filename = "stdin"
+				}
 				add := fairway.EvidenceAdd{
-					Task: getString(fs, "task"), Kind: getString(fs, "kind"), Filename: filepath.Base(pos[i]),
+					Task: getString(fs, "task"), Kind: getString(fs, "kind"), Filename: filename,
 					Note: getString(fs, "note"), MediaType: getString(fs, "media-type"), Supersedes: getString(fs, "supersedes"),
 					Source: source, Environment: env,
 				}
@@ -344,4 +359,23 @@ func asPathError(err error, pe **os.PathError) bool {
 		*pe = p
 	}
 	return ok
+}
+
+// spool copies r to a temporary file, removed when closed by the caller's
+// cleanup, and returns it rewound.
+func spool(r io.Reader) (*os.File, error) {
+	f, err := os.CreateTemp("", "fairway-stdin-*")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name()) // the open file stays readable; nothing is left behind
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read standard input: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
