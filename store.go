@@ -51,8 +51,6 @@ type Tx interface {
 	ReadyTasks(f NextFilter) ([]*Task, error)
 	// CountReady counts what ReadyTasks would return without a limit.
 	CountReady(lane string) (int, error)
-	// PendingBlockers counts key's blockers that are not done.
-	PendingBlockers(key string) (int, error)
 
 	InsertLane(l *Lane) error
 	Lane(name string) (*Lane, error)
@@ -74,17 +72,14 @@ type Tx interface {
 	// ProofChain returns how many proof records a task has and the head
 	// of its chain.
 	ProofChain(task string) (count int, chain string, err error)
-	// LatestProof returns a task's proof evidence of a kind that nothing
-	// supersedes, newest first (summary fields only, as EvidenceSummaries).
+	// LatestProof returns a task's evidence of a kind that nothing
+	// supersedes, newest first, with only ID, Task, Kind, Digest, Size,
+	// RecordedBy, RecordedAt and Supersedes set: what a gate judges.
 	LatestProof(task, kind string) ([]*Evidence, error)
 	// EvidenceRecorders returns who recorded a task's evidence.
 	EvidenceRecorders(task string) ([]string, error)
 	Evidence(id string) (*Evidence, error)
 	EvidenceList(f EvidenceFilter) ([]*Evidence, error)
-	// EvidenceSummaries lists a task's evidence, oldest first, with only
-	// ID, Task, Kind, Digest, Size, RecordedBy, RecordedAt and Supersedes
-	// set: what a gate judges.
-	EvidenceSummaries(task string) ([]*Evidence, error)
 	InsertClaim(c *Claim) error
 	Claims(task string) ([]*Claim, error)
 

@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"slices"
 	"sync"
 	"time"
 
@@ -21,9 +20,6 @@ type Ledger struct {
 	store fairway.Store
 	// Blobs holds evidence bytes.
 	Blobs fairway.BlobStore
-	// SecretAction, when set, overrides the policy's choice, per evidence
-	// kind, of refusing or redacting a secret found in it.
-	SecretAction func(kind string) string
 	// StepUpACR and MFAMaxAge describe the authentication an MFA-gated
 	// approval asks for in its step-up challenge (RFC 9470).
 	StepUpACR []string
@@ -151,5 +147,3 @@ func (l *Ledger) VerifyAudit(ctx context.Context) (*fairway.AuditVerification, e
 	})
 	return res, err
 }
-
-func sortStrings(s []string) { slices.Sort(s) }

@@ -160,9 +160,6 @@ func (l *Ledger) ProposePolicy(ctx context.Context, task, file string, source []
 
 // secretAction asks the policy in force what a secret in kind does.
 func (l *Ledger) secretAction(ctx context.Context, kind string) string {
-	if l.SecretAction != nil {
-		return l.SecretAction(kind)
-	}
 	var action string
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		p, _, err := l.activePolicy(tx)

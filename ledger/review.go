@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,7 +103,7 @@ func domainNames(p *policy.Policy) []string {
 	for d := range p.ReviewDomains {
 		out = append(out, d)
 	}
-	sortStrings(out)
+	slices.Sort(out)
 	return out
 }
 

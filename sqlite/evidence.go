@@ -134,12 +134,7 @@ func (t *tx) Claims(task string) ([]*fairway.Claim, error) {
 	return out, rows.Err()
 }
 
-// EvidenceSummaries lists a task's evidence with only the fields a gate
-// judges, read from columns rather than decoded from each record.
-func (t *tx) EvidenceSummaries(task string) ([]*fairway.Evidence, error) {
-	return t.summaries(`SELECT id, task, kind, digest, size, recorded_by, recorded_at, supersedes FROM evidence WHERE task = ? ORDER BY recorded_at, id`, task)
-}
-
+// summaries reads the evidence columns a gate judges.
 func (t *tx) summaries(query string, args ...any) ([]*fairway.Evidence, error) {
 	rows, err := t.q.QueryContext(t.ctx, query, args...)
 	if err != nil {

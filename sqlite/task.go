@@ -217,14 +217,6 @@ func (t *tx) Blocking(key string) ([]string, error) {
 	return t.queryStrings(`SELECT blocked FROM dependencies WHERE blocker = ? ORDER BY blocked`, key)
 }
 
-// PendingBlockers counts key's blockers that are not done.
-func (t *tx) PendingBlockers(key string) (int, error) {
-	var n int
-	err := t.q.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM dependencies d JOIN tasks b ON b.key = d.blocker
-		WHERE d.blocked = ? AND b.status <> 'done'`, key).Scan(&n)
-	return n, mapErr(err)
-}
-
 const readyOrder = ` ORDER BY priority, risk_rank DESC, created_at, key`
 
 // ReadyTasks reads the ready index: open and nothing pending.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -481,4 +482,4 @@ func testGovernanceBadInput(t *testing.T, e *env) {
 	}
 }
 
-func itoa(n int64) string { return strconvItoa(n) }
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -100,7 +100,7 @@ var ledgerTests = []struct {
 	fn   func(*testing.T, *env)
 }{
 	{"Evidence/RecordedImmutableAndAudited", testEvidenceRecorded},
-	{"Evidence/SummariesForTheGate", testEvidenceSummaries},
+	{"Evidence/ProofChainForTheGate", testEvidenceSummaries},
 	{"Governance/R1_OnlyHumansReview", testR1OnlyHumansReview},
 	{"Governance/AgentsCannotChooseTheirRequirements", testAgentsCannotChooseTheirRequirements},
 	{"Governance/R2_ReviewersAreIndependentMembers", testR2Independence},

@@ -239,10 +239,6 @@ func testReadyIndex(t *testing.T, s fairway.Store) {
 		t.Fatalf("ready with R-OLD waiting = %v, want %v", got, want)
 	}
 	view(t, s, func(tx fairway.Tx) error {
-		n, err := tx.PendingBlockers("R-OLD")
-		if n != 1 || err != nil {
-			t.Errorf("PendingBlockers(R-OLD) = %d, %v; want 1", n, err)
-		}
 		c, err := tx.CountReady("")
 		if c != 4 || err != nil {
 			t.Errorf("CountReady = %d, %v; want 4", c, err)
@@ -374,5 +370,3 @@ func testConcurrentUpdates(t *testing.T, s fairway.Store) {
 		t.Fatalf("verify = %+v, %v; want ok with %d events", v, err, writers*each+1)
 	}
 }
-
-func strconvItoa(n int64) string { return fmt.Sprint(n) }

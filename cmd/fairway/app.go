@@ -101,10 +101,8 @@ type command struct {
 	summary string
 	args    string
 	example string
-	// local marks commands that only work on the local store.
-	local bool
-	run   func(a *app, fs *flag.FlagSet, pos []string) error
-	flags func(fs *flag.FlagSet)
+	run     func(a *app, fs *flag.FlagSet, pos []string) error
+	flags   func(fs *flag.FlagSet)
 }
 
 var commands []*command
@@ -432,5 +430,3 @@ func wantArgs(pos []string, n int, names string) error {
 	}
 	return nil
 }
-
-func sqliteDefaults() sqlite.Options { return sqlite.Options{} }

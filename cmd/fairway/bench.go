@@ -22,7 +22,6 @@ func init() {
 		name: "bench", summary: "Measure write throughput, next on a large graph, and CLI process cost", args: "[--quick]",
 		example: `fairway bench
 fairway bench --quick --json`,
-		local: true,
 		flags: func(fs *flag.FlagSet) {
 			fs.Bool("quick", false, "smaller runs, for a fast look")
 			fs.String("workdir", "", "folder for the benchmark stores (default: a temporary folder, removed after)")

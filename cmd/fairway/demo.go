@@ -7,6 +7,7 @@ import (
 
 	"fairway"
 	"fairway/demo"
+	"fairway/sqlite"
 )
 
 func init() {
@@ -14,7 +15,6 @@ func init() {
 		name: "demo", summary: "Load the GPUaaS governance scenario into a fresh store and serve it", args: "[--addr HOST:PORT] [--dir DIR]",
 		example: `fairway demo
 fairway demo --addr 127.0.0.1:9090 --dir /tmp/fairway-demo`,
-		local: true,
 		flags: func(fs *flag.FlagSet) {
 			fs.String("addr", "127.0.0.1:8080", "address to listen on")
 			fs.Bool("load-only", false, "load the scenario and exit without serving")
@@ -30,7 +30,7 @@ fairway demo --addr 127.0.0.1:9090 --dir /tmp/fairway-demo`,
 				}
 				a.dir = dir
 			}
-			l, err := a.openLedger(sqliteDefaults())
+			l, err := a.openLedger(sqlite.Options{})
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 	"fairway"
 	fairwayhttp "fairway/http"
 	"fairway/ledger"
+	"fairway/sqlite"
 )
 
 var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
@@ -36,7 +37,6 @@ func init() {
 		name: "serve", summary: "Serve the JSON API (and an overview page) on the local store", args: "[--addr HOST:PORT]",
 		example: `fairway serve --addr 127.0.0.1:8080
 curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next`,
-		local: true,
 		flags: func(fs *flag.FlagSet) {
 			fs.String("addr", "127.0.0.1:8080", "address to listen on")
 			fs.String("oidc-issuer", "", "accept ID tokens from this OIDC issuer (default $FAIRWAY_OIDC_ISSUER)")
@@ -51,7 +51,7 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 			if err := wantArgs(pos, 0, "no arguments"); err != nil {
 				return err
 			}
-			l, err := a.openLedger(sqliteDefaults())
+			l, err := a.openLedger(sqlite.Options{})
 			if err != nil {
 				return err
 			}
