@@ -19,10 +19,10 @@ import (
 	"fairway/secret"
 )
 
-// DefaultSecretAction is the secret policy until a governance policy
+// defaultSecretAction is the secret policy until a governance policy
 // says otherwise: logs and transcripts are redacted (they are mostly
 // useful without the secret), everything else is refused.
-func DefaultSecretAction(kind string) string {
+func defaultSecretAction(kind string) string {
 	switch kind {
 	case fairway.EvidenceLog, fairway.EvidenceCommandResult, fairway.EvidenceContext, fairway.EvidenceSmoke:
 		return fairway.SecretRedact
@@ -213,12 +213,21 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 	if (parts.Stdout != nil || parts.Stderr != nil) && a.Command == nil {
 		return nil, fairway.FieldError("command", "stdout and stderr parts belong to a command record")
 	}
-	// Fail before reading any bytes when the request cannot succeed.
+	// Fail before reading any bytes when the request cannot succeed, and
+	// learn what the policy in force does with a secret in this kind.
 	var by *fairway.Actor
+	action := defaultSecretAction(a.Kind)
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		var err error
 		if by, err = l.actor(ctx, tx); err != nil {
 			return err
+		}
+		p, _, err := l.activePolicy(tx)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			action = p.SecretAction(a.Kind)
 		}
 		if _, err := tx.Task(a.Task); err != nil {
 			return err
@@ -273,7 +282,6 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 			findings = append(findings, fairway.SecretFinding{Part: st.part, Rule: f.Rule, Line: f.Line, Column: f.Column})
 		}
 	}
-	action := l.secretAction(ctx, a.Kind)
 	if len(findings) > 0 && action != fairway.SecretRedact {
 		abortAll()
 		refusal := &fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf(

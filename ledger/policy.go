@@ -157,24 +157,3 @@ func (l *Ledger) ProposePolicy(ctx context.Context, task, file string, source []
 	}
 	return rec, nil
 }
-
-// secretAction asks the policy in force what a secret in kind does.
-func (l *Ledger) secretAction(ctx context.Context, kind string) string {
-	var action string
-	err := l.store.View(ctx, func(tx fairway.Tx) error {
-		p, _, err := l.activePolicy(tx)
-		if err != nil {
-			return err
-		}
-		if p == nil {
-			action = DefaultSecretAction(kind)
-		} else {
-			action = p.SecretAction(kind)
-		}
-		return nil
-	})
-	if err != nil {
-		return fairway.SecretRefuse
-	}
-	return action
-}

@@ -44,7 +44,7 @@ func (t *tx) ProofChain(task string) (int, string, error) {
 // LatestProof lists current proof of one kind, newest first.
 func (t *tx) LatestProof(task, kind string) ([]*fairway.Evidence, error) {
 	return t.summaries(`SELECT id, task, kind, digest, size, recorded_by, recorded_at, supersedes FROM evidence e
-		WHERE task = ? AND kind = ? AND kind <> 'context'
+		WHERE task = ? AND kind = ?
 		AND NOT EXISTS (SELECT 1 FROM evidence s WHERE s.supersedes = e.id)
 		ORDER BY recorded_at DESC, id DESC`, task, kind)
 }

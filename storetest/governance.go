@@ -483,3 +483,27 @@ func testGovernanceBadInput(t *testing.T, e *env) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// testPolicyChoosesSecretAction flips the defaults through the policy: a
+// secret in a log is refused and one in a UAT report is redacted.
+func testPolicyChoosesSecretAction(t *testing.T, e *env) {
+	src := strings.Replace(string(demo.Policy),
+		"  redact: [log, command-result, context, smoke]\n  refuse: [uat-report, export, drill, rollback-plan, screenshot, scan-output]",
+		"  redact: [uat-report]\n  refuse: [log]", 1)
+	if src == string(demo.Policy) {
+		t.Fatal("the demo policy's secrets section moved; update this test")
+	}
+	if _, err := e.l.BootstrapPolicy(e.alice, "governance.yaml", []byte(src)); err != nil {
+		t.Fatal(err)
+	}
+	e.task(t, "SEC-POL-1")
+	_, err := e.l.AddEvidence(e.codex, fairway.EvidenceAdd{Task: "SEC-POL-1", Kind: "log"}, fairway.EvidenceParts{Content: strings.NewReader(awsLine)})
+	wantCode(t, err, fairway.EFORBIDDEN)
+	ev, err := e.l.AddEvidence(e.codex, fairway.EvidenceAdd{Task: "SEC-POL-1", Kind: "uat-report"}, fairway.EvidenceParts{Content: strings.NewReader(awsLine)})
+	if err != nil || !ev.Scan.Redacted {
+		t.Fatalf("uat-report under a redacting policy = %+v %v", ev, err)
+	}
+	if got := e.read(t, ev.ID, ""); strings.Contains(got, "wJalr") {
+		t.Fatalf("stored %q", got)
+	}
+}

@@ -110,6 +110,7 @@ var ledgerTests = []struct {
 	{"Governance/R6_MFAStepUp", testR6MFA},
 	{"Governance/R13_PolicyChangesThroughAGate", testR13PolicyGoverned},
 	{"Governance/Waivers", testWaivers},
+	{"Governance/PolicyChoosesSecretAction", testPolicyChoosesSecretAction},
 	{"Governance/PrerequisiteAlternatives", testPrerequisites},
 	{"Governance/BadInputWritesNothing", testGovernanceBadInput},
 	{"Evidence/SecretRefusedOrRedactedByKind", testEvidenceSecrets},
