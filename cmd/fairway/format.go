@@ -132,38 +132,18 @@ func printDecision(w io.Writer, d *fairway.GateDecision) {
 	fmt.Fprintf(w, "  judged snapshot %s\n", d.SnapshotDigest)
 }
 
-// taskRecord gathers what a reader of a task wants next to it: its
-// dependencies, evidence, claims, reviews and where its gate stands.
-func taskRecord(svc fairway.Service, ctx context.Context, t *fairway.Task) ([][2]string, error) {
-	deps, err := svc.Dependencies(ctx, t.Key)
-	if err != nil {
-		return nil, err
-	}
-	evidence, err := svc.ListEvidence(ctx, fairway.EvidenceFilter{Task: t.Key})
-	if err != nil {
-		return nil, err
-	}
-	claims, err := svc.ListClaims(ctx, t.Key)
-	if err != nil {
-		return nil, err
-	}
-	reviews, err := svc.ListReviews(ctx, t.Key)
-	if err != nil {
-		return nil, err
-	}
-	gate, err := svc.ExplainGate(ctx, t.Key)
-	if err != nil {
-		return nil, err
-	}
+// taskRecord turns a task's surroundings into the lines `task show`
+// prints below the task.
+func taskRecord(v *taskView) [][2]string {
 	var rows [][2]string
 	var waits []string
-	for _, d := range deps.BlockedBy {
+	for _, d := range v.BlockedBy {
 		waits = append(waits, d.Key+" ("+d.Status+")")
 	}
 	rows = append(rows, [2]string{"waits on", joinOrDash(waits)})
 	kinds := map[string]int{}
 	var order, ev []string
-	for _, e := range evidence {
+	for _, e := range v.Evidence {
 		if kinds[e.Kind] == 0 {
 			order = append(order, e.Kind)
 		}
@@ -173,29 +153,30 @@ func taskRecord(svc fairway.Service, ctx context.Context, t *fairway.Task) ([][2
 		ev = append(ev, fmt.Sprintf("%d %s", kinds[k], k))
 	}
 	rows = append(rows, [2]string{"evidence", joinOrDash(ev)})
-	if len(claims) > 0 {
-		rows = append(rows, [2]string{"claims", fmt.Sprintf("%d (not evidence)", len(claims))})
+	if len(v.Claims) > 0 {
+		rows = append(rows, [2]string{"claims", fmt.Sprintf("%d (not evidence)", len(v.Claims))})
 	}
 	var rv []string
-	for _, r := range reviews {
+	for _, r := range v.Reviews {
 		rv = append(rv, fmt.Sprintf("%s %s by %s", r.Domain, r.Verdict, r.Reviewer))
 	}
 	rows = append(rows, [2]string{"reviews", joinOrDash(rv)})
 	open := 0
-	for _, r := range gate.Requirements {
+	for _, r := range v.Gate.Requirements {
 		if r.State == fairway.ReqUnsatisfied {
 			open++
 		}
 	}
-	if gate.Pass {
+	if v.Gate.Pass {
 		rows = append(rows, [2]string{"gate", "PASS"})
 	} else {
-		rows = append(rows, [2]string{"gate", fmt.Sprintf("FAIL, %d unsatisfied: fairway gate explain %s", open, t.Key)})
+		rows = append(rows, [2]string{"gate", fmt.Sprintf("FAIL, %d unsatisfied: fairway gate explain %s", open, v.Task.Key)})
 	}
-	return rows, nil
+	return rows
 }
 
-// taskView is everything known about a task, for `task show --json --full`.
+// taskView is everything known about a task: what `task show` prints and
+// `task show --json --full` returns.
 type taskView struct {
 	Task      *fairway.Task         `json:"task"`
 	BlockedBy []*fairway.Task       `json:"blocked_by"`

@@ -85,22 +85,14 @@ fairway task show OPS-FIX-001 --json --full   # with dependencies, evidence, cla
 			if err != nil {
 				return err
 			}
-			if a.json && getBool(fs, "full") {
-				full, err := fullTask(svc, ctx, t)
-				if err != nil {
-					return err
-				}
-				return a.printJSON(full)
-			}
-			if a.json {
+			if a.json && !getBool(fs, "full") {
 				return a.printJSON(t)
 			}
-			rows, err := taskRecord(svc, ctx, t)
+			full, err := fullTask(svc, ctx, t)
 			if err != nil {
 				return err
 			}
-			printTask(a.stdout, t, rows...)
-			return nil
+			return a.output(full, func(w io.Writer) { printTask(w, t, taskRecord(full)...) })
 		},
 	})
 	register(&command{
