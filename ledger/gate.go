@@ -31,7 +31,7 @@ type facts struct {
 
 // gatherFacts reads everything the gate needs about a task.
 func (l *Ledger) gatherFacts(tx fairway.Tx, task *fairway.Task) (*facts, error) {
-	f := &facts{task: task, now: l.now(), notIndependent: map[string]string{}}
+	f := &facts{task: task, now: l.now()}
 	var err error
 	if f.policy, f.record, err = l.activePolicy(tx); err != nil {
 		return nil, err
@@ -50,8 +50,7 @@ func (l *Ledger) gatherFacts(tx fairway.Tx, task *fairway.Task) (*facts, error) 
 	if err != nil {
 		return nil, err
 	}
-	recorders, err := tx.EvidenceRecorders(task.Key)
-	if err != nil {
+	if f.notIndependent, err = notIndependent(tx, task); err != nil {
 		return nil, err
 	}
 	if f.reviews, err = tx.Reviews(task.Key); err != nil {
@@ -60,21 +59,31 @@ func (l *Ledger) gatherFacts(tx fairway.Tx, task *fairway.Task) (*facts, error) 
 	if f.waivers, err = tx.Waivers(task.Key, task.Lane); err != nil {
 		return nil, err
 	}
+	f.snapshot = snapshotDigest(task, chain, f.proposal)
+	return f, nil
+}
+
+// notIndependent maps everyone who may not review a task to why (R2): its
+// owner, its creator, whoever asked for the work, and everyone who
+// recorded its evidence.
+func notIndependent(tx fairway.Tx, task *fairway.Task) (map[string]string, error) {
+	out := map[string]string{}
 	mark := func(who, why string) {
-		if who != "" {
-			if _, ok := f.notIndependent[who]; !ok {
-				f.notIndependent[who] = why
-			}
+		if _, seen := out[who]; who != "" && !seen {
+			out[who] = why
 		}
 	}
 	mark(task.Owner, "owns the task")
 	mark(task.Creator, "created the task")
 	mark(task.AssignedBy, "asked for the work")
+	recorders, err := tx.EvidenceRecorders(task.Key)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range recorders {
 		mark(r, "recorded its evidence")
 	}
-	f.snapshot = snapshotDigest(task, chain, f.proposal)
-	return f, nil
+	return out, nil
 }
 
 // snapshotDigest binds approvals to what they judged: the task's scope

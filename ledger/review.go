@@ -294,11 +294,11 @@ func (l *Ledger) ApproveWaiver(ctx context.Context, id int64) (*fairway.Waiver, 
 			if err != nil {
 				return err
 			}
-			f, err := l.gatherFacts(tx, task)
+			excluded, err := notIndependent(tx, task)
 			if err != nil {
 				return err
 			}
-			if why := f.notIndependent[by.Name]; why != "" {
+			if why := excluded[by.Name]; why != "" {
 				return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s is not independent of %s (%s) and cannot approve its waiver", by.Name, w.Task, why)})
 			}
 		}
