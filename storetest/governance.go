@@ -426,6 +426,17 @@ func testWaivers(t *testing.T, e *env) {
 	}
 	wantState(t, e.gate(t, lt.Key), "prerequisite:kind-compute-capacity", fairway.ReqWaived)
 	wantState(t, e.gate(t, "UAT-1"), "prerequisite:kind-compute-capacity", fairway.ReqUnsatisfied)
+	// The waiver's approver must be independent of the task too.
+	if _, err := e.l.CreateTask(as("omar"), fairway.TaskCreate{Key: "UAT-OMAR", Title: "omar's UAT", Labels: []string{"kind-uat"}}); err != nil {
+		t.Fatal(err)
+	}
+	ow, err := e.l.RequestWaiver(as("priya"), fairway.WaiverRequest{Task: "UAT-OMAR", Requirement: "prerequisite:kind-compute-capacity",
+		Reason: "alternate profile", ExpiresAt: e.clock.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.l.ApproveWaiver(as("omar"), ow.ID)
+	wantMessage(t, err, fairway.EFORBIDDEN, "omar is not independent of UAT-OMAR (created the task) and cannot approve its waiver")
 	list, _ := e.l.ListWaivers(ctx, "UAT-1", "")
 	if len(list) != 1 || list[0].ID != w.ID {
 		t.Fatalf("waivers of UAT-1 = %+v", list)
