@@ -8,56 +8,42 @@ import (
 
 // CreateActor creates an actor. On an empty ledger the first actor may be
 // created by no one, and must be a human: it bootstraps everything else.
-// Afterwards only humans and services create actors.
+// Afterwards authority.go says who may create which kind.
 func (l *Ledger) CreateActor(ctx context.Context, c fairway.ActorCreate) (*fairway.ActorCreated, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	var out *fairway.ActorCreated
-	var refusal error
-	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		now := l.now()
-		n, err := tx.CountActors()
-		if err != nil {
-			return err
-		}
-		var by *fairway.Actor
-		if n == 0 {
+	err := l.writeWith(ctx, "actor.create", c.Name, true, func(w *write) error {
+		if w.by == nil {
 			if c.Kind != fairway.KindHuman {
 				return fairway.FieldError("kind", "the first actor of a ledger must be a human: it is the one who can approve and close")
 			}
-		} else {
-			if by, err = l.actor(ctx, tx); err != nil {
-				return err
-			}
-			if by.Kind == fairway.KindAgent {
-				refusal = &fairway.Error{Code: fairway.EFORBIDDEN, Message: "agents cannot create actors; ask a human"}
-				return l.refuse(tx, by, now, "actor.create", c.Name, refusal.(*fairway.Error))
-			}
+		} else if err := w.requireMayCreate(c.Kind); err != nil {
+			return err
 		}
-		a := &fairway.Actor{Name: c.Name, Kind: c.Kind, DisplayName: c.DisplayName, CreatedAt: now}
-		if by != nil {
-			a.CreatedBy = by.Name
+		a := &fairway.Actor{Name: c.Name, Kind: c.Kind, DisplayName: c.DisplayName, CreatedAt: w.now}
+		if w.by != nil {
+			a.CreatedBy = w.by.Name
 		} else {
-			by = a
+			w.by = a
 		}
-		if err := tx.InsertActor(a); err != nil {
+		if err := w.tx.InsertActor(a); err != nil {
 			return err
 		}
 		out = &fairway.ActorCreated{Actor: a}
-		change := map[string]any{"actor": a, "token_issued": c.IssueToken}
 		if c.IssueToken {
 			out.Token = l.NewToken()
-			if err := tx.InsertToken(HashToken(out.Token), a.Name); err != nil {
+			if err := w.tx.InsertToken(HashToken(out.Token), a.Name); err != nil {
 				return err
 			}
 		}
-		return l.record(tx, by, now, "actor.create", a.Name, change)
+		return w.record(map[string]any{"actor": a, "token_issued": c.IssueToken})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out, refusal
+	return out, nil
 }
 
 // GetActor returns one actor.

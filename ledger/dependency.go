@@ -20,11 +20,8 @@ func (l *Ledger) AddDependency(ctx context.Context, blocked, blocker string) err
 	if blocked == blocker {
 		return fairway.FieldError("blocker", "a task cannot depend on itself")
 	}
-	return l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := l.actor(ctx, tx)
-		if err != nil {
-			return err
-		}
+	return l.write(ctx, "dependency.add", blocked, func(w *write) error {
+		tx := w.tx
 		t, err := tx.Task(blocked)
 		if err != nil {
 			return err
@@ -47,7 +44,7 @@ func (l *Ledger) AddDependency(ctx context.Context, blocked, blocker string) err
 		if err := tx.InsertDependency(blocked, blocker); err != nil {
 			return err
 		}
-		return l.record(tx, by, l.now(), "dependency.add", blocked, map[string]string{"blocked": blocked, "blocker": blocker})
+		return w.record(map[string]string{"blocked": blocked, "blocker": blocker})
 	})
 }
 
@@ -89,26 +86,16 @@ func (l *Ledger) RemoveDependency(ctx context.Context, blocked, blocker string) 
 	if err := fairway.ValidateKey("blocker", blocker); err != nil {
 		return err
 	}
-	var refusal error
-	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := l.actor(ctx, tx)
-		if err != nil {
-			return err
-		}
+	return l.write(ctx, "dependency.remove", blocked, func(w *write) error {
 		// Removing a dependency lifts a requirement of the gate.
-		if e := humanOnly(ctx, by, "remove a dependency", "It lifts a requirement of the gate"); e != nil {
-			refusal = e
-			return l.refuse(tx, by, l.now(), "dependency.remove", blocked, e)
-		}
-		if err := tx.DeleteDependency(blocked, blocker); err != nil {
+		if err := w.requireHuman("remove a dependency", "It lifts a requirement of the gate"); err != nil {
 			return err
 		}
-		return l.record(tx, by, l.now(), "dependency.remove", blocked, map[string]string{"blocked": blocked, "blocker": blocker})
+		if err := w.tx.DeleteDependency(blocked, blocker); err != nil {
+			return err
+		}
+		return w.record(map[string]string{"blocked": blocked, "blocker": blocker})
 	})
-	if err != nil {
-		return err
-	}
-	return refusal
 }
 
 // Dependencies shows what a task waits on and what waits on it.

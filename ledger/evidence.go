@@ -287,15 +287,11 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		refusal := &fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf(
 			"evidence refused: the %s holds a secret (%s, line %d, column %d%s); policy refuses secrets in %s evidence, so remove it and record again",
 			findings[0].Part, findings[0].Rule, findings[0].Line, findings[0].Column, more(len(findings)-1), a.Kind)}
-		err := l.store.Update(ctx, func(tx fairway.Tx) error {
-			return l.record(tx, by, l.now(), "evidence.refused", a.Task, map[string]any{
+		return nil, l.write(ctx, "evidence", a.Task, func(w *write) error {
+			return w.refuseWith(refusal, map[string]any{
 				"kind": a.Kind, "filename": a.Filename, "reason": "secret", "findings": findings,
 			})
 		})
-		if err != nil {
-			return nil, err
-		}
-		return nil, refusal
 	}
 	for _, st := range all {
 		if len(st.findings) > 0 {
@@ -345,11 +341,11 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 			return nil, err
 		}
 	}
-	err = l.store.Update(ctx, func(tx fairway.Tx) error {
-		if err := tx.InsertEvidence(e); err != nil {
+	err = l.write(ctx, "evidence.add", e.Task, func(w *write) error {
+		if err := w.tx.InsertEvidence(e); err != nil {
 			return err
 		}
-		return l.record(tx, by, e.RecordedAt, "evidence.add", e.Task, map[string]any{
+		return w.record(map[string]any{
 			"id": e.ID, "kind": e.Kind, "digest": e.Digest, "size": e.Size, "supersedes": e.Supersedes, "scan": e.Scan,
 		})
 	})
@@ -498,21 +494,20 @@ func (l *Ledger) AddClaim(ctx context.Context, c fairway.ClaimAdd) (*fairway.Cla
 		return nil, err
 	}
 	var out *fairway.Claim
-	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := l.actor(ctx, tx)
-		if err != nil {
+	err := l.write(ctx, "claim.add", c.Task, func(w *write) error {
+		if _, err := w.tx.Task(c.Task); err != nil {
 			return err
 		}
-		if _, err := tx.Task(c.Task); err != nil {
+		out = &fairway.Claim{Task: c.Task, Text: strings.TrimSpace(c.Text), Actor: w.by.Name, ActorKind: w.by.Kind, Session: w.auth.Session, At: w.now}
+		if err := w.tx.InsertClaim(out); err != nil {
 			return err
 		}
-		out = &fairway.Claim{Task: c.Task, Text: strings.TrimSpace(c.Text), Actor: by.Name, ActorKind: by.Kind, At: l.now()}
-		if err := tx.InsertClaim(out); err != nil {
-			return err
-		}
-		return l.record(tx, by, out.At, "claim.add", c.Task, out)
+		return w.record(out)
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ListClaims lists a task's claims.

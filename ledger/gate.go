@@ -63,29 +63,6 @@ func (l *Ledger) gatherFacts(tx fairway.Tx, task *fairway.Task) (*facts, error) 
 	return f, nil
 }
 
-// notIndependent maps everyone who may not review a task to why (R2): its
-// owner, its creator, whoever asked for the work, and everyone who
-// recorded its evidence.
-func notIndependent(tx fairway.Tx, task *fairway.Task) (map[string]string, error) {
-	out := map[string]string{}
-	mark := func(who, why string) {
-		if _, seen := out[who]; who != "" && !seen {
-			out[who] = why
-		}
-	}
-	mark(task.Owner, "owns the task")
-	mark(task.Creator, "created the task")
-	mark(task.AssignedBy, "asked for the work")
-	recorders, err := tx.EvidenceRecorders(task.Key)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range recorders {
-		mark(r, "recorded its evidence")
-	}
-	return out, nil
-}
-
 // snapshotDigest binds approvals to what they judged: the task's scope
 // and mutating flag, its proof evidence (through the task's proof chain),
 // and any policy it proposes. Changing any of them makes earlier
@@ -467,20 +444,14 @@ func (l *Ledger) ExplainGate(ctx context.Context, key string) (*fairway.GateDeci
 // Closing a task that proposes a policy puts that policy in force (R13).
 func (l *Ledger) CloseTask(ctx context.Context, key string) (*fairway.GateDecision, error) {
 	var d *fairway.GateDecision
-	var refusal error
-	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := l.actor(ctx, tx)
-		if err != nil {
-			return err
-		}
+	err := l.write(ctx, "task.close", key, func(w *write) error {
+		tx, now := w.tx, w.now
 		task, err := tx.Task(key)
 		if err != nil {
 			return err
 		}
-		now := l.now()
-		if e := humanOnly(ctx, by, "close a task", "Agents record evidence and ask for review"); e != nil {
-			refusal = e
-			return l.refuse(tx, by, now, "task.close", key, e)
+		if err := w.requireHuman("close a task", "Agents record evidence and ask for review"); err != nil {
+			return err
 		}
 		switch task.Status {
 		case fairway.StatusOpen, fairway.StatusInProgress, fairway.StatusInReview:
@@ -498,31 +469,34 @@ func (l *Ledger) CloseTask(ctx context.Context, key string) (*fairway.GateDecisi
 		}
 		if !d.Pass {
 			e := &fairway.Error{Code: fairway.EGATEFAILED, Message: fmt.Sprintf("the gate for %s did not pass; run `fairway gate explain %s` to see what is unsatisfied", key, key)}
-			refusal = e
-			return l.record(tx, by, now, "task.close.refused", key, map[string]any{"code": e.Code, "decision": d})
+			return w.refuseWith(e, map[string]any{"code": e.Code, "decision": d})
 		}
 		from := task.Status
 		task.Status, task.WaitReason, task.UpdatedAt, task.ClosedAt = fairway.StatusDone, "", now, now
 		if err := tx.UpdateTask(task); err != nil {
 			return err
 		}
-		if err := l.record(tx, by, now, "task.close", key, map[string]any{"from": from, "decision": d}); err != nil {
+		if err := w.record(map[string]any{"from": from, "decision": d}); err != nil {
 			return err
 		}
 		if f.proposal != nil {
-			return l.activate(tx, by, now, f.proposal, f.record)
+			return activate(w, f.proposal, f.record)
 		}
 		return nil
 	})
+	if fairway.ErrorCode(err) == fairway.EGATEFAILED && d != nil && !d.Pass {
+		return d, err
+	}
 	if err != nil {
 		return nil, err
 	}
-	return d, refusal
+	return d, nil
 }
 
 // activate puts a proposed policy in force in the same transaction as the
 // close of the task that carried it.
-func (l *Ledger) activate(tx fairway.Tx, by *fairway.Actor, now time.Time, proposal, current *fairway.PolicyRecord) error {
+func activate(w *write, proposal, current *fairway.PolicyRecord) error {
+	tx, now := w.tx, w.now
 	if current != nil {
 		current.State = fairway.PolicySuperseded
 		if err := tx.UpdatePolicy(current); err != nil {
@@ -537,21 +511,5 @@ func (l *Ledger) activate(tx fairway.Tx, by *fairway.Actor, now time.Time, propo
 	if current != nil {
 		prev = current.Digest
 	}
-	return l.record(tx, by, now, "policy.activate", proposal.Digest, map[string]any{"digest": proposal.Digest, "task": proposal.Task, "replaces": prev})
-}
-
-// humanOnly refuses agents, services and any request made with a session
-// credential (R1).
-func humanOnly(ctx context.Context, by *fairway.Actor, what, hint string) *fairway.Error {
-	if s := fairway.AuthFromContext(ctx).Session; s != "" {
-		return &fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("only a human can %s, and not with a session credential (session %s)", what, s)}
-	}
-	if !by.IsHuman() {
-		msg := fmt.Sprintf("only a human can %s; %s is %s %s", what, by.Name, article(by.Kind), by.Kind)
-		if hint != "" {
-			msg += ". " + hint
-		}
-		return &fairway.Error{Code: fairway.EFORBIDDEN, Message: msg}
-	}
-	return nil
+	return w.recordAs("policy.activate", proposal.Digest, map[string]any{"digest": proposal.Digest, "task": proposal.Task, "replaces": prev})
 }

@@ -13,17 +13,12 @@ func (l *Ledger) CreateLane(ctx context.Context, c fairway.LaneCreate) (*fairway
 		return nil, err
 	}
 	var lane *fairway.Lane
-	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := l.actor(ctx, tx)
-		if err != nil {
+	err := l.write(ctx, "lane.create", c.Name, func(w *write) error {
+		lane = &fairway.Lane{Name: c.Name, KeyPrefix: c.KeyPrefix, Description: c.Description, CreatedAt: w.now, CreatedBy: w.by.Name}
+		if err := w.tx.InsertLane(lane); err != nil {
 			return err
 		}
-		now := l.now()
-		lane = &fairway.Lane{Name: c.Name, KeyPrefix: c.KeyPrefix, Description: c.Description, CreatedAt: now, CreatedBy: by.Name}
-		if err := tx.InsertLane(lane); err != nil {
-			return err
-		}
-		return l.record(tx, by, now, "lane.create", lane.Name, lane)
+		return w.record(lane)
 	})
 	if err != nil {
 		return nil, err

@@ -108,14 +108,6 @@ func (l *Ledger) record(tx fairway.Tx, by *fairway.Actor, at time.Time, action, 
 	return tx.AppendAudit(e)
 }
 
-// refuse records a refused request in the audit log and returns the
-// refusal. The write that records it must succeed for the refusal to be
-// returned, so callers return nil from their Update func and the refusal
-// afterwards.
-func (l *Ledger) refuse(tx fairway.Tx, by *fairway.Actor, at time.Time, action, subject string, refusal *fairway.Error) error {
-	return l.record(tx, by, at, action+".refused", subject, map[string]any{"code": refusal.Code, "reason": refusal.Message})
-}
-
 // AuditLog pages through the audit log.
 func (l *Ledger) AuditLog(ctx context.Context, f fairway.AuditFilter) ([]*fairway.AuditEvent, error) {
 	if f.Limit < 0 || f.Limit > 10000 {

@@ -79,17 +79,10 @@ func (l *Ledger) BootstrapPolicy(ctx context.Context, file string, source []byte
 		return nil, err
 	}
 	var rec *fairway.PolicyRecord
-	var refusal error
-	err = l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := l.actor(ctx, tx)
-		if err != nil {
+	err = l.write(ctx, "policy.bootstrap", p.Digest, func(w *write) error {
+		tx, by, now := w.tx, w.by, w.now
+		if err := w.requireHuman("bootstrap the governance policy", ""); err != nil {
 			return err
-		}
-		now := l.now()
-		if !by.IsHuman() {
-			e := &fairway.Error{Code: fairway.EFORBIDDEN, Message: "only a human can bootstrap the governance policy"}
-			refusal = e
-			return l.refuse(tx, by, now, "policy.bootstrap", p.Digest, e)
 		}
 		if cur, err := tx.ActivePolicy(); err == nil {
 			return fairway.Errorf(fairway.ECONFLICT, "a policy is already in force (%s); change it through a task: `fairway policy propose FILE --task KEY`, then close that task through its gate", cur.Digest)
@@ -101,12 +94,12 @@ func (l *Ledger) BootstrapPolicy(ctx context.Context, file string, source []byte
 		if err := tx.InsertPolicy(rec); err != nil {
 			return err
 		}
-		return l.record(tx, by, now, "policy.bootstrap", p.Digest, map[string]any{"digest": p.Digest, "file": file})
+		return w.record(map[string]any{"digest": p.Digest, "file": file})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return rec, refusal
+	return rec, nil
 }
 
 // ProposePolicy attaches a checked policy to a task. It takes effect only
@@ -120,11 +113,8 @@ func (l *Ledger) ProposePolicy(ctx context.Context, task, file string, source []
 		return nil, err
 	}
 	var rec *fairway.PolicyRecord
-	err = l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := l.actor(ctx, tx)
-		if err != nil {
-			return err
-		}
+	err = l.write(ctx, "policy.propose", task, func(w *write) error {
+		tx, by := w.tx, w.by
 		t, err := tx.Task(task)
 		if err != nil {
 			return err
@@ -144,13 +134,12 @@ func (l *Ledger) ProposePolicy(ctx context.Context, task, file string, source []
 				return err
 			}
 		}
-		now := l.now()
 		rec = &fairway.PolicyRecord{Digest: p.Digest, File: file, Source: string(source), State: fairway.PolicyProposed,
-			Task: task, Base: cur.Digest, ProposedBy: by.Name, ProposedAt: now}
+			Task: task, Base: cur.Digest, ProposedBy: by.Name, ProposedAt: w.now}
 		if err := tx.InsertPolicy(rec); err != nil {
 			return err
 		}
-		return l.record(tx, by, now, "policy.propose", task, map[string]any{"digest": p.Digest, "file": file, "base": cur.Digest})
+		return w.record(map[string]any{"digest": p.Digest, "file": file, "base": cur.Digest})
 	})
 	if err != nil {
 		return nil, err

@@ -20,14 +20,9 @@ func (l *Ledger) AddReview(ctx context.Context, in fairway.ReviewAdd) (*fairway.
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	auth := fairway.AuthFromContext(ctx)
 	var out *fairway.Review
-	var refusal error
-	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := l.actor(ctx, tx)
-		if err != nil {
-			return err
-		}
+	err := l.write(ctx, "review."+in.Verdict, in.Task, func(w *write) error {
+		tx, by, auth, now := w.tx, w.by, w.auth, w.now
 		task, err := tx.Task(in.Task)
 		if err != nil {
 			return err
@@ -42,14 +37,9 @@ func (l *Ledger) AddReview(ctx context.Context, in fairway.ReviewAdd) (*fairway.
 		if _, ok := f.policy.ReviewDomains[in.Domain]; !ok {
 			return fairway.FieldError("domain", "review domain %q is not defined by the policy in force; known domains: %s", in.Domain, strings.Join(domainNames(f.policy), ", "))
 		}
-		now := l.now()
-		action := "review." + in.Verdict
-		refuse := func(e *fairway.Error) error {
-			refusal = e
-			return l.refuse(tx, by, now, action, in.Task, e)
-		}
-		if e := humanOnly(ctx, by, "review", "Agents may execute and summarise; reviews are for independent humans"); e != nil {
-			return refuse(e)
+		refuse := w.refuse
+		if err := w.requireHuman("review", "Agents may execute and summarise; reviews are for independent humans"); err != nil {
+			return err
 		}
 		if !f.policy.IsMember(in.Domain, by.Name, auth.Groups) {
 			return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s is not a member of review domain %s; members: %s", by.Name, in.Domain, l.membersText(f.policy, in.Domain))})
@@ -87,13 +77,10 @@ func (l *Ledger) AddReview(ctx context.Context, in fairway.ReviewAdd) (*fairway.
 			return err
 		}
 		out = rv
-		return l.record(tx, by, now, action, in.Task, rv)
+		return w.record(rv)
 	})
 	if err != nil {
 		return nil, err
-	}
-	if refusal != nil {
-		return nil, refusal
 	}
 	return out, nil
 }
@@ -172,12 +159,8 @@ func (l *Ledger) RequestWaiver(ctx context.Context, in fairway.WaiverRequest) (*
 		return nil, err
 	}
 	var out *fairway.Waiver
-	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := l.actor(ctx, tx)
-		if err != nil {
-			return err
-		}
-		now := l.now()
+	err := l.write(ctx, "waiver.request", orText(in.Task, in.Lane), func(w *write) error {
+		tx, by, now := w.tx, w.by, w.now
 		if !in.ExpiresAt.After(now) {
 			return fairway.FieldError("expires_at", "%s is in the past", in.ExpiresAt.UTC().Format(time.RFC3339))
 		}
@@ -200,9 +183,12 @@ func (l *Ledger) RequestWaiver(ctx context.Context, in fairway.WaiverRequest) (*
 		if err := tx.InsertWaiver(out); err != nil {
 			return err
 		}
-		return l.record(tx, by, now, "waiver.request", orText(in.Task, in.Lane), out)
+		return w.record(out)
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // waiverDomain finds who may approve a waiver of the requirement, and
@@ -252,26 +238,17 @@ func (l *Ledger) waiverDomain(tx fairway.Tx, p *policy.Policy, in fairway.Waiver
 // ApproveWaiver puts a requested waiver in force. The approver is an
 // independent human of the requirement's owning domain, not the requester.
 func (l *Ledger) ApproveWaiver(ctx context.Context, id int64) (*fairway.Waiver, error) {
-	auth := fairway.AuthFromContext(ctx)
 	var out *fairway.Waiver
-	var refusal error
-	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := l.actor(ctx, tx)
-		if err != nil {
-			return err
-		}
+	err := l.write(ctx, "waiver.approve", "", func(wr *write) error {
+		tx, by, auth, now := wr.tx, wr.by, wr.auth, wr.now
 		w, err := tx.Waiver(id)
 		if err != nil {
 			return err
 		}
-		now := l.now()
-		subject := orText(w.Task, w.Lane)
-		refuse := func(e *fairway.Error) error {
-			refusal = e
-			return l.refuse(tx, by, now, "waiver.approve", subject, e)
-		}
-		if e := humanOnly(ctx, by, "approve a waiver", ""); e != nil {
-			return refuse(e)
+		wr.subject = orText(w.Task, w.Lane)
+		refuse := wr.refuse
+		if err := wr.requireHuman("approve a waiver", ""); err != nil {
+			return err
 		}
 		if w.ApprovedBy != "" {
 			return fairway.Errorf(fairway.ECONFLICT, "waiver %d was already approved by %s", id, w.ApprovedBy)
@@ -307,13 +284,10 @@ func (l *Ledger) ApproveWaiver(ctx context.Context, id int64) (*fairway.Waiver, 
 			return err
 		}
 		out = w
-		return l.record(tx, by, now, "waiver.approve", subject, w)
+		return wr.record(w)
 	})
 	if err != nil {
 		return nil, err
-	}
-	if refusal != nil {
-		return nil, refusal
 	}
 	return out, nil
 }

@@ -22,12 +22,8 @@ func (l *Ledger) CreateTask(ctx context.Context, c fairway.TaskCreate) (*fairway
 		return nil, err
 	}
 	var task *fairway.Task
-	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := l.actor(ctx, tx)
-		if err != nil {
-			return err
-		}
-		now := l.now()
+	err := l.write(ctx, "task.create", c.Key, func(w *write) error {
+		tx, by, now := w.tx, w.by, w.now
 		task = &fairway.Task{
 			Key: c.Key, Title: strings.TrimSpace(c.Title), Scope: c.Scope, Lane: c.Lane, Owner: c.Owner,
 			Creator: by.Name, Status: fairway.StatusOpen, Risk: c.Risk, Priority: DefaultPriority,
@@ -65,7 +61,8 @@ func (l *Ledger) CreateTask(ctx context.Context, c fairway.TaskCreate) (*fairway
 		if err := tx.InsertTask(task); err != nil {
 			return err
 		}
-		return l.record(tx, by, now, "task.create", task.Key, task)
+		w.subject = task.Key
+		return w.record(task)
 	})
 	if err != nil {
 		return nil, err
@@ -136,12 +133,9 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 		return nil, err
 	}
 	var task *fairway.Task
-	var refusal error
-	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := l.actor(ctx, tx)
-		if err != nil {
-			return err
-		}
+	err := l.write(ctx, "task.update", key, func(w *write) error {
+		tx, by := w.tx, w.by
+		var err error
 		if task, err = tx.Task(key); err != nil {
 			return err
 		}
@@ -152,9 +146,8 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 		// owner and the mutating flag; an agent changing them could choose
 		// its own requirements.
 		if governs := u.Scope != nil || u.ReviewDomains != nil || u.Labels != nil || u.Risk != nil || u.Owner != nil || u.Mutating != nil; governs {
-			if e := humanOnly(ctx, by, "change a task's scope, review domains, labels, risk, owner or mutating flag", "They decide what its gate requires"); e != nil {
-				refusal = e
-				return l.refuse(tx, by, l.now(), "task.update", key, e)
+			if err := w.requireHuman("change a task's scope, review domains, labels, risk, owner or mutating flag", "They decide what its gate requires"); err != nil {
+				return err
 			}
 		}
 		if u.Owner != nil {
@@ -187,18 +180,14 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 		if u.Labels != nil {
 			task.Labels = *u.Labels
 		}
-		now := l.now()
-		task.UpdatedAt = now
+		task.UpdatedAt = w.now
 		if err := tx.UpdateTask(task); err != nil {
 			return err
 		}
-		return l.record(tx, by, now, "task.update", key, u)
+		return w.record(u)
 	})
 	if err != nil {
 		return nil, err
-	}
-	if refusal != nil {
-		return nil, refusal
 	}
 	return task, nil
 }
@@ -216,12 +205,9 @@ func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Trans
 		return nil, fairway.FieldError("status", "cancelling needs a human and a reason: run `fairway task cancel %s --reason TEXT`", key)
 	}
 	var task *fairway.Task
-	var refusal error
-	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := l.actor(ctx, tx)
-		if err != nil {
-			return err
-		}
+	err := l.write(ctx, "task.transition", key, func(w *write) error {
+		tx, now := w.tx, w.now
+		var err error
 		if task, err = tx.Task(key); err != nil {
 			return err
 		}
@@ -229,7 +215,6 @@ func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Trans
 		if !slices.Contains(fairway.AllowedTransitions(from), t.Status) {
 			return illegalTransition(key, from, t.Status)
 		}
-		now := l.now()
 		if t.Status == fairway.StatusInProgress && task.Mutating {
 			// R5: protected change classes need their explicit approvals
 			// and rollback criteria before any mutating step.
@@ -238,26 +223,21 @@ func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Trans
 				return err
 			}
 			if len(missing) > 0 {
-				e := &fairway.Error{Code: fairway.EGATEFAILED, Message: fmt.Sprintf(
+				return w.refuse(&fairway.Error{Code: fairway.EGATEFAILED, Message: fmt.Sprintf(
 					"%s is a mutating change of a protected class; before it starts it needs: %s (see `fairway gate explain %s`)",
-					key, strings.Join(missing, "; "), key)}
-				refusal = e
-				return l.refuse(tx, by, now, "task.transition", key, e)
+					key, strings.Join(missing, "; "), key)})
 			}
 		}
 		task.Status, task.WaitReason, task.UpdatedAt = t.Status, t.WaitReason, now
 		if err := tx.UpdateTask(task); err != nil {
 			return err
 		}
-		return l.record(tx, by, now, "task.transition", key, map[string]any{
+		return w.record(map[string]any{
 			"from": from, "to": t.Status, "wait_reason": t.WaitReason, "note": t.Note,
 		})
 	})
 	if err != nil {
 		return nil, err
-	}
-	if refusal != nil {
-		return nil, refusal
 	}
 	return task, nil
 }
@@ -305,19 +285,14 @@ func (l *Ledger) CancelTask(ctx context.Context, key, reason string) (*fairway.T
 		return nil, fairway.FieldError("reason", "is longer than 4000 characters")
 	}
 	var task *fairway.Task
-	var refusal error
-	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		by, err := l.actor(ctx, tx)
-		if err != nil {
-			return err
-		}
+	err := l.write(ctx, "task.cancel", key, func(w *write) error {
+		tx, now := w.tx, w.now
+		var err error
 		if task, err = tx.Task(key); err != nil {
 			return err
 		}
-		now := l.now()
-		if e := humanOnly(ctx, by, "cancel a task", ""); e != nil {
-			refusal = e
-			return l.refuse(tx, by, now, "task.cancel", key, e)
+		if err := w.requireHuman("cancel a task", ""); err != nil {
+			return err
 		}
 		if fairway.IsTerminal(task.Status) {
 			return illegalTransition(key, task.Status, fairway.StatusCancelled)
@@ -328,20 +303,10 @@ func (l *Ledger) CancelTask(ctx context.Context, key, reason string) (*fairway.T
 		if err := tx.UpdateTask(task); err != nil {
 			return err
 		}
-		return l.record(tx, by, now, "task.cancel", key, map[string]any{"from": from, "reason": reason})
+		return w.record(map[string]any{"from": from, "reason": reason})
 	})
 	if err != nil {
 		return nil, err
 	}
-	if refusal != nil {
-		return nil, refusal
-	}
 	return task, nil
-}
-
-func article(kind string) string {
-	if kind == fairway.KindAgent {
-		return "an"
-	}
-	return "a"
 }

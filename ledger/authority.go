@@ -1,0 +1,110 @@
+package ledger
+
+import (
+	"fmt"
+
+	"fairway"
+)
+
+// Who may do what. Every authority rule of the ledger lives in this file:
+//
+//   - Only a human, acting with its own credential and not a session's,
+//     approves reviews and waivers, closes or cancels tasks, changes what
+//     a gate requires, bootstraps the policy and disables actors (R1).
+//   - Only a human creates a human actor or has a human's token issued.
+//     A service may create agents and services and issue their tokens.
+//     Agents and session credentials create no actors and issue no
+//     tokens; anyone may revoke their own tokens.
+//   - A reviewer or waiver approver is independent of the task (R2).
+
+// humanOnly refuses agents, services and any request made with a session
+// credential (R1).
+func humanOnly(auth *fairway.Auth, by *fairway.Actor, what, hint string) *fairway.Error {
+	if s := auth.Session; s != "" {
+		return &fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("only a human can %s, and not with a session credential (session %s)", what, s)}
+	}
+	if !by.IsHuman() {
+		msg := fmt.Sprintf("only a human can %s; %s is %s %s", what, by.Name, article(by.Kind), by.Kind)
+		if hint != "" {
+			msg += ". " + hint
+		}
+		return &fairway.Error{Code: fairway.EFORBIDDEN, Message: msg}
+	}
+	return nil
+}
+
+// requireHuman refuses, with an audited refusal, anyone but a human acting
+// with its own credential.
+func (w *write) requireHuman(what, hint string) error {
+	if e := humanOnly(w.auth, w.by, what, hint); e != nil {
+		return w.refuse(e)
+	}
+	return nil
+}
+
+// requireMayCreate refuses creating an actor of kind by anyone not
+// allowed to.
+func (w *write) requireMayCreate(kind string) error {
+	return w.requireCredentialAuthority("create "+article(kind)+" "+kind+" actor", kind)
+}
+
+// requireMayIssueToken refuses issuing a token for target by anyone not
+// allowed to.
+func (w *write) requireMayIssueToken(target *fairway.Actor) error {
+	return w.requireCredentialAuthority("issue a token for "+target.Name+" ("+target.Kind+")", target.Kind)
+}
+
+// requireCredentialAuthority is the one rule for creating actors and
+// issuing tokens: humans for humans; humans or services for agents and
+// services; never an agent, never with a session credential.
+func (w *write) requireCredentialAuthority(what, kind string) error {
+	if kind == fairway.KindHuman {
+		return w.requireHuman(what, "A human's credential carries the authority to approve and close")
+	}
+	if s := w.auth.Session; s != "" {
+		return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("a session credential (session %s) cannot %s; ask a human", s, what)})
+	}
+	if w.by.Kind == fairway.KindAgent {
+		return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("agents cannot %s; ask a human", what)})
+	}
+	return nil
+}
+
+// requireMayRevoke refuses revoking target's tokens by anyone but target
+// itself or someone who may issue them.
+func (w *write) requireMayRevoke(target *fairway.Actor) error {
+	if w.by.Name == target.Name && w.auth.Session == "" {
+		return nil
+	}
+	return w.requireCredentialAuthority("revoke the tokens of "+target.Name+" ("+target.Kind+")", target.Kind)
+}
+
+// notIndependent maps everyone who may not review a task to why (R2): its
+// owner, its creator, whoever asked for the work, and everyone who
+// recorded its evidence.
+func notIndependent(tx fairway.Tx, task *fairway.Task) (map[string]string, error) {
+	out := map[string]string{}
+	mark := func(who, why string) {
+		if _, seen := out[who]; who != "" && !seen {
+			out[who] = why
+		}
+	}
+	mark(task.Owner, "owns the task")
+	mark(task.Creator, "created the task")
+	mark(task.AssignedBy, "asked for the work")
+	recorders, err := tx.EvidenceRecorders(task.Key)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recorders {
+		mark(r, "recorded its evidence")
+	}
+	return out, nil
+}
+
+func article(kind string) string {
+	if kind == fairway.KindAgent {
+		return "an"
+	}
+	return "a"
+}
