@@ -19,7 +19,19 @@ type Actor struct {
 	DisplayName string    `json:"display_name,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	CreatedBy   string    `json:"created_by,omitempty"`
+	// DisabledAt is set when a human disabled the actor: its tokens and
+	// sessions stop working at once.
+	DisabledAt     time.Time `json:"disabled_at,omitzero"`
+	DisabledBy     string    `json:"disabled_by,omitempty"`
+	DisabledReason string    `json:"disabled_reason,omitempty"`
+	// Issuer and Subject bind the actor to one identity at the identity
+	// provider (OIDC iss and sub), set the first time it signs in.
+	Issuer  string `json:"oidc_issuer,omitempty"`
+	Subject string `json:"oidc_subject,omitempty"`
 }
+
+// Disabled reports whether the actor was disabled.
+func (a *Actor) Disabled() bool { return a != nil && !a.DisabledAt.IsZero() }
 
 // IsHuman reports whether the actor is a human.
 func (a *Actor) IsHuman() bool { return a != nil && a.Kind == KindHuman }
@@ -55,10 +67,7 @@ func (c *ActorCreate) Validate() error {
 	default:
 		return FieldError("kind", "%q is not an actor kind: use human, agent or service", c.Kind)
 	}
-	if len(c.DisplayName) > 200 {
-		return FieldError("display_name", "is longer than 200 characters")
-	}
-	return nil
+	return CheckLine("display_name", c.DisplayName, 200)
 }
 
 // ActorService manages actors and their credentials.
@@ -68,6 +77,13 @@ type ActorService interface {
 	ListActors(ctx context.Context) ([]*Actor, error)
 	// Whoami returns the actor the request is made as.
 	Whoami(ctx context.Context) (*Actor, error)
+	// DisableActor stops an actor: its tokens and sessions are refused
+	// from then on. Humans only.
+	DisableActor(ctx context.Context, name, reason string) (*Actor, error)
+	// RotateToken revokes every token of an actor and issues a new one.
+	RotateToken(ctx context.Context, name string) (*ActorCreated, error)
+	// RevokeTokens revokes every token of an actor and reports how many.
+	RevokeTokens(ctx context.Context, name string) (int, error)
 }
 
 type actorKey struct{}

@@ -189,8 +189,11 @@ func (a *EvidenceAdd) Validate() error {
 	if len(a.Filename) > 500 || strings.ContainsAny(a.Filename, "\x00\n") {
 		return FieldError("filename", "must be at most 500 characters on one line")
 	}
-	if len(a.Note) > 4000 {
-		return FieldError("note", "is longer than 4000 characters")
+	if err := CheckLine("filename", a.Filename, 500); err != nil {
+		return err
+	}
+	if err := CheckText("note", a.Note, 4000); err != nil {
+		return err
 	}
 	for field, d := range map[string]string{"expected_digest": a.ExpectedDigest, "expected_stdout_digest": a.ExpectedStdoutDigest, "expected_stderr_digest": a.ExpectedStderrDigest} {
 		if d != "" {
@@ -257,10 +260,7 @@ func (c *ClaimAdd) Validate() error {
 	if strings.TrimSpace(c.Text) == "" {
 		return FieldError("text", "is required: say what is claimed")
 	}
-	if len(c.Text) > 10000 {
-		return FieldError("text", "is longer than 10000 characters")
-	}
-	return nil
+	return CheckText("text", c.Text, 10000)
 }
 
 // EvidencePart names the bytes of an evidence record to read.

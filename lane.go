@@ -61,10 +61,7 @@ func (c *LaneCreate) Validate() error {
 			return err
 		}
 	}
-	if len(c.Description) > 2000 {
-		return FieldError("description", "is longer than 2000 characters")
-	}
-	return nil
+	return CheckText("description", c.Description, 2000)
 }
 
 // LaneService manages lanes.

@@ -76,14 +76,14 @@ func (r *ReviewAdd) Validate() error {
 			if strings.TrimSpace(it) == "" || len(it) > 2000 {
 				return FieldError("items", "each item must be non-empty and at most 2000 characters")
 			}
+			if err := CheckText("items", it, 2000); err != nil {
+				return err
+			}
 		}
 	default:
 		return FieldError("verdict", "%q is not a verdict: use approved, changes_requested or resolved", clip(r.Verdict))
 	}
-	if len(r.Comment) > 4000 {
-		return FieldError("comment", "is longer than 4000 characters")
-	}
-	return nil
+	return CheckText("comment", r.Comment, 4000)
 }
 
 // Waiver lifts one requirement for one task, or for every task of a lane,
@@ -136,6 +136,9 @@ func (w *WaiverRequest) Validate() error {
 	}
 	if strings.TrimSpace(w.Reason) == "" {
 		return FieldError("reason", "is required: say why the requirement may be lifted")
+	}
+	if err := CheckText("reason", w.Reason, 4000); err != nil {
+		return err
 	}
 	if w.ExpiresAt.IsZero() {
 		return FieldError("expires_at", "is required: every waiver ends")

@@ -1,6 +1,9 @@
 package fairway
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Service is everything the ledger offers. The ledger package implements it
 // over a Store; the http package's Client implements it over the network, so
@@ -62,8 +65,15 @@ type Tx interface {
 	Actor(name string) (*Actor, error)
 	Actors() ([]*Actor, error)
 	CountActors() (int, error)
+	// UpdateActor stores an actor's disabled state and identity binding.
+	UpdateActor(a *Actor) error
 	InsertToken(tokenHash, actor string) error
+	// ActorByTokenHash finds the actor of a token that is not revoked.
 	ActorByTokenHash(tokenHash string) (*Actor, error)
+	// RevokeTokens revokes an actor's live tokens and counts them.
+	RevokeTokens(actor string, at time.Time) (int, error)
+	// ActorByIdentity finds the actor bound to an issuer and subject.
+	ActorByIdentity(issuer, subject string) (*Actor, error)
 
 	// InsertEvidence stores an evidence record, and when it counts as
 	// proof extends its task's proof chain with ChainProof. Records are

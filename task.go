@@ -280,16 +280,13 @@ func (t *Transition) Validate() error {
 	} else if t.WaitReason != "" {
 		return FieldError("wait_reason", "is only for status blocked")
 	}
-	if len(t.Note) > 4000 {
-		return FieldError("note", "is longer than 4000 characters")
-	}
-	return nil
+	return CheckText("note", t.Note, 4000)
 }
 
 // Validate checks the scope lists.
 func (s *Scope) Validate() error {
-	if len(s.Text) > 20000 {
-		return FieldError("scope.text", "is longer than 20000 characters")
+	if err := CheckText("scope.text", s.Text, 20000); err != nil {
+		return err
 	}
 	for field, list := range map[string][]string{
 		"scope.surfaces": s.Surfaces, "scope.change_classes": s.ChangeClasses,
@@ -302,6 +299,9 @@ func (s *Scope) Validate() error {
 			if strings.TrimSpace(v) == "" || len(v) > 500 {
 				return FieldError(field, "entries must be non-empty and at most 500 characters")
 			}
+			if err := CheckLine(field, v, 500); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -311,10 +311,7 @@ func validateTitle(title string) error {
 	if strings.TrimSpace(title) == "" {
 		return FieldError("title", "is required and must not be blank")
 	}
-	if len(title) > 300 {
-		return FieldError("title", "is longer than 300 characters")
-	}
-	return nil
+	return CheckLine("title", title, 300)
 }
 
 func validatePriority(p int) error {

@@ -110,6 +110,26 @@ func (c *Client) GetActor(ctx context.Context, name string) (*fairway.Actor, err
 	return &out, c.do(ctx, "GET", "/api/v1/actors/"+pathEscape(name), nil, nil, &out, nil)
 }
 
+// DisableActor disables an actor.
+func (c *Client) DisableActor(ctx context.Context, name, reason string) (*fairway.Actor, error) {
+	var out fairway.Actor
+	return &out, c.do(ctx, "POST", "/api/v1/actors/"+pathEscape(name)+"/disable", nil, map[string]string{"reason": reason}, &out, nil)
+}
+
+// RotateToken revokes an actor's tokens and issues a new one.
+func (c *Client) RotateToken(ctx context.Context, name string) (*fairway.ActorCreated, error) {
+	var out fairway.ActorCreated
+	return &out, c.do(ctx, "POST", "/api/v1/actors/"+pathEscape(name)+"/token", nil, nil, &out, nil)
+}
+
+// RevokeTokens revokes an actor's tokens.
+func (c *Client) RevokeTokens(ctx context.Context, name string) (int, error) {
+	var out struct {
+		Revoked int `json:"revoked"`
+	}
+	return out.Revoked, c.do(ctx, "DELETE", "/api/v1/actors/"+pathEscape(name)+"/tokens", nil, nil, &out, nil)
+}
+
 // ListActors lists actors.
 func (c *Client) ListActors(ctx context.Context) ([]*fairway.Actor, error) {
 	var out []*fairway.Actor

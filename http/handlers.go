@@ -46,6 +46,39 @@ func (s *Server) getActor(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (s *Server) disableActor(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	a, err := s.service.DisableActor(r.Context(), r.PathValue("name"), in.Reason)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (s *Server) rotateToken(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.service.RotateToken(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) revokeTokens(w http.ResponseWriter, r *http.Request) error {
+	n, err := s.service.RevokeTokens(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
+	return nil
+}
+
 func (s *Server) listLanes(w http.ResponseWriter, r *http.Request) error {
 	out, err := s.service.ListLanes(r.Context())
 	if err != nil {

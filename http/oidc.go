@@ -37,14 +37,23 @@ var mfaMethods = []string{"mfa", "otp", "hwk", "sms", "fpt", "face", "iris", "re
 type OIDCAuth struct {
 	cfg      OIDCConfig
 	verifier *oidc.IDTokenVerifier
-	lookup   func(ctx context.Context, name string) (*fairway.Actor, error)
+	lookup   IdentityLookup
 	fallback Authenticator
 	now      func() time.Time
 }
 
+// IdentityLookup maps a verified token's issuer, subject and username
+// claim to an actor (ledger.Ledger.ActorForIdentity binds them on first
+// sign-in and refuses a subject that does not match the bound one).
+type IdentityLookup func(ctx context.Context, issuer, subject, name string) (*fairway.Actor, error)
+
+// authTimeLeeway is how far in the future auth_time may be, for clock skew
+// between the identity provider and Fairway.
+const authTimeLeeway = time.Minute
+
 // NewOIDCAuth discovers the issuer's keys and returns the authenticator.
 // lookup finds the actor a token names.
-func NewOIDCAuth(ctx context.Context, cfg OIDCConfig, lookup func(context.Context, string) (*fairway.Actor, error), fallback Authenticator) (*OIDCAuth, error) {
+func NewOIDCAuth(ctx context.Context, cfg OIDCConfig, lookup IdentityLookup, fallback Authenticator) (*OIDCAuth, error) {
 	if cfg.Issuer == "" || cfg.Audience == "" {
 		return nil, fmt.Errorf("oidc: both issuer and audience are required")
 	}
@@ -91,10 +100,14 @@ func (a *OIDCAuth) Authenticate(ctx context.Context, token string) (*fairway.Act
 	if name == "" {
 		return nil, nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the identity token has no %s claim to name the actor", a.cfg.UsernameClaim)
 	}
-	actor, err := a.lookup(ctx, name)
-	if fairway.ErrorCode(err) == fairway.ENOTFOUND {
-		return nil, nil, fairway.Errorf(fairway.EUNAUTHORIZED, "%s, named by the identity provider, is not a Fairway actor; create it with `fairway actor create %s --kind human`", name, name)
-	} else if err != nil {
+	if idt.Subject == "" {
+		return nil, nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the identity token has no sub claim")
+	}
+	if at, ok := claims["auth_time"].(float64); ok && time.Unix(int64(at), 0).After(a.now().Add(authTimeLeeway)) {
+		return nil, nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the identity token's auth_time is in the future; check the identity provider's clock and sign in again")
+	}
+	actor, err := a.lookup(ctx, idt.Issuer, idt.Subject, name)
+	if err != nil {
 		return nil, nil, err
 	}
 	auth := &fairway.Auth{Groups: stringList(claims[a.cfg.GroupsClaim]), MFA: a.posture(claims)}

@@ -60,6 +60,9 @@ func newIssuer(t *testing.T) *issuer {
 func (iss *issuer) token(t *testing.T, claims map[string]any) string {
 	now := time.Now()
 	base := map[string]any{"iss": iss.srv.URL, "aud": "fairway", "sub": "u-1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "auth_time": now.Unix()}
+	if name, ok := claims["preferred_username"].(string); ok {
+		base["sub"] = "sub-" + name // each person has their own subject
+	}
 	for k, v := range claims {
 		base[k] = v
 	}
@@ -102,7 +105,7 @@ func TestOIDC_IdentityAndMFAPosture(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth, err := fairwayhttp.NewOIDCAuth(ctx, fairwayhttp.OIDCConfig{Issuer: iss.srv.URL, Audience: "fairway", MaxAge: 15 * time.Minute},
-		func(ctx context.Context, name string) (*fairway.Actor, error) { return l.GetActor(ctx, name) }, ledger.TokenAuth{L: l})
+		l.ActorForIdentity, ledger.TokenAuth{L: l})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +145,10 @@ func TestOIDC_IdentityAndMFAPosture(t *testing.T) {
 		{"stale auth_time", map[string]any{"preferred_username": "sana", "amr": []string{"pwd", "otp"}, "auth_time": now.Add(-time.Hour).Unix()}, 401, "step_up_required",
 			`acr_values="urn:example:loa:mfa", max_age=900`},
 		{"not a member", map[string]any{"preferred_username": "olivia", "amr": []string{"pwd", "otp"}}, 403, "forbidden", ""},
+		// sana signed in first with sub-sana (above); a token of another
+		// subject carrying her username is not her.
+		{"borrowed username", map[string]any{"preferred_username": "sana", "sub": "sub-mallory", "groups": []string{"security"}, "amr": []string{"pwd", "otp"}}, 401, "unauthorized", ""},
+		{"auth_time in the future", map[string]any{"preferred_username": "sana", "amr": []string{"pwd", "otp"}, "auth_time": now.Add(time.Hour).Unix()}, 401, "unauthorized", ""},
 	}
 	for _, c := range cases {
 		status, hdr, body := approve(iss.token(t, c.claims))
@@ -155,6 +162,9 @@ func TestOIDC_IdentityAndMFAPosture(t *testing.T) {
 	}
 	if rv, _ := l.ListReviews(ctx, "SEC-1"); len(rv) != 0 {
 		t.Fatalf("refused approvals were recorded: %+v", rv)
+	}
+	if a, _ := l.GetActor(ctx, "sana"); a.Subject != "sub-sana" || a.Issuer != iss.srv.URL {
+		t.Fatalf("sana bound to %q %q, want sub-sana at the issuer", a.Issuer, a.Subject)
 	}
 	// sam is in no policy group, but the identity provider puts him in
 	// security; his fresh MFA approval is recorded with its posture.

@@ -59,6 +59,9 @@ var routes = []route{
 	{"GET", "/api/v1/actors", (*Server).listActors},
 	{"POST", "/api/v1/actors", (*Server).createActor},
 	{"GET", "/api/v1/actors/{name}", (*Server).getActor},
+	{"POST", "/api/v1/actors/{name}/disable", (*Server).disableActor},
+	{"POST", "/api/v1/actors/{name}/token", (*Server).rotateToken},
+	{"DELETE", "/api/v1/actors/{name}/tokens", (*Server).revokeTokens},
 	{"GET", "/api/v1/lanes", (*Server).listLanes},
 	{"POST", "/api/v1/lanes", (*Server).createLane},
 	{"GET", "/api/v1/lanes/{name}", (*Server).getLane},
@@ -196,8 +199,8 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 // into a JSON error response.
 func (s *Server) wrap(h func(*Server, http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" {
+		token, ok := bearerToken(r.Header.Get("Authorization"))
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="fairway"`)
 			s.writeError(w, r, fairway.Errorf(fairway.EUNAUTHORIZED, "a bearer token is required; get one with `fairway actor create NAME --kind KIND --token`"))
 			return
@@ -220,6 +223,17 @@ func (s *Server) wrap(h func(*Server, http.ResponseWriter, *http.Request) error)
 			s.writeError(w, r, err)
 		}
 	}
+}
+
+// bearerToken reads an RFC 6750 bearer credential; the scheme name is
+// case-insensitive (RFC 7235).
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	return token, true
 }
 
 // ErrorStatus maps an error code to its HTTP status.

@@ -370,3 +370,58 @@ func TestClient_EvidenceUploadIsBounded(t *testing.T) {
 		t.Fatalf("small upload after a refused one: %v", err)
 	}
 }
+
+// R1 end to end: a service token cannot mint a human (who could then
+// approve and close); a human can, and can disable an actor and revoke
+// tokens, which stop at once.
+func TestAPI_IdentityBotCannotMintApprover(t *testing.T) {
+	e := newAPIEnv(t)
+	status, body := e.do(t, "POST", "/api/v1/actors", e.token, `{"name":"ci","kind":"service","issue_token":true}`)
+	if status != 201 {
+		t.Fatalf("human creates a service: %d %v", status, body)
+	}
+	service := body["token"].(string)
+	status, body = e.do(t, "POST", "/api/v1/actors", service, `{"name":"olivia","kind":"human","issue_token":true}`)
+	if errObj, _ := body["error"].(map[string]any); status != 403 || errObj["code"] != "forbidden" {
+		t.Fatalf("service creates a human: %d %v, want 403 forbidden", status, body)
+	}
+	if _, err := e.l.GetActor(context.Background(), "olivia"); fairway.ErrorCode(err) != fairway.ENOTFOUND {
+		t.Fatalf("the refused human exists: %v", err)
+	}
+	status, body = e.do(t, "POST", "/api/v1/actors/alice/token", service, ``)
+	if status != 403 {
+		t.Fatalf("service rotates a human's token: %d %v, want 403", status, body)
+	}
+	status, _ = e.do(t, "POST", "/api/v1/actors", service, `{"name":"bot-2","kind":"agent","issue_token":true}`)
+	if status != 201 {
+		t.Fatalf("service creates an agent: %d", status)
+	}
+
+	// The bearer scheme is case-insensitive (RFC 7235).
+	req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/whoami", nil)
+	req.Header.Set("Authorization", "bearer "+e.agent)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("lower-case bearer: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+
+	status, body = e.do(t, "POST", "/api/v1/actors/codex/disable", e.agent, `{"reason":"self"}`)
+	if status != 403 {
+		t.Fatalf("agent disables itself through the API: %d %v", status, body)
+	}
+	status, body = e.do(t, "POST", "/api/v1/actors/codex/disable", e.token, `{"reason":"replaced"}`)
+	if status != 200 || body["disabled_by"] != "alice" {
+		t.Fatalf("human disables codex: %d %v", status, body)
+	}
+	if status, _ = e.do(t, "GET", "/api/v1/whoami", e.agent, ""); status != 401 {
+		t.Fatalf("disabled actor's token: %d, want 401 at once", status)
+	}
+	status, body = e.do(t, "DELETE", "/api/v1/actors/ci/tokens", e.token, "")
+	if status != 200 || body["revoked"] != float64(1) {
+		t.Fatalf("revoke the service's tokens: %d %v", status, body)
+	}
+	if status, _ = e.do(t, "GET", "/api/v1/whoami", service, ""); status != 401 {
+		t.Fatalf("revoked token: %d, want 401", status)
+	}
+}

@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"fairway"
 )
@@ -79,12 +81,11 @@ func (l *Ledger) Whoami(ctx context.Context) (*fairway.Actor, error) {
 	return a, err
 }
 
-// Authenticate returns the actor a bearer token belongs to.
+// Authenticate returns the actor a live bearer token belongs to. Tokens
+// are looked up each time: a revoked token or a disabled actor stops at
+// once, on every server that shares the store.
 func (l *Ledger) Authenticate(ctx context.Context, token string) (*fairway.Actor, error) {
 	hash := HashToken(token)
-	if a, ok := l.tokens.Load(hash); ok {
-		return a.(*fairway.Actor), nil
-	}
 	var a *fairway.Actor
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		var err error
@@ -94,6 +95,153 @@ func (l *Ledger) Authenticate(ctx context.Context, token string) (*fairway.Actor
 	if err != nil {
 		return nil, err
 	}
-	l.tokens.Store(hash, a)
+	if a.Disabled() {
+		return nil, disabledError(a)
+	}
+	return a, nil
+}
+
+// DisableActor stops an actor: from the next request on, its tokens,
+// sessions and local-mode use are refused. Only a human may, and not
+// themselves (so a ledger always keeps a human who can act).
+func (l *Ledger) DisableActor(ctx context.Context, name, reason string) (*fairway.Actor, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return nil, fairway.FieldError("reason", "is required: say why the actor is disabled")
+	}
+	if err := fairway.CheckText("reason", reason, 4000); err != nil {
+		return nil, err
+	}
+	var out *fairway.Actor
+	err := l.write(ctx, "actor.disable", name, func(w *write) error {
+		if err := w.requireHuman("disable an actor", ""); err != nil {
+			return err
+		}
+		a, err := w.tx.Actor(name)
+		if err != nil {
+			return err
+		}
+		if a.Disabled() {
+			return fairway.Errorf(fairway.ECONFLICT, "actor %s is already disabled (by %s)", name, a.DisabledBy)
+		}
+		if a.Name == w.by.Name {
+			return fairway.Errorf(fairway.ECONFLICT, "you cannot disable yourself; ask another human")
+		}
+		a.DisabledAt, a.DisabledBy, a.DisabledReason = w.now, w.by.Name, reason
+		if err := w.tx.UpdateActor(a); err != nil {
+			return err
+		}
+		revoked, err := w.tx.RevokeTokens(a.Name, w.now)
+		if err != nil {
+			return err
+		}
+		out = a
+		return w.record(map[string]any{"actor": a.Name, "reason": reason, "tokens_revoked": revoked})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RotateToken revokes every token of an actor and issues a new one,
+// returned once.
+func (l *Ledger) RotateToken(ctx context.Context, name string) (*fairway.ActorCreated, error) {
+	var out *fairway.ActorCreated
+	err := l.write(ctx, "token.rotate", name, func(w *write) error {
+		a, err := w.tx.Actor(name)
+		if err != nil {
+			return err
+		}
+		if err := w.requireMayIssueToken(a); err != nil {
+			return err
+		}
+		if a.Disabled() {
+			return fairway.Errorf(fairway.ECONFLICT, "actor %s is disabled; a disabled actor gets no token", name)
+		}
+		revoked, err := w.tx.RevokeTokens(a.Name, w.now)
+		if err != nil {
+			return err
+		}
+		out = &fairway.ActorCreated{Actor: a, Token: l.NewToken()}
+		if err := w.tx.InsertToken(HashToken(out.Token), a.Name); err != nil {
+			return err
+		}
+		return w.record(map[string]any{"actor": a.Name, "tokens_revoked": revoked, "token_issued": true})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RevokeTokens revokes every token of an actor. Anyone may revoke their
+// own; otherwise it takes who could issue them.
+func (l *Ledger) RevokeTokens(ctx context.Context, name string) (int, error) {
+	var n int
+	err := l.write(ctx, "token.revoke", name, func(w *write) error {
+		a, err := w.tx.Actor(name)
+		if err != nil {
+			return err
+		}
+		if err := w.requireMayRevoke(a); err != nil {
+			return err
+		}
+		if n, err = w.tx.RevokeTokens(a.Name, w.now); err != nil {
+			return err
+		}
+		return w.record(map[string]any{"actor": a.Name, "tokens_revoked": n})
+	})
+	return n, err
+}
+
+// ActorForIdentity maps an identity provider's token to an actor. The
+// actor bound to the issuer and subject wins; otherwise the actor named
+// by the username claim is bound to them on this first sign-in, and an
+// actor already bound to another subject is refused: a username alone is
+// neither unique nor stable at most identity providers.
+func (l *Ledger) ActorForIdentity(ctx context.Context, issuer, subject, name string) (*fairway.Actor, error) {
+	if issuer == "" || subject == "" {
+		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the identity token has no issuer or subject")
+	}
+	var a *fairway.Actor
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		var err error
+		a, err = tx.ActorByIdentity(issuer, subject)
+		if fairway.ErrorCode(err) == fairway.ENOTFOUND {
+			a, err = nil, nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a != nil {
+		if a.Disabled() {
+			return nil, disabledError(a)
+		}
+		return a, nil
+	}
+	if name == "" {
+		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "subject %s of %s is bound to no actor and the token names none", subject, issuer)
+	}
+	err = l.write(fairway.NewContextWithActor(ctx, &fairway.Actor{Name: name}), "actor.bind", name, func(w *write) error {
+		a = w.by
+		if a.Subject != "" {
+			if a.Issuer == issuer && a.Subject == subject {
+				return nil
+			}
+			return w.refuse(&fairway.Error{Code: fairway.EUNAUTHORIZED, Message: fmt.Sprintf(
+				"actor %s is bound to another identity at the identity provider; this token's subject does not match it", name)})
+		}
+		a.Issuer, a.Subject = issuer, subject
+		if err := w.tx.UpdateActor(a); err != nil {
+			return err
+		}
+		return w.record(map[string]any{"actor": name, "issuer": issuer, "subject": subject})
+	})
+	if err != nil {
+		return nil, err
+	}
 	return a, nil
 }

@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"sync"
 	"time"
 
 	"fairway"
@@ -30,12 +29,6 @@ type Ledger struct {
 	Now func() time.Time
 	// NewToken makes bearer tokens; tests may replace it.
 	NewToken func() string
-
-	// tokens caches token hash → actor. Tokens and actor kinds never
-	// change once written, so an entry cannot go stale; revoking tokens
-	// will have to delete from it.
-	tokens sync.Map
-	actors sync.Map // name → *fairway.Actor
 }
 
 var _ fairway.Service = (*Ledger)(nil)
@@ -65,32 +58,29 @@ func HashToken(token string) string {
 }
 
 // actor returns the acting actor as the store knows it: the context names
-// who acts, the store says what kind they are.
+// who acts, the store says what kind they are and whether they may still
+// act. Nothing about an actor is cached, so a disabled actor stops at once
+// on every server that shares the store.
 func (l *Ledger) actor(ctx context.Context, tx fairway.Tx) (*fairway.Actor, error) {
 	a := fairway.ActorFromContext(ctx)
 	if a == nil || a.Name == "" {
 		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "no actor: pass --as NAME or set FAIRWAY_ACTOR (local mode), or a bearer token (server mode)")
 	}
-	stored, err := l.lookupActor(tx, a.Name)
+	stored, err := tx.Actor(a.Name)
 	if fairway.ErrorCode(err) == fairway.ENOTFOUND {
 		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "actor %q is not known; create it with `fairway actor create %s --kind human|agent|service`", a.Name, a.Name)
+	} else if err != nil {
+		return nil, err
 	}
-	return stored, err
+	if stored.Disabled() {
+		return nil, disabledError(stored)
+	}
+	return stored, nil
 }
 
-// lookupActor reads an actor through a cache: actors are never changed
-// or deleted once written, so a cached one is never stale. (An actor read
-// inside a write batch whose commit then fails would stay cached; that
-// takes a failing disk, and the next process starts clean.)
-func (l *Ledger) lookupActor(tx fairway.Tx, name string) (*fairway.Actor, error) {
-	if a, ok := l.actors.Load(name); ok {
-		return a.(*fairway.Actor), nil
-	}
-	a, err := tx.Actor(name)
-	if err == nil {
-		l.actors.Store(name, a)
-	}
-	return a, err
+func disabledError(a *fairway.Actor) error {
+	return fairway.Errorf(fairway.EUNAUTHORIZED, "actor %s was disabled by %s at %s (%s); ask a human to create a new actor",
+		a.Name, a.DisabledBy, a.DisabledAt.Format(time.RFC3339), a.DisabledReason)
 }
 
 // record seals and appends one audit event for a change made in tx.

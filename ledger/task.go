@@ -91,7 +91,7 @@ func (l *Ledger) checkOwner(tx fairway.Tx, owner string) error {
 	if owner == "" {
 		return nil
 	}
-	if _, err := l.lookupActor(tx, owner); fairway.ErrorCode(err) == fairway.ENOTFOUND {
+	if _, err := tx.Actor(owner); fairway.ErrorCode(err) == fairway.ENOTFOUND {
 		return fairway.FieldError("owner", "actor %q does not exist; create it first with `fairway actor create %s`", owner, owner)
 	} else if err != nil {
 		return err
@@ -281,8 +281,8 @@ func (l *Ledger) CancelTask(ctx context.Context, key, reason string) (*fairway.T
 	if reason == "" {
 		return nil, fairway.FieldError("reason", "is required: say why the task is cancelled")
 	}
-	if len(reason) > 4000 {
-		return nil, fairway.FieldError("reason", "is longer than 4000 characters")
+	if err := fairway.CheckText("reason", reason, 4000); err != nil {
+		return nil, err
 	}
 	var task *fairway.Task
 	err := l.write(ctx, "task.cancel", key, func(w *write) error {

@@ -1,40 +1,77 @@
 package sqlite
 
-import "fairway"
+import (
+	"time"
 
-const actorColumns = `name, kind, display_name, created_at, created_by`
+	"fairway"
+)
+
+const actorColumns = `a.name, a.kind, a.display_name, a.created_at, a.created_by, a.disabled_at, a.disabled_by, a.disabled_reason, a.oidc_issuer, a.oidc_subject`
 
 func scanActor(r rowScanner) (*fairway.Actor, error) {
 	var a fairway.Actor
-	var created int64
-	if err := r.Scan(&a.Name, &a.Kind, &a.DisplayName, &created, &a.CreatedBy); err != nil {
+	var created, disabled int64
+	if err := r.Scan(&a.Name, &a.Kind, &a.DisplayName, &created, &a.CreatedBy, &disabled, &a.DisabledBy, &a.DisabledReason, &a.Issuer, &a.Subject); err != nil {
 		return nil, err
 	}
 	a.CreatedAt = fromNanos(created)
+	if disabled != 0 {
+		a.DisabledAt = fromNanos(disabled)
+	}
 	return &a, nil
 }
 
 // InsertActor stores a new actor.
 func (t *tx) InsertActor(a *fairway.Actor) error {
-	_, err := t.exec(`INSERT INTO actors (`+actorColumns+`) VALUES (?, ?, ?, ?, ?)`, a.Name, a.Kind, a.DisplayName, nanos(a.CreatedAt), a.CreatedBy)
+	_, err := t.exec(`INSERT INTO actors (name, kind, display_name, created_at, created_by, oidc_issuer, oidc_subject) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		a.Name, a.Kind, a.DisplayName, nanos(a.CreatedAt), a.CreatedBy, a.Issuer, a.Subject)
 	if isUniqueViolation(err) {
 		return fairway.Errorf(fairway.ECONFLICT, "actor %q already exists", a.Name)
 	}
 	return err
 }
 
+// UpdateActor stores an actor's disabled state and identity binding.
+func (t *tx) UpdateActor(a *fairway.Actor) error {
+	var disabled int64
+	if !a.DisabledAt.IsZero() {
+		disabled = nanos(a.DisabledAt)
+	}
+	res, err := t.exec(`UPDATE actors SET disabled_at = ?, disabled_by = ?, disabled_reason = ?, oidc_issuer = ?, oidc_subject = ? WHERE name = ?`,
+		disabled, a.DisabledBy, a.DisabledReason, a.Issuer, a.Subject, a.Name)
+	if isUniqueViolation(err) {
+		return fairway.Errorf(fairway.ECONFLICT, "the identity %s at %s is already bound to another actor", a.Subject, a.Issuer)
+	}
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("actor", a.Name)
+	}
+	return nil
+}
+
 // Actor returns one actor.
 func (t *tx) Actor(name string) (*fairway.Actor, error) {
-	a, err := scanActor(t.q.QueryRowContext(t.ctx, `SELECT `+actorColumns+` FROM actors WHERE name = ?`, name))
+	a, err := scanActor(t.q.QueryRowContext(t.ctx, `SELECT `+actorColumns+` FROM actors a WHERE a.name = ?`, name))
 	if isNoRows(err) {
 		return nil, notFound("actor", name)
 	}
 	return a, mapErr(err)
 }
 
+// ActorByIdentity finds the actor bound to an issuer and subject.
+func (t *tx) ActorByIdentity(issuer, subject string) (*fairway.Actor, error) {
+	a, err := scanActor(t.q.QueryRowContext(t.ctx, `SELECT `+actorColumns+` FROM actors a WHERE a.oidc_issuer = ? AND a.oidc_subject = ?`, issuer, subject))
+	if isNoRows(err) {
+		return nil, notFound("identity", subject)
+	}
+	return a, mapErr(err)
+}
+
 // Actors lists actors by name.
 func (t *tx) Actors() ([]*fairway.Actor, error) {
-	rows, err := t.q.QueryContext(t.ctx, `SELECT `+actorColumns+` FROM actors ORDER BY name`)
+	rows, err := t.q.QueryContext(t.ctx, `SELECT `+actorColumns+` FROM actors a ORDER BY a.name`)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -63,12 +100,22 @@ func (t *tx) InsertToken(hash, actor string) error {
 	return err
 }
 
-// ActorByTokenHash finds the actor a token hash belongs to.
+// RevokeTokens revokes an actor's live tokens and counts them.
+func (t *tx) RevokeTokens(actor string, at time.Time) (int, error) {
+	res, err := t.exec(`UPDATE tokens SET revoked_at = ? WHERE actor = ? AND revoked_at = 0`, nanos(at), actor)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), mapErr(err)
+}
+
+// ActorByTokenHash finds the actor a live token belongs to.
 func (t *tx) ActorByTokenHash(hash string) (*fairway.Actor, error) {
-	a, err := scanActor(t.q.QueryRowContext(t.ctx, `SELECT a.name, a.kind, a.display_name, a.created_at, a.created_by
-		FROM tokens k JOIN actors a ON a.name = k.actor WHERE k.hash = ?`, hash))
+	a, err := scanActor(t.q.QueryRowContext(t.ctx, `SELECT `+actorColumns+`
+		FROM tokens k JOIN actors a ON a.name = k.actor WHERE k.hash = ? AND k.revoked_at = 0`, hash))
 	if isNoRows(err) {
-		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the token is not known; ask an administrator for one with `fairway actor create`")
+		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the token is not known or was revoked; ask an administrator for one with `fairway token rotate NAME`")
 	}
 	return a, mapErr(err)
 }

@@ -64,7 +64,7 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 					Issuer: issuer, Audience: firstNonEmpty(getString(fs, "oidc-audience"), a.getenv("FAIRWAY_OIDC_AUDIENCE")),
 					UsernameClaim: getString(fs, "oidc-username-claim"), GroupsClaim: getString(fs, "oidc-groups-claim"),
 					MFAACRValues: l.StepUpACR, MaxAge: maxAge,
-				}, l.GetActor, auth)
+				}, l.ActorForIdentity, auth)
 				if err != nil {
 					return err
 				}

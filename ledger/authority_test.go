@@ -1,0 +1,388 @@
+package ledger_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fairway"
+	"fairway/blob"
+	"fairway/demo"
+	"fairway/ledger"
+	"fairway/sqlite"
+)
+
+// clock moves one second per reading.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Second)
+	return c.t
+}
+
+// MustOpenLedger returns a ledger on a fresh embedded store, with a
+// deterministic clock.
+func MustOpenLedger(tb testing.TB) *ledger.Ledger {
+	tb.Helper()
+	dir := tb.TempDir()
+	store, err := sqlite.Open(context.Background(), filepath.Join(dir, "fairway.db"), sqlite.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	blobs, err := blob.NewFileStore(filepath.Join(dir, "blobs"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l := ledger.New(store, blobs)
+	l.Now = (&clock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}).Now
+	return l
+}
+
+func as(name string) context.Context {
+	return fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: name})
+}
+
+func withSession(ctx context.Context) context.Context {
+	return fairway.NewContextWithAuth(ctx, &fairway.Auth{Session: "S-1"})
+}
+
+// must returns v, and panics on err: setup that cannot fail unless the
+// code under test is broken.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// fixture is what every authorisation call acts on: alice (human) made
+// the ledger and its tasks; omar is a human member of ops; codex an
+// agent; ci a service.
+type fixture struct {
+	evidence string
+	waiver   int64
+}
+
+func setUp(t *testing.T, l *ledger.Ledger, withPolicy bool) *fixture {
+	f := &fixture{}
+	must(l.CreateActor(context.Background(), fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman}))
+	for _, a := range []fairway.ActorCreate{{Name: "omar", Kind: fairway.KindHuman}, {Name: "codex", Kind: fairway.KindAgent, IssueToken: true}, {Name: "ci", Kind: fairway.KindService}} {
+		must(l.CreateActor(as("alice"), a))
+	}
+	must(l.CreateLane(as("alice"), fairway.LaneCreate{Name: "closeout", KeyPrefix: "OPS-FIX"}))
+	if !withPolicy {
+		return f
+	}
+	must(l.BootstrapPolicy(as("alice"), "governance.yaml", demo.Policy))
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-001", Title: "first"}))
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-002", Title: "second"}))
+	if err := l.AddDependency(as("alice"), "OPS-FIX-002", "OPS-FIX-001"); err != nil {
+		t.Fatal(err)
+	}
+	ev := must(l.AddEvidence(as("alice"), fairway.EvidenceAdd{Task: "OPS-FIX-002", Kind: "log"}, fairway.EvidenceParts{Content: strings.NewReader("ok\n")}))
+	f.evidence = ev.ID
+	w := must(l.RequestWaiver(as("alice"), fairway.WaiverRequest{Task: "OPS-FIX-002", Requirement: "dependency:OPS-FIX-001", Reason: "tracked elsewhere", ExpiresAt: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)}))
+	f.waiver = w.ID
+	return f
+}
+
+// call is one Service method called with arguments the fixture makes
+// valid, so any refusal is about who calls.
+type call struct {
+	noPolicy bool // the call needs a ledger with no policy yet
+	fn       func(ctx context.Context, l *ledger.Ledger, f *fixture) error
+}
+
+func ignore[T any](_ T, err error) error { return err }
+
+var calls = map[string]call{
+	"CreateTask": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.CreateTask(ctx, fairway.TaskCreate{Lane: "closeout", Title: "new"}))
+	}},
+	"GetTask": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.GetTask(ctx, "OPS-FIX-001"))
+	}},
+	"ListTasks": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ListTasks(ctx, fairway.TaskFilter{}))
+	}},
+	"UpdateTask": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.UpdateTask(ctx, "OPS-FIX-001", fairway.TaskUpdate{Risk: ptr(fairway.RiskLow)}))
+	}},
+	"TransitionTask": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.TransitionTask(ctx, "OPS-FIX-001", fairway.Transition{Status: fairway.StatusInProgress}))
+	}},
+	"CloseTask": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.CloseTask(ctx, "OPS-FIX-001"))
+	}},
+	"CancelTask": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.CancelTask(ctx, "OPS-FIX-001", "not needed"))
+	}},
+	"ExplainGate": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ExplainGate(ctx, "OPS-FIX-002"))
+	}},
+	"AddDependency": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-009", Title: "third"}))
+		return l.AddDependency(ctx, "OPS-FIX-009", "OPS-FIX-001")
+	}},
+	"RemoveDependency": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return l.RemoveDependency(ctx, "OPS-FIX-002", "OPS-FIX-001")
+	}},
+	"Dependencies": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.Dependencies(ctx, "OPS-FIX-002"))
+	}},
+	"Next": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.Next(ctx, fairway.NextFilter{}))
+	}},
+	"CreateLane": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.CreateLane(ctx, fairway.LaneCreate{Name: "fallback"}))
+	}},
+	"GetLane": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.GetLane(ctx, "closeout"))
+	}},
+	"ListLanes": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error { return ignore(l.ListLanes(ctx)) }},
+	"CreateActor": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.CreateActor(ctx, fairway.ActorCreate{Name: "hank", Kind: fairway.KindHuman, IssueToken: true}))
+	}},
+	"GetActor":   {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error { return ignore(l.GetActor(ctx, "codex")) }},
+	"ListActors": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error { return ignore(l.ListActors(ctx)) }},
+	"Whoami":     {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error { return ignore(l.Whoami(ctx)) }},
+	"DisableActor": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.DisableActor(ctx, "alice", "left the team"))
+	}},
+	"RotateToken": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.RotateToken(ctx, "alice"))
+	}},
+	"RevokeTokens": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.RevokeTokens(ctx, "alice"))
+	}},
+	"AuditLog": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.AuditLog(ctx, fairway.AuditFilter{}))
+	}},
+	"VerifyAudit": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error { return ignore(l.VerifyAudit(ctx)) }},
+	"AddEvidence": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.AddEvidence(ctx, fairway.EvidenceAdd{Task: "OPS-FIX-001", Kind: "log"}, fairway.EvidenceParts{Content: strings.NewReader("pods ready\n")}))
+	}},
+	"GetEvidence": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.GetEvidence(ctx, f.evidence))
+	}},
+	"ListEvidence": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ListEvidence(ctx, fairway.EvidenceFilter{}))
+	}},
+	"OpenEvidence": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		r, err := l.OpenEvidence(ctx, f.evidence, fairway.PartContent)
+		if err == nil {
+			r.Close()
+		}
+		return err
+	}},
+	"VerifyEvidence": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error { return ignore(l.VerifyEvidence(ctx)) }},
+	"AddClaim": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.AddClaim(ctx, fairway.ClaimAdd{Task: "OPS-FIX-001", Text: "tests pass"}))
+	}},
+	"ListClaims": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ListClaims(ctx, "OPS-FIX-001"))
+	}},
+	"AddReview": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.AddReview(ctx, fairway.ReviewAdd{Task: "OPS-FIX-001", Domain: "ops", Verdict: fairway.VerdictApproved}))
+	}},
+	"ListReviews": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ListReviews(ctx, "OPS-FIX-001"))
+	}},
+	"RequestWaiver": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.RequestWaiver(ctx, fairway.WaiverRequest{Task: "OPS-FIX-002", Requirement: "dependency:OPS-FIX-001", Reason: "x", ExpiresAt: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)}))
+	}},
+	"ApproveWaiver": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ApproveWaiver(ctx, f.waiver))
+	}},
+	"ListWaivers": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ListWaivers(ctx, "", ""))
+	}},
+	"ActivePolicy": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error { return ignore(l.ActivePolicy(ctx)) }},
+	"BootstrapPolicy": {noPolicy: true, fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.BootstrapPolicy(ctx, "governance.yaml", demo.Policy))
+	}},
+	"ProposePolicy": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ProposePolicy(ctx, "OPS-FIX-001", "governance.yaml", bytes.ReplaceAll(demo.Policy, []byte("max_days: 30"), []byte("max_days: 20"))))
+	}},
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// The callers: each actor kind with its own credential, and each with a
+// session credential.
+var callers = []struct {
+	name string
+	ctx  func() context.Context
+}{
+	{"human", func() context.Context { return as("omar") }},
+	{"agent", func() context.Context { return as("codex") }},
+	{"service", func() context.Context { return as("ci") }},
+	{"human+session", func() context.Context { return withSession(as("omar")) }},
+	{"agent+session", func() context.Context { return withSession(as("codex")) }},
+	{"service+session", func() context.Context { return withSession(as("ci")) }},
+}
+
+// humanOnly and everyone are the allowed sets the table uses.
+var (
+	everyone  = []string{"human", "agent", "service", "human+session", "agent+session", "service+session"}
+	humanOnly = []string{"human"}
+)
+
+// allowed is who may call each method. A method of fairway.Service
+// without a row fails the test: adding an operation means deciding here
+// who may do it.
+var allowed = map[string][]string{
+	"CreateTask": everyone, "GetTask": everyone, "ListTasks": everyone,
+	"UpdateTask":     humanOnly, // changes risk: what the gate requires
+	"TransitionTask": everyone,
+	"CloseTask":      humanOnly, "CancelTask": humanOnly, "ExplainGate": everyone,
+	"AddDependency": everyone, "RemoveDependency": humanOnly, "Dependencies": everyone, "Next": everyone,
+	"CreateLane": everyone, "GetLane": everyone, "ListLanes": everyone,
+	"CreateActor": humanOnly, // a human actor, with a token
+	"GetActor":    everyone, "ListActors": everyone, "Whoami": everyone,
+	"DisableActor": humanOnly,
+	"RotateToken":  humanOnly, // a human's token
+	"RevokeTokens": humanOnly, // a human's tokens, by someone else
+	"AuditLog":     everyone, "VerifyAudit": everyone,
+	"AddEvidence": everyone, "GetEvidence": everyone, "ListEvidence": everyone, "OpenEvidence": everyone, "VerifyEvidence": everyone,
+	"AddClaim": everyone, "ListClaims": everyone,
+	"AddReview": humanOnly, "ListReviews": everyone,
+	"RequestWaiver": everyone, "ApproveWaiver": humanOnly, "ListWaivers": everyone,
+	"ActivePolicy": everyone, "BootstrapPolicy": humanOnly, "ProposePolicy": everyone,
+}
+
+func TestAuthority_EveryMethodByEveryCaller(t *testing.T) {
+	svc := reflect.TypeFor[fairway.Service]()
+	for i := range svc.NumMethod() {
+		name := svc.Method(i).Name
+		c, hasCall := calls[name]
+		who, hasRow := allowed[name]
+		if !hasCall || !hasRow {
+			t.Errorf("fairway.Service.%s has no row in the authorisation table (call %t, allowed %t): decide who may call it", name, hasCall, hasRow)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			for _, caller := range callers {
+				l := MustOpenLedger(t)
+				f := setUp(t, l, !c.noPolicy)
+				before := auditLen(t, l)
+				err := c.fn(caller.ctx(), l, f)
+				switch code := fairway.ErrorCode(err); code {
+				case "":
+					got = append(got, caller.name)
+				case fairway.EFORBIDDEN:
+					// A refusal changes nothing but the audit log, where
+					// it is recorded.
+					events := must(l.AuditLog(context.Background(), fairway.AuditFilter{}))
+					if len(events) != before+1 || !strings.HasSuffix(events[len(events)-1].Action, ".refused") {
+						t.Errorf("%s by %s: refused (%v) but the refusal was not the one audited event", name, caller.name, err)
+					}
+				default:
+					t.Errorf("%s by %s: %v (want success or a refusal; the fixture should make the call valid)", name, caller.name, err)
+				}
+			}
+			if !slices.Equal(got, who) {
+				t.Errorf("%s is allowed for %v, want %v", name, got, who)
+			}
+		})
+	}
+}
+
+func auditLen(t *testing.T, l *ledger.Ledger) int {
+	return len(must(l.AuditLog(context.Background(), fairway.AuditFilter{})))
+}
+
+// Who may create which kind of actor and be issued whose token.
+func TestAuthority_ActorsAndTokensByKind(t *testing.T) {
+	cases := []struct {
+		caller string
+		ctx    func() context.Context
+		// may create (and so be issued the first token of) each kind
+		human, agent, service bool
+	}{
+		{"human", func() context.Context { return as("omar") }, true, true, true},
+		{"service", func() context.Context { return as("ci") }, false, true, true},
+		{"agent", func() context.Context { return as("codex") }, false, false, false},
+		{"human+session", func() context.Context { return withSession(as("omar")) }, false, false, false},
+	}
+	for _, c := range cases {
+		l := MustOpenLedger(t)
+		setUp(t, l, false)
+		for i, kind := range []string{fairway.KindHuman, fairway.KindAgent, fairway.KindService} {
+			want := []bool{c.human, c.agent, c.service}[i]
+			_, err := l.CreateActor(c.ctx(), fairway.ActorCreate{Name: "new-" + kind, Kind: kind, IssueToken: true})
+			if (err == nil) != want || err != nil && fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+				t.Errorf("%s creating a %s: %v, want allowed=%t", c.caller, kind, err, want)
+			}
+			if err == nil {
+				_, err = l.RotateToken(c.ctx(), "new-"+kind)
+				if err != nil {
+					t.Errorf("%s rotating the token of the %s it created: %v", c.caller, kind, err)
+				}
+			}
+		}
+	}
+}
+
+// An agent may revoke its own tokens (it can only lose by it), never
+// another's; a revoked token stops at once.
+func TestAuthority_RevokedTokenStops(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	out := must(l.RotateToken(as("alice"), "codex"))
+	if a, err := l.Authenticate(context.Background(), out.Token); err != nil || a.Name != "codex" {
+		t.Fatalf("fresh token: %v %v", a, err)
+	}
+	if _, err := l.RevokeTokens(as("codex"), "ci"); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+		t.Fatalf("agent revoking a service's tokens: %v, want forbidden", err)
+	}
+	if n := must(l.RevokeTokens(as("codex"), "codex")); n != 1 {
+		t.Fatalf("revoked %d tokens, want 1", n)
+	}
+	if _, err := l.Authenticate(context.Background(), out.Token); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("revoked token: %v, want unauthorized", err)
+	}
+}
+
+// A disabled actor stops at once: its tokens, and its local-mode use.
+func TestAuthority_DisabledActorStops(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	tok := must(l.RotateToken(as("alice"), "codex"))
+	if _, err := l.DisableActor(as("codex"), "alice", "mutiny"); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+		t.Fatalf("agent disabling a human: %v, want forbidden", err)
+	}
+	if _, err := l.DisableActor(as("alice"), "alice", "bye"); fairway.ErrorCode(err) != fairway.ECONFLICT {
+		t.Fatalf("disabling yourself: %v, want conflict", err)
+	}
+	if _, err := l.DisableActor(as("alice"), "codex", ""); fairway.ErrorCode(err) != fairway.EINVALID {
+		t.Fatalf("disabling without a reason: %v, want invalid", err)
+	}
+	a := must(l.DisableActor(as("alice"), "codex", "replaced by codex-2"))
+	if !a.Disabled() || a.DisabledBy != "alice" {
+		t.Fatalf("disabled actor = %+v", a)
+	}
+	if _, err := l.Authenticate(context.Background(), tok.Token); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("disabled actor's token: %v, want unauthorized", err)
+	}
+	if _, err := l.CreateLane(as("codex"), fairway.LaneCreate{Name: "x"}); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("disabled actor writing: %v, want unauthorized", err)
+	}
+	if _, err := l.RotateToken(as("alice"), "codex"); fairway.ErrorCode(err) != fairway.ECONFLICT {
+		t.Fatalf("a token for a disabled actor: %v, want conflict", err)
+	}
+}
