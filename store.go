@@ -15,6 +15,7 @@ type Service interface {
 	AuditService
 	EvidenceService
 	GovernanceService
+	NarrowingService
 }
 
 // Store is the persistence the ledger's rules sit on: reads and writes in
@@ -107,6 +108,15 @@ type Tx interface {
 	// PolicyProposal returns the proposal attached to a task; ENOTFOUND
 	// when none.
 	PolicyProposal(task string) (*PolicyRecord, error)
+
+	// InsertNarrowing stores a proposed narrowing and sets its ID.
+	InsertNarrowing(n *Narrowing) error
+	// UpdateNarrowing stores its approvals and state.
+	UpdateNarrowing(n *Narrowing) error
+	Narrowing(id int64) (*Narrowing, error)
+	// Narrowings lists a task's narrowings, oldest first; every task's
+	// when task is empty.
+	Narrowings(task string) ([]*Narrowing, error)
 
 	AuditHead() (AuditHead, error)
 	// AppendAudit stores a sealed event and moves the head to it.

@@ -115,16 +115,107 @@ type TaskCreate struct {
 	Labels        []string `json:"labels,omitempty"`
 }
 
-// TaskUpdate changes the descriptive fields of a task; nil fields are kept.
+// TaskUpdate changes a task field by field: nil fields are kept, lists
+// are added to or removed from, and only ReplaceScope replaces the whole
+// scope. An update that would remove a requirement of the gate is not
+// applied: it is a narrowing, proposed with ProposeNarrowing.
 type TaskUpdate struct {
-	Title         *string   `json:"title,omitempty"`
-	Scope         *Scope    `json:"scope,omitempty"`
-	Owner         *string   `json:"owner,omitempty"`
-	Risk          *string   `json:"risk,omitempty"`
-	Priority      *int      `json:"priority,omitempty"`
-	ReviewDomains *[]string `json:"review_domains,omitempty"`
-	Mutating      *bool     `json:"mutating,omitempty"`
-	Labels        *[]string `json:"labels,omitempty"`
+	Title *string `json:"title,omitempty"`
+	// ScopeText replaces the scope's text alone.
+	ScopeText *string `json:"scope_text,omitempty"`
+	// AddScope and RemoveScope add and remove surfaces, change classes,
+	// contracts and paths; their Text is unused.
+	AddScope    Scope `json:"add_scope,omitzero"`
+	RemoveScope Scope `json:"remove_scope,omitzero"`
+	// ReplaceScope replaces the whole scope, text and lists.
+	ReplaceScope        *Scope   `json:"replace_scope,omitempty"`
+	Owner               *string  `json:"owner,omitempty"`
+	Risk                *string  `json:"risk,omitempty"`
+	Priority            *int     `json:"priority,omitempty"`
+	AddReviewDomains    []string `json:"add_review_domains,omitempty"`
+	RemoveReviewDomains []string `json:"remove_review_domains,omitempty"`
+	Mutating            *bool    `json:"mutating,omitempty"`
+	AddLabels           []string `json:"add_labels,omitempty"`
+	RemoveLabels        []string `json:"remove_labels,omitempty"`
+}
+
+// Normalize drops empty lists, so an update reads the same whether it was
+// built in process or decoded from JSON.
+func (u *TaskUpdate) Normalize() {
+	for _, l := range []*[]string{&u.AddScope.Surfaces, &u.AddScope.ChangeClasses, &u.AddScope.Contracts, &u.AddScope.Paths,
+		&u.RemoveScope.Surfaces, &u.RemoveScope.ChangeClasses, &u.RemoveScope.Contracts, &u.RemoveScope.Paths,
+		&u.AddReviewDomains, &u.RemoveReviewDomains, &u.AddLabels, &u.RemoveLabels} {
+		if len(*l) == 0 {
+			*l = nil
+		}
+	}
+}
+
+// Governs reports whether the update touches what decides a task's gate:
+// scope, review domains, labels, risk, owner or the mutating flag.
+func (u *TaskUpdate) Governs() bool {
+	return u.ScopeText != nil || !u.AddScope.isEmpty() || !u.RemoveScope.isEmpty() || u.ReplaceScope != nil ||
+		len(u.AddReviewDomains) > 0 || len(u.RemoveReviewDomains) > 0 || len(u.AddLabels) > 0 || len(u.RemoveLabels) > 0 ||
+		u.Risk != nil || u.Owner != nil || u.Mutating != nil
+}
+
+// Apply returns the task as the update would leave it; t is not changed.
+func (u *TaskUpdate) Apply(t *Task) *Task {
+	n := *t
+	if u.Title != nil {
+		n.Title = strings.TrimSpace(*u.Title)
+	}
+	if u.ReplaceScope != nil {
+		n.Scope = *u.ReplaceScope
+	}
+	if u.ScopeText != nil {
+		n.Scope.Text = *u.ScopeText
+	}
+	n.Scope.Surfaces = editList(n.Scope.Surfaces, u.AddScope.Surfaces, u.RemoveScope.Surfaces)
+	n.Scope.ChangeClasses = editList(n.Scope.ChangeClasses, u.AddScope.ChangeClasses, u.RemoveScope.ChangeClasses)
+	n.Scope.Contracts = editList(n.Scope.Contracts, u.AddScope.Contracts, u.RemoveScope.Contracts)
+	n.Scope.Paths = editList(n.Scope.Paths, u.AddScope.Paths, u.RemoveScope.Paths)
+	n.ReviewDomains = editList(n.ReviewDomains, u.AddReviewDomains, u.RemoveReviewDomains)
+	n.Labels = editList(n.Labels, u.AddLabels, u.RemoveLabels)
+	if u.Owner != nil {
+		n.Owner = *u.Owner
+	}
+	if u.Risk != nil {
+		n.Risk = *u.Risk
+	}
+	if u.Priority != nil {
+		n.Priority = *u.Priority
+	}
+	if u.Mutating != nil {
+		n.Mutating = *u.Mutating
+	}
+	return &n
+}
+
+// editList adds what is missing and removes what is named, keeping order.
+func editList(list, add, remove []string) []string {
+	if len(add) == 0 && len(remove) == 0 {
+		return list
+	}
+	out := make([]string, 0, len(list)+len(add))
+	for _, v := range list {
+		if !slices.Contains(remove, v) {
+			out = append(out, v)
+		}
+	}
+	for _, v := range add {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func (s Scope) isEmpty() bool {
+	return s.Text == "" && len(s.Surfaces) == 0 && len(s.ChangeClasses) == 0 && len(s.Contracts) == 0 && len(s.Paths) == 0
 }
 
 // Transition asks to move a task to another status. WaitReason is required
@@ -238,8 +329,21 @@ func (u *TaskUpdate) Validate() error {
 			return err
 		}
 	}
-	if u.Scope != nil {
-		if err := u.Scope.Validate(); err != nil {
+	if u.ScopeText != nil {
+		if err := CheckText("scope_text", *u.ScopeText, 20000); err != nil {
+			return err
+		}
+	}
+	if u.ReplaceScope != nil {
+		if err := u.ReplaceScope.Validate(); err != nil {
+			return err
+		}
+	}
+	for prefix, sc := range map[string]Scope{"add_scope": u.AddScope, "remove_scope": u.RemoveScope} {
+		if sc.Text != "" {
+			return FieldError(prefix+".text", "is not used: set scope_text to change the text")
+		}
+		if err := sc.Validate(); err != nil {
 			return err
 		}
 	}
@@ -251,18 +355,13 @@ func (u *TaskUpdate) Validate() error {
 			return err
 		}
 	}
-	if u.ReviewDomains != nil {
-		if err := validateNames("review_domains", *u.ReviewDomains); err != nil {
+	for field, names := range map[string][]string{"add_review_domains": u.AddReviewDomains, "remove_review_domains": u.RemoveReviewDomains,
+		"add_labels": u.AddLabels, "remove_labels": u.RemoveLabels} {
+		if err := validateNames(field, names); err != nil {
 			return err
 		}
 	}
-	if u.Labels != nil {
-		if err := validateNames("labels", *u.Labels); err != nil {
-			return err
-		}
-	}
-	if u.Title == nil && u.Scope == nil && u.Owner == nil && u.Risk == nil && u.Priority == nil &&
-		u.ReviewDomains == nil && u.Mutating == nil && u.Labels == nil {
+	if u.Title == nil && u.Priority == nil && !u.Governs() {
 		return Errorf(EINVALID, "nothing to update: set at least one field")
 	}
 	return nil

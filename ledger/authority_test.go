@@ -71,8 +71,9 @@ func must[T any](v T, err error) T {
 // the ledger and its tasks; omar is a human member of ops; codex an
 // agent; ci a service.
 type fixture struct {
-	evidence string
-	waiver   int64
+	evidence  string
+	waiver    int64
+	narrowing int64
 }
 
 func setUp(t *testing.T, l *ledger.Ledger, withPolicy bool) *fixture {
@@ -95,6 +96,8 @@ func setUp(t *testing.T, l *ledger.Ledger, withPolicy bool) *fixture {
 	f.evidence = ev.ID
 	w := must(l.RequestWaiver(as("alice"), fairway.WaiverRequest{Task: "OPS-FIX-002", Requirement: "dependency:OPS-FIX-001", Reason: "tracked elsewhere", ExpiresAt: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)}))
 	f.waiver = w.ID
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-003", Title: "reviewed", ReviewDomains: []string{"ops"}}))
+	f.narrowing = must(l.ProposeNarrowing(as("alice"), "OPS-FIX-003", fairway.TaskUpdate{RemoveReviewDomains: []string{"ops"}})).ID
 	return f
 }
 
@@ -209,6 +212,15 @@ var calls = map[string]call{
 	"ListWaivers": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.ListWaivers(ctx, "", ""))
 	}},
+	"ProposeNarrowing": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ProposeNarrowing(ctx, "OPS-FIX-003", fairway.TaskUpdate{RemoveReviewDomains: []string{"ops"}}))
+	}},
+	"ApproveNarrowing": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ApproveNarrowing(ctx, f.narrowing))
+	}},
+	"ListNarrowings": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ListNarrowings(ctx, ""))
+	}},
 	"ActivePolicy": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error { return ignore(l.ActivePolicy(ctx)) }},
 	"BootstrapPolicy": {noPolicy: true, fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.BootstrapPolicy(ctx, "governance.yaml", demo.Policy))
@@ -261,6 +273,7 @@ var allowed = map[string][]string{
 	"AddReview": humanOnly, "ListReviews": everyone,
 	"RequestWaiver": everyone, "ApproveWaiver": humanOnly, "ListWaivers": everyone,
 	"ActivePolicy": everyone, "BootstrapPolicy": humanOnly, "ProposePolicy": everyone,
+	"ProposeNarrowing": humanOnly, "ApproveNarrowing": humanOnly, "ListNarrowings": everyone,
 }
 
 func TestAuthority_EveryMethodByEveryCaller(t *testing.T) {

@@ -127,61 +127,43 @@ func (l *Ledger) ListTasks(ctx context.Context, f fairway.TaskFilter) ([]*fairwa
 	return out, err
 }
 
-// UpdateTask changes a task's descriptive fields.
+// UpdateTask changes a task field by field. An update that would remove
+// a requirement from the task's gate is refused, naming what it removes:
+// narrowing a gate goes through ProposeNarrowing.
 func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdate) (*fairway.Task, error) {
 	if err := u.Validate(); err != nil {
 		return nil, err
 	}
+	u.Normalize()
 	var task *fairway.Task
 	err := l.write(ctx, "task.update", key, func(w *write) error {
-		tx, by := w.tx, w.by
-		var err error
-		if task, err = tx.Task(key); err != nil {
+		before, err := w.tx.Task(key)
+		if err != nil {
 			return err
 		}
-		if fairway.IsTerminal(task.Status) {
-			return fairway.Errorf(fairway.ECONFLICT, "task %s is %s and can no longer change; create a follow-up task instead", key, task.Status)
+		if fairway.IsTerminal(before.Status) {
+			return fairway.Errorf(fairway.ECONFLICT, "task %s is %s and can no longer change; create a follow-up task instead", key, before.Status)
 		}
 		// What the gate requires follows from scope, domains, labels, risk,
 		// owner and the mutating flag; an agent changing them could choose
 		// its own requirements.
-		if governs := u.Scope != nil || u.ReviewDomains != nil || u.Labels != nil || u.Risk != nil || u.Owner != nil || u.Mutating != nil; governs {
+		if u.Governs() {
 			if err := w.requireHuman("change a task's scope, review domains, labels, risk, owner or mutating flag", "They decide what its gate requires"); err != nil {
 				return err
 			}
 		}
-		if u.Owner != nil {
-			if err := l.checkOwner(tx, *u.Owner); err != nil {
-				return err
-			}
-			if task.Owner != *u.Owner {
-				task.AssignedBy = by.Name
-			}
-			task.Owner = *u.Owner
+		if task, err = l.edited(w, before, u); err != nil {
+			return err
 		}
-		if u.Title != nil {
-			task.Title = strings.TrimSpace(*u.Title)
+		removed, err := l.removedNeeds(w.tx, before, task)
+		if err != nil {
+			return err
 		}
-		if u.Scope != nil {
-			task.Scope = *u.Scope
+		if len(removed) > 0 {
+			e := &fairway.Error{Code: fairway.EFORBIDDEN, Message: narrowingRefusal(key, removed)}
+			return w.refuseWith(e, map[string]any{"code": e.Code, "reason": e.Message, "removes": removed})
 		}
-		if u.Risk != nil {
-			task.Risk = *u.Risk
-		}
-		if u.Priority != nil {
-			task.Priority = *u.Priority
-		}
-		if u.ReviewDomains != nil {
-			task.ReviewDomains = *u.ReviewDomains
-		}
-		if u.Mutating != nil {
-			task.Mutating = *u.Mutating
-		}
-		if u.Labels != nil {
-			task.Labels = *u.Labels
-		}
-		task.UpdatedAt = w.now
-		if err := tx.UpdateTask(task); err != nil {
+		if err := w.tx.UpdateTask(task); err != nil {
 			return err
 		}
 		return w.record(u)
@@ -190,6 +172,22 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 		return nil, err
 	}
 	return task, nil
+}
+
+// edited returns the task as an update leaves it, checking what needs
+// the store.
+func (l *Ledger) edited(w *write, before *fairway.Task, u fairway.TaskUpdate) (*fairway.Task, error) {
+	if u.Owner != nil {
+		if err := l.checkOwner(w.tx, *u.Owner); err != nil {
+			return nil, err
+		}
+	}
+	after := u.Apply(before)
+	if after.Owner != before.Owner {
+		after.AssignedBy = w.by.Name
+	}
+	after.UpdatedAt = w.now
+	return after, nil
 }
 
 // TransitionTask moves a task along the status machine. Done and cancelled

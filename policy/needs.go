@@ -129,7 +129,11 @@ func (p *Policy) Needs(t *fairway.Task, proposesPolicy bool) ([]*Need, error) {
 		for _, d := range pc.Approvals {
 			review(d, "protected change class "+c, true)
 		}
-		evidence(pc.RollbackEvidence, "rollback criteria for protected change class "+c, true, "")
+		owner := ""
+		if len(pc.Approvals) > 0 {
+			owner = pc.Approvals[0] // never waived (R5); the domain that loses it if narrowed
+		}
+		evidence(pc.RollbackEvidence, "rollback criteria for protected change class "+c, true, owner)
 	}
 	for _, r := range p.Rules {
 		ok, err := eval("rule "+r.Name, r.when)

@@ -90,11 +90,10 @@ func testAgentsCannotChooseTheirRequirements(t *testing.T, e *env) {
 		t.Fatalf("agents may add dependencies: %v", err)
 	}
 	before := e.auditSeq(t)
-	none := []string{}
 	off := false
 	for name, u := range map[string]fairway.TaskUpdate{
-		"domains": {ReviewDomains: &none}, "scope": {Scope: &fairway.Scope{}}, "mutating": {Mutating: &off},
-		"labels": {Labels: &none}, "risk": {Risk: ptr("low")}, "owner": {Owner: ptr("codex")},
+		"domains": {RemoveReviewDomains: []string{"ops"}}, "scope": {ReplaceScope: &fairway.Scope{}}, "mutating": {Mutating: &off},
+		"labels": {AddLabels: []string{"safe-fallback"}}, "risk": {Risk: ptr("low")}, "owner": {Owner: ptr("codex")},
 	} {
 		_, err := e.l.UpdateTask(e.codex, "NARROW-1", u)
 		wantCode(t, err, fairway.EFORBIDDEN)
@@ -230,7 +229,7 @@ func testR4Staleness(t *testing.T, e *env) {
 	}
 	wantState(t, e.gate(t, "R4-1"), "review:ops", fairway.ReqSatisfied)
 	scope := fairway.Scope{Surfaces: []string{"ci-runners"}, Paths: []string{"infra/runners/**"}}
-	if _, err := e.l.UpdateTask(e.alice, "R4-1", fairway.TaskUpdate{Scope: &scope}); err != nil {
+	if _, err := e.l.UpdateTask(e.alice, "R4-1", fairway.TaskUpdate{ReplaceScope: &scope}); err != nil {
 		t.Fatal(err)
 	}
 	wantState(t, e.gate(t, "R4-1"), "review:ops", fairway.ReqUnsatisfied)

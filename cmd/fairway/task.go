@@ -121,9 +121,24 @@ fairway task list --lane closeout --json`,
 		},
 	})
 	register(&command{
-		name: "task update", summary: "Change a task's title, scope, owner, risk, priority, domains or labels", args: "KEY [flags]",
-		example: `fairway task update OPS-FIX-001 --risk critical --domain ops --domain security --as alice`,
-		flags:   taskFieldFlags,
+		name: "task update", summary: "Change a task field by field; a change that removes a gate requirement is a narrowing", args: "KEY [flags]",
+		example: `fairway task update OPS-FIX-001 --risk critical --domain security --as alice      # adds security to the domains
+fairway task update OPS-FIX-001 --scope "Rotate the tunnel credentials" --as alice     # the text only; surfaces and classes stay
+fairway task update OPS-FIX-001 --remove-surface edge --propose-narrowing --as alice  # removes requirements: needs the losing domain's approval`,
+		flags: func(fs *flag.FlagSet) {
+			taskFieldFlags(fs)
+			fs.Lookup("scope").Usage = "replace the scope's text only (surfaces, classes, contracts and paths stay)"
+			fs.Lookup("domain").Usage = "add a review `DOMAIN` (repeatable)"
+			fs.Lookup("label").Usage = "add a `LABEL` (repeatable)"
+			listVar(fs, "remove-surface", "remove a `SURFACE` (repeatable)")
+			listVar(fs, "remove-change-class", "remove a change `CLASS` (repeatable)")
+			listVar(fs, "remove-contract", "remove a `CONTRACT` (repeatable)")
+			listVar(fs, "remove-path", "remove a `PATH` (repeatable)")
+			listVar(fs, "remove-domain", "remove a review `DOMAIN` (repeatable)")
+			listVar(fs, "remove-label", "remove a `LABEL` (repeatable)")
+			fs.Bool("replace-scope", false, "the scope flags replace the whole scope instead of adding to it")
+			fs.Bool("propose-narrowing", false, "propose a change that removes gate requirements; it applies once each losing domain approves")
+		},
 		run: func(a *app, fs *flag.FlagSet, pos []string) error {
 			if err := wantArgs(pos, 1, "KEY"); err != nil {
 				return err
@@ -132,15 +147,29 @@ fairway task list --lane closeout --json`,
 			u := fairway.TaskUpdate{
 				Title: given(fs, "title", getString), Owner: given(fs, "owner", getString), Risk: given(fs, "risk", getString),
 				Priority: given(fs, "priority", getInt), Mutating: given(fs, "mutating", getBool),
-				ReviewDomains: given(fs, "domain", getList), Labels: given(fs, "label", getList),
+				AddReviewDomains: getList(fs, "domain"), RemoveReviewDomains: getList(fs, "remove-domain"),
+				AddLabels: getList(fs, "label"), RemoveLabels: getList(fs, "remove-label"),
+				RemoveScope: fairway.Scope{Surfaces: getList(fs, "remove-surface"), ChangeClasses: getList(fs, "remove-change-class"),
+					Contracts: getList(fs, "remove-contract"), Paths: getList(fs, "remove-path")},
 			}
-			if isSet(fs, "scope") || isSet(fs, "surface") || isSet(fs, "change-class") || isSet(fs, "contract") || isSet(fs, "path") {
+			if getBool(fs, "replace-scope") {
 				s := scopeFromFlags(fs)
-				u.Scope = &s
+				u.ReplaceScope = &s
+			} else {
+				u.ScopeText = given(fs, "scope", getString)
+				u.AddScope = scopeFromFlags(fs)
+				u.AddScope.Text = ""
 			}
 			svc, ctx, err := a.connect()
 			if err != nil {
 				return err
+			}
+			if getBool(fs, "propose-narrowing") {
+				n, err := svc.ProposeNarrowing(ctx, pos[0], u)
+				if err != nil {
+					return err
+				}
+				return a.output(n, func(w io.Writer) { printNarrowing(w, n) })
 			}
 			t, err := svc.UpdateTask(ctx, pos[0], u)
 			if err != nil {

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"fairway"
+)
+
+func printNarrowing(w io.Writer, n *fairway.Narrowing) {
+	fmt.Fprintf(w, "narrowing %d of %s, proposed by %s: %s\n", n.ID, n.Task, n.ProposedBy, n.State)
+	for _, r := range n.Removes {
+		fmt.Fprintf(w, "  removes %s (%s) — owned by %s\n", r.Requirement, r.Because, r.Domain)
+	}
+	for _, a := range n.Approvals {
+		fmt.Fprintf(w, "  approved for %s by %s\n", a.Domain, a.By)
+	}
+	if p := n.Pending(); len(p) > 0 && n.State == fairway.NarrowingPending {
+		fmt.Fprintf(w, "  awaits a member of %s: `fairway narrowing approve %d`\n", strings.Join(p, ", "), n.ID)
+	}
+}
+
+func init() {
+	register(&command{
+		name: "narrowing list", summary: "List proposed and applied narrowings of task gates", args: "[--task KEY]",
+		example: `fairway narrowing list --task OPS-EDGE-001`,
+		flags:   func(fs *flag.FlagSet) { fs.String("task", "", "only this task's narrowings") },
+		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+			svc, ctx, err := a.service(pos, 0, "")
+			if err != nil {
+				return err
+			}
+			list, err := svc.ListNarrowings(ctx, getString(fs, "task"))
+			if err != nil {
+				return err
+			}
+			return a.output(list, func(w io.Writer) {
+				if len(list) == 0 {
+					fmt.Fprintln(w, "no narrowings")
+				}
+				for _, n := range list {
+					printNarrowing(w, n)
+				}
+			})
+		},
+	})
+	register(&command{
+		name: "narrowing approve", summary: "Approve a narrowing for the review domains you belong to (humans only)", args: "ID",
+		example: `fairway narrowing approve 1 --as sana`,
+		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+			svc, ctx, err := a.service(pos, 1, "ID")
+			if err != nil {
+				return err
+			}
+			id, err := strconv.ParseInt(pos[0], 10, 64)
+			if err != nil {
+				return usagef("ID: %q is not a narrowing number", pos[0])
+			}
+			n, err := svc.ApproveNarrowing(ctx, id)
+			if err != nil {
+				return err
+			}
+			return a.output(n, func(w io.Writer) { printNarrowing(w, n) })
+		},
+	})
+}

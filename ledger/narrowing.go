@@ -1,0 +1,221 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"fairway"
+	"fairway/policy"
+)
+
+// removedNeeds lists what the gate requires of before and would no
+// longer require of after: a requirement gone, or one that loses its
+// protection, MFA or approvals. Each names the domain that loses it.
+func (l *Ledger) removedNeeds(tx fairway.Tx, before, after *fairway.Task) ([]fairway.RemovedNeed, error) {
+	p, _, err := l.activePolicy(tx)
+	if err != nil || p == nil {
+		return nil, err
+	}
+	_, err = tx.PolicyProposal(before.Key)
+	proposes := err == nil
+	if err != nil && fairway.ErrorCode(err) != fairway.ENOTFOUND {
+		return nil, err
+	}
+	was, err := p.Needs(before, proposes)
+	if err != nil {
+		return nil, err
+	}
+	will, err := p.Needs(after, proposes)
+	if err != nil {
+		return nil, err
+	}
+	var out []fairway.RemovedNeed
+	for _, n := range was {
+		i := slices.IndexFunc(will, func(m *policy.Need) bool { return m.ID == n.ID })
+		r := fairway.RemovedNeed{Requirement: n.ID, Because: n.Describe(), Domain: owningDomain(p, n), Protected: n.Protected}
+		switch {
+		case i < 0:
+		case n.Protected && !will[i].Protected:
+			r.Because = "no longer a protected control (" + n.Describe() + ")"
+		case n.RequireMFA && !will[i].RequireMFA:
+			r.Because = "no longer needs MFA (" + n.Describe() + ")"
+		case n.MinApprovals > will[i].MinApprovals:
+			r.Because = fmt.Sprintf("fewer approvals: %d instead of %d (%s)", will[i].MinApprovals, n.MinApprovals, n.Describe())
+		default:
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// owningDomain is the domain that loses a requirement: the reviewing
+// domain for a review, the domain that may waive it otherwise.
+func owningDomain(p *policy.Policy, n *policy.Need) string {
+	if n.Kind == policy.NeedReview {
+		return n.Name
+	}
+	if n.WaiverDomain != "" {
+		return n.WaiverDomain
+	}
+	return p.Waivers.Domain
+}
+
+func narrowingRefusal(key string, removed []fairway.RemovedNeed) string {
+	var parts []string
+	domains := map[string]bool{}
+	for _, r := range removed {
+		parts = append(parts, fmt.Sprintf("%s (%s; owned by %s)", r.Requirement, r.Because, r.Domain))
+		domains[r.Domain] = true
+	}
+	names := make([]string, 0, len(domains))
+	for d := range domains {
+		names = append(names, d)
+	}
+	slices.Sort(names)
+	return fmt.Sprintf("this change narrows the gate of %s: it removes %s. A narrowing is never a single edit: propose it with the same flags and --propose-narrowing, "+
+		"then a member of %s approves it with `fairway narrowing approve ID`", key, strings.Join(parts, "; "), strings.Join(names, " and of "))
+}
+
+// ProposeNarrowing records an update that removes requirements from a
+// task's gate, to be applied once every losing domain approves it.
+func (l *Ledger) ProposeNarrowing(ctx context.Context, key string, u fairway.TaskUpdate) (*fairway.Narrowing, error) {
+	if err := u.Validate(); err != nil {
+		return nil, err
+	}
+	u.Normalize()
+	var out *fairway.Narrowing
+	err := l.write(ctx, "task.narrow.propose", key, func(w *write) error {
+		if err := w.requireHuman("propose narrowing a task's gate", "Narrowing is governance"); err != nil {
+			return err
+		}
+		before, err := w.tx.Task(key)
+		if err != nil {
+			return err
+		}
+		if fairway.IsTerminal(before.Status) {
+			return fairway.Errorf(fairway.ECONFLICT, "task %s is %s and can no longer change", key, before.Status)
+		}
+		after, err := l.edited(w, before, u)
+		if err != nil {
+			return err
+		}
+		removed, err := l.removedNeeds(w.tx, before, after)
+		if err != nil {
+			return err
+		}
+		if len(removed) == 0 {
+			return fairway.Errorf(fairway.ECONFLICT, "this change removes no requirement from the gate of %s; apply it with `fairway task update`", key)
+		}
+		out = &fairway.Narrowing{Task: key, Update: u, Removes: removed, ProposedBy: w.by.Name, ProposedAt: w.now,
+			Base: before.UpdatedAt, State: fairway.NarrowingPending}
+		if err := w.tx.InsertNarrowing(out); err != nil {
+			return err
+		}
+		return w.record(out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ApproveNarrowing records the caller's approval for each domain still
+// pending that they are a member of, and applies the narrowing once every
+// losing domain has approved. The approver is a human, independent of the
+// task (R2) and not the proposer.
+func (l *Ledger) ApproveNarrowing(ctx context.Context, id int64) (*fairway.Narrowing, error) {
+	var out *fairway.Narrowing
+	err := l.write(ctx, "task.narrow.approve", "", func(w *write) error {
+		n, err := w.tx.Narrowing(id)
+		if err != nil {
+			return err
+		}
+		w.subject = n.Task
+		if err := w.requireHuman("approve narrowing a task's gate", "Narrowing is governance"); err != nil {
+			return err
+		}
+		if n.State != fairway.NarrowingPending {
+			return fairway.Errorf(fairway.ECONFLICT, "narrowing %d is %s", id, n.State)
+		}
+		task, err := w.tx.Task(n.Task)
+		if err != nil {
+			return err
+		}
+		if !task.UpdatedAt.Equal(n.Base) || fairway.IsTerminal(task.Status) {
+			return fairway.Errorf(fairway.ECONFLICT, "task %s changed after narrowing %d was proposed; propose it again so the approval judges what it applies to", n.Task, id)
+		}
+		if w.by.Name == n.ProposedBy {
+			return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s proposed narrowing %d and cannot also approve it", w.by.Name, id)})
+		}
+		excluded, err := notIndependent(w.tx, task)
+		if err != nil {
+			return err
+		}
+		if why := excluded[w.by.Name]; why != "" {
+			return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s is not independent of %s (%s) and cannot approve narrowing its gate", w.by.Name, n.Task, why)})
+		}
+		p, _, err := l.activePolicy(w.tx)
+		if err != nil {
+			return err
+		}
+		var mine []string
+		for _, d := range n.Pending() {
+			if p != nil && p.IsMember(d, w.by.Name, w.auth.Groups) {
+				mine = append(mine, d)
+			}
+		}
+		if len(mine) == 0 {
+			return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("narrowing %d awaits approval by %s; %s is a member of none of them",
+				id, strings.Join(n.Pending(), ", "), w.by.Name)})
+		}
+		for _, d := range mine {
+			if p.RequiresMFA(d) && (w.auth.MFA == nil || !w.auth.MFA.MFA) {
+				return w.refuse(&fairway.Error{Code: fairway.ESTEPUP, Message: fmt.Sprintf("approving narrowing %d for %s needs MFA asserted by the identity provider; sign in again with MFA", id, d),
+					StepUp: &fairway.StepUp{ACRValues: l.StepUpACR, MaxAge: int(l.MFAMaxAge / time.Second)}})
+			}
+			n.Approvals = append(n.Approvals, fairway.NarrowingReview{Domain: d, By: w.by.Name, At: w.now})
+		}
+		if err := w.record(map[string]any{"narrowing": id, "domains": mine}); err != nil {
+			return err
+		}
+		if len(n.Pending()) == 0 {
+			after, err := l.edited(w, task, n.Update)
+			if err != nil {
+				return err
+			}
+			if err := w.tx.UpdateTask(after); err != nil {
+				return err
+			}
+			n.State, n.AppliedAt = fairway.NarrowingApplied, w.now
+			if err := w.recordAs("task.narrow", n.Task, map[string]any{"narrowing": id, "update": n.Update, "removes": n.Removes, "approvals": n.Approvals}); err != nil {
+				return err
+			}
+		}
+		if err := w.tx.UpdateNarrowing(n); err != nil {
+			return err
+		}
+		out = n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListNarrowings lists a task's narrowings, or every one.
+func (l *Ledger) ListNarrowings(ctx context.Context, task string) ([]*fairway.Narrowing, error) {
+	out := []*fairway.Narrowing{}
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		list, err := tx.Narrowings(task)
+		if list != nil {
+			out = list
+		}
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,163 @@
+package ledger_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"fairway"
+	"fairway/demo"
+	"fairway/ledger"
+)
+
+func unsatisfied(t *testing.T, l *ledger.Ledger, key string) []string {
+	t.Helper()
+	d := must(l.ExplainGate(context.Background(), key))
+	var out []string
+	for _, r := range d.Requirements {
+		if r.State == fairway.ReqUnsatisfied {
+			out = append(out, r.ID)
+		}
+	}
+	return out
+}
+
+// demoLedger is a ledger holding the demo scenario, which is dated from
+// the real clock.
+func demoLedger(t *testing.T) *ledger.Ledger {
+	l := MustOpenLedger(t)
+	l.Now = time.Now
+	if err := demo.Load(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func withMFA(name string) context.Context {
+	return fairway.NewContextWithAuth(as(name), &fairway.Auth{MFA: &fairway.MFAPosture{MFA: true, Source: "test"}})
+}
+
+// Rewording a scope or adding to it never drops what the gate requires;
+// a change that does is refused, naming what it removes, and audited.
+func TestNarrowing_OrdinaryEditsCannotDropRequirements(t *testing.T) {
+	l := demoLedger(t)
+	const key = "OPS-EDGE-TUNNEL-001"
+	before := unsatisfied(t, l, key)
+	if len(before) == 0 {
+		t.Fatal("the demo's edge task should have unsatisfied requirements")
+	}
+	task := must(l.GetTask(context.Background(), key))
+
+	// The attacks of the last run: reworded text, an added surface.
+	must(l.UpdateTask(as("sana"), key, fairway.TaskUpdate{ScopeText: ptr("Rotate the tunnel, reworded")}))
+	must(l.UpdateTask(as("sana"), key, fairway.TaskUpdate{AddScope: fairway.Scope{Surfaces: []string{"db"}}}))
+	after := must(l.GetTask(context.Background(), key))
+	if got := strings.Join(after.Scope.ChangeClasses, ","); got != strings.Join(task.Scope.ChangeClasses, ",") {
+		t.Fatalf("change classes after a text edit and an added surface: %q, want %q", got, strings.Join(task.Scope.ChangeClasses, ","))
+	}
+	if got := unsatisfied(t, l, key); strings.Join(got, ",") != strings.Join(before, ",") {
+		t.Fatalf("unsatisfied after ordinary edits = %v, want %v", got, before)
+	}
+
+	// Edits that remove requirements, each refused whole.
+	seq := auditLen(t, l)
+	for _, c := range []struct {
+		name, key string
+		u         fairway.TaskUpdate
+	}{
+		{"replace scope", key, fairway.TaskUpdate{ReplaceScope: &fairway.Scope{Text: "Rotate the tunnel"}}},
+		{"drop surface", key, fairway.TaskUpdate{RemoveScope: fairway.Scope{Surfaces: []string{"edge"}}}},
+		{"drop change class", key, fairway.TaskUpdate{RemoveScope: fairway.Scope{ChangeClasses: []string{"edge-dns"}}}},
+		// a rule asks high-risk mutating work for a rollback plan
+		{"lower risk", "OPS-UAT-DEV-DEPLOY-001", fairway.TaskUpdate{Risk: ptr(fairway.RiskLow)}},
+	} {
+		_, err := l.UpdateTask(as("sana"), c.key, c.u)
+		if fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "this change narrows the gate of "+c.key) {
+			t.Errorf("%s: %v, want a narrowing refusal", c.name, err)
+		}
+	}
+	if got := must(l.GetTask(context.Background(), key)); got.UpdatedAt != after.UpdatedAt {
+		t.Fatal("a refused narrowing changed the task")
+	}
+	events := must(l.AuditLog(context.Background(), fairway.AuditFilter{}))
+	if len(events)-seq < 3 {
+		t.Fatalf("narrowing refusals audited: %d events", len(events)-seq)
+	}
+	last := events[len(events)-1]
+	if last.Action != "task.update.refused" || !strings.Contains(string(last.Change), `"removes"`) {
+		t.Fatalf("last event = %s %s, want a refusal listing what it removes", last.Action, last.Change)
+	}
+}
+
+// A narrowing takes effect only once a member of every losing domain, not
+// its proposer and independent of the task, approved it.
+func TestNarrowing_NeedsEveryLosingDomain(t *testing.T) {
+	l := demoLedger(t)
+	const key = "OPS-EDGE-TUNNEL-001"
+	drop := fairway.TaskUpdate{RemoveScope: fairway.Scope{Surfaces: []string{"edge"}, ChangeClasses: []string{"edge-dns"}}}
+	if _, err := l.ProposeNarrowing(as("codex-1"), key, drop); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+		t.Fatalf("an agent proposing a narrowing: %v", err)
+	}
+	if _, err := l.ProposeNarrowing(as("sana"), key, fairway.TaskUpdate{ScopeText: ptr("x")}); fairway.ErrorCode(err) != fairway.ECONFLICT {
+		t.Fatalf("a narrowing that removes nothing: %v, want conflict", err)
+	}
+	n := must(l.ProposeNarrowing(as("priya"), key, drop))
+	if n.State != fairway.NarrowingPending || strings.Join(n.Domains(), ",") != "ops,security" {
+		t.Fatalf("proposed = %+v, want pending on ops and security", n)
+	}
+	refusals := []struct {
+		who  context.Context
+		code string
+		msg  string
+	}{
+		{withMFA("priya"), fairway.EFORBIDDEN, "priya proposed narrowing"},
+		{withMFA("omar"), fairway.EFORBIDDEN, "omar is not independent"}, // owns the task
+		{withMFA("grace"), fairway.EFORBIDDEN, "a member of none of them"},
+		{withSession(as("olivia")), fairway.EFORBIDDEN, "not with a session credential"},
+		{as("codex-1"), fairway.EFORBIDDEN, "only a human"},
+	}
+	for _, r := range refusals {
+		_, err := l.ApproveNarrowing(r.who, n.ID)
+		if fairway.ErrorCode(err) != r.code || !strings.Contains(err.Error(), r.msg) {
+			t.Errorf("approve by %v: %v, want %s %q", fairway.ActorFromContext(r.who).Name, err, r.code, r.msg)
+		}
+	}
+	// security asks for MFA.
+	if _, err := l.ApproveNarrowing(as("sergei"), n.ID); fairway.ErrorCode(err) != fairway.ESTEPUP {
+		t.Fatalf("approval without MFA for security: %v, want step-up", err)
+	}
+	got := must(l.ApproveNarrowing(withMFA("sergei"), n.ID))
+	if got.State != fairway.NarrowingPending || strings.Join(got.Pending(), ",") != "ops" {
+		t.Fatalf("after security = %+v, want pending on ops", got)
+	}
+	if task := must(l.GetTask(context.Background(), key)); len(task.Scope.Surfaces) == 0 {
+		t.Fatal("the narrowing applied before every domain approved")
+	}
+	got = must(l.ApproveNarrowing(as("olivia"), n.ID))
+	if got.State != fairway.NarrowingApplied {
+		t.Fatalf("after ops = %+v, want applied", got)
+	}
+	task := must(l.GetTask(context.Background(), key))
+	if len(task.Scope.Surfaces) != 0 || len(task.Scope.ChangeClasses) != 0 {
+		t.Fatalf("scope after the narrowing = %+v", task.Scope)
+	}
+	if _, err := l.ApproveNarrowing(withMFA("sana"), n.ID); fairway.ErrorCode(err) != fairway.ECONFLICT {
+		t.Fatalf("approving an applied narrowing: %v", err)
+	}
+	if v := must(l.VerifyAudit(context.Background())); !v.OK {
+		t.Fatalf("audit = %+v", v)
+	}
+}
+
+// A narrowing judged against one version of a task does not apply to
+// another.
+func TestNarrowing_StaleWhenTheTaskChanged(t *testing.T) {
+	l := demoLedger(t)
+	const key = "OPS-EDGE-TUNNEL-001"
+	n := must(l.ProposeNarrowing(as("priya"), key, fairway.TaskUpdate{RemoveScope: fairway.Scope{Surfaces: []string{"edge"}}}))
+	must(l.UpdateTask(as("sana"), key, fairway.TaskUpdate{ScopeText: ptr("changed meanwhile")}))
+	if _, err := l.ApproveNarrowing(withMFA("sergei"), n.ID); fairway.ErrorCode(err) != fairway.ECONFLICT || !strings.Contains(err.Error(), "propose it again") {
+		t.Fatalf("approving a stale narrowing: %v", err)
+	}
+}
