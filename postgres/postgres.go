@@ -297,8 +297,15 @@ func (s *Store) writeLoop() {
 func (s *Store) commit(batch []*writeRequest) {
 	var results []error
 	var err error
+	// The first run takes no savepoints, saving two round trips a write;
+	// if a write fails, the batch runs again with them.
+	savepoints := false
 	for attempt := 0; ; attempt++ {
-		results, err = s.attempt(batch)
+		results, err = s.attempt(batch, savepoints)
+		if errors.Is(err, errNeedSavepoints) {
+			savepoints = true
+			continue
+		}
 		if !isRetryable(err) {
 			break
 		}
@@ -319,6 +326,10 @@ func (s *Store) commit(batch []*writeRequest) {
 	}
 }
 
+// errNeedSavepoints says a write of a batch run without savepoints failed,
+// so the batch must run again with them.
+var errNeedSavepoints = errors.New("a write failed in a batch without savepoints")
+
 // batchState is what one write transaction keeps beside the database.
 type batchState struct {
 	// head is the audit head inside the batch; headDirty says it must be
@@ -331,8 +342,9 @@ type batchState struct {
 }
 
 // attempt runs the batch once. It returns each write's own error, and an
-// error for the batch as a whole (retryable or not).
-func (s *Store) attempt(batch []*writeRequest) ([]error, error) {
+// error for the batch as a whole (retryable or not). Without savepoints a
+// failing write rolls back the whole batch.
+func (s *Store) attempt(batch []*writeRequest, savepoints bool) ([]error, error) {
 	ctx := context.Background()
 	results := make([]error, len(batch))
 	conn, err := s.pool.Acquire(ctx)
@@ -353,8 +365,9 @@ func (s *Store) attempt(batch []*writeRequest) ([]error, error) {
 	st := &batchState{}
 	t := &tx{ctx: ctx, q: pgtx, w: st}
 	// A lone write needs no savepoint: if it fails the whole transaction
-	// is rolled back.
-	savepoints := len(batch) > 1
+	// is rolled back, and that is its answer.
+	lone := len(batch) == 1
+	savepoints = savepoints && !lone
 	for i, req := range batch {
 		if err := req.ctx.Err(); err != nil {
 			results[i] = err
@@ -380,8 +393,11 @@ func (s *Store) attempt(batch []*writeRequest) ([]error, error) {
 		}
 		results[i] = err
 		st.head, st.headDirty = head, dirty
-		if !savepoints {
+		if lone {
 			return results, nil
+		}
+		if !savepoints {
+			return nil, errNeedSavepoints
 		}
 		if _, err := pgtx.Exec(ctx, "ROLLBACK TO SAVEPOINT write"); err != nil {
 			return nil, mapErr(err)

@@ -2,7 +2,9 @@ package postgres_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -179,5 +181,59 @@ func TestUpdate_RetriesASerializationFailure(t *testing.T) {
 	}
 	if runs.Load() != 2 || seq != 2 {
 		t.Fatalf("fn ran %d times and got seq %d, want 2 runs and seq 2", runs.Load(), seq)
+	}
+}
+
+// TestUpdate_FailingWritesInABatchLeaveTheOthers runs writes at once, half
+// of which fail after writing: each failing one keeps nothing and gets its
+// own error, each other one commits, however they were batched.
+func TestUpdate_FailingWritesInABatchLeaveTheOthers(t *testing.T) {
+	testURL(t)
+	t.Parallel()
+	s := MustOpenStore(t, postgres.Options{})
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	const writes = 64
+	var fns []func() error
+	for i := range writes {
+		fns = append(fns, func() error {
+			return s.Update(ctx, func(tx fairway.Tx) error {
+				key := fmt.Sprintf("B-%d", i)
+				if err := tx.InsertTask(&fairway.Task{Key: key, Title: "t", Creator: "alice", Status: fairway.StatusOpen, Risk: fairway.RiskLow, CreatedAt: at, UpdatedAt: at}); err != nil {
+					return err
+				}
+				if i%2 == 1 {
+					return fmt.Errorf("write %d fails", i)
+				}
+				return nil
+			})
+		})
+	}
+	errs := race(fns...)
+	var want []string
+	for i, err := range errs {
+		if i%2 == 1 {
+			if err == nil || err.Error() != fmt.Sprintf("write %d fails", i) {
+				t.Fatalf("write %d: err = %v, want its own failure", i, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		want = append(want, fmt.Sprintf("B-%d", i))
+	}
+	slices.Sort(want)
+	var got []string
+	if err := s.View(ctx, func(tx fairway.Tx) error {
+		tasks, err := tx.Tasks(fairway.TaskFilter{})
+		for _, task := range tasks {
+			got = append(got, task.Key)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("tasks = %v, want %v", got, want)
 	}
 }
