@@ -100,7 +100,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fairway.Errorf(fairway.EINVALID, "store URL: %v", err)
+		return nil, fairway.FieldError("store", "is not a PostgreSQL URL: %v", err)
 	}
 	if opts.Schema != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{opts.Schema}.Sanitize()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -235,5 +236,39 @@ func TestUpdate_FailingWritesInABatchLeaveTheOthers(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("tasks = %v, want %v", got, want)
+	}
+}
+
+// TestClose_WritesRacingCloseAllAnswer closes the store while writers keep
+// coming: every write gets an answer (committed or "store is closed"),
+// none waits forever.
+func TestClose_WritesRacingCloseAllAnswer(t *testing.T) {
+	testURL(t)
+	t.Parallel()
+	schema := MustNewSchema(t)
+	for round := range 5 {
+		s, err := postgres.Open(ctx, testURL(t), postgres.Options{Schema: schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fns []func() error
+		for range 32 {
+			fns = append(fns, func() error {
+				return s.Update(ctx, func(tx fairway.Tx) error { _, err := tx.AuditHead(); return err })
+			})
+		}
+		fns = append(fns, func() error { return s.Close() })
+		for i, err := range race(fns...) {
+			if err != nil && fairway.ErrorMessage(err) != "store is closed" {
+				t.Fatalf("round %d, write %d: unexpected error %v", round, i, err)
+			}
+		}
+	}
+}
+
+func TestOpen_BadURLIsRefused(t *testing.T) {
+	_, err := postgres.Open(ctx, "postgres://db:notaport/fairway", postgres.Options{})
+	if fairway.ErrorCode(err) != fairway.EINVALID || !strings.HasPrefix(err.Error(), "store: is not a PostgreSQL URL: ") {
+		t.Fatalf("Open with a bad URL = %v, want an invalid store error", err)
 	}
 }
