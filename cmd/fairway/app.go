@@ -19,6 +19,7 @@ import (
 	fairwayhttp "fairway/http"
 	"fairway/ledger"
 	"fairway/sqlite"
+	"fairway/storeurl"
 )
 
 // Exit codes. They are part of the interface: scripts and agents branch on
@@ -89,6 +90,8 @@ type app struct {
 	server string
 	token  string
 	dir    string
+	// store is a store URL (serve --store); $FAIRWAY_STORE otherwise.
+	store string
 
 	svc    fairway.Service
 	closer func()
@@ -372,8 +375,17 @@ func (a *app) storeDir() string {
 
 func (a *app) storePath() string { return filepath.Join(a.storeDir(), "fairway.db") }
 
+// storeLocation is --store, or $FAIRWAY_STORE, or the local SQLite file.
+func (a *app) storeLocation() (storeurl.Location, error) {
+	return storeurl.Parse(firstNonEmpty(a.store, a.getenv("FAIRWAY_STORE"), a.storePath()))
+}
+
 func (a *app) openLedger(opts sqlite.Options) (*ledger.Ledger, error) {
-	store, err := sqlite.Open(a.ctx, a.storePath(), opts)
+	loc, err := a.storeLocation()
+	if err != nil {
+		return nil, err
+	}
+	store, err := storeurl.Open(a.ctx, loc, storeurl.Options{SQLite: opts})
 	if err != nil {
 		return nil, err
 	}

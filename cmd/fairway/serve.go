@@ -39,6 +39,7 @@ func init() {
 curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next`,
 		flags: func(fs *flag.FlagSet) {
 			fs.String("addr", "127.0.0.1:8080", "address to listen on")
+			fs.String("store", "", "store `URL`: postgres://…, sqlite:PATH or a path (default $FAIRWAY_STORE, else the local store)")
 			fs.String("oidc-issuer", "", "accept ID tokens from this OIDC issuer (default $FAIRWAY_OIDC_ISSUER)")
 			fs.String("oidc-audience", "", "the audience (client ID) tokens must carry (default $FAIRWAY_OIDC_AUDIENCE)")
 			fs.String("oidc-username-claim", "preferred_username", "claim naming the actor")
@@ -51,6 +52,7 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 			if err := wantArgs(pos, 0, "no arguments"); err != nil {
 				return err
 			}
+			a.store = getString(fs, "store")
 			l, err := a.openLedger(sqlite.Options{})
 			if err != nil {
 				return err
@@ -101,7 +103,8 @@ func serveLedger(a *app, l *ledger.Ledger, addr string, auth fairwayhttp.Authent
 		return err
 	}
 	return srv.ListenAndServe(a.ctx, addr, func(bound net.Addr) {
-		fmt.Fprintf(a.stdout, "Fairway is serving http://%s (store %s)\n", bound, a.storePath())
+		loc, _ := a.storeLocation()
+		fmt.Fprintf(a.stdout, "Fairway is serving http://%s (store %s)\n", bound, loc)
 		if len(actors) == 0 {
 			fmt.Fprintf(a.stdout, "The ledger is empty. Create the first actor in another terminal:\n  fairway actor create YOUR-NAME --kind human\n")
 		}

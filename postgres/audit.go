@@ -1,0 +1,93 @@
+package postgres
+
+import (
+	"encoding/json"
+
+	"fairway"
+)
+
+// AuditHead returns the recorded head of the log. In a write batch the
+// head row is locked on first read and then kept in memory, stored once
+// before the commit: no other writer can move it meanwhile.
+func (t *tx) AuditHead() (fairway.AuditHead, error) {
+	if t.w != nil && t.w.head != nil {
+		return *t.w.head, nil
+	}
+	q := `SELECT seq, hash FROM audit_head WHERE id = 1`
+	if t.w != nil {
+		q += ` FOR UPDATE`
+	}
+	var h fairway.AuditHead
+	err := t.queryRow(q).Scan(&h.Seq, &h.Hash)
+	if err == nil && t.w != nil {
+		t.w.head = &h
+	}
+	return h, err
+}
+
+// AppendAudit stores a sealed event and moves the head to it.
+func (t *tx) AppendAudit(e *fairway.AuditEvent) error {
+	if _, err := t.exec(`INSERT INTO audit_events (seq, at, actor, actor_kind, action, subject, change, prev, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+		e.Seq, nanos(e.At), e.Actor, e.ActorKind, e.Action, e.Subject, string(e.Change), e.Prev, e.Hash); err != nil {
+		return err
+	}
+	if t.w != nil {
+		t.w.head, t.w.headDirty = &fairway.AuditHead{Seq: e.Seq, Hash: e.Hash}, true
+		return nil
+	}
+	_, err := t.exec(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, e.Seq, e.Hash)
+	return err
+}
+
+// storeHead writes the batch's audit head, if it moved.
+func (t *tx) storeHead() error {
+	if t.w == nil || !t.w.headDirty {
+		return nil
+	}
+	_, err := t.exec(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, t.w.head.Seq, t.w.head.Hash)
+	return err
+}
+
+const auditColumns = `seq, at, actor, actor_kind, action, subject, change, prev, hash`
+
+func scanAudit(r rowScanner) (*fairway.AuditEvent, error) {
+	var e fairway.AuditEvent
+	var at int64
+	var change string
+	if err := r.Scan(&e.Seq, &at, &e.Actor, &e.ActorKind, &e.Action, &e.Subject, &change, &e.Prev, &e.Hash); err != nil {
+		return nil, err
+	}
+	e.At, e.Change = fromNanos(at), json.RawMessage(change)
+	return &e, nil
+}
+
+// AuditEvents pages through the log.
+func (t *tx) AuditEvents(f fairway.AuditFilter) ([]*fairway.AuditEvent, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	if f.Subject != "" {
+		return collect(t, scanAudit, `SELECT `+auditColumns+` FROM audit_events WHERE subject = $1 AND seq > $2 ORDER BY seq LIMIT $3`, f.Subject, f.AfterSeq, limit)
+	}
+	return collect(t, scanAudit, `SELECT `+auditColumns+` FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`, f.AfterSeq, limit)
+}
+
+// EachAuditEvent streams the whole log.
+func (t *tx) EachAuditEvent(fn func(*fairway.AuditEvent) error) error {
+	rows, err := t.query(`SELECT ` + auditColumns + ` FROM audit_events ORDER BY seq`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return t.note(err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return t.note(rows.Err())
+}

@@ -1,0 +1,125 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"fairway"
+)
+
+// InsertEvidence stores an evidence record as JSON beside the columns it
+// is looked up by.
+func (t *tx) InsertEvidence(e *fairway.Evidence) error {
+	record, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	tag, err := t.exec(`INSERT INTO evidence (id, task, kind, digest, size, recorded_by, recorded_at, supersedes, record)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+		e.ID, e.Task, e.Kind, e.Digest, e.Size, e.RecordedBy, nanos(e.RecordedAt), e.Supersedes, string(record))
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return fairway.Errorf(fairway.ECONFLICT, "evidence %s already exists", e.ID)
+	}
+	if !fairway.CountsAsProof(e) {
+		return nil
+	}
+	_, chain, err := t.ProofChain(e.Task)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`UPDATE tasks SET proof_count = proof_count + 1, proof_chain = $1 WHERE key = $2`, fairway.ChainProof(chain, e), e.Task)
+	return err
+}
+
+// ProofChain returns the task's proof count and chain head.
+func (t *tx) ProofChain(task string) (int, string, error) {
+	var n int
+	var chain string
+	err := t.queryRow(`SELECT proof_count, proof_chain FROM tasks WHERE key = $1`, task).Scan(&n, &chain)
+	if isNoRows(err) {
+		return 0, "", notFound("task", task)
+	}
+	return n, chain, err
+}
+
+// LatestProof lists current proof of one kind, newest first.
+func (t *tx) LatestProof(task, kind string) ([]*fairway.Evidence, error) {
+	return collect(t, scanSummary, `SELECT id, task, kind, digest, size, recorded_by, recorded_at, supersedes FROM evidence e
+		WHERE task = $1 AND kind = $2
+		AND NOT EXISTS (SELECT 1 FROM evidence s WHERE s.supersedes = e.id)
+		ORDER BY recorded_at DESC, id DESC`, task, kind)
+}
+
+// EvidenceRecorders lists who recorded a task's evidence.
+func (t *tx) EvidenceRecorders(task string) ([]string, error) {
+	return t.queryStrings(`SELECT DISTINCT recorded_by FROM evidence WHERE task = $1 ORDER BY recorded_by`, task)
+}
+
+func scanEvidence(r rowScanner) (*fairway.Evidence, error) {
+	var record string
+	if err := r.Scan(&record); err != nil {
+		return nil, err
+	}
+	var e fairway.Evidence
+	if err := json.Unmarshal([]byte(record), &e); err != nil {
+		return nil, fmt.Errorf("evidence record: %w", err)
+	}
+	return &e, nil
+}
+
+// Evidence returns one record.
+func (t *tx) Evidence(id string) (*fairway.Evidence, error) {
+	e, err := scanEvidence(t.queryRow(`SELECT record FROM evidence WHERE id = $1`, id))
+	if isNoRows(err) {
+		return nil, notFound("evidence", id)
+	}
+	return e, err
+}
+
+// EvidenceList lists records, oldest first.
+func (t *tx) EvidenceList(f fairway.EvidenceFilter) ([]*fairway.Evidence, error) {
+	q, args := `SELECT record FROM evidence WHERE true`, []any{}
+	if f.Task != "" {
+		args = append(args, f.Task)
+		q += ` AND task = $` + strconv.Itoa(len(args))
+	}
+	if f.Kind != "" {
+		args = append(args, f.Kind)
+		q += ` AND kind = $` + strconv.Itoa(len(args))
+	}
+	return collect(t, scanEvidence, q+` ORDER BY recorded_at, id`, args...)
+}
+
+// InsertClaim stores a claim and sets its ID.
+func (t *tx) InsertClaim(c *fairway.Claim) error {
+	return t.queryRow(`INSERT INTO claims (task, text, actor, actor_kind, session, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		c.Task, c.Text, c.Actor, c.ActorKind, c.Session, nanos(c.At)).Scan(&c.ID)
+}
+
+// Claims lists a task's claims in order.
+func (t *tx) Claims(task string) ([]*fairway.Claim, error) {
+	return collect(t, func(r rowScanner) (*fairway.Claim, error) {
+		var c fairway.Claim
+		var at int64
+		if err := r.Scan(&c.ID, &c.Task, &c.Text, &c.Actor, &c.ActorKind, &c.Session, &at); err != nil {
+			return nil, err
+		}
+		c.At = fromNanos(at)
+		return &c, nil
+	}, `SELECT id, task, text, actor, actor_kind, session, at FROM claims WHERE task = $1 ORDER BY id`, task)
+}
+
+// scanSummary reads the evidence columns a gate judges.
+func scanSummary(r rowScanner) (*fairway.Evidence, error) {
+	var e fairway.Evidence
+	var at int64
+	if err := r.Scan(&e.ID, &e.Task, &e.Kind, &e.Digest, &e.Size, &e.RecordedBy, &at, &e.Supersedes); err != nil {
+		return nil, err
+	}
+	e.RecordedAt = fromNanos(at)
+	return &e, nil
+}
