@@ -1,23 +1,31 @@
 package postgres
 
-import "fairway"
+import (
+	"time"
 
-const actorColumns = `name, kind, display_name, created_at, created_by`
+	"fairway"
+)
+
+const actorColumns = `a.name, a.kind, a.display_name, a.created_at, a.created_by, a.disabled_at, a.disabled_by, a.disabled_reason, a.oidc_issuer, a.oidc_subject`
 
 func scanActor(r rowScanner) (*fairway.Actor, error) {
 	var a fairway.Actor
-	var created int64
-	if err := r.Scan(&a.Name, &a.Kind, &a.DisplayName, &created, &a.CreatedBy); err != nil {
+	var created, disabled int64
+	if err := r.Scan(&a.Name, &a.Kind, &a.DisplayName, &created, &a.CreatedBy, &disabled, &a.DisabledBy, &a.DisabledReason, &a.Issuer, &a.Subject); err != nil {
 		return nil, err
 	}
 	a.CreatedAt = fromNanos(created)
+	if disabled != 0 {
+		a.DisabledAt = fromNanos(disabled)
+	}
 	return &a, nil
 }
 
 // InsertActor stores a new actor.
 func (t *tx) InsertActor(a *fairway.Actor) error {
-	tag, err := t.exec(`INSERT INTO actors (`+actorColumns+`) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-		a.Name, a.Kind, a.DisplayName, nanos(a.CreatedAt), a.CreatedBy)
+	tag, err := t.exec(`INSERT INTO actors (name, kind, display_name, created_at, created_by, oidc_issuer, oidc_subject)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+		a.Name, a.Kind, a.DisplayName, nanos(a.CreatedAt), a.CreatedBy, a.Issuer, a.Subject)
 	if err != nil {
 		return err
 	}
@@ -27,18 +35,53 @@ func (t *tx) InsertActor(a *fairway.Actor) error {
 	return nil
 }
 
+// UpdateActor stores an actor's disabled state and identity binding. A
+// taken identity is checked first: a unique violation would abort the
+// whole transaction in PostgreSQL.
+func (t *tx) UpdateActor(a *fairway.Actor) error {
+	if a.Subject != "" {
+		if other, err := t.ActorByIdentity(a.Issuer, a.Subject); err == nil && other.Name != a.Name {
+			return fairway.Errorf(fairway.ECONFLICT, "the identity %s at %s is already bound to another actor", a.Subject, a.Issuer)
+		} else if err != nil && fairway.ErrorCode(err) != fairway.ENOTFOUND {
+			return err
+		}
+	}
+	var disabled int64
+	if !a.DisabledAt.IsZero() {
+		disabled = nanos(a.DisabledAt)
+	}
+	tag, err := t.exec(`UPDATE actors SET disabled_at = $1, disabled_by = $2, disabled_reason = $3, oidc_issuer = $4, oidc_subject = $5 WHERE name = $6`,
+		disabled, a.DisabledBy, a.DisabledReason, a.Issuer, a.Subject, a.Name)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("actor", a.Name)
+	}
+	return nil
+}
+
 // Actor returns one actor.
 func (t *tx) Actor(name string) (*fairway.Actor, error) {
-	a, err := scanActor(t.queryRow(`SELECT `+actorColumns+` FROM actors WHERE name = $1`, name))
+	a, err := scanActor(t.queryRow(`SELECT `+actorColumns+` FROM actors a WHERE a.name = $1`, name))
 	if isNoRows(err) {
 		return nil, notFound("actor", name)
 	}
 	return a, err
 }
 
+// ActorByIdentity finds the actor bound to an issuer and subject.
+func (t *tx) ActorByIdentity(issuer, subject string) (*fairway.Actor, error) {
+	a, err := scanActor(t.queryRow(`SELECT `+actorColumns+` FROM actors a WHERE a.oidc_issuer = $1 AND a.oidc_subject = $2`, issuer, subject))
+	if isNoRows(err) {
+		return nil, notFound("identity", subject)
+	}
+	return a, err
+}
+
 // Actors lists actors by name.
 func (t *tx) Actors() ([]*fairway.Actor, error) {
-	return collect(t, scanActor, `SELECT `+actorColumns+` FROM actors ORDER BY name`)
+	return collect(t, scanActor, `SELECT `+actorColumns+` FROM actors a ORDER BY a.name`)
 }
 
 // CountActors counts actors.
@@ -54,12 +97,21 @@ func (t *tx) InsertToken(hash, actor string) error {
 	return err
 }
 
-// ActorByTokenHash finds the actor a token hash belongs to.
+// RevokeTokens revokes an actor's live tokens and counts them.
+func (t *tx) RevokeTokens(actor string, at time.Time) (int, error) {
+	tag, err := t.exec(`UPDATE tokens SET revoked_at = $1 WHERE actor = $2 AND revoked_at = 0`, nanos(at), actor)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// ActorByTokenHash finds the actor a live token belongs to.
 func (t *tx) ActorByTokenHash(hash string) (*fairway.Actor, error) {
-	a, err := scanActor(t.queryRow(`SELECT a.name, a.kind, a.display_name, a.created_at, a.created_by
-		FROM tokens k JOIN actors a ON a.name = k.actor WHERE k.hash = $1`, hash))
+	a, err := scanActor(t.queryRow(`SELECT `+actorColumns+`
+		FROM tokens k JOIN actors a ON a.name = k.actor WHERE k.hash = $1 AND k.revoked_at = 0`, hash))
 	if isNoRows(err) {
-		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the token is not known; ask an administrator for one with `fairway actor create`")
+		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the token is not known or was revoked; ask an administrator for one with `fairway token rotate NAME`")
 	}
 	return a, err
 }

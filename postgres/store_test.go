@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -68,7 +69,14 @@ func TestOpen_FiveReplicasMigrateOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"0001_ledger.sql", "0002_evidence.sql", "0003_governance.sql"}
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migrations: %v %v", files, err)
+	}
+	var want []string
+	for _, f := range files {
+		want = append(want, filepath.Base(f))
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("schema_migrations = %v, want %v", got, want)
 	}
