@@ -346,7 +346,11 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		}
 	}
 	err = l.store.Update(ctx, func(tx fairway.Tx) error {
-		if err := tx.InsertEvidence(e); err != nil {
+		link, err := nextProofLink(tx, e)
+		if err != nil {
+			return err
+		}
+		if err := tx.InsertEvidence(e, link); err != nil {
 			return err
 		}
 		return l.record(tx, by, e.RecordedAt, "evidence.add", e.Task, map[string]any{
@@ -358,6 +362,19 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		return nil, err
 	}
 	return e, nil
+}
+
+// nextProofLink is the task's proof chain once e is added, or nil when e
+// is not proof (R11): the ledger keeps the chain, the store stores it.
+func nextProofLink(tx fairway.Tx, e *fairway.Evidence) (*fairway.ProofLink, error) {
+	if !fairway.CountsAsProof(e) {
+		return nil, nil
+	}
+	n, chain, err := tx.ProofChain(e.Task)
+	if err != nil {
+		return nil, err
+	}
+	return &fairway.ProofLink{Count: n + 1, Chain: fairway.ChainProof(chain, e)}, nil
 }
 
 // mayBeReport is true for bytes that start like XML or JSON, the only
