@@ -2,8 +2,10 @@ package ledger_test
 
 import (
 	"context"
+	"io"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +32,7 @@ rules:
 // codex (agent), governed by proofPolicy plus extra.
 type proofLedger struct {
 	l         *ledger.Ledger
+	blobs     *watchedBlobs
 	blobDir   string
 	alice     context.Context
 	codex     context.Context
@@ -45,11 +48,13 @@ func newProofLedger(t *testing.T, extra string) *proofLedger {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	blobs, err := blob.NewFileStore(filepath.Join(dir, "blobs"))
+	files, err := blob.NewFileStore(filepath.Join(dir, "blobs"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proofLedger{l: ledger.New(store, blobs), blobDir: filepath.Join(dir, "blobs"), clockTick: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
+	watched := &watchedStore{Store: store}
+	blobs := &watchedBlobs{FileStore: files, t: t, store: watched}
+	p := &proofLedger{l: ledger.New(watched, blobs), blobs: blobs, blobDir: filepath.Join(dir, "blobs"), clockTick: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
 	p.l.Now = func() time.Time { p.clockTick = p.clockTick.Add(time.Second); return p.clockTick }
 	asActor := func(name string) context.Context {
 		return fairway.NewContextWithActor(ctx, &fairway.Actor{Name: name})
@@ -67,6 +72,57 @@ func newProofLedger(t *testing.T, extra string) *proofLedger {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// watchedStore is a real store that knows when a transaction is open.
+type watchedStore struct {
+	fairway.Store
+	inTx atomic.Int32
+}
+
+func (s *watchedStore) Update(ctx context.Context, fn func(fairway.Tx) error) error {
+	return s.Store.Update(ctx, func(tx fairway.Tx) error {
+		s.inTx.Add(1)
+		defer s.inTx.Add(-1)
+		return fn(tx)
+	})
+}
+
+func (s *watchedStore) View(ctx context.Context, fn func(fairway.Tx) error) error {
+	return s.Store.View(ctx, func(tx fairway.Tx) error {
+		s.inTx.Add(1)
+		defer s.inTx.Add(-1)
+		return fn(tx)
+	})
+}
+
+// watchedBlobs is the file store, failing the test when its bytes are
+// looked at inside a transaction (issue 8: no blob I/O in a transaction),
+// and counting the looks made with a context carrying callerMark.
+type watchedBlobs struct {
+	*blob.FileStore
+	t          *testing.T
+	store      *watchedStore
+	fromCaller atomic.Int32
+}
+
+type callerMark struct{}
+
+func (b *watchedBlobs) Stat(ctx context.Context, digest string) (int64, error) {
+	if b.store.inTx.Load() > 0 {
+		b.t.Errorf("blob %s looked at inside a transaction", digest)
+	}
+	if ctx.Value(callerMark{}) != nil {
+		b.fromCaller.Add(1)
+	}
+	return b.FileStore.Stat(ctx, digest)
+}
+
+func (b *watchedBlobs) Open(ctx context.Context, digest string) (io.ReadCloser, error) {
+	if b.store.inTx.Load() > 0 {
+		b.t.Errorf("blob %s opened inside a transaction", digest)
+	}
+	return b.FileStore.Open(ctx, digest)
 }
 
 func (p *proofLedger) add(t *testing.T, task string, a fairway.EvidenceAdd, body string) *fairway.Evidence {
