@@ -36,27 +36,30 @@ func TestGate_BlobsCheckedBeforeTheTransaction(t *testing.T) {
 		damage func(t *testing.T, path string)
 		state  string
 		detail string // ID stands for the newer plan, OLD for the older
+		// looks is how many blobs are looked at: down to the newest
+		// intact plan, which decides.
+		looks int32
 	}{
-		{name: "intact", damage: func(*testing.T, string) {}, state: fairway.ReqSatisfied,
+		{name: "intact", damage: func(*testing.T, string) {}, state: fairway.ReqSatisfied, looks: 1,
 			detail: "ID recorded by codex at 2026-11-01T09:00:07Z: the gate cannot judge what it shows, so it counts by its kind"},
 		{name: "newer plan missing, older decides", damage: func(t *testing.T, path string) {
 			if err := os.Remove(path); err != nil {
 				t.Fatal(err)
 			}
-		}, state: fairway.ReqSatisfied,
+		}, state: fairway.ReqSatisfied, looks: 2,
 			detail: "OLD recorded by codex at 2026-11-01T09:00:06Z: the gate cannot judge what it shows, so it counts by its kind"},
 		{name: "newer plan cut short", damage: func(t *testing.T, path string) {
 			os.Chmod(path, 0o644)
 			if err := os.WriteFile(path, []byte("Resto"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-		}, state: fairway.ReqSatisfied,
+		}, state: fairway.ReqSatisfied, looks: 2,
 			detail: "OLD recorded by codex at 2026-11-01T09:00:06Z: the gate cannot judge what it shows, so it counts by its kind"},
 		{name: "both plans missing", damage: func(t *testing.T, path string) {
 			if err := os.RemoveAll(filepath.Join(path, "..", "..")); err != nil {
 				t.Fatal(err)
 			}
-		}, state: fairway.ReqUnsatisfied,
+		}, state: fairway.ReqUnsatisfied, looks: 2,
 			detail: "no rollback-plan evidence on the task; ID is no longer intact in the blob store; OLD is no longer intact in the blob store"},
 	}
 	for _, tc := range tests {
@@ -74,8 +77,8 @@ func TestGate_BlobsCheckedBeforeTheTransaction(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := p.blobs.fromCaller.Load(); got != 2 {
-				t.Fatalf("%d blob looks with the caller's context, want 2: one per rollback plan", got)
+			if got := p.blobs.fromCaller.Load(); got != tc.looks {
+				t.Fatalf("%d blob looks with the caller's context, want %d", got, tc.looks)
 			}
 			var r fairway.Requirement
 			for _, x := range d.Requirements {

@@ -227,7 +227,9 @@ type proofRef struct{ task, kind string }
 
 // blobCheck is what a look at the blob store found before the
 // transaction, so that no blob I/O runs inside one: digest → size, or -1
-// when the blob is missing or unreadable.
+// when the blob is missing or unreadable. Records older than the newest
+// intact one are not looked at: they cannot decide. A nil check means
+// there is no blob store to check.
 type blobCheck struct {
 	// off means there is no blob store to check against.
 	off   bool
@@ -258,9 +260,11 @@ func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool)
 		return &blobCheck{off: true}, nil
 	}
 	check := &blobCheck{sizes: map[string]int64{}}
-	var digests []string
+	// Per piece of proof read, its records newest first: the gate stops
+	// at the first intact one, and so does the check.
+	var lists [][]*fairway.Evidence
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
-		digests = digests[:0]
+		lists = lists[:0]
 		task, err := tx.Task(key)
 		if fairway.ErrorCode(err) == fairway.ENOTFOUND {
 			return nil // the operation itself says so, after its own checks
@@ -292,11 +296,7 @@ func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool)
 				if err != nil {
 					return err
 				}
-				for _, e := range list {
-					if fairway.CountsAsProof(e) {
-						digests = append(digests, e.Digest)
-					}
-				}
+				lists = append(lists, slices.DeleteFunc(list, func(e *fairway.Evidence) bool { return !fairway.CountsAsProof(e) }))
 			}
 		}
 		return nil
@@ -304,18 +304,24 @@ func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range digests {
-		if _, seen := check.sizes[d]; seen {
-			continue
+	for _, list := range lists {
+		for _, e := range list {
+			size, seen := check.sizes[e.Digest]
+			if !seen {
+				var err error
+				size, err = l.Blobs.Stat(ctx, e.Digest)
+				if cerr := ctx.Err(); cerr != nil {
+					return nil, cerr
+				}
+				if err != nil {
+					size = -1
+				}
+				check.sizes[e.Digest] = size
+			}
+			if size == e.Size {
+				break
+			}
 		}
-		size, err := l.Blobs.Stat(ctx, d)
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
-		}
-		if err != nil {
-			size = -1
-		}
-		check.sizes[d] = size
 	}
 	return check, nil
 }
