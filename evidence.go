@@ -52,6 +52,13 @@ func ChainProof(prev string, e *Evidence) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
+// ProofLink is the head of a task's proof chain after one more piece of
+// proof evidence: how many proof records it has, and the chain over them.
+type ProofLink struct {
+	Count int
+	Chain string
+}
+
 // Evidence is one immutable record of proof: what kind, which bytes (by
 // digest), who recorded it, when, and where it came from. A correction is
 // new evidence that Supersedes the old.

@@ -76,16 +76,17 @@ type Tx interface {
 	// ActorByIdentity finds the actor bound to an issuer and subject.
 	ActorByIdentity(issuer, subject string) (*Actor, error)
 
-	// InsertEvidence stores an evidence record, and when it counts as
-	// proof extends its task's proof chain with ChainProof. Records are
+	// InsertEvidence stores an evidence record. When link is not nil it
+	// becomes the head of the task's proof chain, as given: the ledger
+	// computes it (ChainProof), the store only keeps it. Records are
 	// never updated or deleted.
-	InsertEvidence(e *Evidence) error
+	InsertEvidence(e *Evidence, link *ProofLink) error
 	// ProofChain returns how many proof records a task has and the head
 	// of its chain.
 	ProofChain(task string) (count int, chain string, err error)
-	// LatestProof returns a task's evidence of a kind that nothing
-	// supersedes, newest first, with only ID, Task, Kind, Digest, Size,
-	// RecordedBy, RecordedAt and Supersedes set: what a gate judges.
+	// LatestProof returns a task's whole evidence records of a kind that
+	// nothing supersedes, newest first: what a gate judges, including
+	// exit codes and report summaries.
 	LatestProof(task, kind string) ([]*Evidence, error)
 	// EvidenceRecorders returns who recorded a task's evidence.
 	EvidenceRecorders(task string) ([]string, error)

@@ -2,23 +2,16 @@ package blob_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"fairway"
 	"fairway/blob"
+	"fairway/blobtest"
 )
-
-func digest(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
 
 func stagedFiles(t *testing.T, root string) int {
 	entries, err := os.ReadDir(filepath.Join(root, "tmp"))
@@ -28,67 +21,49 @@ func stagedFiles(t *testing.T, root string) int {
 	return len(entries)
 }
 
-func TestFileStore_StagesCommitsAndDeduplicates(t *testing.T) {
+func TestFileStore_Conformance(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) fairway.BlobStore {
+		s, err := blob.NewFileStore(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+// TestFileStore_LeavesNoStagedFiles: commits and aborts both clear the
+// staging folder, whatever the outcome (the contract is checked by
+// blobtest; the folder is this store's own).
+func TestFileStore_LeavesNoStagedFiles(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	s, err := blob.NewFileStore(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	put := func(body string) (string, bool) {
+	tests := []struct {
+		name   string
+		finish func(fairway.BlobWriter) error
+	}{
+		{"commit", func(w fairway.BlobWriter) error { _, err := w.Commit(ctx); return err }},
+		{"commit of bytes already stored", func(w fairway.BlobWriter) error { _, err := w.Commit(ctx); return err }},
+		{"abort", func(w fairway.BlobWriter) error { return w.Abort() }},
+	}
+	for _, tc := range tests {
 		w, err := s.Create(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, part := range strings.SplitAfter(body, " ") {
-			io.WriteString(w, part)
+		io.WriteString(w, "rollback plan v1")
+		if n := stagedFiles(t, root); n != 1 {
+			t.Fatalf("%s: %d staged files while staging, want 1", tc.name, n)
 		}
-		if w.Size() != int64(len(body)) || w.Digest() != digest(body) {
-			t.Fatalf("staged %d bytes %s", w.Size(), w.Digest())
+		if err := tc.finish(w); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
 		}
-		created, err := w.Commit(ctx)
-		if err != nil {
-			t.Fatal(err)
+		if n := stagedFiles(t, root); n != 0 {
+			t.Fatalf("%s: %d staged files left", tc.name, n)
 		}
-		return w.Digest(), created
-	}
-	d, created := put("rollback plan v1")
-	if !created {
-		t.Fatal("first commit did not create the blob")
-	}
-	if _, again := put("rollback plan v1"); again {
-		t.Fatal("the same bytes were stored twice")
-	}
-	rc, err := s.Open(ctx, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(rc)
-	rc.Close()
-	if string(b) != "rollback plan v1" {
-		t.Fatalf("read back %q", b)
-	}
-	if n := stagedFiles(t, root); n != 0 {
-		t.Fatalf("%d staged files left after commits", n)
-	}
-	// Aborted bytes never appear under their digest.
-	w, _ := s.Create(ctx)
-	io.WriteString(w, "half a blob")
-	w.Abort()
-	if _, err := s.Stat(ctx, digest("half a blob")); fairway.ErrorCode(err) != fairway.ENOTFOUND {
-		t.Fatalf("aborted blob: %v", err)
-	}
-	if n := stagedFiles(t, root); n != 0 {
-		t.Fatalf("%d staged files left after abort", n)
-	}
-	if _, err := s.Open(ctx, "sha256:xyz"); fairway.ErrorCode(err) != fairway.EINVALID {
-		t.Fatalf("bad digest: %v", err)
-	}
-	if err := s.Remove(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Open(ctx, d); fairway.ErrorCode(err) != fairway.ENOTFOUND {
-		t.Fatalf("removed blob: %v", err)
 	}
 }
 

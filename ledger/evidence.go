@@ -342,7 +342,11 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		}
 	}
 	err = l.write(ctx, "evidence.add", e.Task, func(w *write) error {
-		if err := w.tx.InsertEvidence(e); err != nil {
+		link, err := nextProofLink(w.tx, e)
+		if err != nil {
+			return err
+		}
+		if err := w.tx.InsertEvidence(e, link); err != nil {
 			return err
 		}
 		return w.record(map[string]any{
@@ -354,6 +358,19 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		return nil, err
 	}
 	return e, nil
+}
+
+// nextProofLink is the task's proof chain once e is added, or nil when e
+// is not proof (R11): the ledger keeps the chain, the store stores it.
+func nextProofLink(tx fairway.Tx, e *fairway.Evidence) (*fairway.ProofLink, error) {
+	if !fairway.CountsAsProof(e) {
+		return nil, nil
+	}
+	n, chain, err := tx.ProofChain(e.Task)
+	if err != nil {
+		return nil, err
+	}
+	return &fairway.ProofLink{Count: n + 1, Chain: fairway.ChainProof(chain, e)}, nil
 }
 
 // mayBeReport is true for bytes that start like XML or JSON, the only

@@ -94,20 +94,6 @@ func domainNames(p *policy.Policy) []string {
 	return out
 }
 
-// needsMFA reports whether an approval for domain needs MFA on this task:
-// the domain always needs it, or a surface of the task asks for it.
-func needsMFA(needs []*policy.Need, domain string, p *policy.Policy) bool {
-	if p.RequiresMFA(domain) {
-		return true
-	}
-	for _, n := range needs {
-		if n.Kind == policy.NeedReview && n.Name == domain && n.RequireMFA {
-			return true
-		}
-	}
-	return false
-}
-
 // openRequest picks the change request a resolution closes.
 func openRequest(reviews []*fairway.Review, domain string, want int64) (int64, error) {
 	resolved := map[int64]bool{}
@@ -192,47 +178,15 @@ func (l *Ledger) RequestWaiver(ctx context.Context, in fairway.WaiverRequest) (*
 }
 
 // waiverDomain finds who may approve a waiver of the requirement, and
-// refuses requirements that cannot be waived.
+// refuses requirements that cannot be waived: the requirement's kind
+// decides.
 func (l *Ledger) waiverDomain(tx fairway.Tx, p *policy.Policy, in fairway.WaiverRequest) (string, error) {
-	kind, name, _ := strings.Cut(in.Requirement, ":")
-	switch kind {
-	case "review":
-		return "", fairway.FieldError("requirement", "independent review cannot be waived; ask a member of %s", name)
-	case "dependency":
-		if _, err := tx.Task(name); err != nil {
-			return "", fairway.FieldError("requirement", "%s names no task", in.Requirement)
-		}
-		return p.Waivers.Domain, nil
-	case "prerequisite":
-		pr := p.Prerequisites[name]
-		if pr == nil {
-			return "", fairway.FieldError("requirement", "prerequisite %q is not in the policy in force", name)
-		}
-		return orText(pr.WaiverDomain, p.Waivers.Domain), nil
-	case "evidence":
-	default:
+	kind, _, _ := strings.Cut(in.Requirement, ":")
+	k, ok := requirementKinds[kind]
+	if !ok || k.request == nil {
 		return "", fairway.FieldError("requirement", "%q is not a requirement id: use one shown by `fairway gate explain`", in.Requirement)
 	}
-	if in.Task == "" {
-		return p.Waivers.Domain, nil
-	}
-	task, err := tx.Task(in.Task)
-	if err != nil {
-		return "", err
-	}
-	needs, err := p.Needs(task, false)
-	if err != nil {
-		return "", err
-	}
-	for _, n := range needs {
-		if n.ID == in.Requirement {
-			if !n.Waivable() {
-				return "", fairway.FieldError("requirement", "%s is a control of a protected change class and cannot be waived (R5)", in.Requirement)
-			}
-			return n.WaiverDomain, nil
-		}
-	}
-	return "", fairway.FieldError("requirement", "task %s has no requirement %s; see `fairway gate explain %s`", in.Task, in.Requirement, in.Task)
+	return k.request(l, tx, p, in)
 }
 
 // ApproveWaiver puts a requested waiver in force. The approver is an

@@ -202,6 +202,15 @@ func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Trans
 	case fairway.StatusCancelled:
 		return nil, fairway.FieldError("status", "cancelling needs a human and a reason: run `fairway task cancel %s --reason TEXT`", key)
 	}
+	// Starting work may need protected controls' evidence: check its
+	// bytes now, outside the transaction.
+	var blobs *blobCheck
+	if t.Status == fairway.StatusInProgress {
+		var err error
+		if blobs, err = l.checkBlobs(ctx, key, true); err != nil {
+			return nil, err
+		}
+	}
 	var task *fairway.Task
 	err := l.write(ctx, "task.transition", key, func(w *write) error {
 		tx, now := w.tx, w.now
@@ -216,7 +225,7 @@ func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Trans
 		if t.Status == fairway.StatusInProgress && task.Mutating {
 			// R5: protected change classes need their explicit approvals
 			// and rollback criteria before any mutating step.
-			missing, err := l.protectedControlsMissing(tx, task)
+			missing, err := l.protectedControlsMissing(tx, task, blobs)
 			if err != nil {
 				return err
 			}
@@ -242,12 +251,12 @@ func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Trans
 
 // protectedControlsMissing lists the unsatisfied controls of the protected
 // change classes a task touches.
-func (l *Ledger) protectedControlsMissing(tx fairway.Tx, task *fairway.Task) ([]string, error) {
+func (l *Ledger) protectedControlsMissing(tx fairway.Tx, task *fairway.Task, blobs *blobCheck) ([]string, error) {
 	f, err := l.gatherFacts(tx, task)
 	if err != nil || f.policy == nil || len(f.policy.ProtectedClassesOf(task)) == 0 {
 		return nil, err
 	}
-	d, err := l.decide(tx, f)
+	d, err := l.decide(tx, f, blobs)
 	if err != nil {
 		return nil, err
 	}

@@ -345,6 +345,7 @@ func (c *checker) check() {
 			kind(fmt.Sprintf("%s[%d]", list.path, i), k)
 		}
 	}
+	c.checkEvidenceKinds()
 	for i, k := range p.Secrets.Redact {
 		for _, r := range p.Secrets.Refuse {
 			if k == r {

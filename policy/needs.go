@@ -37,10 +37,6 @@ type Need struct {
 	WaiverDomain string
 }
 
-// Waivable reports whether a waiver may lift the need. Independent review
-// and protected-class controls never can.
-func (n *Need) Waivable() bool { return !n.Protected && n.Kind != NeedReview }
-
 // Activation is the CEL view of a task.
 func Activation(t *fairway.Task) map[string]any {
 	list := func(l []string) []string {

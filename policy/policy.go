@@ -31,6 +31,8 @@ type Policy struct {
 	Fallback         Fallback                   `yaml:"fallback"`
 	Secrets          Secrets                    `yaml:"secrets"`
 	Waivers          WaiverPolicy               `yaml:"waivers"`
+	// EvidenceKinds says per kind what evidence must show to count.
+	EvidenceKinds map[string]*EvidenceKind `yaml:"evidence_kinds"`
 
 	// File, Source and Digest identify exactly what was loaded.
 	File   string `yaml:"-"`

@@ -10,7 +10,7 @@ import (
 
 // InsertEvidence stores an evidence record as JSON beside the columns it
 // is looked up by.
-func (t *tx) InsertEvidence(e *fairway.Evidence) error {
+func (t *tx) InsertEvidence(e *fairway.Evidence, link *fairway.ProofLink) error {
 	record, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -24,15 +24,17 @@ func (t *tx) InsertEvidence(e *fairway.Evidence) error {
 	if tag.RowsAffected() == 0 {
 		return fairway.Errorf(fairway.ECONFLICT, "evidence %s already exists", e.ID)
 	}
-	if !fairway.CountsAsProof(e) {
+	if link == nil {
 		return nil
 	}
-	_, chain, err := t.ProofChain(e.Task)
+	tag, err = t.exec(`UPDATE tasks SET proof_count = $1, proof_chain = $2 WHERE key = $3`, link.Count, link.Chain, e.Task)
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(`UPDATE tasks SET proof_count = proof_count + 1, proof_chain = $1 WHERE key = $2`, fairway.ChainProof(chain, e), e.Task)
-	return err
+	if tag.RowsAffected() == 0 {
+		return notFound("task", e.Task)
+	}
+	return nil
 }
 
 // ProofChain returns the task's proof count and chain head.
@@ -48,7 +50,7 @@ func (t *tx) ProofChain(task string) (int, string, error) {
 
 // LatestProof lists current proof of one kind, newest first.
 func (t *tx) LatestProof(task, kind string) ([]*fairway.Evidence, error) {
-	return collect(t, scanSummary, `SELECT id, task, kind, digest, size, recorded_by, recorded_at, supersedes FROM evidence e
+	return collect(t, scanEvidence, `SELECT record FROM evidence e
 		WHERE task = $1 AND kind = $2
 		AND NOT EXISTS (SELECT 1 FROM evidence s WHERE s.supersedes = e.id)
 		ORDER BY recorded_at DESC, id DESC`, task, kind)
@@ -113,13 +115,3 @@ func (t *tx) Claims(task string) ([]*fairway.Claim, error) {
 	}, `SELECT id, task, text, actor, actor_kind, session, at FROM claims WHERE task = $1 ORDER BY id`, task)
 }
 
-// scanSummary reads the evidence columns a gate judges.
-func scanSummary(r rowScanner) (*fairway.Evidence, error) {
-	var e fairway.Evidence
-	var at int64
-	if err := r.Scan(&e.ID, &e.Task, &e.Kind, &e.Digest, &e.Size, &e.RecordedBy, &at, &e.Supersedes); err != nil {
-		return nil, err
-	}
-	e.RecordedAt = fromNanos(at)
-	return &e, nil
-}

@@ -96,7 +96,7 @@ func TestImmutability_TheDatabaseRefusesEdits(t *testing.T) {
 		if err := tx.InsertTask(&fairway.Task{Key: "IMM-1", Title: "t", Creator: "alice", Status: fairway.StatusOpen, Risk: fairway.RiskLow, CreatedAt: at, UpdatedAt: at}); err != nil {
 			return err
 		}
-		if err := tx.InsertEvidence(&fairway.Evidence{ID: "EV-1", Task: "IMM-1", Kind: "log", Digest: "sha256:00", RecordedBy: "alice", RecordedAt: at}); err != nil {
+		if err := tx.InsertEvidence(&fairway.Evidence{ID: "EV-1", Task: "IMM-1", Kind: "log", Digest: "sha256:00", RecordedBy: "alice", RecordedAt: at}, nil); err != nil {
 			return err
 		}
 		if err := tx.InsertReview(&fairway.Review{Task: "IMM-1", Domain: "ops", Reviewer: "bob", ReviewerKind: "human", Verdict: "approved", Snapshot: "s", At: at}); err != nil {

@@ -8,8 +8,8 @@ import (
 )
 
 // InsertEvidence stores an evidence record as JSON beside the columns it
-// is looked up by.
-func (t *tx) InsertEvidence(e *fairway.Evidence) error {
+// is looked up by, and moves the task's proof chain to link when given.
+func (t *tx) InsertEvidence(e *fairway.Evidence, link *fairway.ProofLink) error {
 	record, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -19,15 +19,17 @@ func (t *tx) InsertEvidence(e *fairway.Evidence) error {
 	if isUniqueViolation(err) {
 		return fairway.Errorf(fairway.ECONFLICT, "evidence %s already exists", e.ID)
 	}
-	if err != nil || !fairway.CountsAsProof(e) {
+	if err != nil || link == nil {
 		return err
 	}
-	_, chain, err := t.ProofChain(e.Task)
+	res, err := t.exec(`UPDATE tasks SET proof_count = ?, proof_chain = ? WHERE key = ?`, link.Count, link.Chain, e.Task)
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(`UPDATE tasks SET proof_count = proof_count + 1, proof_chain = ? WHERE key = ?`, fairway.ChainProof(chain, e), e.Task)
-	return err
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return notFound("task", e.Task)
+	}
+	return nil
 }
 
 // ProofChain returns the task's proof count and chain head.
@@ -41,9 +43,9 @@ func (t *tx) ProofChain(task string) (int, string, error) {
 	return n, chain, mapErr(err)
 }
 
-// LatestProof lists current proof of one kind, newest first.
+// LatestProof lists current evidence of one kind, newest first.
 func (t *tx) LatestProof(task, kind string) ([]*fairway.Evidence, error) {
-	return t.summaries(`SELECT id, task, kind, digest, size, recorded_by, recorded_at, supersedes FROM evidence e
+	return t.records(`SELECT record FROM evidence e
 		WHERE task = ? AND kind = ?
 		AND NOT EXISTS (SELECT 1 FROM evidence s WHERE s.supersedes = e.id)
 		ORDER BY recorded_at DESC, id DESC`, task, kind)
@@ -83,7 +85,12 @@ func (t *tx) EvidenceList(f fairway.EvidenceFilter) ([]*fairway.Evidence, error)
 	if f.Kind != "" {
 		q, args = q+` AND kind = ?`, append(args, f.Kind)
 	}
-	rows, err := t.q.QueryContext(t.ctx, q+` ORDER BY recorded_at, id`, args...)
+	return t.records(q+` ORDER BY recorded_at, id`, args...)
+}
+
+// records decodes the evidence records a query selects.
+func (t *tx) records(query string, args ...any) ([]*fairway.Evidence, error) {
+	rows, err := t.q.QueryContext(t.ctx, query, args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -130,26 +137,6 @@ func (t *tx) Claims(task string) ([]*fairway.Claim, error) {
 		}
 		c.At = fromNanos(at)
 		out = append(out, &c)
-	}
-	return out, rows.Err()
-}
-
-// summaries reads the evidence columns a gate judges.
-func (t *tx) summaries(query string, args ...any) ([]*fairway.Evidence, error) {
-	rows, err := t.q.QueryContext(t.ctx, query, args...)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []*fairway.Evidence
-	for rows.Next() {
-		var e fairway.Evidence
-		var at int64
-		if err := rows.Scan(&e.ID, &e.Task, &e.Kind, &e.Digest, &e.Size, &e.RecordedBy, &at, &e.Supersedes); err != nil {
-			return nil, err
-		}
-		e.RecordedAt = fromNanos(at)
-		out = append(out, &e)
 	}
 	return out, rows.Err()
 }

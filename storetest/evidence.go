@@ -314,7 +314,10 @@ func testEvidenceSummaries(t *testing.T, e *env) {
 			t.Fatalf("proof chain = %d %q %v", n, chain, err)
 		}
 		latest, err := tx.LatestProof("SUM-1", "log")
-		want := &fairway.Evidence{ID: ev.ID, Task: ev.Task, Kind: ev.Kind, Digest: ev.Digest, Size: ev.Size, RecordedBy: ev.RecordedBy, RecordedAt: ev.RecordedAt}
+		want, _ := tx.Evidence(ev.ID)
+		if want == nil || want.Note != "n" {
+			t.Fatalf("evidence %s read back as %+v", ev.ID, want)
+		}
 		if err != nil || len(latest) != 1 || !reflect.DeepEqual(latest[0], want) {
 			t.Fatalf("latest proof = %+v %v, want %+v", latest, err, want)
 		}
@@ -343,6 +346,38 @@ func testEvidenceSummaries(t *testing.T, e *env) {
 		who, _ := tx.EvidenceRecorders("SUM-1")
 		if strings.Join(who, ",") != "alice,codex" {
 			t.Fatalf("recorders = %v", who)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testProofLinkKeptAsGiven: the store keeps the proof chain head the
+// ledger computed, leaves it alone when given none, and returns whole
+// records (exit code, summary) to the gate.
+func testProofLinkKeptAsGiven(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	update(t, s, func(tx fairway.Tx) error { return tx.InsertTask(newTask("LINK-1", at)) })
+	run := &fairway.Evidence{ID: "EV-000000000001", Task: "LINK-1", Kind: "command-result", Digest: digestOf("FAIL\n"), Size: 5,
+		RecordedBy: "codex", RecordedByKind: "agent", RecordedAt: at,
+		Command: &fairway.Command{Argv: []string{"go", "test"}, Dir: "src", ExitCode: 1, Started: at, Ended: at}}
+	report := &fairway.Evidence{ID: "EV-000000000002", Task: "LINK-1", Kind: "command-result", Digest: digestOf("<testsuite/>"), Size: 12,
+		RecordedBy: "codex", RecordedByKind: "agent", RecordedAt: at.Add(time.Second),
+		Summary: &fairway.Summary{Format: "junit", Tests: 2, Passed: 1, Failed: 1}}
+	given := &fairway.ProofLink{Count: 7, Chain: digestOf("any head the ledger chose")}
+	update(t, s, func(tx fairway.Tx) error { return tx.InsertEvidence(run, given) })
+	update(t, s, func(tx fairway.Tx) error { return tx.InsertEvidence(report, nil) })
+	wantCode(t, s.Update(ctx, func(tx fairway.Tx) error { return tx.InsertEvidence(run, nil) }), fairway.ECONFLICT)
+	err := s.View(ctx, func(tx fairway.Tx) error {
+		n, chain, err := tx.ProofChain("LINK-1")
+		if err != nil || n != given.Count || chain != given.Chain {
+			t.Fatalf("proof chain = %d %q %v, want %+v", n, chain, err, given)
+		}
+		latest, err := tx.LatestProof("LINK-1", "command-result")
+		if err != nil || len(latest) != 2 || !reflect.DeepEqual(latest[0], report) || !reflect.DeepEqual(latest[1], run) {
+			t.Fatalf("latest proof = %+v %v, want the two whole records newest first", latest, err)
 		}
 		return nil
 	})

@@ -38,6 +38,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ActorTokens", testActorTokens},
 		{"AuditHeadMovesWithEvents", testAuditHead},
 		{"ConcurrentUpdatesAllCommit", testConcurrentUpdates},
+		{"EvidenceProofLinkKeptAsGiven", testProofLinkKeptAsGiven},
 	}
 	for _, lt := range ledgerTests {
 		tests = append(tests, struct {

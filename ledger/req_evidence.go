@@ -1,0 +1,327 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"fairway"
+	"fairway/policy"
+)
+
+// evidenceKind: evidence of a kind on the task, present, intact and
+// showing success (R3). Waivable unless it is a protected class's
+// rollback criteria (R5).
+var evidenceKind = requirementKind{
+	evaluate: (*Ledger).evidenceRequirement,
+	waiver:   waiverUnlessProtected,
+	proof: func(task string, n *policy.Need) []proofRef {
+		return []proofRef{{task: task, kind: n.Name}}
+	},
+	request: func(l *Ledger, tx fairway.Tx, p *policy.Policy, in fairway.WaiverRequest) (string, error) {
+		return needWaiver(tx, p, in, waiverUnlessProtected)
+	},
+}
+
+// waiverUnlessProtected lets the need's waiver domain lift it, except a
+// control of a protected change class, which is never waived (R5).
+func waiverUnlessProtected(n *policy.Need) (string, error) {
+	if n.Protected {
+		return "", fairway.FieldError("requirement", "%s is a control of a protected change class and cannot be waived (R5)", n.ID)
+	}
+	return n.WaiverDomain, nil
+}
+
+// needWaiver finds the task's need a waiver request names and asks the
+// kind who may waive it; a lane-wide request goes to the policy's waiver
+// domain.
+func needWaiver(tx fairway.Tx, p *policy.Policy, in fairway.WaiverRequest, waiver func(*policy.Need) (string, error)) (string, error) {
+	if in.Task == "" {
+		return p.Waivers.Domain, nil
+	}
+	task, err := tx.Task(in.Task)
+	if err != nil {
+		return "", err
+	}
+	needs, err := p.Needs(task, false)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range needs {
+		if n.ID == in.Requirement {
+			return waiver(n)
+		}
+	}
+	return "", fairway.FieldError("requirement", "task %s has no requirement %s; see `fairway gate explain %s`", in.Task, in.Requirement, in.Task)
+}
+
+func (l *Ledger) evidenceRequirement(tx fairway.Tx, f *facts, n *policy.Need) (fairway.Requirement, error) {
+	r := fairway.Requirement{State: fairway.ReqUnsatisfied}
+	pr, err := l.proofOf(tx, f, f.task.Key, n.Name)
+	if err != nil {
+		return r, err
+	}
+	switch {
+	case pr.e == nil:
+		r.Detail = "no " + n.Name + " evidence on the task"
+		if len(pr.problems) > 0 {
+			r.Detail += "; " + strings.Join(pr.problems, "; ")
+		}
+		r.Remedy = fmt.Sprintf("record %s evidence: `fairway evidence add --task %s --kind %s FILE` (a transcript or claim does not count)", n.Name, f.task.Key, n.Name)
+	case !pr.v.ok:
+		r.Detail = fmt.Sprintf("%s %s: failing evidence does not count", pr.e.ID, pr.v.failure)
+		r.Remedy = pr.v.remedy
+	default:
+		r.State = fairway.ReqSatisfied
+		r.Detail = fmt.Sprintf("%s recorded by %s at %s: %s", pr.e.ID, pr.e.RecordedBy, pr.e.RecordedAt.Format(time.RFC3339), pr.v.shows)
+	}
+	return r, nil
+}
+
+// proof is what the gate found of one kind of evidence on a task.
+type proof struct {
+	// e is the newest intact proof of the kind, nil when there is none;
+	// v is what it shows, and it alone decides.
+	e *fairway.Evidence
+	v verdict
+	// problems name newer proof whose bytes are not intact.
+	problems []string
+}
+
+// proofOf finds current proof of a kind on a task: not a transcript, not
+// superseded, its bytes intact by the blob check made before the
+// transaction, and judged by what it shows. The newest such record
+// decides, so a later failure undoes an earlier success.
+func (l *Ledger) proofOf(tx fairway.Tx, f *facts, task, kind string) (proof, error) {
+	var out proof
+	list, err := tx.LatestProof(task, kind)
+	if err != nil {
+		return out, err
+	}
+	for _, e := range list {
+		if !fairway.CountsAsProof(e) {
+			continue
+		}
+		if problem := f.blobs.problem(e); problem != "" {
+			out.problems = append(out.problems, problem)
+			continue
+		}
+		out.e, out.v = e, judge(e, f.policy.SuccessOf(kind))
+		return out, nil
+	}
+	return out, nil
+}
+
+// verdict is what one piece of evidence shows.
+type verdict struct {
+	ok bool
+	// shows says what success it shows; failure what it shows instead,
+	// and remedy what would mend it.
+	shows, failure, remedy string
+}
+
+// judge decides whether evidence shows success as the policy defines it
+// for its kind: a command's exit code, a JUnit report's tests, a SARIF
+// report's findings. Evidence in none of these forms counts by its kind,
+// unless the policy requires a form.
+func judge(e *fairway.Evidence, s policy.Success) verdict {
+	fail := func(failure, remedy string) verdict { return verdict{failure: failure, remedy: remedy} }
+	addAgain := fmt.Sprintf("`fairway evidence add --task %s --kind %s FILE`", e.Task, e.Kind)
+	format := ""
+	switch {
+	case e.Command != nil:
+		format = "command"
+	case e.Summary != nil:
+		format = e.Summary.Format
+	}
+	if s.Format != "" && s.Format != format {
+		if s.Format == "command" {
+			return fail(fmt.Sprintf("is not a command result, and the policy requires %s evidence to be one", e.Kind),
+				fmt.Sprintf("record %s evidence by running the command: `fairway run --task %s --kind %s -- CMD`", e.Kind, e.Task, e.Kind))
+		}
+		name := map[string]string{"junit": "JUnit", "sarif": "SARIF"}[s.Format]
+		return fail(fmt.Sprintf("is not a %s report, and the policy requires %s evidence to be one", name, e.Kind),
+			fmt.Sprintf("record %s evidence as a %s report: %s", e.Kind, name, addAgain))
+	}
+	var shows []string
+	if c := e.Command; c != nil {
+		failed := c.ExitCode != 0 || c.Interrupted
+		exit := fmt.Sprintf("exited %d", c.ExitCode)
+		if c.Interrupted {
+			exit += " (interrupted by " + orText(c.Signal, "a signal") + ")"
+		}
+		switch {
+		case failed && s.ExitCode == "zero":
+			kindFlag := ""
+			if e.Kind != fairway.EvidenceCommandResult {
+				kindFlag = " --kind " + e.Kind
+			}
+			return fail(exit, fmt.Sprintf("run it again until it passes: `fairway run --task %s%s -- %s`", e.Task, kindFlag, shellJoin(c.Argv)))
+		case failed:
+			shows = append(shows, exit+", which the policy accepts for "+e.Kind)
+		default:
+			shows = append(shows, exit)
+		}
+	}
+	if sm := e.Summary; sm != nil && sm.Format == "junit" {
+		bad := sm.Failed + sm.Errors
+		fixTests := "fix what fails and record a passing report: " + addAgain
+		switch {
+		case s.Tests == "any":
+			shows = append(shows, fmt.Sprintf("JUnit report of %d tests, not judged under the policy", sm.Tests))
+		case bad > 0:
+			return fail(fmt.Sprintf("is a JUnit report of %d tests: %d passed, %d failed, %d errors", sm.Tests, sm.Passed, sm.Failed, sm.Errors), fixTests)
+		case sm.Tests == 0 && s.Tests == "passed":
+			return fail("is a JUnit report with no tests", fixTests)
+		default:
+			shows = append(shows, fmt.Sprintf("JUnit report of %d tests, none failed", sm.Tests))
+		}
+	}
+	if sm := e.Summary; sm != nil && sm.Format == "sarif" {
+		if s.SARIFThreshold == "off" {
+			shows = append(shows, "SARIF report, findings not judged under the policy")
+		} else {
+			var found []string
+			for _, level := range sarifLevels[slices.Index(sarifLevels, s.SARIFThreshold):] {
+				if n := sm.Findings[level]; n > 0 {
+					found = append(found, fmt.Sprintf("%s %d", level, n))
+				}
+			}
+			slices.Reverse(found)
+			if len(found) > 0 {
+				return fail(fmt.Sprintf("is a SARIF report with findings at or above %s (%s)", s.SARIFThreshold, strings.Join(found, ", ")),
+					"fix the findings and record a clean scan: "+addAgain)
+			}
+			shows = append(shows, "SARIF report with no findings at or above "+s.SARIFThreshold)
+		}
+	}
+	if len(shows) == 0 {
+		shows = append(shows, "the gate cannot judge what it shows, so it counts by its kind")
+	}
+	return verdict{ok: true, shows: strings.Join(shows, "; ")}
+}
+
+// sarifLevels are SARIF's result levels that are findings, least severe
+// first.
+var sarifLevels = []string{"note", "warning", "error"}
+
+// shellJoin quotes argv for a command line a person can paste.
+func shellJoin(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && !strings.ContainsFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+		}) {
+			out[i] = a
+		} else {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// proofRef names evidence a requirement reads: a kind on a task.
+type proofRef struct{ task, kind string }
+
+// blobCheck is what a look at the blob store found before the
+// transaction, so that no blob I/O runs inside one: digest → size, or -1
+// when the blob is missing or unreadable. Records older than the newest
+// intact one are not looked at: they cannot decide. A nil check means
+// there is no blob store to check.
+type blobCheck struct {
+	// off means there is no blob store to check against.
+	off   bool
+	sizes map[string]int64
+}
+
+// problem says why evidence's bytes do not count as intact, or "".
+func (b *blobCheck) problem(e *fairway.Evidence) string {
+	if b == nil || b.off {
+		return ""
+	}
+	size, checked := b.sizes[e.Digest]
+	switch {
+	case !checked:
+		return fmt.Sprintf("%s was recorded after its bytes were checked; ask again", e.ID)
+	case size != e.Size:
+		return fmt.Sprintf("%s is no longer intact in the blob store", e.ID)
+	}
+	return ""
+}
+
+// checkBlobs stats, with the caller's context and outside any
+// transaction, the bytes of every piece of proof the gate of key would
+// read. With onlyProtected it checks only the proof of protected
+// controls of a mutating task: what starting work needs (R5).
+func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool) (*blobCheck, error) {
+	if l.Blobs == nil {
+		return &blobCheck{off: true}, nil
+	}
+	check := &blobCheck{sizes: map[string]int64{}}
+	// Per piece of proof read, its records newest first: the gate stops
+	// at the first intact one, and so does the check.
+	var lists [][]*fairway.Evidence
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		lists = lists[:0]
+		task, err := tx.Task(key)
+		if fairway.ErrorCode(err) == fairway.ENOTFOUND {
+			return nil // the operation itself says so, after its own checks
+		} else if err != nil {
+			return err
+		}
+		if onlyProtected && !task.Mutating {
+			return nil
+		}
+		p, _, err := l.activePolicy(tx)
+		if err != nil || p == nil {
+			return err
+		}
+		_, err = tx.PolicyProposal(key)
+		if code := fairway.ErrorCode(err); err != nil && code != fairway.ENOTFOUND {
+			return err
+		}
+		needs, err := p.Needs(task, err == nil)
+		if err != nil {
+			return err
+		}
+		for _, n := range needs {
+			k, ok := requirementKinds[n.Kind]
+			if !ok || k.proof == nil || onlyProtected && !n.Protected {
+				continue
+			}
+			for _, ref := range k.proof(key, n) {
+				list, err := tx.LatestProof(ref.task, ref.kind)
+				if err != nil {
+					return err
+				}
+				lists = append(lists, slices.DeleteFunc(list, func(e *fairway.Evidence) bool { return !fairway.CountsAsProof(e) }))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, list := range lists {
+		for _, e := range list {
+			size, seen := check.sizes[e.Digest]
+			if !seen {
+				var err error
+				size, err = l.Blobs.Stat(ctx, e.Digest)
+				if cerr := ctx.Err(); cerr != nil {
+					return nil, cerr
+				}
+				if err != nil {
+					size = -1
+				}
+				check.sizes[e.Digest] = size
+			}
+			if size == e.Size {
+				break
+			}
+		}
+	}
+	return check, nil
+}

@@ -1,0 +1,100 @@
+package ledger
+
+import (
+	"fmt"
+	"strings"
+
+	"fairway"
+	"fairway/policy"
+)
+
+// prerequisiteKind: evidence that must exist before matching gates pass,
+// or one of its alternatives (a task done, other evidence). Its waiver
+// domain, or the policy's, may lift it.
+var prerequisiteKind = requirementKind{
+	evaluate: (*Ledger).prerequisiteRequirement,
+	waiver:   waiverUnlessProtected,
+	proof: func(task string, n *policy.Need) []proofRef {
+		pr := n.Prerequisite
+		var refs []proofRef
+		add := func(ref *policy.EvidenceRef) {
+			if ref != nil {
+				refs = append(refs, proofRef{task: orText(ref.Task, task), kind: ref.Kind})
+			}
+		}
+		add(pr.Evidence)
+		for _, alt := range pr.Alternatives {
+			add(alt.Evidence)
+		}
+		return refs
+	},
+	request: func(_ *Ledger, _ fairway.Tx, p *policy.Policy, in fairway.WaiverRequest) (string, error) {
+		_, name, _ := strings.Cut(in.Requirement, ":")
+		pr := p.Prerequisites[name]
+		if pr == nil {
+			return "", fairway.FieldError("requirement", "prerequisite %q is not in the policy in force", name)
+		}
+		return orText(pr.WaiverDomain, p.Waivers.Domain), nil
+	},
+}
+
+func (l *Ledger) prerequisiteRequirement(tx fairway.Tx, f *facts, n *policy.Need) (fairway.Requirement, error) {
+	r := fairway.Requirement{State: fairway.ReqUnsatisfied}
+	pr := n.Prerequisite
+	var ways []string
+	byRef := func(ref *policy.EvidenceRef) (string, error) {
+		taskKey := orText(ref.Task, f.task.Key)
+		p, err := l.proofOf(tx, f, taskKey, ref.Kind)
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case p.e == nil:
+			ways = append(ways, fmt.Sprintf("record %s evidence on %s", ref.Kind, taskKey))
+		case !p.v.ok:
+			ways = append(ways, fmt.Sprintf("%s evidence that shows success on %s (%s %s: %s)", ref.Kind, taskKey, p.e.ID, p.v.failure, p.v.remedy))
+		default:
+			return fmt.Sprintf("%s evidence %s on %s", ref.Kind, p.e.ID, taskKey), nil
+		}
+		return "", nil
+	}
+	if pr.Evidence != nil {
+		got, err := byRef(pr.Evidence)
+		if err != nil {
+			return r, err
+		}
+		if got != "" {
+			r.State, r.Detail = fairway.ReqSatisfied, "satisfied by "+got
+			return r, nil
+		}
+	}
+	for _, alt := range pr.Alternatives {
+		switch {
+		case alt.TaskDone != "":
+			t, err := tx.Task(alt.TaskDone)
+			if err == nil && t.Status == fairway.StatusDone {
+				r.State, r.Detail = fairway.ReqSatisfied, fmt.Sprintf("satisfied by %s: %s is done", orText(alt.Description, "alternative"), alt.TaskDone)
+				return r, nil
+			}
+			status := "missing"
+			if err == nil {
+				status = t.Status
+			} else if fairway.ErrorCode(err) != fairway.ENOTFOUND {
+				return r, err
+			}
+			ways = append(ways, fmt.Sprintf("close %s (%s, now %s)", alt.TaskDone, orText(alt.Description, "alternative"), status))
+		case alt.Evidence != nil:
+			got, err := byRef(alt.Evidence)
+			if err != nil {
+				return r, err
+			}
+			if got != "" {
+				r.State, r.Detail = fairway.ReqSatisfied, fmt.Sprintf("satisfied by %s: %s", orText(alt.Description, "alternative"), got)
+				return r, nil
+			}
+		}
+	}
+	r.Detail = "not yet satisfied"
+	r.Remedy = strings.Join(ways, "; or ")
+	return r, nil
+}

@@ -1,0 +1,146 @@
+package ledger
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"fairway"
+	"fairway/policy"
+)
+
+// reviewKind: independent, current approvals of a domain and no open
+// change request (R2, R4, R6). Review is never waived.
+var reviewKind = requirementKind{
+	evaluate: func(l *Ledger, _ fairway.Tx, f *facts, n *policy.Need) (fairway.Requirement, error) {
+		return l.reviewRequirement(f, n), nil
+	},
+	waiver: func(n *policy.Need) (string, error) {
+		return "", fairway.FieldError("requirement", "independent review cannot be waived; ask a member of %s", n.Name)
+	},
+	request: func(_ *Ledger, _ fairway.Tx, _ *policy.Policy, in fairway.WaiverRequest) (string, error) {
+		_, domain, _ := strings.Cut(in.Requirement, ":")
+		return "", fairway.FieldError("requirement", "independent review cannot be waived; ask a member of %s", domain)
+	},
+}
+
+// reviewRequirement counts independent, current approvals for a domain,
+// and blocks on any open change request (R2, R4, R6).
+func (l *Ledger) reviewRequirement(f *facts, n *policy.Need) fairway.Requirement {
+	r := fairway.Requirement{}
+	resolved := map[int64]bool{}
+	for _, rv := range f.reviews {
+		if rv.Verdict == fairway.VerdictResolved {
+			resolved[rv.Resolves] = true
+		}
+	}
+	var open []string
+	approvers := map[string]bool{}
+	var stale, notIndependent, noMFA []string
+	for _, rv := range f.reviews {
+		if rv.Domain != n.Name {
+			continue
+		}
+		switch rv.Verdict {
+		case fairway.VerdictChangesRequested:
+			if !resolved[rv.ID] {
+				open = append(open, fmt.Sprintf("#%d by %s: %s", rv.ID, rv.Reviewer, strings.Join(rv.Items, "; ")))
+			}
+		case fairway.VerdictApproved:
+			switch {
+			case f.notIndependent[rv.Reviewer] != "":
+				notIndependent = append(notIndependent, rv.Reviewer+" ("+f.notIndependent[rv.Reviewer]+")")
+			case rv.Snapshot != f.snapshot:
+				stale = append(stale, rv.Reviewer)
+			case n.RequireMFA && (rv.MFA == nil || !rv.MFA.MFA):
+				noMFA = append(noMFA, rv.Reviewer)
+			default:
+				approvers[rv.Reviewer] = true
+			}
+		}
+	}
+	names := make([]string, 0, len(approvers))
+	for a := range approvers {
+		names = append(names, a)
+	}
+	sort.Strings(names)
+	var detail []string
+	detail = append(detail, fmt.Sprintf("%d of %d approval(s)", len(names), n.MinApprovals))
+	if len(names) > 0 {
+		detail[0] += " by " + strings.Join(names, ", ")
+	}
+	if len(stale) > 0 {
+		detail = append(detail, "stale (scope or evidence changed since): "+strings.Join(stale, ", "))
+	}
+	if len(notIndependent) > 0 {
+		detail = append(detail, "not independent: "+strings.Join(notIndependent, ", "))
+	}
+	if len(noMFA) > 0 {
+		detail = append(detail, "without MFA: "+strings.Join(noMFA, ", "))
+	}
+	if len(open) > 0 {
+		detail = append(detail, "open change requests: "+strings.Join(open, " | "))
+	}
+	r.Detail = strings.Join(detail, "; ")
+	switch {
+	case len(open) > 0:
+		r.State = fairway.ReqUnsatisfied
+		r.Remedy = fmt.Sprintf("make the requested changes, then a reviewer of %s resolves the request: `fairway review resolve %s --domain %s`", n.Name, f.task.Key, n.Name)
+	case len(names) >= n.MinApprovals:
+		r.State = fairway.ReqSatisfied
+	default:
+		r.State = fairway.ReqUnsatisfied
+		r.Remedy = fmt.Sprintf("%d more approval(s) from %s%s: `fairway review approve %s --domain %s`, by a human of %s who is not %s",
+			n.MinApprovals-len(names), n.Name, mfaNote(n.RequireMFA), f.task.Key, n.Name, l.membersText(f.policy, n.Name), l.excluded(f))
+	}
+	return r
+}
+
+func mfaNote(required bool) string {
+	if required {
+		return " with MFA asserted by the identity provider"
+	}
+	return ""
+}
+
+func (l *Ledger) membersText(p *policy.Policy, domain string) string {
+	d := p.ReviewDomains[domain]
+	if d == nil {
+		return domain
+	}
+	var who []string
+	for _, m := range d.Members {
+		if g, ok := strings.CutPrefix(m, "group:"); ok && len(p.Groups[g]) > 0 {
+			who = append(who, p.Groups[g]...)
+		} else {
+			who = append(who, m)
+		}
+	}
+	return domain + " (" + strings.Join(who, ", ") + ")"
+}
+
+func (l *Ledger) excluded(f *facts) string {
+	var who []string
+	for a := range f.notIndependent {
+		who = append(who, a)
+	}
+	sort.Strings(who)
+	if len(who) == 0 {
+		return "involved in the work"
+	}
+	return strings.Join(who, ", ")
+}
+
+// needsMFA reports whether an approval for domain needs MFA on this task:
+// the domain always needs it, or a surface of the task asks for it.
+func needsMFA(needs []*policy.Need, domain string, p *policy.Policy) bool {
+	if p.RequiresMFA(domain) {
+		return true
+	}
+	for _, n := range needs {
+		if n.Kind == policy.NeedReview && n.Name == domain && n.RequireMFA {
+			return true
+		}
+	}
+	return false
+}
