@@ -13,6 +13,15 @@ func fold(c byte) byte {
 	return c
 }
 
+// maxRules is how many rules a ruleSet can name.
+const maxRules = 128
+
+// ruleSet is a bit per rule: the rules whose keywords a line holds.
+type ruleSet [maxRules / 64]uint64
+
+func (s *ruleSet) add(i int)     { s[i>>6] |= 1 << (i & 63) }
+func (s *ruleSet) has(i int) bool { return s[i>>6]&(1<<(i&63)) != 0 }
+
 // pairFilter finds keywords by their first two bytes: a bit per folded
 // byte pair says whether any keyword starts so, and only there are the
 // keywords compared. Each position is checked independently of the last,
@@ -28,35 +37,46 @@ type pairFilter struct {
 }
 
 type pairKeyword struct {
-	word []byte // folded
-	rule uint32
+	word  []byte // folded, or as written when exact
+	exact bool
+	rule  int
 }
 
 func newPairFilter(rules []*Rule) *pairFilter {
+	if len(rules) > maxRules {
+		panic("secret: more rules than a ruleSet holds")
+	}
 	f := &pairFilter{lists: [][]pairKeyword{nil}}
 	for c := range 256 {
 		f.foldTab[c] = fold(byte(c))
 	}
 	for ri, r := range rules {
 		for _, k := range r.Keywords {
-			w := []byte(strings.ToLower(k))
-			p := uint16(w[0])<<8 | uint16(w[1])
+			lw := []byte(strings.ToLower(k))
+			p := uint16(lw[0])<<8 | uint16(lw[1])
 			f.bits[p>>6] |= 1 << (p & 63)
 			if f.index[p] == 0 {
 				f.lists = append(f.lists, nil)
+				if len(f.lists) > 255 {
+					panic("secret: too many keyword pairs")
+				}
 				f.index[p] = uint8(len(f.lists) - 1)
 			}
-			f.lists[f.index[p]] = append(f.lists[f.index[p]], pairKeyword{word: w, rule: 1 << ri})
+			kw := pairKeyword{word: lw, rule: ri}
+			if r.CaseSensitive {
+				kw = pairKeyword{word: []byte(k), exact: true, rule: ri}
+			}
+			f.lists[f.index[p]] = append(f.lists[f.index[p]], kw)
 		}
 	}
 	return f
 }
 
-// scan returns the bit set of rules whose keywords occur in b.
-func (f *pairFilter) scan(b []byte) uint32 {
-	var mask uint32
+// scan returns the set of rules whose keywords occur in b.
+func (f *pairFilter) scan(b []byte) ruleSet {
+	var set ruleSet
 	if len(b) < 2 {
-		return 0
+		return set
 	}
 	prev := uint16(f.foldTab[b[0]])
 	for i := 1; i < len(b); i++ {
@@ -67,12 +87,19 @@ func (f *pairFilter) scan(b []byte) uint32 {
 			continue
 		}
 		for _, kw := range f.lists[f.index[p]] {
-			if mask&kw.rule == 0 && hasFoldedPrefix(b[i-1:], kw.word, &f.foldTab) {
-				mask |= kw.rule
+			if set.has(kw.rule) {
+				continue
+			}
+			if kw.exact && hasPrefix(b[i-1:], kw.word) || !kw.exact && hasFoldedPrefix(b[i-1:], kw.word, &f.foldTab) {
+				set.add(kw.rule)
 			}
 		}
 	}
-	return mask
+	return set
+}
+
+func hasPrefix(b, word []byte) bool {
+	return len(b) >= len(word) && string(b[:len(word)]) == string(word)
 }
 
 func hasFoldedPrefix(b, word []byte, tab *[256]byte) bool {
