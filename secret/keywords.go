@@ -19,7 +19,7 @@ const maxRules = 128
 // ruleSet is a bit per rule: the rules whose keywords a line holds.
 type ruleSet [maxRules / 64]uint64
 
-func (s *ruleSet) add(i int)     { s[i>>6] |= 1 << (i & 63) }
+func (s *ruleSet) add(i int)      { s[i>>6] |= 1 << (i & 63) }
 func (s *ruleSet) has(i int) bool { return s[i>>6]&(1<<(i&63)) != 0 }
 
 // pairFilter finds keywords by their first two bytes: a bit per folded

@@ -74,7 +74,7 @@ var keyRules = []*Rule{
 		Expr:     `-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY( BLOCK)?-----`},
 	{ID: "putty-private-key", Description: "PuTTY key file private lines",
 		Keywords: []string{"private-lines:"},
-		Expr: `^\s*Private-Lines:\s*\d{1,4}\s*$`},
+		Expr:     `^\s*Private-Lines:\s*\d{1,4}\s*$`},
 	{ID: "age-secret-key", Description: "age encryption secret key",
 		Keywords: []string{"age-secret-key-1"},
 		Expr:     `\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b`},
