@@ -83,7 +83,7 @@ var keyRules = []*Rule{
 		Expr:     `(?i)\bclient-(?:key|certificate)-data["']?\s*:\s*["']?([A-Za-z0-9+/=]{16,})`, Group: 1},
 	{ID: "netrc-password", Description: ".netrc machine entry password",
 		Keywords: []string{"machine", "password"}, CaseSensitive: true,
-		Expr: `\b(?:machine\s+\S+|default)\s.*?\bpassword\s+(\S+)|^\s*password\s+(\S{4,})\s*$`, Group: AnyGroup},
+		Expr: `\b(?:machine\s+\S+|default)\s+(?:login|account)\s+\S+.*?\bpassword\s+(\S+)|^\s*password\s+(\S{4,})\s*$`, Group: AnyGroup},
 	{ID: "pgpass-password", Description: ".pgpass line (host:port:database:user:password)",
 		Check: pgpassSpans},
 }
