@@ -160,7 +160,9 @@ func (s *Scanner) feed(line []byte, mask ruleSet) {
 		return
 	}
 	c := content(line)
-	b64 := ended(line) && isBase64(c)
+	// Wrapped base64 has full lines and a last one whose length, like
+	// that of all padded base64, is a multiple of four.
+	b64 := ended(line) && isBase64(c) && len(c)%4 == 0
 	if s.b64Width > 0 {
 		if b64 && len(c) <= s.b64Width {
 			if len(c) < s.b64Width {
