@@ -39,7 +39,8 @@ type pairFilter struct {
 type pairKeyword struct {
 	word  []byte // folded, or as written when exact
 	exact bool
-	rule  int
+	w     uint8  // the rule's word in a ruleSet
+	bit   uint64 // and its bit there
 }
 
 func newPairFilter(rules []*Rule) *pairFilter {
@@ -62,9 +63,9 @@ func newPairFilter(rules []*Rule) *pairFilter {
 				}
 				f.index[p] = uint8(len(f.lists) - 1)
 			}
-			kw := pairKeyword{word: lw, rule: ri}
+			kw := pairKeyword{word: lw, w: uint8(ri >> 6), bit: 1 << (ri & 63)}
 			if r.CaseSensitive {
-				kw = pairKeyword{word: []byte(k), exact: true, rule: ri}
+				kw.word, kw.exact = []byte(k), true
 			}
 			f.lists[f.index[p]] = append(f.lists[f.index[p]], kw)
 		}
@@ -86,12 +87,14 @@ func (f *pairFilter) scan(b []byte) ruleSet {
 		if f.bits[p>>6]&(1<<(p&63)) == 0 {
 			continue
 		}
-		for _, kw := range f.lists[f.index[p]] {
-			if set.has(kw.rule) {
+		for k := range f.lists[f.index[p]] {
+			kw := &f.lists[f.index[p]][k]
+			// w&1 keeps the index provably in range (two words).
+			if set[kw.w&1]&kw.bit != 0 {
 				continue
 			}
 			if kw.exact && hasPrefix(b[i-1:], kw.word) || !kw.exact && hasFoldedPrefix(b[i-1:], kw.word, &f.foldTab) {
-				set.add(kw.rule)
+				set[kw.w&1] |= kw.bit
 			}
 		}
 	}

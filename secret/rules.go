@@ -31,6 +31,17 @@ type Rule struct {
 	Check func(line []byte) [][2]int
 }
 
+// checked lists the rules with a Check function, which run on every line.
+var checked = sync.OnceValue(func() []int {
+	var out []int
+	for i, r := range Rules {
+		if r.Check != nil {
+			out = append(out, i)
+		}
+	}
+	return out
+})
+
 // AnyGroup as a Rule's Group picks the first submatch that took part,
 // for expressions with one alternative per layout.
 const AnyGroup = -1

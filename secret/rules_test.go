@@ -121,7 +121,6 @@ var ruleExamples = []struct {
 	{"mapbox-secret-token", "sk.eyJ1IjoiZXhhbXBsZXVzZXIifQ." + cut(alnum, 22) + "\n", "sk.eyJ1IjoiZXhhbXBsZXVzZXIifQ." + cut(alnum, 22), "sk.eyJx\n"},
 	{"contentful-token", "CFPAT-" + cut(alnum, 43) + "\n", "CFPAT-" + cut(alnum, 43), "CFPAT-x\n"},
 	{"typeform-token", "tfp_" + cut(alnum, 59) + "\n", "tfp_" + cut(alnum, 59), "tfp_x\n"},
-	{"adafruit-key", "aio_" + cut(alnum, 28) + "\n", "aio_" + cut(alnum, 28), "aio_x\n"},
 	{"hubspot-token", "pat-na1-01234567-89ab-cdef-0123-456789abcdef\n", "pat-na1-01234567-89ab-cdef-0123-456789abcdef", "pat-na1-x\n"},
 	{"sendinblue-key", "xkeysib-" + hex64 + "-" + cut(alnum, 16) + "\n", "xkeysib-" + hex64 + "-" + cut(alnum, 16), "xkeysib-x\n"},
 	{"twitter-bearer-token", strings.Repeat("A", 22) + cut(alnum, 90) + "\n", strings.Repeat("A", 22) + cut(alnum, 90), strings.Repeat("A", 30) + "\n"},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	mathbits "math/bits"
 	"strconv"
 	"strings"
 )
@@ -161,8 +162,9 @@ func (s *Scanner) feed(line []byte, mask ruleSet) {
 	}
 	c := content(line)
 	// Wrapped base64 has full lines and a last one whose length, like
-	// that of all padded base64, is a multiple of four.
-	b64 := ended(line) && isBase64(c) && len(c)%4 == 0
+	// that of all padded base64, is a multiple of four. The cheap tests
+	// come first: this runs on every line.
+	b64 := len(c)%4 == 0 && (s.b64Width > 0 || s.holding || wrapWidth(len(c))) && ended(line) && isBase64(c)
 	if s.b64Width > 0 {
 		if b64 && len(c) <= s.b64Width {
 			if len(c) < s.b64Width {
@@ -413,31 +415,32 @@ func (s *Scanner) findIn(line []byte, mask ruleSet, entropy bool) []Finding {
 		}
 		out = append(out, Finding{Rule: rule, Line: s.line, Column: s.colBase + start + 1, Offset: s.offset + int64(start), Length: end - start})
 	}
+	for _, ri := range checked() {
+		for _, span := range Rules[ri].Check(line) {
+			add(Rules[ri].ID, span[0], span[1])
+		}
+	}
 	patterns := compiled()
-	for ri, r := range Rules {
-		if r.Check != nil {
-			for _, span := range r.Check(line) {
-				add(r.ID, span[0], span[1])
-			}
-			continue
-		}
-		if !mask.has(ri) {
-			continue
-		}
-		for _, m := range patterns[ri].FindAllSubmatchIndex(line, -1) {
-			start, end := secretSpan(m, r.Group)
-			if start < 0 {
-				continue
-			}
-			switch r.ID {
-			case "password-assignment":
-				if placeholders[strings.ToLower(string(line[start:end]))] || looksLikeReference(line[start:end]) {
+	// Only the rules whose keywords the line holds, in rule order.
+	for w, bits := range mask {
+		for ; bits != 0; bits &= bits - 1 {
+			ri := w*64 + mathbits.TrailingZeros64(bits)
+			r := Rules[ri]
+			for _, m := range patterns[ri].FindAllSubmatchIndex(line, -1) {
+				start, end := secretSpan(m, r.Group)
+				if start < 0 {
 					continue
 				}
-			case "private-key":
-				end = pemExtend(line, end)
+				switch r.ID {
+				case "password-assignment":
+					if placeholders[strings.ToLower(string(line[start:end]))] || looksLikeReference(line[start:end]) {
+						continue
+					}
+				case "private-key":
+					end = pemExtend(line, end)
+				}
+				add(r.ID, start, end)
 			}
-			add(r.ID, start, end)
 		}
 	}
 	if entropy {
