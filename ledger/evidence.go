@@ -44,7 +44,6 @@ type staged struct {
 	original string // digest of the bytes as sent
 	sniff    []byte
 	scanned  bool
-	skipped  string
 	findings []secret.Finding
 }
 
@@ -86,22 +85,20 @@ func (l *Ledger) ingest(ctx context.Context, part string, r io.Reader) (*staged,
 		buf := take()
 		n, rerr := io.ReadFull(r, buf)
 		if first {
+			// Every byte is scanned, whatever it starts with: a media
+			// type header followed by text must not hide a secret.
 			st.sniff = append([]byte(nil), buf[:min(n, 512)]...)
-			if skip := scanSkipReason(st.sniff); skip != "" {
-				st.skipped = skip
-			} else {
-				st.scanned = true
-				sc = secret.NewScanner(nil)
-				work, scanDone = make(chan []byte, cap(free)), make(chan struct{})
-				go func() {
-					defer close(scanDone)
-					for b := range work {
-						sc.Write(b)
-						free <- b[:cap(b)]
-					}
-					sc.Close()
-				}()
-			}
+			st.scanned = true
+			sc = secret.NewScanner(nil)
+			work, scanDone = make(chan []byte, cap(free)), make(chan struct{})
+			go func() {
+				defer close(scanDone)
+				for b := range work {
+					sc.Write(b)
+					free <- b[:cap(b)]
+				}
+				sc.Close()
+			}()
 		}
 		if n > 0 {
 			if _, err := w.Write(buf[:n]); err != nil {
@@ -141,18 +138,6 @@ func (l *Ledger) ingest(ctx context.Context, part string, r io.Reader) (*staged,
 		st.findings = sc.Findings()
 	}
 	return st, nil
-}
-
-// scanSkipReason says why bytes are not scanned: pictures and sound hold
-// no text secrets a pattern could find.
-func scanSkipReason(sniff []byte) string {
-	mt := http.DetectContentType(sniff)
-	for _, p := range []string{"image/", "audio/", "video/"} {
-		if strings.HasPrefix(mt, p) {
-			return "binary media type " + strings.SplitN(mt, ";", 2)[0]
-		}
-	}
-	return ""
 }
 
 // redact replaces a staged part with a copy whose secrets are masked.
@@ -313,7 +298,7 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		case fairway.PartContent:
 			e.Digest, e.Size = st.w.Digest(), st.w.Size()
 			e.MediaType = mediaType(a.Filename, a.MediaType, st.sniff)
-			e.Scan.Scanned, e.Scan.Skipped = st.scanned, st.skipped
+			e.Scan.Scanned = st.scanned
 		case fairway.PartStdout:
 			a.Command.StdoutDigest, a.Command.StdoutSize = st.w.Digest(), st.w.Size()
 		case fairway.PartStderr:

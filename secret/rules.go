@@ -1,7 +1,9 @@
 // Package secret finds secrets in evidence as it streams in: private keys,
-// cloud and forge tokens, JWTs, password assignments and high-entropy
-// strings. It reports where a secret is and which rule found it, never the
-// secret itself, and can redact what it finds.
+// cloud, forge and SaaS tokens, JWTs, credential files, password
+// assignments and high-entropy strings. It reports where a secret is and
+// which rule found it, never the secret itself, and can redact what it
+// finds. ScanText and RedactArgs do the same for text fields and command
+// lines.
 package secret
 
 import (
@@ -10,67 +12,105 @@ import (
 )
 
 // Rule is one kind of secret. A line is only matched against Pattern when
-// it contains one of Keywords (compared in lower case), which keeps the
-// scan fast on ordinary text.
+// it contains one of Keywords (compared in lower case unless
+// CaseSensitive), which keeps the scan fast on ordinary text.
 type Rule struct {
 	ID          string
 	Description string
 	Keywords    []string
+	// CaseSensitive compares Keywords as written: "SK" but not "task".
+	CaseSensitive bool
 	// Expr is the rule's regular expression; it is compiled on first use.
 	Expr string
-	// Group is the submatch that holds the secret; 0 is the whole match.
+	// Group is the submatch that holds the secret; 0 is the whole match
+	// and AnyGroup the first submatch that took part.
 	Group int
+	// Check, when set, is used instead of Expr and runs on every line:
+	// it returns the [start, end) spans of secrets in the line's text
+	// (without its line ending).
+	Check func(line []byte) [][2]int
 }
+
+// checked lists the rules with a Check function, which run on every line.
+var checked = sync.OnceValue(func() []int {
+	var out []int
+	for i, r := range Rules {
+		if r.Check != nil {
+			out = append(out, i)
+		}
+	}
+	return out
+})
+
+// AnyGroup as a Rule's Group picks the first submatch that took part,
+// for expressions with one alternative per layout.
+const AnyGroup = -1
 
 // compiled holds the rules' patterns, compiled once when a scan first
 // needs them rather than at every start of the program.
 var compiled = sync.OnceValue(func() []*regexp.Regexp {
 	out := make([]*regexp.Regexp, len(Rules))
 	for i, r := range Rules {
-		out[i] = regexp.MustCompile(r.Expr)
+		if r.Expr != "" {
+			out[i] = regexp.MustCompile(r.Expr)
+		}
 	}
 	return out
 })
 
-// Rules is the built-in rule set. Formats follow the issuers' published
-// token layouts.
-var Rules = []*Rule{
-	{ID: "private-key", Description: "PEM private key block",
+// Rules is the built-in rule set, most specific first: where two rules
+// match the same bytes, the earlier names the finding. Formats follow
+// the issuers' published token layouts.
+var Rules = concat(keyRules, issuerRules, genericRules)
+
+func concat(lists ...[]*Rule) []*Rule {
+	var out []*Rule
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// assigned builds an expression for a value assigned to a name that
+// mentions context (as in TWILIO_AUTH_TOKEN=...), in env, YAML, JSON and
+// code syntax; the value is submatch 1.
+func assigned(context, value string) string {
+	return `(?i)(?:` + context + `)[\w.-]{0,30}?["']?\s*(?::=|=>|=|:)\s*["']?(` + value + `)(?:\b|$)`
+}
+
+// keyRules find private keys and credential files.
+var keyRules = []*Rule{
+	{ID: "private-key", Description: "PEM private key block (RSA, EC, DSA, OpenSSH, PKCS#8, PGP), to its END line",
 		Keywords: []string{"private key"},
 		Expr:     `-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY( BLOCK)?-----`},
-	{ID: "aws-access-key-id", Description: "AWS access key ID",
-		Keywords: []string{"akia", "asia", "abia", "acca"},
-		Expr:     `\b((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b`, Group: 1},
-	{ID: "aws-secret-access-key", Description: "AWS secret access key assignment",
-		Keywords: []string{"aws"},
-		Expr:     `(?i)aws.{0,20}?(?:secret|sk|private).{0,20}?['"\s:=]+([A-Za-z0-9/+=]{40})\b`, Group: 1},
-	{ID: "github-token", Description: "GitHub personal, OAuth, app or refresh token",
-		Keywords: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"},
-		Expr:     `\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}\b`},
-	{ID: "github-fine-grained-token", Description: "GitHub fine-grained personal access token",
-		Keywords: []string{"github_pat_"},
-		Expr:     `\bgithub_pat_[A-Za-z0-9_]{22,255}\b`},
-	{ID: "gitlab-token", Description: "GitLab personal, project or runner token",
-		Keywords: []string{"glpat-", "glrt-", "gldt-", "glptt-"},
-		Expr:     `\b(?:glpat|glrt|gldt|glptt)-[A-Za-z0-9_-]{20,}\b`},
-	{ID: "slack-token", Description: "Slack token",
-		Keywords: []string{"xox"},
-		Expr:     `\bxox[abposr]-[A-Za-z0-9-]{10,}\b`},
-	{ID: "google-api-key", Description: "Google API key",
-		Keywords: []string{"aiza"},
-		Expr:     `\bAIza[0-9A-Za-z_-]{35}\b`},
-	{ID: "stripe-key", Description: "Stripe secret or restricted key",
-		Keywords: []string{"sk_live_", "rk_live_", "sk_test_", "rk_test_"},
-		Expr:     `\b[sr]k_(?:live|test)_[0-9A-Za-z]{20,}\b`},
-	{ID: "openai-key", Description: "OpenAI API key",
-		Keywords: []string{"sk-"},
-		Expr:     `\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}\b`},
-	{ID: "anthropic-key", Description: "Anthropic API key",
-		Keywords: []string{"sk-ant-"},
-		Expr:     `\bsk-ant-[a-z0-9]{2,10}-[A-Za-z0-9_-]{40,}\b`},
+	{ID: "putty-private-key", Description: "PuTTY key file private lines",
+		Keywords: []string{"private-lines:"},
+		Expr:     `^\s*Private-Lines:\s*\d{1,4}\s*$`},
+	{ID: "age-secret-key", Description: "age encryption secret key",
+		Keywords: []string{"age-secret-key-1"},
+		Expr:     `\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b`},
+	{ID: "kubeconfig-credential", Description: "kubeconfig client key or certificate data",
+		Keywords: []string{"client-key-data", "client-certificate-data"},
+		Expr:     `(?i)\bclient-(?:key|certificate)-data["']?\s*:\s*["']?([A-Za-z0-9+/=]{16,})`, Group: 1},
+	{ID: "netrc-password", Description: ".netrc machine entry password",
+		Keywords: []string{"machine", "password"}, CaseSensitive: true,
+		Expr: `\b(?:machine\s+\S+|default)\s+(?:login|account)\s+\S+.*?\bpassword\s+(\S+)|^\s*password\s+(\S{4,})\s*$`, Group: AnyGroup},
+	{ID: "pgpass-password", Description: ".pgpass line (host:port:database:user:password)",
+		Check: pgpassSpans},
+}
+
+// genericRules catch secrets by their surroundings rather than their
+// issuer, so they come last.
+var genericRules = []*Rule{
 	{ID: "jwt", Description: "JSON Web Token",
 		Keywords: []string{"eyj"},
 		Expr:     `\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`},
+	{ID: "authorization-header", Description: "HTTP Authorization header credentials",
+		Keywords: []string{"authorization"},
+		Expr:     `(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:basic|bearer|token|bot|digest|negotiate|apikey|sso-key)\s+([A-Za-z0-9+/=._~:-]{8,})`, Group: 1},
+	{ID: "curl-user-credentials", Description: "curl -u user:password",
+		Keywords: []string{"curl"},
+		Expr:     `\bcurl\b.*?\s(?:-u\s*|--user[= ]\s*)["']?[^\s:"']*:([^\s"']{3,})`, Group: 1},
 	{ID: "password-assignment", Description: "password, secret or token assigned a literal value",
 		Keywords: []string{"password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "api-key"},
 		Expr: (`(?i)\b(?:[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key))\b["']?\s*(?::=|=|:)\s*["']?` +

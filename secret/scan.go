@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	mathbits "math/bits"
+	"strconv"
 	"strings"
 )
 
@@ -14,8 +16,13 @@ type Finding struct {
 	Line   int64  `json:"line"`
 	Column int    `json:"column"`
 	// Offset is the byte offset of the secret in the scanned stream.
+	// Length may run over several lines: a private key block is one
+	// finding from its BEGIN to its END marker.
 	Offset int64 `json:"offset"`
 	Length int   `json:"length"`
+	// Arg is the index in argv of the argument holding the secret; only
+	// RedactArgs sets it.
+	Arg int `json:"arg,omitempty"`
 }
 
 // String describes the finding for people.
@@ -35,22 +42,49 @@ const (
 // secrets is refused or redacted on the first ones as well as the last.
 const MaxFindings = 1000
 
+// maxKeyLines bounds a private key block that never reaches its END line;
+// the longest PGP keys with subkeys stay well within it.
+const maxKeyLines = 4096
+
 // Scanner finds secrets in a byte stream written to it in chunks of any
 // size. Lines are reassembled across chunks, so a secret split between two
 // writes is found. When Out is set, the stream is copied to it with every
-// secret replaced by "[REDACTED:rule]".
+// secret replaced by "[REDACTED:rule]"; a private key block is replaced
+// whole, its BEGIN line to its END line.
+//
+// Every byte is scanned, whatever the stream starts with: a media type
+// header never switches the scan off.
 type Scanner struct {
 	Out io.Writer
 
-	pending  []byte   // start of a line not yet ended
-	line     int64    // 1-based number of the line in pending
-	offset   int64    // stream offset of pending[0]
-	starts   []int    // line starts within the block being scanned
-	masks    []uint32 // per line: the rules whose keywords it holds
-	colBase  int      // column offset of pending[0] within an over-long line
+	pending  []byte    // start of a line not yet ended
+	line     int64     // 1-based number of the line in pending
+	offset   int64     // stream offset of pending[0]
+	starts   []int     // line starts within the block being scanned
+	masks    []ruleSet // per line: the rules whose keywords it holds
+	colBase  int       // column offset of pending[0] within an over-long line
 	findings []Finding
 	dropped  int
 	err      error
+
+	// key is the private key block being read, line by line.
+	key *keyBlock
+	// Wrapped base64 (a mail attachment, base64 output, a certificate)
+	// is not a column of secrets. b64Width is the width of the run being
+	// read; held is a line of such a width, kept back until the next
+	// line says whether a run starts there.
+	b64Width int
+	held     []byte
+	heldMask ruleSet
+	holding  bool
+}
+
+type keyBlock struct {
+	idx   int    // index of its finding in findings, -1 when not kept
+	start int64  // stream offset of the finding
+	nl    []byte // line endings since the last key line, written if the block ends
+	left  int    // lines left in a counted block, -1 for one ended by END
+	lines int
 }
 
 // NewScanner returns a scanner; out may be nil for scanning only.
@@ -117,21 +151,179 @@ func (s *Scanner) scanBlock(block []byte) {
 		if li+1 < len(s.starts) {
 			end = s.starts[li+1]
 		}
-		line := block[start:end]
-		findings := s.findIn(line, s.masks[li])
-		s.record(findings)
-		s.write(line, findings, 0)
-		s.offset += int64(len(line))
-		if line[len(line)-1] == '\n' {
-			s.line++
-			s.colBase = 0
+		s.feed(block[start:end], s.masks[li])
+	}
+}
+
+// feed takes one line (with its ending, if it has one) in stream order.
+func (s *Scanner) feed(line []byte, mask ruleSet) {
+	if s.key != nil && s.continueKey(line) {
+		return
+	}
+	c := content(line)
+	// Wrapped base64 has full lines and a last one whose length, like
+	// that of all padded base64, is a multiple of four. The cheap tests
+	// come first: this runs on every line.
+	b64 := len(c)%4 == 0 && (s.b64Width > 0 || s.holding || wrapWidth(len(c))) && ended(line) && isBase64(c)
+	if s.b64Width > 0 {
+		if b64 && len(c) <= s.b64Width {
+			if len(c) < s.b64Width {
+				s.b64Width = 0 // the run's short last line
+			}
+			s.emit(line, mask, false)
+			return
 		}
+		s.b64Width = 0
+	}
+	if s.holding {
+		s.holding = false
+		if w := len(content(s.held)); b64 && len(c) <= w {
+			s.emit(s.held, s.heldMask, false)
+			if len(c) == w {
+				s.b64Width = w
+			}
+			s.emit(line, mask, false)
+			return
+		}
+		s.emit(s.held, s.heldMask, true)
+	}
+	if b64 && wrapWidth(len(c)) {
+		s.held = append(s.held[:0], line...)
+		s.heldMask = mask
+		s.holding = true
+		return
+	}
+	s.emit(line, mask, true)
+}
+
+// settle ends what a line could still change: a held line is scanned as
+// it stands and an open key block ends.
+func (s *Scanner) settle() {
+	if s.holding {
+		s.holding = false
+		s.emit(s.held, s.heldMask, true)
+	}
+	s.b64Width = 0
+	if s.key != nil {
+		s.put(s.key.nl)
+		s.key = nil
+	}
+}
+
+// emit scans one line, records and writes it, and opens a key block when
+// the line begins a private key that continues on the next lines.
+func (s *Scanner) emit(line []byte, mask ruleSet, entropy bool) {
+	findings := s.findIn(line, mask, entropy)
+	kept := len(s.findings)
+	s.record(findings)
+	kept = len(s.findings) - kept
+	c := content(line)
+	if n := len(findings); n > 0 && ended(line) {
+		f := findings[n-1]
+		start := f.Column - 1 - s.colBase
+		if left := s.opensKey(line, f.Rule, start, start+f.Length); left != 0 {
+			idx := -1
+			if kept == n {
+				idx = len(s.findings) - 1
+			}
+			s.key = &keyBlock{idx: idx, start: f.Offset, left: left, nl: append([]byte(nil), line[len(c):]...)}
+			s.write(c, findings)
+			s.advance(line)
+			return
+		}
+	}
+	s.write(line, findings)
+	s.advance(line)
+}
+
+// opensKey says whether the finding at [start, end) of line begins a key
+// that goes on past the line: it returns -1 for a PEM block, the number
+// of lines for a PuTTY key's private lines, and 0 otherwise.
+func (s *Scanner) opensKey(line []byte, rule string, start, end int) int {
+	c := content(line)
+	switch rule {
+	case "private-key":
+		if bytes.Contains(line[start:end], pemEnd) || len(bytes.Trim(c[min(end, len(c)):], " \t\r\"'`\\n")) > 0 {
+			return 0
+		}
+		return -1
+	case "putty-private-key":
+		_, n, _ := bytes.Cut(c, []byte(":"))
+		lines, err := strconv.Atoi(string(bytes.TrimSpace(n)))
+		if err != nil || lines <= 0 {
+			return 0
+		}
+		return lines
+	}
+	return 0
+}
+
+// continueKey takes the next line of an open key block, and reports false
+// when the line is not key text: the block has ended before it.
+func (s *Scanner) continueKey(line []byte) bool {
+	k := s.key
+	c := content(line)
+	t := keyText(c)
+	if k.left < 0 {
+		if at := pemEndAt(c); at >= 0 {
+			// The END line: the finding runs to its marker; what follows
+			// on the line is scanned as usual.
+			s.extendKey(s.offset + int64(at))
+			s.key = nil
+			s.offset += int64(at)
+			s.colBase += at
+			s.emit(line[at:], pairs().scan(line[at:]), true)
+			return true
+		}
+	}
+	switch {
+	case k.lines >= maxKeyLines:
+	case len(t) == 0 && k.left < 0:
+		// A blank line inside a key (after its headers) is kept back:
+		// if the block ends here, it is written as it was.
+		k.nl = append(k.nl, line...)
+		k.lines++
+		s.advance(line)
+		return true
+	case isBase64(t) || k.left < 0 && keyHeader(t):
+		k.lines++
+		s.extendKey(s.offset + int64(len(c)))
+		k.nl = append(k.nl[:0], line[len(c):]...)
+		s.advance(line)
+		if k.left > 0 {
+			if k.left--; k.left == 0 {
+				s.put(k.nl)
+				s.key = nil
+			}
+		}
+		return true
+	}
+	s.put(k.nl)
+	s.key = nil
+	return false
+}
+
+// extendKey makes the open key block's finding run to the stream offset
+// end.
+func (s *Scanner) extendKey(end int64) {
+	if k := s.key; k.idx >= 0 {
+		s.findings[k.idx].Length = int(end - k.start)
+	}
+}
+
+// advance moves past a line that has been scanned and written.
+func (s *Scanner) advance(line []byte) {
+	s.offset += int64(len(line))
+	if ended(line) {
+		s.line++
+		s.colBase = 0
 	}
 }
 
 // flushLong scans the held part of an over-long line and keeps its tail
 // as overlap for the next piece.
 func (s *Scanner) flushLong() {
+	s.settle()
 	emit := len(s.pending) - Overlap
 	findings := s.findLine(s.pending)
 	// Report only findings that start in the part being let go; the rest
@@ -146,7 +338,7 @@ func (s *Scanner) flushLong() {
 		}
 	}
 	s.record(now)
-	s.write(s.pending[:emit], now, 0)
+	s.write(s.pending[:emit], now)
 	s.offset += int64(emit)
 	// Columns stay relative to the line start: shift what is kept.
 	s.pending = append(s.pending[:0], s.pending[emit:]...)
@@ -156,9 +348,10 @@ func (s *Scanner) flushLong() {
 // Close scans what is left of an unterminated last line.
 func (s *Scanner) Close() error {
 	if len(s.pending) > 0 {
-		s.scanLine(s.pending, false)
+		s.feed(s.pending, pairs().scan(s.pending))
 		s.pending = s.pending[:0]
 	}
+	s.settle()
 	return s.err
 }
 
@@ -168,20 +361,9 @@ func (s *Scanner) Findings() []Finding { return s.findings }
 // Dropped reports how many findings were not kept past MaxFindings.
 func (s *Scanner) Dropped() int { return s.dropped }
 
-func (s *Scanner) scanLine(line []byte, ended bool) {
-	findings := s.findLine(line)
-	s.record(findings)
-	s.write(line, findings, 0)
-	s.offset += int64(len(line))
-	if ended {
-		s.line++
-		s.colBase = 0
-	}
-}
-
 // findLine finds secrets in one line, checking keywords itself.
 func (s *Scanner) findLine(line []byte) []Finding {
-	return s.findIn(line, pairs().scan(line))
+	return s.findIn(line, pairs().scan(line), true)
 }
 
 func (s *Scanner) record(fs []Finding) {
@@ -195,7 +377,7 @@ func (s *Scanner) record(fs []Finding) {
 }
 
 // write copies line to Out with findings masked.
-func (s *Scanner) write(line []byte, findings []Finding, _ int) {
+func (s *Scanner) write(line []byte, findings []Finding) {
 	if s.Out == nil || s.err != nil {
 		return
 	}
@@ -214,14 +396,15 @@ func (s *Scanner) write(line []byte, findings []Finding, _ int) {
 }
 
 func (s *Scanner) put(b []byte) {
-	if s.err == nil && len(b) > 0 {
+	if s.Out != nil && s.err == nil && len(b) > 0 {
 		_, s.err = s.Out.Write(b)
 	}
 }
 
 // findIn returns the findings in one line, in column order, without
-// overlaps, trying the rules whose bit is set in mask.
-func (s *Scanner) findIn(line []byte, mask uint32) []Finding {
+// overlaps, trying the rules whose bit is set in mask, and the entropy
+// rule when entropy is set.
+func (s *Scanner) findIn(line []byte, mask ruleSet, entropy bool) []Finding {
 	var out []Finding
 	add := func(rule string, start, end int) {
 		for _, f := range out {
@@ -232,27 +415,54 @@ func (s *Scanner) findIn(line []byte, mask uint32) []Finding {
 		}
 		out = append(out, Finding{Rule: rule, Line: s.line, Column: s.colBase + start + 1, Offset: s.offset + int64(start), Length: end - start})
 	}
-	patterns := compiled()
-	for ri, r := range Rules {
-		if mask&(1<<ri) == 0 {
-			continue
-		}
-		for _, m := range patterns[ri].FindAllSubmatchIndex(line, -1) {
-			start, end := m[2*r.Group], m[2*r.Group+1]
-			if start < 0 {
-				continue
-			}
-			if r.ID == "password-assignment" && (placeholders[strings.ToLower(string(line[start:end]))] || looksLikeReference(line[start:end])) {
-				continue
-			}
-			add(r.ID, start, end)
+	for _, ri := range checked() {
+		for _, span := range Rules[ri].Check(line) {
+			add(Rules[ri].ID, span[0], span[1])
 		}
 	}
-	for _, span := range highEntropySpans(line) {
-		add("high-entropy-string", span[0], span[1])
+	patterns := compiled()
+	// Only the rules whose keywords the line holds, in rule order.
+	for w, bits := range mask {
+		for ; bits != 0; bits &= bits - 1 {
+			ri := w*64 + mathbits.TrailingZeros64(bits)
+			r := Rules[ri]
+			for _, m := range patterns[ri].FindAllSubmatchIndex(line, -1) {
+				start, end := secretSpan(m, r.Group)
+				if start < 0 {
+					continue
+				}
+				switch r.ID {
+				case "password-assignment":
+					if placeholders[strings.ToLower(string(line[start:end]))] || looksLikeReference(line[start:end]) {
+						continue
+					}
+				case "private-key":
+					end = pemExtend(line, end)
+				}
+				add(r.ID, start, end)
+			}
+		}
+	}
+	if entropy {
+		for _, span := range highEntropySpans(line) {
+			add("high-entropy-string", span[0], span[1])
+		}
 	}
 	sortFindings(out)
 	return out
+}
+
+// secretSpan returns the part of match m that holds the secret.
+func secretSpan(m []int, group int) (int, int) {
+	if group != AnyGroup {
+		return m[2*group], m[2*group+1]
+	}
+	for g := 1; 2*g < len(m); g++ {
+		if m[2*g] >= 0 {
+			return m[2*g], m[2*g+1]
+		}
+	}
+	return m[0], m[1]
 }
 
 func sortFindings(fs []Finding) {
@@ -288,6 +498,23 @@ var tokenByte = func() (t [256]bool) {
 
 func isTokenByte(c byte) bool { return tokenByte[c] }
 
+// digestLabels mark a token as a content digest, not a key: go.sum's
+// "h1:" and the "sha512-" of subresource integrity (package-lock.json).
+var digestLabels = []string{"h1:", "sha1-", "sha256-", "sha384-", "sha512-"}
+
+func isDigest(line []byte, i, j int) bool {
+	for _, l := range digestLabels {
+		if strings.HasSuffix(l, ":") {
+			if i >= len(l) && string(line[i-len(l):i]) == l {
+				return true
+			}
+		} else if bytes.HasPrefix(line[i:j], []byte(l)) {
+			return true
+		}
+	}
+	return false
+}
+
 // highEntropySpans returns [start, end) of tokens that look random enough
 // to be keys.
 func highEntropySpans(line []byte) [][2]int {
@@ -301,7 +528,7 @@ func highEntropySpans(line []byte) [][2]int {
 		for j < len(line) && isTokenByte(line[j]) {
 			j++
 		}
-		if n := j - i; n >= minEntropyLen && n <= maxEntropyLen && mixed(line[i:j]) && shannon(line[i:j]) >= minEntropy {
+		if n := j - i; n >= minEntropyLen && n <= maxEntropyLen && mixed(line[i:j]) && shannon(line[i:j]) >= minEntropy && !isDigest(line, i, j) {
 			out = append(out, [2]int{i, j})
 		}
 		i = j

@@ -13,7 +13,12 @@ import (
 var fixtures = []struct {
 	rule, text, secret string
 }{
-	{"private-key", "key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n", "-----BEGIN OPENSSH PRIVATE KEY-----"},
+	{"private-key", "key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA"},
+	{"private-key", "a\n" + pemKey + "\nafter\n", pemKey},
+	{"private-key", "  key: |\r\n    -----BEGIN EC PRIVATE KEY-----\r\n    Proc-Type: 4,ENCRYPTED\r\n\r\n    MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oFeC2T0oMDLloAoGCCqGSM49\r\n    AwEH\r\n    -----END EC PRIVATE KEY-----\r\nnext: 1\r\n",
+		"-----BEGIN EC PRIVATE KEY-----\r\n    Proc-Type: 4,ENCRYPTED\r\n\r\n    MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oFeC2T0oMDLloAoGCCqGSM49\r\n    AwEH\r\n    -----END EC PRIVATE KEY-----"},
+	{"private-key", `{"private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n", "x": 1}` + "\n",
+		`-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----`},
 	{"private-key", "-----BEGIN RSA PRIVATE KEY-----\n", "-----BEGIN RSA PRIVATE KEY-----"},
 	{"aws-access-key-id", "export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n", "AKIAIOSFODNN7EXAMPLE"},
 	{"aws-secret-access-key", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
@@ -29,6 +34,15 @@ var fixtures = []struct {
 	{"url-credentials", "cloning https://deploy:Sup3rS3cret@git.example.com/repo.git\n", "Sup3rS3cret"},
 	{"high-entropy-string", "value Zk9sT2xQdWN3R3VxV1ZZa0RzT3BRaHh6bE1NbkVrRjA ok\n", "Zk9sT2xQdWN3R3VxV1ZZa0RzT3BRaHh6bE1NbkVrRjA"},
 }
+
+// pemKey is a made-up key block: its last base64 line is short, and both
+// it and the END line must be redacted with the rest.
+const pemKey = "-----BEGIN RSA PRIVATE KEY-----\n" +
+	"MIIEpAIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n" +
+	"VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n" +
+	"LxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW/VDL5AaWTg0nLVkjRo\n" +
+	"9w==\n" +
+	"-----END RSA PRIVATE KEY-----"
 
 func scanChunks(t *testing.T, text string, chunk int, redact bool) ([]secret.Finding, string) {
 	t.Helper()

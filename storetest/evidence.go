@@ -142,6 +142,44 @@ func testEvidenceSecrets(t *testing.T, e *env) {
 	}
 }
 
+// testEvidenceMediaHeaderScanned records text behind image magic bytes:
+// the header must not switch the scan off, for a kind the policy refuses
+// and for one it redacts.
+func testEvidenceMediaHeaderScanned(t *testing.T, e *env) {
+	e.task(t, "SEC-2")
+	pem := "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n9w==\n-----END RSA PRIVATE KEY-----\n"
+	for _, c := range []struct {
+		name, kind, header, body, rule, redacted string
+	}{
+		{"gif then aws key, refused", "screenshot", "GIF89a", "\x01\x00\x01\x00\n" + awsLine, "aws-secret-access-key", ""},
+		{"png then pem key, refused", "screenshot", "\x89PNG\r\n\x1a\n", "\n" + pem, "private-key", ""},
+		{"jpeg then aws key id, refused", "uat-report", "\xff\xd8\xff\xe0", "\nid AKIAIOSFODNN7EXAMPLE\n", "aws-access-key-id", ""},
+		{"gif then aws key, redacted", "log", "GIF89a", "\x01\x00\x01\x00\n" + awsLine,
+			"aws-secret-access-key", "GIF89a\x01\x00\x01\x00\naws_secret_access_key = [REDACTED:aws-secret-access-key]\n"},
+		{"gif then pem key, redacted", "log", "GIF89a", "\x01\x00\n" + pem, "private-key", "GIF89a\x01\x00\n[REDACTED:private-key]\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ev, err := e.l.AddEvidence(e.codex, fairway.EvidenceAdd{Task: "SEC-2", Kind: c.kind, Filename: "shot.gif"},
+				fairway.EvidenceParts{Content: strings.NewReader(c.header + c.body)})
+			if c.redacted == "" {
+				if err == nil || fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "("+c.rule+", line ") {
+					t.Fatalf("err = %v, want a refusal naming %s", err, c.rule)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.read(t, ev.ID, ""); got != c.redacted {
+				t.Fatalf("stored %q, want %q", got, c.redacted)
+			}
+			if !ev.Scan.Scanned || !ev.Scan.Redacted || len(ev.Scan.Findings) != 1 || ev.Scan.Findings[0].Rule != c.rule {
+				t.Fatalf("scan = %+v", ev.Scan)
+			}
+		})
+	}
+}
+
 // failingFile fails like a full disk after limit bytes.
 type failingFile struct {
 	*os.File
@@ -268,7 +306,7 @@ func testEvidenceReports(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.MediaType != "image/png" || ev.Scan.Scanned || ev.Scan.Skipped != "binary media type image/png" || ev.Summary != nil {
+	if ev.MediaType != "image/png" || !ev.Scan.Scanned || ev.Scan.Skipped != "" || ev.Summary != nil {
 		t.Fatalf("png = %+v", ev)
 	}
 }

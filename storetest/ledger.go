@@ -114,6 +114,7 @@ var ledgerTests = []struct {
 	{"Governance/PrerequisiteAlternatives", testPrerequisites},
 	{"Governance/BadInputWritesNothing", testGovernanceBadInput},
 	{"Evidence/SecretRefusedOrRedactedByKind", testEvidenceSecrets},
+	{"Evidence/MediaHeaderDoesNotSwitchScanOff", testEvidenceMediaHeaderScanned},
 	{"Evidence/FailuresLeaveNothing", testEvidenceFailures},
 	{"Evidence/VerifyNamesChangedBlob", testEvidenceVerify},
 	{"Evidence/ReportsSummarised", testEvidenceReports},
