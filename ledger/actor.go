@@ -15,6 +15,9 @@ func (l *Ledger) CreateActor(ctx context.Context, c fairway.ActorCreate) (*fairw
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if err := refuseSecretText(c); err != nil {
+		return nil, err
+	}
 	var out *fairway.ActorCreated
 	err := l.writeWith(ctx, "actor.create", c.Name, true, func(w *write) error {
 		if w.by == nil {
@@ -110,6 +113,11 @@ func (l *Ledger) DisableActor(ctx context.Context, name, reason string) (*fairwa
 		return nil, fairway.FieldError("reason", "is required: say why the actor is disabled")
 	}
 	if err := fairway.CheckText("reason", reason, 4000); err != nil {
+		return nil, err
+	}
+	if err := refuseSecretText(struct {
+		Reason string `json:"reason"`
+	}{reason}); err != nil {
 		return nil, err
 	}
 	var out *fairway.Actor

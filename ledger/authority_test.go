@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"path/filepath"
 	"reflect"
@@ -399,3 +400,5 @@ func TestAuthority_DisabledActorStops(t *testing.T) {
 		t.Fatalf("a token for a disabled actor: %v, want conflict", err)
 	}
 }
+
+func asError(err error, target **fairway.Error) bool { return errors.As(err, target) }

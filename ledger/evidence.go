@@ -192,6 +192,14 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
+	if err := refuseSecretText(struct {
+		Task     string `json:"task"`
+		Kind     string `json:"kind"`
+		Filename string `json:"filename"`
+		Note     string `json:"note"`
+	}{a.Task, a.Kind, a.Filename, a.Note}); err != nil {
+		return nil, err
+	}
 	if parts.Content == nil {
 		return nil, fairway.FieldError("content", "evidence needs its bytes")
 	}
@@ -287,6 +295,9 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		}
 	}
 
+	// Command lines and recorded environment values are redacted, never
+	// refused: the command already ran, and its record is the proof.
+	findings = append(findings, redactCommand(a.Command, a.Environment)...)
 	e := &fairway.Evidence{
 		Task: a.Task, Kind: a.Kind, Filename: a.Filename, Note: a.Note, Supersedes: a.Supersedes,
 		RecordedBy: by.Name, RecordedByKind: by.Kind, RecordedAt: l.now(),
@@ -493,6 +504,9 @@ func (l *Ledger) VerifyEvidence(ctx context.Context) (*fairway.EvidenceVerificat
 // evidence.
 func (l *Ledger) AddClaim(ctx context.Context, c fairway.ClaimAdd) (*fairway.Claim, error) {
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := refuseSecretText(c); err != nil {
 		return nil, err
 	}
 	var out *fairway.Claim

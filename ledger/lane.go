@@ -12,6 +12,9 @@ func (l *Ledger) CreateLane(ctx context.Context, c fairway.LaneCreate) (*fairway
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if err := refuseSecretText(c); err != nil {
+		return nil, err
+	}
 	var lane *fairway.Lane
 	err := l.write(ctx, "lane.create", c.Name, func(w *write) error {
 		lane = &fairway.Lane{Name: c.Name, KeyPrefix: c.KeyPrefix, Description: c.Description, CreatedAt: w.now, CreatedBy: w.by.Name}

@@ -86,6 +86,9 @@ func (l *Ledger) ProposeNarrowing(ctx context.Context, key string, u fairway.Tas
 	if err := u.Validate(); err != nil {
 		return nil, err
 	}
+	if err := refuseSecretText(u); err != nil {
+		return nil, err
+	}
 	u.Normalize()
 	var out *fairway.Narrowing
 	err := l.write(ctx, "task.narrow.propose", key, func(w *write) error {

@@ -20,6 +20,9 @@ func (l *Ledger) AddReview(ctx context.Context, in fairway.ReviewAdd) (*fairway.
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	if err := refuseSecretText(in); err != nil {
+		return nil, err
+	}
 	var out *fairway.Review
 	err := l.write(ctx, "review."+in.Verdict, in.Task, func(w *write) error {
 		tx, by, auth, now := w.tx, w.by, w.auth, w.now
@@ -142,6 +145,9 @@ func (l *Ledger) ListReviews(ctx context.Context, task string) ([]*fairway.Revie
 // lane until a given time. Anyone may ask; it counts once approved.
 func (l *Ledger) RequestWaiver(ctx context.Context, in fairway.WaiverRequest) (*fairway.Waiver, error) {
 	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if err := refuseSecretText(in); err != nil {
 		return nil, err
 	}
 	var out *fairway.Waiver

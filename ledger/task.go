@@ -21,6 +21,9 @@ func (l *Ledger) CreateTask(ctx context.Context, c fairway.TaskCreate) (*fairway
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if err := refuseSecretText(c); err != nil {
+		return nil, err
+	}
 	var task *fairway.Task
 	err := l.write(ctx, "task.create", c.Key, func(w *write) error {
 		tx, by, now := w.tx, w.by, w.now
@@ -134,6 +137,9 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 	if err := u.Validate(); err != nil {
 		return nil, err
 	}
+	if err := refuseSecretText(u); err != nil {
+		return nil, err
+	}
 	u.Normalize()
 	var task *fairway.Task
 	err := l.write(ctx, "task.update", key, func(w *write) error {
@@ -194,6 +200,9 @@ func (l *Ledger) edited(w *write, before *fairway.Task, u fairway.TaskUpdate) (*
 // have their own paths: the gate, and a human's cancellation.
 func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Transition) (*fairway.Task, error) {
 	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	if err := refuseSecretText(t); err != nil {
 		return nil, err
 	}
 	switch t.Status {
@@ -289,6 +298,11 @@ func (l *Ledger) CancelTask(ctx context.Context, key, reason string) (*fairway.T
 		return nil, fairway.FieldError("reason", "is required: say why the task is cancelled")
 	}
 	if err := fairway.CheckText("reason", reason, 4000); err != nil {
+		return nil, err
+	}
+	if err := refuseSecretText(struct {
+		Reason string `json:"reason"`
+	}{reason}); err != nil {
 		return nil, err
 	}
 	var task *fairway.Task

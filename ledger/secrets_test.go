@@ -1,0 +1,102 @@
+package ledger_test
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"fairway"
+)
+
+// A made-up token of a format the scanner knows (GitHub's).
+const fakeToken = "ghp_1234567890abcdefghijABCDEFGHIJ123456"
+
+// Free text reaches an audit log that can never be edited: a secret in
+// any text field is refused with the field and rule named, and nothing
+// is written (R7).
+func TestSecrets_FreeTextIsRefusedBeforeAnythingIsWritten(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, true)
+	cases := []struct {
+		name, field string
+		call        func() error
+	}{
+		{"task title", "title", func() error {
+			return ignore(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "S-1", Title: "use " + fakeToken}))
+		}},
+		{"scope text", "scope.text", func() error {
+			return ignore(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "S-1", Title: "t", Scope: fairway.Scope{Text: "token " + fakeToken}}))
+		}},
+		{"scope text update", "scope_text", func() error {
+			return ignore(l.UpdateTask(as("alice"), "OPS-FIX-001", fairway.TaskUpdate{ScopeText: ptr("token=" + fakeToken)}))
+		}},
+		{"claim", "text", func() error {
+			return ignore(l.AddClaim(as("codex"), fairway.ClaimAdd{Task: "OPS-FIX-001", Text: "logged in with " + fakeToken}))
+		}},
+		{"transition note", "note", func() error {
+			return ignore(l.TransitionTask(as("codex"), "OPS-FIX-001", fairway.Transition{Status: fairway.StatusInProgress, Note: fakeToken}))
+		}},
+		{"cancel reason", "reason", func() error { return ignore(l.CancelTask(as("alice"), "OPS-FIX-001", "leaked "+fakeToken)) }},
+		{"waiver reason", "reason", func() error {
+			return ignore(l.RequestWaiver(as("alice"), fairway.WaiverRequest{Task: "OPS-FIX-002", Requirement: "dependency:OPS-FIX-001",
+				Reason: fakeToken, ExpiresAt: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)}))
+		}},
+		{"review item", "items", func() error {
+			return ignore(l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-FIX-001", Domain: "ops", Verdict: fairway.VerdictChangesRequested, Items: []string{"rotate " + fakeToken}}))
+		}},
+		{"lane description", "description", func() error {
+			return ignore(l.CreateLane(as("alice"), fairway.LaneCreate{Name: "l2", Description: fakeToken}))
+		}},
+		{"evidence note", "note", func() error {
+			return ignore(l.AddEvidence(as("alice"), fairway.EvidenceAdd{Task: "OPS-FIX-001", Kind: "log", Note: fakeToken}, fairway.EvidenceParts{Content: strings.NewReader("ok\n")}))
+		}},
+	}
+	for _, c := range cases {
+		before := auditLen(t, l)
+		err := c.call()
+		var fe *fairway.Error
+		if err == nil || !asError(err, &fe) || fe.Code != fairway.EINVALID || fe.Field != c.field || !strings.Contains(fe.Message, "rule github-token") {
+			t.Errorf("%s: %v, want invalid %s naming the rule", c.name, err, c.field)
+			continue
+		}
+		if strings.Contains(err.Error(), fakeToken) {
+			t.Errorf("%s: the refusal repeats the secret", c.name)
+		}
+		if after := auditLen(t, l); after != before {
+			t.Errorf("%s: %d events written", c.name, after-before)
+		}
+	}
+}
+
+// A command line is kept in an immutable record: secrets in argv and in
+// recorded environment values are redacted, and the finding recorded.
+func TestSecrets_CommandLineRedacted(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, true)
+	cmd := &fairway.Command{Argv: []string{"curl", "-u", "api:" + fakeToken, "https://example.test"}, ExitCode: 0}
+	env := &fairway.Environment{OS: "linux", EnvValues: map[string]string{"CI": "true", "GH_TOKEN": fakeToken}}
+	ev := must(l.AddEvidence(as("codex"), fairway.EvidenceAdd{Task: "OPS-FIX-001", Kind: "command-result", Command: cmd, Environment: env},
+		fairway.EvidenceParts{Content: strings.NewReader("200 OK\n")}))
+	got := must(l.GetEvidence(context.Background(), ev.ID))
+	if strings.Contains(strings.Join(got.Command.Argv, " "), fakeToken) || got.Command.Argv[0] != "curl" || got.Command.Argv[3] != "https://example.test" {
+		t.Fatalf("argv kept = %q", got.Command.Argv)
+	}
+	if strings.Contains(got.Environment.EnvValues["GH_TOKEN"], fakeToken) || got.Environment.EnvValues["CI"] != "true" {
+		t.Fatalf("env values kept = %v", got.Environment.EnvValues)
+	}
+	if len(got.Scan.Findings) < 2 || !got.Scan.Redacted {
+		t.Fatalf("findings = %+v", got.Scan)
+	}
+	for _, e := range must(l.AuditLog(context.Background(), fairway.AuditFilter{})) {
+		if strings.Contains(string(e.Change), fakeToken) {
+			t.Fatalf("audit event %d holds the secret", e.Seq)
+		}
+	}
+	r := must(l.OpenEvidence(context.Background(), ev.ID, fairway.PartContent))
+	defer r.Close()
+	if b, _ := io.ReadAll(r); string(b) != "200 OK\n" {
+		t.Fatalf("content = %q", b)
+	}
+}
