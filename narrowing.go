@@ -17,8 +17,8 @@ const (
 // it removes, and applied only once a member of every domain that loses a
 // requirement approved it.
 type Narrowing struct {
-	ID   int64      `json:"id"`
-	Task string     `json:"task"`
+	ID   int64  `json:"id"`
+	Task string `json:"task"`
 	// Update is the edit that takes effect when the narrowing is applied.
 	Update     TaskUpdate        `json:"update"`
 	Removes    []RemovedNeed     `json:"removes"`

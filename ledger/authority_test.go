@@ -2,8 +2,8 @@ package ledger_test
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"slices"

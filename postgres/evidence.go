@@ -114,4 +114,3 @@ func (t *tx) Claims(task string) ([]*fairway.Claim, error) {
 		return &c, nil
 	}, `SELECT id, task, text, actor, actor_kind, session, at FROM claims WHERE task = $1 ORDER BY id`, task)
 }
-
