@@ -219,14 +219,20 @@ func (a *app) dispatch(args []string) error {
 func (a *app) flagSet(c *command) (*flag.FlagSet, runFunc) {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	body := a.defineFlags(fs, c)
+	fs.Usage = func() {}
+	return fs, body
+}
+
+// defineFlags defines c's flags and the global ones on fs.
+func (a *app) defineFlags(fs *flag.FlagSet, c *command) runFunc {
 	body := c.setup(fs)
 	fs.BoolVar(&a.json, "json", false, "print machine-readable JSON")
 	fs.StringVar(&a.as, "as", "", "act as this actor in local mode (default $FAIRWAY_ACTOR)")
 	fs.StringVar(&a.server, "server", "", "talk to a Fairway server at this URL (default $FAIRWAY_SERVER)")
 	fs.StringVar(&a.token, "token", "", "bearer token for --server (default $FAIRWAY_TOKEN)")
 	fs.StringVar(&a.dir, "dir", "", "local store folder (default $FAIRWAY_DIR or .fairway)")
-	fs.Usage = func() {}
-	return fs, body
+	return body
 }
 
 // parseInterspersed lets flags come before, between or after positional
