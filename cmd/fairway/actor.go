@@ -57,7 +57,7 @@ fairway actor create codex-1 --kind agent --as alice     # prints the agent's be
 				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "NAME\tKIND\tDISPLAY NAME\tCREATED")
 				for _, ac := range actors {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ac.Name, ac.Kind, orDash(ac.DisplayName), fmtTime(ac.CreatedAt))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ac.Name, ac.Kind, orDash(oneLine(ac.DisplayName)), fmtTime(ac.CreatedAt))
 				}
 				tw.Flush()
 			})

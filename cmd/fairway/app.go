@@ -147,17 +147,16 @@ func (a *app) printError(err error) {
 		fmt.Fprintln(a.stderr, string(b))
 		return
 	}
+	// Errors quote what the user typed: shown, never executed.
+	msg := err.Error()
+	var fe *fairway.Error
 	switch {
 	case errors.As(err, &u):
-		fmt.Fprintf(a.stderr, "fairway: %s\n", u.msg)
-	default:
-		var fe *fairway.Error
-		if errors.As(err, &fe) {
-			fmt.Fprintf(a.stderr, "fairway: %s\n", fe.Error())
-		} else {
-			fmt.Fprintf(a.stderr, "fairway: %v\n", err)
-		}
+		msg = u.msg
+	case errors.As(err, &fe):
+		msg = fe.Error()
 	}
+	fmt.Fprintf(a.stderr, "fairway: %s\n", visible(msg, true))
 }
 
 // dispatch finds the longest command name that prefixes args.
@@ -444,7 +443,7 @@ func (a *app) output(v any, human func(w io.Writer)) error {
 	if a.json {
 		return a.printJSON(v)
 	}
-	human(a.stdout)
+	a.printHuman(human)
 	return nil
 }
 

@@ -98,7 +98,7 @@ func followAudit(a *app, svc fairway.Service, ctx context.Context, f fairway.Aud
 				b, _ := json.Marshal(e)
 				fmt.Fprintln(a.stdout, string(b))
 			} else {
-				printAuditEvent(a.stdout, e)
+				a.printHuman(func(w io.Writer) { printAuditEvent(w, e) })
 			}
 			f.AfterSeq = e.Seq
 		}

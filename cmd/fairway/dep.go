@@ -50,7 +50,7 @@ func printDepList(w io.Writer, tasks []*fairway.Task) {
 		fmt.Fprintln(w, "  nothing")
 	}
 	for _, t := range tasks {
-		fmt.Fprintf(w, "  %s  %s  %s\n", t.Key, statusText(t), t.Title)
+		fmt.Fprintf(w, "  %s  %s  %s\n", t.Key, statusText(t), oneLine(t.Title))
 	}
 }
 

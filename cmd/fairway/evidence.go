@@ -90,8 +90,10 @@ kubectl get pods -A | fairway evidence add --task OPS-FIX-001 --kind log -`,
 					}
 					recorded = append(recorded, e)
 					if !a.json {
-						fmt.Fprintf(a.stdout, "recorded %s  %s  %s  %s\n", e.ID, e.Kind, e.Filename, e.Digest)
-						printScan(a.stdout, e)
+						a.printHuman(func(w io.Writer) {
+							fmt.Fprintf(w, "recorded %s  %s  %s  %s\n", e.ID, e.Kind, oneLine(e.Filename), e.Digest)
+							printScan(w, e)
+						})
 					}
 				}
 				if a.json {
@@ -148,7 +150,7 @@ kubectl get pods -A | fairway evidence add --task OPS-FIX-001 --kind log -`,
 							notes = append(notes, report.String(e.Summary))
 						}
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s (%s)\t%s\t%s\t%s\n", e.ID, e.Task, e.Kind, e.Size, e.RecordedBy, e.RecordedByKind,
-							fmtTime(e.RecordedAt), orDash(e.Filename), strings.Join(notes, "; "))
+							fmtTime(e.RecordedAt), orDash(oneLine(e.Filename)), oneLine(strings.Join(notes, "; ")))
 					}
 					tw.Flush()
 				})
@@ -270,7 +272,7 @@ fairway evidence get EV-3F2A9C81D0E4 --part stderr | less`,
 					fmt.Fprintln(w, "no claims")
 				}
 				for _, c := range list {
-					fmt.Fprintf(w, "%s  %s (%s) claims: %s\n", fmtTime(c.At), c.Actor, c.ActorKind, c.Text)
+					fmt.Fprintf(w, "%s  %s (%s) claims: %s\n", fmtTime(c.At), c.Actor, c.ActorKind, oneLine(c.Text))
 				}
 			})
 		}),
@@ -298,11 +300,11 @@ func printEvidence(w io.Writer, e *fairway.Evidence) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  digest:\t%s\n  size:\t%d bytes\n  media type:\t%s\n", e.Digest, e.Size, e.MediaType)
 	if e.Filename != "" {
-		fmt.Fprintf(tw, "  file:\t%s\n", e.Filename)
+		fmt.Fprintf(tw, "  file:\t%s\n", oneLine(e.Filename))
 	}
 	fmt.Fprintf(tw, "  recorded:\t%s by %s (%s)\n", fmtTime(e.RecordedAt), e.RecordedBy, e.RecordedByKind)
 	if e.Note != "" {
-		fmt.Fprintf(tw, "  note:\t%s\n", e.Note)
+		fmt.Fprintf(tw, "  note:\t%s\n", oneLine(e.Note))
 	}
 	if e.Supersedes != "" {
 		fmt.Fprintf(tw, "  supersedes:\t%s\n", e.Supersedes)
@@ -311,7 +313,7 @@ func printEvidence(w io.Writer, e *fairway.Evidence) {
 		fmt.Fprintf(tw, "  counts as proof:\tno (context only)\n")
 	}
 	if c := e.Command; c != nil {
-		fmt.Fprintf(tw, "  command:\t%s\n  in:\t%s\n  exit code:\t%d\n", strings.Join(c.Argv, " "), c.Dir, c.ExitCode)
+		fmt.Fprintf(tw, "  command:\t%s\n  in:\t%s\n  exit code:\t%d\n", oneLine(strings.Join(c.Argv, " ")), oneLine(c.Dir), c.ExitCode)
 		fmt.Fprintf(tw, "  ran:\t%s to %s (%s)\n", fmtTime(c.Started), fmtTime(c.Ended), c.Ended.Sub(c.Started).Round(1e6))
 		if c.Interrupted {
 			fmt.Fprintf(tw, "  interrupted:\tyes (%s)\n", c.Signal)

@@ -48,7 +48,7 @@ func reviewCommand(verdict, summary, example string) *command {
 					case fairway.VerdictApproved:
 						fmt.Fprintf(w, "review %d: %s approved %s for %s (bound to snapshot %s)\n", rv.ID, rv.Reviewer, rv.Task, rv.Domain, rv.Snapshot)
 					case fairway.VerdictChangesRequested:
-						fmt.Fprintf(w, "review %d: %s requested changes to %s for %s: %s\n", rv.ID, rv.Reviewer, rv.Task, rv.Domain, strings.Join(rv.Items, "; "))
+						fmt.Fprintf(w, "review %d: %s requested changes to %s for %s: %s\n", rv.ID, rv.Reviewer, rv.Task, rv.Domain, oneLine(strings.Join(rv.Items, "; ")))
 					default:
 						fmt.Fprintf(w, "review %d: %s resolved change request %d on %s\n", rv.ID, rv.Reviewer, rv.Resolves, rv.Task)
 					}
@@ -93,7 +93,7 @@ func init() {
 					if r.MFA != nil {
 						mfa = yesNo(r.MFA.MFA)
 					}
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Domain, r.Reviewer, r.Verdict, mfa, fmtTime(r.At), detail)
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Domain, r.Reviewer, r.Verdict, mfa, fmtTime(r.At), oneLine(detail))
 				}
 				tw.Flush()
 			})
@@ -189,7 +189,7 @@ func init() {
 						case !now.Before(x.ExpiresAt):
 							state = "expired"
 						}
-						fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", x.ID, orText(x.Task, "lane "+x.Lane), x.Requirement, state, fmtTime(x.ExpiresAt), x.Reason)
+						fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", x.ID, orText(x.Task, "lane "+x.Lane), x.Requirement, state, fmtTime(x.ExpiresAt), oneLine(x.Reason))
 					}
 					tw.Flush()
 				})

@@ -82,7 +82,7 @@ func init() {
 			return a.output(l, func(w io.Writer) {
 				fmt.Fprintf(w, "%s  %s\n", l.Name, laneStateText(l))
 				if l.Description != "" {
-					fmt.Fprintf(w, "  %s\n", l.Description)
+					fmt.Fprintf(w, "  %s\n", oneLine(l.Description))
 				}
 				fmt.Fprintf(w, "  key prefix: %s\n  ready: %d\n", orDash(l.KeyPrefix), l.Ready)
 				for _, st := range fairway.Statuses {

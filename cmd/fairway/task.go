@@ -203,10 +203,12 @@ fairway task close OPS-FIX-001 --as alice`,
 				if a.json {
 					a.printJSON(d)
 				} else {
-					printDecision(a.stdout, d)
-					if err == nil {
-						fmt.Fprintf(a.stdout, "closed %s\n", d.Task)
-					}
+					a.printHuman(func(w io.Writer) {
+						printDecision(w, d)
+						if err == nil {
+							fmt.Fprintf(w, "closed %s\n", d.Task)
+						}
+					})
 				}
 			}
 			return err
