@@ -11,8 +11,8 @@ import (
 func init() {
 	register(&command{
 		name: "completion", summary: "Print a shell completion script for bash, zsh or fish", args: "bash|zsh|fish",
-		example: `source <(fairway completion bash)                         # bash, this shell
-fairway completion zsh > "${fpath[1]}/_fairway"            # zsh
+		example: `fairway completion bash > ~/.local/share/bash-completion/completions/fairway   # or: source <(fairway completion bash)
+fairway completion zsh > "${fpath[1]}/_fairway"
 fairway completion fish > ~/.config/fish/completions/fairway.fish`,
 		setup: noFlags(func(a *app, pos []string) error {
 			if err := wantArgs(pos, 1, "a shell: bash, zsh or fish"); err != nil {
