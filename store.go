@@ -100,7 +100,8 @@ type Tx interface {
 	InsertWaiver(w *Waiver) error
 	UpdateWaiver(w *Waiver) error
 	Waiver(id int64) (*Waiver, error)
-	// Waivers lists waivers for a task or for a lane (either may be empty).
+	// Waivers lists waivers for a task or for a lane (either may be
+	// empty); with both empty, every waiver.
 	Waivers(task, lane string) ([]*Waiver, error)
 	InsertPolicy(p *PolicyRecord) error
 	UpdatePolicy(p *PolicyRecord) error

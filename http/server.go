@@ -182,6 +182,12 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 	if err != nil {
 		return err
 	}
+	return s.Serve(ctx, ln, ready)
+}
+
+// Serve serves on a listener the caller bound, so a port in use is found
+// before anything else is done; otherwise it is ListenAndServe.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
 	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	if ready != nil {
 		ready(ln.Addr())
@@ -205,7 +211,7 @@ func (s *Server) wrap(h func(*Server, http.ResponseWriter, *http.Request) error)
 		token, ok := bearerToken(r.Header.Get("Authorization"))
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="fairway"`)
-			s.writeError(w, r, fairway.Errorf(fairway.EUNAUTHORIZED, "a bearer token is required; get one with `fairway actor create NAME --kind KIND --token`"))
+			s.writeError(w, r, fairway.Errorf(fairway.EUNAUTHORIZED, "a bearer token is required: send `Authorization: Bearer TOKEN` (the CLI sends --token or $FAIRWAY_TOKEN); `fairway actor create NAME --kind KIND` prints one"))
 			return
 		}
 		actor, auth, err := s.auth.Authenticate(r.Context(), token)

@@ -92,7 +92,7 @@ func (t *tx) Waiver(id int64) (*fairway.Waiver, error) {
 // Waivers lists the waivers of a task and of a lane.
 func (t *tx) Waivers(task, lane string) ([]*fairway.Waiver, error) {
 	return collect(t, scanWaiver, `SELECT `+waiverColumns+` FROM waivers
-		WHERE ($1 <> '' AND task = $1) OR ($2 <> '' AND lane = $2) ORDER BY id`, task, lane)
+		WHERE ($1 = '' AND $2 = '') OR ($1 <> '' AND task = $1) OR ($2 <> '' AND lane = $2) ORDER BY id`, task, lane)
 }
 
 const policyColumns = `id, digest, file, source, state, task, base, proposed_by, proposed_at, activated_at`

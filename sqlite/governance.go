@@ -102,10 +102,11 @@ func (t *tx) Waiver(id int64) (*fairway.Waiver, error) {
 	return w, mapErr(err)
 }
 
-// Waivers lists the waivers of a task and of a lane.
+// Waivers lists the waivers of a task and of a lane; all of them when
+// both are empty.
 func (t *tx) Waivers(task, lane string) ([]*fairway.Waiver, error) {
 	rows, err := t.q.QueryContext(t.ctx, `SELECT `+waiverColumns+` FROM waivers
-		WHERE (? <> '' AND task = ?) OR (? <> '' AND lane = ?) ORDER BY id`, task, task, lane, lane)
+		WHERE (? = '' AND ? = '') OR (? <> '' AND task = ?) OR (? <> '' AND lane = ?) ORDER BY id`, task, lane, task, task, lane, lane)
 	if err != nil {
 		return nil, mapErr(err)
 	}

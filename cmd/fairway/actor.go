@@ -14,32 +14,34 @@ func init() {
 		name: "actor create", summary: "Create a human, agent or service actor and print its token once", args: "NAME --kind human|agent|service",
 		example: `fairway actor create alice --kind human                  # the first actor bootstraps an empty ledger
 fairway actor create codex-1 --kind agent --as alice     # prints the agent's bearer token once`,
-		flags: func(fs *flag.FlagSet) {
-			fs.String("kind", "", "human, agent or service (required)")
-			fs.String("display-name", "", "name shown to people")
-			fs.Bool("no-token", false, "do not issue a bearer token")
-		},
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			svc, ctx, err := a.service(pos, 1, "NAME")
-			if err != nil {
-				return err
-			}
-			out, err := svc.CreateActor(ctx, fairway.ActorCreate{Name: pos[0], Kind: getString(fs, "kind"), DisplayName: getString(fs, "display-name"), IssueToken: !getBool(fs, "no-token")})
-			if err != nil {
-				return err
-			}
-			return a.output(out, func(w io.Writer) {
-				fmt.Fprintf(w, "created %s %s\n", out.Actor.Kind, out.Actor.Name)
-				if out.Token != "" {
-					fmt.Fprintf(w, "token: %s\n(shown once: only its hash is stored; use it as FAIRWAY_TOKEN with --server)\n", out.Token)
+		setup: func(fs *flag.FlagSet) runFunc {
+			var in fairway.ActorCreate
+			fs.StringVar(&in.Kind, "kind", "", "human, agent or service (required)")
+			fs.StringVar(&in.DisplayName, "display-name", "", "name shown to people")
+			noToken := fs.Bool("no-token", false, "do not issue a bearer token")
+			return func(a *app, pos []string) error {
+				svc, ctx, err := a.service(pos, 1, "NAME")
+				if err != nil {
+					return err
 				}
-			})
+				in.Name, in.IssueToken = pos[0], !*noToken
+				out, err := svc.CreateActor(ctx, in)
+				if err != nil {
+					return err
+				}
+				return a.output(out, func(w io.Writer) {
+					fmt.Fprintf(w, "created %s %s\n", out.Actor.Kind, out.Actor.Name)
+					if out.Token != "" {
+						fmt.Fprintf(w, "token: %s\n(shown once: only its hash is stored; use it as FAIRWAY_TOKEN with --server)\n", out.Token)
+					}
+				})
+			}
 		},
 	})
 	register(&command{
 		name: "actor list", summary: "List actors", args: "",
 		example: `fairway actor list --json`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
@@ -55,17 +57,17 @@ fairway actor create codex-1 --kind agent --as alice     # prints the agent's be
 				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "NAME\tKIND\tDISPLAY NAME\tCREATED")
 				for _, ac := range actors {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ac.Name, ac.Kind, orDash(ac.DisplayName), fmtTime(ac.CreatedAt))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ac.Name, ac.Kind, orDash(oneLine(ac.DisplayName)), fmtTime(ac.CreatedAt))
 				}
 				tw.Flush()
 			})
-		},
+		}),
 	})
 	register(&command{
 		name: "actor whoami", summary: "Show who you act as", args: "",
 		example: `FAIRWAY_ACTOR=alice fairway actor whoami
 fairway actor whoami --server http://127.0.0.1:8080 --token "$FAIRWAY_TOKEN"`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
@@ -75,6 +77,6 @@ fairway actor whoami --server http://127.0.0.1:8080 --token "$FAIRWAY_TOKEN"`,
 				return err
 			}
 			return a.output(ac, func(w io.Writer) { fmt.Fprintf(w, "%s (%s)\n", ac.Name, ac.Kind) })
-		},
+		}),
 	})
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -98,14 +97,24 @@ type app struct {
 }
 
 // command is one CLI command: a name such as "task create", what it does,
-// how to call it, an example, and its body.
+// how to call it, an example, and its flags and body.
 type command struct {
 	name    string
 	summary string
 	args    string
 	example string
-	run     func(a *app, fs *flag.FlagSet, pos []string) error
-	flags   func(fs *flag.FlagSet)
+	// setup defines the command's flags on fs, each bound to a fresh typed
+	// variable, and returns the body that reads them. Each invocation gets
+	// its own variables.
+	setup func(fs *flag.FlagSet) runFunc
+}
+
+// runFunc is a command's body: pos holds the positional arguments.
+type runFunc func(a *app, pos []string) error
+
+// noFlags is the setup of a command with no flags of its own.
+func noFlags(run runFunc) func(*flag.FlagSet) runFunc {
+	return func(*flag.FlagSet) runFunc { return run }
 }
 
 var commands []*command
@@ -141,17 +150,16 @@ func (a *app) printError(err error) {
 		fmt.Fprintln(a.stderr, string(b))
 		return
 	}
+	// Errors quote what the user typed: shown, never executed.
+	msg := err.Error()
+	var fe *fairway.Error
 	switch {
 	case errors.As(err, &u):
-		fmt.Fprintf(a.stderr, "fairway: %s\n", u.msg)
-	default:
-		var fe *fairway.Error
-		if errors.As(err, &fe) {
-			fmt.Fprintf(a.stderr, "fairway: %s\n", fe.Error())
-		} else {
-			fmt.Fprintf(a.stderr, "fairway: %v\n", err)
-		}
+		msg = u.msg
+	case errors.As(err, &fe):
+		msg = fe.Error()
 	}
+	fmt.Fprintf(a.stderr, "fairway: %s\n", visible(msg, true))
 }
 
 // dispatch finds the longest command name that prefixes args.
@@ -197,7 +205,7 @@ func (a *app) dispatch(args []string) error {
 		return usagef("unknown command %q; run 'fairway help' for the list", args[0])
 	}
 	rest := args[len(strings.Fields(best.name)):]
-	fs := a.flagSet(best)
+	fs, body := a.flagSet(best)
 	pos, err := parseInterspersed(fs, rest)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -206,22 +214,27 @@ func (a *app) dispatch(args []string) error {
 		}
 		return usagef("%v (see 'fairway %s --help')", err, best.name)
 	}
-	return best.run(a, fs, pos)
+	return body(a, pos)
 }
 
-func (a *app) flagSet(c *command) *flag.FlagSet {
+// flagSet defines the command's own flags and the global ones.
+func (a *app) flagSet(c *command) (*flag.FlagSet, runFunc) {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	if c.flags != nil {
-		c.flags(fs)
-	}
+	body := a.defineFlags(fs, c)
+	fs.Usage = func() {}
+	return fs, body
+}
+
+// defineFlags defines c's flags and the global ones on fs.
+func (a *app) defineFlags(fs *flag.FlagSet, c *command) runFunc {
+	body := c.setup(fs)
 	fs.BoolVar(&a.json, "json", false, "print machine-readable JSON")
 	fs.StringVar(&a.as, "as", "", "act as this actor in local mode (default $FAIRWAY_ACTOR)")
 	fs.StringVar(&a.server, "server", "", "talk to a Fairway server at this URL (default $FAIRWAY_SERVER)")
 	fs.StringVar(&a.token, "token", "", "bearer token for --server (default $FAIRWAY_TOKEN)")
 	fs.StringVar(&a.dir, "dir", "", "local store folder (default $FAIRWAY_DIR or .fairway)")
-	fs.Usage = func() {}
-	return fs
+	return body
 }
 
 // parseInterspersed lets flags come before, between or after positional
@@ -259,19 +272,37 @@ func (a *app) printHelp(c *command, fs *flag.FlagSet) {
 		fmt.Fprintf(w, "  %s\n", line)
 	}
 	fmt.Fprintf(w, "\nFlags:\n")
-	var names []string
-	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
-	sort.Strings(names)
-	for _, n := range names {
-		f := fs.Lookup(n)
+	// Flags are listed by name, their usage aligned past the longest.
+	type row struct{ name, usage string }
+	var rows []row
+	width := 0
+	fs.VisitAll(func(f *flag.Flag) {
 		kind, usage := flag.UnquoteUsage(f)
-		name := "--" + n
+		if t, ok := f.Value.(interface{ typeName() string }); ok && kind == "value" {
+			kind = t.typeName()
+		}
+		name := flagName(f.Name)
 		if kind != "" {
 			name += " " + kind
 		}
-		fmt.Fprintf(w, "  %-24s %s\n", name, usage)
+		if !isZeroDefault(f) {
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		rows = append(rows, row{name, usage})
+		width = max(width, len(name))
+	})
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, r.name, r.usage)
 	}
 	fmt.Fprintf(w, "\nExit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found, 4 conflict, 5 forbidden, 6 gate failed, 7 unauthorized.\n")
+}
+
+// flagName is how a flag is written: -o for one letter, --name otherwise.
+func flagName(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 func (a *app) printOverview(w io.Writer) {
@@ -424,7 +455,7 @@ func (a *app) output(v any, human func(w io.Writer)) error {
 	if a.json {
 		return a.printJSON(v)
 	}
-	human(a.stdout)
+	a.printHuman(human)
 	return nil
 }
 

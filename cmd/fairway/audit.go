@@ -17,39 +17,39 @@ func init() {
 		example: `fairway audit log --subject OPS-FIX-001
 fairway audit log --after 120 --limit 50 --json
 fairway audit log --follow          # keep printing changes as they happen (Ctrl-C to stop)`,
-		flags: func(fs *flag.FlagSet) {
-			fs.Int("after", 0, "only events after this sequence number")
-			fs.String("subject", "", "only events about this task, lane or actor")
-			fs.Int("limit", 100, "at most this many events")
-			fs.Bool("follow", false, "keep waiting for new events and print them as they come")
-		},
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			svc, ctx, err := a.service(pos, 0, "no arguments")
-			if err != nil {
-				return err
-			}
-			filter := fairway.AuditFilter{AfterSeq: int64(getInt(fs, "after")), Subject: getString(fs, "subject"), Limit: getInt(fs, "limit")}
-			if getBool(fs, "follow") {
-				return followAudit(a, svc, ctx, filter)
-			}
-			events, err := svc.AuditLog(ctx, filter)
-			if err != nil {
-				return err
-			}
-			if events == nil {
-				events = []*fairway.AuditEvent{}
-			}
-			return a.output(events, func(w io.Writer) {
-				for _, e := range events {
-					printAuditEvent(w, e)
+		setup: func(fs *flag.FlagSet) runFunc {
+			var filter fairway.AuditFilter
+			fs.Int64Var(&filter.AfterSeq, "after", 0, "only events after this sequence number")
+			fs.StringVar(&filter.Subject, "subject", "", "only events about this task, lane or actor")
+			fs.IntVar(&filter.Limit, "limit", 100, "at most this many events")
+			follow := fs.Bool("follow", false, "keep waiting for new events and print them as they come")
+			return func(a *app, pos []string) error {
+				svc, ctx, err := a.service(pos, 0, "no arguments")
+				if err != nil {
+					return err
 				}
-			})
+				if *follow {
+					return followAudit(a, svc, ctx, filter)
+				}
+				events, err := svc.AuditLog(ctx, filter)
+				if err != nil {
+					return err
+				}
+				if events == nil {
+					events = []*fairway.AuditEvent{}
+				}
+				return a.output(events, func(w io.Writer) {
+					for _, e := range events {
+						printAuditEvent(w, e)
+					}
+				})
+			}
 		},
 	})
 	register(&command{
 		name: "audit verify", summary: "Recompute the audit hash chain and name the first bad event", args: "",
 		example: `fairway audit verify && echo "audit chain intact"`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
@@ -71,7 +71,7 @@ fairway audit log --follow          # keep printing changes as they happen (Ctrl
 				return fairway.Errorf(fairway.ECONFLICT, "the audit log does not verify (first bad event %d)", v.FirstBadSeq)
 			}
 			return nil
-		},
+		}),
 	})
 }
 
@@ -98,7 +98,7 @@ func followAudit(a *app, svc fairway.Service, ctx context.Context, f fairway.Aud
 				b, _ := json.Marshal(e)
 				fmt.Fprintln(a.stdout, string(b))
 			} else {
-				printAuditEvent(a.stdout, e)
+				a.printHuman(func(w io.Writer) { printAuditEvent(w, e) })
 			}
 			f.AfterSeq = e.Seq
 		}

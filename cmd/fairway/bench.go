@@ -22,13 +22,14 @@ func init() {
 		name: "bench", summary: "Measure write throughput, next on a large graph, and CLI process cost", args: "[--quick]",
 		example: `fairway bench
 fairway bench --quick --json`,
-		flags: func(fs *flag.FlagSet) {
-			fs.Bool("quick", false, "smaller runs, for a fast look")
-			fs.String("workdir", "", "folder for the benchmark stores (default: a temporary folder, removed after)")
-			fs.Int("ingest-mib", 1024, "size of the evidence ingest measurement, in MiB")
-			fs.String("ingest-child", "", "internal: ingest into this folder and exit (used to measure peak memory)")
+		setup: func(fs *flag.FlagSet) runFunc {
+			var o benchOptions
+			fs.BoolVar(&o.quick, "quick", false, "smaller runs, for a fast look")
+			fs.StringVar(&o.workdir, "workdir", "", "folder for the benchmark stores (default: a temporary folder, removed after)")
+			o.ingestMiB = optInt(fs, "ingest-mib", 1024, "size of the evidence ingest measurement, in MiB")
+			fs.StringVar(&o.ingestChild, "ingest-child", "", "internal: ingest into this folder and exit (used to measure peak memory)")
+			return func(a *app, pos []string) error { return runBench(a, pos, o) }
 		},
-		run: runBench,
 	})
 }
 
@@ -43,12 +44,20 @@ type benchRow struct {
 	Note     string  `json:"note,omitempty"`
 }
 
-func runBench(a *app, fs *flag.FlagSet, pos []string) error {
+// benchOptions are the flags of `fairway bench`.
+type benchOptions struct {
+	quick       bool
+	workdir     string
+	ingestMiB   *optional[int]
+	ingestChild string
+}
+
+func runBench(a *app, pos []string, o benchOptions) error {
 	if err := wantArgs(pos, 0, "no arguments"); err != nil {
 		return err
 	}
-	ingestMiB := int64(getInt(fs, "ingest-mib"))
-	if dir := getString(fs, "ingest-child"); dir != "" {
+	ingestMiB := int64(o.ingestMiB.value())
+	if dir := o.ingestChild; dir != "" {
 		if _, err := bench.Ingest(a.ctx, dir, ingestMiB<<20); err != nil {
 			return err
 		}
@@ -59,11 +68,11 @@ func runBench(a *app, fs *flag.FlagSet, pos []string) error {
 		fmt.Fprintln(a.stdout, peak)
 		return nil
 	}
-	quick := getBool(fs, "quick")
-	if quick && !isSet(fs, "ingest-mib") {
+	quick := o.quick
+	if quick && !o.ingestMiB.set {
 		ingestMiB = 256
 	}
-	work := getString(fs, "workdir")
+	work := o.workdir
 	if work == "" {
 		dir, err := os.MkdirTemp("", "fairway-bench-")
 		if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -13,21 +12,21 @@ func init() {
 	register(&command{
 		name: "dep add", summary: "Record that BLOCKER must be done before TASK", args: "TASK BLOCKER",
 		example: `fairway dep add OPS-UAT-KIND-FULL-001 OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001 --as alice`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			return changeDependency(a, pos, fairway.Service.AddDependency, "%s now waits on %s\n")
-		},
+		}),
 	})
 	register(&command{
 		name: "dep remove", summary: "Remove a dependency", args: "TASK BLOCKER",
 		example: `fairway dep remove OPS-UAT-KIND-FULL-001 OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001 --as alice`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			return changeDependency(a, pos, fairway.Service.RemoveDependency, "%s no longer waits on %s\n")
-		},
+		}),
 	})
 	register(&command{
 		name: "dep list", summary: "Show what a task waits on and what waits on it", args: "TASK",
 		example: `fairway dep list OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			svc, ctx, err := a.service(pos, 1, "TASK")
 			if err != nil {
 				return err
@@ -42,7 +41,7 @@ func init() {
 				fmt.Fprintf(w, "waiting on %s:\n", d.Key)
 				printDepList(w, d.Blocks)
 			})
-		},
+		}),
 	})
 }
 
@@ -51,7 +50,7 @@ func printDepList(w io.Writer, tasks []*fairway.Task) {
 		fmt.Fprintln(w, "  nothing")
 	}
 	for _, t := range tasks {
-		fmt.Fprintf(w, "  %s  %s  %s\n", t.Key, statusText(t), t.Title)
+		fmt.Fprintf(w, "  %s  %s  %s\n", t.Key, statusText(t), oneLine(t.Title))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"fairway"
 	"fairway/report"
+	"fairway/runner"
 )
 
 func init() {
@@ -21,144 +22,145 @@ func init() {
 		example: `fairway evidence add --task OPS-FIX-001 --kind uat-report junit.xml --as codex
 fairway evidence add --task OPS-FIX-001 --kind rollback-plan rollback.md --note "restore previous tunnel config" --as alice
 kubectl get pods -A | fairway evidence add --task OPS-FIX-001 --kind log -`,
-		flags: func(fs *flag.FlagSet) {
-			fs.String("task", "", "task the evidence is for (required)")
-			fs.String("kind", "", "evidence kind, e.g. screenshot, uat-report, scan-output, rollback-plan, drill, export (required)")
-			fs.String("note", "", "a line about what this proves")
-			fs.String("media-type", "", "media type, when detection is not enough")
-			fs.String("supersedes", "", "ID of the evidence this corrects")
-		},
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if len(pos) == 0 {
-				return usagef("want at least one FILE")
-			}
-			// Open every file first: an unreadable one stops the command
-			// before anything is recorded.
-			var files []*os.File
-			defer func() {
-				for _, f := range files {
-					f.Close()
+		setup: func(fs *flag.FlagSet) runFunc {
+			var in fairway.EvidenceAdd
+			fs.StringVar(&in.Task, "task", "", "task the evidence is for (required)")
+			fs.StringVar(&in.Kind, "kind", "", "evidence kind, e.g. screenshot, uat-report, scan-output, rollback-plan, drill, export (required)")
+			fs.StringVar(&in.Note, "note", "", "a line about what this proves")
+			fs.StringVar(&in.MediaType, "media-type", "", "media type, when detection is not enough")
+			fs.StringVar(&in.Supersedes, "supersedes", "", "ID of the evidence this corrects")
+			return func(a *app, pos []string) error {
+				if len(pos) == 0 {
+					return usagef("want at least one FILE")
 				}
-			}()
-			for _, name := range pos {
-				if name == "-" {
-					// Standard input is spooled to a file first, so it can be
-					// hashed before an upload and sent after.
-					f, err := spool(a.stdin)
+				// Open every file first: an unreadable one stops the command
+				// before anything is recorded.
+				var files []*os.File
+				defer func() {
+					for _, f := range files {
+						f.Close()
+					}
+				}()
+				for _, name := range pos {
+					if name == "-" {
+						// Standard input is spooled to a file first, so it can be
+						// hashed before an upload and sent after.
+						f, err := spool(a.stdin)
+						if err != nil {
+							return err
+						}
+						files = append(files, f)
+						continue
+					}
+					f, err := os.Open(name)
 					if err != nil {
-						return err
+						return fairway.FieldError("file", "cannot read %s: %v", name, errText(err))
+					}
+					if fi, err := f.Stat(); err == nil && fi.IsDir() {
+						return fairway.FieldError("file", "%s is a folder; name the files in it", name)
 					}
 					files = append(files, f)
-					continue
 				}
-				f, err := os.Open(name)
-				if err != nil {
-					return fairway.FieldError("file", "cannot read %s: %v", name, errText(err))
-				}
-				if fi, err := f.Stat(); err == nil && fi.IsDir() {
-					return fairway.FieldError("file", "%s is a folder; name the files in it", name)
-				}
-				files = append(files, f)
-			}
-			svc, ctx, err := a.connect()
-			if err != nil {
-				return err
-			}
-			// Where the files were recorded from: the source tree and the
-			// machine, as for `fairway run`.
-			dir, _ := os.Getwd()
-			source, env := sourceState(dir), environment(nil)
-			var recorded []*fairway.Evidence
-			for i, f := range files {
-				filename := filepath.Base(pos[i])
-				if pos[i] == "-" {
-					filename = "stdin"
-				}
-				add := fairway.EvidenceAdd{
-					Task: getString(fs, "task"), Kind: getString(fs, "kind"), Filename: filename,
-					Note: getString(fs, "note"), MediaType: getString(fs, "media-type"), Supersedes: getString(fs, "supersedes"),
-					Source: source, Environment: env,
-				}
-				if a.remote() {
-					// Over the network the server checks the bytes it got
-					// against the digest computed here.
-					if add.ExpectedDigest, err = fileDigest(f); err != nil {
-						return err
-					}
-				}
-				e, err := svc.AddEvidence(ctx, add, fairway.EvidenceParts{Content: f})
+				svc, ctx, err := a.connect()
 				if err != nil {
 					return err
 				}
-				recorded = append(recorded, e)
-				if !a.json {
-					fmt.Fprintf(a.stdout, "recorded %s  %s  %s  %s\n", e.ID, e.Kind, e.Filename, e.Digest)
-					printScan(a.stdout, e)
+				// Where the files were recorded from: the source tree and the
+				// machine, as for `fairway run`.
+				dir, _ := os.Getwd()
+				source, env := runner.SourceState(dir), runner.Environment(nil, nil)
+				var recorded []*fairway.Evidence
+				for i, f := range files {
+					filename := filepath.Base(pos[i])
+					if pos[i] == "-" {
+						filename = "stdin"
+					}
+					add := in
+					add.Filename, add.Source, add.Environment = filename, source, env
+					if a.remote() {
+						// Over the network the server checks the bytes it got
+						// against the digest computed here.
+						if add.ExpectedDigest, err = fileDigest(f); err != nil {
+							return err
+						}
+					}
+					e, err := svc.AddEvidence(ctx, add, fairway.EvidenceParts{Content: f})
+					if err != nil {
+						return err
+					}
+					recorded = append(recorded, e)
+					if !a.json {
+						a.printHuman(func(w io.Writer) {
+							fmt.Fprintf(w, "recorded %s  %s  %s  %s\n", e.ID, e.Kind, oneLine(e.Filename), e.Digest)
+							printScan(w, e)
+						})
+					}
 				}
+				if a.json {
+					return a.printJSON(recorded)
+				}
+				return nil
 			}
-			if a.json {
-				return a.printJSON(recorded)
-			}
-			return nil
 		},
 	})
 	register(&command{
 		name: "evidence list", summary: "List a task's evidence", args: "--task KEY [--kind KIND]",
 		example: `fairway evidence list --task OPS-FIX-001`,
-		flags: func(fs *flag.FlagSet) {
-			fs.String("task", "", "only this task")
-			fs.String("kind", "", "only this kind")
-		},
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			svc, ctx, err := a.service(pos, 0, "no arguments")
-			if err != nil {
-				return err
-			}
-			list, err := svc.ListEvidence(ctx, fairway.EvidenceFilter{Task: getString(fs, "task"), Kind: getString(fs, "kind")})
-			if err != nil {
-				return err
-			}
-			superseded := map[string]string{}
-			for _, e := range list {
-				if e.Supersedes != "" {
-					superseded[e.Supersedes] = e.ID
+		setup: func(fs *flag.FlagSet) runFunc {
+			var f fairway.EvidenceFilter
+			fs.StringVar(&f.Task, "task", "", "only this task")
+			fs.StringVar(&f.Kind, "kind", "", "only this kind")
+			return func(a *app, pos []string) error {
+				svc, ctx, err := a.service(pos, 0, "no arguments")
+				if err != nil {
+					return err
 				}
-			}
-			return a.output(list, func(w io.Writer) {
-				if len(list) == 0 {
-					fmt.Fprintln(w, "no evidence")
-					return
+				list, err := svc.ListEvidence(ctx, f)
+				if err != nil {
+					return err
 				}
-				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tTASK\tKIND\tSIZE\tBY\tRECORDED\tFILE\tNOTES")
+				superseded := map[string]string{}
 				for _, e := range list {
-					var notes []string
-					if by, ok := superseded[e.ID]; ok {
-						notes = append(notes, "superseded by "+by)
+					if e.Supersedes != "" {
+						superseded[e.Supersedes] = e.ID
 					}
-					if e.Kind == fairway.EvidenceContext {
-						notes = append(notes, "context only, not proof")
-					}
-					if e.Scan.Redacted {
-						notes = append(notes, "secrets redacted")
-					}
-					if e.Command != nil {
-						notes = append(notes, fmt.Sprintf("exit %d", e.Command.ExitCode))
-					}
-					if e.Summary != nil {
-						notes = append(notes, report.String(e.Summary))
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s (%s)\t%s\t%s\t%s\n", e.ID, e.Task, e.Kind, e.Size, e.RecordedBy, e.RecordedByKind,
-						fmtTime(e.RecordedAt), orDash(e.Filename), strings.Join(notes, "; "))
 				}
-				tw.Flush()
-			})
+				return a.output(list, func(w io.Writer) {
+					if len(list) == 0 {
+						fmt.Fprintln(w, "no evidence")
+						return
+					}
+					tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+					fmt.Fprintln(tw, "ID\tTASK\tKIND\tSIZE\tBY\tRECORDED\tFILE\tNOTES")
+					for _, e := range list {
+						var notes []string
+						if by, ok := superseded[e.ID]; ok {
+							notes = append(notes, "superseded by "+by)
+						}
+						if e.Kind == fairway.EvidenceContext {
+							notes = append(notes, "context only, not proof")
+						}
+						if e.Scan.Redacted {
+							notes = append(notes, "secrets redacted")
+						}
+						if e.Command != nil {
+							notes = append(notes, fmt.Sprintf("exit %d", e.Command.ExitCode))
+						}
+						if e.Summary != nil {
+							notes = append(notes, report.String(e.Summary))
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s (%s)\t%s\t%s\t%s\n", e.ID, e.Task, e.Kind, e.Size, e.RecordedBy, e.RecordedByKind,
+							fmtTime(e.RecordedAt), orDash(oneLine(e.Filename)), oneLine(strings.Join(notes, "; ")))
+					}
+					tw.Flush()
+				})
+			}
 		},
 	})
 	register(&command{
 		name: "evidence show", summary: "Show one evidence record", args: "ID",
 		example: `fairway evidence show EV-3F2A9C81D0E4 --json`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			svc, ctx, err := a.service(pos, 1, "ID")
 			if err != nil {
 				return err
@@ -168,43 +170,43 @@ kubectl get pods -A | fairway evidence add --task OPS-FIX-001 --kind log -`,
 				return err
 			}
 			return a.output(e, func(w io.Writer) { printEvidence(w, e) })
-		},
+		}),
 	})
 	register(&command{
 		name: "evidence get", summary: "Write an evidence record's exact bytes to stdout or a file", args: "ID [--part content|stdout|stderr] [-o FILE]",
 		example: `fairway evidence get EV-3F2A9C81D0E4 -o report.xml
 fairway evidence get EV-3F2A9C81D0E4 --part stderr | less`,
-		flags: func(fs *flag.FlagSet) {
-			fs.String("part", "content", "which bytes: content, stdout or stderr")
-			fs.String("o", "", "write to this file instead of stdout")
-		},
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			svc, ctx, err := a.service(pos, 1, "ID")
-			if err != nil {
-				return err
-			}
-			rc, err := svc.OpenEvidence(ctx, pos[0], getString(fs, "part"))
-			if err != nil {
-				return err
-			}
-			defer rc.Close()
-			out := a.stdout
-			if name := getString(fs, "o"); name != "" {
-				f, err := os.Create(name)
+		setup: func(fs *flag.FlagSet) runFunc {
+			part := fs.String("part", "content", "which bytes: content, stdout or stderr")
+			outFile := fs.String("o", "", "write to this `FILE` instead of stdout")
+			return func(a *app, pos []string) error {
+				svc, ctx, err := a.service(pos, 1, "ID")
 				if err != nil {
-					return fairway.FieldError("o", "cannot create %s: %v", name, errText(err))
+					return err
 				}
-				defer f.Close()
-				out = f
+				rc, err := svc.OpenEvidence(ctx, pos[0], *part)
+				if err != nil {
+					return err
+				}
+				defer rc.Close()
+				out := a.stdout
+				if name := *outFile; name != "" {
+					f, err := os.Create(name)
+					if err != nil {
+						return fairway.FieldError("o", "cannot create %s: %v", name, errText(err))
+					}
+					defer f.Close()
+					out = f
+				}
+				_, err = io.Copy(out, rc)
+				return err
 			}
-			_, err = io.Copy(out, rc)
-			return err
 		},
 	})
 	register(&command{
 		name: "evidence verify", summary: "Recompute every evidence digest and name any blob that no longer matches", args: "",
 		example: `fairway evidence verify`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
@@ -228,33 +230,35 @@ fairway evidence get EV-3F2A9C81D0E4 --part stderr | less`,
 				return fairway.Errorf(fairway.ECONFLICT, "%d evidence blob(s) do not match their digest", len(v.Problems))
 			}
 			return nil
-		},
+		}),
 	})
 	register(&command{
 		name: "claim", summary: "Record what an agent says about its work; shown to reviewers, never evidence", args: "--task KEY TEXT",
 		example: `fairway claim --task OPS-FIX-001 "tests pass; ready for review" --as codex`,
-		flags:   func(fs *flag.FlagSet) { fs.String("task", "", "task the claim is about (required)") },
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if len(pos) == 0 {
-				return usagef("want the claim's TEXT")
+		setup: func(fs *flag.FlagSet) runFunc {
+			task := fs.String("task", "", "task the claim is about (required)")
+			return func(a *app, pos []string) error {
+				if len(pos) == 0 {
+					return usagef("want the claim's TEXT")
+				}
+				svc, ctx, err := a.connect()
+				if err != nil {
+					return err
+				}
+				c, err := svc.AddClaim(ctx, fairway.ClaimAdd{Task: *task, Text: strings.Join(pos, " ")})
+				if err != nil {
+					return err
+				}
+				return a.output(c, func(w io.Writer) {
+					fmt.Fprintf(w, "claim %d recorded on %s (a claim is not evidence: reviews and evidence decide closure)\n", c.ID, c.Task)
+				})
 			}
-			svc, ctx, err := a.connect()
-			if err != nil {
-				return err
-			}
-			c, err := svc.AddClaim(ctx, fairway.ClaimAdd{Task: getString(fs, "task"), Text: strings.Join(pos, " ")})
-			if err != nil {
-				return err
-			}
-			return a.output(c, func(w io.Writer) {
-				fmt.Fprintf(w, "claim %d recorded on %s (a claim is not evidence: reviews and evidence decide closure)\n", c.ID, c.Task)
-			})
 		},
 	})
 	register(&command{
 		name: "claim list", summary: "List what was claimed about a task", args: "KEY",
 		example: `fairway claim list OPS-FIX-001`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			svc, ctx, err := a.service(pos, 1, "KEY")
 			if err != nil {
 				return err
@@ -268,10 +272,10 @@ fairway evidence get EV-3F2A9C81D0E4 --part stderr | less`,
 					fmt.Fprintln(w, "no claims")
 				}
 				for _, c := range list {
-					fmt.Fprintf(w, "%s  %s (%s) claims: %s\n", fmtTime(c.At), c.Actor, c.ActorKind, c.Text)
+					fmt.Fprintf(w, "%s  %s (%s) claims: %s\n", fmtTime(c.At), c.Actor, c.ActorKind, oneLine(c.Text))
 				}
 			})
-		},
+		}),
 	})
 }
 
@@ -296,11 +300,11 @@ func printEvidence(w io.Writer, e *fairway.Evidence) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  digest:\t%s\n  size:\t%d bytes\n  media type:\t%s\n", e.Digest, e.Size, e.MediaType)
 	if e.Filename != "" {
-		fmt.Fprintf(tw, "  file:\t%s\n", e.Filename)
+		fmt.Fprintf(tw, "  file:\t%s\n", oneLine(e.Filename))
 	}
 	fmt.Fprintf(tw, "  recorded:\t%s by %s (%s)\n", fmtTime(e.RecordedAt), e.RecordedBy, e.RecordedByKind)
 	if e.Note != "" {
-		fmt.Fprintf(tw, "  note:\t%s\n", e.Note)
+		fmt.Fprintf(tw, "  note:\t%s\n", oneLine(e.Note))
 	}
 	if e.Supersedes != "" {
 		fmt.Fprintf(tw, "  supersedes:\t%s\n", e.Supersedes)
@@ -309,7 +313,7 @@ func printEvidence(w io.Writer, e *fairway.Evidence) {
 		fmt.Fprintf(tw, "  counts as proof:\tno (context only)\n")
 	}
 	if c := e.Command; c != nil {
-		fmt.Fprintf(tw, "  command:\t%s\n  in:\t%s\n  exit code:\t%d\n", strings.Join(c.Argv, " "), c.Dir, c.ExitCode)
+		fmt.Fprintf(tw, "  command:\t%s\n  in:\t%s\n  exit code:\t%d\n", oneLine(strings.Join(c.Argv, " ")), oneLine(c.Dir), c.ExitCode)
 		fmt.Fprintf(tw, "  ran:\t%s to %s (%s)\n", fmtTime(c.Started), fmtTime(c.Ended), c.Ended.Sub(c.Started).Round(1e6))
 		if c.Interrupted {
 			fmt.Fprintf(tw, "  interrupted:\tyes (%s)\n", c.Signal)

@@ -6,53 +6,133 @@ import (
 	"strings"
 )
 
+// Every flag is bound to a typed variable where the command defines it,
+// so the body reads a Go variable, never a flag by name: a mistyped flag
+// is a compile error, not a panic in front of a user.
+
 // listFlag collects a repeatable flag; each use may also hold a
 // comma-separated list.
-type listFlag []string
+type listFlag struct {
+	vals []string
+	set  bool
+}
 
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(l.vals, ",")
+}
 
 func (l *listFlag) Set(v string) error {
+	l.set = true
 	for _, part := range strings.Split(v, ",") {
 		if part = strings.TrimSpace(part); part != "" {
-			*l = append(*l, part)
+			l.vals = append(l.vals, part)
 		}
 	}
 	return nil
 }
 
-func listVar(fs *flag.FlagSet, name, usage string) { fs.Var(&listFlag{}, name, usage) }
-
-func getList(fs *flag.FlagSet, name string) []string {
-	return []string(*fs.Lookup(name).Value.(*listFlag))
-}
-
-func getString(fs *flag.FlagSet, name string) string { return fs.Lookup(name).Value.String() }
-
-func getInt(fs *flag.FlagSet, name string) int {
-	n, _ := strconv.Atoi(fs.Lookup(name).Value.String())
-	return n
-}
-
-func getBool(fs *flag.FlagSet, name string) bool { return fs.Lookup(name).Value.String() == "true" }
-
-// isSet reports whether the flag was given on the command line.
-func isSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == name {
-			set = true
-		}
-	})
-	return set
-}
-
-// given returns a pointer to the flag's value when the flag was given on
-// the command line, and nil otherwise: the shape of partial updates.
-func given[T any](fs *flag.FlagSet, name string, get func(*flag.FlagSet, string) T) *T {
-	if !isSet(fs, name) {
+// given returns the values when the flag was given, and nil otherwise.
+func (l *listFlag) given() *[]string {
+	if !l.set {
 		return nil
 	}
-	v := get(fs, name)
+	v := l.vals
 	return &v
+}
+
+func listVar(fs *flag.FlagSet, name, usage string) *listFlag {
+	l := &listFlag{}
+	fs.Var(l, name, usage)
+	return l
+}
+
+// optional is a flag that knows whether it was given: the shape of
+// partial updates, where an absent flag leaves a field alone.
+type optional[T any] struct {
+	v      T
+	set    bool
+	parse  func(string) (T, error)
+	format func(T) string
+	isBool bool
+	kind   string
+}
+
+func (o *optional[T]) typeName() string { return o.kind }
+
+func (o *optional[T]) Set(s string) error {
+	v, err := o.parse(s)
+	if err != nil {
+		return err
+	}
+	o.v, o.set = v, true
+	return nil
+}
+
+func (o *optional[T]) String() string {
+	if o == nil || o.format == nil {
+		return ""
+	}
+	return o.format(o.v)
+}
+
+// IsBoolFlag lets a boolean optional be given without a value.
+func (o *optional[T]) IsBoolFlag() bool { return o.isBool }
+
+// value is the flag's value, given or default.
+func (o *optional[T]) value() T { return o.v }
+
+// given returns the value when the flag was given, and nil otherwise.
+func (o *optional[T]) given() *T {
+	if !o.set {
+		return nil
+	}
+	v := o.v
+	return &v
+}
+
+func optString(fs *flag.FlagSet, name, usage string) *optional[string] {
+	o := &optional[string]{parse: func(s string) (string, error) { return s, nil }, format: func(s string) string { return s }, kind: "string"}
+	fs.Var(o, name, usage)
+	return o
+}
+
+func optInt(fs *flag.FlagSet, name string, def int, usage string) *optional[int] {
+	o := &optional[int]{v: def, parse: func(s string) (int, error) {
+		n, err := strconv.ParseInt(s, 0, strconv.IntSize)
+		if err != nil {
+			return 0, errParse
+		}
+		return int(n), nil
+	}, format: strconv.Itoa, kind: "int"}
+	fs.Var(o, name, usage)
+	return o
+}
+
+func optBool(fs *flag.FlagSet, name, usage string) *optional[bool] {
+	o := &optional[bool]{parse: func(s string) (bool, error) {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return false, errParse
+		}
+		return b, nil
+	}, format: strconv.FormatBool, isBool: true}
+	fs.Var(o, name, usage)
+	return o
+}
+
+// errParse makes the flag package report "invalid value" as it does for
+// its own types.
+var errParse = strconv.ErrSyntax
+
+// isZeroDefault reports whether a flag's default is its type's zero value,
+// which help does not repeat.
+func isZeroDefault(f *flag.Flag) bool {
+	switch f.DefValue {
+	case "", "0", "false", "0s":
+		return true
+	}
+	return false
 }

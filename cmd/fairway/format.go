@@ -47,11 +47,11 @@ func yesNo(b bool) string {
 }
 
 func printTask(w io.Writer, t *fairway.Task, extra ...[2]string) {
-	fmt.Fprintf(w, "%s  %s\n", t.Key, t.Title)
+	fmt.Fprintf(w, "%s  %s\n", t.Key, oneLine(t.Title))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  status:\t%s\n", statusText(t))
 	if t.Status == fairway.StatusCancelled {
-		fmt.Fprintf(tw, "  cancelled because:\t%s\n", t.CancelReason)
+		fmt.Fprintf(tw, "  cancelled because:\t%s\n", oneLine(t.CancelReason))
 	}
 	fmt.Fprintf(tw, "  lane:\t%s\n", orDash(t.Lane))
 	fmt.Fprintf(tw, "  owner:\t%s\n", orDash(t.Owner))
@@ -62,7 +62,7 @@ func printTask(w io.Writer, t *fairway.Task, extra ...[2]string) {
 	fmt.Fprintf(tw, "  review domains:\t%s\n", joinOrDash(t.ReviewDomains))
 	fmt.Fprintf(tw, "  labels:\t%s\n", joinOrDash(t.Labels))
 	if t.Scope.Text != "" {
-		fmt.Fprintf(tw, "  scope:\t%s\n", t.Scope.Text)
+		fmt.Fprintf(tw, "  scope:\t%s\n", oneLine(t.Scope.Text))
 	}
 	for _, l := range []struct {
 		name string
@@ -95,7 +95,7 @@ func printTaskTable(w io.Writer, tasks []*fairway.Task, empty string) {
 		if t.Status == fairway.StatusBlocked {
 			status += ":" + t.WaitReason
 		}
-		fmt.Fprintf(tw, "%s\t%s\tP%d\t%s\t%s\t%s\t%s\n", t.Key, status, t.Priority, t.Risk, orDash(t.Lane), orDash(t.Owner), t.Title)
+		fmt.Fprintf(tw, "%s\t%s\tP%d\t%s\t%s\t%s\t%s\n", t.Key, status, t.Priority, t.Risk, orDash(t.Lane), orDash(t.Owner), oneLine(t.Title))
 	}
 	tw.Flush()
 }

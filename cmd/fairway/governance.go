@@ -19,45 +19,41 @@ func reviewCommand(verdict, summary, example string) *command {
 	name := map[string]string{fairway.VerdictApproved: "review approve", fairway.VerdictChangesRequested: "review request-changes", fairway.VerdictResolved: "review resolve"}[verdict]
 	return &command{
 		name: name, summary: summary, args: "KEY --domain DOMAIN", example: example,
-		flags: func(fs *flag.FlagSet) {
-			fs.String("domain", "", "review domain you review for (required)")
-			fs.String("comment", "", "a comment for the record")
+		setup: func(fs *flag.FlagSet) runFunc {
+			in := fairway.ReviewAdd{Verdict: verdict}
+			fs.StringVar(&in.Domain, "domain", "", "review domain you review for (required)")
+			fs.StringVar(&in.Comment, "comment", "", "a comment for the record")
+			items := &listFlag{}
 			if verdict == fairway.VerdictChangesRequested {
-				listVar(fs, "item", "a concrete change wanted (`TEXT`, repeatable, at least one)")
+				fs.Var(items, "item", "a concrete change wanted (`TEXT`, repeatable, at least one)")
 			}
 			if verdict == fairway.VerdictResolved {
-				fs.Int64("request", 0, "the change request to resolve, when the domain has several")
+				fs.Int64Var(&in.Resolves, "request", 0, "the change request to resolve, when the domain has several")
 			}
-		},
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 1, "KEY"); err != nil {
-				return err
-			}
-			in := fairway.ReviewAdd{Task: pos[0], Domain: getString(fs, "domain"), Verdict: verdict, Comment: getString(fs, "comment")}
-			if verdict == fairway.VerdictChangesRequested {
-				in.Items = getList(fs, "item")
-			}
-			if verdict == fairway.VerdictResolved {
-				in.Resolves, _ = strconv.ParseInt(getString(fs, "request"), 10, 64)
-			}
-			svc, ctx, err := a.connect()
-			if err != nil {
-				return err
-			}
-			rv, err := svc.AddReview(ctx, in)
-			if err != nil {
-				return err
-			}
-			return a.output(rv, func(w io.Writer) {
-				switch verdict {
-				case fairway.VerdictApproved:
-					fmt.Fprintf(w, "review %d: %s approved %s for %s (bound to snapshot %s)\n", rv.ID, rv.Reviewer, rv.Task, rv.Domain, rv.Snapshot)
-				case fairway.VerdictChangesRequested:
-					fmt.Fprintf(w, "review %d: %s requested changes to %s for %s: %s\n", rv.ID, rv.Reviewer, rv.Task, rv.Domain, strings.Join(rv.Items, "; "))
-				default:
-					fmt.Fprintf(w, "review %d: %s resolved change request %d on %s\n", rv.ID, rv.Reviewer, rv.Resolves, rv.Task)
+			return func(a *app, pos []string) error {
+				if err := wantArgs(pos, 1, "KEY"); err != nil {
+					return err
 				}
-			})
+				in.Task, in.Items = pos[0], items.vals
+				svc, ctx, err := a.connect()
+				if err != nil {
+					return err
+				}
+				rv, err := svc.AddReview(ctx, in)
+				if err != nil {
+					return err
+				}
+				return a.output(rv, func(w io.Writer) {
+					switch verdict {
+					case fairway.VerdictApproved:
+						fmt.Fprintf(w, "review %d: %s approved %s for %s (bound to snapshot %s)\n", rv.ID, rv.Reviewer, rv.Task, rv.Domain, rv.Snapshot)
+					case fairway.VerdictChangesRequested:
+						fmt.Fprintf(w, "review %d: %s requested changes to %s for %s: %s\n", rv.ID, rv.Reviewer, rv.Task, rv.Domain, oneLine(strings.Join(rv.Items, "; ")))
+					default:
+						fmt.Fprintf(w, "review %d: %s resolved change request %d on %s\n", rv.ID, rv.Reviewer, rv.Resolves, rv.Task)
+					}
+				})
+			}
 		},
 	}
 }
@@ -72,7 +68,7 @@ func init() {
 	register(&command{
 		name: "review list", summary: "List a task's reviews", args: "KEY",
 		example: `fairway review list OPS-EDGE-001`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			svc, ctx, err := a.service(pos, 1, "KEY")
 			if err != nil {
 				return err
@@ -97,50 +93,51 @@ func init() {
 					if r.MFA != nil {
 						mfa = yesNo(r.MFA.MFA)
 					}
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Domain, r.Reviewer, r.Verdict, mfa, fmtTime(r.At), detail)
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Domain, r.Reviewer, r.Verdict, mfa, fmtTime(r.At), oneLine(detail))
 				}
 				tw.Flush()
 			})
-		},
+		}),
 	})
 	register(&command{
 		name: "waiver request", summary: "Ask to lift one requirement of a task or lane until a time", args: "--task KEY|--lane L --requirement ID --reason TEXT --expires WHEN",
 		example: `fairway waiver request --task OPS-UAT-KIND-FULL-001 --requirement prerequisite:kind-compute-capacity \
     --reason "ops approved running UAT on the alternate small profile" --expires 72h --as priya`,
-		flags: func(fs *flag.FlagSet) {
-			fs.String("task", "", "the task whose requirement is lifted")
-			fs.String("lane", "", "or: the lane whose tasks it is lifted for")
-			fs.String("requirement", "", "requirement ID as `fairway gate explain` shows it (required)")
-			fs.String("reason", "", "why it may be lifted (required)")
-			fs.String("expires", "", "when it ends: a duration like 72h or a time like 2026-12-31T00:00:00Z (required)")
-		},
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 0, "no arguments"); err != nil {
-				return err
+		setup: func(fs *flag.FlagSet) runFunc {
+			var in fairway.WaiverRequest
+			fs.StringVar(&in.Task, "task", "", "the task whose requirement is lifted")
+			fs.StringVar(&in.Lane, "lane", "", "or: the lane whose tasks it is lifted for")
+			fs.StringVar(&in.Requirement, "requirement", "", "requirement `ID` as fairway gate explain shows it (required)")
+			fs.StringVar(&in.Reason, "reason", "", "why it may be lifted (required)")
+			expiresText := fs.String("expires", "", "when it ends: a duration like 72h or a time like 2026-12-31T00:00:00Z (required)")
+			return func(a *app, pos []string) error {
+				if err := wantArgs(pos, 0, "no arguments"); err != nil {
+					return err
+				}
+				expires, err := parseExpiry(*expiresText, a.clock())
+				if err != nil {
+					return err
+				}
+				svc, ctx, err := a.connect()
+				if err != nil {
+					return err
+				}
+				in.ExpiresAt = expires
+				w, err := svc.RequestWaiver(ctx, in)
+				if err != nil {
+					return err
+				}
+				return a.output(w, func(out io.Writer) {
+					fmt.Fprintf(out, "waiver %d requested for %s on %s until %s; it counts once a member of %s approves it\n",
+						w.ID, w.Requirement, orText(w.Task, "lane "+w.Lane), fmtTime(w.ExpiresAt), w.Domain)
+				})
 			}
-			expires, err := parseExpiry(getString(fs, "expires"), a.clock())
-			if err != nil {
-				return err
-			}
-			svc, ctx, err := a.connect()
-			if err != nil {
-				return err
-			}
-			w, err := svc.RequestWaiver(ctx, fairway.WaiverRequest{Task: getString(fs, "task"), Lane: getString(fs, "lane"),
-				Requirement: getString(fs, "requirement"), Reason: getString(fs, "reason"), ExpiresAt: expires})
-			if err != nil {
-				return err
-			}
-			return a.output(w, func(out io.Writer) {
-				fmt.Fprintf(out, "waiver %d requested for %s on %s until %s; it counts once a member of %s approves it\n",
-					w.ID, w.Requirement, orText(w.Task, "lane "+w.Lane), fmtTime(w.ExpiresAt), w.Domain)
-			})
 		},
 	})
 	register(&command{
 		name: "waiver approve", summary: "Approve a waiver (an independent human of its domain)", args: "ID",
 		example: `fairway waiver approve 3 --as omar`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			if err := wantArgs(pos, 1, "ID"); err != nil {
 				return err
 			}
@@ -159,50 +156,50 @@ func init() {
 			return a.output(w, func(out io.Writer) {
 				fmt.Fprintf(out, "waiver %d approved by %s: %s is lifted on %s until %s\n", w.ID, w.ApprovedBy, w.Requirement, orText(w.Task, "lane "+w.Lane), fmtTime(w.ExpiresAt))
 			})
-		},
+		}),
 	})
 	register(&command{
 		name: "waiver list", summary: "List the waivers of a task or a lane", args: "[--task KEY] [--lane L]",
 		example: `fairway waiver list --task OPS-UAT-KIND-FULL-001`,
-		flags: func(fs *flag.FlagSet) {
-			fs.String("task", "", "waivers of this task")
-			fs.String("lane", "", "waivers of this lane")
-		},
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			svc, ctx, err := a.connect()
-			if err != nil {
-				return err
-			}
-			list, err := svc.ListWaivers(ctx, getString(fs, "task"), getString(fs, "lane"))
-			if err != nil {
-				return err
-			}
-			now := a.clock()
-			return a.output(list, func(w io.Writer) {
-				if len(list) == 0 {
-					fmt.Fprintln(w, "no waivers")
-					return
+		setup: func(fs *flag.FlagSet) runFunc {
+			task := fs.String("task", "", "waivers of this task")
+			lane := fs.String("lane", "", "waivers of this lane")
+			return func(a *app, pos []string) error {
+				svc, ctx, err := a.service(pos, 0, "no arguments")
+				if err != nil {
+					return err
 				}
-				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tFOR\tREQUIREMENT\tSTATE\tEXPIRES\tREASON")
-				for _, x := range list {
-					state := "requested (needs " + x.Domain + ")"
-					switch {
-					case x.ActiveAt(now):
-						state = "approved by " + x.ApprovedBy
-					case !now.Before(x.ExpiresAt):
-						state = "expired"
+				list, err := svc.ListWaivers(ctx, *task, *lane)
+				if err != nil {
+					return err
+				}
+				now := a.clock()
+				return a.output(list, func(w io.Writer) {
+					if len(list) == 0 {
+						fmt.Fprintln(w, "no waivers")
+						return
 					}
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", x.ID, orText(x.Task, "lane "+x.Lane), x.Requirement, state, fmtTime(x.ExpiresAt), x.Reason)
-				}
-				tw.Flush()
-			})
+					tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+					fmt.Fprintln(tw, "ID\tFOR\tREQUIREMENT\tSTATE\tEXPIRES\tREASON")
+					for _, x := range list {
+						state := "requested (needs " + x.Domain + ")"
+						switch {
+						case x.ActiveAt(now):
+							state = "approved by " + x.ApprovedBy
+						case !now.Before(x.ExpiresAt):
+							state = "expired"
+						}
+						fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", x.ID, orText(x.Task, "lane "+x.Lane), x.Requirement, state, fmtTime(x.ExpiresAt), oneLine(x.Reason))
+					}
+					tw.Flush()
+				})
+			}
 		},
 	})
 	register(&command{
 		name: "policy check", summary: "Check a governance file; errors name file, line, column and reason", args: "FILE",
 		example: `fairway policy check governance.yaml`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			if err := wantArgs(pos, 1, "FILE"); err != nil {
 				return err
 			}
@@ -218,13 +215,13 @@ func init() {
 				fmt.Fprintf(w, "%s is a valid policy: %d layers, %d review domains, %d surfaces, %d protected change classes, %d prerequisites, %d rules\ndigest %s\n",
 					pos[0], len(p.Layers), len(p.ReviewDomains), len(p.Surfaces), len(p.ProtectedClasses), len(p.Prerequisites), len(p.Rules), p.Digest)
 			})
-		},
+		}),
 	})
 	register(&command{
 		name: "policy show", summary: "Print the governance policy in force, with its digest", args: "",
 		example: `fairway policy show
 fairway policy show --json | jq -r .digest`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			svc, ctx, err := a.connect()
 			if err != nil {
 				return err
@@ -240,25 +237,27 @@ fairway policy show --json | jq -r .digest`,
 				}
 				fmt.Fprintf(w, "# policy in force: %s (%s), %s by %s, since %s\n%s", p.Digest, p.File, how, p.ProposedBy, fmtTime(p.ActivatedAt), p.Source)
 			})
-		},
+		}),
 	})
 	register(&command{
 		name: "policy apply", summary: "Bootstrap the first governance policy on a ledger that has none (humans only)", args: "FILE",
 		example: `fairway policy apply governance.yaml --as olivia`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			return policyUpload(a, pos, "")
-		},
+		}),
 	})
 	register(&command{
 		name: "policy propose", summary: "Propose a policy change on a task; it takes effect when that task's gate passes", args: "FILE --task KEY",
 		example: `fairway task create GOV-POLICY-002 --title "Require two security approvals for edge" --as priya
 fairway policy propose governance.yaml --task GOV-POLICY-002 --as priya`,
-		flags: func(fs *flag.FlagSet) { fs.String("task", "", "the task that carries the change (required)") },
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if getString(fs, "task") == "" {
-				return usagef("--task is required: a policy change goes through a task's gate")
+		setup: func(fs *flag.FlagSet) runFunc {
+			task := fs.String("task", "", "the task that carries the change (required)")
+			return func(a *app, pos []string) error {
+				if *task == "" {
+					return usagef("--task is required: a policy change goes through a task's gate")
+				}
+				return policyUpload(a, pos, *task)
 			}
-			return policyUpload(a, pos, getString(fs, "task"))
 		},
 	})
 }

@@ -21,26 +21,28 @@ func init() {
 	register(&command{
 		name: "lane create", summary: "Create a lane of work", args: "NAME [--prefix KEY-PREFIX] [--description TEXT]",
 		example: `fairway lane create closeout --prefix OPS-FIX --description "GPUaaS closeout program" --as alice`,
-		flags: func(fs *flag.FlagSet) {
-			fs.String("prefix", "", "key prefix for generated task keys, e.g. OPS-FIX")
-			fs.String("description", "", "what the lane is for")
-		},
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			svc, ctx, err := a.service(pos, 1, "NAME")
-			if err != nil {
-				return err
+		setup: func(fs *flag.FlagSet) runFunc {
+			var in fairway.LaneCreate
+			fs.StringVar(&in.KeyPrefix, "prefix", "", "key prefix for generated task keys, e.g. OPS-FIX")
+			fs.StringVar(&in.Description, "description", "", "what the lane is for")
+			return func(a *app, pos []string) error {
+				svc, ctx, err := a.service(pos, 1, "NAME")
+				if err != nil {
+					return err
+				}
+				in.Name = pos[0]
+				l, err := svc.CreateLane(ctx, in)
+				if err != nil {
+					return err
+				}
+				return a.output(l, func(w io.Writer) { fmt.Fprintf(w, "created lane %s\n", l.Name) })
 			}
-			l, err := svc.CreateLane(ctx, fairway.LaneCreate{Name: pos[0], KeyPrefix: getString(fs, "prefix"), Description: getString(fs, "description")})
-			if err != nil {
-				return err
-			}
-			return a.output(l, func(w io.Writer) { fmt.Fprintf(w, "created lane %s\n", l.Name) })
 		},
 	})
 	register(&command{
 		name: "lane list", summary: "List lanes: moving, or waiting and on what", args: "",
 		example: `fairway lane list`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			svc, ctx, err := a.service(pos, 0, "no arguments")
 			if err != nil {
 				return err
@@ -63,12 +65,12 @@ func init() {
 				}
 				tw.Flush()
 			})
-		},
+		}),
 	})
 	register(&command{
 		name: "lane show", summary: "Show a lane and its state", args: "NAME",
 		example: `fairway lane show closeout --json`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		setup: noFlags(func(a *app, pos []string) error {
 			svc, ctx, err := a.service(pos, 1, "NAME")
 			if err != nil {
 				return err
@@ -80,7 +82,7 @@ func init() {
 			return a.output(l, func(w io.Writer) {
 				fmt.Fprintf(w, "%s  %s\n", l.Name, laneStateText(l))
 				if l.Description != "" {
-					fmt.Fprintf(w, "  %s\n", l.Description)
+					fmt.Fprintf(w, "  %s\n", oneLine(l.Description))
 				}
 				fmt.Fprintf(w, "  key prefix: %s\n  ready: %d\n", orDash(l.KeyPrefix), l.Ready)
 				for _, st := range fairway.Statuses {
@@ -89,6 +91,6 @@ func init() {
 					}
 				}
 			})
-		},
+		}),
 	})
 }

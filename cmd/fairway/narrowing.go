@@ -13,7 +13,7 @@ import (
 func printNarrowing(w io.Writer, n *fairway.Narrowing) {
 	fmt.Fprintf(w, "narrowing %d of %s, proposed by %s: %s\n", n.ID, n.Task, n.ProposedBy, n.State)
 	for _, r := range n.Removes {
-		fmt.Fprintf(w, "  removes %s (%s) — owned by %s\n", r.Requirement, r.Because, r.Domain)
+		fmt.Fprintf(w, "  removes %s (%s); owned by %s\n", r.Requirement, oneLine(r.Because), r.Domain)
 	}
 	for _, a := range n.Approvals {
 		fmt.Fprintf(w, "  approved for %s by %s\n", a.Domain, a.By)
@@ -26,44 +26,46 @@ func printNarrowing(w io.Writer, n *fairway.Narrowing) {
 func init() {
 	register(&command{
 		name: "narrowing list", summary: "List proposed and applied narrowings of task gates", args: "[--task KEY]",
-		example: `fairway narrowing list --task OPS-EDGE-001`,
-		flags:   func(fs *flag.FlagSet) { fs.String("task", "", "only this task's narrowings") },
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			svc, ctx, err := a.service(pos, 0, "")
-			if err != nil {
-				return err
-			}
-			list, err := svc.ListNarrowings(ctx, getString(fs, "task"))
-			if err != nil {
-				return err
-			}
-			return a.output(list, func(w io.Writer) {
-				if len(list) == 0 {
-					fmt.Fprintln(w, "no narrowings")
+		example: `fairway narrowing list --task OPS-EDGE-TUNNEL-001`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			task := fs.String("task", "", "only this task's narrowings")
+			return func(a *app, pos []string) error {
+				svc, ctx, err := a.service(pos, 0, "no arguments")
+				if err != nil {
+					return err
 				}
-				for _, n := range list {
-					printNarrowing(w, n)
+				list, err := svc.ListNarrowings(ctx, *task)
+				if err != nil {
+					return err
 				}
-			})
+				return a.output(list, func(w io.Writer) {
+					if len(list) == 0 {
+						fmt.Fprintln(w, "no narrowings")
+					}
+					for _, n := range list {
+						printNarrowing(w, n)
+					}
+				})
+			}
 		},
 	})
 	register(&command{
 		name: "narrowing approve", summary: "Approve a narrowing for the review domains you belong to (humans only)", args: "ID",
-		example: `fairway narrowing approve 1 --as sana`,
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
+		example: `fairway narrowing approve 1 --as sergei`,
+		setup: noFlags(func(a *app, pos []string) error {
 			svc, ctx, err := a.service(pos, 1, "ID")
 			if err != nil {
 				return err
 			}
 			id, err := strconv.ParseInt(pos[0], 10, 64)
 			if err != nil {
-				return usagef("ID: %q is not a narrowing number", pos[0])
+				return usagef("%q is not a narrowing number", pos[0])
 			}
 			n, err := svc.ApproveNarrowing(ctx, id)
 			if err != nil {
 				return err
 			}
 			return a.output(n, func(w io.Writer) { printNarrowing(w, n) })
-		},
+		}),
 	})
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"fairway"
@@ -32,54 +34,89 @@ table{border-collapse:collapse}td,th{padding:.2rem .8rem;border-bottom:1px solid
 </table>{{else}}<p>Nothing is ready.</p>{{end}}
 </body></html>`))
 
+// serveOptions are the flags of `fairway serve`.
+type serveOptions struct {
+	addr         string
+	store        string
+	oidc         fairwayhttp.OIDCConfig
+	mfaACR       *listFlag
+	mfaMaxAge    time.Duration
+	maxEvidenceM int
+}
+
 func init() {
 	register(&command{
 		name: "serve", summary: "Serve the JSON API (and an overview page) on the local store", args: "[--addr HOST:PORT]",
-		example: `fairway serve --addr 127.0.0.1:8080
+		example: `fairway serve --addr 127.0.0.1:8080     # Ctrl-C to stop
 curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next`,
-		flags: func(fs *flag.FlagSet) {
-			fs.String("addr", "127.0.0.1:8080", "address to listen on")
-			fs.String("store", "", "store `URL`: postgres://…, sqlite:PATH or a path (default $FAIRWAY_STORE, else the local store)")
-			fs.String("oidc-issuer", "", "accept ID tokens from this OIDC issuer (default $FAIRWAY_OIDC_ISSUER)")
-			fs.String("oidc-audience", "", "the audience (client ID) tokens must carry (default $FAIRWAY_OIDC_AUDIENCE)")
-			fs.String("oidc-username-claim", "preferred_username", "claim naming the actor")
-			fs.String("oidc-groups-claim", "groups", "claim listing the caller's groups")
-			listVar(fs, "oidc-mfa-acr", "an acr `VALUE` that proves MFA (repeatable); amr values such as otp or hwk always do")
-			fs.Duration("mfa-max-age", 15*time.Minute, "how recent auth_time must be for an approval that needs MFA")
-			fs.Int("max-evidence-mib", int(fairwayhttp.DefaultMaxEvidenceBytes>>20), "largest evidence upload accepted, in MiB")
-		},
-		run: func(a *app, fs *flag.FlagSet, pos []string) error {
-			if err := wantArgs(pos, 0, "no arguments"); err != nil {
-				return err
-			}
-			a.store = getString(fs, "store")
-			l, err := a.openLedger(sqlite.Options{})
-			if err != nil {
-				return err
-			}
-			var auth fairwayhttp.Authenticator = ledger.TokenAuth{L: l}
-			maxAge, _ := time.ParseDuration(getString(fs, "mfa-max-age"))
-			l.MFAMaxAge = maxAge
-			l.StepUpACR = getList(fs, "oidc-mfa-acr")
-			if issuer := firstNonEmpty(getString(fs, "oidc-issuer"), a.getenv("FAIRWAY_OIDC_ISSUER")); issuer != "" {
-				oa, err := fairwayhttp.NewOIDCAuth(a.ctx, fairwayhttp.OIDCConfig{
-					Issuer: issuer, Audience: firstNonEmpty(getString(fs, "oidc-audience"), a.getenv("FAIRWAY_OIDC_AUDIENCE")),
-					UsernameClaim: getString(fs, "oidc-username-claim"), GroupsClaim: getString(fs, "oidc-groups-claim"),
-					MFAACRValues: l.StepUpACR, MaxAge: maxAge,
-				}, l.ActorForIdentity, auth)
-				if err != nil {
-					return err
-				}
-				auth = oa
-			}
-			return serveLedger(a, l, getString(fs, "addr"), auth, int64(getInt(fs, "max-evidence-mib"))<<20)
+		setup: func(fs *flag.FlagSet) runFunc {
+			o := serveOptions{}
+			addrFlag(fs, &o.addr)
+			fs.StringVar(&o.store, "store", "", "store `URL`: postgres://…, sqlite:PATH or a path (default $FAIRWAY_STORE, else the local store)")
+			fs.StringVar(&o.oidc.Issuer, "oidc-issuer", "", "accept ID tokens from this OIDC issuer (default $FAIRWAY_OIDC_ISSUER)")
+			fs.StringVar(&o.oidc.Audience, "oidc-audience", "", "the audience (client ID) tokens must carry (default $FAIRWAY_OIDC_AUDIENCE)")
+			fs.StringVar(&o.oidc.UsernameClaim, "oidc-username-claim", "preferred_username", "claim naming the actor")
+			fs.StringVar(&o.oidc.GroupsClaim, "oidc-groups-claim", "groups", "claim listing the caller's groups")
+			o.mfaACR = listVar(fs, "oidc-mfa-acr", "an acr `VALUE` that proves MFA (repeatable); amr values such as otp or hwk always do")
+			fs.DurationVar(&o.mfaMaxAge, "mfa-max-age", 15*time.Minute, "how recent auth_time must be for an approval that needs MFA")
+			fs.IntVar(&o.maxEvidenceM, "max-evidence-mib", int(fairwayhttp.DefaultMaxEvidenceBytes>>20), "largest evidence upload accepted, in MiB")
+			return func(a *app, pos []string) error { return serve(a, pos, o) }
 		},
 	})
 }
 
-// serveLedger serves the API and the overview page for l until the
+// addrFlag defines --addr, shared by serve and demo.
+func addrFlag(fs *flag.FlagSet, addr *string) {
+	fs.StringVar(addr, "addr", "127.0.0.1:8080", "`HOST:PORT` to listen on")
+}
+
+func serve(a *app, pos []string, o serveOptions) error {
+	if err := wantArgs(pos, 0, "no arguments"); err != nil {
+		return err
+	}
+	ln, err := listen(o.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	a.store = o.store
+	l, err := a.openLedger(sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	var auth fairwayhttp.Authenticator = ledger.TokenAuth{L: l}
+	l.MFAMaxAge = o.mfaMaxAge
+	l.StepUpACR = o.mfaACR.vals
+	oidc := o.oidc
+	oidc.Issuer = firstNonEmpty(oidc.Issuer, a.getenv("FAIRWAY_OIDC_ISSUER"))
+	oidc.Audience = firstNonEmpty(oidc.Audience, a.getenv("FAIRWAY_OIDC_AUDIENCE"))
+	if oidc.Issuer != "" {
+		oidc.MFAACRValues, oidc.MaxAge = l.StepUpACR, o.mfaMaxAge
+		oa, err := fairwayhttp.NewOIDCAuth(a.ctx, oidc, l.ActorForIdentity, auth)
+		if err != nil {
+			return err
+		}
+		auth = oa
+	}
+	return serveLedger(a, l, ln, auth, int64(o.maxEvidenceM)<<20)
+}
+
+// listen binds addr, and says what to do when it cannot: a port in use is
+// the common case, and --addr the way out.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, fairway.FieldError("addr", "%s is already in use (another Fairway?); stop it or choose another address with --addr HOST:PORT", addr)
+	case err != nil:
+		return nil, fairway.FieldError("addr", "cannot listen on %s: %v; choose another address with --addr HOST:PORT", addr, errors.Unwrap(err))
+	}
+	return ln, nil
+}
+
+// serveLedger serves the API and the overview page for l on ln until the
 // command is interrupted. auth defaults to Fairway's bearer tokens.
-func serveLedger(a *app, l *ledger.Ledger, addr string, auth fairwayhttp.Authenticator, maxEvidence int64) error {
+func serveLedger(a *app, l *ledger.Ledger, ln net.Listener, auth fairwayhttp.Authenticator, maxEvidence int64) error {
 	if auth == nil {
 		auth = ledger.TokenAuth{L: l}
 	}
@@ -102,9 +139,9 @@ func serveLedger(a *app, l *ledger.Ledger, addr string, auth fairwayhttp.Authent
 	if err != nil {
 		return err
 	}
-	return srv.ListenAndServe(a.ctx, addr, func(bound net.Addr) {
+	return srv.Serve(a.ctx, ln, func(bound net.Addr) {
 		loc, _ := a.storeLocation()
-		fmt.Fprintf(a.stdout, "Fairway is serving http://%s (store %s)\n", bound, loc)
+		fmt.Fprintf(a.stdout, "Fairway is serving http://%s (store %s); Ctrl-C to stop\n", bound, loc)
 		if len(actors) == 0 {
 			fmt.Fprintf(a.stdout, "The ledger is empty. Create the first actor in another terminal:\n  fairway actor create YOUR-NAME --kind human\n")
 		}

@@ -1,0 +1,134 @@
+package storetest
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"fairway"
+)
+
+// testActorLifecycle: disabling, identity binding and token revocation
+// round-trip, a bound identity belongs to one actor, and a revoked token
+// no longer finds its actor.
+func testActorLifecycle(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	a := &fairway.Actor{Name: "sana", Kind: fairway.KindHuman, CreatedAt: at}
+	b := &fairway.Actor{Name: "sam", Kind: fairway.KindHuman, CreatedAt: at}
+	update(t, s, func(tx fairway.Tx) error {
+		for _, x := range []*fairway.Actor{a, b} {
+			if err := tx.InsertActor(x); err != nil {
+				return err
+			}
+		}
+		if err := tx.InsertToken("h-1", "sana"); err != nil {
+			return err
+		}
+		return tx.InsertToken("h-2", "sana")
+	})
+	a.Issuer, a.Subject = "https://idp.example", "sub-sana"
+	a.DisabledAt, a.DisabledBy, a.DisabledReason = at.Add(time.Hour), "olivia", "left"
+	update(t, s, func(tx fairway.Tx) error { return tx.UpdateActor(a) })
+	view(t, s, func(tx fairway.Tx) error {
+		got, err := tx.ActorByIdentity("https://idp.example", "sub-sana")
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, a) {
+			t.Errorf("ActorByIdentity = %+v, want %+v", got, a)
+		}
+		_, err = tx.ActorByIdentity("https://idp.example", "sub-other")
+		wantCode(t, err, fairway.ENOTFOUND)
+		return nil
+	})
+	b.Issuer, b.Subject = a.Issuer, a.Subject
+	err := s.Update(ctx, func(tx fairway.Tx) error { return tx.UpdateActor(b) })
+	wantCode(t, err, fairway.ECONFLICT)
+	err = s.Update(ctx, func(tx fairway.Tx) error { return tx.UpdateActor(&fairway.Actor{Name: "ghost"}) })
+	wantCode(t, err, fairway.ENOTFOUND)
+
+	var n int
+	update(t, s, func(tx fairway.Tx) (err error) { n, err = tx.RevokeTokens("sana", at); return err })
+	if n != 2 {
+		t.Fatalf("RevokeTokens = %d, want 2", n)
+	}
+	update(t, s, func(tx fairway.Tx) (err error) { n, err = tx.RevokeTokens("sana", at); return err })
+	if n != 0 {
+		t.Fatalf("RevokeTokens again = %d, want 0", n)
+	}
+	view(t, s, func(tx fairway.Tx) error {
+		_, err := tx.ActorByTokenHash("h-1")
+		wantCode(t, err, fairway.EUNAUTHORIZED)
+		return nil
+	})
+}
+
+// testNarrowingRoundTrip: a narrowing keeps its edit, what it removes,
+// its approvals and state.
+func testNarrowingRoundTrip(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	n := &fairway.Narrowing{Task: "A-1", Update: fairway.TaskUpdate{ScopeText: ptrTo("shorter"), RemoveScope: fairway.Scope{Surfaces: []string{"edge"}}},
+		Removes:    []fairway.RemovedNeed{{Requirement: "review:security", Because: "surface edge", Domain: "security", Protected: true}},
+		ProposedBy: "priya", ProposedAt: at, Base: at.Add(-time.Hour), State: fairway.NarrowingPending}
+	update(t, s, func(tx fairway.Tx) error {
+		if err := tx.InsertTask(newTask("A-1", at)); err != nil {
+			return err
+		}
+		if err := tx.InsertTask(newTask("B-1", at)); err != nil {
+			return err
+		}
+		return tx.InsertNarrowing(n)
+	})
+	if n.ID == 0 {
+		t.Fatal("InsertNarrowing set no ID")
+	}
+	n.Approvals = []fairway.NarrowingReview{{Domain: "security", By: "sergei", At: at.Add(time.Minute)}}
+	n.State, n.AppliedAt = fairway.NarrowingApplied, at.Add(time.Minute)
+	update(t, s, func(tx fairway.Tx) error { return tx.UpdateNarrowing(n) })
+	view(t, s, func(tx fairway.Tx) error {
+		got, err := tx.Narrowing(n.ID)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, n) {
+			t.Errorf("Narrowing = %+v, want %+v", got, n)
+		}
+		for task, want := range map[string]int{"A-1": 1, "B-1": 0, "": 1} {
+			list, err := tx.Narrowings(task)
+			if err != nil || len(list) != want {
+				t.Errorf("Narrowings(%q) = %d, %v; want %d", task, len(list), err, want)
+			}
+		}
+		_, err = tx.Narrowing(n.ID + 100)
+		wantCode(t, err, fairway.ENOTFOUND)
+		return nil
+	})
+}
+
+// testWaiversAll: no task and no lane lists every waiver.
+func testWaiversAll(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	update(t, s, func(tx fairway.Tx) error {
+		for _, w := range []*fairway.Waiver{{Task: "A-1", Requirement: "evidence:diff", Reason: "r", RequestedBy: "a", RequestedAt: at, ExpiresAt: at.Add(time.Hour)},
+			{Lane: "l", Requirement: "evidence:diff", Reason: "r", RequestedBy: "a", RequestedAt: at, ExpiresAt: at.Add(time.Hour)}} {
+			if err := tx.InsertWaiver(w); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx fairway.Tx) error {
+		for _, c := range []struct {
+			task, lane string
+			want       int
+		}{{"", "", 2}, {"A-1", "", 1}, {"", "l", 1}, {"A-1", "l", 2}, {"B-1", "", 0}} {
+			list, err := tx.Waivers(c.task, c.lane)
+			if err != nil || len(list) != c.want {
+				t.Errorf("Waivers(%q, %q) = %d, %v; want %d", c.task, c.lane, len(list), err, c.want)
+			}
+		}
+		return nil
+	})
+}
+
+func ptrTo[T any](v T) *T { return &v }
