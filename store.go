@@ -20,6 +20,23 @@ type Service interface {
 
 // Store is the persistence the ledger's rules sit on: reads and writes in
 // transactions, nothing more. Every store passes the storetest suite.
+//
+// The contract every store keeps:
+//   - The function given to Update may run more than once (a store may
+//     retry a transaction that failed to serialize, as PostgreSQL does),
+//     so it must have no effect outside the transaction: no blob or
+//     network I/O, no writes to variables that outlive a failed attempt
+//     without being reset at its start.
+//   - Writes are serialized with respect to the audit log: an AuditHead
+//     followed by AppendAudit in one transaction never races another's,
+//     so the log stays one linear chain across processes.
+//   - Getters return an ENOTFOUND *Error when the row is absent; inserts
+//     return ECONFLICT when the key is taken, and leave the transaction
+//     usable.
+//   - Evidence, reviews and audit events are never updated or deleted;
+//     the store refuses it in the database itself where it can.
+//   - No rule runs in a store: the ledger computes (the next proof link,
+//     the next audit event) and the store keeps what it is given.
 type Store interface {
 	// View runs fn in a read-only transaction with a consistent snapshot.
 	View(ctx context.Context, fn func(Tx) error) error
@@ -30,9 +47,21 @@ type Store interface {
 	Close() error
 }
 
-// Tx is one store transaction. Getters return an ENOTFOUND *Error when the
-// row is absent; inserts return ECONFLICT when the key is taken.
+// Tx is one store transaction: one interface per entity, as the stores
+// and the storetest suite have one file per entity.
 type Tx interface {
+	TaskTx
+	DependencyTx
+	LaneTx
+	ActorTx
+	EvidenceTx
+	GovernanceTx
+	NarrowingTx
+	AuditTx
+}
+
+// TaskTx stores tasks.
+type TaskTx interface {
 	InsertTask(t *Task) error
 	UpdateTask(t *Task) error
 	Task(key string) (*Task, error)
@@ -43,7 +72,10 @@ type Tx interface {
 	// WaitReasons returns the distinct wait reasons of a lane's blocked
 	// tasks.
 	WaitReasons(lane string) ([]string, error)
+}
 
+// DependencyTx stores dependency edges and the ready index they drive.
+type DependencyTx interface {
 	InsertDependency(blocked, blocker string) error
 	DeleteDependency(blocked, blocker string) error
 	// Blockers returns the keys that key depends on.
@@ -55,27 +87,38 @@ type Tx interface {
 	ReadyTasks(f NextFilter) ([]*Task, error)
 	// CountReady counts what ReadyTasks would return without a limit.
 	CountReady(lane string) (int, error)
+}
 
+// LaneTx stores lanes.
+type LaneTx interface {
 	InsertLane(l *Lane) error
 	Lane(name string) (*Lane, error)
 	Lanes() ([]*Lane, error)
 	// NextLaneSeq increments and returns the lane's key counter.
 	NextLaneSeq(name string) (int64, error)
+}
 
+// ActorTx stores actors and the hashes of their tokens.
+type ActorTx interface {
 	InsertActor(a *Actor) error
 	Actor(name string) (*Actor, error)
 	Actors() ([]*Actor, error)
 	CountActors() (int, error)
-	// UpdateActor stores an actor's disabled state and identity binding.
+	// UpdateActor stores an actor's disabled state and identity binding;
+	// ECONFLICT when the identity is bound to another actor.
 	UpdateActor(a *Actor) error
 	InsertToken(tokenHash, actor string) error
-	// ActorByTokenHash finds the actor of a token that is not revoked.
+	// ActorByTokenHash finds the actor of a token that is not revoked;
+	// EUNAUTHORIZED when none.
 	ActorByTokenHash(tokenHash string) (*Actor, error)
 	// RevokeTokens revokes an actor's live tokens and counts them.
 	RevokeTokens(actor string, at time.Time) (int, error)
 	// ActorByIdentity finds the actor bound to an issuer and subject.
 	ActorByIdentity(issuer, subject string) (*Actor, error)
+}
 
+// EvidenceTx stores evidence records (never their bytes) and claims.
+type EvidenceTx interface {
 	// InsertEvidence stores an evidence record. When link is not nil it
 	// becomes the head of the task's proof chain, as given: the ledger
 	// computes it (ChainProof), the store only keeps it. Records are
@@ -94,7 +137,10 @@ type Tx interface {
 	EvidenceList(f EvidenceFilter) ([]*Evidence, error)
 	InsertClaim(c *Claim) error
 	Claims(task string) ([]*Claim, error)
+}
 
+// GovernanceTx stores reviews, waivers and governance policies.
+type GovernanceTx interface {
 	InsertReview(r *Review) error
 	Reviews(task string) ([]*Review, error)
 	InsertWaiver(w *Waiver) error
@@ -110,7 +156,10 @@ type Tx interface {
 	// PolicyProposal returns the proposal attached to a task; ENOTFOUND
 	// when none.
 	PolicyProposal(task string) (*PolicyRecord, error)
+}
 
+// NarrowingTx stores proposed narrowings of task gates.
+type NarrowingTx interface {
 	// InsertNarrowing stores a proposed narrowing and sets its ID.
 	InsertNarrowing(n *Narrowing) error
 	// UpdateNarrowing stores its approvals and state.
@@ -119,7 +168,10 @@ type Tx interface {
 	// Narrowings lists a task's narrowings, oldest first; every task's
 	// when task is empty.
 	Narrowings(task string) ([]*Narrowing, error)
+}
 
+// AuditTx stores the audit log and its head.
+type AuditTx interface {
 	AuditHead() (AuditHead, error)
 	// AppendAudit stores a sealed event and moves the head to it.
 	AppendAudit(e *AuditEvent) error
