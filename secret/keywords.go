@@ -19,9 +19,6 @@ const maxRules = 128
 // ruleSet is a bit per rule: the rules whose keywords a line holds.
 type ruleSet [maxRules / 64]uint64
 
-func (s *ruleSet) add(i int)      { s[i>>6] |= 1 << (i & 63) }
-func (s *ruleSet) has(i int) bool { return s[i>>6]&(1<<(i&63)) != 0 }
-
 // pairFilter finds keywords by their first two bytes: a bit per folded
 // byte pair says whether any keyword starts so, and only there are the
 // keywords compared. Each position is checked independently of the last,

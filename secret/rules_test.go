@@ -170,7 +170,7 @@ func TestCoverage_EveryRuleNamedIsExemplified(t *testing.T) {
 		known[r.ID] = true
 	}
 	named := map[string]bool{}
-	row := regexp.MustCompile("(?m)^\\|[^|]+\\|[^|]*\\|\\s*(.*?)\\s*\\|\\s*$")
+	row := regexp.MustCompile(`(?m)^\|[^|]+\|[^|]*\|\s*(.*?)\s*\|\s*$`)
 	id := regexp.MustCompile("`([a-z0-9-]+)`")
 	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
 		for _, r := range id.FindAllStringSubmatch(m[1], -1) {

@@ -34,15 +34,6 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-// given returns the values when the flag was given, and nil otherwise.
-func (l *listFlag) given() *[]string {
-	if !l.set {
-		return nil
-	}
-	v := l.vals
-	return &v
-}
-
 func listVar(fs *flag.FlagSet, name, usage string) *listFlag {
 	l := &listFlag{}
 	fs.Var(l, name, usage)

@@ -44,11 +44,6 @@ func (f *taskFields) scopeValue() fairway.Scope {
 	}
 }
 
-// scopeGiven reports whether any part of the scope was given.
-func (f *taskFields) scopeGiven() bool {
-	return f.scope.set || f.surfaces.set || f.classes.set || f.contracts.set || f.paths.set
-}
-
 func init() {
 	register(&command{
 		name: "task create", summary: "Create a task", args: "[KEY] --title TEXT [flags]",
