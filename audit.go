@@ -103,6 +103,10 @@ type AuditVerification struct {
 type AuditService interface {
 	AuditLog(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 	VerifyAudit(ctx context.Context) (*AuditVerification, error)
+	// Watch calls fn with every event after f.AfterSeq (and about
+	// f.Subject, when set), in order, as they are appended, until ctx ends
+	// (it then returns nil) or fn returns an error (returned).
+	Watch(ctx context.Context, f AuditFilter, fn func(*AuditEvent) error) error
 }
 
 // AuditVerifier checks a log streamed to it in sequence order.

@@ -1,23 +1,27 @@
 package http
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"fairway"
 )
 
-// DefaultEventPoll is Server.EventPoll unless set. The store is polled
-// rather than notified so that changes made by other processes on the same
-// store (the CLI in local mode, other replicas) reach every stream.
-const DefaultEventPoll = 500 * time.Millisecond
+// keepAlive is how long an idle event stream waits before sending a
+// comment, which keeps proxies from closing it.
+const keepAlive = 15 * time.Second
 
 // events streams the audit log as server-sent events: every change, in
 // order, from after= (or the Last-Event-ID header) on, until the client
-// goes away.
+// goes away. The service's Watch delivers them.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	after, err := queryInt(r, "after")
 	if err != nil {
@@ -40,36 +44,107 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	fmt.Fprintf(w, ": fairway audit events after %d\n\n", after)
 	flusher.Flush()
 
-	last := int64(after)
-	tick := time.NewTicker(s.EventPoll)
-	defer tick.Stop()
-	idle := 0
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	events := make(chan *fairway.AuditEvent)
+	go func() {
+		defer close(events)
+		s.service.Watch(ctx, fairway.AuditFilter{AfterSeq: int64(after), Subject: r.URL.Query().Get("subject")}, func(e *fairway.AuditEvent) error {
+			select {
+			case events <- e:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	idle := time.NewTimer(keepAlive)
+	defer idle.Stop()
 	for {
-		events, err := s.service.AuditLog(r.Context(), fairway.AuditFilter{AfterSeq: last, Limit: 500})
-		if err != nil {
-			return nil // the client left, or the store did; either way the stream ends
-		}
-		for _, e := range events {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				return nil // the client left, or the store did; either way the stream ends
+			}
 			data, _ := json.Marshal(e)
 			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Action, data)
-			last = e.Seq
-		}
-		if len(events) > 0 {
-			idle = 0
 			flusher.Flush()
-		} else if idle++; time.Duration(idle)*s.EventPoll >= 15*time.Second {
-			// A comment now and then keeps proxies from closing the stream.
-			idle = 0
+			idle.Reset(keepAlive)
+		case <-idle.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
 			flusher.Flush()
-		}
-		if len(events) == 500 {
-			continue
-		}
-		select {
-		case <-r.Context().Done():
-			return nil
-		case <-tick.C:
+			idle.Reset(keepAlive)
 		}
 	}
+}
+
+// Watch follows the server's event stream, resuming after the last event
+// it delivered when the connection drops.
+func (c *Client) Watch(ctx context.Context, f fairway.AuditFilter, fn func(*fairway.AuditEvent) error) error {
+	last := f.AfterSeq
+	for {
+		err := c.stream(ctx, f.Subject, last, func(e *fairway.AuditEvent) error {
+			last = e.Seq
+			return fn(e)
+		})
+		if ctx.Err() != nil {
+			return nil
+		}
+		var callback *callbackError
+		if errors.As(err, &callback) {
+			return callback.err
+		}
+		var fe *fairway.Error
+		if errors.As(err, &fe) && fe.Code != fairway.EINTERNAL {
+			return err // refused (a revoked token, say): retrying will not help
+		}
+		// The connection dropped or the server restarted: resume.
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// callbackError carries the error of Watch's fn out of the stream.
+type callbackError struct{ err error }
+
+func (e *callbackError) Error() string { return e.err.Error() }
+
+// stream reads one server-sent event connection.
+func (c *Client) stream(ctx context.Context, subject string, after int64, fn func(*fairway.AuditEvent) error) error {
+	q := url.Values{}
+	q.Set("after", strconv.FormatInt(after, 10))
+	setNonEmpty(q, "subject", subject)
+	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/api/v1/events?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	c.authorize(req)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fairway.Errorf(fairway.EINTERNAL, "cannot reach the Fairway server at %s: %v", c.base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return decodeError(resp, nil)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var e fairway.AuditEvent
+		if err := json.Unmarshal([]byte(data), &e); err != nil {
+			return fmt.Errorf("event stream: %w", err)
+		}
+		if err := fn(&e); err != nil {
+			return &callbackError{err}
+		}
+	}
+	return sc.Err()
 }

@@ -37,8 +37,6 @@ type Server struct {
 	// MaxEvidenceBytes bounds one evidence upload, all parts together, so
 	// that a client cannot fill the server's disk.
 	MaxEvidenceBytes int64
-	// EventPoll is how often an event stream looks for new audit events.
-	EventPoll time.Duration
 
 	service fairway.Service
 	auth    Authenticator
@@ -118,7 +116,7 @@ func NewServer(service fairway.Service, auth Authenticator, logger *slog.Logger)
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{service: service, auth: auth, mux: http.NewServeMux(), logger: logger,
-		MaxEvidenceBytes: DefaultMaxEvidenceBytes, EventPoll: DefaultEventPoll}
+		MaxEvidenceBytes: DefaultMaxEvidenceBytes}
 	s.mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPIDocument)

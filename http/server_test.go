@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -293,7 +294,6 @@ func TestAPI_GovernanceBadInputWritesNothing(t *testing.T) {
 
 func TestEvents_StreamAuditLiveAndResume(t *testing.T) {
 	e := newAPIEnv(t)
-	e.api.EventPoll = 10 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	before := e.auditHead(t)
@@ -423,5 +423,43 @@ func TestAPI_IdentityBotCannotMintApprover(t *testing.T) {
 	}
 	if status, _ = e.do(t, "GET", "/api/v1/whoami", service, ""); status != 401 {
 		t.Fatalf("revoked token: %d, want 401", status)
+	}
+}
+
+// The client's Watch follows the server's stream: the CLI's
+// `audit log --follow` is the same call in server mode as in local mode.
+func TestClient_WatchFollowsTheStream(t *testing.T) {
+	e := newAPIEnv(t)
+	c := fairwayhttp.NewClient(e.srv.URL, e.token)
+	before := e.auditHead(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got := make(chan string, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Watch(ctx, fairway.AuditFilter{AfterSeq: before}, func(ev *fairway.AuditEvent) error {
+			got <- fmt.Sprintf("%d %s %s", ev.Seq, ev.Action, ev.Subject)
+			if ev.Subject == "W-2" {
+				return errors.New("seen enough")
+			}
+			return nil
+		})
+	}()
+	for _, k := range []string{"W-1", "W-2"} {
+		if _, err := c.CreateTask(context.Background(), fairway.TaskCreate{Key: k, Title: "watched"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err == nil || err.Error() != "seen enough" {
+		t.Fatalf("Watch returned %v, want the callback's error", err)
+	}
+	close(got)
+	var lines []string
+	for l := range got {
+		lines = append(lines, l)
+	}
+	want := fmt.Sprintf("%d task.create W-1|%d task.create W-2", before+1, before+2)
+	if strings.Join(lines, "|") != want {
+		t.Fatalf("watched %q, want %q", strings.Join(lines, "|"), want)
 	}
 }

@@ -213,6 +213,13 @@ var calls = map[string]call{
 	"ListWaivers": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.ListWaivers(ctx, "", ""))
 	}},
+	"Watch": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		errSeen := errors.New("seen")
+		if err := l.Watch(ctx, fairway.AuditFilter{}, func(*fairway.AuditEvent) error { return errSeen }); err != errSeen {
+			return err
+		}
+		return nil
+	}},
 	"ProposeNarrowing": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.ProposeNarrowing(ctx, "OPS-FIX-003", fairway.TaskUpdate{RemoveReviewDomains: []string{"ops"}}))
 	}},
@@ -268,7 +275,7 @@ var allowed = map[string][]string{
 	"DisableActor": humanOnly,
 	"RotateToken":  humanOnly, // a human's token
 	"RevokeTokens": humanOnly, // a human's tokens, by someone else
-	"AuditLog":     everyone, "VerifyAudit": everyone,
+	"AuditLog":     everyone, "VerifyAudit": everyone, "Watch": everyone,
 	"AddEvidence": everyone, "GetEvidence": everyone, "ListEvidence": everyone, "OpenEvidence": everyone, "VerifyEvidence": everyone,
 	"AddClaim": everyone, "ListClaims": everyone,
 	"AddReview": humanOnly, "ListReviews": everyone,

@@ -29,6 +29,11 @@ type Ledger struct {
 	Now func() time.Time
 	// NewToken makes bearer tokens; tests may replace it.
 	NewToken func() string
+	// WatchPoll is how often Watch looks for other processes' events
+	// (DefaultWatchPoll when zero).
+	WatchPoll time.Duration
+
+	changes changes
 }
 
 var _ fairway.Service = (*Ledger)(nil)

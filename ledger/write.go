@@ -101,6 +101,7 @@ func (l *Ledger) writeWith(ctx context.Context, action, subject string, bootstra
 	if err != nil {
 		return err
 	}
+	l.changes.notify()
 	if refused != nil {
 		return refused
 	}

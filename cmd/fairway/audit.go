@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"time"
 
 	"fairway"
 )
@@ -79,39 +78,17 @@ func printAuditEvent(w io.Writer, e *fairway.AuditEvent) {
 	fmt.Fprintf(w, "%6d  %s  %s (%s)  %s  %s  %s\n", e.Seq, fmtTime(e.At), e.Actor, e.ActorKind, e.Action, e.Subject, e.Change)
 }
 
-// followAudit prints events as they are appended, polling the ledger,
-// until the command is interrupted. With --json each event is one line.
+// followAudit prints events as they are appended, until the command is
+// interrupted; the service's Watch delivers them in either mode. With
+// --json each event is one line.
 func followAudit(a *app, svc fairway.Service, ctx context.Context, f fairway.AuditFilter) error {
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 1000
-	}
-	for {
-		events, err := svc.AuditLog(ctx, f)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+	return svc.Watch(ctx, f, func(e *fairway.AuditEvent) error {
+		if a.json {
+			b, _ := json.Marshal(e)
+			fmt.Fprintln(a.stdout, string(b))
+		} else {
+			a.printHuman(func(w io.Writer) { printAuditEvent(w, e) })
 		}
-		for _, e := range events {
-			if a.json {
-				b, _ := json.Marshal(e)
-				fmt.Fprintln(a.stdout, string(b))
-			} else {
-				a.printHuman(func(w io.Writer) { printAuditEvent(w, e) })
-			}
-			f.AfterSeq = e.Seq
-		}
-		if len(events) == f.Limit {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(followPoll):
-		}
-	}
+		return nil
+	})
 }
-
-// followPoll is how often --follow looks for new events.
-var followPoll = 500 * time.Millisecond

@@ -261,7 +261,6 @@ func TestCLI_UnknownCommandIsUsageError(t *testing.T) {
 }
 
 func TestCLI_AuditFollowPrintsNewEvents(t *testing.T) {
-	followPoll = 5 * time.Millisecond
 	e := newCLIEnv(t, true)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer

@@ -1,0 +1,80 @@
+package ledger
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"fairway"
+)
+
+// DefaultWatchPoll is how often Watch looks for events written by other
+// processes on the same store (the CLI in local mode, other replicas).
+// Events this ledger writes are delivered at once.
+const DefaultWatchPoll = 500 * time.Millisecond
+
+// changes wakes watchers when this ledger commits a write.
+type changes struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// wait returns a channel closed at the next commit.
+func (c *changes) wait() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch == nil {
+		c.ch = make(chan struct{})
+	}
+	return c.ch
+}
+
+// notify wakes every watcher.
+func (c *changes) notify() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch != nil {
+		close(c.ch)
+		c.ch = nil
+	}
+}
+
+// Watch calls fn with every audit event after f.AfterSeq, in order, as
+// they are appended, until ctx ends or fn fails. It is the one way the
+// log is followed: the HTTP event stream and `audit log --follow` both
+// use it.
+func (l *Ledger) Watch(ctx context.Context, f fairway.AuditFilter, fn func(*fairway.AuditEvent) error) error {
+	const page = 500
+	f.Limit = page
+	poll := l.WatchPoll
+	if poll <= 0 {
+		poll = DefaultWatchPoll
+	}
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		woken := l.changes.wait() // before the read, so no commit is missed
+		events, err := l.AuditLog(ctx, f)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			if err := fn(e); err != nil {
+				return err
+			}
+			f.AfterSeq = e.Seq
+		}
+		if len(events) == page {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-woken:
+		case <-tick.C:
+		}
+	}
+}
