@@ -259,6 +259,9 @@ type TaskDependencies struct {
 type TaskService interface {
 	CreateTask(ctx context.Context, c TaskCreate) (*Task, error)
 	GetTask(ctx context.Context, key string) (*Task, error)
+	// TaskView returns a task with its dependencies, evidence, claims,
+	// reviews, waivers, narrowings and gate, from one snapshot.
+	TaskView(ctx context.Context, key string) (*TaskView, error)
 	ListTasks(ctx context.Context, f TaskFilter) ([]*Task, error)
 	UpdateTask(ctx context.Context, key string, u TaskUpdate) (*Task, error)
 	TransitionTask(ctx context.Context, key string, t Transition) (*Task, error)

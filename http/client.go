@@ -166,6 +166,12 @@ func (c *Client) CreateTask(ctx context.Context, in fairway.TaskCreate) (*fairwa
 	return &out, c.do(ctx, "POST", "/api/v1/tasks", nil, in, &out, nil)
 }
 
+// TaskView returns a task with everything around it.
+func (c *Client) TaskView(ctx context.Context, key string) (*fairway.TaskView, error) {
+	var out fairway.TaskView
+	return &out, c.do(ctx, "GET", "/api/v1/tasks/"+pathEscape(key)+"/view", nil, nil, &out, nil)
+}
+
 // GetTask returns one task.
 func (c *Client) GetTask(ctx context.Context, key string) (*fairway.Task, error) {
 	var out fairway.Task

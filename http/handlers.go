@@ -146,6 +146,15 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (s *Server) taskView(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.service.TaskView(r.Context(), r.PathValue("key"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
 func (s *Server) updateTask(w http.ResponseWriter, r *http.Request) error {
 	var u fairway.TaskUpdate
 	if err := decode(w, r, &u); err != nil {

@@ -66,6 +66,7 @@ var routes = []route{
 	{"GET", "/api/v1/tasks", (*Server).listTasks},
 	{"POST", "/api/v1/tasks", (*Server).createTask},
 	{"GET", "/api/v1/tasks/{key}", (*Server).getTask},
+	{"GET", "/api/v1/tasks/{key}/view", (*Server).taskView},
 	{"PATCH", "/api/v1/tasks/{key}", (*Server).updateTask},
 	{"POST", "/api/v1/tasks/{key}/transition", (*Server).transitionTask},
 	{"POST", "/api/v1/tasks/{key}/close", (*Server).closeTask},

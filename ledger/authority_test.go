@@ -118,6 +118,9 @@ var calls = map[string]call{
 	"GetTask": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.GetTask(ctx, "OPS-FIX-001"))
 	}},
+	"TaskView": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.TaskView(ctx, "OPS-FIX-002"))
+	}},
 	"ListTasks": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.ListTasks(ctx, fairway.TaskFilter{}))
 	}},
@@ -264,7 +267,7 @@ var (
 // without a row fails the test: adding an operation means deciding here
 // who may do it.
 var allowed = map[string][]string{
-	"CreateTask": everyone, "GetTask": everyone, "ListTasks": everyone,
+	"CreateTask": everyone, "GetTask": everyone, "TaskView": everyone, "ListTasks": everyone,
 	"UpdateTask":     humanOnly, // changes risk: what the gate requires
 	"TransitionTask": everyone,
 	"CloseTask":      humanOnly, "CancelTask": humanOnly, "ExplainGate": everyone,

@@ -100,31 +100,39 @@ func (l *Ledger) RemoveDependency(ctx context.Context, blocked, blocker string) 
 
 // Dependencies shows what a task waits on and what waits on it.
 func (l *Ledger) Dependencies(ctx context.Context, key string) (*fairway.TaskDependencies, error) {
-	out := &fairway.TaskDependencies{Key: key, BlockedBy: []*fairway.Task{}, Blocks: []*fairway.Task{}}
+	var out *fairway.TaskDependencies
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		if _, err := tx.Task(key); err != nil {
 			return err
 		}
-		for _, dir := range []struct {
-			list func(string) ([]string, error)
-			dst  *[]*fairway.Task
-		}{{tx.Blockers, &out.BlockedBy}, {tx.Blocking, &out.Blocks}} {
-			keys, err := dir.list(key)
-			if err != nil {
-				return err
-			}
-			for _, k := range keys {
-				t, err := tx.Task(k)
-				if err != nil {
-					return err
-				}
-				*dir.dst = append(*dir.dst, t)
-			}
-		}
-		return nil
+		var err error
+		out, err = dependenciesOf(tx, key)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// dependenciesOf reads the tasks key waits on and the tasks waiting on it.
+func dependenciesOf(tx fairway.Tx, key string) (*fairway.TaskDependencies, error) {
+	out := &fairway.TaskDependencies{Key: key, BlockedBy: []*fairway.Task{}, Blocks: []*fairway.Task{}}
+	for _, dir := range []struct {
+		list func(string) ([]string, error)
+		dst  *[]*fairway.Task
+	}{{tx.Blockers, &out.BlockedBy}, {tx.Blocking, &out.Blocks}} {
+		keys, err := dir.list(key)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			t, err := tx.Task(k)
+			if err != nil {
+				return nil, err
+			}
+			*dir.dst = append(*dir.dst, t)
+		}
 	}
 	return out, nil
 }

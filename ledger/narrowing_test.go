@@ -161,3 +161,21 @@ func TestNarrowing_StaleWhenTheTaskChanged(t *testing.T) {
 		t.Fatalf("approving a stale narrowing: %v", err)
 	}
 }
+
+// The task view shows a pending narrowing beside the gate it would
+// change, from the same snapshot.
+func TestTaskView_ShowsNarrowingsWaiversAndGate(t *testing.T) {
+	l := demoLedger(t)
+	const key = "OPS-EDGE-TUNNEL-001"
+	n := must(l.ProposeNarrowing(as("priya"), key, fairway.TaskUpdate{RemoveScope: fairway.Scope{Surfaces: []string{"edge"}}}))
+	v := must(l.TaskView(context.Background(), key))
+	if v.Task.Key != key || len(v.Narrowings) != 1 || v.Narrowings[0].ID != n.ID || v.Gate == nil || v.Gate.Task != key {
+		t.Fatalf("view = task %s, %d narrowings, gate %+v", v.Task.Key, len(v.Narrowings), v.Gate)
+	}
+	if len(v.Reviews) != 1 || len(v.Evidence) != 1 {
+		t.Fatalf("view holds %d reviews and %d evidence, want sergei's change request and the rollback plan", len(v.Reviews), len(v.Evidence))
+	}
+	if _, err := l.TaskView(context.Background(), "NOPE-1"); fairway.ErrorCode(err) != fairway.ENOTFOUND {
+		t.Fatalf("unknown task: %v", err)
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -134,7 +133,7 @@ func printDecision(w io.Writer, d *fairway.GateDecision) {
 
 // taskRecord turns a task's surroundings into the lines `task show`
 // prints below the task.
-func taskRecord(v *taskView) [][2]string {
+func taskRecord(v *fairway.TaskView) [][2]string {
 	var rows [][2]string
 	var waits []string
 	for _, d := range v.BlockedBy {
@@ -175,36 +174,3 @@ func taskRecord(v *taskView) [][2]string {
 	return rows
 }
 
-// taskView is everything known about a task: what `task show` prints and
-// `task show --json --full` returns.
-type taskView struct {
-	Task      *fairway.Task         `json:"task"`
-	BlockedBy []*fairway.Task       `json:"blocked_by"`
-	Blocks    []*fairway.Task       `json:"blocks"`
-	Evidence  []*fairway.Evidence   `json:"evidence"`
-	Claims    []*fairway.Claim      `json:"claims"`
-	Reviews   []*fairway.Review     `json:"reviews"`
-	Gate      *fairway.GateDecision `json:"gate"`
-}
-
-func fullTask(svc fairway.Service, ctx context.Context, t *fairway.Task) (*taskView, error) {
-	v := &taskView{Task: t}
-	deps, err := svc.Dependencies(ctx, t.Key)
-	if err != nil {
-		return nil, err
-	}
-	v.BlockedBy, v.Blocks = deps.BlockedBy, deps.Blocks
-	if v.Evidence, err = svc.ListEvidence(ctx, fairway.EvidenceFilter{Task: t.Key}); err != nil {
-		return nil, err
-	}
-	if v.Claims, err = svc.ListClaims(ctx, t.Key); err != nil {
-		return nil, err
-	}
-	if v.Reviews, err = svc.ListReviews(ctx, t.Key); err != nil {
-		return nil, err
-	}
-	if v.Gate, err = svc.ExplainGate(ctx, t.Key); err != nil {
-		return nil, err
-	}
-	return v, nil
-}

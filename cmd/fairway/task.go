@@ -90,18 +90,18 @@ fairway task show OPS-FIX-001 --json --full   # with dependencies, evidence, cla
 				if err != nil {
 					return err
 				}
-				t, err := svc.GetTask(ctx, pos[0])
-				if err != nil {
-					return err
-				}
 				if a.json && !*showFull {
+					t, err := svc.GetTask(ctx, pos[0])
+					if err != nil {
+						return err
+					}
 					return a.printJSON(t)
 				}
-				full, err := fullTask(svc, ctx, t)
+				full, err := svc.TaskView(ctx, pos[0])
 				if err != nil {
 					return err
 				}
-				return a.output(full, func(w io.Writer) { printTask(w, t, taskRecord(full)...) })
+				return a.output(full, func(w io.Writer) { printTask(w, full.Task, taskRecord(full)...) })
 			}
 		},
 	})
