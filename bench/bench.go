@@ -44,6 +44,26 @@ func OpenLedger(ctx context.Context, dir string, opts sqlite.Options) (*ledger.L
 // concurrent clients and returns acknowledged writes per second. Every
 // acknowledged write is durable (fsynced) before its response.
 func APIWrites(ctx context.Context, dir string, opts sqlite.Options, clients, total int) (float64, error) {
+	return apiRequests(ctx, dir, opts, clients, total, http.StatusCreated, func(url string, i int64) (*http.Request, error) {
+		body := fmt.Sprintf(`{"key":"W-%d","title":"write %d","risk":"low"}`, i, i)
+		return http.NewRequestWithContext(ctx, "POST", url+"/api/v1/tasks", bytes.NewBufferString(body))
+	})
+}
+
+// APINoop sends total authenticated requests that change nothing (who am
+// I) through the same server and clients as APIWrites: the limit a
+// durable write is judged against, since it pays for HTTP, JSON and token
+// checks but not for the store's transaction and fsync.
+func APINoop(ctx context.Context, dir string, opts sqlite.Options, clients, total int) (float64, error) {
+	return apiRequests(ctx, dir, opts, clients, total, http.StatusOK, func(url string, _ int64) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, "GET", url+"/api/v1/whoami", nil)
+	})
+}
+
+// apiRequests serves a fresh ledger on loopback and sends it total
+// authenticated requests from clients concurrent clients, each expected
+// to answer want; it returns requests per second.
+func apiRequests(ctx context.Context, dir string, opts sqlite.Options, clients, total, want int, build func(url string, i int64) (*http.Request, error)) (float64, error) {
 	l, s, _, token, err := OpenLedger(ctx, dir, opts)
 	if err != nil {
 		return 0, err
@@ -60,13 +80,15 @@ func APIWrites(ctx context.Context, dir string, opts sqlite.Options, clients, to
 	transport := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport}
-	url := "http://" + ln.Addr().String() + "/api/v1/tasks"
+	url := "http://" + ln.Addr().String()
 	return parallel(clients, total, func(i int64) error {
-		body := fmt.Sprintf(`{"key":"W-%d","title":"write %d","risk":"low"}`, i, i)
-		req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewBufferString(body))
+		req, err := build(url, i)
+		if err != nil {
+			return err
+		}
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := client.Do(req)
-		if err == nil && resp.StatusCode != http.StatusCreated {
+		if err == nil && resp.StatusCode != want {
 			err = fmt.Errorf("status %s", resp.Status)
 		}
 		if resp != nil {
@@ -78,7 +100,6 @@ func APIWrites(ctx context.Context, dir string, opts sqlite.Options, clients, to
 	})
 }
 
-// parallel runs fn for 1..total from workers goroutines and returns calls
 // per second, or the first error.
 func parallel(workers, total int, fn func(i int64) error) (float64, error) {
 	var next atomic.Int64

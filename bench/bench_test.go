@@ -27,6 +27,17 @@ func BenchmarkAPIWrites(b *testing.B) {
 	}
 }
 
+// BenchmarkAPINoop is the limit BenchmarkAPIWrites is judged against: the
+// same clients and server making an authenticated request that writes
+// nothing.
+func BenchmarkAPINoop(b *testing.B) {
+	rate, err := bench.APINoop(context.Background(), b.TempDir(), sqlite.Options{}, 32, b.N)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(rate, "requests/s")
+}
+
 // BenchmarkLedgerWrites is BenchmarkAPIWrites without HTTP.
 func BenchmarkLedgerWrites(b *testing.B) {
 	for _, c := range []struct {

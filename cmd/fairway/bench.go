@@ -135,6 +135,13 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	}
 	rows = append(rows, benchRow{Name: "durable API writes, 32 clients", Value: grouped, Unit: "writes/s", Baseline: single, Ratio: grouped / single,
 		Goal: ">= 5000/s and >= 10x baseline", Note: "baseline: same writes, one commit and fsync each"})
+	progress("%d authenticated no-op API requests from 32 clients", total)
+	noop, err := bench.APINoop(ctx, filepath.Join(work, "noop"), sqlite.Options{}, 32, total)
+	if err != nil {
+		return fmt.Errorf("no-op requests: %w", err)
+	}
+	rows = append(rows, benchRow{Name: "durable API writes vs the server's limit", Value: grouped, Unit: "writes/s", Baseline: noop, Ratio: grouped / noop,
+		Goal: ">= 0.5x baseline", Note: "baseline: the same 32 clients making an authenticated no-op request (whoami) through the same server"})
 
 	progress("%d ledger writes from 32 goroutines, without HTTP, grouped and one fsync each", total)
 	lgrouped, err := bench.LedgerWrites(ctx, filepath.Join(work, "lgrouped"), sqlite.Options{}, 32, total)
