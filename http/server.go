@@ -43,6 +43,7 @@ type Server struct {
 	mux     *http.ServeMux
 	logger  *slog.Logger
 	server  *http.Server
+	metrics *metrics
 }
 
 // route is one API operation. The table is the single list of operations:
@@ -117,12 +118,14 @@ func NewServer(service fairway.Service, auth Authenticator, logger *slog.Logger)
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{service: service, auth: auth, mux: http.NewServeMux(), logger: logger,
-		MaxEvidenceBytes: DefaultMaxEvidenceBytes}
+		MaxEvidenceBytes: DefaultMaxEvidenceBytes, metrics: newMetrics()}
 	s.mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPIDocument)
 	})
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
 	for _, rt := range routes {
 		s.mux.HandleFunc(rt.method+" "+rt.pattern, s.wrap(rt.handle))
 	}
@@ -139,6 +142,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.mux.ServeHTTP(rec, r)
+	s.metrics.observe(r.Method, routeOf(r), rec.status, time.Since(start))
 	level := slog.LevelDebug
 	switch {
 	case rec.status >= 500:

@@ -463,3 +463,36 @@ func TestClient_WatchFollowsTheStream(t *testing.T) {
 		t.Fatalf("watched %q, want %q", strings.Join(lines, "|"), want)
 	}
 }
+
+// A load balancer asks /readyz whether a replica's store answers, and a
+// scraper reads /metrics; both answer without a token, and metrics label
+// by route, never by a task key.
+func TestServer_ReadyAndMetrics(t *testing.T) {
+	e := newAPIEnv(t)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(e.srv.URL + path)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", path, resp.Status, err)
+		}
+		resp.Body.Close()
+	}
+	e.do(t, "GET", "/api/v1/tasks/SECRET-KEY-1", e.token, "")
+	e.do(t, "GET", "/api/v1/tasks/SECRET-KEY-2", e.token, "")
+	resp, err := http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(body)
+	want := `fairway_http_requests_total{method="GET",route="/api/v1/tasks/{key}",status="404"} 2`
+	if !strings.Contains(text, want) {
+		t.Fatalf("metrics lack %q:\n%s", want, text)
+	}
+	if strings.Contains(text, "SECRET-KEY") {
+		t.Fatal("metrics hold a task key")
+	}
+	if !strings.Contains(text, `fairway_http_request_duration_seconds_count{route="/api/v1/tasks/{key}"} 2`) {
+		t.Fatalf("no duration histogram:\n%s", text)
+	}
+}
