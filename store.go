@@ -47,6 +47,14 @@ type Store interface {
 	Close() error
 }
 
+// ChangeNotifier is implemented by a store that can tell, without
+// polling, that another process appended audit events (PostgreSQL's
+// LISTEN/NOTIFY). The channel receives after such commits and is closed
+// when ctx ends or the store can no longer listen.
+type ChangeNotifier interface {
+	Changes(ctx context.Context) (<-chan struct{}, error)
+}
+
 // Tx is one store transaction: one interface per entity, as the stores
 // and the storetest suite have one file per entity.
 type Tx interface {

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 	"time"
 
 	"fairway"
@@ -33,7 +34,8 @@ type Ledger struct {
 	// (DefaultWatchPoll when zero).
 	WatchPoll time.Duration
 
-	changes changes
+	changes    changes
+	listenOnce sync.Once
 }
 
 var _ fairway.Service = (*Ledger)(nil)

@@ -39,6 +39,27 @@ func (c *changes) notify() {
 	}
 }
 
+// listen wakes watchers when another process commits to the store, for a
+// store that can say so (fairway.ChangeNotifier); it starts once, with
+// the first watcher, and runs while the store can listen.
+func (l *Ledger) listen() {
+	l.listenOnce.Do(func() {
+		n, ok := l.store.(fairway.ChangeNotifier)
+		if !ok {
+			return
+		}
+		ch, err := n.Changes(context.Background())
+		if err != nil {
+			return // polling still finds other processes' events
+		}
+		go func() {
+			for range ch {
+				l.changes.notify()
+			}
+		}()
+	})
+}
+
 // Watch calls fn with every audit event after f.AfterSeq, in order, as
 // they are appended, until ctx ends or fn fails. It is the one way the
 // log is followed: the HTTP event stream and `audit log --follow` both
@@ -50,6 +71,7 @@ func (l *Ledger) Watch(ctx context.Context, f fairway.AuditFilter, fn func(*fair
 	if poll <= 0 {
 		poll = DefaultWatchPoll
 	}
+	l.listen()
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {

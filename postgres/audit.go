@@ -35,7 +35,16 @@ func (t *tx) AppendAudit(e *fairway.AuditEvent) error {
 		t.w.head, t.w.headDirty = &fairway.AuditHead{Seq: e.Seq, Hash: e.Hash}, true
 		return nil
 	}
-	_, err := t.exec(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, e.Seq, e.Hash)
+	if _, err := t.exec(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, e.Seq, e.Hash); err != nil {
+		return err
+	}
+	return t.notifyAudit()
+}
+
+// notifyAudit tells listeners on every replica, at commit, that the audit
+// log grew (PostgreSQL delivers a NOTIFY only if its transaction commits).
+func (t *tx) notifyAudit() error {
+	_, err := t.exec(`SELECT pg_notify('` + auditChannel + `', current_schema())`)
 	return err
 }
 
@@ -44,8 +53,10 @@ func (t *tx) storeHead() error {
 	if t.w == nil || !t.w.headDirty {
 		return nil
 	}
-	_, err := t.exec(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, t.w.head.Seq, t.w.head.Hash)
-	return err
+	if _, err := t.exec(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, t.w.head.Seq, t.w.head.Hash); err != nil {
+		return err
+	}
+	return t.notifyAudit()
 }
 
 const auditColumns = `seq, at, actor, actor_kind, action, subject, change, prev, hash`

@@ -68,17 +68,22 @@ const (
 // Store is a fairway.Store on one PostgreSQL schema.
 type Store struct {
 	pool       *pgxpool.Pool
+	connConfig *pgx.ConnConfig
 	schema     string
 	lockKey    int32
 	writes     chan *writeRequest
 	maxBatch   int
 	maxRetries int
 
-	closing   sync.RWMutex // held for reading while a write is queued
-	closed    bool
-	closeOnce sync.Once
-	quit      chan struct{}
-	stopped   chan struct{}
+	// listening ends every Changes listener when the store closes.
+	listening     context.Context
+	stopListening context.CancelFunc
+	listeners     sync.WaitGroup
+	closing       sync.RWMutex // held for reading while a write is queued
+	closed        bool
+	closeOnce     sync.Once
+	quit          chan struct{}
+	stopped       chan struct{}
 }
 
 type writeRequest struct {
@@ -110,11 +115,13 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	s := &Store{
-		pool: pool, schema: opts.Schema,
+		pool: pool, connConfig: cfg.ConnConfig, schema: opts.Schema,
 		writes: make(chan *writeRequest, 4*opts.MaxBatch), maxBatch: opts.MaxBatch, maxRetries: opts.MaxRetries,
 		quit: make(chan struct{}), stopped: make(chan struct{}),
 	}
+	s.listening, s.stopListening = context.WithCancel(context.Background())
 	if err := s.migrate(ctx); err != nil {
+		s.stopListening()
 		pool.Close()
 		return nil, fmt.Errorf("open PostgreSQL store: %w", err)
 	}
@@ -136,6 +143,8 @@ func (s *Store) Close() error {
 		close(s.quit)
 		s.closing.Unlock()
 		<-s.stopped
+		s.stopListening()
+		s.listeners.Wait()
 		s.pool.Close()
 	})
 	return nil

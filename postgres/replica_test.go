@@ -2,11 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"fairway"
 	"fairway/blob"
@@ -176,5 +178,43 @@ func TestReplicas_CycleCannotClose(t *testing.T) {
 		if edges := len(deps.BlockedBy) + len(deps.Blocks); edges != 1 {
 			t.Fatalf("round %d: %s has %d edges (%+v), want 1", round, a, edges, deps)
 		}
+	}
+}
+
+// A watcher on one replica hears a write made through another at once,
+// through LISTEN/NOTIFY: its poll interval is an hour, so only the
+// notification can wake it.
+func TestReplicas_WatchHearsOtherReplicas(t *testing.T) {
+	testURL(t)
+	t.Parallel()
+	ls := replicas(t, 2)
+	ls[0].WatchPoll = time.Hour
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	got := make(chan string, 1)
+	ready := make(chan struct{})
+	go func() {
+		first := true
+		ls[0].Watch(wctx, fairway.AuditFilter{}, func(e *fairway.AuditEvent) error {
+			if first { // the existing actor.create: the watcher is now waiting
+				first = false
+				close(ready)
+				return nil
+			}
+			got <- e.Action + " " + e.Subject
+			return errors.New("done")
+		})
+	}()
+	<-ready
+	if _, err := ls[1].CreateTask(as("alice"), fairway.TaskCreate{Key: "HEARD-1", Title: "written on replica 2"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got:
+		if s != "task.create HEARD-1" {
+			t.Fatalf("watcher saw %q", s)
+		}
+	case <-wctx.Done():
+		t.Fatal("the watcher on replica 1 never heard the write on replica 2")
 	}
 }
