@@ -39,11 +39,11 @@ func (l *Ledger) removedNeeds(tx fairway.Tx, before, after *fairway.Task) ([]fai
 		switch {
 		case i < 0:
 		case n.Protected && !will[i].Protected:
-			r.Because = "no longer a protected control (" + n.Describe() + ")"
+			r.Because = "no longer a protected control; was: " + n.Describe()
 		case n.RequireMFA && !will[i].RequireMFA:
-			r.Because = "no longer needs MFA (" + n.Describe() + ")"
+			r.Because = "no longer needs MFA; was: " + n.Describe()
 		case n.MinApprovals > will[i].MinApprovals:
-			r.Because = fmt.Sprintf("fewer approvals: %d instead of %d (%s)", will[i].MinApprovals, n.MinApprovals, n.Describe())
+			r.Because = fmt.Sprintf("fewer approvals: %d instead of %d; was: %s", will[i].MinApprovals, n.MinApprovals, n.Describe())
 		default:
 			continue
 		}
