@@ -4,6 +4,7 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -13,6 +14,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -310,11 +313,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // decode reads a JSON body strictly: one object, no unknown fields, within
 // MaxBodyBytes. Its errors name the field at fault.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return errBodyTooLarge
+	} else if err != nil {
+		return fairway.Errorf(fairway.EINVALID, "cannot read the request body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var maxErr *http.MaxBytesError
 		var typeErr *json.UnmarshalTypeError
 		var syntaxErr *json.SyntaxError
 		switch {
@@ -333,12 +341,41 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 			name = strings.Trim(name, `"`)
 			return fairway.FieldError(name, "is not a known field")
 		}
+		if name := fieldAtFault(body, v); name != "" {
+			return fairway.FieldError(name, "%v", err)
+		}
 		return fairway.Errorf(fairway.EINVALID, "malformed JSON: %v", err)
 	}
 	if dec.More() {
 		return fairway.Errorf(fairway.EINVALID, "request body holds more than one JSON value")
 	}
 	return nil
+}
+
+// fieldAtFault finds the top-level field whose value a type refuses (a
+// time that does not parse, say), by decoding each field alone: the JSON
+// decoder's own error does not say which field it was.
+func fieldAtFault(body []byte, v any) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return ""
+	}
+	t := reflect.TypeOf(v)
+	if t.Kind() != reflect.Pointer {
+		return ""
+	}
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		one, _ := json.Marshal(map[string]json.RawMessage{k: fields[k]})
+		if json.Unmarshal(one, reflect.New(t.Elem()).Interface()) != nil {
+			return k
+		}
+	}
+	return ""
 }
 
 func queryInt(r *http.Request, name string) (int, error) {

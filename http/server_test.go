@@ -126,6 +126,7 @@ func TestAPI_BadInputNamesFieldAndWritesNothing(t *testing.T) {
 		{"empty body", "POST", "/api/v1/lanes", ``, 400, "invalid", "", "request body is empty; send a JSON object"},
 		{"two values", "POST", "/api/v1/lanes", `{"name":"a"}{"name":"b"}`, 400, "invalid", "", "request body holds more than one JSON value"},
 		{"oversized body", "POST", "/api/v1/tasks", big, 413, "invalid", "", ""},
+		{"time that does not parse", "POST", "/api/v1/waivers", `{"task":"A-1","requirement":"evidence:x","reason":"r","expires_at":"next week"}`, 400, "invalid", "expires_at", ""},
 		{"bad limit", "GET", "/api/v1/next?limit=many", "", 400, "invalid", "limit", `"many" is not a whole number`},
 		{"bad status filter", "GET", "/api/v1/tasks?status=finished", "", 400, "invalid", "status", ""},
 		{"unknown task", "GET", "/api/v1/tasks/NOPE-1", "", 404, "not_found", "", `task "NOPE-1" not found`},
