@@ -90,6 +90,9 @@ type DependencyTx interface {
 	Blockers(key string) ([]string, error)
 	// Blocking returns the keys that depend on key.
 	Blocking(key string) ([]string, error)
+	// DependsOn reports whether from depends on to, directly or through
+	// other tasks: one query, however many ancestors from has.
+	DependsOn(from, to string) (bool, error)
 	// ReadyTasks returns open tasks none of whose blockers is unfinished,
 	// ordered by priority (0 first), risk (critical first), then age.
 	ReadyTasks(f NextFilter) ([]*Task, error)

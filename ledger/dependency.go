@@ -32,9 +32,17 @@ func (l *Ledger) AddDependency(ctx context.Context, blocked, blocker string) err
 		if fairway.IsTerminal(t.Status) {
 			return fairway.Errorf(fairway.ECONFLICT, "task %s is %s; a finished task takes no new dependencies", blocked, t.Status)
 		}
-		if cycle, err := findPath(tx, blocker, blocked); err != nil {
+		// One query answers whether the edge closes a cycle; only then is
+		// the cycle walked, to name it.
+		closes, err := tx.DependsOn(blocker, blocked)
+		if err != nil {
 			return err
-		} else if cycle != nil {
+		}
+		if closes {
+			cycle, err := findPath(tx, blocker, blocked)
+			if err != nil {
+				return err
+			}
 			// cycle runs blocker ← … ← blocked through "depends on"; read
 			// the other way it is the chain of "blocks".
 			slices.Reverse(cycle)

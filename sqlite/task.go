@@ -212,6 +212,16 @@ func (t *tx) Blockers(key string) ([]string, error) {
 	return t.queryStrings(`SELECT blocker FROM dependencies WHERE blocked = ? ORDER BY blocker`, key)
 }
 
+// DependsOn reports whether from reaches to through dependencies, in one
+// recursive query; UNION keeps each task once, so the walk is linear in
+// the ancestors.
+func (t *tx) DependsOn(from, to string) (bool, error) {
+	var found bool
+	err := t.q.QueryRowContext(t.ctx, `WITH RECURSIVE reach(key) AS (SELECT ? UNION SELECT d.blocker FROM dependencies d JOIN reach r ON d.blocked = r.key)
+		SELECT EXISTS (SELECT 1 FROM reach WHERE key = ?)`, from, to).Scan(&found)
+	return found, mapErr(err)
+}
+
 // Blocking returns what depends on key.
 func (t *tx) Blocking(key string) ([]string, error) {
 	return t.queryStrings(`SELECT blocked FROM dependencies WHERE blocker = ? ORDER BY blocked`, key)

@@ -132,3 +132,35 @@ func testWaiversAll(t *testing.T, s fairway.Store) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// testDependsOn: reachability through dependencies, however long the
+// chain, and nothing for unrelated or reversed pairs.
+func testDependsOn(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	update(t, s, func(tx fairway.Tx) error {
+		for _, k := range []string{"D-1", "D-2", "D-3", "D-4", "X-1"} {
+			if err := tx.InsertTask(newTask(k, at)); err != nil {
+				return err
+			}
+		}
+		// D-4 → D-3 → D-2 → D-1, and D-4 → D-2 (a diamond's shortcut).
+		for _, e := range [][2]string{{"D-4", "D-3"}, {"D-3", "D-2"}, {"D-2", "D-1"}, {"D-4", "D-2"}} {
+			if err := tx.InsertDependency(e[0], e[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx fairway.Tx) error {
+		for _, c := range []struct {
+			from, to string
+			want     bool
+		}{{"D-4", "D-1", true}, {"D-3", "D-1", true}, {"D-1", "D-4", false}, {"D-4", "X-1", false}, {"X-1", "X-1", true}} {
+			got, err := tx.DependsOn(c.from, c.to)
+			if err != nil || got != c.want {
+				t.Errorf("DependsOn(%s, %s) = %t, %v; want %t", c.from, c.to, got, err, c.want)
+			}
+		}
+		return nil
+	})
+}

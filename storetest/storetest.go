@@ -39,6 +39,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ActorLifecycle", testActorLifecycle},
 		{"NarrowingRoundTrip", testNarrowingRoundTrip},
 		{"WaiversAll", testWaiversAll},
+		{"DependsOn", testDependsOn},
 		{"AuditHeadMovesWithEvents", testAuditHead},
 		{"ConcurrentUpdatesAllCommit", testConcurrentUpdates},
 		{"EvidenceProofLinkKeptAsGiven", testProofLinkKeptAsGiven},
