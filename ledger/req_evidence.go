@@ -175,11 +175,17 @@ func judge(e *fairway.Evidence, s policy.Success) verdict {
 			return fail(fmt.Sprintf("is a JUnit report of %d tests: %d passed, %d failed, %d errors", sm.Tests, sm.Passed, sm.Failed, sm.Errors), fixTests)
 		case sm.Tests == 0 && s.Tests == "passed":
 			return fail("is a JUnit report with no tests", fixTests)
+		case sm.Passed == 0 && s.Tests == "passed":
+			return fail(fmt.Sprintf("is a JUnit report of %d tests of which none passed (%d skipped)", sm.Tests, sm.Skipped), fixTests)
 		default:
 			shows = append(shows, fmt.Sprintf("JUnit report of %d tests, none failed", sm.Tests))
 		}
 	}
 	if sm := e.Summary; sm != nil && sm.Format == "sarif" {
+		if sm.Errors > 0 {
+			return fail(fmt.Sprintf("is a SARIF report of a scan that did not complete (%d failed runs or tool errors)", sm.Errors),
+				"run the scan again until it completes and record its report: "+addAgain)
+		}
 		if s.SARIFThreshold == "off" {
 			shows = append(shows, "SARIF report, findings not judged under the policy")
 		} else {

@@ -41,11 +41,25 @@ type Success struct {
 }
 
 // SuccessOf returns what success means for an evidence kind under p (or
-// under the defaults when p is nil), every field set but Format.
+// under the defaults when p is nil), every field set but Format. A kind
+// whose success the policy states in terms of tests or findings must be
+// in the form that shows them: `tests: passed` needs a JUnit report, a
+// SARIF threshold a SARIF report, so a text file saying "all tests
+// passed" is not taken for one. Command results are always commands.
 func (p *Policy) SuccessOf(kind string) Success {
 	var s Success
 	if p != nil && p.EvidenceKinds[kind] != nil {
 		s = p.EvidenceKinds[kind].Success
+	}
+	if s.Format == "" {
+		switch {
+		case kind == fairway.EvidenceCommandResult:
+			s.Format = "command"
+		case s.Tests == "passed" || s.Tests == "no-failures":
+			s.Format = "junit"
+		case s.SARIFThreshold != "" && s.SARIFThreshold != "off":
+			s.Format = "sarif"
+		}
 	}
 	if s.ExitCode == "" {
 		s.ExitCode = ExitCodes[0]

@@ -32,7 +32,7 @@ func TestLoad_EvidenceKindsSayWhatSuccessMeans(t *testing.T) {
 		want policy.Success
 	}{
 		{"scan-output", policy.Success{ExitCode: "zero", Tests: "passed", SARIFThreshold: "error", Format: "sarif"}},
-		{"command-result", policy.Success{ExitCode: "any", Tests: "passed", SARIFThreshold: "note"}},
+		{"command-result", policy.Success{ExitCode: "any", Tests: "passed", SARIFThreshold: "note", Format: "command"}}, // a command result is a command
 		{"uat-report", policy.Success{ExitCode: "zero", Tests: "passed", SARIFThreshold: "note"}},
 	}
 	for _, tc := range tests {

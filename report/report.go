@@ -1,7 +1,8 @@
 // Package report recognises test and scan reports among evidence files
 // and summarises them: JUnit XML (tests passed, failed, errored, skipped)
-// and SARIF (findings by severity). It reads as a stream, so a large
-// report costs no more memory than a small one.
+// and SARIF (findings by severity, and runs whose tool failed, counted in
+// Errors). It reads as a stream, so a large report costs no more memory
+// than a small one.
 package report
 
 import (
@@ -99,41 +100,127 @@ func junit(r io.Reader) (*fairway.Summary, error) {
 	return s, nil
 }
 
-// sarif streams runs[].results[].level (and tool names).
+// sarif streams a SARIF log token by token: the findings of every run's
+// results by level, tool names, and whether each run's tool executed
+// successfully. A result of kind "fail" is a finding whatever its level;
+// pass, notApplicable and informational results are not. An object that
+// names a key twice is not a SARIF log (a decoder would keep only one of
+// the two, and a reader another), and neither is one nested deeper than
+// any real report.
 func sarif(r io.Reader) (*fairway.Summary, error) {
-	var doc struct {
-		Version string `json:"version"`
-		Runs    []struct {
-			Tool struct {
-				Driver struct {
-					Name string `json:"name"`
-				} `json:"driver"`
-			} `json:"tool"`
-			Results []struct {
-				Level string `json:"level"`
-			} `json:"results"`
-		} `json:"runs"`
-	}
-	if err := json.NewDecoder(r).Decode(&doc); err != nil {
+	w := &sarifWalker{dec: json.NewDecoder(r), s: &fairway.Summary{Format: "sarif", Findings: map[string]int{}}}
+	w.dec.UseNumber()
+	if err := w.value("", 0); err != nil || w.version == "" {
 		return nil, nil
 	}
-	if doc.Version == "" {
-		return nil, nil
+	if _, err := w.dec.Token(); err != io.EOF {
+		return nil, nil // more than one JSON value
 	}
-	s := &fairway.Summary{Format: "sarif", Findings: map[string]int{}}
-	for _, run := range doc.Runs {
-		if run.Tool.Driver.Name != "" {
-			s.Tools = append(s.Tools, run.Tool.Driver.Name)
-		}
-		for _, res := range run.Results {
-			level := res.Level
-			if level == "" {
-				level = "warning" // SARIF's default level
+	return w.s, nil
+}
+
+// maxSARIFDepth bounds nesting: real reports stay far below it.
+const maxSARIFDepth = 64
+
+type sarifWalker struct {
+	dec     *json.Decoder
+	s       *fairway.Summary
+	version string
+	// the result being read: its level and kind
+	level, kind string
+}
+
+var errNotSARIF = errors.New("not a SARIF log")
+
+func (w *sarifWalker) value(path string, depth int) error {
+	if depth > maxSARIFDepth {
+		return errNotSARIF
+	}
+	tok, err := w.dec.Token()
+	if err != nil {
+		return err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			if path == ".runs[].results[]" {
+				w.level, w.kind = "", ""
 			}
-			s.Findings[level]++
+			seen := map[string]bool{}
+			for w.dec.More() {
+				k, err := w.dec.Token()
+				if err != nil {
+					return err
+				}
+				key, _ := k.(string)
+				if seen[key] {
+					return errNotSARIF
+				}
+				seen[key] = true
+				if err := w.value(path+"."+key, depth+1); err != nil {
+					return err
+				}
+			}
+			if _, err := w.dec.Token(); err != nil {
+				return err
+			}
+			if path == ".runs[].results[]" {
+				w.finding()
+			}
+		case '[':
+			for w.dec.More() {
+				if err := w.value(path+"[]", depth+1); err != nil {
+					return err
+				}
+			}
+			if _, err := w.dec.Token(); err != nil {
+				return err
+			}
+		}
+	case string:
+		switch path {
+		case ".version":
+			w.version = t
+		case ".runs[].tool.driver.name":
+			w.s.Tools = append(w.s.Tools, t)
+		case ".runs[].results[].level":
+			w.level = t
+		case ".runs[].results[].kind":
+			w.kind = t
+		case ".runs[].invocations[].toolExecutionNotifications[].level":
+			if t == "error" {
+				w.s.Errors++
+			}
+		}
+	case bool:
+		if path == ".runs[].invocations[].executionSuccessful" && !t {
+			w.s.Errors++
 		}
 	}
-	return s, nil
+	return nil
+}
+
+// finding counts the result just read, by SARIF's defaults: kind fail,
+// level warning.
+func (w *sarifWalker) finding() {
+	switch w.kind {
+	case "", "fail":
+	case "open", "review":
+		// needs a person's judgement: a finding until judged
+	default:
+		return // pass, notApplicable, informational
+	}
+	level := w.level
+	switch level {
+	case "":
+		level = "warning"
+	case "none":
+		if w.kind == "fail" {
+			level = "error" // a stated failure cannot hide behind level none
+		}
+	}
+	w.s.Findings[level]++
 }
 
 // String is a one-line description of a summary.

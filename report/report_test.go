@@ -24,6 +24,16 @@ func TestSummarize(t *testing.T) {
 		{"sarif", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"gosec"}},"results":[{"level":"note"},{"level":"error"}]},{"tool":{"driver":{"name":"trivy"}},"results":[]}]}`,
 			&fairway.Summary{Format: "sarif", Findings: map[string]int{"note": 1, "error": 1}, Tools: []string{"gosec", "trivy"}}},
 		{"json that is not sarif", `{"runs": 3}`, nil},
+		{"sarif of a scan that failed", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"gosec"}},"invocations":[{"executionSuccessful":false,` +
+			`"toolExecutionNotifications":[{"level":"error","message":{"text":"panic"}}]}],"results":[]}]}`,
+			&fairway.Summary{Format: "sarif", Findings: map[string]int{}, Tools: []string{"gosec"}, Errors: 2}},
+		{"sarif results by kind", `{"version":"2.1.0","runs":[{"results":[{"kind":"fail","level":"none"},{"kind":"pass","level":"error"},` +
+			`{"kind":"notApplicable"},{"kind":"review"},{}]}]}`,
+			&fairway.Summary{Format: "sarif", Findings: map[string]int{"error": 1, "warning": 2}}},
+		{"sarif naming runs twice", `{"version":"2.1.0","runs":[{"results":[{"level":"error"}]}],"runs":[{"results":[]}]}`, nil},
+		{"sarif naming a result's level twice", `{"version":"2.1.0","runs":[{"results":[{"level":"error","level":"none"}]}]}`, nil},
+		{"sarif nested beyond reason", `{"version":"2.1.0","runs":[{"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}]}`, nil},
+		{"two json values", `{"version":"2.1.0","runs":[]} {"version":"2.1.0","runs":[]}`, nil},
 		{"plain text", "PASS\nok fairway 0.1s\n", nil},
 	}
 	for _, c := range cases {
