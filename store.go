@@ -16,6 +16,7 @@ type Service interface {
 	EvidenceService
 	GovernanceService
 	NarrowingService
+	SessionService
 }
 
 // Store is the persistence the ledger's rules sit on: reads and writes in
@@ -57,6 +58,7 @@ type Tx interface {
 	EvidenceTx
 	GovernanceTx
 	NarrowingTx
+	SessionTx
 	AuditTx
 }
 
