@@ -400,7 +400,8 @@ func (l *Ledger) ListSessions(ctx context.Context, f fairway.SessionFilter) ([]*
 	if f.State != "" && !slices.Contains(fairway.SessionStates, f.State) {
 		return nil, fairway.FieldError("state", "%q is not a session state: use one of %s", f.State, strings.Join(fairway.SessionStates, ", "))
 	}
-	now := l.now()
+	// The clock is read only when a session could have expired.
+	var now time.Time
 	store := fairway.SessionFilter{Task: f.Task, Actor: f.Actor, State: f.State}
 	if f.Live {
 		store.State = fairway.SessionAttached
@@ -413,6 +414,9 @@ func (l *Ledger) ListSessions(ctx context.Context, f fairway.SessionFilter) ([]*
 		}
 		out = out[:0]
 		for _, s := range all {
+			if s.State == fairway.SessionAttached && now.IsZero() {
+				now = l.now()
+			}
 			asOf(s, now)
 			if (!f.Live || s.State == fairway.SessionAttached) && (f.State == "" || s.State == f.State) {
 				out = append(out, s)

@@ -156,6 +156,15 @@ func taskRecord(v *taskView) [][2]string {
 	if len(v.Claims) > 0 {
 		rows = append(rows, [2]string{"claims", fmt.Sprintf("%d (not evidence)", len(v.Claims))})
 	}
+	var live []string
+	for _, s := range v.Sessions {
+		if s.State == fairway.SessionAttached {
+			live = append(live, fmt.Sprintf("%s (%s, %s)", s.ID, s.Actor, oneLine(s.Provider)))
+		}
+	}
+	if len(v.Sessions) > 0 {
+		rows = append(rows, [2]string{"live sessions", joinOrDash(live)})
+	}
 	var rv []string
 	for _, r := range v.Reviews {
 		rv = append(rv, fmt.Sprintf("%s %s by %s", r.Domain, r.Verdict, r.Reviewer))
@@ -185,6 +194,7 @@ type taskView struct {
 	Claims    []*fairway.Claim      `json:"claims"`
 	Reviews   []*fairway.Review     `json:"reviews"`
 	Gate      *fairway.GateDecision `json:"gate"`
+	Sessions  []*fairway.Session    `json:"sessions"`
 }
 
 func fullTask(svc fairway.Service, ctx context.Context, t *fairway.Task) (*taskView, error) {
@@ -204,6 +214,9 @@ func fullTask(svc fairway.Service, ctx context.Context, t *fairway.Task) (*taskV
 		return nil, err
 	}
 	if v.Gate, err = svc.ExplainGate(ctx, t.Key); err != nil {
+		return nil, err
+	}
+	if v.Sessions, err = svc.ListSessions(ctx, fairway.SessionFilter{Task: t.Key}); err != nil {
 		return nil, err
 	}
 	return v, nil
