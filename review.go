@@ -175,9 +175,12 @@ const (
 // groups and MFA posture from the identity provider, and the session
 // whose credential made the request.
 type Auth struct {
-	Groups  []string    `json:"groups,omitempty"`
-	MFA     *MFAPosture `json:"mfa,omitempty"`
-	Session string      `json:"session,omitempty"`
+	Groups []string    `json:"groups,omitempty"`
+	MFA    *MFAPosture `json:"mfa,omitempty"`
+	// Session and Generation are set when the request is made with a
+	// session credential: the write helper fences on them (R10).
+	Session    string `json:"session,omitempty"`
+	Generation int64  `json:"generation,omitempty"`
 }
 
 type authKey struct{}

@@ -16,6 +16,7 @@ type Service interface {
 	EvidenceService
 	GovernanceService
 	NarrowingService
+	SessionService
 }
 
 // Store is the persistence the ledger's rules sit on: reads and writes in
@@ -65,6 +66,7 @@ type Tx interface {
 	EvidenceTx
 	GovernanceTx
 	NarrowingTx
+	SessionTx
 	AuditTx
 }
 

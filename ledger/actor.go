@@ -143,8 +143,18 @@ func (l *Ledger) DisableActor(ctx context.Context, name, reason string) (*fairwa
 		if err != nil {
 			return err
 		}
+		// Its sessions end too, so the tasks they held are free at once.
+		live, err := w.tx.Sessions(fairway.SessionFilter{Actor: a.Name, State: fairway.SessionAttached})
+		if err != nil {
+			return err
+		}
+		for _, s := range live {
+			if err := w.end(s, "session.interrupt", fairway.SessionInterrupted, "actor "+a.Name+" was disabled by "+w.by.Name); err != nil {
+				return err
+			}
+		}
 		out = a
-		return w.record(map[string]any{"actor": a.Name, "reason": reason, "tokens_revoked": revoked})
+		return w.record(map[string]any{"actor": a.Name, "reason": reason, "tokens_revoked": revoked, "sessions_ended": len(live)})
 	})
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"strings"
 
 	"fairway"
 )
@@ -11,8 +12,13 @@ import (
 // no MFA posture.
 type TokenAuth struct{ L *Ledger }
 
-// Authenticate resolves a Fairway bearer token.
+// Authenticate resolves a Fairway bearer token: an actor's token, or a
+// session credential, which yields the session's actor and an Auth
+// carrying the session and its generation.
 func (t TokenAuth) Authenticate(ctx context.Context, token string) (*fairway.Actor, *fairway.Auth, error) {
+	if strings.HasPrefix(token, SessionTokenPrefix) {
+		return t.L.AuthenticateSession(ctx, token)
+	}
 	a, err := t.L.Authenticate(ctx, token)
 	return a, nil, err
 }

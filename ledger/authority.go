@@ -16,6 +16,9 @@ import (
 //     Agents and session credentials create no actors and issue no
 //     tokens; anyone may revoke their own tokens.
 //   - A reviewer or waiver approver is independent of the task (R2).
+//   - A session is attached with an actor's own credential; it is
+//     controlled by its actor, by its own credential only, or by a human
+//     or service operating it.
 
 // humanOnly refuses agents, services and any request made with a session
 // credential (R1).
@@ -80,8 +83,8 @@ func (w *write) requireMayRevoke(target *fairway.Actor) error {
 }
 
 // notIndependent maps everyone who may not review a task to why (R2): its
-// owner, its creator, whoever asked for the work, and everyone who
-// recorded its evidence.
+// owner, its creator, whoever asked for the work, everyone who recorded
+// its evidence, and everyone who held a session on it.
 func notIndependent(tx fairway.Tx, task *fairway.Task) (map[string]string, error) {
 	out := map[string]string{}
 	mark := func(who, why string) {
@@ -99,6 +102,13 @@ func notIndependent(tx fairway.Tx, task *fairway.Task) (map[string]string, error
 	for _, r := range recorders {
 		mark(r, "recorded its evidence")
 	}
+	sessions, err := tx.Sessions(fairway.SessionFilter{Task: task.Key})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sessions {
+		mark(s.Actor, "held a session on it")
+	}
 	return out, nil
 }
 
@@ -107,4 +117,30 @@ func article(kind string) string {
 		return "an"
 	}
 	return "a"
+}
+
+// requireMayAttach refuses attaching a session with a session
+// credential: a session does not start sessions; its actor does.
+func (w *write) requireMayAttach() error {
+	if s := w.auth.Session; s != "" {
+		return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("a session credential (session %s) cannot attach a session; attach with the actor's own credential", s)})
+	}
+	return nil
+}
+
+// requireSessionControl refuses heartbeating, detaching or observing a
+// session by anyone but its own actor, or a human or service acting with
+// its own credential (an operator, or the adapter that runs it). A
+// session credential controls only its own session.
+func (w *write) requireSessionControl(s *fairway.Session) error {
+	if id := w.auth.Session; id != "" {
+		if id != s.ID {
+			return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("the credential of session %s cannot act on session %s", id, s.ID)})
+		}
+		return nil
+	}
+	if w.by.Name == s.Actor || w.by.Kind == fairway.KindHuman || w.by.Kind == fairway.KindService {
+		return nil
+	}
+	return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("session %s belongs to %s; %s (%s) cannot act on it", s.ID, s.Actor, w.by.Name, w.by.Kind)})
 }

@@ -55,8 +55,14 @@ func as(name string) context.Context {
 	return fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: name})
 }
 
-func withSession(ctx context.Context) context.Context {
-	return fairway.NewContextWithAuth(ctx, &fairway.Auth{Session: "S-1"})
+// withSession returns a context acting as name through a live session
+// of its own, attached to a task made for it, so the session is not on
+// any task a test acts on.
+func withSession(l *ledger.Ledger, name string) context.Context {
+	key := "SES-" + strings.ToUpper(strings.NewReplacer(".", "-", "_", "-").Replace(name))
+	must(l.CreateTask(as(name), fairway.TaskCreate{Key: key, Title: "session of " + name}))
+	att := must(l.AttachSession(as(name), fairway.SessionAttach{Task: key, Provider: "shell"}))
+	return fairway.NewContextWithAuth(as(name), &fairway.Auth{Session: att.Session.ID, Generation: att.Session.Generation})
 }
 
 // must returns v, and panics on err: setup that cannot fail unless the
@@ -232,6 +238,24 @@ var calls = map[string]call{
 	"ListNarrowings": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.ListNarrowings(ctx, ""))
 	}},
+	"AttachSession": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.AttachSession(ctx, fairway.SessionAttach{Task: "OPS-FIX-001", Provider: "codex"}))
+	}},
+	"HeartbeatSession": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.HeartbeatSession(ctx, ownSession(ctx, l)))
+	}},
+	"DetachSession": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.DetachSession(ctx, ownSession(ctx, l), "half done"))
+	}},
+	"ObserveSession": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ObserveSession(ctx, fairway.SessionObserve{Session: ownSession(ctx, l), Source: fairway.SourceScreenStable}))
+	}},
+	"GetSession": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.GetSession(ctx, ownSession(ctx, l)))
+	}},
+	"ListSessions": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ListSessions(ctx, fairway.SessionFilter{Live: true}))
+	}},
 	"ActivePolicy": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error { return ignore(l.ActivePolicy(ctx)) }},
 	"BootstrapPolicy": {noPolicy: true, fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.BootstrapPolicy(ctx, "governance.yaml", demo.Policy))
@@ -243,24 +267,36 @@ var calls = map[string]call{
 
 func ptr[T any](v T) *T { return &v }
 
+// ownSession returns the session the caller acts through, or attaches
+// one for the caller (as setup) when it acts with its own credential.
+func ownSession(ctx context.Context, l *ledger.Ledger) string {
+	if id := fairway.AuthFromContext(ctx).Session; id != "" {
+		return id
+	}
+	name := fairway.ActorFromContext(ctx).Name
+	return must(l.AttachSession(as(name), fairway.SessionAttach{Task: "OPS-FIX-002", Provider: "shell"})).Session.ID
+}
+
 // The callers: each actor kind with its own credential, and each with a
 // session credential.
 var callers = []struct {
 	name string
-	ctx  func() context.Context
+	ctx  func(l *ledger.Ledger) context.Context
 }{
-	{"human", func() context.Context { return as("omar") }},
-	{"agent", func() context.Context { return as("codex") }},
-	{"service", func() context.Context { return as("ci") }},
-	{"human+session", func() context.Context { return withSession(as("omar")) }},
-	{"agent+session", func() context.Context { return withSession(as("codex")) }},
-	{"service+session", func() context.Context { return withSession(as("ci")) }},
+	{"human", func(*ledger.Ledger) context.Context { return as("omar") }},
+	{"agent", func(*ledger.Ledger) context.Context { return as("codex") }},
+	{"service", func(*ledger.Ledger) context.Context { return as("ci") }},
+	{"human+session", func(l *ledger.Ledger) context.Context { return withSession(l, "omar") }},
+	{"agent+session", func(l *ledger.Ledger) context.Context { return withSession(l, "codex") }},
+	{"service+session", func(l *ledger.Ledger) context.Context { return withSession(l, "ci") }},
 }
 
 // humanOnly and everyone are the allowed sets the table uses.
 var (
 	everyone  = []string{"human", "agent", "service", "human+session", "agent+session", "service+session"}
 	humanOnly = []string{"human"}
+	// ownCredential is every kind acting with its own credential.
+	ownCredential = []string{"human", "agent", "service"}
 )
 
 // allowed is who may call each method. A method of fairway.Service
@@ -285,6 +321,10 @@ var allowed = map[string][]string{
 	"RequestWaiver": everyone, "ApproveWaiver": humanOnly, "ListWaivers": everyone,
 	"ActivePolicy": everyone, "BootstrapPolicy": humanOnly, "ProposePolicy": everyone,
 	"ProposeNarrowing": humanOnly, "ApproveNarrowing": humanOnly, "ListNarrowings": everyone,
+	// A session is attached with an actor's own credential, and
+	// controlled by its actor or its own credential.
+	"AttachSession": ownCredential, "HeartbeatSession": everyone, "DetachSession": everyone, "ObserveSession": everyone,
+	"GetSession": everyone, "ListSessions": everyone,
 }
 
 func TestAuthority_EveryMethodByEveryCaller(t *testing.T) {
@@ -303,8 +343,9 @@ func TestAuthority_EveryMethodByEveryCaller(t *testing.T) {
 			for _, caller := range callers {
 				l := MustOpenLedger(t)
 				f := setUp(t, l, !c.noPolicy)
+				ctx := caller.ctx(l)
 				before := auditLen(t, l)
-				err := c.fn(caller.ctx(), l, f)
+				err := c.fn(ctx, l, f)
 				switch code := fairway.ErrorCode(err); code {
 				case "":
 					got = append(got, caller.name)
@@ -334,26 +375,27 @@ func auditLen(t *testing.T, l *ledger.Ledger) int {
 func TestAuthority_ActorsAndTokensByKind(t *testing.T) {
 	cases := []struct {
 		caller string
-		ctx    func() context.Context
+		ctx    func(l *ledger.Ledger) context.Context
 		// may create (and so be issued the first token of) each kind
 		human, agent, service bool
 	}{
-		{"human", func() context.Context { return as("omar") }, true, true, true},
-		{"service", func() context.Context { return as("ci") }, false, true, true},
-		{"agent", func() context.Context { return as("codex") }, false, false, false},
-		{"human+session", func() context.Context { return withSession(as("omar")) }, false, false, false},
+		{"human", func(*ledger.Ledger) context.Context { return as("omar") }, true, true, true},
+		{"service", func(*ledger.Ledger) context.Context { return as("ci") }, false, true, true},
+		{"agent", func(*ledger.Ledger) context.Context { return as("codex") }, false, false, false},
+		{"human+session", func(l *ledger.Ledger) context.Context { return withSession(l, "omar") }, false, false, false},
 	}
 	for _, c := range cases {
 		l := MustOpenLedger(t)
 		setUp(t, l, false)
+		ctx := c.ctx(l)
 		for i, kind := range []string{fairway.KindHuman, fairway.KindAgent, fairway.KindService} {
 			want := []bool{c.human, c.agent, c.service}[i]
-			_, err := l.CreateActor(c.ctx(), fairway.ActorCreate{Name: "new-" + kind, Kind: kind, IssueToken: true})
+			_, err := l.CreateActor(ctx, fairway.ActorCreate{Name: "new-" + kind, Kind: kind, IssueToken: true})
 			if (err == nil) != want || err != nil && fairway.ErrorCode(err) != fairway.EFORBIDDEN {
 				t.Errorf("%s creating a %s: %v, want allowed=%t", c.caller, kind, err, want)
 			}
 			if err == nil {
-				_, err = l.RotateToken(c.ctx(), "new-"+kind)
+				_, err = l.RotateToken(ctx, "new-"+kind)
 				if err != nil {
 					t.Errorf("%s rotating the token of the %s it created: %v", c.caller, kind, err)
 				}

@@ -300,7 +300,7 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 	findings = append(findings, redactCommand(a.Command, a.Environment)...)
 	e := &fairway.Evidence{
 		Task: a.Task, Kind: a.Kind, Filename: a.Filename, Note: a.Note, Supersedes: a.Supersedes,
-		RecordedBy: by.Name, RecordedByKind: by.Kind, RecordedAt: l.now(),
+		RecordedBy: by.Name, RecordedByKind: by.Kind, Session: fairway.AuthFromContext(ctx).Session, RecordedAt: l.now(),
 		Source: a.Source, Environment: a.Environment,
 		Scan: fairway.ScanReport{Findings: findings, Redacted: len(findings) > 0},
 	}

@@ -114,7 +114,7 @@ func TestNarrowing_NeedsEveryLosingDomain(t *testing.T) {
 		{withMFA("priya"), fairway.EFORBIDDEN, "priya proposed narrowing"},
 		{withMFA("omar"), fairway.EFORBIDDEN, "omar is not independent"}, // owns the task
 		{withMFA("grace"), fairway.EFORBIDDEN, "a member of none of them"},
-		{withSession(as("olivia")), fairway.EFORBIDDEN, "not with a session credential"},
+		{withSession(l, "olivia"), fairway.EFORBIDDEN, "not with a session credential"},
 		{as("codex-1"), fairway.EFORBIDDEN, "only a human"},
 	}
 	for _, r := range refusals {

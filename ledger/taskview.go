@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"time"
 
 	"fairway"
 )
@@ -40,6 +41,16 @@ func (l *Ledger) TaskView(ctx context.Context, key string) (*fairway.TaskView, e
 		if v.Narrowings, err = tx.Narrowings(key); err != nil {
 			return err
 		}
+		if v.Sessions, err = tx.Sessions(fairway.SessionFilter{Task: key}); err != nil {
+			return err
+		}
+		var now time.Time // read only when a lease could have run out
+		for _, s := range v.Sessions {
+			if s.State == fairway.SessionAttached && now.IsZero() {
+				now = l.now()
+			}
+			asOf(s, now)
+		}
 		v.Gate, err = l.evaluateGate(tx, task, blobs)
 		return err
 	})
@@ -51,6 +62,7 @@ func (l *Ledger) TaskView(ctx context.Context, key string) (*fairway.TaskView, e
 	v.Reviews = nonNil(v.Reviews)
 	v.Waivers = nonNil(v.Waivers)
 	v.Narrowings = nonNil(v.Narrowings)
+	v.Sessions = nonNil(v.Sessions)
 	return v, nil
 }
 

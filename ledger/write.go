@@ -19,7 +19,10 @@ type write struct {
 	tx   fairway.Tx
 	by   *fairway.Actor
 	auth *fairway.Auth
-	now  time.Time
+	// session is the live session whose credential made the write, once
+	// the fence let it through.
+	session *fairway.Session
+	now     time.Time
 	// action and subject name the audit event of the operation and of its
 	// refusal.
 	action, subject string
@@ -80,14 +83,23 @@ func (l *Ledger) writeWith(ctx context.Context, action, subject string, bootstra
 			}
 			empty = n == 0
 		}
-		if !empty {
+		switch {
+		case ctx.Value(systemKey{}) != nil:
+			w.by, w.auth = systemActor, &fairway.Auth{}
+		case !empty:
 			by, err := l.actor(ctx, tx)
 			if err != nil {
 				return err
 			}
 			w.by = by
 		}
-		err := fn(w)
+		var err error
+		if w.auth.Session != "" {
+			err = w.fence()
+		}
+		if err == nil {
+			err = fn(w)
+		}
 		var r *refusal
 		if errors.As(err, &r) {
 			if w.by == nil {

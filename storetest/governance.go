@@ -61,12 +61,19 @@ func wantState(t *testing.T, d *fairway.GateDecision, id, state string) fairway.
 func testR1OnlyHumansReview(t *testing.T, e *env) {
 	e.governed(t)
 	e.task(t, "R1-REV", func(c *fairway.TaskCreate) { c.ReviewDomains = []string{"ops"} })
+	// olivia's live session is on another task, so only the credential
+	// is at issue.
+	e.task(t, "R1-SES")
+	att, err := e.l.AttachSession(as("olivia"), fairway.SessionAttach{Task: "R1-SES", Provider: "tmux"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := e.auditSeq(t)
-	_, err := e.l.AddReview(e.codex, fairway.ReviewAdd{Task: "R1-REV", Domain: "ops", Verdict: fairway.VerdictApproved})
+	_, err = e.l.AddReview(e.codex, fairway.ReviewAdd{Task: "R1-REV", Domain: "ops", Verdict: fairway.VerdictApproved})
 	wantMessage(t, err, fairway.EFORBIDDEN, "only a human can review; codex is an agent. Agents may execute and summarise; reviews are for independent humans")
-	session := fairway.NewContextWithAuth(as("olivia"), &fairway.Auth{Session: "S-7"})
+	session := fairway.NewContextWithAuth(as("olivia"), &fairway.Auth{Session: att.Session.ID, Generation: att.Session.Generation})
 	_, err = e.l.AddReview(session, fairway.ReviewAdd{Task: "R1-REV", Domain: "ops", Verdict: fairway.VerdictApproved})
-	wantMessage(t, err, fairway.EFORBIDDEN, "only a human can review, and not with a session credential (session S-7)")
+	wantMessage(t, err, fairway.EFORBIDDEN, "only a human can review, and not with a session credential (session "+att.Session.ID+")")
 	_, err = e.l.CloseTask(session, "R1-REV")
 	wantCode(t, err, fairway.EFORBIDDEN)
 	events, _ := e.l.AuditLog(ctx, fairway.AuditFilter{AfterSeq: before})

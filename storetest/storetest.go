@@ -43,6 +43,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"AuditHeadMovesWithEvents", testAuditHead},
 		{"ConcurrentUpdatesAllCommit", testConcurrentUpdates},
 		{"EvidenceProofLinkKeptAsGiven", testProofLinkKeptAsGiven},
+		{"SessionRoundTrip", testSessionRoundTrip},
+		{"SessionObservations", testSessionObservations},
 	}
 	for _, lt := range ledgerTests {
 		tests = append(tests, struct {

@@ -89,6 +89,9 @@ type app struct {
 	server string
 	token  string
 	dir    string
+	// session is --session: the session a local-mode credential must be
+	// of ($FAIRWAY_SESSION otherwise).
+	session string
 	// store is a store URL (serve --store); $FAIRWAY_STORE otherwise.
 	store string
 
@@ -234,6 +237,7 @@ func (a *app) defineFlags(fs *flag.FlagSet, c *command) runFunc {
 	fs.StringVar(&a.server, "server", "", "talk to a Fairway server at this URL (default $FAIRWAY_SERVER)")
 	fs.StringVar(&a.token, "token", "", "bearer token for --server (default $FAIRWAY_TOKEN)")
 	fs.StringVar(&a.dir, "dir", "", "local store folder (default $FAIRWAY_DIR or .fairway)")
+	fs.StringVar(&a.session, "session", "", "act through this session, with its credential in $FAIRWAY_SESSION_TOKEN (default $FAIRWAY_SESSION)")
 	return body
 }
 
@@ -314,7 +318,7 @@ Usage:
 Commands:
 `)
 	// Work first, then proof, then governance, then the rest.
-	order := []string{"task", "dep", "next", "gate", "lane", "run", "evidence", "claim", "review", "waiver", "policy", "actor", "audit", "serve", "demo", "bench"}
+	order := []string{"task", "dep", "next", "gate", "lane", "session", "run", "evidence", "claim", "review", "waiver", "policy", "actor", "audit", "serve", "demo", "bench"}
 	rank := func(c *command) int {
 		group, _, _ := strings.Cut(c.name, " ")
 		for i, g := range order {
@@ -343,11 +347,16 @@ Run 'fairway COMMAND --help' for details and an example.
 // or $FAIRWAY_SERVER is set, the local store otherwise.
 func (a *app) connect() (fairway.Service, context.Context, error) {
 	if a.svc != nil {
+		if l, ok := a.svc.(*ledger.Ledger); ok {
+			ctx, err := a.sessionContext(l)
+			return a.svc, ctx, err
+		}
 		return a.svc, a.actorContext(), nil
 	}
 	server := firstNonEmpty(a.server, a.getenv("FAIRWAY_SERVER"))
 	if server != "" {
-		token := firstNonEmpty(a.token, a.getenv("FAIRWAY_TOKEN"))
+		// A session credential is a bearer token like any other.
+		token := firstNonEmpty(a.token, a.getenv("FAIRWAY_TOKEN"), a.getenv("FAIRWAY_SESSION_TOKEN"))
 		a.svc = fairwayhttp.NewClient(server, token)
 		return a.svc, a.ctx, nil
 	}
@@ -356,7 +365,11 @@ func (a *app) connect() (fairway.Service, context.Context, error) {
 		return nil, nil, err
 	}
 	a.svc = l
-	return l, a.actorContext(), nil
+	ctx, err := a.sessionContext(l)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, ctx, nil
 }
 
 // clock is the time the CLI itself reads (waiver expiry from a duration).

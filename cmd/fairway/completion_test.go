@@ -76,7 +76,7 @@ func TestCompletion_BashCompletes(t *testing.T) {
 		{"fairway task cl", "close"},
 		{"fairway task create --ti", "--title"},
 		{"fairway run --task X --ta", "--task"},
-		{"fairway evidence get EV-1 -", "--as --dir --json -o --part --server --token"},
+		{"fairway evidence get EV-1 -", "--as --dir --json -o --part --server --session --token"},
 		{"fairway claim l", "list"},
 		{"fairway claim --t", "--task --token"},
 		{"fairway completion f", "fish"},

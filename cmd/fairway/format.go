@@ -155,6 +155,15 @@ func taskRecord(v *fairway.TaskView) [][2]string {
 	if len(v.Claims) > 0 {
 		rows = append(rows, [2]string{"claims", fmt.Sprintf("%d (not evidence)", len(v.Claims))})
 	}
+	var live []string
+	for _, s := range v.Sessions {
+		if s.State == fairway.SessionAttached {
+			live = append(live, fmt.Sprintf("%s (%s, %s)", s.ID, s.Actor, oneLine(s.Provider)))
+		}
+	}
+	if len(v.Sessions) > 0 {
+		rows = append(rows, [2]string{"live sessions", joinOrDash(live)})
+	}
 	var rv []string
 	for _, r := range v.Reviews {
 		rv = append(rv, fmt.Sprintf("%s %s by %s", r.Domain, r.Verdict, r.Reviewer))
@@ -173,4 +182,3 @@ func taskRecord(v *fairway.TaskView) [][2]string {
 	}
 	return rows
 }
-

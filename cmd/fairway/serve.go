@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"fairway"
 	fairwayhttp "fairway/http"
 	"fairway/ledger"
+	"fairway/provider"
 	"fairway/sqlite"
 )
 
@@ -139,6 +141,16 @@ func serveLedger(a *app, l *ledger.Ledger, ln net.Listener, auth fairwayhttp.Aut
 	if err != nil {
 		return err
 	}
+	// After a restart no stored "attached" is trusted: sessions whose
+	// process or pane cannot be confirmed become interrupted (R10).
+	interrupted, err := l.Reconcile(a.ctx, provider.Liveness)
+	if err != nil {
+		return err
+	}
+	for _, s := range interrupted {
+		logger.Info("session interrupted at start", "session", s.ID, "task", s.Task, "reason", s.Reason)
+	}
+	go sweepSessions(a.ctx, l, logger)
 	return srv.Serve(a.ctx, ln, func(bound net.Addr) {
 		loc, _ := a.storeLocation()
 		fmt.Fprintf(a.stdout, "Fairway is serving http://%s (store %s); Ctrl-C to stop\n", bound, loc)
@@ -146,4 +158,26 @@ func serveLedger(a *app, l *ledger.Ledger, ln net.Listener, auth fairwayhttp.Aut
 			fmt.Fprintf(a.stdout, "The ledger is empty. Create the first actor in another terminal:\n  fairway actor create YOUR-NAME --kind human\n")
 		}
 	})
+}
+
+// sessionSweep is how often serve ends sessions whose lease ran out. A
+// write that looks at a session expires it anyway; the sweep frees the
+// tasks no one touches.
+const sessionSweep = 15 * time.Second
+
+func sweepSessions(ctx context.Context, l *ledger.Ledger, logger *slog.Logger) {
+	t := time.NewTicker(sessionSweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := l.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("session sweep", "err", err)
+			} else if n > 0 {
+				logger.Info("sessions expired", "count", n)
+			}
+		}
+	}
 }

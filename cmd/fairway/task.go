@@ -101,7 +101,13 @@ fairway task show OPS-FIX-001 --json --full   # with dependencies, evidence, cla
 				if err != nil {
 					return err
 				}
-				return a.output(full, func(w io.Writer) { printTask(w, full.Task, taskRecord(full)...) })
+				return a.output(full, func(w io.Writer) {
+					// The next session reads the handoff before anything else.
+					if h := latestHandoff(full.Sessions); h != nil {
+						fmt.Fprintf(w, "handoff from %s (%s, %s, %s):\n    %s\n\n", h.ID, h.Actor, oneLine(h.Provider), fmtTime(h.EndedAt), indent(h.Handoff))
+					}
+					printTask(w, full.Task, taskRecord(full)...)
+				})
 			}
 		},
 	})

@@ -1,0 +1,179 @@
+package mcp_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fairway"
+	"fairway/blob"
+	"fairway/ledger"
+	"fairway/mcp"
+	"fairway/sqlite"
+)
+
+// client drives a server over a pair of pipes, as an agent does over
+// stdio.
+type client struct {
+	t   *testing.T
+	in  io.WriteCloser
+	out *bufio.Scanner
+	id  int
+}
+
+func (c *client) call(method string, params any) map[string]any {
+	c.t.Helper()
+	c.id++
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": c.id, "method": method, "params": params})
+	if _, err := c.in.Write(append(b, '\n')); err != nil {
+		c.t.Fatal(err)
+	}
+	if !c.out.Scan() {
+		c.t.Fatalf("%s: no answer: %v", method, c.out.Err())
+	}
+	var resp map[string]any
+	if err := json.Unmarshal(c.out.Bytes(), &resp); err != nil {
+		c.t.Fatal(err)
+	}
+	if resp["id"] != float64(c.id) {
+		c.t.Fatalf("%s: answer id %v, want %d", method, resp["id"], c.id)
+	}
+	return resp
+}
+
+// tool calls a tool and decodes its text result; isError says whether
+// the tool reported a failure.
+func (c *client) tool(name string, args map[string]any) (map[string]any, bool) {
+	c.t.Helper()
+	resp := c.call("tools/call", map[string]any{"name": name, "arguments": args})
+	res, ok := resp["result"].(map[string]any)
+	if !ok {
+		c.t.Fatalf("%s: %v", name, resp["error"])
+	}
+	text := res["content"].([]any)[0].(map[string]any)["text"].(string)
+	var out map[string]any
+	json.Unmarshal([]byte(text), &out)
+	return out, res["isError"] == true
+}
+
+func newClient(t *testing.T) (*client, *ledger.Ledger) {
+	dir := t.TempDir()
+	store, err := sqlite.Open(context.Background(), filepath.Join(dir, "f.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	blobs, err := blob.NewFileStore(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ledger.New(store, blobs)
+	alice := fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: "alice"})
+	if _, err := l.CreateActor(context.Background(), fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.CreateActor(alice, fairway.ActorCreate{Name: "codex", Kind: fairway.KindAgent}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.CreateTask(alice, fairway.TaskCreate{Key: "M-1", Title: "agent work"}); err != nil {
+		t.Fatal(err)
+	}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	srv := mcp.NewServer(l, fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: "codex"}))
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), inR, outW); outW.Close() }()
+	t.Cleanup(func() {
+		inW.Close()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return &client{t: t, in: inW, out: bufio.NewScanner(outR)}, l
+}
+
+func TestMCP_ToolListHasNoApproveCloseCancelOrWaive(t *testing.T) {
+	c, _ := newClient(t)
+	init := c.call("initialize", map[string]any{"protocolVersion": mcp.ProtocolVersion, "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "test", "version": "1"}})
+	if v := init["result"].(map[string]any)["protocolVersion"]; v != mcp.ProtocolVersion {
+		t.Fatalf("protocol version %v", v)
+	}
+	var names []string
+	for _, x := range c.call("tools/list", nil)["result"].(map[string]any)["tools"].([]any) {
+		names = append(names, x.(map[string]any)["name"].(string))
+	}
+	want := "next task_show session_attach session_heartbeat session_detach evidence_add claim request_review"
+	if strings.Join(names, " ") != want {
+		t.Fatalf("tools = %v, want %s", names, want)
+	}
+	for _, n := range names {
+		for _, bad := range []string{"approve", "close", "cancel", "waive", "waiver", "review_add", "narrow"} {
+			if strings.Contains(n, bad) {
+				t.Errorf("tool %q offers %s", n, bad)
+			}
+		}
+	}
+	if resp := c.call("tools/call", map[string]any{"name": "task_close", "arguments": map[string]any{"task": "M-1"}}); resp["error"] == nil {
+		t.Fatalf("an unknown tool was called: %v", resp)
+	}
+}
+
+// The whole agent loop through MCP: find work, attach, record, claim,
+// ask for review, hand off; the session is fenced once replaced.
+func TestMCP_AgentLoop(t *testing.T) {
+	c, l := newClient(t)
+	c.call("initialize", map[string]any{"protocolVersion": mcp.ProtocolVersion})
+	next, isErr := c.tool("next", nil)
+	_ = next
+	if isErr {
+		t.Fatal("next failed")
+	}
+	att, isErr := c.tool("session_attach", map[string]any{"task": "M-1", "provider": "codex"})
+	if isErr {
+		t.Fatalf("attach: %v", att)
+	}
+	sess := att["session"].(map[string]any)
+	id := sess["id"].(string)
+	if _, ok := att["token"]; ok {
+		t.Fatal("the credential was handed to the agent")
+	}
+	if _, isErr := c.tool("session_heartbeat", map[string]any{"session": id}); isErr {
+		t.Fatal("heartbeat failed")
+	}
+	ev, isErr := c.tool("evidence_add", map[string]any{"task": "M-1", "kind": "log", "text": "ok 12 tests\n"})
+	if isErr || ev["session"] != id {
+		t.Fatalf("evidence: %v", ev)
+	}
+	if out, isErr := c.tool("claim", map[string]any{"task": "M-1", "text": "done"}); isErr || out["session"] != id {
+		t.Fatalf("claim: %v", out)
+	}
+	if out, isErr := c.tool("evidence_add", map[string]any{"task": "M-1", "kind": "log"}); !isErr || !strings.Contains(out["error"].(map[string]any)["message"].(string), "path") {
+		t.Fatalf("evidence with nothing: %v", out)
+	}
+	// A human moves it along; the agent's session is then replaced.
+	alice := fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: "alice"})
+	if _, err := l.TransitionTask(alice, "M-1", fairway.Transition{Status: fairway.StatusInProgress}); err != nil {
+		t.Fatal(err)
+	}
+	if out, isErr := c.tool("request_review", map[string]any{"task": "M-1"}); isErr || out["status"] != fairway.StatusInReview {
+		t.Fatalf("request review: %v", out)
+	}
+	show, _ := c.tool("task_show", map[string]any{"task": "M-1"})
+	if show["task"].(map[string]any)["status"] != fairway.StatusInReview {
+		t.Fatalf("task_show: %v", show)
+	}
+	if _, err := l.AttachSession(alice, fairway.SessionAttach{Task: "M-1", Provider: "claude", Replace: id}); err != nil {
+		t.Fatal(err)
+	}
+	out, isErr := c.tool("claim", map[string]any{"task": "M-1", "text": "still working"})
+	if !isErr || out["error"].(map[string]any)["code"] != fairway.EFORBIDDEN || !strings.Contains(out["error"].(map[string]any)["message"].(string), "replaced") {
+		t.Fatalf("zombie claim through MCP: %v", out)
+	}
+	if out, isErr := c.tool("session_detach", map[string]any{"session": id, "handoff": "done"}); !isErr {
+		t.Fatalf("zombie detach: %v", out)
+	}
+}

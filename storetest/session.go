@@ -1,0 +1,176 @@
+package storetest
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"fairway"
+)
+
+// testSessionRoundTrip: a session keeps every field, is found by the
+// hash of its credential whatever its state, one generation of a task is
+// taken once (and the transaction stays usable), and the filters select
+// by task, actor, state and lease.
+func testSessionRoundTrip(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 9, 0, 0, 123, time.UTC)
+	a := &fairway.Session{
+		ID: "ses-00000000000000a1", Task: "S-1", Actor: "codex", ActorKind: fairway.KindAgent, Provider: "tmux", Host: "build-3",
+		ProviderSessions: []string{"0b5e-1", "0b5e-2"}, TmuxSocket: "fairway-1", TmuxPane: "%3", PID: 4242, PIDStart: "98765",
+		Dir: "src/app", BaseCommit: "0123abcd", Generation: 1, LeaseTTL: 90 * time.Second, LeaseUntil: at.Add(90 * time.Second),
+		State: fairway.SessionAttached, AttachedAt: at, UpdatedAt: at,
+	}
+	b := &fairway.Session{ID: "ses-00000000000000b2", Task: "S-1", Actor: "claude", ActorKind: fairway.KindAgent, Provider: "claude",
+		Generation: 2, LeaseTTL: time.Minute, LeaseUntil: at.Add(time.Hour), State: fairway.SessionAttached, Replaces: a.ID, AttachedAt: at.Add(time.Second), UpdatedAt: at}
+	c := &fairway.Session{ID: "ses-00000000000000c3", Task: "S-2", Actor: "codex", ActorKind: fairway.KindAgent, Provider: "shell",
+		Generation: 1, LeaseTTL: time.Minute, LeaseUntil: at.Add(time.Minute), State: fairway.SessionAttached, AttachedAt: at.Add(2 * time.Second), UpdatedAt: at}
+	update(t, s, func(tx fairway.Tx) error {
+		for _, n := range []string{"codex", "claude"} {
+			if err := tx.InsertActor(&fairway.Actor{Name: n, Kind: fairway.KindAgent, CreatedAt: at}); err != nil {
+				return err
+			}
+		}
+		for _, k := range []string{"S-1", "S-2"} {
+			if err := tx.InsertTask(newTask(k, at)); err != nil {
+				return err
+			}
+		}
+		if err := tx.InsertSession(a, "hash-a"); err != nil {
+			return err
+		}
+		// The same generation of the same task again is a conflict, and
+		// the transaction goes on.
+		dup := *b
+		dup.Generation = 1
+		wantCode(t, tx.InsertSession(&dup, "hash-dup"), fairway.ECONFLICT)
+		if err := tx.InsertSession(b, "hash-b"); err != nil {
+			return err
+		}
+		return tx.InsertSession(c, "hash-c")
+	})
+	view(t, s, func(tx fairway.Tx) error {
+		got, err := tx.Session(a.ID)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, a) {
+			t.Errorf("Session = %+v, want %+v", got, a)
+		}
+		byHash, err := tx.SessionByTokenHash("hash-b")
+		if err != nil || byHash.ID != b.ID {
+			t.Errorf("SessionByTokenHash(hash-b) = %v, %v; want %s", byHash, err, b.ID)
+		}
+		_, err = tx.SessionByTokenHash("hash-dup")
+		wantCode(t, err, fairway.EUNAUTHORIZED)
+		_, err = tx.Session("ses-ffffffffffffffff")
+		wantCode(t, err, fairway.ENOTFOUND)
+		gen, err := tx.MaxSessionGeneration("S-1")
+		if err != nil || gen != 2 {
+			t.Errorf("MaxSessionGeneration(S-1) = %d, %v; want 2", gen, err)
+		}
+		gen, err = tx.MaxSessionGeneration("S-9")
+		if err != nil || gen != 0 {
+			t.Errorf("MaxSessionGeneration(S-9) = %d, %v; want 0", gen, err)
+		}
+		return nil
+	})
+
+	// The predecessor is replaced: state, link, reason and end are kept.
+	a.State, a.ReplacedBy, a.Reason, a.EndedAt, a.UpdatedAt = fairway.SessionReplaced, b.ID, "replaced by "+b.ID, at.Add(time.Minute), at.Add(time.Minute)
+	a.ProviderSessions = append(a.ProviderSessions, "0b5e-3")
+	a.Handoff = "half done: see the branch"
+	update(t, s, func(tx fairway.Tx) error { return tx.UpdateSession(a) })
+	err := s.Update(ctx, func(tx fairway.Tx) error { return tx.UpdateSession(&fairway.Session{ID: "ses-ffffffffffffffff"}) })
+	wantCode(t, err, fairway.ENOTFOUND)
+
+	ids := func(l []*fairway.Session) []string {
+		var out []string
+		for _, x := range l {
+			out = append(out, x.ID)
+		}
+		return out
+	}
+	view(t, s, func(tx fairway.Tx) error {
+		got, err := tx.SessionByTokenHash("hash-a")
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, a) {
+			t.Errorf("replaced session = %+v, want %+v", got, a)
+		}
+		for _, c := range []struct {
+			f    fairway.SessionFilter
+			want []string
+		}{
+			{fairway.SessionFilter{}, []string{a.ID, b.ID, c.ID}},
+			{fairway.SessionFilter{Task: "S-1"}, []string{a.ID, b.ID}},
+			{fairway.SessionFilter{Actor: "codex"}, []string{a.ID, c.ID}},
+			{fairway.SessionFilter{State: fairway.SessionAttached}, []string{b.ID, c.ID}},
+			{fairway.SessionFilter{State: fairway.SessionAttached, LeaseBefore: at.Add(30 * time.Minute)}, []string{c.ID}},
+			{fairway.SessionFilter{Task: "S-2", State: fairway.SessionReplaced}, nil},
+		} {
+			got, err := tx.Sessions(c.f)
+			if err != nil {
+				return err
+			}
+			if !reflect.DeepEqual(ids(got), c.want) {
+				t.Errorf("Sessions(%+v) = %v, want %v", c.f, ids(got), c.want)
+			}
+		}
+		return nil
+	})
+}
+
+// testSessionObservations: observations come back newest first, capped,
+// with an exit code only where one was given (0 included).
+func testSessionObservations(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	zero, killed := 0, 137
+	obs := []*fairway.Observation{
+		{Session: "ses-00000000000000a1", At: at, Source: fairway.SourceHeartbeat},
+		{Session: "ses-00000000000000a1", At: at.Add(time.Second), Source: fairway.SourceProcessExit, Detail: "exited", ExitCode: &zero},
+		{Session: "ses-00000000000000a1", At: at.Add(2 * time.Second), Source: fairway.SourceProcessExit, Detail: "SIGKILL", ExitCode: &killed},
+	}
+	update(t, s, func(tx fairway.Tx) error {
+		if err := tx.InsertActor(&fairway.Actor{Name: "codex", Kind: fairway.KindAgent, CreatedAt: at}); err != nil {
+			return err
+		}
+		if err := tx.InsertTask(newTask("S-1", at)); err != nil {
+			return err
+		}
+		if err := tx.InsertSession(&fairway.Session{ID: "ses-00000000000000a1", Task: "S-1", Actor: "codex", ActorKind: fairway.KindAgent,
+			Provider: "shell", Generation: 1, LeaseTTL: time.Minute, LeaseUntil: at, State: fairway.SessionAttached, AttachedAt: at, UpdatedAt: at}, "h"); err != nil {
+			return err
+		}
+		for _, o := range obs {
+			if err := tx.InsertObservation(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if obs[0].ID == 0 || obs[1].ID <= obs[0].ID || obs[2].ID <= obs[1].ID {
+		t.Fatalf("observation ids not set in order: %d %d %d", obs[0].ID, obs[1].ID, obs[2].ID)
+	}
+	view(t, s, func(tx fairway.Tx) error {
+		got, err := tx.Observations("ses-00000000000000a1", 2)
+		if err != nil {
+			return err
+		}
+		if want := []*fairway.Observation{obs[2], obs[1]}; !reflect.DeepEqual(got, want) {
+			t.Errorf("Observations = %+v %+v, want %+v %+v", got[0], got[1], want[0], want[1])
+		}
+		all, err := tx.Observations("ses-00000000000000a1", 10)
+		if err != nil {
+			return err
+		}
+		if len(all) != 3 || all[2].ExitCode != nil {
+			t.Errorf("Observations(10) = %d, oldest exit code %v; want 3 and none", len(all), all[len(all)-1].ExitCode)
+		}
+		none, err := tx.Observations("ses-ffffffffffffffff", 10)
+		if err != nil || len(none) != 0 {
+			t.Errorf("Observations of an unknown session = %v, %v; want none", none, err)
+		}
+		return nil
+	})
+}
