@@ -39,6 +39,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ActorLifecycle", testActorLifecycle},
 		{"NarrowingRoundTrip", testNarrowingRoundTrip},
 		{"WaiversAll", testWaiversAll},
+		{"DeployRunRoundTrip", testDeployRunRoundTrip},
 		{"AuditHeadMovesWithEvents", testAuditHead},
 		{"ConcurrentUpdatesAllCommit", testConcurrentUpdates},
 		{"EvidenceProofLinkKeptAsGiven", testProofLinkKeptAsGiven},
