@@ -81,6 +81,8 @@ func testDeployRunRoundTrip(t *testing.T, s fairway.Store) {
 		wantCode(t, err, fairway.ENOTFOUND)
 		return nil
 	})
-	err := s.Update(ctx, func(tx fairway.Tx) error { return tx.UpdateDeployRun(&fairway.DeployRun{ID: c.ID + 100, State: fairway.DeployFailed}) })
+	err := s.Update(ctx, func(tx fairway.Tx) error {
+		return tx.UpdateDeployRun(&fairway.DeployRun{ID: c.ID + 100, State: fairway.DeployFailed})
+	})
 	wantCode(t, err, fairway.ENOTFOUND)
 }
