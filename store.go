@@ -17,6 +17,7 @@ type Service interface {
 	GovernanceService
 	NarrowingService
 	DeployService
+	PlanService
 }
 
 // Store is the persistence the ledger's rules sit on: reads and writes in

@@ -126,3 +126,32 @@ func (c *Client) ListDeployRuns(ctx context.Context, f fairway.DeployFilter) ([]
 	var out []*fairway.DeployRun
 	return out, c.do(ctx, "GET", "/api/v1/deploys", q, nil, &out, nil)
 }
+
+func (s *Server) plan(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := fairway.PlanFilter{Lane: q.Get("lane")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fairway.FieldError("limit", "%q is not a number", v)
+		}
+		f.Limit = n
+	}
+	out, err := s.service.Plan(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// Plan returns the waiting lanes and the safe fallback work meanwhile.
+func (c *Client) Plan(ctx context.Context, f fairway.PlanFilter) (*fairway.Plan, error) {
+	q := url.Values{}
+	setNonEmpty(q, "lane", f.Lane)
+	if f.Limit != 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var out fairway.Plan
+	return &out, c.do(ctx, "GET", "/api/v1/plan", q, nil, &out, nil)
+}

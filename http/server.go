@@ -92,6 +92,7 @@ var routes = []route{
 	{"POST", "/api/v1/tasks/{key}/narrowings", (*Server).proposeNarrowing},
 	{"GET", "/api/v1/narrowings", (*Server).listNarrowings},
 	{"POST", "/api/v1/narrowings/{id}/approve", (*Server).approveNarrowing},
+	{"GET", "/api/v1/plan", (*Server).plan},
 	{"POST", "/api/v1/deploys", (*Server).startDeploy},
 	{"GET", "/api/v1/deploys", (*Server).listDeployRuns},
 	{"GET", "/api/v1/deploys/{id}", (*Server).getDeployRun},

@@ -253,6 +253,9 @@ var calls = map[string]call{
 	"ListDeployRuns": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.ListDeployRuns(ctx, fairway.DeployFilter{}))
 	}},
+	"Plan": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.Plan(ctx, fairway.PlanFilter{}))
+	}},
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -303,6 +306,7 @@ var allowed = map[string][]string{
 	// back is a human's decision.
 	"StartDeploy": everyone, "MoveStage": everyone, "DecideNoRollback": humanOnly,
 	"GetDeployRun": everyone, "ListDeployRuns": everyone,
+	"Plan": everyone,
 }
 
 func TestAuthority_EveryMethodByEveryCaller(t *testing.T) {

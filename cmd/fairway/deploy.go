@@ -189,3 +189,27 @@ func init() {
 		}),
 	})
 }
+
+func printPlan(w io.Writer, p *fairway.Plan) {
+	if len(p.Waiting) == 0 {
+		fmt.Fprintln(w, "no lane is waiting")
+	}
+	for _, l := range p.Waiting {
+		fmt.Fprintf(w, "lane %s waits on %s\n", l.Lane, joinOrDash(l.WaitingOn))
+		for _, h := range l.Held {
+			fmt.Fprintf(w, "  %-32s %-10s waits on %s", h.Key, h.Status, orDash(h.WaitsOn))
+			if len(h.Blockers) > 0 {
+				fmt.Fprintf(w, " (%s)", strings.Join(h.Blockers, ", "))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	if len(p.Safe) == 0 {
+		fmt.Fprintln(w, "no safe fallback work is ready")
+		return
+	}
+	fmt.Fprintln(w, "safe fallback work, most unblocking first:")
+	for _, s := range p.Safe {
+		fmt.Fprintf(w, "  %-32s unblocks %-3d %s\n    why safe: %s\n", s.Task.Key, s.Unblocks, oneLine(s.Task.Title), s.Why)
+	}
+}
