@@ -2,10 +2,12 @@ package storetest
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"fairway"
+	"fairway/demo"
 )
 
 // testDeployRunRoundTrip: a run and its stages come back as stored; an
@@ -85,4 +87,60 @@ func testDeployRunRoundTrip(t *testing.T, s fairway.Store) {
 		return tx.UpdateDeployRun(&fairway.DeployRun{ID: c.ID + 100, State: fairway.DeployFailed})
 	})
 	wantCode(t, err, fairway.ENOTFOUND)
+}
+
+// testDeployProtected: a deploy stage in a protected environment is
+// refused, audited, until the change class's approval and rollback
+// criteria are recorded inside an open window; a production run does not
+// satisfy a requirement for a dev run.
+func testDeployProtected(t *testing.T, e *env) {
+	for _, name := range []string{"olivia", "omar"} {
+		if _, err := e.l.CreateActor(e.alice, fairway.ActorCreate{Name: name, Kind: fairway.KindHuman}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := strings.Replace(string(demo.Policy), "    change_class: production-deploy\n",
+		"    change_class: production-deploy\n    approval_windows:\n      - {start: 2026-11-01T08:00:00Z, end: 2026-11-01T12:00:00Z}\n", 1)
+	if _, err := e.l.BootstrapPolicy(e.alice, "governance.yaml", []byte(src)); err != nil {
+		t.Fatal(err)
+	}
+	e.task(t, "DEPLOY-1", func(c *fairway.TaskCreate) { c.Labels = []string{"dev-deploy"} })
+	run, err := e.l.StartDeploy(e.codex, fairway.DeployStart{Task: "DEPLOY-1", Environment: "production", Commit: "0123abcd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := e.clock.Now()
+	ci, err := e.l.AddEvidence(e.codex, fairway.EvidenceAdd{Task: "DEPLOY-1", Kind: "command-result", Command: &fairway.Command{Argv: []string{"make", "ci"}, ExitCode: 0, Started: at, Ended: at}},
+		fairway.EvidenceParts{Content: strings.NewReader("ok\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.l.MoveStage(e.codex, fairway.StageMove{Run: run.ID, Stage: fairway.StageCI, Status: fairway.StagePassed, Evidence: []string{ci.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	before := e.auditSeq(t)
+	_, err = e.l.MoveStage(e.codex, fairway.StageMove{Run: run.ID, Stage: fairway.StageDeploy, Status: fairway.StagePassed, Evidence: []string{ci.ID}})
+	wantCode(t, err, fairway.EFORBIDDEN)
+	if msg := err.Error(); !strings.Contains(msg, "the production-deploy approval of ops") || !strings.Contains(msg, "recorded rollback criteria") || strings.Contains(msg, "window") {
+		t.Fatalf("refusal = %s", msg)
+	}
+	if after := e.auditSeq(t); after != before+1 {
+		t.Fatalf("refusal audited %d events", after-before)
+	}
+	if _, err := e.l.AddEvidence(e.codex, fairway.EvidenceAdd{Task: "DEPLOY-1", Kind: "rollback-plan"}, fairway.EvidenceParts{Content: strings.NewReader("redeploy v41\n")}); err != nil {
+		t.Fatal(err)
+	}
+	e.review(t, as("olivia"), "DEPLOY-1", "ops", fairway.VerdictApproved)
+	got, err := e.l.MoveStage(e.codex, fairway.StageMove{Run: run.ID, Stage: fairway.StageDeploy, Status: fairway.StagePassed, Evidence: []string{ci.ID}})
+	if err != nil {
+		t.Fatalf("deploy with its controls: %v", err)
+	}
+	if s := got.Stage(fairway.StageDeploy); s.Status != fairway.StagePassed || s.By != "codex" {
+		t.Fatalf("deploy stage = %+v", s)
+	}
+	for _, r := range e.gate(t, "DEPLOY-1").Requirements {
+		if r.ID == "deploy-run:dev" && r.State != fairway.ReqUnsatisfied {
+			t.Fatalf("a production run satisfied deploy-run:dev: %+v", r)
+		}
+	}
 }
