@@ -27,7 +27,9 @@ func TestAPI_DeployRuns(t *testing.T) {
 		check                     func(map[string]any) bool
 	}{
 		{"POST", "/api/v1/deploys", e.agent, `{"task":"OPS-DEPLOY-001","environment":"dev","commit":"0123abcd"}`, 201,
-			func(m map[string]any) bool { return m["id"] == float64(1) && m["state"] == "running" && m["started_by"] == "codex" }},
+			func(m map[string]any) bool {
+				return m["id"] == float64(1) && m["state"] == "running" && m["started_by"] == "codex"
+			}},
 		{"POST", "/api/v1/deploys", e.agent, `{"task":"OPS-DEPLOY-001","environment":"qa","commit":"0123abcd"}`, 400,
 			func(m map[string]any) bool { return m["error"].(map[string]any)["field"] == "environment" }},
 		{"GET", "/api/v1/deploys/1", e.agent, "", 200, func(m map[string]any) bool { return len(m["stages"].([]any)) == 6 }},
