@@ -97,3 +97,26 @@ func TestCheck_RunRecordsEvidenceCoverageAndStage(t *testing.T) {
 		}
 	}
 }
+
+// TestCheck_TimeoutEndsACheckAsFailing: a check that outlives its timeout
+// is stopped, recorded, and fails its coverage item.
+func TestCheck_TimeoutEndsACheckAsFailing(t *testing.T) {
+	e := newCLIEnv(t, true)
+	suite := filepath.Join(t.TempDir(), "slow.yaml")
+	os.WriteFile(suite, []byte("name: slow\ncoverage: [terminal-connect]\nchecks:\n  - name: hang\n    command: [sleep, \"600\"]\n    covers: [terminal-connect]\n    timeout: 200ms\n"), 0o644)
+	if _, errOut, code := e.run("alice", "task", "create", "OPS-UAT-001", "--title", "slow"); code != 0 {
+		t.Fatal(errOut)
+	}
+	out, errOut, code := e.run("codex", "check", "run", suite, "--task", "OPS-UAT-001", "--json")
+	var res check.Matrix
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != exitFailure {
+		t.Fatalf("exit %d %v: %s %s", code, err, out, errOut)
+	}
+	if len(res.Results) != 1 || res.Results[0].Passed || res.Items[0].State != check.Failing {
+		t.Fatalf("timed-out check = %+v", res)
+	}
+	ev, errOut, code := e.run("codex", "evidence", "show", res.Results[0].Evidence, "--json")
+	if code != 0 || !strings.Contains(ev, `"interrupted": true`) {
+		t.Fatalf("evidence of the timed-out check: %s %s", ev, errOut)
+	}
+}
