@@ -168,7 +168,6 @@ type Handoff struct {
 var (
 	providerRE  = lazyRegexp(`^[a-z][a-z0-9._-]{0,39}$`)
 	sessionIDRE = lazyRegexp(`^ses-[0-9a-f]{16}$`)
-	commitRE    = lazyRegexp(`^[0-9a-f]{7,64}$`)
 )
 
 // ValidateSessionID checks a session id's form.

@@ -17,6 +17,8 @@ type Service interface {
 	GovernanceService
 	NarrowingService
 	SessionService
+	DeployService
+	PlanService
 }
 
 // Store is the persistence the ledger's rules sit on: reads and writes in
@@ -67,6 +69,7 @@ type Tx interface {
 	GovernanceTx
 	NarrowingTx
 	SessionTx
+	DeployTx
 	AuditTx
 }
 
@@ -181,6 +184,19 @@ type NarrowingTx interface {
 	// Narrowings lists a task's narrowings, oldest first; every task's
 	// when task is empty.
 	Narrowings(task string) ([]*Narrowing, error)
+}
+
+// DeployTx stores deploy-runs, their stages kept whole with the run.
+type DeployTx interface {
+	// InsertDeployRun stores a new run and sets its ID.
+	InsertDeployRun(r *DeployRun) error
+	// UpdateDeployRun stores a run's stages, state, decision and
+	// follow-ups; ENOTFOUND when it does not exist.
+	UpdateDeployRun(r *DeployRun) error
+	DeployRun(id int64) (*DeployRun, error)
+	// DeployRuns lists runs by task and environment (either may be
+	// empty), oldest first.
+	DeployRuns(f DeployFilter) ([]*DeployRun, error)
 }
 
 // AuditTx stores the audit log and its head.

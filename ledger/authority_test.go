@@ -81,6 +81,8 @@ type fixture struct {
 	evidence  string
 	waiver    int64
 	narrowing int64
+	// failedRun is a dev deploy-run of OPS-FIX-002 whose smoke failed.
+	failedRun int64
 }
 
 func setUp(t *testing.T, l *ledger.Ledger, withPolicy bool) *fixture {
@@ -105,6 +107,12 @@ func setUp(t *testing.T, l *ledger.Ledger, withPolicy bool) *fixture {
 	f.waiver = w.ID
 	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-003", Title: "reviewed", ReviewDomains: []string{"ops"}}))
 	f.narrowing = must(l.ProposeNarrowing(as("alice"), "OPS-FIX-003", fairway.TaskUpdate{RemoveReviewDomains: []string{"ops"}})).ID
+	run := must(l.StartDeploy(as("alice"), fairway.DeployStart{Task: "OPS-FIX-002", Environment: "dev", Commit: "0123abcd"}))
+	for _, s := range []string{fairway.StageCI, fairway.StageDeploy} {
+		must(l.MoveStage(as("alice"), fairway.StageMove{Run: run.ID, Stage: s, Status: fairway.StagePassed, Evidence: []string{f.evidence}}))
+	}
+	must(l.MoveStage(as("alice"), fairway.StageMove{Run: run.ID, Stage: fairway.StageSmoke, Status: fairway.StageFailed}))
+	f.failedRun = run.ID
 	return f
 }
 
@@ -263,6 +271,25 @@ var calls = map[string]call{
 	"ProposePolicy": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.ProposePolicy(ctx, "OPS-FIX-001", "governance.yaml", bytes.ReplaceAll(demo.Policy, []byte("max_days: 30"), []byte("max_days: 20"))))
 	}},
+	"StartDeploy": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.StartDeploy(ctx, fairway.DeployStart{Task: "OPS-FIX-002", Environment: "dev", Commit: "0123abcd"}))
+	}},
+	"MoveStage": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		run := must(l.StartDeploy(as("alice"), fairway.DeployStart{Task: "OPS-FIX-002", Environment: "dev", Commit: "0123abcd"}))
+		return ignore(l.MoveStage(ctx, fairway.StageMove{Run: run.ID, Stage: fairway.StageCI, Status: fairway.StagePassed, Evidence: []string{f.evidence}}))
+	}},
+	"DecideNoRollback": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.DecideNoRollback(ctx, f.failedRun, "probe bug, service healthy"))
+	}},
+	"GetDeployRun": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.GetDeployRun(ctx, f.failedRun))
+	}},
+	"ListDeployRuns": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ListDeployRuns(ctx, fairway.DeployFilter{}))
+	}},
+	"Plan": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.Plan(ctx, fairway.PlanFilter{}))
+	}},
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -325,6 +352,11 @@ var allowed = map[string][]string{
 	// controlled by its actor or its own credential.
 	"AttachSession": ownCredential, "HeartbeatSession": everyone, "DetachSession": everyone, "ObserveSession": everyone,
 	"GetSession": everyone, "ListSessions": everyone,
+	// Agents execute deploys and record their stages; deciding not to roll
+	// back is a human's decision.
+	"StartDeploy": everyone, "MoveStage": everyone, "DecideNoRollback": humanOnly,
+	"GetDeployRun": everyone, "ListDeployRuns": everyone,
+	"Plan": everyone,
 }
 
 func TestAuthority_EveryMethodByEveryCaller(t *testing.T) {

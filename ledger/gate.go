@@ -102,6 +102,7 @@ var requirementKinds = map[string]requirementKind{
 	policy.NeedEvidence:     evidenceKind,
 	policy.NeedPrerequisite: prerequisiteKind,
 	"dependency":            dependencyKind,
+	policy.NeedDeployRun:    deployRunKind,
 }
 
 // evaluateGate is the one place that decides whether a task may close:

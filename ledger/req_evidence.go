@@ -265,7 +265,6 @@ func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool)
 	if l.Blobs == nil {
 		return &blobCheck{off: true}, nil
 	}
-	check := &blobCheck{sizes: map[string]int64{}}
 	// Per piece of proof read, its records newest first: the gate stops
 	// at the first intact one, and so does the check.
 	var lists [][]*fairway.Evidence
@@ -310,6 +309,17 @@ func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool)
 	if err != nil {
 		return nil, err
 	}
+	return l.statProof(ctx, lists)
+}
+
+// statProof stats, outside any transaction, the bytes of lists of proof
+// records, each newest first, stopping in each list at the first intact
+// one: older records cannot decide.
+func (l *Ledger) statProof(ctx context.Context, lists [][]*fairway.Evidence) (*blobCheck, error) {
+	if l.Blobs == nil {
+		return &blobCheck{off: true}, nil
+	}
+	check := &blobCheck{sizes: map[string]int64{}}
 	for _, list := range lists {
 		for _, e := range list {
 			size, seen := check.sizes[e.Digest]

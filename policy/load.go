@@ -346,6 +346,7 @@ func (c *checker) check() {
 		}
 	}
 	c.checkEvidenceKinds()
+	c.checkEnvironments()
 	for i, k := range p.Secrets.Redact {
 		for _, r := range p.Secrets.Refuse {
 			if k == r {

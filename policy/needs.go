@@ -15,6 +15,7 @@ const (
 	NeedReview       = "review"
 	NeedEvidence     = "evidence"
 	NeedPrerequisite = "prerequisite"
+	NeedDeployRun    = "deploy-run"
 )
 
 // Need is one thing a task's gate requires because of the policy.
@@ -145,6 +146,10 @@ func (p *Policy) Needs(t *fairway.Task, proposesPolicy bool) ([]*Need, error) {
 		for _, k := range r.Evidence {
 			evidence(k, "rule "+r.Name, false, p.Waivers.Domain)
 		}
+		for _, env := range r.DeployRuns {
+			e := p.Environments[env]
+			add(Need{ID: NeedDeployRun + ":" + env, Kind: NeedDeployRun, Name: env, Protected: e != nil && e.Protected, WaiverDomain: p.Waivers.Domain}, "rule "+r.Name)
+		}
 	}
 	for _, name := range sortedKeys(p.Prerequisites) {
 		pr := p.Prerequisites[name]
@@ -173,7 +178,7 @@ func (p *Policy) Needs(t *fairway.Task, proposesPolicy bool) ([]*Need, error) {
 		}
 		out = append(out, n)
 	}
-	order := map[string]int{NeedReview: 0, NeedEvidence: 1, NeedPrerequisite: 2}
+	order := map[string]int{NeedReview: 0, NeedEvidence: 1, NeedPrerequisite: 2, NeedDeployRun: 3}
 	sort.Slice(out, func(i, j int) bool {
 		if order[out[i].Kind] != order[out[j].Kind] {
 			return order[out[i].Kind] < order[out[j].Kind]

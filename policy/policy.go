@@ -33,6 +33,8 @@ type Policy struct {
 	Waivers          WaiverPolicy               `yaml:"waivers"`
 	// EvidenceKinds says per kind what evidence must show to count.
 	EvidenceKinds map[string]*EvidenceKind `yaml:"evidence_kinds"`
+	// Environments are where deploy-runs go.
+	Environments map[string]*Environment `yaml:"environments"`
 
 	// File, Source and Digest identify exactly what was loaded.
 	File   string `yaml:"-"`
@@ -114,6 +116,9 @@ type Rule struct {
 	When          string   `yaml:"when"`
 	ReviewDomains []string `yaml:"review_domains"`
 	Evidence      []string `yaml:"evidence"`
+	// DeployRuns names environments where a run of the task must have
+	// finished well.
+	DeployRuns []string `yaml:"deploy_runs"`
 
 	when cel.Program
 }

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"fairway"
 	"fairway/demo"
@@ -103,5 +104,68 @@ func TestNeeds_FromSurfacesContractsClassesRulesAndPrerequisites(t *testing.T) {
 	}
 	if !p.IsSafeFallback(&fairway.Task{Labels: []string{"safe-fallback"}}) {
 		t.Fatal("a labelled, non-mutating task is safe fallback work")
+	}
+}
+
+func TestLoad_EnvironmentErrorsNamePlace(t *testing.T) {
+	base := string(demo.Policy)
+	cases := []struct {
+		name, from, to, want string
+	}{
+		{"unknown class", "class: dev\n", "class: qa\n", `environments.dev.class: "qa" is not an environment class: use one of kind, dev, staging, production`},
+		{"undefined change class", "change_class: production-deploy\n", "change_class: prod-push\n",
+			`environments.production.change_class: protected environment "production" deploys as change class "prod-push", which protected_change_classes does not define`},
+		{"window ends first", "change_class: production-deploy\n",
+			"change_class: production-deploy\n    approval_windows:\n      - {start: 2026-11-02T17:00:00Z, end: 2026-11-02T09:00:00Z}\n",
+			"environments.production.approval_windows[0].end: the window ends before it starts"},
+		{"window on unprotected", "class: dev\n", "class: dev\n    approval_windows:\n      - {start: 2026-11-02T09:00:00Z, end: 2026-11-02T17:00:00Z}\n",
+			"environments.dev.approval_windows: approval windows are for protected environments"},
+		{"rule names unknown environment", "deploy_runs: [dev]", "deploy_runs: [qa]", `rules[1].deploy_runs[0]: environment "qa" is not declared under environments`},
+	}
+	for _, c := range cases {
+		if !strings.Contains(base, c.from) {
+			t.Fatalf("%s: fixture text %q not in the demo policy", c.name, c.from)
+		}
+		src := strings.Replace(base, c.from, c.to, 1)
+		_, err := policy.Load("governance.yaml", []byte(src))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to contain %q", c.name, err, c.want)
+			continue
+		}
+		// file:line of the offending node: the last line of what changed.
+		to := strings.TrimSuffix(c.to, "\n")
+		at := strings.Index(src, to) + strings.LastIndex(to, "\n") + 1
+		line := 1 + strings.Count(src[:at], "\n")
+		if !strings.HasPrefix(err.Error(), "governance.yaml:"+strconv.Itoa(line)+":") {
+			t.Errorf("%s: %q does not point at line %d", c.name, err, line)
+		}
+	}
+}
+
+func TestEnvironment_WindowAt(t *testing.T) {
+	day := func(h int) time.Time { return time.Date(2026, 11, 2, h, 0, 0, 0, time.UTC) }
+	e := &policy.Environment{ApprovalWindows: []policy.Window{{Start: day(14), End: day(16)}, {Start: day(9), End: day(11)}}}
+	cases := []struct {
+		at         time.Time
+		open, next time.Time
+	}{
+		{day(8), time.Time{}, day(9)},
+		{day(9), day(9), time.Time{}},
+		{day(11), time.Time{}, day(14)},
+		{day(15), day(14), time.Time{}},
+		{day(16), time.Time{}, time.Time{}},
+	}
+	for _, c := range cases {
+		open, next := e.WindowAt(c.at)
+		var gotOpen, gotNext time.Time
+		if open != nil {
+			gotOpen = open.Start
+		}
+		if next != nil {
+			gotNext = next.Start
+		}
+		if !gotOpen.Equal(c.open) || !gotNext.Equal(c.next) {
+			t.Errorf("at %s: open %s next %s, want %s and %s", c.at, gotOpen, gotNext, c.open, c.next)
+		}
 	}
 }

@@ -107,6 +107,7 @@ var ledgerTests = []struct {
 	{"Governance/R2_ChangeRequestBlocksUntilResolved", testR2ChangeRequests},
 	{"Governance/R3_R4_ApprovalsGoStale", testR4Staleness},
 	{"Governance/R5_ProtectedClassBeforeMutatingStep", testR5Protected},
+	{"Deploy/R5_ProtectedEnvironment", testDeployProtected},
 	{"Governance/R6_MFAStepUp", testR6MFA},
 	{"Governance/R13_PolicyChangesThroughAGate", testR13PolicyGoverned},
 	{"Governance/Waivers", testWaivers},

@@ -40,6 +40,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"NarrowingRoundTrip", testNarrowingRoundTrip},
 		{"WaiversAll", testWaiversAll},
 		{"DependsOn", testDependsOn},
+		{"DeployRunRoundTrip", testDeployRunRoundTrip},
 		{"AuditHeadMovesWithEvents", testAuditHead},
 		{"ConcurrentUpdatesAllCommit", testConcurrentUpdates},
 		{"EvidenceProofLinkKeptAsGiven", testProofLinkKeptAsGiven},

@@ -282,17 +282,24 @@ fairway task close OPS-FIX-001 --as alice`,
 	register(&command{
 		name: "next", summary: "List what can be worked on now, most urgent first", args: "[--lane L] [--limit N]",
 		example: `fairway next
-fairway next --safe          # only safe fallback work: what can move while other lanes wait
+fairway next --safe          # plan: waiting lanes, and the safe fallback work meanwhile
 fairway next --lane safe-work --json`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			var f fairway.NextFilter
 			fs.StringVar(&f.Lane, "lane", "", "only this lane")
 			fs.IntVar(&f.Limit, "limit", fairway.DefaultNextLimit, "at most this many")
-			fs.BoolVar(&f.SafeOnly, "safe", false, "only work the policy counts as safe fallback (labelled, not mutating, no protected change class)")
+			fs.BoolVar(&f.SafeOnly, "safe", false, "plan: each waiting lane with what holds it, and the safe fallback work (labelled, not mutating, no protected change class) ranked by what it unblocks; --lane narrows the waiting lanes")
 			return func(a *app, pos []string) error {
 				svc, ctx, err := a.service(pos, 0, "no arguments")
 				if err != nil {
 					return err
+				}
+				if f.SafeOnly {
+					plan, err := svc.Plan(ctx, fairway.PlanFilter{Lane: f.Lane, Limit: f.Limit})
+					if err != nil {
+						return err
+					}
+					return a.output(plan, func(w io.Writer) { printPlan(w, plan) })
 				}
 				tasks, err := svc.Next(ctx, f)
 				if err != nil {

@@ -1,0 +1,98 @@
+package sqlite
+
+import (
+	"encoding/json"
+
+	"fairway"
+)
+
+const deployColumns = `id, task, environment, class, protected, source, artifacts, stages, state, no_rollback, follow_ups, started_by, started_at, finished_at`
+
+func scanDeployRun(r rowScanner) (*fairway.DeployRun, error) {
+	var d fairway.DeployRun
+	var protected int
+	var artifacts, stages, noRollback, followUps string
+	var started, finished int64
+	if err := r.Scan(&d.ID, &d.Task, &d.Environment, &d.Class, &protected, &d.Commit, &artifacts, &stages, &d.State, &noRollback,
+		&followUps, &d.StartedBy, &started, &finished); err != nil {
+		return nil, err
+	}
+	if err := unmarshalAll(artifacts, &d.Artifacts, stages, &d.Stages, noRollback, &d.NoRollback, followUps, &d.FollowUps); err != nil {
+		return nil, err
+	}
+	d.Protected = protected != 0
+	d.StartedAt, d.FinishedAt = fromNanos(started), fromNanos(finished)
+	return &d, nil
+}
+
+// deployJSON encodes the parts of a run kept as JSON text.
+func deployJSON(d *fairway.DeployRun) (artifacts, stages, noRollback, followUps string, err error) {
+	var b [4][]byte
+	for i, v := range []any{d.Artifacts, d.Stages, d.NoRollback, d.FollowUps} {
+		if b[i], err = json.Marshal(v); err != nil {
+			return "", "", "", "", err
+		}
+	}
+	return string(b[0]), string(b[1]), string(b[2]), string(b[3]), nil
+}
+
+// InsertDeployRun stores a new run and sets its ID.
+func (t *tx) InsertDeployRun(d *fairway.DeployRun) error {
+	artifacts, stages, noRollback, followUps, err := deployJSON(d)
+	if err != nil {
+		return err
+	}
+	res, err := t.exec(`INSERT INTO deploy_runs (task, environment, class, protected, source, artifacts, stages, state, no_rollback, follow_ups, started_by, started_at, finished_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		d.Task, d.Environment, d.Class, boolInt(d.Protected), d.Commit, artifacts, stages, d.State, noRollback, followUps, d.StartedBy, nanos(d.StartedAt), nanos(d.FinishedAt))
+	if err != nil {
+		return err
+	}
+	d.ID, err = res.LastInsertId()
+	return err
+}
+
+// UpdateDeployRun stores a run's stages, state, decision and follow-ups.
+func (t *tx) UpdateDeployRun(d *fairway.DeployRun) error {
+	_, stages, noRollback, followUps, err := deployJSON(d)
+	if err != nil {
+		return err
+	}
+	res, err := t.exec(`UPDATE deploy_runs SET stages = ?, state = ?, no_rollback = ?, follow_ups = ?, finished_at = ? WHERE id = ?`,
+		stages, d.State, noRollback, followUps, nanos(d.FinishedAt), d.ID)
+	if err != nil {
+		return err
+	}
+	if k, _ := res.RowsAffected(); k == 0 {
+		return fairway.Errorf(fairway.ENOTFOUND, "deploy-run %d not found", d.ID)
+	}
+	return nil
+}
+
+// DeployRun returns one run.
+func (t *tx) DeployRun(id int64) (*fairway.DeployRun, error) {
+	d, err := scanDeployRun(t.q.QueryRowContext(t.ctx, `SELECT `+deployColumns+` FROM deploy_runs WHERE id = ?`, id))
+	if isNoRows(err) {
+		return nil, fairway.Errorf(fairway.ENOTFOUND, "deploy-run %d not found; list runs with `fairway deploy list`", id)
+	}
+	return d, mapErr(err)
+}
+
+// DeployRuns lists runs by task and environment, oldest first.
+func (t *tx) DeployRuns(f fairway.DeployFilter) ([]*fairway.DeployRun, error) {
+	rows, err := t.q.QueryContext(t.ctx, `SELECT `+deployColumns+` FROM deploy_runs
+		WHERE (? = '' OR task = ?) AND (? = '' OR environment = ?) ORDER BY id`, f.Task, f.Task, f.Environment, f.Environment)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []*fairway.DeployRun
+	for rows.Next() {
+		d, err := scanDeployRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
