@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"database/sql"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -205,3 +208,47 @@ func TestAudit_CheckpointRefusals(t *testing.T) {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func fromNanosTest(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// The server signs only when the log grew, and serves the newest signed
+// note at GET /api/v1/checkpoint.
+func TestServe_SignsCheckpointsWhenTheLogGrew(t *testing.T) {
+	e := newCLIEnv(t, false)
+	key := filepath.Join(e.dir, "audit.key")
+	if _, errOut, code := e.run("alice", "keys", "generate", "--name", "fairway.test/audit", "--out", key); code != 0 {
+		t.Fatal(errOut)
+	}
+	skey, err := readSigningKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := e.l
+	first, err := signIfGrown(context.Background(), l, skey)
+	if err != nil || first == nil {
+		t.Fatalf("first signing = %v, %v", first, err)
+	}
+	if again, err := signIfGrown(context.Background(), l, skey); again != nil || err != nil {
+		t.Fatalf("signing an unchanged log = %v, %v; want nothing", again, err)
+	}
+	if _, errOut, code := e.run("alice", "task", "create", "T-1", "--title", "work"); code != 0 {
+		t.Fatal(errOut)
+	}
+	second, err := signIfGrown(context.Background(), l, skey)
+	if err != nil || second == nil || second.Size != first.Size+1 {
+		t.Fatalf("signing a grown log = %+v, %v; want size %d", second, err, first.Size+1)
+	}
+	req, _ := http.NewRequest("GET", e.server+"/api/v1/checkpoint", nil)
+	req.Header.Set("Authorization", "Bearer "+e.tokens["codex"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != second.Note || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
+		t.Fatalf("GET /api/v1/checkpoint = %d %q %q; want the newest note", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	vkey, _ := tlog.VerifierKeyFor(skey)
+	if c, err := tlog.Open(body, vkey); err != nil || c.Size != second.Size {
+		t.Fatalf("served checkpoint does not open: %v", err)
+	}
+}
