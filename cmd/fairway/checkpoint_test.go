@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -217,7 +221,7 @@ func TestServe_SignsCheckpointsWhenTheLogGrew(t *testing.T) {
 	if _, errOut, code := e.run("alice", "keys", "generate", "--name", "fairway.test/audit", "--out", key); code != 0 {
 		t.Fatal(errOut)
 	}
-	skey, err := readSigningKey(key)
+	skey, err := readSigningKey("sign-key", key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,5 +254,42 @@ func TestServe_SignsCheckpointsWhenTheLogGrew(t *testing.T) {
 	vkey, _ := tlog.VerifierKeyFor(skey)
 	if c, err := tlog.Open(body, vkey); err != nil || c.Size != second.Size {
 		t.Fatalf("served checkpoint does not open: %v", err)
+	}
+}
+
+// Evidence exported as signed attestations verifies offline with the
+// public key, and a changed byte or another key does not.
+func TestEvidence_ExportedAttestationsVerify(t *testing.T) {
+	s := newSignedLog(t)
+	log := filepath.Join(s.e.dir, "pods.log")
+	if err := os.WriteFile(log, []byte("pods ready\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.mustRun(t, "evidence", "add", "--task", "T-1", "--kind", "log", log)
+	out := filepath.Join(s.e.dir, "T-1.intoto.jsonl")
+	s.mustRun(t, "evidence", "export", "--task", "T-1", "--key", s.key, "--out", out)
+	got := s.mustRun(t, "evidence", "verify-attestation", out, "--key", s.pub)
+	sum := sha256.Sum256([]byte("pods ready\n"))
+	if !strings.HasPrefix(got, "verified evidence/") || !strings.HasSuffix(got, " sha256:"+hex.EncodeToString(sum[:])+" (https://fairway.dev/attestation/evidence/v1)\n") {
+		t.Fatalf("verify-attestation = %q", got)
+	}
+	b, _ := os.ReadFile(out)
+	var env map[string]any
+	json.Unmarshal(b, &env)
+	payload, _ := base64.StdEncoding.DecodeString(env["payload"].(string))
+	if !strings.Contains(string(payload), `"recordedBy":"alice"`) {
+		t.Fatalf("payload does not name the recorder: %s", payload)
+	}
+	env["payload"] = base64.StdEncoding.EncodeToString([]byte(strings.Replace(string(payload), `"recordedBy":"alice"`, `"recordedBy":"olivia"`, 1)))
+	tampered, _ := json.Marshal(env)
+	bad := filepath.Join(s.e.dir, "tampered.jsonl")
+	os.WriteFile(bad, tampered, 0o644)
+	other := filepath.Join(s.e.dir, "other.pub")
+	s.mustRun(t, "keys", "generate", "--name", "fairway.test/audit", "--out", filepath.Join(s.e.dir, "other.key"), "--pub", other)
+	for _, tt := range []struct{ file, key string }{{bad, s.pub}, {out, other}} {
+		_, errOut, code := s.e.run("alice", "evidence", "verify-attestation", tt.file, "--key", tt.key)
+		if code != exitConflict || !strings.Contains(errOut, "envelope 1 does not verify: no signature of this key verifies the envelope") {
+			t.Fatalf("%s with %s: exit %d %q", tt.file, tt.key, code, errOut)
+		}
 	}
 }

@@ -106,7 +106,7 @@ func serve(a *app, pos []string, o serveOptions) error {
 		auth = oa
 	}
 	if path := firstNonEmpty(o.signKey, a.getenv("FAIRWAY_SIGNING_KEY")); path != "" {
-		skey, err := readSigningKey(path)
+		skey, err := readSigningKey("sign-key", path)
 		if err != nil {
 			return err
 		}
@@ -119,13 +119,13 @@ func serve(a *app, pos []string, o serveOptions) error {
 }
 
 // readSigningKey reads a private key file and checks it can sign.
-func readSigningKey(path string) (string, error) {
+func readSigningKey(flag, path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fairway.FieldError("sign-key", "%v", err)
+		return "", fairway.FieldError(flag, "%v", err)
 	}
 	if _, _, err := tlog.PrivateKey(string(b)); err != nil {
-		return "", fairway.FieldError("sign-key", "%s: %v", path, err)
+		return "", fairway.FieldError(flag, "%s: %v", path, err)
 	}
 	return string(b), nil
 }
