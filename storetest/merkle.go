@@ -168,3 +168,121 @@ func testCheckpointsKept(t *testing.T, s fairway.Store) {
 		return nil
 	})
 }
+
+// The ledger keeps the tree with every write: its root is the root of the
+// events, proofs from stored nodes verify, and a checkpoint is stored
+// only when its signature and root hold.
+func testLedgerTreeAndCheckpoints(t *testing.T, e *env) {
+	e.task(t, "TREE-1")
+	e.task(t, "TREE-2")
+	head, err := e.l.AuditTree(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := e.l.AuditLog(ctx, fairway.AuditFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := tlog.NewLogVerifier(nil)
+	for _, ev := range events {
+		v.Add(ev)
+	}
+	if head.Size != int64(len(events)) || !bytes.Equal(head.Root, v.Finish().Root) {
+		t.Fatalf("tree = %d %x, want %d events with root %x", head.Size, head.Root, len(events), v.Finish().Root)
+	}
+	for seq := int64(1); seq <= head.Size; seq++ {
+		p, err := e.l.InclusionProof(ctx, seq, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tlog.VerifyInclusion(seq-1, head.Size, tlog.LeafHash(events[seq-1]), p.Hashes, head.Root); err != nil {
+			t.Fatalf("inclusion of %d: %v", seq, err)
+		}
+		c, err := e.l.ConsistencyProof(ctx, seq, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tlog.VerifyConsistency(seq, head.Size, c.Hashes, c.FromRoot, head.Root); err != nil {
+			t.Fatalf("consistency %d→%d: %v", seq, head.Size, err)
+		}
+	}
+	skey, vkey, err := tlog.GenerateKey("fairway.test/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherKey, _ := tlog.GenerateKey("fairway.test/audit")
+	sign := func(size int64, root []byte) string {
+		c, err := tlog.Sign(skey, &fairway.TreeHead{Size: size, Root: root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Note
+	}
+	good := sign(head.Size, head.Root)
+	tests := []struct {
+		name string
+		in   fairway.CheckpointInput
+		code string
+		msg  string
+	}{
+		{"another key", fairway.CheckpointInput{Note: good, VerifierKey: otherKey}, fairway.EINVALID, "note: checkpoint signature: note has no verifiable signatures"},
+		{"a root this log never had", fairway.CheckpointInput{Note: sign(2, bytes.Repeat([]byte{7}, 32)), VerifierKey: vkey}, fairway.EINVALID,
+			"note: the checkpoint's root for 2 events is not this log's root at that size; it signs another log or a rewritten one"},
+		{"more events than the log", fairway.CheckpointInput{Note: sign(head.Size+1, head.Root), VerifierKey: vkey}, fairway.EINVALID,
+			fmt.Sprintf("note: the checkpoint signs %d events but the log holds %d; sign the current tree (`fairway audit checkpoint`)", head.Size+1, head.Size)},
+		{"no key", fairway.CheckpointInput{Note: good}, fairway.EINVALID, "verifier_key: is required: the public key that verifies the note"},
+	}
+	for _, tt := range tests {
+		_, err := e.l.PublishCheckpoint(e.codex, &tt.in)
+		wantMessage(t, err, tt.code, tt.msg)
+	}
+	c, err := e.l.PublishCheckpoint(e.codex, &fairway.CheckpointInput{Note: good, VerifierKey: vkey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Size != head.Size || c.CreatedBy != "codex" || c.Origin != "fairway.test/audit" {
+		t.Fatalf("checkpoint = %+v", c)
+	}
+	_, err = e.l.PublishCheckpoint(e.codex, &fairway.CheckpointInput{Note: good, VerifierKey: vkey})
+	wantCode(t, err, fairway.ECONFLICT)
+	// Storing a checkpoint is not an event: the tree it signs is current.
+	if after, _ := e.l.AuditTree(ctx); after.Size != head.Size {
+		t.Fatalf("tree grew to %d by storing a checkpoint", after.Size)
+	}
+	list, err := e.l.Checkpoints(ctx, fairway.CheckpointFilter{})
+	if err != nil || len(list) != 1 || list[0].Note != good {
+		t.Fatalf("checkpoints = %v, %v", list, err)
+	}
+}
+
+// A log written before the tree existed (events with no tree nodes) is
+// caught up by the next write, so its checkpoints cover every event.
+func testLedgerCatchesUpAnOldLog(t *testing.T, e *env) {
+	e.task(t, "OLD-1")
+	var s fairway.Store = e.l.Store()
+	at := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 5; i++ {
+		update(t, s, func(tx fairway.Tx) error {
+			head, err := tx.AuditHead()
+			if err != nil {
+				return err
+			}
+			ev := &fairway.AuditEvent{At: at, Actor: "alice", ActorKind: "human", Action: "legacy", Subject: "OLD-1", Change: []byte(`{}`)}
+			ev.Seal(head)
+			return tx.AppendAudit(ev, nil)
+		})
+	}
+	before, _ := e.l.AuditTree(ctx)
+	e.task(t, "OLD-2")
+	after, err := e.l.AuditTree(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.l.VerifyAudit(ctx)
+	if err != nil || !res.OK {
+		t.Fatalf("verify after catching up = %+v, %v", res, err)
+	}
+	if after.Size != res.Head.Seq || after.Size != before.Size+6 {
+		t.Fatalf("tree size %d (was %d), log %d; want the tree to cover every event", after.Size, before.Size, res.Head.Seq)
+	}
+}
