@@ -28,31 +28,47 @@ type AuditEvent struct {
 
 // AuditHead is the last sequence number and hash of the log. Stores keep it
 // apart from the events so that cutting off the log's tail is detected.
+// It also carries the compact range of the log's Merkle tree, so that the
+// next leaf is appended in O(log n) without reading the tree.
 type AuditHead struct {
 	Seq  int64  `json:"seq"`
 	Hash string `json:"hash"`
+	// TreeSize is how many events the Merkle tree holds: Seq, unless the
+	// log predates the tree, when the ledger catches it up.
+	TreeSize int64 `json:"-"`
+	// Range holds the roots of the perfect subtrees covering leaves
+	// [0, TreeSize), left to right (RFC 6962 hashes, 32 bytes each).
+	Range [][]byte `json:"-"`
 }
 
 // GenesisHash is the Prev of the first event.
 const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// ComputeHash returns the hash of the event's fields other than Hash.
-// Each field is written with its length first, so no two different
-// events encode alike, whatever bytes they hold; At is hashed as integer
-// nanoseconds so that no time formatting can change it.
-func (e *AuditEvent) ComputeHash() string {
-	h := sha256.New()
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(e.Seq))
-	h.Write(n[:])
-	binary.BigEndian.PutUint64(n[:], uint64(e.At.UnixNano()))
-	h.Write(n[:])
-	for _, f := range [][]byte{[]byte(e.Actor), []byte(e.ActorKind), []byte(e.Action), []byte(e.Subject), e.Change, []byte(e.Prev)} {
-		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
-		h.Write(n[:])
-		h.Write(f)
+// LeafData returns the event's encoding: every field other than Hash,
+// each written with its length first, so no two different events encode
+// alike, whatever bytes they hold; At is written as integer nanoseconds so
+// that no time formatting can change it. It is the preimage of Hash and
+// the leaf of the log's Merkle tree.
+func (e *AuditEvent) LeafData() []byte {
+	fields := [][]byte{[]byte(e.Actor), []byte(e.ActorKind), []byte(e.Action), []byte(e.Subject), e.Change, []byte(e.Prev)}
+	size := 16
+	for _, f := range fields {
+		size += 8 + len(f)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	b := make([]byte, 0, size)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Seq))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.At.UnixNano()))
+	for _, f := range fields {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
+
+// ComputeHash returns the hash of the event's fields other than Hash.
+func (e *AuditEvent) ComputeHash() string {
+	sum := sha256.Sum256(e.LeafData())
+	return hex.EncodeToString(sum[:])
 }
 
 // Seal sets Seq, Prev and Hash so the event follows head.

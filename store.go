@@ -19,6 +19,7 @@ type Service interface {
 	SessionService
 	DeployService
 	PlanService
+	TreeService
 }
 
 // Store is the persistence the ledger's rules sit on: reads and writes in
@@ -199,11 +200,26 @@ type DeployTx interface {
 	DeployRuns(f DeployFilter) ([]*DeployRun, error)
 }
 
-// AuditTx stores the audit log and its head.
+// AuditTx stores the audit log, its head, its Merkle tree and checkpoints.
 type AuditTx interface {
 	AuditHead() (AuditHead, error)
-	// AppendAudit stores a sealed event and moves the head to it.
-	AppendAudit(e *AuditEvent) error
+	// AppendAudit stores a sealed event, the tree nodes it completes, and
+	// moves the head to it with the tree's new compact range, as given:
+	// the ledger computes the tree. Tree nodes are never updated.
+	AppendAudit(e *AuditEvent, tree *MerkleAppend) error
+	// AppendTree stores the tree nodes of event seq, already in the log,
+	// and moves the head's tree to it: how a log older than its tree is
+	// caught up.
+	AppendTree(seq int64, tree *MerkleAppend) error
+	// MerkleHashes returns the hashes of complete tree nodes in the order
+	// asked; ENOTFOUND when one is absent.
+	MerkleHashes(ids []MerkleNodeID) ([][]byte, error)
+	// InsertCheckpoint stores a checkpoint and sets its ID; ECONFLICT when
+	// the same note is stored already.
+	InsertCheckpoint(c *Checkpoint) error
+	// Checkpoints lists checkpoints newest first (by size, then ID); all
+	// of them when limit <= 0.
+	Checkpoints(limit int) ([]*Checkpoint, error)
 	AuditEvents(f AuditFilter) ([]*AuditEvent, error)
 	// EachAuditEvent streams the whole log in sequence order.
 	EachAuditEvent(fn func(*AuditEvent) error) error

@@ -112,6 +112,12 @@ var routes = []route{
 	{"POST", "/api/v1/sessions/{id}/observations", (*Server).observeSession},
 	{"GET", "/api/v1/audit", (*Server).auditLog},
 	{"GET", "/api/v1/audit/verify", (*Server).verifyAudit},
+	{"GET", "/api/v1/audit/tree", (*Server).auditTree},
+	{"GET", "/api/v1/audit/proof/inclusion", (*Server).inclusionProof},
+	{"GET", "/api/v1/audit/proof/consistency", (*Server).consistencyProof},
+	{"GET", "/api/v1/checkpoint", (*Server).latestCheckpoint},
+	{"GET", "/api/v1/checkpoints", (*Server).listCheckpoints},
+	{"POST", "/api/v1/checkpoints", (*Server).publishCheckpoint},
 	{"GET", "/api/v1/events", (*Server).events},
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"fairway"
+	"fairway/tlog"
 )
 
 // Ledger implements fairway.Service.
@@ -100,9 +101,18 @@ func (l *Ledger) record(tx fairway.Tx, by *fairway.Actor, at time.Time, action, 
 	if err != nil {
 		return err
 	}
+	if head.TreeSize != head.Seq {
+		if head, err = catchUpTree(tx, head); err != nil {
+			return err
+		}
+	}
 	e := &fairway.AuditEvent{At: at, Actor: by.Name, ActorKind: by.Kind, Action: action, Subject: subject, Change: body}
 	e.Seal(head)
-	return tx.AppendAudit(e)
+	tree, err := tlog.Append(head.TreeSize, head.Range, tlog.LeafHash(e))
+	if err != nil {
+		return err
+	}
+	return tx.AppendAudit(e, tree)
 }
 
 // AuditLog pages through the audit log.
@@ -132,7 +142,10 @@ func (l *Ledger) VerifyAudit(ctx context.Context) (*fairway.AuditVerification, e
 			return err
 		}
 		res = v.Finish(head)
-		return nil
+		if res.OK {
+			res, err = verifyTree(tx, head, res)
+		}
+		return err
 	})
 	return res, err
 }

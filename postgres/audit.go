@@ -6,36 +6,62 @@ import (
 	"fairway"
 )
 
-// AuditHead returns the recorded head of the log. In a write batch the
-// head row is locked on first read and then kept in memory, stored once
-// before the commit: no other writer can move it meanwhile.
+// AuditHead returns the recorded head of the log and of its tree. In a
+// write batch the head row is locked on first read and then kept in
+// memory, stored once before the commit: no other writer can move it
+// meanwhile.
 func (t *tx) AuditHead() (fairway.AuditHead, error) {
 	if t.w != nil && t.w.head != nil {
 		return *t.w.head, nil
 	}
-	q := `SELECT seq, hash FROM audit_head WHERE id = 1`
+	q := `SELECT seq, hash, tree_size, tree_range FROM audit_head WHERE id = 1`
 	if t.w != nil {
 		q += ` FOR UPDATE`
 	}
 	var h fairway.AuditHead
-	err := t.queryRow(q).Scan(&h.Seq, &h.Hash)
-	if err == nil && t.w != nil {
+	var rng []byte
+	if err := t.queryRow(q).Scan(&h.Seq, &h.Hash, &h.TreeSize, &rng); err != nil {
+		return h, err
+	}
+	var err error
+	if h.Range, err = decodeRange(rng); err != nil {
+		return h, err
+	}
+	if t.w != nil {
 		t.w.head = &h
 	}
-	return h, err
+	return h, nil
 }
 
-// AppendAudit stores a sealed event and moves the head to it.
-func (t *tx) AppendAudit(e *fairway.AuditEvent) error {
+// AppendAudit stores a sealed event and its tree nodes, and moves the
+// head to it. A nil tree leaves the tree behind the log, for the ledger
+// to catch up.
+func (t *tx) AppendAudit(e *fairway.AuditEvent, tree *fairway.MerkleAppend) error {
+	head, err := t.AuditHead()
+	if err != nil {
+		return err
+	}
 	if _, err := t.exec(`INSERT INTO audit_events (seq, at, actor, actor_kind, action, subject, change, prev, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
 		e.Seq, nanos(e.At), e.Actor, e.ActorKind, e.Action, e.Subject, string(e.Change), e.Prev, e.Hash); err != nil {
 		return err
 	}
+	head.Seq, head.Hash = e.Seq, e.Hash
+	if tree != nil {
+		if err := t.insertNodes(tree.Nodes); err != nil {
+			return err
+		}
+		head.TreeSize, head.Range = e.Seq, tree.Range
+	}
+	return t.setHead(head)
+}
+
+// setHead moves the head: in memory in a write batch, else at once.
+func (t *tx) setHead(h fairway.AuditHead) error {
 	if t.w != nil {
-		t.w.head, t.w.headDirty = &fairway.AuditHead{Seq: e.Seq, Hash: e.Hash}, true
+		t.w.head, t.w.headDirty = &h, true
 		return nil
 	}
-	if _, err := t.exec(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, e.Seq, e.Hash); err != nil {
+	if _, err := t.exec(`UPDATE audit_head SET seq = $1, hash = $2, tree_size = $3, tree_range = $4 WHERE id = 1`, h.Seq, h.Hash, h.TreeSize, encodeRange(h.Range)); err != nil {
 		return err
 	}
 	return t.notifyAudit()
@@ -53,7 +79,8 @@ func (t *tx) storeHead() error {
 	if t.w == nil || !t.w.headDirty {
 		return nil
 	}
-	if _, err := t.exec(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, t.w.head.Seq, t.w.head.Hash); err != nil {
+	h := t.w.head
+	if _, err := t.exec(`UPDATE audit_head SET seq = $1, hash = $2, tree_size = $3, tree_range = $4 WHERE id = 1`, h.Seq, h.Hash, h.TreeSize, encodeRange(h.Range)); err != nil {
 		return err
 	}
 	return t.notifyAudit()

@@ -13,6 +13,7 @@ import (
 
 	"fairway"
 	"fairway/postgres"
+	"fairway/tlog"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -104,7 +105,11 @@ func TestImmutability_TheDatabaseRefusesEdits(t *testing.T) {
 		}
 		e := &fairway.AuditEvent{At: at, Actor: "alice", ActorKind: "human", Action: "task.create", Subject: "IMM-1", Change: []byte(`{}`)}
 		e.Seal(fairway.AuditHead{})
-		return tx.AppendAudit(e)
+		tree, err := tlog.Append(0, nil, tlog.LeafHash(e))
+		if err != nil {
+			return err
+		}
+		return tx.AppendAudit(e, tree)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -121,6 +126,9 @@ func TestImmutability_TheDatabaseRefusesEdits(t *testing.T) {
 		{`UPDATE audit_events SET actor = 'mallory'`, "audit events are immutable: the log is append-only"},
 		{`DELETE FROM audit_events WHERE seq = 1`, "audit events are immutable: the log is append-only"},
 		{`TRUNCATE audit_events`, "audit events are immutable: the log is append-only"},
+		{`UPDATE merkle_nodes SET hash = '\x00'`, "audit tree nodes are immutable: the log is append-only"},
+		{`DELETE FROM merkle_nodes`, "audit tree nodes are immutable: the log is append-only"},
+		{`TRUNCATE merkle_nodes`, "audit tree nodes are immutable: the log is append-only"},
 	}
 	for _, tt := range tests {
 		_, err := conn.Exec(ctx, tt.stmt)

@@ -7,7 +7,7 @@ import (
 	"fairway"
 )
 
-// AuditHead returns the recorded head of the log.
+// AuditHead returns the recorded head of the log and of its tree.
 // Within a write batch the head is kept in memory and stored once before
 // the commit: the write lock is held throughout, so no other process can
 // move it meanwhile.
@@ -16,24 +16,49 @@ func (t *tx) AuditHead() (fairway.AuditHead, error) {
 		return *t.w.head, nil
 	}
 	var h fairway.AuditHead
-	err := t.q.QueryRowContext(t.ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&h.Seq, &h.Hash)
-	if err == nil && t.w != nil {
+	var rng []byte
+	err := t.q.QueryRowContext(t.ctx, `SELECT seq, hash, tree_size, tree_range FROM audit_head WHERE id = 1`).Scan(&h.Seq, &h.Hash, &h.TreeSize, &rng)
+	if err != nil {
+		return h, mapErr(err)
+	}
+	if h.Range, err = decodeRange(rng); err != nil {
+		return h, err
+	}
+	if t.w != nil {
 		t.w.head = &h
 	}
-	return h, mapErr(err)
+	return h, nil
 }
 
-// AppendAudit stores a sealed event and moves the head to it.
-func (t *tx) AppendAudit(e *fairway.AuditEvent) error {
+// AppendAudit stores a sealed event and its tree nodes, and moves the
+// head to it. A nil tree leaves the tree behind the log, for the ledger
+// to catch up.
+func (t *tx) AppendAudit(e *fairway.AuditEvent, tree *fairway.MerkleAppend) error {
+	head, err := t.AuditHead()
+	if err != nil {
+		return err
+	}
 	if _, err := t.exec(`INSERT INTO audit_events (seq, at, actor, actor_kind, action, subject, change, prev, hash) VALUES (?,?,?,?,?,?,?,?,?)`,
 		e.Seq, nanos(e.At), e.Actor, e.ActorKind, e.Action, e.Subject, string(e.Change), e.Prev, e.Hash); err != nil {
 		return err
 	}
+	head.Seq, head.Hash = e.Seq, e.Hash
+	if tree != nil {
+		if err := t.insertNodes(tree.Nodes); err != nil {
+			return err
+		}
+		head.TreeSize, head.Range = e.Seq, tree.Range
+	}
+	return t.setHead(head)
+}
+
+// setHead moves the head: in memory in a write batch, else at once.
+func (t *tx) setHead(h fairway.AuditHead) error {
 	if t.w != nil {
-		t.w.head, t.w.headDirty = &fairway.AuditHead{Seq: e.Seq, Hash: e.Hash}, true
+		t.w.head, t.w.headDirty = &h, true
 		return nil
 	}
-	_, err := t.exec(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, e.Seq, e.Hash)
+	_, err := t.exec(`UPDATE audit_head SET seq = ?, hash = ?, tree_size = ?, tree_range = ? WHERE id = 1`, h.Seq, h.Hash, h.TreeSize, encodeRange(h.Range))
 	return err
 }
 
@@ -42,7 +67,7 @@ func (w *writer) storeHead(ctx context.Context) error {
 	if !w.headDirty {
 		return nil
 	}
-	_, err := w.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, w.head.Seq, w.head.Hash)
+	_, err := w.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ?, tree_size = ?, tree_range = ? WHERE id = 1`, w.head.Seq, w.head.Hash, w.head.TreeSize, encodeRange(w.head.Range))
 	return err
 }
 

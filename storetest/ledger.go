@@ -100,6 +100,8 @@ var ledgerTests = []struct {
 	fn   func(*testing.T, *env)
 }{
 	{"Evidence/RecordedImmutableAndAudited", testEvidenceRecorded},
+	{"Audit/TreeProofsAndCheckpoints", testLedgerTreeAndCheckpoints},
+	{"Audit/TreeCatchesUpAnOldLog", testLedgerCatchesUpAnOldLog},
 	{"Evidence/ProofChainForTheGate", testEvidenceSummaries},
 	{"Governance/R1_OnlyHumansReview", testR1OnlyHumansReview},
 	{"Governance/AgentsCannotChooseTheirRequirements", testAgentsCannotChooseTheirRequirements},

@@ -19,6 +19,7 @@ import (
 
 	"fairway"
 	"fairway/ledger"
+	"fairway/tlog"
 )
 
 // OpenFunc returns a new, empty store. The suite closes it.
@@ -46,6 +47,9 @@ func Run(t *testing.T, open OpenFunc) {
 		{"EvidenceProofLinkKeptAsGiven", testProofLinkKeptAsGiven},
 		{"SessionRoundTrip", testSessionRoundTrip},
 		{"SessionObservations", testSessionObservations},
+		{"MerkleTreeKept", testMerkleTreeKept},
+		{"MerkleRollbackKeepsTree", testMerkleRollbackKeepsTree},
+		{"CheckpointsKept", testCheckpointsKept},
 	}
 	for _, lt := range ledgerTests {
 		tests = append(tests, struct {
@@ -162,7 +166,11 @@ func testUpdateRollsBack(t *testing.T, s fairway.Store) {
 		}
 		e := &fairway.AuditEvent{At: at, Actor: "alice", ActorKind: "human", Action: "task.create", Subject: "ROLL-1", Change: []byte(`{}`)}
 		e.Seal(fairway.AuditHead{})
-		if err := tx.AppendAudit(e); err != nil {
+		tree, err := tlog.Append(0, nil, tlog.LeafHash(e))
+		if err != nil {
+			return err
+		}
+		if err := tx.AppendAudit(e, tree); err != nil {
 			return err
 		}
 		return boom
@@ -316,7 +324,11 @@ func testAuditHead(t *testing.T, s fairway.Store) {
 				Action: "task.create", Subject: fmt.Sprintf("T-%d", i), Change: []byte(`{"n":1}`)}
 			e.Seal(head)
 			sealed = append(sealed, e)
-			return tx.AppendAudit(e)
+			tree, err := tlog.Append(head.TreeSize, head.Range, tlog.LeafHash(e))
+			if err != nil {
+				return err
+			}
+			return tx.AppendAudit(e, tree)
 		})
 	}
 	view(t, s, func(tx fairway.Tx) error {

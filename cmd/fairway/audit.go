@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 
 	"fairway"
+	"fairway/tlog"
 )
 
 func init() {
@@ -46,32 +48,77 @@ fairway audit log --follow          # keep printing changes as they happen (Ctrl
 		},
 	})
 	register(&command{
-		name: "audit verify", summary: "Recompute the audit hash chain and name the first bad event", args: "",
-		example: `fairway audit verify && echo "audit chain intact"`,
-		setup: noFlags(func(a *app, pos []string) error {
-			svc, ctx, err := a.service(pos, 0, "no arguments")
-			if err != nil {
-				return err
-			}
-			v, err := svc.VerifyAudit(ctx)
-			if err != nil {
-				return err
-			}
-			if err := a.output(v, func(w io.Writer) {
-				if v.OK {
-					fmt.Fprintf(w, "audit log intact: %d events, head %d %s\n", v.Events, v.Head.Seq, v.Head.Hash)
-				} else {
-					fmt.Fprintf(w, "audit log BROKEN at event %d: %s\n", v.FirstBadSeq, v.Problem)
+		name: "audit verify", summary: "Recompute the audit hash chain and tree, and check them against signed checkpoints", args: "[--checkpoint FILE --key PUBKEY]",
+		example: `fairway audit verify && echo "audit chain intact"
+fairway audit verify --checkpoint audit.checkpoint --key audit.pub`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			cpFile := fs.String("checkpoint", "", "also check the log against this signed checkpoint, and every stored one the key signed")
+			key := fs.String("key", "", "public verifier key, or a file holding it (with --checkpoint)")
+			return func(a *app, pos []string) error {
+				svc, ctx, err := a.service(pos, 0, "no arguments")
+				if err != nil {
+					return err
 				}
-			}); err != nil {
-				return err
+				if *cpFile != "" || *key != "" {
+					return verifyAgainstCheckpoints(a, svc, ctx, *cpFile, *key)
+				}
+				v, err := svc.VerifyAudit(ctx)
+				if err != nil {
+					return err
+				}
+				if err := a.output(v, func(w io.Writer) {
+					if v.OK {
+						fmt.Fprintf(w, "audit log intact: %d events, head %d %s\n", v.Events, v.Head.Seq, v.Head.Hash)
+					} else {
+						fmt.Fprintf(w, "audit log BROKEN at event %d: %s\n", v.FirstBadSeq, v.Problem)
+					}
+				}); err != nil {
+					return err
+				}
+				if !v.OK {
+					return fairway.Errorf(fairway.ECONFLICT, "the audit log does not verify (first bad event %d)", v.FirstBadSeq)
+				}
+				return nil
 			}
-			if !v.OK {
-				return fairway.Errorf(fairway.ECONFLICT, "the audit log does not verify (first bad event %d)", v.FirstBadSeq)
-			}
-			return nil
-		}),
+		},
 	})
+}
+
+// verifyAgainstCheckpoints recomputes the tree from the events the ledger
+// hands out, trusting none of its stored hashes, and compares it with the
+// given checkpoint and with every stored checkpoint the key signed. The
+// stored ones narrow down where a rewritten log starts to differ.
+func verifyAgainstCheckpoints(a *app, svc fairway.Service, ctx context.Context, file, key string) error {
+	cp, err := openCheckpoint("checkpoint", file, key)
+	if err != nil {
+		return err
+	}
+	vkey, _ := readVerifierKey(key)
+	stored, err := svc.Checkpoints(ctx, fairway.CheckpointFilter{})
+	if err != nil {
+		return err
+	}
+	points, skipped := []*fairway.Checkpoint{cp}, 0
+	for _, s := range stored {
+		c, err := tlog.Open([]byte(s.Note), vkey)
+		if err != nil {
+			skipped++
+			continue
+		}
+		points = append(points, c)
+	}
+	v := tlog.NewLogVerifier(points)
+	errStop := errors.New("stop")
+	err = eachEvent(svc, ctx, func(e *fairway.AuditEvent) error {
+		if !v.Add(e) {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return err
+	}
+	return reportLog(a, v.Finish(), skipped)
 }
 
 func printAuditEvent(w io.Writer, e *fairway.AuditEvent) {

@@ -41,6 +41,8 @@ type cliEnv struct {
 	clock  *testClock
 	server string
 	tokens map[string]string
+	// l is the server's ledger (server mode only).
+	l *ledger.Ledger
 }
 
 func newCLIEnv(t *testing.T, local bool) *cliEnv {
@@ -70,6 +72,7 @@ func newCLIEnv(t *testing.T, local bool) *cliEnv {
 		store.Close()
 		return e
 	}
+	e.l = l
 	srv := httptest.NewServer(fairwayhttp.NewServer(l, ledger.TokenAuth{L: l}, nil))
 	t.Cleanup(func() { srv.Close(); store.Close() })
 	e.server = srv.URL

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"syscall"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"fairway/ledger"
 	"fairway/provider"
 	"fairway/sqlite"
+	"fairway/tlog"
 )
 
 var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
@@ -44,6 +46,8 @@ type serveOptions struct {
 	mfaACR       *listFlag
 	mfaMaxAge    time.Duration
 	maxEvidenceM int
+	signKey      string
+	signEvery    time.Duration
 }
 
 func init() {
@@ -62,6 +66,8 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 			o.mfaACR = listVar(fs, "oidc-mfa-acr", "an acr `VALUE` that proves MFA (repeatable); amr values such as otp or hwk always do")
 			fs.DurationVar(&o.mfaMaxAge, "mfa-max-age", 15*time.Minute, "how recent auth_time must be for an approval that needs MFA")
 			fs.IntVar(&o.maxEvidenceM, "max-evidence-mib", int(fairwayhttp.DefaultMaxEvidenceBytes>>20), "largest evidence upload accepted, in MiB")
+			fs.StringVar(&o.signKey, "sign-key", "", "sign a checkpoint of the audit tree with this private key `FILE` on an interval (default $FAIRWAY_SIGNING_KEY)")
+			fs.DurationVar(&o.signEvery, "checkpoint-every", time.Minute, "how often to sign a checkpoint when the log has grown (with --sign-key)")
 			return func(a *app, pos []string) error { return serve(a, pos, o) }
 		},
 	})
@@ -100,7 +106,67 @@ func serve(a *app, pos []string, o serveOptions) error {
 		}
 		auth = oa
 	}
+	if path := firstNonEmpty(o.signKey, a.getenv("FAIRWAY_SIGNING_KEY")); path != "" {
+		skey, err := readSigningKey("sign-key", path)
+		if err != nil {
+			return err
+		}
+		if o.signEvery <= 0 {
+			return fairway.FieldError("checkpoint-every", "must be a positive duration such as 1m")
+		}
+		go signEvery(a, l, skey, o.signEvery)
+	}
 	return serveLedger(a, l, ln, auth, int64(o.maxEvidenceM)<<20)
+}
+
+// readSigningKey reads a private key file and checks it can sign.
+func readSigningKey(flag, path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fairway.FieldError(flag, "%v", err)
+	}
+	if _, _, err := tlog.PrivateKey(string(b)); err != nil {
+		return "", fairway.FieldError(flag, "%s: %v", path, err)
+	}
+	return string(b), nil
+}
+
+// signEvery signs a checkpoint on every tick until the command stops.
+func signEvery(a *app, l *ledger.Ledger, skey string, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := signIfGrown(a.ctx, l, skey); err != nil {
+			fmt.Fprintf(a.stderr, "fairway serve: checkpoint not signed: %v\n", err)
+		}
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// signIfGrown signs and stores a checkpoint when the tree has grown past
+// the newest stored one; nil when there is nothing new to sign.
+func signIfGrown(ctx context.Context, l *ledger.Ledger, skey string) (*fairway.Checkpoint, error) {
+	head, err := l.AuditTree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	latest, err := l.Checkpoints(ctx, fairway.CheckpointFilter{Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(latest) > 0 && latest[0].Size >= head.Size {
+		return nil, nil
+	}
+	c, err := l.SignCheckpoint(ctx, skey, "fairway serve")
+	if fairway.ErrorCode(err) == fairway.ECONFLICT {
+		// Another replica signed the same tree head with the same key.
+		return nil, nil
+	}
+	return c, err
 }
 
 // listen binds addr, and says what to do when it cannot: a port in use is

@@ -1,0 +1,280 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+
+	"fairway"
+	"fairway/tlog"
+)
+
+// catchUpTree adds to the Merkle tree the events appended before it
+// existed (a log that predates migration 0008), so the next event is leaf
+// Seq-1. It runs once per such log, inside the write that finds it.
+func catchUpTree(tx fairway.Tx, head fairway.AuditHead) (fairway.AuditHead, error) {
+	if head.TreeSize > head.Seq {
+		return head, fairway.Errorf(fairway.EINTERNAL, "the audit tree holds %d events but the log %d; run `fairway audit verify`", head.TreeSize, head.Seq)
+	}
+	var pending []*fairway.MerkleAppend
+	var events []*fairway.AuditEvent
+	for head.TreeSize < head.Seq {
+		page, err := tx.AuditEvents(fairway.AuditFilter{AfterSeq: head.TreeSize, Limit: 1000})
+		if err != nil {
+			return head, err
+		}
+		if len(page) == 0 || page[0].Seq != head.TreeSize+1 {
+			return head, fairway.Errorf(fairway.EINTERNAL, "audit event %d is missing; run `fairway audit verify`", head.TreeSize+1)
+		}
+		for _, e := range page {
+			if e.Seq != head.TreeSize+1 {
+				return head, fairway.Errorf(fairway.EINTERNAL, "audit event %d is missing; run `fairway audit verify`", head.TreeSize+1)
+			}
+			tree, err := tlog.Append(head.TreeSize, head.Range, tlog.LeafHash(e))
+			if err != nil {
+				return head, err
+			}
+			head.TreeSize, head.Range = e.Seq, tree.Range
+			pending, events = append(pending, tree), append(events, e)
+		}
+	}
+	// The events exist already: only their tree is written.
+	for i, tree := range pending {
+		if err := tx.AppendTree(events[i].Seq, tree); err != nil {
+			return head, err
+		}
+	}
+	return head, nil
+}
+
+// AuditTree returns the size and root of the audit log's Merkle tree.
+func (l *Ledger) AuditTree(ctx context.Context) (*fairway.TreeHead, error) {
+	var out *fairway.TreeHead
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		head, err := tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		root, err := tlog.Root(head.TreeSize, head.Range)
+		if err != nil {
+			return err
+		}
+		out = &fairway.TreeHead{Size: head.TreeSize, Root: root}
+		return nil
+	})
+	return out, err
+}
+
+// PublishCheckpoint stores a checkpoint signed outside the ledger, once
+// its signature verifies with the key given and its root is the tree's
+// root at its size. It is not an audit event: a checkpoint is a signed
+// statement about the log, checked against the log, and an event for it
+// would make every checkpoint out of date the moment it is stored.
+func (l *Ledger) PublishCheckpoint(ctx context.Context, in *fairway.CheckpointInput) (*fairway.Checkpoint, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	c, err := tlog.Open([]byte(in.Note), in.VerifierKey)
+	if err != nil {
+		return nil, fairway.FieldError("note", "%s", err)
+	}
+	err = l.store.Update(ctx, func(tx fairway.Tx) error {
+		by, err := l.actor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := checkAgainstTree(tx, c); err != nil {
+			return err
+		}
+		c.ID, c.CreatedAt, c.CreatedBy = 0, l.now(), by.Name
+		return tx.InsertCheckpoint(c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// SignCheckpoint signs the current tree head with skey and stores it,
+// as by, the server's own name for its interval signing. The key is used
+// and dropped: the ledger keeps the checkpoint only.
+func (l *Ledger) SignCheckpoint(ctx context.Context, skey, by string) (*fairway.Checkpoint, error) {
+	var c *fairway.Checkpoint
+	err := l.store.Update(ctx, func(tx fairway.Tx) error {
+		head, err := tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		root, err := tlog.Root(head.TreeSize, head.Range)
+		if err != nil {
+			return err
+		}
+		c, err = tlog.Sign(skey, &fairway.TreeHead{Size: head.TreeSize, Root: root})
+		if err != nil {
+			return fairway.FieldError("key", "%s", err)
+		}
+		c.CreatedAt, c.CreatedBy = l.now(), by
+		return tx.InsertCheckpoint(c)
+	})
+	return c, err
+}
+
+// checkAgainstTree refuses a checkpoint the log does not match.
+func checkAgainstTree(tx fairway.Tx, c *fairway.Checkpoint) error {
+	head, err := tx.AuditHead()
+	if err != nil {
+		return err
+	}
+	if c.Size > head.TreeSize {
+		return fairway.Errorf(fairway.EINVALID, "note: the checkpoint signs %d events but the log holds %d; sign the current tree (`fairway audit checkpoint`)", c.Size, head.TreeSize)
+	}
+	root, err := tlog.RootAt(c.Size, tx.MerkleHashes)
+	if err != nil {
+		return err
+	}
+	if !tlog.SameRoot(root, c.Root) {
+		return fairway.Errorf(fairway.EINVALID, "note: the checkpoint's root for %d events is not this log's root at that size; it signs another log or a rewritten one", c.Size)
+	}
+	return nil
+}
+
+// Checkpoints lists stored checkpoints, newest first.
+func (l *Ledger) Checkpoints(ctx context.Context, f fairway.CheckpointFilter) ([]*fairway.Checkpoint, error) {
+	if f.Limit < 0 || f.Limit > 10000 {
+		return nil, fairway.FieldError("limit", "must be between 1 and 10000, or 0 for all")
+	}
+	var out []*fairway.Checkpoint
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		var err error
+		out, err = tx.Checkpoints(f.Limit)
+		return err
+	})
+	return out, err
+}
+
+// InclusionProof proves event seq is leaf seq-1 of the tree of size
+// events; size 0 means the current tree.
+func (l *Ledger) InclusionProof(ctx context.Context, seq, size int64) (*fairway.InclusionProof, error) {
+	var out *fairway.InclusionProof
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		head, err := tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		if size == 0 {
+			size = head.TreeSize
+		}
+		if size < 0 || size > head.TreeSize {
+			return fairway.FieldError("size", "must be between 1 and the tree size %d", head.TreeSize)
+		}
+		if seq < 1 || seq > size {
+			return fairway.FieldError("seq", "must be between 1 and %d (the tree size proved against)", size)
+		}
+		events, err := tx.AuditEvents(fairway.AuditFilter{AfterSeq: seq - 1, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(events) == 0 || events[0].Seq != seq {
+			return fairway.Errorf(fairway.ENOTFOUND, "audit event %d is missing; run `fairway audit verify`", seq)
+		}
+		path, err := tlog.Inclusion(seq-1, size, tx.MerkleHashes)
+		if err != nil {
+			return err
+		}
+		root, err := tlog.RootAt(size, tx.MerkleHashes)
+		if err != nil {
+			return err
+		}
+		e := events[0]
+		out = &fairway.InclusionProof{Seq: seq, Size: size, Root: root, Event: e, LeafHash: tlog.LeafHash(e), Hashes: path}
+		return nil
+	})
+	return out, err
+}
+
+// ConsistencyProof proves the tree of size to extends that of size from;
+// to 0 means the current tree.
+func (l *Ledger) ConsistencyProof(ctx context.Context, from, to int64) (*fairway.ConsistencyProof, error) {
+	var out *fairway.ConsistencyProof
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		head, err := tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		if to == 0 {
+			to = head.TreeSize
+		}
+		if to < 1 || to > head.TreeSize {
+			return fairway.FieldError("to", "must be between 1 and the tree size %d", head.TreeSize)
+		}
+		if from < 1 || from > to {
+			return fairway.FieldError("from", "must be between 1 and %d (the size proved to)", to)
+		}
+		path, err := tlog.Consistency(from, to, tx.MerkleHashes)
+		if err != nil {
+			return err
+		}
+		r1, err := tlog.RootAt(from, tx.MerkleHashes)
+		if err != nil {
+			return err
+		}
+		r2, err := tlog.RootAt(to, tx.MerkleHashes)
+		if err != nil {
+			return err
+		}
+		out = &fairway.ConsistencyProof{From: from, To: to, FromRoot: r1, ToRoot: r2, Hashes: path}
+		return nil
+	})
+	return out, err
+}
+
+// verifyTree checks the stored Merkle tree against the events: every leaf
+// is the hash of its event and the head's root is the root of them all.
+// It names the first event whose stored leaf differs. A log rewritten
+// together with its tree passes here; only a checkpoint signed before the
+// rewrite catches that (`fairway audit verify --checkpoint`).
+func verifyTree(tx fairway.Tx, head fairway.AuditHead, res *fairway.AuditVerification) (*fairway.AuditVerification, error) {
+	if head.TreeSize != head.Seq {
+		// A log older than its tree, not caught up yet: nothing to compare.
+		return res, nil
+	}
+	bad := func(seq int64, problem string) (*fairway.AuditVerification, error) {
+		res.OK, res.FirstBadSeq, res.Problem = false, seq, problem
+		return res, nil
+	}
+	v := tlog.NewLogVerifier(nil)
+	for after := int64(0); after < head.Seq; {
+		page, err := tx.AuditEvents(fairway.AuditFilter{AfterSeq: after, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		ids := make([]fairway.MerkleNodeID, len(page))
+		for i, e := range page {
+			ids[i] = fairway.MerkleNodeID{Index: e.Seq - 1}
+		}
+		leaves, err := tx.MerkleHashes(ids)
+		if fairway.ErrorCode(err) == fairway.ENOTFOUND {
+			return bad(page[0].Seq, fmt.Sprintf("the audit tree lacks leaves for events %d to %d (deleted)", page[0].Seq, page[len(page)-1].Seq))
+		} else if err != nil {
+			return nil, err
+		}
+		for i, e := range page {
+			if !tlog.SameRoot(leaves[i], tlog.LeafHash(e)) {
+				return bad(e.Seq, fmt.Sprintf("event %d is not the leaf the audit tree holds for it (edited)", e.Seq))
+			}
+			v.Add(e)
+		}
+		after = page[len(page)-1].Seq
+	}
+	got := v.Finish()
+	want, err := tlog.Root(head.TreeSize, head.Range)
+	if err != nil {
+		return nil, err
+	}
+	if !tlog.SameRoot(got.Root, want) {
+		return bad(head.Seq, fmt.Sprintf("the audit tree's root for %d events is not the root of the events (the tree was edited)", head.Seq))
+	}
+	return res, nil
+}

@@ -1,0 +1,105 @@
+package sqlite
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"fairway"
+)
+
+// encodeRange stores a compact range as its 32-byte hashes end to end.
+func encodeRange(rng [][]byte) []byte {
+	b := make([]byte, 0, 32*len(rng))
+	for _, h := range rng {
+		b = append(b, h...)
+	}
+	return b
+}
+
+func decodeRange(b []byte) ([][]byte, error) {
+	if len(b)%32 != 0 {
+		return nil, fmt.Errorf("audit head: tree range of %d bytes is not whole hashes", len(b))
+	}
+	out := make([][]byte, 0, len(b)/32)
+	for i := 0; i < len(b); i += 32 {
+		out = append(out, append([]byte(nil), b[i:i+32]...))
+	}
+	return out, nil
+}
+
+// insertNodes stores the complete nodes an append finished.
+func (t *tx) insertNodes(nodes []fairway.MerkleNode) error {
+	for _, n := range nodes {
+		if _, err := t.exec(`INSERT INTO merkle_nodes (level, idx, hash) VALUES (?,?,?)`, n.Level, n.Index, n.Hash); err != nil {
+			if isUniqueViolation(err) {
+				return fairway.Errorf(fairway.ECONFLICT, "audit tree node %d/%d exists already", n.Level, n.Index)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// AppendTree stores the tree nodes of an event already in the log.
+func (t *tx) AppendTree(seq int64, tree *fairway.MerkleAppend) error {
+	if err := t.insertNodes(tree.Nodes); err != nil {
+		return err
+	}
+	head, err := t.AuditHead()
+	if err != nil {
+		return err
+	}
+	head.TreeSize, head.Range = seq, tree.Range
+	return t.setHead(head)
+}
+
+// MerkleHashes returns the hashes of complete tree nodes.
+func (t *tx) MerkleHashes(ids []fairway.MerkleNodeID) ([][]byte, error) {
+	out := make([][]byte, len(ids))
+	for i, id := range ids {
+		err := t.q.QueryRowContext(t.ctx, `SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?`, id.Level, id.Index).Scan(&out[i])
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fairway.Errorf(fairway.ENOTFOUND, "audit tree node %d/%d is missing", id.Level, id.Index)
+		} else if err != nil {
+			return nil, mapErr(err)
+		}
+	}
+	return out, nil
+}
+
+// InsertCheckpoint stores a signed checkpoint.
+func (t *tx) InsertCheckpoint(c *fairway.Checkpoint) error {
+	res, err := t.exec(`INSERT INTO audit_checkpoints (origin, size, root, note, key_name, verifier_key, created_at, created_by) VALUES (?,?,?,?,?,?,?,?)`,
+		c.Origin, c.Size, c.Root, c.Note, c.KeyName, c.VerifierKey, nanos(c.CreatedAt), c.CreatedBy)
+	if isUniqueViolation(err) {
+		return fairway.Errorf(fairway.ECONFLICT, "this checkpoint is stored already")
+	} else if err != nil {
+		return err
+	}
+	c.ID, err = res.LastInsertId()
+	return err
+}
+
+// Checkpoints lists checkpoints, newest first.
+func (t *tx) Checkpoints(limit int) ([]*fairway.Checkpoint, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := t.q.QueryContext(t.ctx, `SELECT id, origin, size, root, note, key_name, verifier_key, created_at, created_by FROM audit_checkpoints ORDER BY size DESC, id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []*fairway.Checkpoint
+	for rows.Next() {
+		var c fairway.Checkpoint
+		var at int64
+		if err := rows.Scan(&c.ID, &c.Origin, &c.Size, &c.Root, &c.Note, &c.KeyName, &c.VerifierKey, &at, &c.CreatedBy); err != nil {
+			return nil, err
+		}
+		c.CreatedAt = fromNanos(at)
+		out = append(out, &c)
+	}
+	return out, rows.Err()
+}
