@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -407,4 +408,27 @@ func excerpt(s string) string {
 		s = s[:1500]
 	}
 	return s
+}
+
+// TestTemplates_NoInlineStyleOrScript keeps the templates within the
+// Content-Security-Policy, which would silently drop inline styles.
+func TestTemplates_NoInlineStyleOrScript(t *testing.T) {
+	files, _ := filepath.Glob("templates/*.html")
+	if len(files) == 0 {
+		t.Fatal("no templates found")
+	}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, banned := range []string{`style="`, "<style", "<script", " on"} {
+			if banned == " on" {
+				if regexp.MustCompile(` on[a-z]+=`).Match(b) {
+					t.Errorf("%s has an inline event handler", f)
+				}
+				continue
+			}
+			if strings.Contains(string(b), banned) {
+				t.Errorf("%s holds %q, which the portal's CSP refuses", f, banned)
+			}
+		}
+	}
 }
