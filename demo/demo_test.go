@@ -68,3 +68,38 @@ func TestLoad_TheSeedScenario(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad_EveryStatusAStaleApprovalAndAChangeRequest(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "fairway.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	blobs, _ := blob.NewFileStore(filepath.Join(dir, "blobs"))
+	l := ledger.New(s, blobs)
+	if err := demo.Load(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	tasks, _ := l.ListTasks(ctx, fairway.TaskFilter{})
+	seen := map[string]int{}
+	for _, tk := range tasks {
+		seen[tk.Status]++
+	}
+	for _, st := range fairway.Statuses {
+		if seen[st] == 0 {
+			t.Errorf("no task is %s", st)
+		}
+	}
+	g, _ := l.ExplainGate(ctx, "OPS-UAT-KIND-FULL-001")
+	reviews, _ := l.ListReviews(ctx, "OPS-UAT-KIND-FULL-001")
+	if len(reviews) != 1 || reviews[0].Verdict != fairway.VerdictApproved || reviews[0].Snapshot == g.SnapshotDigest {
+		t.Fatalf("want one approval of an older snapshot on OPS-UAT-KIND-FULL-001, got %+v", reviews)
+	}
+	for _, r := range g.Requirements {
+		if r.ID == "review:ops" && (r.State != fairway.ReqUnsatisfied || !strings.Contains(r.Detail, "stale")) {
+			t.Fatalf("review:ops = %+v, want unsatisfied and stale", r)
+		}
+	}
+}

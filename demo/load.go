@@ -30,6 +30,7 @@ func Load(ctx context.Context, svc fairway.Service) error {
 	}
 	l.tasks()
 	l.work()
+	l.outcomes()
 	return l.err
 }
 
@@ -183,6 +184,27 @@ func (l *loader) work() {
 	l.do(func() error {
 		_, err := l.svc.RequestWaiver(l.as("grace"), fairway.WaiverRequest{Task: "OPS-UAT-KIND-FULL-001", Requirement: "prerequisite:kind-compute-capacity",
 			Reason: "run full UAT on the approved alternate small profile while capacity is restored", ExpiresAt: time.Now().Add(72 * time.Hour)})
+		return err
+	})
+}
+
+// outcomes completes the picture the portal shows: an approval made
+// stale by later evidence (R4), a task closed through its gate, and one
+// cancelled with its reason, so every status has a task.
+func (l *loader) outcomes() {
+	l.do(func() error {
+		_, err := l.svc.AddReview(l.as("omar"), fairway.ReviewAdd{Task: "OPS-UAT-KIND-FULL-001", Domain: "ops", Verdict: fairway.VerdictApproved,
+			Comment: "plan and harness look right"})
+		return err
+	})
+	l.evidence("codex-1", "OPS-UAT-KIND-FULL-001", fairway.EvidenceSmoke, "alternate-profile-smoke.log",
+		"kind smoke on the alternate small profile\nauth/session: 12 checks, 12 passed\nterminal connect: 4 checks, 4 passed\n")
+	l.do(func() error { _, err := l.svc.CloseTask(l.as("olivia"), "OPS-SAFE-001"); return err })
+	l.move("codex-1", "OPS-SAFE-002", fairway.StatusInReview, "")
+	l.task("olivia", fairway.TaskCreate{Key: "OPS-SAFE-009", Lane: "safe-work", Owner: "codex-1", Priority: prio(4), Risk: fairway.RiskLow, Labels: []string{"safe-fallback"},
+		Title: "Non-mutating kind smoke: legacy console"})
+	l.do(func() error {
+		_, err := l.svc.CancelTask(l.as("olivia"), "OPS-SAFE-009", "the legacy console was retired; its smoke moved into terminal connect")
 		return err
 	})
 }

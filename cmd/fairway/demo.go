@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 
 	"fairway"
 	"fairway/demo"
@@ -62,5 +63,31 @@ func runDemo(a *app, pos []string, addr string, loadOnly bool) error {
 	if loadOnly {
 		return nil
 	}
+	signIn, err := demoTokens(a, l)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Portal: http://%s/ — sign in with one of these tokens (this demo store only):\n%s", ln.Addr(), signIn)
 	return serveLedger(a, l, ln, nil, 0)
+}
+
+// demoTokens issues tokens for a reviewer of each kind of decision the
+// portal shows, and for an agent, to sign in with: a newcomer sees a
+// reviewer's forms and an agent's refusal side by side.
+func demoTokens(a *app, l fairway.Service) (string, error) {
+	ctx := fairway.NewContextWithActor(a.ctx, &fairway.Actor{Name: "olivia"})
+	var b strings.Builder
+	for _, who := range []struct{ name, role string }{
+		{"omar", "human, ops reviewer"},
+		{"priya", "human, platform reviewer"},
+		{"sergei", "human, security reviewer (MFA domain)"},
+		{"codex-1", "agent: sees no review forms"},
+	} {
+		out, err := l.RotateToken(ctx, who.name)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "  %-8s %-40s %s\n", who.name, who.role, out.Token)
+	}
+	return b.String(), nil
 }

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"syscall"
 	"time"
@@ -16,27 +14,11 @@ import (
 	"fairway"
 	fairwayhttp "fairway/http"
 	"fairway/ledger"
+	"fairway/portal"
 	"fairway/provider"
 	"fairway/sqlite"
 	"fairway/tlog"
 )
-
-var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Fairway</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-table{border-collapse:collapse}td,th{padding:.2rem .8rem;border-bottom:1px solid #ddd;text-align:left}</style></head>
-<body><h1>Fairway</h1>
-<p>The durable record of governed engineering work. The JSON API is described at
-<a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p>
-<h2>Lanes</h2>
-{{if .Lanes}}<table><tr><th>Lane</th><th>State</th><th>Ready</th></tr>
-{{range .Lanes}}<tr><td>{{.Name}}</td><td>{{.State}}{{range .WaitingOn}} · {{.}}{{end}}</td><td>{{.Ready}}</td></tr>{{end}}
-</table>{{else}}<p>No lanes yet. Create one with <code>fairway lane create NAME --prefix KEY --as YOU</code>.</p>{{end}}
-<h2>Ready now</h2>
-{{if .Next}}<table><tr><th>Key</th><th>Title</th><th>Risk</th><th>Owner</th></tr>
-{{range .Next}}<tr><td>{{.Key}}</td><td>{{.Title}}</td><td>{{.Risk}}</td><td>{{.Owner}}</td></tr>{{end}}
-</table>{{else}}<p>Nothing is ready.</p>{{end}}
-</body></html>`))
 
 // serveOptions are the flags of `fairway serve`.
 type serveOptions struct {
@@ -52,7 +34,7 @@ type serveOptions struct {
 
 func init() {
 	register(&command{
-		name: "serve", summary: "Serve the JSON API (and an overview page) on the local store", args: "[--addr HOST:PORT]",
+		name: "serve", summary: "Serve the JSON API and the portal on the local store", args: "[--addr HOST:PORT]",
 		example: `fairway serve --addr 127.0.0.1:8080     # Ctrl-C to stop
 curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next`,
 		setup: func(fs *flag.FlagSet) runFunc {
@@ -193,16 +175,9 @@ func serveLedger(a *app, l *ledger.Ledger, ln net.Listener, auth fairwayhttp.Aut
 	if maxEvidence > 0 {
 		srv.MaxEvidenceBytes = maxEvidence
 	}
-	srv.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lanes, err1 := l.ListLanes(r.Context())
-		next, err2 := l.Next(r.Context(), fairway.NextFilter{})
-		if err1 != nil || err2 != nil {
-			http.Error(w, "cannot read the ledger", http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		indexPage.Execute(w, map[string]any{"Lanes": lanes, "Next": next})
-	}))
+	// The portal's pages sit beside the API, behind the same authenticator:
+	// a person signs in once with a token kept in an HttpOnly cookie.
+	srv.Handle("/", portal.New(l, auth, nil, logger).Handler())
 	actors, err := l.ListActors(a.ctx)
 	if err != nil {
 		return err

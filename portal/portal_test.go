@@ -1,0 +1,434 @@
+package portal_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"fairway"
+	"fairway/blob"
+	"fairway/demo"
+	"fairway/ledger"
+	"fairway/portal"
+	"fairway/sqlite"
+)
+
+// demoPortal serves the portal over a fresh ledger holding the demo
+// scenario, and returns tokens for some of its people.
+func demoPortal(tb testing.TB) (*httptest.Server, *ledger.Ledger, map[string]string) {
+	tb.Helper()
+	ctx := context.Background()
+	dir := tb.TempDir()
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "fairway.db"), sqlite.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	blobs, err := blob.NewFileStore(filepath.Join(dir, "blobs"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l := ledger.New(s, blobs)
+	if err := demo.Load(ctx, l); err != nil {
+		tb.Fatal(err)
+	}
+	tokens := map[string]string{}
+	for _, name := range []string{"omar", "priya", "sergei", "codex-1", "olivia"} {
+		out, err := l.RotateToken(as("olivia"), name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tokens[name] = out.Token
+	}
+	p := portal.New(l, ledger.TokenAuth{L: l}, []byte("test key"), nil)
+	srv := httptest.NewServer(p.Handler())
+	tb.Cleanup(srv.Close)
+	return srv, l, tokens
+}
+
+func as(name string) context.Context {
+	return fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: name})
+}
+
+// browser is a client with a cookie jar that does not follow redirects,
+// so each test sees exactly what the portal answered.
+func browser(tb testing.TB) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func get(tb testing.TB, c *http.Client, u string) (*http.Response, string) {
+	tb.Helper()
+	res, err := c.Get(u)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+func post(tb testing.TB, c *http.Client, u string, form url.Values) (*http.Response, string) {
+	tb.Helper()
+	res, err := c.PostForm(u, form)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+var hiddenRE = regexp.MustCompile(`name="(nonce|csrf)" value="([^"]+)"`)
+
+func hidden(tb testing.TB, body, name string) string {
+	tb.Helper()
+	for _, m := range hiddenRE.FindAllStringSubmatch(body, -1) {
+		if m[1] == name {
+			return m[2]
+		}
+	}
+	tb.Fatalf("no hidden %s field in the page", name)
+	return ""
+}
+
+// signIn signs a fresh browser in through the form and returns it.
+func signIn(tb testing.TB, srv *httptest.Server, token string) *http.Client {
+	tb.Helper()
+	c := browser(tb)
+	_, form := get(tb, c, srv.URL+"/signin?next=/lanes")
+	res, body := post(tb, c, srv.URL+"/signin", url.Values{"nonce": {hidden(tb, form, "nonce")}, "token": {token}, "next": {"/lanes"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/lanes" {
+		tb.Fatalf("sign in: %d %s\n%s", res.StatusCode, res.Header.Get("Location"), body)
+	}
+	return c
+}
+
+func TestPortal_EveryPageNeedsASignedInSession(t *testing.T) {
+	srv, _, _ := demoPortal(t)
+	c := browser(t)
+	for _, path := range []string{"/", "/lanes", "/tasks/OPS-SAFE-001", "/audit", "/evidence/EV-000000000000/content"} {
+		res, _ := get(t, c, srv.URL+path)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/signin?next="+url.QueryEscape(path) {
+			t.Errorf("GET %s without a session: %d to %q, want 303 to sign in", path, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	// A cookie that holds no live token is no session either.
+	u, _ := url.Parse(srv.URL)
+	c.Jar.SetCookies(u, []*http.Cookie{{Name: "fairway_session", Value: "fw_forged"}})
+	if res, _ := get(t, c, srv.URL+"/"); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("forged session cookie: %d, want 303", res.StatusCode)
+	}
+}
+
+func TestPortal_SignInSetsAStrictHttpOnlyCookie(t *testing.T) {
+	srv, l, tokens := demoPortal(t)
+	c := browser(t)
+	_, form := get(t, c, srv.URL+"/signin")
+	nonce := hidden(t, form, "nonce")
+
+	cases := []struct {
+		name   string
+		form   url.Values
+		status int
+		want   string
+	}{
+		{"no nonce (another site's form)", url.Values{"token": {tokens["omar"]}}, http.StatusForbidden, "expired or came from elsewhere"},
+		{"wrong nonce", url.Values{"nonce": {"wrong"}, "token": {tokens["omar"]}}, http.StatusForbidden, "expired or came from elsewhere"},
+		{"empty token", url.Values{"nonce": {"NONCE"}}, http.StatusBadRequest, "Paste a token"},
+		{"unknown token", url.Values{"nonce": {"NONCE"}, "token": {"fw_nothing"}}, http.StatusUnauthorized, "signs in no one"},
+	}
+	for _, tc := range cases {
+		if tc.form.Get("nonce") == "NONCE" {
+			tc.form.Set("nonce", nonce) // the form's own, as a browser sends it
+		}
+		res, body := post(t, c, srv.URL+"/signin", tc.form)
+		if res.StatusCode != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d, want %d with %q", tc.name, res.StatusCode, tc.status, tc.want)
+		}
+		for _, ck := range res.Cookies() {
+			if ck.Name == "fairway_session" {
+				t.Errorf("%s: a session cookie was set", tc.name)
+			}
+		}
+		_, form = get(t, c, srv.URL+"/signin")
+		nonce = hidden(t, form, "nonce")
+	}
+
+	res, _ := post(t, c, srv.URL+"/signin", url.Values{"nonce": {nonce}, "token": {tokens["omar"]}, "next": {"//evil.example/"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
+		t.Fatalf("sign in with an off-site next: %d to %q, want 303 to /", res.StatusCode, res.Header.Get("Location"))
+	}
+	var session *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == "fairway_session" {
+			session = ck
+		}
+	}
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Path != "/" {
+		t.Fatalf("session cookie = %+v, want HttpOnly, SameSite=Strict, Path=/", session)
+	}
+	res, body := get(t, c, srv.URL+"/")
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "Signed in as <b>omar</b>") {
+		t.Fatalf("overview after sign in: %d", res.StatusCode)
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script-src") {
+		t.Errorf("Content-Security-Policy = %q: want no script allowed", csp)
+	}
+
+	// Revoking the token ends the browser session at once (R1).
+	if _, err := l.RevokeTokens(as("omar"), "omar"); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := get(t, c, srv.URL+"/"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("page after the token was revoked: %d, want 303 to sign in", res.StatusCode)
+	}
+}
+
+func TestPortal_PostsNeedTheSessionsCSRFToken(t *testing.T) {
+	srv, l, tokens := demoPortal(t)
+	omar := signIn(t, srv, tokens["omar"])
+	priya := signIn(t, srv, tokens["priya"])
+	_, page := get(t, priya, srv.URL+"/tasks/OPS-SAFE-001")
+	priyaCSRF := hidden(t, page, "csrf")
+
+	for _, tc := range []struct {
+		name string
+		csrf string
+	}{{"no token", ""}, {"another session's token", priyaCSRF}, {"a made-up token", "AAAA"}} {
+		res, body := post(t, omar, srv.URL+"/tasks/OPS-RUNNER-INVENTORY-001/reviews", url.Values{"csrf": {tc.csrf}, "domain": {"ops"}, "verdict": {"approved"}})
+		if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "CSRF token is missing or wrong") {
+			t.Errorf("%s: %d, want 403 naming the CSRF token", tc.name, res.StatusCode)
+		}
+	}
+	reviews, _ := l.ListReviews(context.Background(), "OPS-RUNNER-INVENTORY-001")
+	if len(reviews) != 0 {
+		t.Fatalf("a refused post recorded %d review(s)", len(reviews))
+	}
+}
+
+// reviewPost signs in as who, reads the task page's CSRF token and posts
+// a verdict.
+func reviewPost(t *testing.T, srv *httptest.Server, c *http.Client, key string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	_, page := get(t, c, srv.URL+"/tasks/"+key)
+	form.Set("csrf", hidden(t, page, "csrf"))
+	return post(t, c, srv.URL+"/tasks/"+key+"/reviews", form)
+}
+
+func TestPortal_ReviewsFollowEveryLedgerRule(t *testing.T) {
+	srv, l, tokens := demoPortal(t)
+	cases := []struct {
+		name, who, key string
+		form           url.Values
+		status         int
+		want           string
+		reviews        int
+	}{
+		{"an agent is refused", "codex-1", "OPS-RUNNER-INVENTORY-001", url.Values{"domain": {"ops"}, "verdict": {"approved"}}, http.StatusForbidden, "only a human can", 0},
+		{"a reviewer outside the domain is refused", "priya", "OPS-RUNNER-INVENTORY-001", url.Values{"domain": {"ops"}, "verdict": {"approved"}}, http.StatusForbidden, "Refused:", 0},
+		{"the owner is not independent", "omar", "OPS-RTE-EXPORTS-001", url.Values{"domain": {"ops"}, "verdict": {"approved"}}, http.StatusForbidden, "Refused:", 0},
+		{"an MFA domain asks to step up", "sergei", "OPS-MFA-SENSITIVE-GATE-001", url.Values{"domain": {"security"}, "verdict": {"approved"}}, http.StatusUnauthorized, "needs multi-factor authentication", 0},
+		{"a change request lists its items", "omar", "OPS-RUNNER-INVENTORY-001", url.Values{"domain": {"ops"}, "verdict": {"changes_requested"}}, http.StatusBadRequest, "items", 0},
+		{"an independent ops reviewer approves", "omar", "OPS-RUNNER-INVENTORY-001", url.Values{"domain": {"ops"}, "verdict": {"approved"}, "comment": {"inventory matches the hosts"}}, http.StatusSeeOther, "", 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := signIn(t, srv, tokens[tc.who])
+			before, _ := l.ListReviews(context.Background(), tc.key)
+			res, body := reviewPost(t, srv, c, tc.key, tc.form)
+			if res.StatusCode != tc.status || !strings.Contains(body, tc.want) {
+				t.Fatalf("status %d, want %d with %q\n%s", res.StatusCode, tc.status, tc.want, excerpt(body))
+			}
+			after, _ := l.ListReviews(context.Background(), tc.key)
+			if len(after)-len(before) != tc.reviews {
+				t.Fatalf("%d review(s) recorded, want %d", len(after)-len(before), tc.reviews)
+			}
+		})
+	}
+	// The refusal of the agent is in the audit log, as from the CLI.
+	evs, _ := l.AuditLog(context.Background(), fairway.AuditFilter{Subject: "OPS-RUNNER-INVENTORY-001"})
+	refused := 0
+	for _, e := range evs {
+		if e.Action == "review.approved.refused" && e.Actor == "codex-1" {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Fatalf("audited refusals of codex-1 = %d, want 1", refused)
+	}
+}
+
+func TestPortal_AnAgentSeesNoReviewForms(t *testing.T) {
+	srv, _, tokens := demoPortal(t)
+	for who, want := range map[string]bool{"codex-1": false, "omar": true} {
+		c := signIn(t, srv, tokens[who])
+		_, body := get(t, c, srv.URL+"/tasks/OPS-UAT-KIND-FULL-001")
+		if got := strings.Contains(body, `value="approved"`); got != want {
+			t.Errorf("%s sees the approve button: %v, want %v", who, got, want)
+		}
+		if got := strings.Contains(body, `/waivers/1/approve`); got != want {
+			t.Errorf("%s sees the waiver approval: %v, want %v", who, got, want)
+		}
+	}
+}
+
+func TestPortal_WaiverApprovalFromTheTaskPage(t *testing.T) {
+	srv, l, tokens := demoPortal(t)
+	for _, tc := range []struct {
+		who      string
+		status   int
+		approved string
+	}{{"codex-1", http.StatusForbidden, ""}, {"omar", http.StatusSeeOther, "omar"}} {
+		c := signIn(t, srv, tokens[tc.who])
+		_, page := get(t, c, srv.URL+"/tasks/OPS-UAT-KIND-FULL-001")
+		res, body := post(t, c, srv.URL+"/waivers/1/approve", url.Values{"csrf": {hidden(t, page, "csrf")}, "task": {"OPS-UAT-KIND-FULL-001"}})
+		if res.StatusCode != tc.status {
+			t.Fatalf("%s approves waiver 1: %d, want %d\n%s", tc.who, res.StatusCode, tc.status, excerpt(body))
+		}
+		ws, _ := l.ListWaivers(context.Background(), "OPS-UAT-KIND-FULL-001", "")
+		if len(ws) != 1 || ws[0].ApprovedBy != tc.approved {
+			t.Fatalf("after %s: waivers %+v, want approved by %q", tc.who, ws, tc.approved)
+		}
+	}
+}
+
+func TestPortal_UserTextRendersInert(t *testing.T) {
+	srv, l, tokens := demoPortal(t)
+	ctx := as("olivia")
+	title := `<script>alert("title")</script><img src=x onerror=alert(1)>`
+	if _, err := l.CreateTask(ctx, fairway.TaskCreate{Key: "OPS-XSS-001", Lane: "closeout", Title: title, Owner: "codex-1"}); err != nil {
+		t.Fatal(err)
+	}
+	// Log bytes are whatever a command printed: escape sequences that
+	// retitle a terminal or clear it, and markup.
+	log := "ok\n\x1b]0;owned\x07\x1b[2J<script>alert('log')</script>\n"
+	if _, err := l.AddEvidence(as("codex-1"), fairway.EvidenceAdd{Task: "OPS-XSS-001", Kind: fairway.EvidenceLog, Filename: "run.log", MediaType: "text/plain"},
+		fairway.EvidenceParts{Content: strings.NewReader(log)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.AddClaim(as("codex-1"), fairway.ClaimAdd{Task: "OPS-XSS-001", Text: `done </div><script>alert("claim")</script>`}); err != nil {
+		t.Fatal(err)
+	}
+	c := signIn(t, srv, tokens["omar"])
+	for _, path := range []string{"/tasks/OPS-XSS-001", "/lanes", "/"} {
+		res, body := get(t, c, srv.URL+path)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", path, res.StatusCode)
+		}
+		if strings.Contains(body, "<script") || strings.Contains(body, "<img src=x") || strings.ContainsRune(body, 0x1b) || strings.ContainsRune(body, 0x07) {
+			t.Errorf("%s holds live markup or control bytes:\n%s", path, excerpt(body))
+		}
+	}
+	_, body := get(t, c, srv.URL+"/tasks/OPS-XSS-001")
+	for _, want := range []string{`&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;`, `␛]0;owned␇␛[2J&lt;script&gt;`, `&lt;/div&gt;&lt;script&gt;alert(&#34;claim&#34;)`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("task page does not show %q as text", want)
+		}
+	}
+}
+
+func TestPortal_EvidenceIsDownloadedNeverRun(t *testing.T) {
+	srv, l, tokens := demoPortal(t)
+	html := "<html><script>alert(1)</script></html>"
+	e, err := l.AddEvidence(as("codex-1"), fairway.EvidenceAdd{Task: "OPS-SAFE-004", Kind: fairway.EvidenceLog, Filename: "x.html", MediaType: "text/html"},
+		fairway.EvidenceParts{Content: strings.NewReader(html)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := signIn(t, srv, tokens["omar"])
+	res, body := get(t, c, srv.URL+"/evidence/"+e.ID+"/content")
+	if res.StatusCode != http.StatusOK || body != html {
+		t.Fatalf("download: %d %q", res.StatusCode, body)
+	}
+	if ct, cd := res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"); ct != "application/octet-stream" || !strings.HasPrefix(cd, "attachment;") {
+		t.Fatalf("an HTML evidence file is sent as %q, %q: want an attachment of octet-stream", ct, cd)
+	}
+	if !strings.Contains(res.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("evidence bytes without a sandbox policy")
+	}
+}
+
+func TestPortal_PagesShowTheLedger(t *testing.T) {
+	srv, l, tokens := demoPortal(t)
+	c := signIn(t, srv, tokens["omar"])
+	cases := []struct {
+		path string
+		want []string
+	}{
+		{"/", []string{"Platform boundary", "GPUaaS product domains", "route:/v1/allocations/**", "Security boundaries", "Cloudflare DNS, tunnel",
+			"prerequisite:kind-compute-capacity", "OPS-UAT-KIND-FULL-001", "Current safe work", "OPS-SAFE-004", "kind-uat</b> (on dependency)"}},
+		{"/lanes", []string{"safe-work", "waiting on capacity", "OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001"}},
+		{"/tasks/OPS-EDGE-TUNNEL-001", []string{"review:security", "changes requested", "attach the DNS and Access policy diff", "evidence:rollback-plan", "Restore tunnel config v41"}},
+		{"/tasks/OPS-SAFE-001", []string{"smoke passed, ready for review", "never counted as evidence", "12 checks, 12 passed", "task.create"}},
+		{"/audit", []string{"Chain verified:", "review.approved.refused"}},
+	}
+	for _, tc := range cases {
+		res, body := get(t, c, srv.URL+tc.path)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", tc.path, res.StatusCode)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s does not show %q", tc.path, w)
+			}
+		}
+	}
+	// An approval made stale by new evidence says so (R4).
+	if _, err := l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-RUNNER-INVENTORY-001", Domain: "ops", Verdict: fairway.VerdictApproved}); err != nil {
+		t.Fatal(err)
+	}
+	_, body := get(t, c, srv.URL+"/tasks/OPS-RUNNER-INVENTORY-001")
+	if strings.Contains(body, ">stale<") {
+		t.Fatal("a current approval is shown stale")
+	}
+	if _, err := l.AddEvidence(as("codex-1"), fairway.EvidenceAdd{Task: "OPS-RUNNER-INVENTORY-001", Kind: fairway.EvidenceExport, Filename: "runners.csv"},
+		fairway.EvidenceParts{Content: strings.NewReader("runner,host\nr-03,ci-c\n")}); err != nil {
+		t.Fatal(err)
+	}
+	_, body = get(t, c, srv.URL+"/tasks/OPS-RUNNER-INVENTORY-001")
+	if !strings.Contains(body, ">stale<") {
+		t.Fatal("an approval of an older snapshot is not shown stale")
+	}
+}
+
+func excerpt(s string) string {
+	if i := strings.Index(s, `<main`); i >= 0 {
+		s = s[i:]
+	}
+	if len(s) > 1500 {
+		s = s[:1500]
+	}
+	return s
+}
+
+// TestTemplates_NoInlineStyleOrScript keeps the templates within the
+// Content-Security-Policy, which would silently drop inline styles.
+func TestTemplates_NoInlineStyleOrScript(t *testing.T) {
+	files, _ := filepath.Glob("templates/*.html")
+	if len(files) == 0 {
+		t.Fatal("no templates found")
+	}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, banned := range []string{`style="`, "<style", "<script", " on"} {
+			if banned == " on" {
+				if regexp.MustCompile(` on[a-z]+=`).Match(b) {
+					t.Errorf("%s has an inline event handler", f)
+				}
+				continue
+			}
+			if strings.Contains(string(b), banned) {
+				t.Errorf("%s holds %q, which the portal's CSP refuses", f, banned)
+			}
+		}
+	}
+}

@@ -1,0 +1,156 @@
+package portal
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"fairway"
+)
+
+// Cookie names. The session cookie holds the bearer token the person
+// signed in with: HttpOnly so no script reads it, SameSite=Strict so no
+// other site's form or link carries it, Secure over TLS.
+const (
+	sessionCookie = "fairway_session"
+	signinCookie  = "fairway_signin"
+)
+
+// caller is who a request acts as.
+type caller struct {
+	actor *fairway.Actor
+	auth  *fairway.Auth
+	token string
+}
+
+// authenticate resolves the session cookie; nil when there is none or it
+// no longer names an enabled actor with a live token.
+func (p *Portal) authenticate(r *http.Request) (*caller, context.Context) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	actor, auth, err := p.auth.Authenticate(r.Context(), c.Value)
+	if err != nil {
+		return nil, nil
+	}
+	ctx := fairway.NewContextWithActor(r.Context(), actor)
+	if auth != nil {
+		ctx = fairway.NewContextWithAuth(ctx, auth)
+	}
+	return &caller{actor: actor, auth: auth, token: c.Value}, ctx
+}
+
+// csrfToken binds a form to the session it was served to: an HMAC of the
+// session's token under the portal's key. A page of another site cannot
+// read it, so it cannot forge a post that carries it.
+func (p *Portal) csrfToken(session string) string {
+	m := hmac.New(sha256.New, p.key)
+	m.Write([]byte("csrf\x00" + session))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (p *Portal) validCSRF(r *http.Request, session string) bool {
+	got := r.PostFormValue("csrf")
+	return got != "" && hmac.Equal([]byte(got), []byte(p.csrfToken(session)))
+}
+
+// signedIn runs h for a signed-in caller, and sends anyone else to sign in.
+func (p *Portal) signedIn(h func(w http.ResponseWriter, r *http.Request, c *caller)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, ctx := p.authenticate(r)
+		if c == nil {
+			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		h(w, r.WithContext(ctx), c)
+	}
+}
+
+// action runs a form post for a signed-in caller whose CSRF token
+// matches; anything else is refused before the ledger is asked.
+func (p *Portal) action(h func(w http.ResponseWriter, r *http.Request, c *caller)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		c, ctx := p.authenticate(r)
+		if c == nil {
+			p.render(w, r, http.StatusUnauthorized, "error", &view{Title: "Sign in"}, errorData{Message: "Your session has ended. Sign in again, then repeat what you were doing."})
+			return
+		}
+		if !p.validCSRF(r, c.token) {
+			p.render(w, r, http.StatusForbidden, "error", &view{Title: "Refused"}, errorData{Message: "This form did not come from a page of this portal (its CSRF token is missing or wrong). Reload the page and try again."})
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		h(w, r.WithContext(ctx), c)
+	}
+}
+
+type signinData struct {
+	Next    string
+	Nonce   string
+	Message string
+}
+
+func (p *Portal) signinForm(w http.ResponseWriter, r *http.Request) {
+	p.showSignin(w, r, http.StatusOK, "")
+}
+
+// showSignin serves the form with a fresh nonce in a cookie and in the
+// form (double submit), so another site cannot sign a browser in as
+// someone else.
+func (p *Portal) showSignin(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	b := make([]byte, 18)
+	rand.Read(b)
+	nonce := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: nonce, Path: "/signin", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 600})
+	w.Header().Set("Cache-Control", "no-store")
+	p.render(w, r, status, "signin", &view{Title: "Sign in"}, signinData{Next: safeNext(r.FormValue("next")), Nonce: nonce, Message: msg})
+}
+
+func (p *Portal) signin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	c, err := r.Cookie(signinCookie)
+	if err != nil || c.Value == "" || !hmac.Equal([]byte(c.Value), []byte(r.PostFormValue("nonce"))) {
+		p.showSignin(w, r, http.StatusForbidden, "The sign-in form expired or came from elsewhere. Paste your token again.")
+		return
+	}
+	token := strings.TrimSpace(r.PostFormValue("token"))
+	if token == "" {
+		p.showSignin(w, r, http.StatusBadRequest, "Paste a token: `fairway actor create` or `fairway token rotate` prints one.")
+		return
+	}
+	actor, _, err := p.auth.Authenticate(r.Context(), token)
+	if err != nil {
+		p.showSignin(w, r, http.StatusUnauthorized, "That token signs in no one: it is unknown, revoked, or its actor is disabled.")
+		return
+	}
+	p.logger.Info("portal sign-in", "actor", actor.Name, "kind", actor.Kind)
+	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: "", Path: "/signin", MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+func (p *Portal) signout(w http.ResponseWriter, r *http.Request) {
+	if c, _ := p.authenticate(r); c != nil && !p.validCSRF(r, c.token) {
+		p.render(w, r, http.StatusForbidden, "error", &view{Title: "Refused"}, errorData{Message: "This form did not come from a page of this portal. Reload the page and try again."})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// safeNext keeps a redirect after sign-in on this site: a path, never
+// another origin (//host or a scheme).
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/"
+	}
+	return next
+}
