@@ -40,6 +40,10 @@ type RemovedNeed struct {
 	Because     string `json:"because"`
 	Domain      string `json:"domain"`
 	Protected   bool   `json:"protected,omitempty"`
+	// MFA is set when the requirement asked for MFA: approving its
+	// removal asks for it too, so a narrowing cannot take off a second
+	// factor with one factor.
+	MFA bool `json:"mfa,omitempty"`
 }
 
 // NarrowingReview is one domain's approval of a narrowing.

@@ -35,7 +35,7 @@ func (l *Ledger) removedNeeds(tx fairway.Tx, before, after *fairway.Task) ([]fai
 	var out []fairway.RemovedNeed
 	for _, n := range was {
 		i := slices.IndexFunc(will, func(m *policy.Need) bool { return m.ID == n.ID })
-		r := fairway.RemovedNeed{Requirement: n.ID, Because: n.Describe(), Domain: owningDomain(p, n), Protected: n.Protected}
+		r := fairway.RemovedNeed{Requirement: n.ID, Because: n.Describe(), Domain: owningDomain(p, n), Protected: n.Protected, MFA: n.RequireMFA}
 		switch {
 		case i < 0:
 		case n.Protected && !will[i].Protected:
@@ -165,6 +165,19 @@ func (l *Ledger) ApproveNarrowing(ctx context.Context, id int64) (*fairway.Narro
 		if err != nil {
 			return err
 		}
+		// What the approval judges must be what it applies: a policy
+		// changed since the proposal may make the same edit remove more.
+		after, err := l.edited(w, task, n.Update)
+		if err != nil {
+			return err
+		}
+		now, err := l.removedNeeds(w.tx, task, after)
+		if err != nil {
+			return err
+		}
+		if !sameRemovals(now, n.Removes) {
+			return fairway.Errorf(fairway.ECONFLICT, "narrowing %d would now remove other requirements than it listed when proposed (the policy in force changed); propose it again so every losing domain judges it", id)
+		}
 		var mine []string
 		for _, d := range n.Pending() {
 			if p != nil && p.IsMember(d, w.by.Name, w.auth.Groups) {
@@ -176,7 +189,7 @@ func (l *Ledger) ApproveNarrowing(ctx context.Context, id int64) (*fairway.Narro
 				id, strings.Join(n.Pending(), ", "), w.by.Name)})
 		}
 		for _, d := range mine {
-			if p.RequiresMFA(d) && (w.auth.MFA == nil || !w.auth.MFA.MFA) {
+			if (p.RequiresMFA(d) || removesMFA(n.Removes, d)) && (w.auth.MFA == nil || !w.auth.MFA.MFA) {
 				return w.refuse(&fairway.Error{Code: fairway.ESTEPUP, Message: fmt.Sprintf("approving narrowing %d for %s needs MFA asserted by the identity provider; sign in again with MFA", id, d),
 					StepUp: &fairway.StepUp{ACRValues: l.StepUpACR, MaxAge: int(l.MFAMaxAge / time.Second)}})
 			}
@@ -208,6 +221,26 @@ func (l *Ledger) ApproveNarrowing(ctx context.Context, id int64) (*fairway.Narro
 		return nil, err
 	}
 	return out, nil
+}
+
+// sameRemovals reports whether two lists name the same requirements
+// lost by the same domains.
+func sameRemovals(a, b []fairway.RemovedNeed) bool {
+	key := func(list []fairway.RemovedNeed) []string {
+		out := make([]string, 0, len(list))
+		for _, r := range list {
+			out = append(out, fmt.Sprintf("%s|%s|%t|%t", r.Requirement, r.Domain, r.Protected, r.MFA))
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(key(a), key(b))
+}
+
+// removesMFA reports whether the narrowing takes from domain a
+// requirement that asked for MFA.
+func removesMFA(removes []fairway.RemovedNeed, domain string) bool {
+	return slices.ContainsFunc(removes, func(r fairway.RemovedNeed) bool { return r.Domain == domain && r.MFA })
 }
 
 // ListNarrowings lists a task's narrowings, or every one.

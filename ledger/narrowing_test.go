@@ -134,7 +134,12 @@ func TestNarrowing_NeedsEveryLosingDomain(t *testing.T) {
 	if task := must(l.GetTask(context.Background(), key)); len(task.Scope.Surfaces) == 0 {
 		t.Fatal("the narrowing applied before every domain approved")
 	}
-	got = must(l.ApproveNarrowing(as("olivia"), n.ID))
+	// The edge surface asked ops's review for MFA: taking that off needs
+	// MFA too.
+	if _, err := l.ApproveNarrowing(as("olivia"), n.ID); fairway.ErrorCode(err) != fairway.ESTEPUP {
+		t.Fatalf("removing an MFA requirement without MFA: %v, want step-up", err)
+	}
+	got = must(l.ApproveNarrowing(withMFA("olivia"), n.ID))
 	if got.State != fairway.NarrowingApplied {
 		t.Fatalf("after ops = %+v, want applied", got)
 	}
@@ -177,5 +182,35 @@ func TestTaskView_ShowsNarrowingsWaiversAndGate(t *testing.T) {
 	}
 	if _, err := l.TaskView(context.Background(), "NOPE-1"); fairway.ErrorCode(err) != fairway.ENOTFOUND {
 		t.Fatalf("unknown task: %v", err)
+	}
+}
+
+// A narrowing judged under one policy is not applied under another that
+// makes the same edit remove more: the domain that would lose the new
+// requirement never saw it.
+func TestNarrowing_StaleWhenThePolicyChanged(t *testing.T) {
+	l := demoLedger(t)
+	const key = "OPS-RUNNER-INVENTORY-001" // surface ci-runners: ops review and export evidence
+	n := must(l.ProposeNarrowing(as("priya"), key, fairway.TaskUpdate{RemoveScope: fairway.Scope{Surfaces: []string{"ci-runners"}}}))
+	if strings.Join(n.Domains(), ",") != "ops" {
+		t.Fatalf("domains = %v, want ops", n.Domains())
+	}
+	// The governed way to change the policy: ci-runners now also needs
+	// security's review.
+	changed := strings.Replace(string(demo.Policy), "  ci-runners:\n", "  ci-runners:\n    # security reviews runners too\n", 1)
+	changed = strings.Replace(changed, "    review_domains: [ops]\n    evidence: [export]", "    review_domains: [ops, security]\n    evidence: [export]", 1)
+	if changed == string(demo.Policy) {
+		t.Fatal("the test's policy edit did not apply")
+	}
+	must(l.CreateTask(as("priya"), fairway.TaskCreate{Key: "GOV-9", Title: "security reviews runners"}))
+	must(l.ProposePolicy(as("priya"), "GOV-9", "governance.yaml", []byte(changed)))
+	must(l.AddReview(as("olivia"), fairway.ReviewAdd{Task: "GOV-9", Domain: "governance", Verdict: fairway.VerdictApproved}))
+	must(l.AddReview(as("sana"), fairway.ReviewAdd{Task: "GOV-9", Domain: "governance", Verdict: fairway.VerdictApproved}))
+	if d, err := l.CloseTask(as("olivia"), "GOV-9"); err != nil {
+		t.Fatalf("closing the policy change: %v %+v", err, d)
+	}
+	_, err := l.ApproveNarrowing(as("omar"), n.ID)
+	if fairway.ErrorCode(err) != fairway.ECONFLICT || !strings.Contains(err.Error(), "propose it again") {
+		t.Fatalf("approving a narrowing the new policy widens: %v, want a conflict", err)
 	}
 }
