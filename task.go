@@ -137,6 +137,10 @@ type TaskUpdate struct {
 	Mutating            *bool    `json:"mutating,omitempty"`
 	AddLabels           []string `json:"add_labels,omitempty"`
 	RemoveLabels        []string `json:"remove_labels,omitempty"`
+	// RemoveBlockers drops dependencies on these tasks. A dependency on
+	// an unfinished task is a requirement of the gate, so dropping one is
+	// a narrowing.
+	RemoveBlockers []string `json:"remove_blockers,omitempty"`
 }
 
 // Normalize drops empty lists, so an update reads the same whether it was
@@ -144,7 +148,7 @@ type TaskUpdate struct {
 func (u *TaskUpdate) Normalize() {
 	for _, l := range []*[]string{&u.AddScope.Surfaces, &u.AddScope.ChangeClasses, &u.AddScope.Contracts, &u.AddScope.Paths,
 		&u.RemoveScope.Surfaces, &u.RemoveScope.ChangeClasses, &u.RemoveScope.Contracts, &u.RemoveScope.Paths,
-		&u.AddReviewDomains, &u.RemoveReviewDomains, &u.AddLabels, &u.RemoveLabels} {
+		&u.AddReviewDomains, &u.RemoveReviewDomains, &u.AddLabels, &u.RemoveLabels, &u.RemoveBlockers} {
 		if len(*l) == 0 {
 			*l = nil
 		}
@@ -155,7 +159,7 @@ func (u *TaskUpdate) Normalize() {
 // scope, review domains, labels, risk, owner or the mutating flag.
 func (u *TaskUpdate) Governs() bool {
 	return u.ScopeText != nil || !u.AddScope.isEmpty() || !u.RemoveScope.isEmpty() || u.ReplaceScope != nil ||
-		len(u.AddReviewDomains) > 0 || len(u.RemoveReviewDomains) > 0 || len(u.AddLabels) > 0 || len(u.RemoveLabels) > 0 ||
+		len(u.AddReviewDomains) > 0 || len(u.RemoveReviewDomains) > 0 || len(u.AddLabels) > 0 || len(u.RemoveLabels) > 0 || len(u.RemoveBlockers) > 0 ||
 		u.Risk != nil || u.Owner != nil || u.Mutating != nil
 }
 
@@ -355,6 +359,11 @@ func (u *TaskUpdate) Validate() error {
 	}
 	if u.Priority != nil {
 		if err := validatePriority(*u.Priority); err != nil {
+			return err
+		}
+	}
+	for _, b := range u.RemoveBlockers {
+		if err := ValidateKey("remove_blockers", b); err != nil {
 			return err
 		}
 	}

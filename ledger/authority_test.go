@@ -114,6 +114,14 @@ func setUp(t *testing.T, l *ledger.Ledger, withPolicy bool) *fixture {
 	f.evidence = ev.ID
 	w := must(l.RequestWaiver(as("alice"), fairway.WaiverRequest{Task: "OPS-FIX-002", Requirement: "dependency:OPS-FIX-001", Reason: "tracked elsewhere", ExpiresAt: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)}))
 	f.waiver = w.ID
+	// OPS-FIX-006 waits on OPS-FIX-005, which is done: removing that
+	// dependency narrows nothing, so it is a plain (human) edit.
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-005", Title: "finished"}))
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-006", Title: "after the finished one"}))
+	if err := l.AddDependency(as("alice"), "OPS-FIX-006", "OPS-FIX-005"); err != nil {
+		t.Fatal(err)
+	}
+	must(l.CloseTask(as("alice"), "OPS-FIX-005"))
 	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-003", Title: "reviewed", ReviewDomains: []string{"ops"}}))
 	f.narrowing = must(l.ProposeNarrowing(as("alice"), "OPS-FIX-003", fairway.TaskUpdate{RemoveReviewDomains: []string{"ops"}})).ID
 	run := must(l.StartDeploy(as("alice"), fairway.DeployStart{Task: "OPS-FIX-002", Environment: "dev", Commit: "0123abcd"}))
@@ -167,7 +175,7 @@ var calls = map[string]call{
 		return l.AddDependency(ctx, "OPS-FIX-009", "OPS-FIX-001")
 	}},
 	"RemoveDependency": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
-		return l.RemoveDependency(ctx, "OPS-FIX-002", "OPS-FIX-001")
+		return l.RemoveDependency(ctx, "OPS-FIX-006", "OPS-FIX-005")
 	}},
 	"Dependencies": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.Dependencies(ctx, "OPS-FIX-002"))

@@ -86,7 +86,10 @@ func findPath(tx fairway.Tx, from, to string) ([]string, error) {
 	return nil, nil
 }
 
-// RemoveDependency deletes a dependency edge.
+// RemoveDependency deletes a dependency edge. A dependency on an
+// unfinished task is a requirement of the gate: removing it is a
+// narrowing (UpdateTask with RemoveBlockers), refused here naming what it
+// removes unless the blocker is done.
 func (l *Ledger) RemoveDependency(ctx context.Context, blocked, blocker string) error {
 	if err := fairway.ValidateKey("blocked", blocked); err != nil {
 		return err
@@ -98,6 +101,14 @@ func (l *Ledger) RemoveDependency(ctx context.Context, blocked, blocker string) 
 		// Removing a dependency lifts a requirement of the gate.
 		if err := w.requireHuman("remove a dependency", "It lifts a requirement of the gate"); err != nil {
 			return err
+		}
+		removed, err := l.removedDependencies(w.tx, blocked, fairway.TaskUpdate{RemoveBlockers: []string{blocker}})
+		if err != nil {
+			return err
+		}
+		if len(removed) > 0 {
+			e := &fairway.Error{Code: fairway.EFORBIDDEN, Message: narrowingRefusal(blocked, removed)}
+			return w.refuseWith(e, map[string]any{"code": e.Code, "reason": e.Message, "removes": removed})
 		}
 		if err := w.tx.DeleteDependency(blocked, blocker); err != nil {
 			return err

@@ -52,6 +52,71 @@ func (l *Ledger) removedNeeds(tx fairway.Tx, before, after *fairway.Task) ([]fai
 	return out, nil
 }
 
+// removedDependencies lists the dependency requirements an update drops:
+// each blocker it names that the task waits on and that is not done. A
+// finished blocker's requirement is met for good, so dropping it narrows
+// nothing. They belong to the domain that may waive a dependency.
+func (l *Ledger) removedDependencies(tx fairway.Tx, key string, u fairway.TaskUpdate) ([]fairway.RemovedNeed, error) {
+	if len(u.RemoveBlockers) == 0 {
+		return nil, nil
+	}
+	blockers, err := tx.Blockers(key)
+	if err != nil {
+		return nil, err
+	}
+	p, _, err := l.activePolicy(tx)
+	if err != nil || p == nil {
+		return nil, err // no policy, no domain to govern it: a human's edit
+	}
+	domain := p.Waivers.Domain
+	var out []fairway.RemovedNeed
+	for _, b := range u.RemoveBlockers {
+		if !slices.Contains(blockers, b) {
+			return nil, fairway.FieldError("remove_blockers", "%s does not depend on %s", key, b)
+		}
+		t, err := tx.Task(b)
+		if err != nil {
+			return nil, err
+		}
+		if t.Status != fairway.StatusDone {
+			out = append(out, fairway.RemovedNeed{Requirement: "dependency:" + b, Because: fmt.Sprintf("%s waits on %s, which is %s", key, b, t.Status), Domain: domain})
+		}
+	}
+	return out, nil
+}
+
+// narrowedBy is everything an update removes from a task's gate: policy
+// requirements and dependencies.
+func (l *Ledger) narrowedBy(w *write, before *fairway.Task, u fairway.TaskUpdate) (*fairway.Task, []fairway.RemovedNeed, error) {
+	after, err := l.edited(w, before, u)
+	if err != nil {
+		return nil, nil, err
+	}
+	removed, err := l.removedNeeds(w.tx, before, after)
+	if err != nil {
+		return nil, nil, err
+	}
+	deps, err := l.removedDependencies(w.tx, before.Key, u)
+	if err != nil {
+		return nil, nil, err
+	}
+	return after, append(removed, deps...), nil
+}
+
+// applyEdit stores an update's edit of a task: its fields, and the
+// dependencies it drops.
+func applyEdit(w *write, after *fairway.Task, u fairway.TaskUpdate) error {
+	if err := w.tx.UpdateTask(after); err != nil {
+		return err
+	}
+	for _, b := range u.RemoveBlockers {
+		if err := w.tx.DeleteDependency(after.Key, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // owningDomain is the domain that loses a requirement: the reviewing
 // domain for a review, the domain that may waive it otherwise.
 func owningDomain(p *policy.Policy, n *policy.Need) string {
@@ -76,8 +141,12 @@ func narrowingRefusal(key string, removed []fairway.RemovedNeed) string {
 		names = append(names, d)
 	}
 	slices.Sort(names)
-	return fmt.Sprintf("this change narrows the gate of %s: it removes %s. A narrowing is never a single edit: propose it with the same flags and --propose-narrowing, "+
-		"then a member of %s approves it with `fairway narrowing approve ID`", key, strings.Join(parts, "; "), strings.Join(names, " and of "))
+	how := "propose it with the same flags and --propose-narrowing"
+	if len(removed) == 1 && strings.HasPrefix(removed[0].Requirement, "dependency:") {
+		how = fmt.Sprintf("propose it with `fairway task update %s --remove-dep %s --propose-narrowing`", key, strings.TrimPrefix(removed[0].Requirement, "dependency:"))
+	}
+	return fmt.Sprintf("this change narrows the gate of %s: it removes %s. A narrowing is never a single edit: %s, "+
+		"then a member of %s approves it with `fairway narrowing approve ID`", key, strings.Join(parts, "; "), how, strings.Join(names, " and of "))
 }
 
 // ProposeNarrowing records an update that removes requirements from a
@@ -102,13 +171,12 @@ func (l *Ledger) ProposeNarrowing(ctx context.Context, key string, u fairway.Tas
 		if fairway.IsTerminal(before.Status) {
 			return fairway.Errorf(fairway.ECONFLICT, "task %s is %s and can no longer change", key, before.Status)
 		}
-		after, err := l.edited(w, before, u)
+		_, removed, err := l.narrowedBy(w, before, u)
 		if err != nil {
 			return err
 		}
-		removed, err := l.removedNeeds(w.tx, before, after)
-		if err != nil {
-			return err
+		if slices.ContainsFunc(removed, func(r fairway.RemovedNeed) bool { return r.Domain == "" }) {
+			return fairway.Errorf(fairway.ECONFLICT, "no governance policy is in force, so no domain can approve narrowing the gate of %s; bootstrap one with `fairway policy apply FILE`", key)
 		}
 		if len(removed) == 0 {
 			return fairway.Errorf(fairway.ECONFLICT, "this change removes no requirement from the gate of %s; apply it with `fairway task update`", key)
@@ -167,11 +235,7 @@ func (l *Ledger) ApproveNarrowing(ctx context.Context, id int64) (*fairway.Narro
 		}
 		// What the approval judges must be what it applies: a policy
 		// changed since the proposal may make the same edit remove more.
-		after, err := l.edited(w, task, n.Update)
-		if err != nil {
-			return err
-		}
-		now, err := l.removedNeeds(w.tx, task, after)
+		after, now, err := l.narrowedBy(w, task, n.Update)
 		if err != nil {
 			return err
 		}
@@ -199,11 +263,7 @@ func (l *Ledger) ApproveNarrowing(ctx context.Context, id int64) (*fairway.Narro
 			return err
 		}
 		if len(n.Pending()) == 0 {
-			after, err := l.edited(w, task, n.Update)
-			if err != nil {
-				return err
-			}
-			if err := w.tx.UpdateTask(after); err != nil {
+			if err := applyEdit(w, after, n.Update); err != nil {
 				return err
 			}
 			n.State, n.AppliedAt = fairway.NarrowingApplied, w.now

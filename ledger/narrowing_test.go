@@ -214,3 +214,32 @@ func TestNarrowing_StaleWhenThePolicyChanged(t *testing.T) {
 		t.Fatalf("approving a narrowing the new policy widens: %v, want a conflict", err)
 	}
 }
+
+// Dropping a dependency on an unfinished task removes a requirement of
+// the gate: it is a narrowing, whether asked as `dep remove` or as a task
+// update, and the waiver domain approves it.
+func TestNarrowing_RemovingADependency(t *testing.T) {
+	l := demoLedger(t)
+	const key, blocker = "OPS-UAT-KIND-FULL-001", "OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001"
+	err := l.RemoveDependency(as("grace"), key, blocker)
+	if fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "--remove-dep "+blocker+" --propose-narrowing") {
+		t.Fatalf("dep remove on an open blocker: %v, want a narrowing refusal", err)
+	}
+	if _, err := l.UpdateTask(as("grace"), key, fairway.TaskUpdate{RemoveBlockers: []string{blocker}}); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+		t.Fatalf("task update dropping the dependency: %v, want a narrowing refusal", err)
+	}
+	if deps := must(l.Dependencies(context.Background(), key)); len(deps.BlockedBy) != 1 {
+		t.Fatalf("the dependency is gone after refusals: %+v", deps.BlockedBy)
+	}
+	n := must(l.ProposeNarrowing(as("grace"), key, fairway.TaskUpdate{RemoveBlockers: []string{blocker}}))
+	if len(n.Removes) != 1 || n.Removes[0].Requirement != "dependency:"+blocker || n.Removes[0].Domain != "ops" {
+		t.Fatalf("narrowing removes %+v, want the dependency, owned by ops", n.Removes)
+	}
+	must(l.ApproveNarrowing(as("omar"), n.ID))
+	if deps := must(l.Dependencies(context.Background(), key)); len(deps.BlockedBy) != 0 {
+		t.Fatalf("after the approved narrowing the task still waits on %+v", deps.BlockedBy)
+	}
+	if _, err := l.UpdateTask(as("grace"), key, fairway.TaskUpdate{RemoveBlockers: []string{"OPS-NOPE-001"}}); fairway.ErrorCode(err) != fairway.EINVALID {
+		t.Fatalf("dropping a dependency the task does not have: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	"fairway"
 	"fairway/policy"
+	"fairway/secret"
 )
 
 // policyCache keeps parsed policies by digest: parsing YAML and compiling
@@ -42,6 +43,12 @@ func loadPolicy(file string, source []byte) (*policy.Policy, error) {
 	}
 	if len(source) > 4<<20 {
 		return nil, fairway.FieldError("source", "the policy file is larger than 4 MiB")
+	}
+	// The source is kept for good, so a secret in a comment or a
+	// description is refused like one in any other text (R7).
+	if fs := secret.ScanText(string(source)); len(fs) > 0 {
+		return nil, fairway.FieldError("policy", "%s:%d:%d holds what looks like a secret (rule %s); remove it: the policy's source is kept for good, and Fairway never stores a secret",
+			file, fs[0].Line, fs[0].Column, fs[0].Rule)
 	}
 	p, err := policy.Load(file, source)
 	if err != nil {
@@ -127,6 +134,9 @@ func (l *Ledger) ProposePolicy(ctx context.Context, task, file string, source []
 			return fairway.Errorf(fairway.ECONFLICT, "no policy is in force yet; bootstrap the first one with `fairway policy apply FILE`")
 		} else if err != nil {
 			return err
+		}
+		if cur.Digest == p.Digest {
+			return fairway.Errorf(fairway.ECONFLICT, "%s is the policy already in force (%s): there is nothing to propose; edit the file and propose it again", file, cur.Digest)
 		}
 		if old, err := tx.PolicyProposal(task); err == nil {
 			old.State = fairway.PolicyWithdrawn

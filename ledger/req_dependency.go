@@ -47,7 +47,7 @@ func (l *Ledger) dependencyRequirements(tx fairway.Tx, f *facts) ([]fairway.Requ
 			r.State = fairway.ReqSatisfied
 		} else {
 			r.State = fairway.ReqUnsatisfied
-			r.Remedy = fmt.Sprintf("close %s through its own gate (owner: %s), or remove the dependency with `fairway dep remove %s %s`", key, orNone(b.Owner), f.task.Key, key)
+			r.Remedy = fmt.Sprintf("close %s through its own gate (owner: %s)", key, orNone(b.Owner))
 		}
 		applyWaiver(f, &r, domain)
 		out = append(out, r)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fairway"
+	"fairway/demo"
 )
 
 // A made-up token of a format the scanner knows (GitHub's).
@@ -98,5 +99,21 @@ func TestSecrets_CommandLineRedacted(t *testing.T) {
 	defer r.Close()
 	if b, _ := io.ReadAll(r); string(b) != "200 OK\n" {
 		t.Fatalf("content = %q", b)
+	}
+}
+
+// A policy's source is kept for good: a secret in a comment is refused
+// with the file, line and rule; proposing the policy already in force is
+// refused as a change that changes nothing.
+func TestPolicy_SourceScannedAndNoEmptyProposals(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, true)
+	leaky := append([]byte("# deploy with "+fakeToken+"\n"), demo.Policy...)
+	_, err := l.ProposePolicy(as("alice"), "OPS-FIX-001", "governance.yaml", leaky)
+	if fairway.ErrorCode(err) != fairway.EINVALID || !strings.Contains(err.Error(), "governance.yaml:1:") || strings.Contains(err.Error(), fakeToken) {
+		t.Fatalf("a policy holding a token: %v", err)
+	}
+	if _, err := l.ProposePolicy(as("alice"), "OPS-FIX-001", "governance.yaml", demo.Policy); fairway.ErrorCode(err) != fairway.ECONFLICT {
+		t.Fatalf("proposing the policy in force: %v, want conflict", err)
 	}
 }

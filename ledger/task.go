@@ -158,18 +158,15 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 				return err
 			}
 		}
-		if task, err = l.edited(w, before, u); err != nil {
-			return err
-		}
-		removed, err := l.removedNeeds(w.tx, before, task)
-		if err != nil {
+		var removed []fairway.RemovedNeed
+		if task, removed, err = l.narrowedBy(w, before, u); err != nil {
 			return err
 		}
 		if len(removed) > 0 {
 			e := &fairway.Error{Code: fairway.EFORBIDDEN, Message: narrowingRefusal(key, removed)}
 			return w.refuseWith(e, map[string]any{"code": e.Code, "reason": e.Message, "removes": removed})
 		}
-		if err := w.tx.UpdateTask(task); err != nil {
+		if err := applyEdit(w, task, u); err != nil {
 			return err
 		}
 		return w.record(u)

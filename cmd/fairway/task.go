@@ -157,6 +157,7 @@ fairway task update OPS-FIX-001 --remove-surface edge --propose-narrowing --as a
 			rmPaths := listVar(fs, "remove-path", "remove a `PATH` (repeatable)")
 			rmDomains := listVar(fs, "remove-domain", "remove a review `DOMAIN` (repeatable)")
 			rmLabels := listVar(fs, "remove-label", "remove a `LABEL` (repeatable)")
+			rmDeps := listVar(fs, "remove-dep", "stop waiting on task `KEY` (repeatable); a narrowing unless KEY is done")
 			replace := fs.Bool("replace-scope", false, "the scope flags replace the whole scope instead of adding to it")
 			narrow := fs.Bool("propose-narrowing", false, "propose a change that removes gate requirements; it applies once each losing domain approves")
 			return func(a *app, pos []string) error {
@@ -169,7 +170,7 @@ fairway task update OPS-FIX-001 --remove-surface edge --propose-narrowing --as a
 					Title: f.title.given(), Owner: f.owner.given(), Risk: f.risk.given(),
 					Priority: f.priority.given(), Mutating: f.mutating.given(),
 					AddReviewDomains: f.domains.vals, RemoveReviewDomains: rmDomains.vals,
-					AddLabels: f.labels.vals, RemoveLabels: rmLabels.vals,
+					AddLabels: f.labels.vals, RemoveLabels: rmLabels.vals, RemoveBlockers: rmDeps.vals,
 					RemoveScope: fairway.Scope{Surfaces: rmSurfaces.vals, ChangeClasses: rmClasses.vals, Contracts: rmContracts.vals, Paths: rmPaths.vals},
 				}
 				if *replace {
