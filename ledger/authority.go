@@ -1,7 +1,9 @@
 package ledger
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"fairway"
 )
@@ -109,7 +111,68 @@ func notIndependent(tx fairway.Tx, task *fairway.Task) (map[string]string, error
 	for _, s := range sessions {
 		mark(s.Actor, "held a session on it")
 	}
+	claims, err := tx.Claims(task.Key)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range claims {
+		mark(c.Actor, "claimed work on it")
+	}
 	return out, nil
+}
+
+// notIndependentEver is notIndependent plus everyone who ever owned the
+// task, read from its audit events: a reassignment must not turn the
+// person who did the work into its independent reviewer. Writes that
+// approve ask this; the gate, reading often, judges recorded reviews by
+// notIndependent (an approval by a former owner was refused when made).
+func notIndependentEver(tx fairway.Tx, task *fairway.Task) (map[string]string, error) {
+	out, err := notIndependent(tx, task)
+	if err != nil {
+		return nil, err
+	}
+	f := fairway.AuditFilter{Subject: task.Key, Limit: 1000}
+	for {
+		events, err := tx.AuditEvents(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range events {
+			if owner := ownerSetBy(e); owner != "" {
+				if _, seen := out[owner]; !seen {
+					out[owner] = "owned the task"
+				}
+			}
+			f.AfterSeq = e.Seq
+		}
+		if len(events) < f.Limit {
+			return out, nil
+		}
+	}
+}
+
+// ownerSetBy returns the owner a task event set, if it set one: a task's
+// creation, an update or take, or an applied narrowing's update.
+func ownerSetBy(e *fairway.AuditEvent) string {
+	if !strings.HasPrefix(e.Action, "task.") || strings.HasSuffix(e.Action, ".refused") {
+		return ""
+	}
+	var change struct {
+		Owner  string `json:"owner"`
+		Update struct {
+			Owner string `json:"owner"`
+		} `json:"update"`
+	}
+	if json.Unmarshal(e.Change, &change) != nil {
+		return ""
+	}
+	if change.Owner != "" {
+		return change.Owner
+	}
+	if e.Action == "task.narrow" {
+		return change.Update.Owner
+	}
+	return ""
 }
 
 func article(kind string) string {

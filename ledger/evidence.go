@@ -225,16 +225,7 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		if _, err := tx.Task(a.Task); err != nil {
 			return err
 		}
-		if a.Supersedes != "" {
-			old, err := tx.Evidence(a.Supersedes)
-			if err != nil {
-				return err
-			}
-			if old.Task != a.Task {
-				return fairway.FieldError("supersedes", "evidence %s belongs to task %s, not %s", old.ID, old.Task, a.Task)
-			}
-		}
-		return nil
+		return checkSupersedes(tx, a.Task, a.Kind, a.Supersedes)
 	})
 	if err != nil {
 		return nil, err
@@ -338,6 +329,11 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		}
 	}
 	err = l.write(ctx, "evidence.add", e.Task, func(w *write) error {
+		// Checked again where it is written: two corrections of one
+		// record racing must not both land.
+		if err := checkSupersedes(w.tx, e.Task, e.Kind, e.Supersedes); err != nil {
+			return err
+		}
 		link, err := nextProofLink(w.tx, e)
 		if err != nil {
 			return err
@@ -367,6 +363,36 @@ func nextProofLink(tx fairway.Tx, e *fairway.Evidence) (*fairway.ProofLink, erro
 		return nil, err
 	}
 	return &fairway.ProofLink{Count: n + 1, Chain: fairway.ChainProof(chain, e)}, nil
+}
+
+// checkSupersedes refuses a correction that could hide evidence: it must
+// be of the same task and kind (a failing report is not corrected by a
+// log), and a record is corrected once (a second correction of the same
+// record would leave two heads and hide one).
+func checkSupersedes(tx fairway.Tx, task, kind, id string) error {
+	if id == "" {
+		return nil
+	}
+	old, err := tx.Evidence(id)
+	if err != nil {
+		return err
+	}
+	if old.Task != task {
+		return fairway.FieldError("supersedes", "evidence %s belongs to task %s, not %s", old.ID, old.Task, task)
+	}
+	if old.Kind != kind {
+		return fairway.FieldError("supersedes", "evidence %s is %s evidence; a correction is of the same kind, not %s", old.ID, old.Kind, kind)
+	}
+	all, err := tx.EvidenceList(fairway.EvidenceFilter{Task: task})
+	if err != nil {
+		return err
+	}
+	for _, e := range all {
+		if e.Supersedes == id {
+			return fairway.FieldError("supersedes", "evidence %s was already corrected by %s; correct %s instead", id, e.ID, e.ID)
+		}
+	}
+	return nil
 }
 
 // mayBeReport is true for bytes that start like XML or JSON, the only

@@ -222,7 +222,7 @@ func (l *Ledger) ApproveNarrowing(ctx context.Context, id int64) (*fairway.Narro
 		if w.by.Name == n.ProposedBy {
 			return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s proposed narrowing %d and cannot also approve it", w.by.Name, id)})
 		}
-		excluded, err := notIndependent(w.tx, task)
+		excluded, err := notIndependentEver(w.tx, task)
 		if err != nil {
 			return err
 		}

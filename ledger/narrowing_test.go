@@ -243,3 +243,19 @@ func TestNarrowing_RemovingADependency(t *testing.T) {
 		t.Fatalf("dropping a dependency the task does not have: %v", err)
 	}
 }
+
+// A reviewer is independent of everyone's past with the task: whoever
+// owned it before a reassignment, or claimed work on it, cannot approve.
+func TestIndependence_FormerOwnersAndClaimants(t *testing.T) {
+	l := demoLedger(t)
+	const key = "OPS-RUNNER-INVENTORY-001"
+	must(l.UpdateTask(as("olivia"), key, fairway.TaskUpdate{Owner: ptr("omar")}))
+	must(l.UpdateTask(as("olivia"), key, fairway.TaskUpdate{Owner: ptr("codex-1")}))
+	must(l.AddClaim(as("sergei"), fairway.ClaimAdd{Task: key, Text: "I checked the inventory"}))
+	for _, c := range []struct{ who, domain, why string }{{"omar", "ops", "owned the task"}, {"sergei", "security", "claimed work on it"}} {
+		_, err := l.AddReview(withMFA(c.who), fairway.ReviewAdd{Task: key, Domain: c.domain, Verdict: fairway.VerdictApproved})
+		if fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), c.why) {
+			t.Errorf("%s approving: %v, want refused (%s)", c.who, err, c.why)
+		}
+	}
+}

@@ -54,7 +54,11 @@ func (l *Ledger) AddReview(ctx context.Context, in fairway.ReviewAdd) (*fairway.
 			Items: in.Items, Comment: in.Comment, Snapshot: f.snapshot, MFA: auth.MFA, At: now}
 		switch in.Verdict {
 		case fairway.VerdictApproved, fairway.VerdictChangesRequested:
-			if why := f.notIndependent[by.Name]; why != "" {
+			excluded, err := notIndependentEver(tx, task)
+			if err != nil {
+				return err
+			}
+			if why := excluded[by.Name]; why != "" {
 				return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s is not independent of %s: %s %s; ask another member of %s",
 					by.Name, in.Task, by.Name, why, l.membersText(f.policy, in.Domain))})
 			}
@@ -231,7 +235,7 @@ func (l *Ledger) ApproveWaiver(ctx context.Context, id int64) (*fairway.Waiver, 
 			if err != nil {
 				return err
 			}
-			excluded, err := notIndependent(tx, task)
+			excluded, err := notIndependentEver(tx, task)
 			if err != nil {
 				return err
 			}

@@ -117,3 +117,21 @@ func TestPolicy_SourceScannedAndNoEmptyProposals(t *testing.T) {
 		t.Fatalf("proposing the policy in force: %v, want conflict", err)
 	}
 }
+
+// A correction cannot hide evidence: it is of the same kind, and a record
+// is corrected once.
+func TestEvidence_SupersedesSameKindOnce(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, true)
+	add := func(kind, supersedes, body string) (*fairway.Evidence, error) {
+		return l.AddEvidence(as("codex"), fairway.EvidenceAdd{Task: "OPS-FIX-001", Kind: kind, Supersedes: supersedes}, fairway.EvidenceParts{Content: strings.NewReader(body)})
+	}
+	failing := must(add("uat-report", "", `<testsuite><testcase name="a"><failure/></testcase></testsuite>`))
+	if _, err := add("log", failing.ID, "all good\n"); fairway.ErrorCode(err) != fairway.EINVALID || !strings.Contains(err.Error(), "same kind") {
+		t.Fatalf("a log correcting a UAT report: %v", err)
+	}
+	fixed := must(add("uat-report", failing.ID, `<testsuite><testcase name="a"/></testcase></testsuite>`))
+	if _, err := add("uat-report", failing.ID, `<testsuite><testcase name="b"/></testsuite>`); fairway.ErrorCode(err) != fairway.EINVALID || !strings.Contains(err.Error(), "already corrected by "+fixed.ID) {
+		t.Fatalf("a second correction of one record: %v", err)
+	}
+}
