@@ -20,6 +20,7 @@ fairway actor create codex-1 --kind agent --as alice     # prints the agent's be
 			fs.StringVar(&in.DisplayName, "display-name", "", "name shown to people")
 			noToken := fs.Bool("no-token", false, "do not issue a bearer token")
 			return func(a *app, pos []string) error {
+				a.createsStore = true // the first actor starts a ledger
 				svc, ctx, err := a.service(pos, 1, "NAME")
 				if err != nil {
 					return err

@@ -95,6 +95,10 @@ type app struct {
 	// store is a store URL (serve --store); $FAIRWAY_STORE otherwise.
 	store string
 
+	// createsStore lets a command start a new local store (the first
+	// actor of a ledger).
+	createsStore bool
+
 	svc    fairway.Service
 	closer func()
 }
@@ -360,6 +364,9 @@ func (a *app) connect() (fairway.Service, context.Context, error) {
 		a.svc = fairwayhttp.NewClient(server, token)
 		return a.svc, a.ctx, nil
 	}
+	if err := a.requireStore(); err != nil {
+		return nil, nil, err
+	}
 	l, err := a.openLedger(sqlite.Options{})
 	if err != nil {
 		return nil, nil, err
@@ -422,6 +429,24 @@ func (a *app) storePath() string { return filepath.Join(a.storeDir(), "fairway.d
 // storeLocation is --store, or $FAIRWAY_STORE, or the local SQLite file.
 func (a *app) storeLocation() (storeurl.Location, error) {
 	return storeurl.Parse(firstNonEmpty(a.store, a.getenv("FAIRWAY_STORE"), a.storePath()))
+}
+
+// requireStore refuses to work on a local store that does not exist,
+// unless the command is one that starts a ledger (the first actor): a
+// mistyped --dir must not quietly begin a new, empty ledger.
+func (a *app) requireStore() error {
+	if a.createsStore {
+		return nil
+	}
+	loc, err := a.storeLocation()
+	if err != nil || loc.Kind != storeurl.SQLite {
+		return err
+	}
+	if _, err := os.Stat(loc.Path); errors.Is(err, os.ErrNotExist) {
+		return fairway.Errorf(fairway.ENOTFOUND, "no Fairway store at %s (from --dir, $FAIRWAY_DIR, or the nearest .fairway folder); "+
+			"start one with `fairway actor create NAME --kind human`, load the demo with `fairway demo --load-only --dir DIR`, or point --dir at an existing store", filepath.Dir(loc.Path))
+	}
+	return nil
 }
 
 func (a *app) openLedger(opts sqlite.Options) (*ledger.Ledger, error) {

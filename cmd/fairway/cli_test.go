@@ -136,7 +136,7 @@ var cliSteps = []struct {
 `},
 	{as: "codex", args: "task move OPS-FIX-001 blocked --wait-reason capacity --note unschedulable", stdout: "OPS-FIX-001 is blocked (waiting on capacity)\n"},
 	{as: "codex", args: "lane list", stdout: "LANE      PREFIX   STATE                READY  OPEN  IN PROGRESS  BLOCKED  IN REVIEW  DONE\ncloseout  OPS-FIX  waiting on capacity  0      0     0            1        0          0\n"},
-	{as: "codex", args: "next", stdout: "nothing is ready: every open task waits on a dependency\n"},
+	{as: "codex", args: "next", stdout: "nothing is ready: no open task has all its dependencies done\n"},
 	{as: "alice", args: "task close OPS-UAT-KIND-FULL-001", code: exitGateFailed, partial: true,
 		stdout: "Gate for OPS-UAT-KIND-FULL-001: FAIL\n  NOT_APPLICABLE policy — no governance policy is in force, so only dependencies are checked; bootstrap one with `fairway policy apply FILE`\n  UNSATISFIED    dependency:OPS-FIX-001 — OPS-FIX-001 is blocked\n",
 		stderr: "fairway: the gate for OPS-UAT-KIND-FULL-001 did not pass; run `fairway gate explain OPS-UAT-KIND-FULL-001` to see what is unsatisfied\n"},
@@ -306,4 +306,28 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// A mistyped --dir must not quietly start a new, empty ledger: only the
+// first actor starts one.
+func TestCLI_NoStoreIsNotFound(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "typo")
+	run := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		a := &app{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		return a.run(append(args, "--dir", dir)), errb.String()
+	}
+	code, stderr := run("next")
+	if code != exitNotFound || !strings.Contains(stderr, "no Fairway store at "+dir) {
+		t.Fatalf("next on a missing store: exit %d %q", code, stderr)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the missing store's folder was created: %v", err)
+	}
+	if code, stderr := run("actor", "create", "alice", "--kind", "human"); code != exitOK {
+		t.Fatalf("the first actor: exit %d %q", code, stderr)
+	}
+	if code, _ := run("next"); code != exitOK {
+		t.Fatalf("next once the store exists: exit %d", code)
+	}
 }

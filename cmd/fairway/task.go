@@ -306,7 +306,7 @@ fairway next --lane safe-work --json`,
 				if err != nil {
 					return err
 				}
-				return a.output(tasks, func(w io.Writer) { printTaskTable(w, tasks, "nothing is ready: every open task waits on a dependency") })
+				return a.output(tasks, func(w io.Writer) { printTaskTable(w, tasks, "nothing is ready: no open task has all its dependencies done") })
 			}
 		},
 	})
