@@ -12,6 +12,10 @@ import (
 
 func printNarrowing(w io.Writer, n *fairway.Narrowing) {
 	fmt.Fprintf(w, "narrowing %d of %s, proposed by %s: %s\n", n.ID, n.Task, n.ProposedBy, n.State)
+	// The whole edit, not only what it removes: approvers apply all of it.
+	for _, e := range describeUpdate(n.Update) {
+		fmt.Fprintf(w, "  edit: %s\n", oneLine(e))
+	}
 	for _, r := range n.Removes {
 		fmt.Fprintf(w, "  removes %s (%s); owned by %s\n", r.Requirement, oneLine(r.Because), r.Domain)
 	}
@@ -68,4 +72,47 @@ func init() {
 			return a.output(n, func(w io.Writer) { printNarrowing(w, n) })
 		}),
 	})
+}
+
+// describeUpdate lists every change an update makes, one per line.
+func describeUpdate(u fairway.TaskUpdate) []string {
+	var out []string
+	set := func(name string, v *string) {
+		if v != nil {
+			out = append(out, fmt.Sprintf("%s := %q", name, *v))
+		}
+	}
+	set("title", u.Title)
+	set("scope text", u.ScopeText)
+	set("owner", u.Owner)
+	set("risk", u.Risk)
+	if u.Priority != nil {
+		out = append(out, fmt.Sprintf("priority := %d", *u.Priority))
+	}
+	if u.Mutating != nil {
+		out = append(out, fmt.Sprintf("mutating := %t", *u.Mutating))
+	}
+	if u.ReplaceScope != nil {
+		out = append(out, fmt.Sprintf("scope replaced: surfaces %v, change classes %v, contracts %v, paths %v",
+			u.ReplaceScope.Surfaces, u.ReplaceScope.ChangeClasses, u.ReplaceScope.Contracts, u.ReplaceScope.Paths))
+	}
+	list := func(verb, what string, items []string) {
+		if len(items) > 0 {
+			out = append(out, fmt.Sprintf("%s %s %s", verb, what, strings.Join(items, ", ")))
+		}
+	}
+	list("add", "surfaces", u.AddScope.Surfaces)
+	list("add", "change classes", u.AddScope.ChangeClasses)
+	list("add", "contracts", u.AddScope.Contracts)
+	list("add", "paths", u.AddScope.Paths)
+	list("remove", "surfaces", u.RemoveScope.Surfaces)
+	list("remove", "change classes", u.RemoveScope.ChangeClasses)
+	list("remove", "contracts", u.RemoveScope.Contracts)
+	list("remove", "paths", u.RemoveScope.Paths)
+	list("add", "review domains", u.AddReviewDomains)
+	list("remove", "review domains", u.RemoveReviewDomains)
+	list("add", "labels", u.AddLabels)
+	list("remove", "labels", u.RemoveLabels)
+	list("stop waiting on", "", u.RemoveBlockers)
+	return out
 }
