@@ -306,7 +306,9 @@ fairway next --lane safe-work --json`,
 				if err != nil {
 					return err
 				}
-				return a.output(tasks, func(w io.Writer) { printTaskTable(w, tasks, "nothing is ready: no open task has all its dependencies done") })
+				return a.output(tasks, func(w io.Writer) {
+					printTaskTable(w, tasks, "nothing is ready: no open task has all its dependencies done")
+				})
 			}
 		},
 	})
