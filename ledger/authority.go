@@ -158,21 +158,17 @@ func ownerSetBy(e *fairway.AuditEvent) string {
 		return ""
 	}
 	var change struct {
-		Owner  string `json:"owner"`
-		Update struct {
-			Owner string `json:"owner"`
-		} `json:"update"`
+		Owner string `json:"owner"` // task.create: the task itself
+		Task  any    `json:"task"`  // others: the task as the event left it
 	}
 	if json.Unmarshal(e.Change, &change) != nil {
 		return ""
 	}
-	if change.Owner != "" {
-		return change.Owner
+	if t, ok := change.Task.(map[string]any); ok {
+		owner, _ := t["owner"].(string)
+		return owner
 	}
-	if e.Action == "task.narrow" {
-		return change.Update.Owner
-	}
-	return ""
+	return change.Owner
 }
 
 func article(kind string) string {

@@ -260,7 +260,7 @@ func (l *Ledger) CloseTask(ctx context.Context, key string) (*fairway.GateDecisi
 		if err := tx.UpdateTask(task); err != nil {
 			return err
 		}
-		if err := w.record(map[string]any{"from": from, "decision": d}); err != nil {
+		if err := w.record(map[string]any{"from": from, "decision": d, "task": task}); err != nil {
 			return err
 		}
 		if f.proposal != nil {

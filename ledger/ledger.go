@@ -134,7 +134,8 @@ func (l *Ledger) VerifyAudit(ctx context.Context) (*fairway.AuditVerification, e
 	var res *fairway.AuditVerification
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		var v fairway.AuditVerifier
-		if err := tx.EachAuditEvent(func(e *fairway.AuditEvent) error { v.Add(e); return nil }); err != nil {
+		rows := newRowWitness()
+		if err := tx.EachAuditEvent(func(e *fairway.AuditEvent) error { v.Add(e); rows.add(e); return nil }); err != nil {
 			return err
 		}
 		head, err := tx.AuditHead()
@@ -144,6 +145,13 @@ func (l *Ledger) VerifyAudit(ctx context.Context) (*fairway.AuditVerification, e
 		res = v.Finish(head)
 		if res.OK {
 			res, err = verifyTree(tx, head, res)
+		}
+		if err != nil || !res.OK {
+			return err
+		}
+		problem, err := rows.check(tx)
+		if problem != nil {
+			res.OK, res.FirstBadSeq, res.Problem = false, problem.seq, problem.problem
 		}
 		return err
 	})

@@ -267,7 +267,7 @@ func (l *Ledger) ApproveNarrowing(ctx context.Context, id int64) (*fairway.Narro
 				return err
 			}
 			n.State, n.AppliedAt = fairway.NarrowingApplied, w.now
-			if err := w.recordAs("task.narrow", n.Task, map[string]any{"narrowing": id, "update": n.Update, "removes": n.Removes, "approvals": n.Approvals}); err != nil {
+			if err := w.recordAs("task.narrow", n.Task, map[string]any{"narrowing": id, "update": n.Update, "removes": n.Removes, "approvals": n.Approvals, "task": after}); err != nil {
 				return err
 			}
 		}

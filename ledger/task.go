@@ -169,7 +169,9 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 		if err := applyEdit(w, task, u); err != nil {
 			return err
 		}
-		return w.record(u)
+		// The event carries the row it leaves, so the row is checkable
+		// against the log (R8).
+		return w.record(map[string]any{"update": u, "task": task})
 	})
 	if err != nil {
 		return nil, err
@@ -246,7 +248,7 @@ func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Trans
 			return err
 		}
 		return w.record(map[string]any{
-			"from": from, "to": t.Status, "wait_reason": t.WaitReason, "note": t.Note,
+			"from": from, "to": t.Status, "wait_reason": t.WaitReason, "note": t.Note, "task": task,
 		})
 	})
 	if err != nil {
@@ -321,7 +323,7 @@ func (l *Ledger) CancelTask(ctx context.Context, key, reason string) (*fairway.T
 		if err := tx.UpdateTask(task); err != nil {
 			return err
 		}
-		return w.record(map[string]any{"from": from, "reason": reason})
+		return w.record(map[string]any{"from": from, "reason": reason, "task": task})
 	})
 	if err != nil {
 		return nil, err

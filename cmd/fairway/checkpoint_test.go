@@ -87,7 +87,9 @@ func rewrite(t *testing.T, dir string, seq int64, cut bool) {
 	if cut {
 		exec(`DELETE FROM audit_events WHERE seq >= ?`, seq)
 	} else {
-		exec(`UPDATE audit_events SET change = '{"title":"nothing to see"}' WHERE seq = ?`, seq)
+		// A field no row reads, so the tables still agree with the log:
+		// only a checkpoint held elsewhere can tell.
+		exec(`UPDATE audit_events SET change = json_insert(change, '$.rewritten', 'nothing to see') WHERE seq = ?`, seq)
 	}
 	rows, err := db.Query(`SELECT seq, at, actor, actor_kind, action, subject, change FROM audit_events ORDER BY seq`)
 	if err != nil {

@@ -1,0 +1,227 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"fairway"
+)
+
+// rowWitness reads the audit log for the last state each row the gate
+// reads was written with: tasks (every event that changes one carries the
+// task it leaves), reviews, waivers, evidence records and dependency
+// edges. audit verify then compares the tables with it, so a row edited
+// behind the ledger's back is found even when the log itself is intact
+// (R8: every row the gate reads is derivable from the event that wrote
+// it).
+type rowWitness struct {
+	tasks    map[string]witnessed
+	reviews  map[int64]witnessed
+	waivers  map[int64]witnessed
+	evidence map[string]witnessed
+	// deps holds the edges the log leaves, blocked → blocker → the event
+	// that added it.
+	deps map[string]map[string]int64
+}
+
+// taskChanging are the actions that change a task row.
+var taskChanging = map[string]bool{"task.update": true, "task.transition": true, "task.close": true, "task.cancel": true, "task.narrow": true, "task.take": true}
+
+// witnessed is a row as an event wrote it; row is nil when the event did
+// not say (a log older than row witnesses).
+type witnessed struct {
+	seq int64
+	row json.RawMessage
+}
+
+func newRowWitness() *rowWitness {
+	return &rowWitness{tasks: map[string]witnessed{}, reviews: map[int64]witnessed{}, waivers: map[int64]witnessed{},
+		evidence: map[string]witnessed{}, deps: map[string]map[string]int64{}}
+}
+
+// add reads one event.
+func (r *rowWitness) add(e *fairway.AuditEvent) {
+	if strings.HasSuffix(e.Action, ".refused") {
+		return
+	}
+	var body map[string]json.RawMessage
+	if json.Unmarshal(e.Change, &body) != nil {
+		return
+	}
+	if t, ok := body["task"]; ok && bytes.HasPrefix(bytes.TrimSpace(t), []byte("{")) {
+		var key struct {
+			Key string `json:"key"`
+		}
+		if json.Unmarshal(t, &key) == nil && key.Key != "" {
+			r.tasks[key.Key] = witnessed{e.Seq, t}
+		}
+	}
+	id := func() (int64, bool) {
+		var v struct {
+			ID int64 `json:"id"`
+		}
+		err := json.Unmarshal(e.Change, &v)
+		return v.ID, err == nil && v.ID != 0
+	}
+	switch {
+	case e.Action == "task.create" && body["task"] == nil:
+		r.tasks[e.Subject] = witnessed{e.Seq, e.Change}
+	case taskChanging[e.Action] && body["task"] == nil:
+		// Written before events carried the task they leave: the row
+		// cannot be checked until a later event states it.
+		r.tasks[e.Subject] = witnessed{seq: e.Seq}
+	case strings.HasPrefix(e.Action, "review."):
+		if n, ok := id(); ok {
+			r.reviews[n] = witnessed{e.Seq, e.Change}
+		}
+	case e.Action == "waiver.request" || e.Action == "waiver.approve":
+		if n, ok := id(); ok {
+			r.waivers[n] = witnessed{e.Seq, e.Change}
+		}
+	case e.Action == "evidence.add":
+		var v struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(e.Change, &v) == nil && v.ID != "" {
+			r.evidence[v.ID] = witnessed{e.Seq, e.Change}
+		}
+	case e.Action == "dependency.add" || e.Action == "dependency.remove":
+		var v struct{ Blocked, Blocker string }
+		if json.Unmarshal(e.Change, &v) != nil {
+			return
+		}
+		if e.Action == "dependency.add" {
+			if r.deps[v.Blocked] == nil {
+				r.deps[v.Blocked] = map[string]int64{}
+			}
+			r.deps[v.Blocked][v.Blocker] = e.Seq
+		} else {
+			delete(r.deps[v.Blocked], v.Blocker)
+		}
+	case e.Action == "task.narrow":
+		var v struct {
+			Update fairway.TaskUpdate `json:"update"`
+		}
+		if json.Unmarshal(e.Change, &v) == nil {
+			for _, b := range v.Update.RemoveBlockers {
+				delete(r.deps[e.Subject], b)
+			}
+		}
+	}
+}
+
+// rowProblem is a row that differs from what the log says wrote it.
+type rowProblem struct {
+	seq     int64
+	problem string
+}
+
+// check compares the tables with the log and returns the first row that
+// differs, or nil.
+func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
+	tasks, err := tx.Tasks(fairway.TaskFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var problems []rowProblem
+	differs := func(seq int64, format string, args ...any) {
+		problems = append(problems, rowProblem{seq, fmt.Sprintf(format, args...)})
+	}
+	for _, t := range tasks {
+		w, ok := r.tasks[t.Key]
+		if !ok {
+			differs(0, "task %s is in the store but no audit event wrote it", t.Key)
+			continue
+		}
+		if w.row != nil && !sameRow(w.row, t, new(fairway.Task)) {
+			differs(w.seq, "task %s differs from what event %d wrote: it was changed outside the ledger", t.Key, w.seq)
+		}
+		reviews, err := tx.Reviews(t.Key)
+		if err != nil {
+			return nil, err
+		}
+		for _, rv := range reviews {
+			if w, ok := r.reviews[rv.ID]; !ok {
+				differs(0, "review %d of %s is in the store but no audit event wrote it", rv.ID, t.Key)
+			} else if !sameRow(w.row, rv, new(fairway.Review)) {
+				differs(w.seq, "review %d of %s differs from what event %d wrote: it was changed outside the ledger", rv.ID, t.Key, w.seq)
+			}
+		}
+		blockers, err := tx.Blockers(t.Key)
+		if err != nil {
+			return nil, err
+		}
+		want := make([]string, 0, len(r.deps[t.Key]))
+		for b := range r.deps[t.Key] {
+			want = append(want, b)
+		}
+		slices.Sort(want)
+		slices.Sort(blockers)
+		if !slices.Equal(want, blockers) {
+			differs(0, "the dependencies of %s (%v) are not the ones the audit log left (%v)", t.Key, blockers, want)
+		}
+	}
+	waivers, err := tx.Waivers("", "")
+	if err != nil {
+		return nil, err
+	}
+	for _, wv := range waivers {
+		if w, ok := r.waivers[wv.ID]; !ok {
+			differs(0, "waiver %d is in the store but no audit event wrote it", wv.ID)
+		} else if !sameRow(w.row, wv, new(fairway.Waiver)) {
+			differs(w.seq, "waiver %d differs from what event %d wrote: it was changed outside the ledger", wv.ID, w.seq)
+		}
+	}
+	evidence, err := tx.EvidenceList(fairway.EvidenceFilter{})
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range evidence {
+		w, ok := r.evidence[ev.ID]
+		if !ok {
+			differs(0, "evidence %s is in the store but no audit event wrote it", ev.ID)
+			continue
+		}
+		var got struct {
+			Kind, Digest, Supersedes string
+			Size                     int64
+		}
+		if json.Unmarshal(w.row, &got) != nil || got.Kind != ev.Kind || got.Digest != ev.Digest || got.Size != ev.Size || got.Supersedes != ev.Supersedes {
+			differs(w.seq, "evidence %s differs from what event %d wrote: it was changed outside the ledger", ev.ID, w.seq)
+		}
+	}
+	if len(problems) == 0 {
+		return nil, nil
+	}
+	// The earliest event that wrote a changed row names the problem; a
+	// row no event wrote is reported after those.
+	slices.SortStableFunc(problems, func(a, b rowProblem) int {
+		switch {
+		case a.seq == b.seq:
+			return 0
+		case a.seq == 0:
+			return 1
+		case b.seq == 0:
+			return -1
+		case a.seq < b.seq:
+			return -1
+		}
+		return 1
+	})
+	return &problems[0], nil
+}
+
+// sameRow reports whether a row equals what an event wrote: both read as
+// the row's type, then compared in canonical JSON, so field order and
+// omitted zero values do not matter.
+func sameRow[T any](written json.RawMessage, row T, fresh T) bool {
+	if json.Unmarshal(written, fresh) != nil {
+		return false
+	}
+	a, err1 := fairway.CanonicalJSON(fresh)
+	b, err2 := fairway.CanonicalJSON(row)
+	return err1 == nil && err2 == nil && bytes.Equal(a, b)
+}

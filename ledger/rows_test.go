@@ -1,0 +1,72 @@
+package ledger_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"fairway"
+	"fairway/blob"
+	"fairway/ledger"
+	"fairway/sqlite"
+)
+
+// A row the gate reads, edited in the database file behind the ledger's
+// back, no longer matches the event that wrote it, and audit verify says
+// which and where, even though the log itself is untouched (R8).
+func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
+	cases := []struct {
+		name, sql, want string
+	}{
+		{"a task's review domain dropped", `UPDATE tasks SET review_domains = '' WHERE key = 'OPS-FIX-003'`, "task OPS-FIX-003 differs from what event"},
+		{"a task closed", `UPDATE tasks SET status = 'done' WHERE key = 'OPS-FIX-002'`, "task OPS-FIX-002 differs from what event"},
+		{"a review's verdict", `DROP TRIGGER reviews_no_update; UPDATE reviews SET verdict = 'approved'`, "review 1 of OPS-FIX-003 differs"},
+		{"a review slipped in", `INSERT INTO reviews (task, domain, reviewer, reviewer_kind, verdict, snapshot, at) VALUES ('OPS-FIX-001','ops','omar','human','approved','x',1)`,
+			"review 2 of OPS-FIX-001 is in the store but no audit event wrote it"},
+		{"a waiver approved", `UPDATE waivers SET approved_by = 'omar', approved_at = 1`, "waiver 1 differs"},
+		{"a dependency dropped", `DELETE FROM dependencies WHERE blocked = 'OPS-FIX-002'`, "the dependencies of OPS-FIX-002 ([]) are not the ones the audit log left ([OPS-FIX-001])"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx := context.Background()
+			store, err := sqlite.Open(ctx, filepath.Join(dir, "fairway.db"), sqlite.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			blobs, _ := blob.NewFileStore(filepath.Join(dir, "blobs"))
+			l := ledger.New(store, blobs)
+			l.Now = (&clock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}).Now
+			setUp(t, l, true)
+			must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-FIX-003", Domain: "ops", Verdict: fairway.VerdictChangesRequested, Items: []string{"more"}}))
+			if v := must(l.VerifyAudit(ctx)); !v.OK {
+				t.Fatalf("before: %+v", v)
+			}
+			store.Close()
+			db, err := sql.Open("sqlite", filepath.Join(dir, "fairway.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range strings.Split(c.sql, "; ") {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			db.Close()
+			store, err = sqlite.Open(ctx, filepath.Join(dir, "fairway.db"), sqlite.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			v := must(ledger.New(store, blobs).VerifyAudit(ctx))
+			if v.OK || !strings.Contains(v.Problem, c.want) {
+				t.Fatalf("after %s: %+v, want a problem naming %q", c.name, v, c.want)
+			}
+		})
+	}
+}
