@@ -362,8 +362,8 @@ var allowed = map[string][]string{
 	"UpdateTask":     humanOnly, // changes risk: what the gate requires
 	"TransitionTask": everyone,
 	// Taking assigns only unowned work, and only to the taker.
-	"TakeTask": everyone,
-	"CloseTask":      humanOnly, "CancelTask": humanOnly, "ExplainGate": everyone,
+	"TakeTask":  everyone,
+	"CloseTask": humanOnly, "CancelTask": humanOnly, "ExplainGate": everyone,
 	"AddDependency": everyone, "RemoveDependency": humanOnly, "Dependencies": everyone, "Next": everyone,
 	"CreateLane": everyone, "GetLane": everyone, "ListLanes": everyone,
 	"CreateActor": humanOnly, // a human actor, with a token
