@@ -280,8 +280,9 @@ fairway task close OPS-FIX-001 --as alice`,
 		}),
 	})
 	register(&command{
-		name: "next", summary: "List what can be worked on now, most urgent first", args: "[--lane L] [--limit N]",
+		name: "next", summary: "List what can be worked on now, most urgent first", args: "[--lane L] [--limit N] [--mine | --owner NAME | --safe]",
 		example: `fairway next
+fairway next --mine --as codex   # ready work you own; start it with fairway task take KEY
 fairway next --safe          # plan: waiting lanes, and the safe fallback work meanwhile
 fairway next --lane safe-work --json`,
 		setup: func(fs *flag.FlagSet) runFunc {
@@ -289,10 +290,25 @@ fairway next --lane safe-work --json`,
 			fs.StringVar(&f.Lane, "lane", "", "only this lane")
 			fs.IntVar(&f.Limit, "limit", fairway.DefaultNextLimit, "at most this many")
 			fs.BoolVar(&f.SafeOnly, "safe", false, "plan: each waiting lane with what holds it, and the safe fallback work (labelled, not mutating, no protected change class) ranked by what it unblocks; --lane narrows the waiting lanes")
+			fs.StringVar(&f.Owner, "owner", "", "only ready tasks this actor owns")
+			mine := fs.Bool("mine", false, "only ready tasks you own (start one with `fairway task take KEY`)")
 			return func(a *app, pos []string) error {
+				if *mine && f.Owner != "" {
+					return usagef("give --mine or --owner NAME, not both")
+				}
+				if f.SafeOnly && (*mine || f.Owner != "") {
+					return usagef("--safe plans work nobody has to own; use --mine or --owner without it")
+				}
 				svc, ctx, err := a.service(pos, 0, "no arguments")
 				if err != nil {
 					return err
+				}
+				if *mine {
+					me, err := svc.Whoami(ctx)
+					if err != nil {
+						return err
+					}
+					f.Owner = me.Name
 				}
 				if f.SafeOnly {
 					plan, err := svc.Plan(ctx, fairway.PlanFilter{Lane: f.Lane, Limit: f.Limit})
@@ -305,7 +321,11 @@ fairway next --lane safe-work --json`,
 				if err != nil {
 					return err
 				}
-				return a.output(tasks, func(w io.Writer) { printTaskTable(w, tasks, "nothing is ready: every open task waits on a dependency") })
+				empty := "nothing is ready: every open task waits on a dependency"
+				if f.Owner != "" {
+					empty = "nothing owned by " + f.Owner + " is ready; see `fairway next --safe` for safe fallback work"
+				}
+				return a.output(tasks, func(w io.Writer) { printTaskTable(w, tasks, empty) })
 			}
 		},
 	})
