@@ -222,7 +222,7 @@ func Write(w io.Writer, b *Brief) {
 	for _, h := range b.Handoffs {
 		fmt.Fprintf(w, "\nHandoff waiting on %s from %s (%s, %s):\n  %s\n", h.Task, h.Session, h.Actor, h.At.Format(time.RFC3339), oneLine(h.Summary, 600))
 	}
-	fmt.Fprintln(w, "\nYour work (take a ready one with `fairway task take KEY`):")
+	fmt.Fprintln(w, "\nYour work (a ready one can be taken now):")
 	if len(b.Mine) == 0 {
 		fmt.Fprintln(w, "  none owned by you")
 	}
@@ -246,7 +246,7 @@ func Write(w io.Writer, b *Brief) {
 	for _, r := range b.Rules {
 		fmt.Fprintf(w, "  - %s\n", r)
 	}
-	fmt.Fprintln(w, "\nEvidence kinds (what counts as success; all kinds: `fairway evidence add --help`):")
+	fmt.Fprintln(w, "\nEvidence kinds (what counts as success):")
 	for _, k := range b.Evidence {
 		if len(k.AskedBy) == 0 && k.Proof && !slices.Contains([]string{fairway.EvidenceCommandResult, fairway.EvidenceLog}, k.Kind) {
 			continue // the brief stays short

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 
+	"fairway"
+
 	"fairway/prime"
 )
 
@@ -48,6 +50,34 @@ fairway task take OPS-FIX-001 --as codex`,
 			}
 		},
 	})
+}
+
+// withTask is the setup of a command that names one task and nothing
+// else: KEY or --task KEY.
+func withTask(run func(a *app, key string) error) func(*flag.FlagSet) runFunc {
+	return func(fs *flag.FlagSet) runFunc {
+		task := fs.String("task", "", "the task (or KEY as the argument)")
+		return func(a *app, pos []string) error {
+			key, err := taskArg(pos, *task, 0)
+			if err != nil {
+				return err
+			}
+			return run(a, key)
+		}
+	}
+}
+
+// leadingTask is taskArg for commands whose other arguments vary in
+// number (files, a command, a text): without --task the first positional
+// argument is the KEY.
+func leadingTask(pos []string, flagValue string) (string, []string, error) {
+	if flagValue != "" {
+		return flagValue, pos, nil
+	}
+	if len(pos) == 0 || fairway.ValidateKey("task", pos[0]) != nil {
+		return "", nil, usagef("want the task: KEY first, or --task KEY")
+	}
+	return pos[0], pos[1:], nil
 }
 
 // taskArg is the one convention for naming a task: the positional KEY at

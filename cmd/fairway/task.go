@@ -79,14 +79,20 @@ fairway task create --lane closeout --title "Update runbooks" --as alice   # key
 		},
 	})
 	register(&command{
-		name: "task show", summary: "Show one task, its dependencies, evidence, claims, reviews and gate", args: "KEY",
+		name: "task show", summary: "Show one task, its dependencies, evidence, claims, reviews and gate", args: "KEY|--task KEY",
 		example: `fairway task show OPS-FIX-001
 fairway task show OPS-FIX-001 --json          # the task alone
 fairway task show OPS-FIX-001 --json --full   # with dependencies, evidence, claims, reviews and the gate`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			showFull := fs.Bool("full", false, "with --json: include dependencies, evidence, claims, reviews and the gate decision")
+			task := fs.String("task", "", "the task (or KEY as the argument)")
 			return func(a *app, pos []string) error {
-				svc, ctx, err := a.service(pos, 1, "KEY")
+				key, err := taskArg(pos, *task, 0)
+				if err != nil {
+					return err
+				}
+				pos = []string{key}
+				svc, ctx, err := a.connect()
 				if err != nil {
 					return err
 				}
@@ -200,14 +206,20 @@ fairway task update OPS-FIX-001 --remove-surface edge --propose-narrowing --as a
 		},
 	})
 	register(&command{
-		name: "task move", summary: "Move a task to open, in_progress, blocked or in_review", args: "KEY STATUS [--wait-reason R] [--note TEXT]",
+		name: "task move", summary: "Move a task to open, in_progress, blocked or in_review", args: "KEY|--task KEY STATUS [--wait-reason R] [--note TEXT]",
 		example: `fairway task move OPS-FIX-001 in_progress --as codex
 fairway task move OPS-FIX-001 blocked --wait-reason capacity --note "compute-vm-small unschedulable" --as alice`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			var tr fairway.Transition
 			fs.StringVar(&tr.WaitReason, "wait-reason", "", "for blocked: dependency, reviewer, credentials, export, approval-window or capacity")
 			fs.StringVar(&tr.Note, "note", "", "why, for the audit log")
+			task := fs.String("task", "", "the task (or KEY as the first argument)")
 			return func(a *app, pos []string) error {
+				key, rest, err := leadingTask(pos, *task)
+				if err != nil {
+					return err
+				}
+				pos = append([]string{key}, rest...)
 				svc, ctx, err := a.service(pos, 2, "KEY STATUS")
 				if err != nil {
 					return err
@@ -265,14 +277,14 @@ fairway task close OPS-FIX-001 --as alice`,
 		},
 	})
 	register(&command{
-		name: "gate explain", summary: "List every requirement of a task's gate and its state", args: "KEY",
+		name: "gate explain", summary: "List every requirement of a task's gate and its state", args: "KEY|--task KEY",
 		example: `fairway gate explain OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001`,
-		setup: noFlags(func(a *app, pos []string) error {
-			svc, ctx, err := a.service(pos, 1, "KEY")
+		setup: withTask(func(a *app, key string) error {
+			svc, ctx, err := a.connect()
 			if err != nil {
 				return err
 			}
-			d, err := svc.ExplainGate(ctx, pos[0])
+			d, err := svc.ExplainGate(ctx, key)
 			if err != nil {
 				return err
 			}
