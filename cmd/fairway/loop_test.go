@@ -226,3 +226,16 @@ func TestRun_JSONAndCommandFailureCode(t *testing.T) {
 		t.Fatal("README's exit code table does not document --command-failure-code")
 	}
 }
+
+// gate explain says plainly when no requirement applies.
+func TestGateExplain_SaysWhenNothingIsRequired(t *testing.T) {
+	dir := demoDir(t)
+	out, _, code := runAs(dir, "codex-1", "gate", "explain", "OPS-SAFE-004")
+	if code != 0 || !strings.Contains(out, "No requirement applies to OPS-SAFE-004: nothing was checked") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	out, _, _ = runAs(dir, "codex-1", "gate", "explain", "OPS-UAT-KIND-FULL-001")
+	if strings.Contains(out, "No requirement applies") {
+		t.Fatalf("a gate with requirements said none applies:\n%s", out)
+	}
+}
