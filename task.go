@@ -245,6 +245,8 @@ type NextFilter struct {
 	// SafeOnly keeps the tasks the policy counts as safe fallback work:
 	// what can move while other lanes wait.
 	SafeOnly bool `json:"safe_only,omitempty"`
+	// Owner keeps the tasks this actor owns.
+	Owner string `json:"owner,omitempty"`
 }
 
 // DefaultNextLimit is how many tasks next returns when no limit is given.
@@ -274,6 +276,9 @@ type TaskService interface {
 	// EGATEFAILED error.
 	CloseTask(ctx context.Context, key string) (*GateDecision, error)
 	CancelTask(ctx context.Context, key, reason string) (*Task, error)
+	// TakeTask starts an open task as the caller, making it the owner
+	// when it has none; atomic, so of two takers exactly one wins.
+	TakeTask(ctx context.Context, key string) (*Task, error)
 	ExplainGate(ctx context.Context, key string) (*GateDecision, error)
 
 	// AddDependency records that blocker must be done before blocked.

@@ -203,6 +203,12 @@ func (c *Client) TransitionTask(ctx context.Context, key string, t fairway.Trans
 	return &out, c.do(ctx, "POST", "/api/v1/tasks/"+pathEscape(key)+"/transition", nil, t, &out, nil)
 }
 
+// TakeTask starts an open task as the caller.
+func (c *Client) TakeTask(ctx context.Context, key string) (*fairway.Task, error) {
+	var out fairway.Task
+	return &out, c.do(ctx, "POST", "/api/v1/tasks/"+pathEscape(key)+"/take", nil, nil, &out, nil)
+}
+
 // CloseTask closes a task through its gate.
 func (c *Client) CloseTask(ctx context.Context, key string) (*fairway.GateDecision, error) {
 	var out fairway.GateDecision
@@ -252,6 +258,7 @@ func (c *Client) Next(ctx context.Context, f fairway.NextFilter) ([]*fairway.Tas
 	if f.SafeOnly {
 		q.Set("safe", "true")
 	}
+	setNonEmpty(q, "owner", f.Owner)
 	var out []*fairway.Task
 	return out, c.do(ctx, "GET", "/api/v1/next", q, nil, &out, nil)
 }

@@ -168,6 +168,15 @@ func (s *Server) updateTask(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (s *Server) takeTask(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.service.TakeTask(r.Context(), r.PathValue("key"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
 func (s *Server) transitionTask(w http.ResponseWriter, r *http.Request) error {
 	var t fairway.Transition
 	if err := decode(w, r, &t); err != nil {
@@ -261,7 +270,7 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) error {
 	if safe != "" && safe != "true" && safe != "false" {
 		return fairway.FieldError("safe", "%q is not true or false", safe)
 	}
-	out, err := s.service.Next(r.Context(), fairway.NextFilter{Lane: r.URL.Query().Get("lane"), Limit: limit, SafeOnly: safe == "true"})
+	out, err := s.service.Next(r.Context(), fairway.NextFilter{Lane: r.URL.Query().Get("lane"), Limit: limit, SafeOnly: safe == "true", Owner: r.URL.Query().Get("owner")})
 	if err != nil {
 		return err
 	}

@@ -73,6 +73,7 @@ var routes = []route{
 	{"GET", "/api/v1/tasks/{key}/view", (*Server).taskView},
 	{"PATCH", "/api/v1/tasks/{key}", (*Server).updateTask},
 	{"POST", "/api/v1/tasks/{key}/transition", (*Server).transitionTask},
+	{"POST", "/api/v1/tasks/{key}/take", (*Server).takeTask},
 	{"POST", "/api/v1/tasks/{key}/close", (*Server).closeTask},
 	{"POST", "/api/v1/tasks/{key}/cancel", (*Server).cancelTask},
 	{"GET", "/api/v1/tasks/{key}/gate", (*Server).explainGate},

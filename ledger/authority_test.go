@@ -161,6 +161,9 @@ var calls = map[string]call{
 	"TransitionTask": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.TransitionTask(ctx, "OPS-FIX-001", fairway.Transition{Status: fairway.StatusInProgress}))
 	}},
+	"TakeTask": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.TakeTask(ctx, "OPS-FIX-001"))
+	}},
 	"CloseTask": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.CloseTask(ctx, "OPS-FIX-001"))
 	}},
@@ -366,7 +369,9 @@ var allowed = map[string][]string{
 	"CreateTask": everyone, "GetTask": everyone, "TaskView": everyone, "ListTasks": everyone,
 	"UpdateTask":     humanOnly, // changes risk: what the gate requires
 	"TransitionTask": everyone,
-	"CloseTask":      humanOnly, "CancelTask": humanOnly, "ExplainGate": everyone,
+	// Taking assigns only unowned work, and only to the taker.
+	"TakeTask":  everyone,
+	"CloseTask": humanOnly, "CancelTask": humanOnly, "ExplainGate": everyone,
 	"AddDependency": everyone, "RemoveDependency": humanOnly, "Dependencies": everyone, "Next": everyone,
 	"CreateLane": everyone, "GetLane": everyone, "ListLanes": everyone,
 	"CreateActor": humanOnly, // a human actor, with a token

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"fairway"
+	"fairway/policy"
 )
 
 // AddDependency records that blocker must be done before blocked. An edge
@@ -167,6 +168,11 @@ func (l *Ledger) Next(ctx context.Context, f fairway.NextFilter) ([]*fairway.Tas
 			return nil, err
 		}
 	}
+	if f.Owner != "" {
+		if err := fairway.CheckLine("owner", f.Owner, 100); err != nil {
+			return nil, err
+		}
+	}
 	var out []*fairway.Task
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		if f.Lane != "" {
@@ -174,29 +180,33 @@ func (l *Ledger) Next(ctx context.Context, f fairway.NextFilter) ([]*fairway.Tas
 				return err
 			}
 		}
-		if !f.SafeOnly {
+		if !f.SafeOnly && f.Owner == "" {
 			var err error
 			out, err = tx.ReadyTasks(f)
 			return err
 		}
-		p, _, err := l.activePolicy(tx)
-		if err != nil {
-			return err
-		}
-		if p == nil {
-			return fairway.Errorf(fairway.ECONFLICT, "no governance policy is in force, so nothing says which work is safe; bootstrap one with `fairway policy apply FILE`")
+		var p *policy.Policy
+		if f.SafeOnly {
+			var err error
+			if p, _, err = l.activePolicy(tx); err != nil {
+				return err
+			}
+			if p == nil {
+				return fairway.Errorf(fairway.ECONFLICT, "no governance policy is in force, so nothing says which work is safe; bootstrap one with `fairway policy apply FILE`")
+			}
 		}
 		limit := f.Limit
 		if limit <= 0 {
 			limit = fairway.DefaultNextLimit
 		}
-		// Safe work is a share of ready work; read a wide page and keep it.
+		// Safe or owned work is a share of ready work; read a wide page and
+		// keep it.
 		ready, err := tx.ReadyTasks(fairway.NextFilter{Lane: f.Lane, Limit: max(limit*20, 1000)})
 		if err != nil {
 			return err
 		}
 		for _, t := range ready {
-			if len(out) < limit && p.IsSafeFallback(t) {
+			if len(out) < limit && (p == nil || p.IsSafeFallback(t)) && (f.Owner == "" || t.Owner == f.Owner) {
 				out = append(out, t)
 			}
 		}

@@ -17,7 +17,11 @@ import (
 	"sync"
 
 	"fairway"
+	"fairway/prime"
 )
+
+// PrimeURI is the resource holding the prime brief.
+const PrimeURI = "fairway://prime"
 
 // ProtocolVersion is the MCP revision the server speaks.
 const ProtocolVersion = "2025-06-18"
@@ -90,9 +94,10 @@ func (s *Server) handle(ctx context.Context, req *request) (any, *rpcError) {
 	case "initialize":
 		return map[string]any{
 			"protocolVersion": ProtocolVersion,
-			"capabilities":    map[string]any{"tools": map[string]any{}},
+			"capabilities":    map[string]any{"tools": map[string]any{}, "resources": map[string]any{}},
 			"serverInfo":      map[string]any{"name": "fairway", "version": s.Version},
-			"instructions": "Fairway holds governed work. Find work with `next`, read it with `task_show`, attach a session with `session_attach` " +
+			"instructions": "Fairway holds governed work. Call `prime` first (and after your context was compacted): it says who you are, your work, the rules and the loop. " +
+				"Find work with `next`, take it with `task_take`, read it with `task_show`, or attach a session with `session_attach` " +
 				"and heartbeat it, record evidence and claims as you go, then `request_review` and `session_detach` with a handoff. " +
 				"Only humans approve and close: your claims are never evidence.",
 		}, nil
@@ -101,7 +106,24 @@ func (s *Server) handle(ctx context.Context, req *request) (any, *rpcError) {
 	case "ping":
 		return map[string]any{}, nil
 	case "tools/list":
-		return map[string]any{"tools": toolList()}, nil
+		return map[string]any{"tools": s.toolList()}, nil
+	case "resources/list":
+		return map[string]any{"resources": []map[string]any{{"uri": PrimeURI, "name": "prime", "mimeType": "text/plain",
+			"description": "What you need at session start: who you are, your session and handoff, your work, the rules, the evidence kinds, the loop (the same as the prime tool)"}}}, nil
+	case "resources/read":
+		var p struct {
+			URI string `json:"uri"`
+		}
+		if err := json.Unmarshal(req.Params, &p); err != nil || p.URI != PrimeURI {
+			return nil, &rpcError{-32602, fmt.Sprintf("unknown resource %q; see resources/list", p.URI)}
+		}
+		b, err := prime.Build(s.acting(), s.Service, prime.MCP)
+		if err != nil {
+			return nil, &rpcError{-32603, fairway.ErrorMessage(err)}
+		}
+		var text strings.Builder
+		prime.Write(&text, b)
+		return map[string]any{"contents": []map[string]any{{"uri": PrimeURI, "mimeType": "text/plain", "text": text.String()}}}, nil
 	case "tools/call":
 		var p struct {
 			Name      string          `json:"name"`

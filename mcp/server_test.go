@@ -106,7 +106,7 @@ func TestMCP_ToolListHasNoApproveCloseCancelOrWaive(t *testing.T) {
 	for _, x := range c.call("tools/list", nil)["result"].(map[string]any)["tools"].([]any) {
 		names = append(names, x.(map[string]any)["name"].(string))
 	}
-	want := "next task_show session_attach session_heartbeat session_detach evidence_add claim request_review"
+	want := "next prime task_take task_show session_attach session_heartbeat session_detach evidence_add claim request_review"
 	if strings.Join(names, " ") != want {
 		t.Fatalf("tools = %v, want %s", names, want)
 	}

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"strings"
 
 	"fairway"
+	"fairway/policy"
+	"fairway/prime"
 )
 
 // tool is one MCP tool: its name, what it teaches the agent, its input
@@ -48,8 +51,8 @@ func need(args map[string]any, names ...string) ([]string, error) {
 // tools is every tool. Approving, waiving, closing and cancelling are
 // deliberately absent.
 var tools = []tool{
-	{name: "next", description: "Find work: the open tasks that are ready now, highest priority first. safe_only keeps safe fallback work for when a lane waits.",
-		props: map[string]any{"lane": str("only this lane"), "limit": num("at most this many"), "safe_only": flag("only safe fallback work")},
+	{name: "next", description: "Find work: the open tasks that are ready now, highest priority first. mine keeps the ones you own; safe_only keeps safe fallback work for when a lane waits. Start one with task_take.",
+		props: map[string]any{"lane": str("only this lane"), "limit": num("at most this many"), "safe_only": flag("only safe fallback work"), "mine": flag("only tasks you own"), "owner": str("only tasks this actor owns")},
 		call: func(s *Server, ctx context.Context, a map[string]any) (any, error) {
 			lane, err := argString(a, "lane")
 			if err != nil {
@@ -60,7 +63,34 @@ var tools = []tool{
 				f.Limit = int(n)
 			}
 			f.SafeOnly, _ = a["safe_only"].(bool)
+			if f.Owner, err = argString(a, "owner"); err != nil {
+				return nil, err
+			}
+			if mine, _ := a["mine"].(bool); mine {
+				if f.Owner != "" {
+					return nil, fairway.FieldError("mine", "give mine or owner, not both")
+				}
+				me, err := s.Service.Whoami(s.acting())
+				if err != nil {
+					return nil, err
+				}
+				f.Owner = me.Name
+			}
 			return s.Service.Next(s.acting(), f)
+		}},
+	{name: "prime", description: "Read this first, and again after your context was compacted: who you are, your live session and the handoff waiting for you, your work (ready first) and safe fallback work, the rules you cannot break, the evidence kinds your gates ask for and what success means for each, and the loop in five steps.",
+		props: map[string]any{},
+		call: func(s *Server, ctx context.Context, a map[string]any) (any, error) {
+			return prime.Build(s.acting(), s.Service, prime.MCP)
+		}},
+	{name: "task_take", description: "Start an open task as yours: you become its owner if it has none, and it moves to in_progress, atomically (if another agent took it first you are told who). Refused for a task someone else owns.",
+		props: map[string]any{"task": str("task key")}, required: []string{"task"},
+		call: func(s *Server, ctx context.Context, a map[string]any) (any, error) {
+			v, err := need(a, "task")
+			if err != nil {
+				return nil, err
+			}
+			return s.Service.TakeTask(s.acting(), v[0])
 		}},
 	{name: "task_show", description: "Show a task, its gate (what is unsatisfied and what would satisfy it) and the handoff its last session left. Read this before working.",
 		props: map[string]any{"task": str("task key")}, required: []string{"task"},
@@ -181,14 +211,47 @@ func toolByName(name string) (*tool, bool) {
 	return nil, false
 }
 
-func toolList() []map[string]any {
+// toolList describes every tool. The evidence kinds, and what success
+// means for each, come from the policy in force when there is one.
+func (s *Server) toolList() []map[string]any {
+	kinds := kindsText(s.policy())
 	var out []map[string]any
 	for _, t := range tools {
 		schema := map[string]any{"type": "object", "properties": t.props}
 		if len(t.required) > 0 {
 			schema["required"] = t.required
 		}
-		out = append(out, map[string]any{"name": t.name, "description": t.description, "inputSchema": schema})
+		desc := t.description
+		if t.name == "evidence_add" {
+			desc += " Kinds: " + kinds
+		}
+		out = append(out, map[string]any{"name": t.name, "description": desc, "inputSchema": schema})
 	}
 	return out
+}
+
+// policy loads the policy in force; nil when there is none or it cannot
+// be read, and the defaults then apply.
+func (s *Server) policy() *policy.Policy {
+	rec, err := s.Service.ActivePolicy(s.acting())
+	if err != nil {
+		return nil
+	}
+	p, err := policy.Load(rec.File, []byte(rec.Source))
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+// kindsText lists each evidence kind with what success means for it.
+func kindsText(p *policy.Policy) string {
+	var b strings.Builder
+	for i, h := range p.KindsHelp() {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(h.Kind + " (" + h.Success + ")")
+	}
+	return b.String() + "."
 }

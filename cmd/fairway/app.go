@@ -114,6 +114,9 @@ type command struct {
 	// variable, and returns the body that reads them. Each invocation gets
 	// its own variables.
 	setup func(fs *flag.FlagSet) runFunc
+	// more, when set, prints help computed at run time after the flags
+	// (the evidence kinds of the policy in force, say).
+	more func(a *app, w io.Writer)
 }
 
 // runFunc is a command's body: pos holds the positional arguments.
@@ -301,6 +304,9 @@ func (a *app) printHelp(c *command, fs *flag.FlagSet) {
 	})
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, r.name, r.usage)
+	}
+	if c.more != nil {
+		c.more(a, w)
 	}
 	fmt.Fprintf(w, "\nExit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found, 4 conflict, 5 forbidden, 6 gate failed, 7 unauthorized.\n")
 }

@@ -149,7 +149,7 @@ var cliSteps = []struct {
 	{as: "alice", args: "task move OPS-FIX-001 in_review", code: exitConflict,
 		stderr: "fairway: task OPS-FIX-001 cannot move from blocked to in_review; allowed from blocked: open, in_progress, done (via `task close`), cancelled (via `task cancel`)\n"},
 	{as: "alice", args: "task move OPS-FIX-001 in_progress", stdout: "OPS-FIX-001 is in_progress\n"},
-	{as: "alice", args: "task close OPS-FIX-001", partial: true, stdout: "Gate for OPS-FIX-001: PASS\n  NOT_APPLICABLE policy — no governance policy is in force, so only dependencies are checked; bootstrap one with `fairway policy apply FILE`\n  NOT_APPLICABLE dependencies — the task has no dependencies\n"},
+	{as: "alice", args: "task close OPS-FIX-001", partial: true, stdout: "Gate for OPS-FIX-001: PASS\n  No requirement applies to OPS-FIX-001: nothing was checked, and its evidence is not judged.\n  A human can add review domains or evidence to its scope (`fairway task update OPS-FIX-001 --domain DOMAIN`).\n  NOT_APPLICABLE policy — no governance policy is in force, so only dependencies are checked; bootstrap one with `fairway policy apply FILE`\n  NOT_APPLICABLE dependencies — the task has no dependencies\n"},
 	{as: "codex", args: "next --json", partial: true, stdout: "[\n  {\n    \"key\": \"OPS-UAT-KIND-FULL-001\",\n"},
 	{as: "codex", args: "task cancel OPS-UAT-KIND-FULL-001 --reason dropped", code: exitForbidden, stderr: "fairway: only a human can cancel a task; codex is an agent\n"},
 	{as: "codex", args: "actor whoami", stdout: "codex (agent)\n"},

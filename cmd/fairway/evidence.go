@@ -18,18 +18,23 @@ import (
 
 func init() {
 	register(&command{
-		name: "evidence add", summary: "Record files as evidence: screenshots, UAT reports, scan output, exports, rollback plans", args: "--task KEY --kind KIND FILE... (- for standard input)",
+		name: "evidence add", summary: "Record files as evidence: screenshots, UAT reports, scan output, exports, rollback plans", args: "KEY|--task KEY --kind KIND FILE... (- for standard input)",
 		example: `fairway evidence add --task OPS-FIX-001 --kind uat-report junit.xml --as codex
 fairway evidence add --task OPS-FIX-001 --kind rollback-plan rollback.md --note "restore previous tunnel config" --as alice
 kubectl get pods -A | fairway evidence add --task OPS-FIX-001 --kind log -`,
+		more: printKinds,
 		setup: func(fs *flag.FlagSet) runFunc {
 			var in fairway.EvidenceAdd
-			fs.StringVar(&in.Task, "task", "", "task the evidence is for (required)")
-			fs.StringVar(&in.Kind, "kind", "", "evidence kind, e.g. screenshot, uat-report, scan-output, rollback-plan, drill, export (required)")
+			fs.StringVar(&in.Task, "task", "", "task the evidence is for (or KEY as the first argument)")
+			fs.StringVar(&in.Kind, "kind", "", "evidence kind (required); the kinds and what success means for each are listed below")
 			fs.StringVar(&in.Note, "note", "", "a line about what this proves")
 			fs.StringVar(&in.MediaType, "media-type", "", "media type, when detection is not enough")
 			fs.StringVar(&in.Supersedes, "supersedes", "", "ID of the evidence this corrects")
 			return func(a *app, pos []string) error {
+				var err error
+				if in.Task, pos, err = leadingTask(pos, in.Task); err != nil {
+					return err
+				}
 				if len(pos) == 0 {
 					return usagef("want at least one FILE")
 				}
@@ -104,13 +109,20 @@ kubectl get pods -A | fairway evidence add --task OPS-FIX-001 --kind log -`,
 		},
 	})
 	register(&command{
-		name: "evidence list", summary: "List a task's evidence", args: "--task KEY [--kind KIND]",
+		name: "evidence list", summary: "List a task's evidence", args: "[KEY|--task KEY] [--kind KIND]",
 		example: `fairway evidence list --task OPS-FIX-001`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			var f fairway.EvidenceFilter
-			fs.StringVar(&f.Task, "task", "", "only this task")
+			fs.StringVar(&f.Task, "task", "", "only this task (or KEY as the argument)")
 			fs.StringVar(&f.Kind, "kind", "", "only this kind")
 			return func(a *app, pos []string) error {
+				if len(pos) > 0 {
+					key, err := taskArg(pos, f.Task, 0)
+					if err != nil {
+						return err
+					}
+					f.Task, pos = key, nil
+				}
 				svc, ctx, err := a.service(pos, 0, "no arguments")
 				if err != nil {
 					return err
@@ -233,11 +245,15 @@ fairway evidence get EV-3F2A9C81D0E4 --part stderr | less`,
 		}),
 	})
 	register(&command{
-		name: "claim", summary: "Record what an agent says about its work; shown to reviewers, never evidence", args: "--task KEY TEXT",
-		example: `fairway claim --task OPS-FIX-001 "tests pass; ready for review" --as codex`,
+		name: "claim", summary: "Record what an agent says about its work; shown to reviewers, never evidence", args: "KEY|--task KEY TEXT",
+		example: `fairway claim OPS-FIX-001 "tests pass; ready for review" --as codex`,
 		setup: func(fs *flag.FlagSet) runFunc {
-			task := fs.String("task", "", "task the claim is about (required)")
+			task := fs.String("task", "", "task the claim is about (or KEY as the first argument)")
 			return func(a *app, pos []string) error {
+				var err error
+				if *task, pos, err = leadingTask(pos, *task); err != nil {
+					return err
+				}
 				if len(pos) == 0 {
 					return usagef("want the claim's TEXT")
 				}
@@ -256,14 +272,14 @@ fairway evidence get EV-3F2A9C81D0E4 --part stderr | less`,
 		},
 	})
 	register(&command{
-		name: "claim list", summary: "List what was claimed about a task", args: "KEY",
+		name: "claim list", summary: "List what was claimed about a task", args: "KEY|--task KEY",
 		example: `fairway claim list OPS-FIX-001`,
-		setup: noFlags(func(a *app, pos []string) error {
-			svc, ctx, err := a.service(pos, 1, "KEY")
+		setup: withTask(func(a *app, key string) error {
+			svc, ctx, err := a.connect()
 			if err != nil {
 				return err
 			}
-			list, err := svc.ListClaims(ctx, pos[0])
+			list, err := svc.ListClaims(ctx, key)
 			if err != nil {
 				return err
 			}

@@ -99,12 +99,27 @@ func printTaskTable(w io.Writer, tasks []*fairway.Task, empty string) {
 	tw.Flush()
 }
 
+// nothingRequired reports whether no requirement of a decision applies.
+func nothingRequired(d *fairway.GateDecision) bool {
+	for _, r := range d.Requirements {
+		if r.State != fairway.ReqNotApplicable {
+			return false
+		}
+	}
+	return true
+}
+
 func printDecision(w io.Writer, d *fairway.GateDecision) {
 	verdict := "PASS"
 	if !d.Pass {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(w, "Gate for %s: %s\n", d.Task, verdict)
+	if d.Pass && nothingRequired(d) {
+		// A pass over nothing must never read as a check that was made.
+		fmt.Fprintf(w, "  No requirement applies to %s: nothing was checked, and its evidence is not judged.\n"+
+			"  A human can add review domains or evidence to its scope (`fairway task update %s --domain DOMAIN`).\n", d.Task, d.Task)
+	}
 	for _, r := range d.Requirements {
 		name := r.ID
 		if r.Protected {

@@ -66,14 +66,14 @@ func init() {
 	register(reviewCommand(fairway.VerdictResolved, "Resolve a change request once the changes are made (a member of the domain)",
 		`fairway review resolve OPS-EDGE-001 --domain security --as sergei`))
 	register(&command{
-		name: "review list", summary: "List a task's reviews", args: "KEY",
+		name: "review list", summary: "List a task's reviews", args: "KEY|--task KEY",
 		example: `fairway review list OPS-EDGE-001`,
-		setup: noFlags(func(a *app, pos []string) error {
-			svc, ctx, err := a.service(pos, 1, "KEY")
+		setup: withTask(func(a *app, key string) error {
+			svc, ctx, err := a.connect()
 			if err != nil {
 				return err
 			}
-			list, err := svc.ListReviews(ctx, pos[0])
+			list, err := svc.ListReviews(ctx, key)
 			if err != nil {
 				return err
 			}

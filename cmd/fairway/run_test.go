@@ -110,10 +110,19 @@ func TestRun_SignalReachesChildAndPartialLogIsKept(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 {
 		t.Fatalf("exit = %v, want 143; stderr %s", err, stderr.String())
 	}
-	var e fairway.Evidence
-	if err := json.Unmarshal([]byte(stderr.String()), &e); err != nil {
-		t.Fatalf("stderr is not the evidence JSON: %v\n%s", err, stderr.String())
+	var res struct {
+		Outcome         string            `json:"outcome"`
+		CommandExitCode int               `json:"command_exit_code"`
+		Exit            int               `json:"exit"`
+		Evidence        *fairway.Evidence `json:"evidence"`
 	}
+	if err := json.Unmarshal([]byte(stderr.String()), &res); err != nil || res.Evidence == nil {
+		t.Fatalf("stderr is not the run result JSON: %v\n%s", err, stderr.String())
+	}
+	if res.Outcome != "recorded" || res.CommandExitCode != 143 || res.Exit != 143 {
+		t.Fatalf("run result = %+v", res)
+	}
+	e := res.Evidence
 	if e.Command == nil || !e.Command.Interrupted || e.Command.Signal != "terminated" || e.Command.ExitCode != 143 {
 		t.Fatalf("command = %+v", e.Command)
 	}

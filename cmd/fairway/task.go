@@ -79,14 +79,20 @@ fairway task create --lane closeout --title "Update runbooks" --as alice   # key
 		},
 	})
 	register(&command{
-		name: "task show", summary: "Show one task, its dependencies, evidence, claims, reviews and gate", args: "KEY",
+		name: "task show", summary: "Show one task, its dependencies, evidence, claims, reviews and gate", args: "KEY|--task KEY",
 		example: `fairway task show OPS-FIX-001
 fairway task show OPS-FIX-001 --json          # the task alone
 fairway task show OPS-FIX-001 --json --full   # with dependencies, evidence, claims, reviews and the gate`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			showFull := fs.Bool("full", false, "with --json: include dependencies, evidence, claims, reviews and the gate decision")
+			task := fs.String("task", "", "the task (or KEY as the argument)")
 			return func(a *app, pos []string) error {
-				svc, ctx, err := a.service(pos, 1, "KEY")
+				key, err := taskArg(pos, *task, 0)
+				if err != nil {
+					return err
+				}
+				pos = []string{key}
+				svc, ctx, err := a.connect()
 				if err != nil {
 					return err
 				}
@@ -201,14 +207,20 @@ fairway task update OPS-FIX-001 --remove-surface edge --propose-narrowing --as a
 		},
 	})
 	register(&command{
-		name: "task move", summary: "Move a task to open, in_progress, blocked or in_review", args: "KEY STATUS [--wait-reason R] [--note TEXT]",
+		name: "task move", summary: "Move a task to open, in_progress, blocked or in_review", args: "KEY|--task KEY STATUS [--wait-reason R] [--note TEXT]",
 		example: `fairway task move OPS-FIX-001 in_progress --as codex
 fairway task move OPS-FIX-001 blocked --wait-reason capacity --note "compute-vm-small unschedulable" --as alice`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			var tr fairway.Transition
 			fs.StringVar(&tr.WaitReason, "wait-reason", "", "for blocked: dependency, reviewer, credentials, export, approval-window or capacity")
 			fs.StringVar(&tr.Note, "note", "", "why, for the audit log")
+			task := fs.String("task", "", "the task (or KEY as the first argument)")
 			return func(a *app, pos []string) error {
+				key, rest, err := leadingTask(pos, *task)
+				if err != nil {
+					return err
+				}
+				pos = append([]string{key}, rest...)
 				svc, ctx, err := a.service(pos, 2, "KEY STATUS")
 				if err != nil {
 					return err
@@ -266,14 +278,14 @@ fairway task close OPS-FIX-001 --as alice`,
 		},
 	})
 	register(&command{
-		name: "gate explain", summary: "List every requirement of a task's gate and its state", args: "KEY",
+		name: "gate explain", summary: "List every requirement of a task's gate and its state", args: "KEY|--task KEY",
 		example: `fairway gate explain OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001`,
-		setup: noFlags(func(a *app, pos []string) error {
-			svc, ctx, err := a.service(pos, 1, "KEY")
+		setup: withTask(func(a *app, key string) error {
+			svc, ctx, err := a.connect()
 			if err != nil {
 				return err
 			}
-			d, err := svc.ExplainGate(ctx, pos[0])
+			d, err := svc.ExplainGate(ctx, key)
 			if err != nil {
 				return err
 			}
@@ -281,8 +293,9 @@ fairway task close OPS-FIX-001 --as alice`,
 		}),
 	})
 	register(&command{
-		name: "next", summary: "List what can be worked on now, most urgent first", args: "[--lane L] [--limit N]",
+		name: "next", summary: "List what can be worked on now, most urgent first", args: "[--lane L] [--limit N] [--mine | --owner NAME | --safe]",
 		example: `fairway next
+fairway next --mine --as codex   # ready work you own; start it with fairway task take KEY
 fairway next --safe          # plan: waiting lanes, and the safe fallback work meanwhile
 fairway next --lane safe-work --json`,
 		setup: func(fs *flag.FlagSet) runFunc {
@@ -290,10 +303,25 @@ fairway next --lane safe-work --json`,
 			fs.StringVar(&f.Lane, "lane", "", "only this lane")
 			fs.IntVar(&f.Limit, "limit", fairway.DefaultNextLimit, "at most this many")
 			fs.BoolVar(&f.SafeOnly, "safe", false, "plan: each waiting lane with what holds it, and the safe fallback work (labelled, not mutating, no protected change class) ranked by what it unblocks; --lane narrows the waiting lanes")
+			fs.StringVar(&f.Owner, "owner", "", "only ready tasks this actor owns")
+			mine := fs.Bool("mine", false, "only ready tasks you own (start one with `fairway task take KEY`)")
 			return func(a *app, pos []string) error {
+				if *mine && f.Owner != "" {
+					return usagef("give --mine or --owner NAME, not both")
+				}
+				if f.SafeOnly && (*mine || f.Owner != "") {
+					return usagef("--safe plans work nobody has to own; use --mine or --owner without it")
+				}
 				svc, ctx, err := a.service(pos, 0, "no arguments")
 				if err != nil {
 					return err
+				}
+				if *mine {
+					me, err := svc.Whoami(ctx)
+					if err != nil {
+						return err
+					}
+					f.Owner = me.Name
 				}
 				if f.SafeOnly {
 					plan, err := svc.Plan(ctx, fairway.PlanFilter{Lane: f.Lane, Limit: f.Limit})
@@ -306,9 +334,11 @@ fairway next --lane safe-work --json`,
 				if err != nil {
 					return err
 				}
-				return a.output(tasks, func(w io.Writer) {
-					printTaskTable(w, tasks, "nothing is ready: no open task has all its dependencies done")
-				})
+				empty := "nothing is ready: no open task has all its dependencies done"
+				if f.Owner != "" {
+					empty = "nothing owned by " + f.Owner + " is ready; see `fairway next --safe` for safe fallback work"
+				}
+				return a.output(tasks, func(w io.Writer) { printTaskTable(w, tasks, empty) })
 			}
 		},
 	})

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"fairway"
+	"fairway/blob"
+	"fairway/demo"
+	"fairway/ledger"
+	"fairway/sqlite"
+)
+
+// demoDir loads the demo into a fresh store folder.
+func demoDir(t *testing.T) string {
+	dir := t.TempDir()
+	store, err := sqlite.Open(context.Background(), filepath.Join(dir, "fairway.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	blobs, err := blob.NewFileStore(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := demo.Load(context.Background(), ledger.New(store, blobs)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// runAs runs one CLI invocation in-process on dir as actor.
+func runAs(dir, actor string, args ...string) (stdout, stderr string, code int) {
+	var out, errb bytes.Buffer
+	env := map[string]string{"FAIRWAY_DIR": dir, "FAIRWAY_ACTOR": actor}
+	a := &app{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+	code = a.run(args)
+	return out.String(), errb.String(), code
+}
+
+// An agent dropped cold into the demo ledger, using only the commands
+// prime and the help texts name, gets from zero to a task in review with
+// passing evidence. Each step is one command.
+func TestCLI_ColdAgentLoopFromPrime(t *testing.T) {
+	dir := demoDir(t)
+	steps := 0
+	step := func(args ...string) string {
+		t.Helper()
+		steps++
+		out, errOut, code := runAs(dir, "codex-1", args...)
+		if code != 0 {
+			t.Fatalf("step %d %v: exit %d\n%s%s", steps, args, code, out, errOut)
+		}
+		return out
+	}
+	var brief struct {
+		Actor string   `json:"actor"`
+		Ready []string `json:"ready"`
+		Loop  []string `json:"loop"`
+	}
+	if err := json.Unmarshal([]byte(step("prime", "--json")), &brief); err != nil {
+		t.Fatal(err)
+	}
+	if brief.Actor != "codex-1" || len(brief.Loop) != 5 {
+		t.Fatalf("prime = %+v", brief)
+	}
+	// Every command of the loop is one prime names.
+	loop := strings.Join(brief.Loop, "\n")
+	for _, cmd := range []string{"fairway task take KEY", "fairway gate explain KEY", "fairway run --task KEY", "fairway claim KEY", "fairway task move KEY in_review"} {
+		if !strings.Contains(loop, cmd) {
+			t.Fatalf("prime's loop does not name %q:\n%s", cmd, loop)
+		}
+	}
+	key := ""
+	for _, k := range brief.Ready {
+		if strings.HasPrefix(k, "OPS-SAFE-") {
+			key = k
+			break
+		}
+	}
+	if key == "" {
+		t.Fatalf("no safe work ready in %v", brief.Ready)
+	}
+	if out := step("task", "take", key); out != key+" is in_progress, owned by codex-1\n" {
+		t.Fatalf("task take: %q", out)
+	}
+	if out := step("gate", "explain", key); !strings.Contains(out, key) {
+		t.Fatalf("gate explain: %q", out)
+	}
+	step("run", key, "--kind", "smoke", "--", "sh", "-c", "echo smoke: 12 checks, 12 passed")
+	step("claim", key, "smoke passed")
+	if out := step("task", "move", key, "in_review", "--note", "smoke recorded"); !strings.HasPrefix(out, key+" is in_review") {
+		t.Fatalf("task move: %q", out)
+	}
+	if steps != 6 {
+		t.Fatalf("the CLI loop took %d commands, want 6", steps)
+	}
+	t.Logf("CLI loop: %d commands from prime to in_review", steps)
+
+	var view fairway.TaskView
+	out, _, _ := runAs(dir, "codex-1", "task", "show", "--task", key, "--json", "--full")
+	if err := json.Unmarshal([]byte(out), &view); err != nil {
+		t.Fatal(err)
+	}
+	if view.Task.Status != fairway.StatusInReview || len(view.Evidence) == 0 {
+		t.Fatalf("task %s: status %s, evidence %d", key, view.Task.Status, len(view.Evidence))
+	}
+	last := view.Evidence[len(view.Evidence)-1]
+	if last.Kind != "smoke" || last.Command == nil || last.Command.ExitCode != 0 {
+		t.Fatalf("latest evidence = %+v", last)
+	}
+	for _, r := range view.Gate.Requirements {
+		if r.Kind == "evidence" && r.State == fairway.ReqUnsatisfied {
+			t.Fatalf("evidence requirement unsatisfied after the loop: %+v", r)
+		}
+	}
+}
+
+// The help of evidence add and run teaches the policy's kinds, which count
+// as proof, and what run records without --kind.
+func TestHelp_ListsThePolicysEvidenceKinds(t *testing.T) {
+	dir := demoDir(t)
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"evidence", "add", "--help"}, []string{"from the policy in force (sha256:", "uat-report", "a JUnit XML report with at least one test and none failed or errored", "context", "not proof"}},
+		{[]string{"run", "--help"}, []string{"Without --kind, run records command-result evidence", "--command-failure-code CODE", "alternate-profile"}},
+	} {
+		out, _, code := runAs(dir, "codex-1", c.args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d", c.args, code)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v lacks %q:\n%s", c.args, w, out)
+			}
+		}
+	}
+	// With no store, the defaults; and no store is created by asking.
+	empty := t.TempDir()
+	out, _, _ := runAs(filepath.Join(empty, "none"), "codex-1", "evidence", "add", "--help")
+	if !strings.Contains(out, "from the defaults (no store found)") {
+		t.Fatalf("help without a store:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(empty, "none")); !os.IsNotExist(err) {
+		t.Fatalf("help created a store: %v", err)
+	}
+}
+
+// One convention for naming a task: KEY or --task KEY, not both.
+func TestTaskKey_PositionalOrFlag(t *testing.T) {
+	dir := demoDir(t)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"claim", "list", "OPS-SAFE-001"}, 0, "smoke passed"},
+		{[]string{"claim", "list", "--task", "OPS-SAFE-001"}, 0, "smoke passed"},
+		{[]string{"claim", "list", "OPS-SAFE-001", "--task", "OPS-SAFE-001"}, exitUsage, ""},
+		{[]string{"claim", "list"}, exitUsage, ""},
+		{[]string{"evidence", "list", "OPS-SAFE-001"}, 0, "smoke"},
+		{[]string{"evidence", "list", "--task", "OPS-SAFE-001"}, 0, "smoke"},
+		{[]string{"gate", "explain", "--task", "OPS-SAFE-001"}, 0, "OPS-SAFE-001"},
+		{[]string{"review", "list", "--task", "OPS-SAFE-001"}, 0, ""},
+		{[]string{"task", "show", "--task", "OPS-SAFE-001"}, 0, "OPS-SAFE-001"},
+		{[]string{"next", "--mine", "--owner", "x"}, exitUsage, ""},
+		{[]string{"next", "--mine"}, 0, "OPS-SAFE-004"},
+		{[]string{"run", "--", "true"}, exitUsage, ""},
+	} {
+		out, errOut, code := runAs(dir, "codex-1", c.args...)
+		if code != c.code || !strings.Contains(out, c.want) {
+			t.Errorf("%v: exit %d, want %d; out %q err %q", c.args, code, c.code, out, errOut)
+		}
+	}
+}
+
+// run --json carries the command's exit code and Fairway's outcome;
+// --command-failure-code maps a failed, recorded command to one code.
+func TestRun_JSONAndCommandFailureCode(t *testing.T) {
+	dir := demoDir(t)
+	for _, c := range []struct {
+		name     string
+		args     []string
+		code     int
+		outcome  string
+		cmdCode  int
+		noResult bool
+	}{
+		{"command fails with Fairway's not-found code", []string{"run", "OPS-SAFE-004", "--json", "--", "sh", "-c", "exit 3"}, 3, "recorded", 3, false},
+		{"mapped to one reserved code", []string{"run", "OPS-SAFE-004", "--json", "--command-failure-code", "10", "--", "sh", "-c", "exit 3"}, 10, "recorded", 3, false},
+		{"success is not mapped", []string{"run", "OPS-SAFE-004", "--json", "--command-failure-code", "10", "--", "true"}, 0, "recorded", 0, false},
+		{"a reserved code of Fairway's own", []string{"run", "OPS-SAFE-004", "--command-failure-code", "3", "--", "true"}, exitUsage, "", 0, true},
+		{"Fairway's not found", []string{"run", "OPS-NOPE-001", "--json", "--", "true"}, exitNotFound, "", 0, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, errOut, code := runAs(dir, "codex-1", c.args...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d\n%s", code, c.code, errOut)
+			}
+			var res runResult
+			err := json.Unmarshal([]byte(errOut), &res)
+			if c.noResult {
+				if err == nil && res.Outcome != "" {
+					t.Fatalf("a run result for a run that did not happen: %s", errOut)
+				}
+				return
+			}
+			if err != nil || res.Outcome != c.outcome || res.CommandExitCode != c.cmdCode || res.Exit != c.code || res.Evidence == nil {
+				t.Fatalf("run result %+v (%v)\n%s", res, err, errOut)
+			}
+		})
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile("(?m)^\\| 8–125 \\| .*--command-failure-code").Match(readme) {
+		t.Fatal("README's exit code table does not document --command-failure-code")
+	}
+}
+
+// gate explain says plainly when no requirement applies.
+func TestGateExplain_SaysWhenNothingIsRequired(t *testing.T) {
+	dir := demoDir(t)
+	out, _, code := runAs(dir, "codex-1", "gate", "explain", "OPS-SAFE-004")
+	if code != 0 || !strings.Contains(out, "No requirement applies to OPS-SAFE-004: nothing was checked") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	out, _, _ = runAs(dir, "codex-1", "gate", "explain", "OPS-UAT-KIND-FULL-001")
+	if strings.Contains(out, "No requirement applies") {
+		t.Fatalf("a gate with requirements said none applies:\n%s", out)
+	}
+}

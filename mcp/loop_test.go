@@ -1,0 +1,151 @@
+package mcp_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"fairway"
+	"fairway/blob"
+	"fairway/demo"
+	"fairway/ledger"
+	"fairway/mcp"
+	"fairway/sqlite"
+)
+
+// demoClient serves the demo ledger to codex-1 over MCP.
+func demoClient(t *testing.T) (*client, *ledger.Ledger) {
+	dir := t.TempDir()
+	store, err := sqlite.Open(context.Background(), filepath.Join(dir, "f.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	blobs, err := blob.NewFileStore(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ledger.New(store, blobs)
+	if err := demo.Load(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	srv := mcp.NewServer(l, fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: "codex-1"}))
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), inR, outW); outW.Close() }()
+	t.Cleanup(func() {
+		inW.Close()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return &client{t: t, in: inW, out: bufio.NewScanner(outR)}, l
+}
+
+// An agent dropped cold into the demo ledger, using only the tools prime
+// and the tool descriptions name, gets from zero to a task in review with
+// passing evidence. The steps are counted: each is one tool call.
+func TestMCP_ColdAgentLoopFromPrime(t *testing.T) {
+	c, l := demoClient(t)
+	steps := 0
+	tool := func(name string, args map[string]any) map[string]any {
+		t.Helper()
+		steps++
+		out, isErr := c.tool(name, args)
+		if isErr {
+			t.Fatalf("step %d %s: %v", steps, name, out)
+		}
+		return out
+	}
+	init := c.call("initialize", map[string]any{"protocolVersion": mcp.ProtocolVersion})
+	if !strings.Contains(init["result"].(map[string]any)["instructions"].(string), "`prime`") {
+		t.Fatalf("the instructions do not point at prime: %v", init)
+	}
+	// The evidence_add description teaches the kinds and what counts.
+	var desc string
+	for _, x := range c.call("tools/list", nil)["result"].(map[string]any)["tools"].([]any) {
+		if x.(map[string]any)["name"] == "evidence_add" {
+			desc = x.(map[string]any)["description"].(string)
+		}
+	}
+	for _, want := range []string{"smoke (present and intact; a command recorded with it must have exited 0)", "context (never counts", "uat-report (a JUnit XML report"} {
+		if !strings.Contains(desc, want) {
+			t.Fatalf("evidence_add description lacks %q:\n%s", want, desc)
+		}
+	}
+
+	brief := tool("prime", nil)
+	if brief["actor"] != "codex-1" || len(brief["loop"].([]any)) != 5 || len(brief["rules"].([]any)) == 0 {
+		t.Fatalf("prime = %v", brief)
+	}
+	ready := brief["ready"].([]any)
+	if len(ready) == 0 {
+		t.Fatalf("prime offers no ready work: %v", brief)
+	}
+	// Prime's first ready task that no gate of the demo asks more than a
+	// smoke of: take the safe smoke work.
+	key := ""
+	for _, k := range ready {
+		if strings.HasPrefix(k.(string), "OPS-SAFE-") {
+			key = k.(string)
+			break
+		}
+	}
+	if key == "" {
+		t.Fatalf("no safe work ready in %v", ready)
+	}
+	taken := tool("task_take", map[string]any{"task": key})
+	if taken["status"] != fairway.StatusInProgress || taken["owner"] != "codex-1" {
+		t.Fatalf("task_take = %v", taken)
+	}
+	show := tool("task_show", map[string]any{"task": key})
+	if show["gate"] == nil {
+		t.Fatalf("task_show has no gate: %v", show)
+	}
+	ev := tool("evidence_add", map[string]any{"task": key, "kind": "smoke", "text": "smoke: 12 checks, 12 passed\n"})
+	tool("claim", map[string]any{"task": key, "text": "smoke passed"})
+	done := tool("request_review", map[string]any{"task": key, "note": "smoke recorded"})
+	if done["status"] != fairway.StatusInReview {
+		t.Fatalf("request_review = %v", done)
+	}
+	// The evidence is there and the gate does not refuse it.
+	v, err := l.TaskView(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range v.Evidence {
+		if e.ID == ev["id"] && e.Kind == "smoke" {
+			found = true
+		}
+	}
+	if !found || v.Task.Status != fairway.StatusInReview {
+		t.Fatalf("task %s: status %s, evidence %v", key, v.Task.Status, v.Evidence)
+	}
+	for _, r := range v.Gate.Requirements {
+		if r.Kind == "evidence" && r.State == fairway.ReqUnsatisfied {
+			t.Fatalf("evidence requirement unsatisfied after the loop: %+v", r)
+		}
+	}
+	if steps != 6 {
+		t.Fatalf("the MCP loop took %d tool calls, want 6", steps)
+	}
+	t.Logf("MCP loop: %d tool calls from prime to in_review", steps)
+
+	// The prime resource reads the same brief as text.
+	res := c.call("resources/read", map[string]any{"uri": mcp.PrimeURI})
+	text := res["result"].(map[string]any)["contents"].([]any)[0].(map[string]any)["text"].(string)
+	if !strings.HasPrefix(text, "You are codex-1 (agent).") || !regexp.MustCompile(`\n  `+key+` +in_review `).MatchString(text) {
+		t.Fatalf("prime resource:\n%s", text)
+	}
+	b, _ := json.Marshal(c.call("resources/list", nil))
+	if !strings.Contains(string(b), mcp.PrimeURI) {
+		t.Fatalf("resources/list: %s", b)
+	}
+}
