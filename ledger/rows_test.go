@@ -2,8 +2,8 @@ package ledger_test
 
 import (
 	"context"
-	"encoding/json"
 	"database/sql"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,13 +78,19 @@ func TestVerifyAudit_EveryTaskChangeIsWitnessed(t *testing.T) {
 	l := demoLedger(t)
 	ctx := context.Background()
 	steps := []func() error{
-		func() error { return ignore(l.CreateTask(as("olivia"), fairway.TaskCreate{Key: "W-1", Title: "witnessed", Lane: "closeout"})) },
-		func() error { return ignore(l.UpdateTask(as("olivia"), "W-1", fairway.TaskUpdate{Title: ptr("renamed"), AddLabels: []string{"x"}})) },
+		func() error {
+			return ignore(l.CreateTask(as("olivia"), fairway.TaskCreate{Key: "W-1", Title: "witnessed", Lane: "closeout"}))
+		},
+		func() error {
+			return ignore(l.UpdateTask(as("olivia"), "W-1", fairway.TaskUpdate{Title: ptr("renamed"), AddLabels: []string{"x"}}))
+		},
 		func() error { return ignore(l.TakeTask(as("codex-1"), "W-1")) },
 		func() error {
 			return ignore(l.TransitionTask(as("codex-1"), "W-1", fairway.Transition{Status: fairway.StatusBlocked, WaitReason: fairway.WaitCapacity}))
 		},
-		func() error { return ignore(l.TransitionTask(as("codex-1"), "W-1", fairway.Transition{Status: fairway.StatusInProgress})) },
+		func() error {
+			return ignore(l.TransitionTask(as("codex-1"), "W-1", fairway.Transition{Status: fairway.StatusInProgress}))
+		},
 		func() error { return ignore(l.CloseTask(as("olivia"), "DOCS-PORTAL-001")) },
 		func() error { return ignore(l.CancelTask(as("olivia"), "W-1", "not needed")) },
 		func() error {

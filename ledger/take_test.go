@@ -54,7 +54,7 @@ func TestTakeTask_ConcurrentTakersOneWins(t *testing.T) {
 			switch e.Action {
 			case "task.take":
 				took++
-				var change map[string]string
+				var change map[string]any // the task row it leaves is an object
 				if err := json.Unmarshal(e.Change, &change); err != nil {
 					t.Fatal(err)
 				}
