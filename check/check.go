@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -52,7 +53,8 @@ func (c *Check) TimeoutOf() time.Duration {
 	return c.timeout
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]{0,99}$`)
+// nameRE is compiled on first use, not at every start of the program.
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]{0,99}$`) })
 
 // Load parses and checks a suite file; every problem is reported as
 // file:line:column: reason, and a suite with any problem is refused.
@@ -85,7 +87,7 @@ func Load(file string, data []byte) (*Suite, error) {
 		}
 		return n
 	}
-	if !nameRE.MatchString(s.Name) {
+	if !nameRE().MatchString(s.Name) {
 		at(field(top, "name"), "name: %q is not a suite name: lower-case letters, digits and . _ / -", s.Name)
 	}
 	declared := map[string]bool{}
@@ -94,7 +96,7 @@ func Load(file string, data []byte) (*Suite, error) {
 		if n.Kind == yaml.SequenceNode && i < len(n.Content) {
 			n = n.Content[i]
 		}
-		if !nameRE.MatchString(item) {
+		if !nameRE().MatchString(item) {
 			at(n, "coverage[%d]: %q is not a coverage item name", i, item)
 		}
 		if declared[item] {
@@ -116,7 +118,7 @@ func Load(file string, data []byte) (*Suite, error) {
 			at(n, "checks[%d]: empty check", i)
 			continue
 		}
-		if !nameRE.MatchString(c.Name) {
+		if !nameRE().MatchString(c.Name) {
 			at(field(n, "name"), "checks[%d].name: %q is not a check name", i, c.Name)
 		} else if seen[c.Name] {
 			at(field(n, "name"), "checks[%d].name: check %q is named twice", i, c.Name)

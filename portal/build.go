@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"fairway"
@@ -190,7 +191,7 @@ func (b *siteBuild) evidence(part partView) error {
 	return nil
 }
 
-var linkRE = regexp.MustCompile(`(?:href|src)="([^"]*)"`)
+var linkRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:href|src)="([^"]*)"`) }) // compiled on first use
 
 // check is the site's source check: every link and image of every page
 // resolves to a file of the site, and every evidence file matches the
@@ -198,7 +199,7 @@ var linkRE = regexp.MustCompile(`(?:href|src)="([^"]*)"`)
 func (b *siteBuild) check() []string {
 	var problems []string
 	for _, name := range b.pages {
-		for _, m := range linkRE.FindAllSubmatch(b.files[name], -1) {
+		for _, m := range linkRE().FindAllSubmatch(b.files[name], -1) {
 			link := htmlUnescape(string(m[1]))
 			link, _, _ = strings.Cut(link, "#")
 			if link == "" {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 
 	"fairway"
 )
@@ -18,12 +19,12 @@ type Tmux struct {
 	Socket string
 }
 
-var socketRE = regexp.MustCompile(`^fairway[a-z0-9._-]*$`)
+var socketRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^fairway[a-z0-9._-]*$`) }) // compiled on first use
 
 // NewTmux returns a driver for socket, which must be one of Fairway's
 // own: its name starts with "fairway".
 func NewTmux(socket string) (*Tmux, error) {
-	if !socketRE.MatchString(socket) {
+	if !socketRE().MatchString(socket) {
 		return nil, fmt.Errorf("tmux socket %q is not one of Fairway's own (a name starting with \"fairway\"): Fairway never uses the default or a user's socket", socket)
 	}
 	return &Tmux{Socket: socket}, nil
@@ -82,7 +83,7 @@ func (t *Tmux) Kill(ctx context.Context) error {
 
 // promptRE matches a last line that waits for the user: a shell or REPL
 // prompt, or a question.
-var promptRE = regexp.MustCompile(`(?:[$#>%❯?:]|\[[yY]/[nN]\]|\([yY]/[nN]\))\s*$`)
+var promptRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:[$#>%❯?:]|\[[yY]/[nN]\]|\([yY]/[nN]\))\s*$`) }) // compiled on first use
 
 // Watch turns successive captures of a pane into observations: waiting
 // at a prompt when the screen stopped changing on a prompt, screen
@@ -110,7 +111,7 @@ func (w *Watch) Observe(screen string) (source, detail string, ok bool) {
 	}
 	w.reported = true
 	line := lastLine(screen)
-	if promptRE.MatchString(line) {
+	if promptRE().MatchString(line) {
 		return fairway.SourceWaiting, line, true
 	}
 	return fairway.SourceScreenStable, line, true

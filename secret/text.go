@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // ScanText returns the secrets in a text field (a title, a claim, a
@@ -111,12 +112,17 @@ func redactSpans(s string, spans []span) (string, []Finding) {
 	return b.String(), fs
 }
 
+// Compiled on first use, not at every start of the program.
 var (
-	headerArg  = regexp.MustCompile(`^\s*([A-Za-z0-9_-]+)\s*:\s*(.+?)\s*$`)
-	schemeWord = regexp.MustCompile(`^(?i:basic|bearer|token|bot|digest|negotiate|apikey|sso-key)\s+`)
-	urlUser    = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:([^\s/@]+)@`)
-	envAssign  = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)=(.+)$`)
+	headerArg  = lazyRegexp(`^\s*([A-Za-z0-9_-]+)\s*:\s*(.+?)\s*$`)
+	schemeWord = lazyRegexp(`^(?i:basic|bearer|token|bot|digest|negotiate|apikey|sso-key)\s+`)
+	urlUser    = lazyRegexp(`[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:([^\s/@]+)@`)
+	envAssign  = lazyRegexp(`^([A-Za-z_][A-Za-z0-9_]*)=(.+)$`)
 )
+
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
+}
 
 // mysqlTools take the password attached to -p.
 var mysqlTools = map[string]bool{"mysql": true, "mysqldump": true, "mysqladmin": true, "mysqlimport": true,
@@ -166,11 +172,11 @@ func argSpans(prog, prev, a string, prevIsArg bool) []span {
 		out = append(out, span{ruleSecretFlag, 2, len(a)})
 	}
 	// A header: Authorization: Bearer x, X-Api-Key: x.
-	if m := headerArg.FindStringSubmatchIndex(a); m != nil {
+	if m := headerArg().FindStringSubmatchIndex(a); m != nil {
 		name := strings.ToLower(a[m[2]:m[3]])
 		start := m[4]
 		if strings.HasSuffix(name, "authorization") {
-			if w := schemeWord.FindStringIndex(a[start:]); w != nil {
+			if w := schemeWord().FindStringIndex(a[start:]); w != nil {
 				start += w[1]
 			}
 			out = append(out, span{"authorization-header", start, m[5]})
@@ -179,11 +185,11 @@ func argSpans(prog, prev, a string, prevIsArg bool) []span {
 		}
 	}
 	// user:password@ in a URL, however short the password.
-	for _, m := range urlUser.FindAllStringSubmatchIndex(a, -1) {
+	for _, m := range urlUser().FindAllStringSubmatchIndex(a, -1) {
 		out = append(out, span{"url-credentials", m[2], m[3]})
 	}
 	// NAME=value, as given to env, docker -e or make.
-	if m := envAssign.FindStringSubmatchIndex(a); m != nil && secretEnvName(a[m[2]:m[3]]) && !isReference(a[m[4]:m[5]]) {
+	if m := envAssign().FindStringSubmatchIndex(a); m != nil && secretEnvName(a[m[2]:m[3]]) && !isReference(a[m[4]:m[5]]) {
 		out = append(out, span{ruleSecretEnv, m[4], m[5]})
 	}
 	return out
