@@ -222,7 +222,7 @@ func TestRun_JSONAndCommandFailureCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile("(?m)^\\| 8–125 \\| .*--command-failure-code").Match(readme) {
+	if !regexp.MustCompile(`(?m)^\| 8–125 \| .*--command-failure-code`).Match(readme) {
 		t.Fatal("README's exit code table does not document --command-failure-code")
 	}
 }
