@@ -203,3 +203,33 @@ func (w *write) requireSessionControl(s *fairway.Session) error {
 	}
 	return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("session %s belongs to %s; %s (%s) cannot act on it", s.ID, s.Actor, w.by.Name, w.by.Kind)})
 }
+
+// onTask is called by every write to a task, before it writes. It keeps
+// two rules of sessions (R10): a session credential writes to its own
+// task only; and a task held by a live session takes an agent's writes
+// only through that session, so an agent whose session was replaced or
+// expired cannot go on with its plain token.
+func (w *write) onTask(key string) error {
+	w.taskScoped = true
+	if w.session != nil {
+		if w.session.Task != key {
+			return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf(
+				"session %s works on task %s; its credential cannot write to %s", w.session.ID, w.session.Task, key)})
+		}
+		return nil
+	}
+	if w.by == nil || w.by.Kind != fairway.KindAgent {
+		return nil
+	}
+	held, err := w.tx.Sessions(fairway.SessionFilter{Task: key, State: fairway.SessionAttached})
+	if err != nil {
+		return err
+	}
+	for _, s := range held {
+		if s.Live(w.now) {
+			return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf(
+				"task %s is held by session %s of %s: an agent writes to it only through that session (--session %s with its credential)", key, s.ID, s.Actor, s.ID)})
+		}
+	}
+	return nil
+}

@@ -22,6 +22,9 @@ func (l *Ledger) AddDependency(ctx context.Context, blocked, blocker string) err
 		return fairway.FieldError("blocker", "a task cannot depend on itself")
 	}
 	return l.write(ctx, "dependency.add", blocked, func(w *write) error {
+		if err := w.onTask(blocked); err != nil {
+			return err
+		}
 		tx := w.tx
 		t, err := tx.Task(blocked)
 		if err != nil {
@@ -99,6 +102,9 @@ func (l *Ledger) RemoveDependency(ctx context.Context, blocked, blocker string) 
 		return err
 	}
 	return l.write(ctx, "dependency.remove", blocked, func(w *write) error {
+		if err := w.onTask(blocked); err != nil {
+			return err
+		}
 		// Removing a dependency lifts a requirement of the gate.
 		if err := w.requireHuman("remove a dependency", "It lifts a requirement of the gate"); err != nil {
 			return err

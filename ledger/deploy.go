@@ -22,6 +22,9 @@ func (l *Ledger) StartDeploy(ctx context.Context, in fairway.DeployStart) (*fair
 	}
 	var out *fairway.DeployRun
 	err := l.write(ctx, "deploy.start", in.Task, func(w *write) error {
+		if err := w.onTask(in.Task); err != nil {
+			return err
+		}
 		task, err := w.tx.Task(in.Task)
 		if err != nil {
 			return err
@@ -92,6 +95,9 @@ func (l *Ledger) MoveStage(ctx context.Context, in fairway.StageMove) (*fairway.
 	err = l.write(ctx, "deploy.stage", fmt.Sprintf("deploy-run:%d", in.Run), func(w *write) error {
 		run, err := w.tx.DeployRun(in.Run)
 		if err != nil {
+			return err
+		}
+		if err := w.onTask(run.Task); err != nil {
 			return err
 		}
 		task, err := w.tx.Task(run.Task)
@@ -353,6 +359,9 @@ func (l *Ledger) DecideNoRollback(ctx context.Context, id int64, reason string) 
 	err := l.write(ctx, "deploy.no-rollback", fmt.Sprintf("deploy-run:%d", id), func(w *write) error {
 		run, err := w.tx.DeployRun(id)
 		if err != nil {
+			return err
+		}
+		if err := w.onTask(run.Task); err != nil {
 			return err
 		}
 		if err := w.requireHuman("decide not to roll back a deploy-run", "Agents record stages; a human decides"); err != nil {

@@ -272,6 +272,9 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 			"evidence refused: the %s holds a secret (%s, line %d, column %d%s); policy refuses secrets in %s evidence, so remove it and record again",
 			findings[0].Part, findings[0].Rule, findings[0].Line, findings[0].Column, more(len(findings)-1), a.Kind)}
 		return nil, l.write(ctx, "evidence", a.Task, func(w *write) error {
+			if err := w.onTask(a.Task); err != nil {
+				return err
+			}
 			return w.refuseWith(refusal, map[string]any{
 				"kind": a.Kind, "filename": a.Filename, "reason": "secret", "findings": findings,
 			})
@@ -329,6 +332,9 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		}
 	}
 	err = l.write(ctx, "evidence.add", e.Task, func(w *write) error {
+		if err := w.onTask(e.Task); err != nil {
+			return err
+		}
 		// Checked again where it is written: two corrections of one
 		// record racing must not both land.
 		if err := checkSupersedes(w.tx, e.Task, e.Kind, e.Supersedes); err != nil {
@@ -537,6 +543,9 @@ func (l *Ledger) AddClaim(ctx context.Context, c fairway.ClaimAdd) (*fairway.Cla
 	}
 	var out *fairway.Claim
 	err := l.write(ctx, "claim.add", c.Task, func(w *write) error {
+		if err := w.onTask(c.Task); err != nil {
+			return err
+		}
 		if _, err := w.tx.Task(c.Task); err != nil {
 			return err
 		}

@@ -161,6 +161,9 @@ func (l *Ledger) ProposeNarrowing(ctx context.Context, key string, u fairway.Tas
 	u.Normalize()
 	var out *fairway.Narrowing
 	err := l.write(ctx, "task.narrow.propose", key, func(w *write) error {
+		if err := w.onTask(key); err != nil {
+			return err
+		}
 		if err := w.requireHuman("propose narrowing a task's gate", "Narrowing is governance"); err != nil {
 			return err
 		}

@@ -121,6 +121,9 @@ func (l *Ledger) ProposePolicy(ctx context.Context, task, file string, source []
 	}
 	var rec *fairway.PolicyRecord
 	err = l.write(ctx, "policy.propose", task, func(w *write) error {
+		if err := w.onTask(task); err != nil {
+			return err
+		}
 		tx, by := w.tx, w.by
 		t, err := tx.Task(task)
 		if err != nil {

@@ -25,6 +25,9 @@ func (l *Ledger) AddReview(ctx context.Context, in fairway.ReviewAdd) (*fairway.
 	}
 	var out *fairway.Review
 	err := l.write(ctx, "review."+in.Verdict, in.Task, func(w *write) error {
+		if err := w.onTask(in.Task); err != nil {
+			return err
+		}
 		tx, by, auth, now := w.tx, w.by, w.auth, w.now
 		task, err := tx.Task(in.Task)
 		if err != nil {
@@ -156,6 +159,11 @@ func (l *Ledger) RequestWaiver(ctx context.Context, in fairway.WaiverRequest) (*
 	}
 	var out *fairway.Waiver
 	err := l.write(ctx, "waiver.request", orText(in.Task, in.Lane), func(w *write) error {
+		if in.Task != "" {
+			if err := w.onTask(in.Task); err != nil {
+				return err
+			}
+		}
 		tx, by, now := w.tx, w.by, w.now
 		if !in.ExpiresAt.After(now) {
 			return fairway.FieldError("expires_at", "%s is in the past", in.ExpiresAt.UTC().Format(time.RFC3339))

@@ -228,6 +228,7 @@ func (w *write) sessionFor(id string) (*fairway.Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.taskScoped = true // controlling a session is its own business
 	if err := w.requireSessionControl(s); err != nil {
 		return nil, err
 	}

@@ -389,3 +389,60 @@ func TestSession_BadInputNamesTheField(t *testing.T) {
 		t.Fatalf("bad input stored %d sessions", n)
 	}
 }
+
+// A replaced agent cannot go on with its plain token: a task held by a
+// live session takes an agent's writes only through that session; and a
+// session credential writes to its own task only (R10).
+func TestSession_HeldTaskTakesAgentWritesOnlyThroughItsSession(t *testing.T) {
+	l, _ := sessionLedger(t)
+	old := must(l.AttachSession(as("codex"), fairway.SessionAttach{Task: "OPS-FIX-001", Provider: "codex"}))
+	repl := must(l.AttachSession(as("claude"), fairway.SessionAttach{Task: "OPS-FIX-001", Provider: "claude", Replace: old.Session.ID}))
+	zombie := []struct {
+		name string
+		call func() error
+	}{
+		{"claim", func() error {
+			return ignore(l.AddClaim(as("codex"), fairway.ClaimAdd{Task: "OPS-FIX-001", Text: "zombie"}))
+		}},
+		{"evidence", func() error {
+			return ignore(l.AddEvidence(as("codex"), fairway.EvidenceAdd{Task: "OPS-FIX-001", Kind: "log"}, fairway.EvidenceParts{Content: strings.NewReader("x\n")}))
+		}},
+		{"move", func() error {
+			return ignore(l.TransitionTask(as("codex"), "OPS-FIX-001", fairway.Transition{Status: fairway.StatusInProgress}))
+		}},
+		{"the holder without its session", func() error {
+			return ignore(l.AddClaim(as("claude"), fairway.ClaimAdd{Task: "OPS-FIX-001", Text: "plain token"}))
+		}},
+	}
+	for _, z := range zombie {
+		if err := z.call(); fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "held by session "+repl.Session.ID) {
+			t.Errorf("%s: %v, want refused: the task is held by %s", z.name, err, repl.Session.ID)
+		}
+	}
+	ctx := withCred(t, l, repl.Token)
+	must(l.AddClaim(ctx, fairway.ClaimAdd{Task: "OPS-FIX-001", Text: "through the session"}))
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-777", Title: "another task"}))
+	for _, c := range []struct {
+		name string
+		call func() error
+	}{
+		{"claim on another task", func() error {
+			return ignore(l.AddClaim(ctx, fairway.ClaimAdd{Task: "OPS-FIX-777", Text: "elsewhere"}))
+		}},
+		{"a new task", func() error {
+			return ignore(l.CreateTask(ctx, fairway.TaskCreate{Key: "OPS-FIX-778", Title: "made by a session"}))
+		}},
+	} {
+		if err := c.call(); fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "session "+repl.Session.ID+" works on task OPS-FIX-001") {
+			t.Errorf("%s: %v, want refused", c.name, err)
+		}
+	}
+	if _, err := l.GetTask(context.Background(), "OPS-FIX-778"); fairway.ErrorCode(err) != fairway.ENOTFOUND {
+		t.Fatalf("the refused task exists: %v", err)
+	}
+	if got := lastAction(t, l); got != "task.create.refused" {
+		t.Fatalf("last event %s, want the refusal audited", got)
+	}
+	// A human is not fenced by an agent's session.
+	must(l.AddClaim(as("alice"), fairway.ClaimAdd{Task: "OPS-FIX-001", Text: "reviewing"}))
+}

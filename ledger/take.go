@@ -27,6 +27,9 @@ func (l *Ledger) TakeTask(ctx context.Context, key string) (*fairway.Task, error
 	}
 	var task *fairway.Task
 	err = l.write(ctx, "task.take", key, func(w *write) error {
+		if err := w.onTask(key); err != nil {
+			return err
+		}
 		var err error
 		if task, err = w.tx.Task(key); err != nil {
 			return err

@@ -143,6 +143,9 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 	u.Normalize()
 	var task *fairway.Task
 	err := l.write(ctx, "task.update", key, func(w *write) error {
+		if err := w.onTask(key); err != nil {
+			return err
+		}
 		before, err := w.tx.Task(key)
 		if err != nil {
 			return err
@@ -221,6 +224,9 @@ func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Trans
 	}
 	var task *fairway.Task
 	err := l.write(ctx, "task.transition", key, func(w *write) error {
+		if err := w.onTask(key); err != nil {
+			return err
+		}
 		tx, now := w.tx, w.now
 		var err error
 		if task, err = tx.Task(key); err != nil {
@@ -306,6 +312,9 @@ func (l *Ledger) CancelTask(ctx context.Context, key, reason string) (*fairway.T
 	}
 	var task *fairway.Task
 	err := l.write(ctx, "task.cancel", key, func(w *write) error {
+		if err := w.onTask(key); err != nil {
+			return err
+		}
 		tx, now := w.tx, w.now
 		var err error
 		if task, err = tx.Task(key); err != nil {

@@ -22,7 +22,11 @@ type write struct {
 	// session is the live session whose credential made the write, once
 	// the fence let it through.
 	session *fairway.Session
-	now     time.Time
+	// taskScoped is set once the operation named the task it writes to
+	// (onTask), or the session it controls: a session credential may do
+	// nothing else.
+	taskScoped bool
+	now        time.Time
 	// action and subject name the audit event of the operation and of its
 	// refusal.
 	action, subject string
@@ -71,9 +75,9 @@ func (l *Ledger) write(ctx context.Context, action, subject string, fn func(w *w
 // writeWith is write; bootstrap lets fn run with no actor on a ledger
 // that has none yet (the first actor creates itself).
 func (l *Ledger) writeWith(ctx context.Context, action, subject string, bootstrap bool, fn func(w *write) error) error {
-	var refused *fairway.Error
+	var refused, notOnTask *fairway.Error
 	err := l.store.Update(ctx, func(tx fairway.Tx) error {
-		refused = nil
+		refused, notOnTask = nil, nil
 		w := &write{ctx: ctx, l: l, tx: tx, auth: fairway.AuthFromContext(ctx), now: l.now(), action: action, subject: subject}
 		empty := false
 		if bootstrap {
@@ -100,6 +104,12 @@ func (l *Ledger) writeWith(ctx context.Context, action, subject string, bootstra
 		if err == nil {
 			err = fn(w)
 		}
+		if err == nil && w.session != nil && !w.taskScoped {
+			// A session credential acts on its task and nothing else: a
+			// write that touched no task is undone, then refused.
+			notOnTask = fairway.Errorf(fairway.EFORBIDDEN, "session %s works on task %s; its credential cannot %s, which is not a write to that task", w.session.ID, w.session.Task, action)
+			return notOnTask
+		}
 		var r *refusal
 		if errors.As(err, &r) {
 			if w.by == nil {
@@ -110,6 +120,17 @@ func (l *Ledger) writeWith(ctx context.Context, action, subject string, bootstra
 		}
 		return err
 	})
+	if notOnTask != nil && errors.Is(err, notOnTask) {
+		// Record the refusal in a write of its own: the refused one
+		// was rolled back whole.
+		if rerr := l.write(ctx, action, subject, func(w *write) error {
+			w.taskScoped = true
+			return w.refuse(notOnTask)
+		}); rerr != notOnTask && rerr != nil && fairway.ErrorCode(rerr) != fairway.EFORBIDDEN {
+			return rerr
+		}
+		return notOnTask
+	}
 	if err != nil {
 		return err
 	}
