@@ -229,9 +229,7 @@ func (l *Ledger) CloseTask(ctx context.Context, key string) (*fairway.GateDecisi
 	}
 	var d *fairway.GateDecision
 	err = l.write(ctx, "task.close", key, func(w *write) error {
-		if err := w.onTask(key); err != nil {
-			return err
-		}
+		w.taskScoped = true // human-only: requireHuman refuses sessions and agents
 		tx, now := w.tx, w.now
 		task, err := tx.Task(key)
 		if err != nil {

@@ -25,9 +25,7 @@ func (l *Ledger) AddReview(ctx context.Context, in fairway.ReviewAdd) (*fairway.
 	}
 	var out *fairway.Review
 	err := l.write(ctx, "review."+in.Verdict, in.Task, func(w *write) error {
-		if err := w.onTask(in.Task); err != nil {
-			return err
-		}
+		w.taskScoped = true // human-only: requireHuman refuses sessions and agents
 		tx, by, auth, now := w.tx, w.by, w.auth, w.now
 		task, err := tx.Task(in.Task)
 		if err != nil {

@@ -312,9 +312,7 @@ func (l *Ledger) CancelTask(ctx context.Context, key, reason string) (*fairway.T
 	}
 	var task *fairway.Task
 	err := l.write(ctx, "task.cancel", key, func(w *write) error {
-		if err := w.onTask(key); err != nil {
-			return err
-		}
+		w.taskScoped = true // human-only: requireHuman refuses sessions and agents
 		tx, now := w.tx, w.now
 		var err error
 		if task, err = tx.Task(key); err != nil {
