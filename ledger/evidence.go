@@ -349,6 +349,7 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		}
 		return w.record(map[string]any{
 			"id": e.ID, "kind": e.Kind, "digest": e.Digest, "size": e.Size, "supersedes": e.Supersedes, "scan": e.Scan,
+			"record": recordDigest(e), // the whole record, checkable against the log (R8)
 		})
 	})
 	if err != nil {
@@ -427,6 +428,17 @@ func (l *Ledger) removeBlobs(digests []string) {
 }
 
 // evidenceID derives a record's ID from its content.
+// recordDigest is the SHA-256 of a whole evidence record (its ID aside):
+// what the evidence.add event binds, so any field the gate reads (an exit
+// code, a summary, the task) edited in the store is found by audit verify.
+func recordDigest(e *fairway.Evidence) string {
+	c := *e
+	c.ID = ""
+	body, _ := fairway.CanonicalJSON(&c)
+	sum := sha256.Sum256(body)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
 func evidenceID(e *fairway.Evidence) string {
 	body, _ := fairway.CanonicalJSON(e)
 	sum := sha256.Sum256(body)

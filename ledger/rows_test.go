@@ -30,6 +30,8 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 		{"a review slipped in", `INSERT INTO reviews (task, domain, reviewer, reviewer_kind, verdict, snapshot, at) VALUES ('OPS-FIX-001','ops','omar','human','approved','x',1)`,
 			"review 2 of OPS-FIX-001 is in the store but no audit event wrote it"},
 		{"a waiver approved", `UPDATE waivers SET approved_by = 'omar', approved_at = 1`, "waiver 1 differs"},
+		{"an evidence record's content", `DROP TRIGGER evidence_no_update; UPDATE evidence SET record = replace(record, '"kind":"log"', '"kind":"log","note":"edited"')`, "differs from what event"},
+		{"evidence moved to another task", `DROP TRIGGER evidence_no_update; UPDATE evidence SET task = 'OPS-FIX-001', record = replace(record, '"task":"OPS-FIX-002"', '"task":"OPS-FIX-001"')`, "differs from what event"},
 		{"a dependency dropped", `DELETE FROM dependencies WHERE blocked = 'OPS-FIX-002'`, "the dependencies of OPS-FIX-002 ([]) are not the ones the audit log left ([OPS-FIX-001])"},
 	}
 	for _, c := range cases {
