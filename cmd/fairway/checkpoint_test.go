@@ -295,3 +295,21 @@ func TestEvidence_ExportedAttestationsVerify(t *testing.T) {
 		}
 	}
 }
+
+// Verifying against a checkpoint checks everything a plain verify does:
+// a row edited behind the ledger's back fails it too.
+func TestAudit_CheckpointVerifyAlsoChecksRows(t *testing.T) {
+	s := newSignedLog(t)
+	db, err := sql.Open("sqlite", filepath.Join(s.e.dir, "fairway.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE tasks SET status = 'done' WHERE key = (SELECT MIN(key) FROM tasks)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out, _, code := s.e.run("alice", "audit", "verify", "--checkpoint", s.cps[2], "--key", s.pub)
+	if code != exitConflict || !strings.Contains(out, "audit log BROKEN at event") || !strings.Contains(out, "changed outside the ledger") {
+		t.Fatalf("exit %d, output:\n%s\nwant the row named", code, out)
+	}
+}
