@@ -130,6 +130,8 @@ type ActorTx interface {
 	ActorByTokenHash(tokenHash string) (*Actor, error)
 	// RevokeTokens revokes an actor's live tokens and counts them.
 	RevokeTokens(actor string, at time.Time) (int, error)
+	// LiveTokens lists the hashes of an actor's tokens not revoked.
+	LiveTokens(actor string) ([]string, error)
 	// ActorByIdentity finds the actor bound to an issuer and subject.
 	ActorByIdentity(issuer, subject string) (*Actor, error)
 }

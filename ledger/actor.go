@@ -43,7 +43,13 @@ func (l *Ledger) CreateActor(ctx context.Context, c fairway.ActorCreate) (*fairw
 				return err
 			}
 		}
-		return w.record(map[string]any{"actor": a, "token_issued": c.IssueToken})
+		change := map[string]any{"actor": a, "token_issued": c.IssueToken}
+		if c.IssueToken {
+			// The hash, never the token: audit verify checks every live
+			// token row was issued by an event.
+			change["token_hash"] = HashToken(out.Token)
+		}
+		return w.record(change)
 	})
 	if err != nil {
 		return nil, err
@@ -144,17 +150,12 @@ func (l *Ledger) DisableActor(ctx context.Context, name, reason string) (*fairwa
 			return err
 		}
 		// Its sessions end too, so the tasks they held are free at once.
-		live, err := w.tx.Sessions(fairway.SessionFilter{Actor: a.Name, State: fairway.SessionAttached})
+		ended, err := w.endSessionsOf(a.Name, "actor "+a.Name+" was disabled by "+w.by.Name)
 		if err != nil {
 			return err
 		}
-		for _, s := range live {
-			if err := w.end(s, "session.interrupt", fairway.SessionInterrupted, "actor "+a.Name+" was disabled by "+w.by.Name); err != nil {
-				return err
-			}
-		}
 		out = a
-		return w.record(map[string]any{"actor": a.Name, "reason": reason, "tokens_revoked": revoked, "sessions_ended": len(live)})
+		return w.record(map[string]any{"actor": a.Name, "reason": reason, "tokens_revoked": revoked, "sessions_ended": ended})
 	})
 	if err != nil {
 		return nil, err
@@ -181,11 +182,17 @@ func (l *Ledger) RotateToken(ctx context.Context, name string) (*fairway.ActorCr
 		if err != nil {
 			return err
 		}
+		// A session credential was issued under the revoked tokens: it
+		// ends with them.
+		ended, err := w.endSessionsOf(a.Name, "the tokens of "+a.Name+" were rotated by "+w.by.Name)
+		if err != nil {
+			return err
+		}
 		out = &fairway.ActorCreated{Actor: a, Token: l.NewToken()}
 		if err := w.tx.InsertToken(HashToken(out.Token), a.Name); err != nil {
 			return err
 		}
-		return w.record(map[string]any{"actor": a.Name, "tokens_revoked": revoked, "token_issued": true})
+		return w.record(map[string]any{"actor": a.Name, "tokens_revoked": revoked, "token_issued": true, "token_hash": HashToken(out.Token), "sessions_ended": ended})
 	})
 	if err != nil {
 		return nil, err
@@ -208,7 +215,11 @@ func (l *Ledger) RevokeTokens(ctx context.Context, name string) (int, error) {
 		if n, err = w.tx.RevokeTokens(a.Name, w.now); err != nil {
 			return err
 		}
-		return w.record(map[string]any{"actor": a.Name, "tokens_revoked": n})
+		ended, err := w.endSessionsOf(a.Name, "the tokens of "+a.Name+" were revoked by "+w.by.Name)
+		if err != nil {
+			return err
+		}
+		return w.record(map[string]any{"actor": a.Name, "tokens_revoked": n, "sessions_ended": ended})
 	})
 	return n, err
 }
@@ -262,4 +273,19 @@ func (l *Ledger) ActorForIdentity(ctx context.Context, issuer, subject, name str
 		return nil, err
 	}
 	return a, nil
+}
+
+// endSessionsOf interrupts an actor's live sessions: their credentials
+// stop with the actor's tokens, and the tasks they held are free.
+func (w *write) endSessionsOf(actor, why string) (int, error) {
+	live, err := w.tx.Sessions(fairway.SessionFilter{Actor: actor, State: fairway.SessionAttached})
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range live {
+		if err := w.end(s, "session.interrupt", fairway.SessionInterrupted, why); err != nil {
+			return 0, err
+		}
+	}
+	return len(live), nil
 }

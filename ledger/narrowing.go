@@ -33,6 +33,18 @@ func (l *Ledger) removedNeeds(tx fairway.Tx, before, after *fairway.Task) ([]fai
 		return nil, err
 	}
 	var out []fairway.RemovedNeed
+	// A mutating task of a protected class may not start before its
+	// controls are in place (R5); turning the flag off lifts that.
+	if before.Mutating && !after.Mutating {
+		for _, c := range p.ProtectedClassesOf(before) {
+			domain := p.Waivers.Domain
+			if a := p.ProtectedClasses[c].Approvals; len(a) > 0 {
+				domain = a[0]
+			}
+			out = append(out, fairway.RemovedNeed{Requirement: "start:" + c, Domain: domain, Protected: true,
+				Because: "a mutating change of protected class " + c + " starts only with its approvals and rollback criteria in place"})
+		}
+	}
 	for _, n := range was {
 		i := slices.IndexFunc(will, func(m *policy.Need) bool { return m.ID == n.ID })
 		r := fairway.RemovedNeed{Requirement: n.ID, Because: n.Describe(), Domain: owningDomain(p, n), Protected: n.Protected, MFA: n.RequireMFA}

@@ -259,3 +259,18 @@ func TestIndependence_FormerOwnersAndClaimants(t *testing.T) {
 		}
 	}
 }
+
+// Turning off the mutating flag of a protected-class task lifts the rule
+// that it starts only with its controls in place (R5): a narrowing, never
+// one edit.
+func TestNarrowing_MutatingFlagOfAProtectedTask(t *testing.T) {
+	l := demoLedger(t)
+	const key = "OPS-RUNNER-SCALEOUT-001" // mutating, protected class runner (ops)
+	_, err := l.UpdateTask(as("sana"), key, fairway.TaskUpdate{Mutating: ptr(false)})
+	if fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "start:runner") {
+		t.Fatalf("mutating=false on a protected task: %v, want a narrowing refusal naming start:runner", err)
+	}
+	if task := must(l.GetTask(context.Background(), key)); !task.Mutating {
+		t.Fatal("the refused edit changed the task")
+	}
+}

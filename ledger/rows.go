@@ -25,6 +25,19 @@ type rowWitness struct {
 	// deps holds the edges the log leaves, blocked → blocker → the event
 	// that added it.
 	deps map[string]map[string]int64
+	// actors holds each actor's kind, disabled state and identity as the
+	// log left them; tokens the hashes of the live tokens it issued (nil
+	// when an event issued one without naming its hash: an older log).
+	actors map[string]*witnessedActor
+}
+
+type witnessedActor struct {
+	seq              int64
+	kind             string
+	disabled         bool
+	issuer, subject  string
+	tokens           map[string]bool
+	tokensUnknowable bool
 }
 
 // taskChanging are the actions that change a task row.
@@ -39,7 +52,7 @@ type witnessed struct {
 
 func newRowWitness() *rowWitness {
 	return &rowWitness{tasks: map[string]witnessed{}, reviews: map[int64]witnessed{}, waivers: map[int64]witnessed{},
-		evidence: map[string]witnessed{}, deps: map[string]map[string]int64{}}
+		evidence: map[string]witnessed{}, deps: map[string]map[string]int64{}, actors: map[string]*witnessedActor{}}
 }
 
 // add reads one event.
@@ -66,6 +79,7 @@ func (r *rowWitness) add(e *fairway.AuditEvent) {
 		err := json.Unmarshal(e.Change, &v)
 		return v.ID, err == nil && v.ID != 0
 	}
+	r.addActor(e)
 	switch {
 	case e.Action == "task.create" && body["task"] == nil:
 		r.tasks[e.Subject] = witnessed{e.Seq, e.Change}
@@ -111,6 +125,98 @@ func (r *rowWitness) add(e *fairway.AuditEvent) {
 			}
 		}
 	}
+}
+
+// addActor follows an actor's life through its events.
+func (r *rowWitness) addActor(e *fairway.AuditEvent) {
+	var v struct {
+		Actor       json.RawMessage `json:"actor"`
+		TokenIssued bool            `json:"token_issued"`
+		TokenHash   string          `json:"token_hash"`
+		Issuer      string          `json:"issuer"`
+		Subject     string          `json:"subject"`
+	}
+	switch e.Action {
+	case "actor.create", "actor.disable", "actor.bind", "token.rotate", "token.revoke":
+	default:
+		return
+	}
+	if json.Unmarshal(e.Change, &v) != nil {
+		return
+	}
+	if e.Action == "actor.create" {
+		var a fairway.Actor
+		if json.Unmarshal(v.Actor, &a) != nil {
+			return
+		}
+		w := &witnessedActor{seq: e.Seq, kind: a.Kind, issuer: a.Issuer, subject: a.Subject, tokens: map[string]bool{}}
+		r.actors[a.Name] = w
+		r.issue(w, v.TokenIssued, v.TokenHash)
+		return
+	}
+	var name string
+	if json.Unmarshal(v.Actor, &name) != nil {
+		return
+	}
+	w := r.actors[name]
+	if w == nil {
+		return
+	}
+	w.seq = e.Seq
+	switch e.Action {
+	case "actor.disable":
+		w.disabled, w.tokens = true, map[string]bool{}
+	case "actor.bind":
+		w.issuer, w.subject = v.Issuer, v.Subject
+	case "token.rotate":
+		w.tokens = map[string]bool{}
+		w.tokensUnknowable = false
+		r.issue(w, v.TokenIssued, v.TokenHash)
+	case "token.revoke":
+		w.tokens, w.tokensUnknowable = map[string]bool{}, false
+	}
+}
+
+func (r *rowWitness) issue(w *witnessedActor, issued bool, hash string) {
+	switch {
+	case hash != "":
+		w.tokens[hash] = true
+	case issued:
+		w.tokensUnknowable = true
+	}
+}
+
+// checkActors compares actors and their live tokens with the log: a kind
+// turned human, a disabled actor enabled again, a token slipped in.
+func (r *rowWitness) checkActors(tx fairway.Tx, differs func(int64, string, ...any)) error {
+	actors, err := tx.Actors()
+	if err != nil {
+		return err
+	}
+	for _, a := range actors {
+		w := r.actors[a.Name]
+		if w == nil {
+			differs(0, "actor %s is in the store but no audit event created it", a.Name)
+			continue
+		}
+		if a.Kind != w.kind || a.Disabled() != w.disabled || a.Issuer != w.issuer || a.Subject != w.subject {
+			differs(w.seq, "actor %s differs from what the audit log left (kind, disabled state or identity): it was changed outside the ledger", a.Name)
+		}
+		if w.tokensUnknowable {
+			continue
+		}
+		live, err := tx.LiveTokens(a.Name)
+		if err != nil {
+			return err
+		}
+		for _, h := range live {
+			if !w.tokens[h] {
+				differs(0, "actor %s has a live token that no audit event issued", a.Name)
+				break
+			}
+		}
+	}
+	return nil
 }
 
 // rowProblem is a row that differs from what the log says wrote it.
@@ -201,6 +307,9 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 		if !same {
 			differs(w.seq, "evidence %s differs from what event %d wrote: it was changed outside the ledger", ev.ID, w.seq)
 		}
+	}
+	if err := r.checkActors(tx, differs); err != nil {
+		return nil, err
 	}
 	if len(problems) == 0 {
 		return nil, nil

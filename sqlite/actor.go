@@ -119,3 +119,8 @@ func (t *tx) ActorByTokenHash(hash string) (*fairway.Actor, error) {
 	}
 	return a, mapErr(err)
 }
+
+// LiveTokens lists the hashes of an actor's tokens not revoked.
+func (t *tx) LiveTokens(actor string) ([]string, error) {
+	return t.queryStrings(`SELECT hash FROM tokens WHERE actor = ? AND revoked_at = 0 ORDER BY hash`, actor)
+}
