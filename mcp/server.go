@@ -10,9 +10,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -32,6 +34,11 @@ const ProtocolVersion = "2025-06-18"
 type Server struct {
 	Service fairway.Service
 	Version string
+	// Root is the folder evidence_add reads files from: the project the
+	// agent works in (the working directory when empty). A path outside
+	// it, or into a ledger's own store, is refused: an agent records the
+	// files of its work, not of the machine it runs on.
+	Root string
 
 	mu  sync.Mutex
 	ctx context.Context
@@ -66,7 +73,15 @@ func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 8<<20)
 	enc := json.NewEncoder(w)
-	for sc.Scan() {
+	for {
+		if !sc.Scan() {
+			if errors.Is(sc.Err(), bufio.ErrTooLong) {
+				// A request larger than any real one: answer, then stop
+				// reading this stream (its framing is lost).
+				return enc.Encode(response{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{-32600, "request larger than 8 MiB"}})
+			}
+			break
+		}
 		line := strings.TrimSpace(sc.Text())
 		if line == "" {
 			continue
@@ -172,3 +187,51 @@ func (s *Server) actThrough(sess *fairway.Session) {
 
 // readFile is how evidence_add reads a file path; tests may replace it.
 var readFile = os.ReadFile
+
+// maxEvidenceFile bounds a file evidence_add reads into memory.
+const maxEvidenceFile = 64 << 20
+
+// readProjectFile reads a file under Root, after following links, so no
+// path (absolute, with .., or through a link) reaches outside it.
+func (s *Server) readProjectFile(path string) ([]byte, error) {
+	root := s.Root
+	if root == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		root = wd
+	}
+	root, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, err
+	}
+	abs := path
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(root, abs)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := filepath.Rel(root, real)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil, fmt.Errorf("it is outside the project folder %s; record the files of your work", root)
+	}
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		if part == ".fairway" {
+			return nil, fmt.Errorf("it is inside a Fairway store; the ledger is not evidence")
+		}
+	}
+	info, err := os.Stat(real)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("it is not a regular file")
+	}
+	if info.Size() > maxEvidenceFile {
+		return nil, fmt.Errorf("it is %d bytes, more than the %d this tool reads; record it with `fairway evidence add`", info.Size(), maxEvidenceFile)
+	}
+	return readFile(real)
+}

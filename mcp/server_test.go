@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,10 +20,11 @@ import (
 // client drives a server over a pair of pipes, as an agent does over
 // stdio.
 type client struct {
-	t   *testing.T
-	in  io.WriteCloser
-	out *bufio.Scanner
-	id  int
+	root string // the server's project folder
+	t    *testing.T
+	in   io.WriteCloser
+	out  *bufio.Scanner
+	id   int
 }
 
 func (c *client) call(method string, params any) map[string]any {
@@ -85,6 +87,10 @@ func newClient(t *testing.T) (*client, *ledger.Ledger) {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	srv := mcp.NewServer(l, fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: "codex"}))
+	srv.Root = filepath.Join(dir, "project")
+	if err := os.MkdirAll(filepath.Join(srv.Root, ".fairway"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(context.Background(), inR, outW); outW.Close() }()
 	t.Cleanup(func() {
@@ -93,7 +99,28 @@ func newClient(t *testing.T) (*client, *ledger.Ledger) {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &client{t: t, in: inW, out: bufio.NewScanner(outR)}, l
+	return &client{t: t, in: inW, out: bufio.NewScanner(outR), root: srv.Root}, l
+}
+
+// An agent records the files of its work, not of the machine: a path
+// outside the project, through a link out of it, or into a store is
+// refused; a file inside is recorded.
+func TestMCP_EvidenceFilesStayInTheProject(t *testing.T) {
+	c, _ := newClient(t)
+	outside := filepath.Join(filepath.Dir(c.root), "outside.txt")
+	os.WriteFile(outside, []byte("machine secret\n"), 0o644)
+	os.WriteFile(filepath.Join(c.root, "build.log"), []byte("ok\n"), 0o644)
+	os.WriteFile(filepath.Join(c.root, ".fairway", "fairway.db"), []byte("ledger"), 0o644)
+	os.Symlink(outside, filepath.Join(c.root, "link.txt"))
+	for _, path := range []string{outside, "../outside.txt", "link.txt", ".fairway/fairway.db", "/proc/self/environ"} {
+		out, isErr := c.tool("evidence_add", map[string]any{"task": "M-1", "kind": "log", "path": path})
+		if !isErr {
+			t.Errorf("%s: recorded %v, want refused", path, out)
+		}
+	}
+	if out, isErr := c.tool("evidence_add", map[string]any{"task": "M-1", "kind": "log", "path": "build.log"}); isErr {
+		t.Fatalf("a project file: %v", out)
+	}
 }
 
 func TestMCP_ToolListHasNoApproveCloseCancelOrWaive(t *testing.T) {

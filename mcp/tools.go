@@ -171,7 +171,7 @@ var tools = []tool{
 			case v[2] != "" && v[3] != "":
 				return nil, fairway.FieldError("path", "give a path or text, not both")
 			case v[2] != "":
-				if body, err = readFile(v[2]); err != nil {
+				if body, err = s.readProjectFile(v[2]); err != nil {
 					return nil, fairway.FieldError("path", "cannot read %s: %v", v[2], err)
 				}
 				in.Filename = filepath.Base(v[2])
