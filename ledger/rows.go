@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -29,6 +31,9 @@ type rowWitness struct {
 	// log left them; tokens the hashes of the live tokens it issued (nil
 	// when an event issued one without naming its hash: an older log).
 	actors map[string]*witnessedActor
+	// active is the digest of the policy the log last put in force.
+	active    string
+	activeSeq int64
 }
 
 type witnessedActor struct {
@@ -80,6 +85,14 @@ func (r *rowWitness) add(e *fairway.AuditEvent) {
 		return v.ID, err == nil && v.ID != 0
 	}
 	r.addActor(e)
+	if e.Action == "policy.bootstrap" || e.Action == "policy.activate" {
+		var v struct {
+			Digest string `json:"digest"`
+		}
+		if json.Unmarshal(e.Change, &v) == nil {
+			r.active, r.activeSeq = v.Digest, e.Seq
+		}
+	}
 	switch {
 	case e.Action == "task.create" && body["task"] == nil:
 		r.tasks[e.Subject] = witnessed{e.Seq, e.Change}
@@ -310,6 +323,18 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 	}
 	if err := r.checkActors(tx, differs); err != nil {
 		return nil, err
+	}
+	// The policy in force is the one the log put in force, and its source
+	// still hashes to its digest: every gate decision is stamped with it.
+	if rec, err := tx.ActivePolicy(); err == nil {
+		sum := sha256.Sum256([]byte(rec.Source))
+		if rec.Digest != r.active || "sha256:"+hex.EncodeToString(sum[:]) != rec.Digest {
+			differs(r.activeSeq, "the policy in force (%s) is not the one the audit log put in force, or its source no longer hashes to its digest: it was changed outside the ledger", rec.Digest)
+		}
+	} else if fairway.ErrorCode(err) != fairway.ENOTFOUND {
+		return nil, err
+	} else if r.active != "" {
+		differs(r.activeSeq, "no policy is in force, but the audit log put %s in force", r.active)
 	}
 	if len(problems) == 0 {
 		return nil, nil

@@ -34,6 +34,7 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 		{"evidence moved to another task", `DROP TRIGGER evidence_no_update; UPDATE evidence SET task = 'OPS-FIX-001', record = replace(record, '"task":"OPS-FIX-002"', '"task":"OPS-FIX-001"')`, "differs from what event"},
 		{"an agent made human", `UPDATE actors SET kind = 'human' WHERE name = 'codex'`, "actor codex differs from what the audit log left"},
 		{"a token slipped in", `INSERT INTO tokens (hash, actor, created_at) VALUES ('forged', 'omar', 1)`, "actor omar has a live token that no audit event issued"},
+		{"the policy's source edited", `UPDATE policies SET source = replace(source, 'require_mfa: true', 'require_mfa: false')`, "the policy in force"},
 		{"a dependency dropped", `DELETE FROM dependencies WHERE blocked = 'OPS-FIX-002'`, "the dependencies of OPS-FIX-002 ([]) are not the ones the audit log left ([OPS-FIX-001])"},
 	}
 	for _, c := range cases {
