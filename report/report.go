@@ -126,8 +126,21 @@ type sarifWalker struct {
 	dec     *json.Decoder
 	s       *fairway.Summary
 	version string
-	// the result being read: its level and kind
-	level, kind string
+	// the result being read: its level, kind and rule
+	level, kind, ruleID string
+	ruleIndex           int
+	// per run: the rules' default levels, and results waiting for them
+	// (a run may list its results before its tool's rules)
+	ruleLevels  map[string]string
+	indexLevels []string
+	rule        struct{ id, level string }
+	pending     []pendingResult
+}
+
+// pendingResult is a result whose level may come from its rule.
+type pendingResult struct {
+	level, kind, ruleID string
+	ruleIndex           int
 }
 
 var errNotSARIF = errors.New("not a SARIF log")
@@ -144,8 +157,13 @@ func (w *sarifWalker) value(path string, depth int) error {
 	case json.Delim:
 		switch t {
 		case '{':
-			if path == ".runs[].results[]" {
-				w.level, w.kind = "", ""
+			switch path {
+			case ".runs[]":
+				w.ruleLevels, w.indexLevels, w.pending = map[string]string{}, nil, nil
+			case ".runs[].results[]":
+				w.level, w.kind, w.ruleID, w.ruleIndex = "", "", "", -1
+			case ".runs[].tool.driver.rules[]":
+				w.rule.id, w.rule.level = "", ""
 			}
 			seen := map[string]bool{}
 			for w.dec.More() {
@@ -165,8 +183,17 @@ func (w *sarifWalker) value(path string, depth int) error {
 			if _, err := w.dec.Token(); err != nil {
 				return err
 			}
-			if path == ".runs[].results[]" {
-				w.finding()
+			switch path {
+			case ".runs[].results[]":
+				w.pending = append(w.pending, pendingResult{w.level, w.kind, w.ruleID, w.ruleIndex})
+			case ".runs[].tool.driver.rules[]":
+				w.ruleLevels[w.rule.id] = w.rule.level
+				w.indexLevels = append(w.indexLevels, w.rule.level)
+			case ".runs[]":
+				for _, r := range w.pending {
+					w.finding(r)
+				}
+				w.pending = nil
 			}
 		case '[':
 			for w.dec.More() {
@@ -188,6 +215,12 @@ func (w *sarifWalker) value(path string, depth int) error {
 			w.level = t
 		case ".runs[].results[].kind":
 			w.kind = t
+		case ".runs[].results[].ruleId":
+			w.ruleID = t
+		case ".runs[].tool.driver.rules[].id":
+			w.rule.id = t
+		case ".runs[].tool.driver.rules[].defaultConfiguration.level":
+			w.rule.level = t
 		case ".runs[].invocations[].toolExecutionNotifications[].level":
 			if t == "error" {
 				w.s.Errors++
@@ -197,26 +230,38 @@ func (w *sarifWalker) value(path string, depth int) error {
 		if path == ".runs[].invocations[].executionSuccessful" && !t {
 			w.s.Errors++
 		}
+	case json.Number:
+		if path == ".runs[].results[].ruleIndex" {
+			if n, err := t.Int64(); err == nil {
+				w.ruleIndex = int(n)
+			}
+		}
 	}
 	return nil
 }
 
-// finding counts the result just read, by SARIF's defaults: kind fail,
-// level warning.
-func (w *sarifWalker) finding() {
-	switch w.kind {
+// finding counts a result, by SARIF's defaults: kind fail; level its
+// own, else its rule's default level, else warning.
+func (w *sarifWalker) finding(r pendingResult) {
+	switch r.kind {
 	case "", "fail":
 	case "open", "review":
 		// needs a person's judgement: a finding until judged
 	default:
 		return // pass, notApplicable, informational
 	}
-	level := w.level
+	level := r.level
+	if level == "" {
+		level = w.ruleLevels[r.ruleID]
+	}
+	if level == "" && r.ruleIndex >= 0 && r.ruleIndex < len(w.indexLevels) {
+		level = w.indexLevels[r.ruleIndex]
+	}
 	switch level {
 	case "":
 		level = "warning"
 	case "none":
-		if w.kind == "fail" {
+		if r.kind == "fail" {
 			level = "error" // a stated failure cannot hide behind level none
 		}
 	}

@@ -30,6 +30,9 @@ func TestSummarize(t *testing.T) {
 		{"sarif results by kind", `{"version":"2.1.0","runs":[{"results":[{"kind":"fail","level":"none"},{"kind":"pass","level":"error"},` +
 			`{"kind":"notApplicable"},{"kind":"review"},{}]}]}`,
 			&fairway.Summary{Format: "sarif", Findings: map[string]int{"error": 1, "warning": 2}}},
+		{"sarif levels from the rules' defaults", `{"version":"2.1.0","runs":[{"results":[{"ruleId":"G101"},{"ruleIndex":1},{"ruleId":"G999"}],` +
+			`"tool":{"driver":{"name":"gosec","rules":[{"id":"G101","defaultConfiguration":{"level":"error"}},{"id":"G102","defaultConfiguration":{"level":"note"}}]}}}]}`,
+			&fairway.Summary{Format: "sarif", Findings: map[string]int{"error": 1, "note": 1, "warning": 1}, Tools: []string{"gosec"}}},
 		{"sarif naming runs twice", `{"version":"2.1.0","runs":[{"results":[{"level":"error"}]}],"runs":[{"results":[]}]}`, nil},
 		{"sarif naming a result's level twice", `{"version":"2.1.0","runs":[{"results":[{"level":"error","level":"none"}]}]}`, nil},
 		{"sarif nested beyond reason", `{"version":"2.1.0","runs":[{"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}]}`, nil},
