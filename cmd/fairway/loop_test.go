@@ -227,11 +227,15 @@ func TestRun_JSONAndCommandFailureCode(t *testing.T) {
 	}
 }
 
-// gate explain says plainly when no requirement applies.
-func TestGateExplain_SaysWhenNothingIsRequired(t *testing.T) {
+// A task no rule covers never passes over nothing: the demo policy's
+// defaults ask one independent human review of it (the plain message
+// for a gate with no requirement at all is in the CLI table test).
+func TestGateExplain_NeverPassesOverNothing(t *testing.T) {
 	dir := demoDir(t)
 	out, _, code := runAs(dir, "codex-1", "gate", "explain", "OPS-SAFE-004")
-	if code != 0 || !strings.Contains(out, "No requirement applies to OPS-SAFE-004: nothing was checked") {
+	if code != 0 || !strings.Contains(out, "Gate for OPS-SAFE-004: FAIL\n") ||
+		!strings.Contains(out, "UNSATISFIED    review:ops — 0 of 1 approval(s)\n") ||
+		!strings.Contains(out, "because: default: no other requirement applies\n") || strings.Contains(out, "No requirement applies") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 	out, _, _ = runAs(dir, "codex-1", "gate", "explain", "OPS-UAT-KIND-FULL-001")
