@@ -243,3 +243,37 @@ func TestGateExplain_NeverPassesOverNothing(t *testing.T) {
 		t.Fatalf("a gate with requirements said none applies:\n%s", out)
 	}
 }
+
+// A failing smoke nothing requires still shows on the gate and in task
+// show, and a human closes over it only by acknowledging it by ID.
+func TestTaskClose_FailingLatestEvidenceIsAcknowledged(t *testing.T) {
+	dir := demoDir(t)
+	_, errOut, code := runAs(dir, "codex-1", "run", "--task", "OPS-SAFE-002", "--kind", "smoke", "--json", "--", "sh", "-c", "echo 2 checks failed; exit 3")
+	var res runResult
+	if err := json.Unmarshal([]byte(errOut), &res); err != nil || res.Evidence == nil || res.CommandExitCode != 3 {
+		t.Fatalf("run: exit %d %v\n%s", code, err, errOut)
+	}
+	ev := res.Evidence.ID
+	if out, errOut, code := runAs(dir, "omar", "review", "approve", "OPS-SAFE-002", "--domain", "ops"); code != 0 {
+		t.Fatalf("approve: exit %d\n%s%s", code, out, errOut)
+	}
+	out, _, _ := runAs(dir, "olivia", "gate", "explain", "OPS-SAFE-002")
+	for _, want := range []string{"Gate for OPS-SAFE-002: PASS\n", "  FAILING        smoke " + ev + " — exited 3\n",
+		"  WARNING: latest evidence fails (" + ev + "); a closer must look at it and acknowledge it: `fairway task close OPS-SAFE-002 --acknowledge " + ev + "`\n"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("gate explain lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, _ = runAs(dir, "olivia", "task", "show", "OPS-SAFE-002")
+	if !strings.Contains(out, ev+" failing: exited 3") || !strings.Contains(out, "PASS, but latest evidence fails ("+ev+"): closing needs --acknowledge") {
+		t.Fatalf("task show:\n%s", out)
+	}
+	out, errOut, code = runAs(dir, "olivia", "task", "close", "OPS-SAFE-002")
+	if code != exitConflict || !strings.Contains(errOut, "not acknowledged: "+ev) || strings.Contains(out, "closed OPS-SAFE-002") {
+		t.Fatalf("close without acknowledging: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = runAs(dir, "olivia", "task", "close", "OPS-SAFE-002", "--acknowledge", ev)
+	if code != 0 || !strings.Contains(out, "closed OPS-SAFE-002\n") {
+		t.Fatalf("close acknowledging %s: exit %d\n%s%s", ev, code, out, errOut)
+	}
+}
