@@ -253,6 +253,9 @@ var calls = map[string]call{
 	"AddClaim": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.AddClaim(ctx, fairway.ClaimAdd{Task: "OPS-FIX-001", Text: "tests pass"}))
 	}},
+	"Search": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.Search(ctx, fairway.SearchQuery{Text: "first"}))
+	}},
 	"ListClaims": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.ListClaims(ctx, "OPS-FIX-001"))
 	}},
@@ -389,7 +392,7 @@ var allowed = map[string][]string{
 	// proofs are public: any known actor may ask for them.
 	"AuditTree": everyone, "PublishCheckpoint": everyone, "Checkpoints": everyone, "InclusionProof": everyone, "ConsistencyProof": everyone,
 	"AddEvidence": everyone, "GetEvidence": everyone, "ListEvidence": everyone, "OpenEvidence": everyone, "VerifyEvidence": everyone,
-	"AddClaim": everyone, "ListClaims": everyone,
+	"AddClaim": everyone, "ListClaims": everyone, "Search": everyone,
 	"AddReview": humanOnly, "ListReviews": everyone,
 	"RequestWaiver": everyone, "ApproveWaiver": humanOnly, "ListWaivers": everyone,
 	"ActivePolicy": everyone, "BootstrapPolicy": humanOnly, "ProposePolicy": everyone,

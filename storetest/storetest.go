@@ -50,6 +50,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"MerkleTreeKept", testMerkleTreeKept},
 		{"MerkleRollbackKeepsTree", testMerkleRollbackKeepsTree},
 		{"CheckpointsKept", testCheckpointsKept},
+		{"Search", testSearch},
 	}
 	for _, lt := range ledgerTests {
 		tests = append(tests, struct {
