@@ -277,3 +277,41 @@ func TestTaskClose_FailingLatestEvidenceIsAcknowledged(t *testing.T) {
 		t.Fatalf("close acknowledging %s: exit %d\n%s%s", ev, code, out, errOut)
 	}
 }
+
+// search finds the demo's records by their words, filters by kind and
+// lane, and reads query syntax as words.
+func TestSearch_FindsDemoRecords(t *testing.T) {
+	dir := demoDir(t)
+	cases := []struct {
+		args []string
+		code int
+		want []string // lines the output starts with, in order
+	}{
+		{[]string{"search", "tunnel", "--kind", "task"}, 0, []string{"task     OPS-EDGE-TUNNEL-001  "}},
+		{[]string{"search", "smoke", "passed", "--kind", "claim", "--lane", "safe-work", "--limit", "1"}, 0, []string{"claim    OPS-SAFE-00"}},
+		{[]string{"search", "runners.csv"}, 0, []string{"evidence OPS-RUNNER-INVENTORY-001 EV-"}},
+		{[]string{"search", `tunnel" OR "nothing`}, 0, []string{"no matches"}},
+		{[]string{"search", "tunnel", "--kind", "chat"}, exitUsage, nil},
+		{[]string{"search", "--kind", "task"}, exitUsage, nil},
+	}
+	for _, c := range cases {
+		out, errOut, code := runAs(dir, "codex-1", c.args...)
+		if code != c.code {
+			t.Fatalf("%v: exit %d, want %d\n%s%s", c.args, code, c.code, out, errOut)
+		}
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if c.want != nil && len(lines) != len(c.want) {
+			t.Fatalf("%v: %d lines, want %d:\n%s", c.args, len(lines), len(c.want), out)
+		}
+		for i, w := range c.want {
+			if !strings.HasPrefix(lines[i], w) {
+				t.Fatalf("%v: line %d is %q, want it to start %q", c.args, i, lines[i], w)
+			}
+		}
+	}
+	out, _, _ := runAs(dir, "codex-1", "search", "kind", "smoke", "--json")
+	var hits []fairway.SearchHit
+	if err := json.Unmarshal([]byte(out), &hits); err != nil || len(hits) == 0 {
+		t.Fatalf("--json: %v\n%s", err, out)
+	}
+}
