@@ -124,7 +124,7 @@ var tools = []tool{
 			return out, nil
 		}},
 	{name: "search", description: "Find tasks, claims, handoffs and evidence by their words (task titles and scope, claim and handoff text, evidence kind, filename and note), best first. Every word must match; the text is words only, never query syntax.",
-		props: map[string]any{"text": str("the words to find"), "kind": str("only task, claim, evidence or handoff"), "lane": str("only hits on tasks of this lane"), "limit": num("at most this many (default 20)")},
+		props:    map[string]any{"text": str("the words to find"), "kind": str("only task, claim, evidence or handoff"), "lane": str("only hits on tasks of this lane"), "limit": num("at most this many (default 20)")},
 		required: []string{"text"},
 		call: func(s *Server, ctx context.Context, a map[string]any) (any, error) {
 			v, err := need(a, "text", "kind", "lane")
