@@ -74,6 +74,7 @@ type Tx interface {
 	DeployTx
 	AuditTx
 	SearchTx
+	DumpTx
 }
 
 // SearchTx finds records by their words. Stores index the SearchDoc of
