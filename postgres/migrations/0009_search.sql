@@ -15,18 +15,18 @@ CREATE TABLE search_docs (
 CREATE INDEX search_docs_task ON search_docs (task);
 CREATE INDEX search_docs_tsv ON search_docs USING GIN (tsv);
 
--- Index what a ledger already holds, as fairway.TaskSearchDoc and its
--- siblings build it.
+-- Index what a ledger already holds, exactly as fairway.TaskSearchDoc
+-- and its siblings build it: the non-empty parts, one a line.
 INSERT INTO search_docs (kind, id, task, body)
-SELECT 'task', key, key, btrim(concat_ws(E'\n',
-    title, scope::jsonb->>'text',
+SELECT 'task', key, key, concat_ws(E'\n',
+    NULLIF(title, ''), NULLIF(scope::jsonb->>'text', ''),
     (SELECT string_agg(v, ' ') FROM jsonb_array_elements_text(COALESCE(scope::jsonb->'surfaces', '[]')) v),
     (SELECT string_agg(v, ' ') FROM jsonb_array_elements_text(COALESCE(scope::jsonb->'change_classes', '[]')) v),
     (SELECT string_agg(v, ' ') FROM jsonb_array_elements_text(COALESCE(scope::jsonb->'contracts', '[]')) v),
-    (SELECT string_agg(v, ' ') FROM jsonb_array_elements_text(COALESCE(scope::jsonb->'paths', '[]')) v)), E'\n')
+    (SELECT string_agg(v, ' ') FROM jsonb_array_elements_text(COALESCE(scope::jsonb->'paths', '[]')) v))
 FROM tasks;
 INSERT INTO search_docs (kind, id, task, body)
-SELECT 'evidence', id, task, btrim(concat_ws(E'\n', kind, NULLIF(record::jsonb->>'filename', ''), NULLIF(record::jsonb->>'note', '')), E'\n')
+SELECT 'evidence', id, task, concat_ws(E'\n', kind, NULLIF(record::jsonb->>'filename', ''), NULLIF(record::jsonb->>'note', ''))
 FROM evidence;
-INSERT INTO search_docs (kind, id, task, body) SELECT 'claim', id::text, task, text FROM claims;
+INSERT INTO search_docs (kind, id, task, body) SELECT 'claim', id::text, task, text FROM claims WHERE text <> '';
 INSERT INTO search_docs (kind, id, task, body) SELECT 'handoff', id, task, handoff FROM sessions WHERE handoff <> '';

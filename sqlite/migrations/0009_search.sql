@@ -25,18 +25,20 @@ CREATE TRIGGER search_docs_au AFTER UPDATE ON search_docs BEGIN
     INSERT INTO search_fts (rowid, body) VALUES (new.rowid, new.body);
 END;
 
--- Index what a ledger already holds, as fairway.TaskSearchDoc and its
--- siblings build it.
+-- Index what a ledger already holds, exactly as fairway.TaskSearchDoc
+-- and its siblings build it: the non-empty parts, one a line.
 INSERT INTO search_docs (kind, id, task, body)
-SELECT 'task', key, key, trim(
-    title || char(10) || coalesce(json_extract(scope, '$.text'), '') || char(10) ||
-    coalesce((SELECT group_concat(value, ' ') FROM json_each(scope, '$.surfaces')), '') || char(10) ||
-    coalesce((SELECT group_concat(value, ' ') FROM json_each(scope, '$.change_classes')), '') || char(10) ||
-    coalesce((SELECT group_concat(value, ' ') FROM json_each(scope, '$.contracts')), '') || char(10) ||
-    coalesce((SELECT group_concat(value, ' ') FROM json_each(scope, '$.paths')), ''), char(10))
+SELECT 'task', key, key, title
+    || coalesce(char(10) || nullif(json_extract(scope, '$.text'), ''), '')
+    || coalesce(char(10) || (SELECT group_concat(value, ' ') FROM json_each(scope, '$.surfaces')), '')
+    || coalesce(char(10) || (SELECT group_concat(value, ' ') FROM json_each(scope, '$.change_classes')), '')
+    || coalesce(char(10) || (SELECT group_concat(value, ' ') FROM json_each(scope, '$.contracts')), '')
+    || coalesce(char(10) || (SELECT group_concat(value, ' ') FROM json_each(scope, '$.paths')), '')
 FROM tasks;
 INSERT INTO search_docs (kind, id, task, body)
-SELECT 'evidence', id, task, trim(kind || char(10) || coalesce(json_extract(record, '$.filename'), '') || char(10) || coalesce(json_extract(record, '$.note'), ''), char(10))
+SELECT 'evidence', id, task, kind
+    || coalesce(char(10) || nullif(json_extract(record, '$.filename'), ''), '')
+    || coalesce(char(10) || nullif(json_extract(record, '$.note'), ''), '')
 FROM evidence;
-INSERT INTO search_docs (kind, id, task, body) SELECT 'claim', CAST(id AS TEXT), task, text FROM claims;
+INSERT INTO search_docs (kind, id, task, body) SELECT 'claim', CAST(id AS TEXT), task, text FROM claims WHERE text <> '';
 INSERT INTO search_docs (kind, id, task, body) SELECT 'handoff', id, task, handoff FROM sessions WHERE handoff <> '';
