@@ -368,7 +368,8 @@ func TestPortal_PagesShowTheLedger(t *testing.T) {
 			"prerequisite:kind-compute-capacity", "OPS-UAT-KIND-FULL-001", "Current safe work", "OPS-SAFE-004", "kind-uat</b> (on dependency)"}},
 		{"/lanes", []string{"safe-work", "waiting on capacity", "OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001"}},
 		{"/tasks/OPS-EDGE-TUNNEL-001", []string{"review:security", "changes requested", "attach the DNS and Access policy diff", "evidence:rollback-plan", "Restore tunnel config v41"}},
-		{"/tasks/OPS-SAFE-001", []string{"smoke passed, ready for review", "never counted as evidence", "12 checks, 12 passed", "task.create"}},
+		{"/tasks/OPS-SAFE-001", []string{"smoke passed, ready for review", "never counted as evidence", "12 checks, 12 passed", "task.create",
+			"Latest evidence of each kind, required or not", `<span class="pill st-unjudged">unjudged</span>`}},
 		{"/audit", []string{"Chain verified:", "review.approved.refused"}},
 	}
 	for _, tc := range cases {
@@ -397,6 +398,20 @@ func TestPortal_PagesShowTheLedger(t *testing.T) {
 	_, body = get(t, c, srv.URL+"/tasks/OPS-RUNNER-INVENTORY-001")
 	if !strings.Contains(body, ">stale<") {
 		t.Fatal("an approval of an older snapshot is not shown stale")
+	}
+	// A failing smoke nothing requires is shown, with the warning a closer
+	// must act on.
+	ev, err := l.AddEvidence(as("codex-1"), fairway.EvidenceAdd{Task: "OPS-SAFE-002", Kind: fairway.EvidenceSmoke,
+		Command: &fairway.Command{Argv: []string{"./smoke.sh"}, ExitCode: 3}}, fairway.EvidenceParts{Content: strings.NewReader("2 checks failed\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body = get(t, c, srv.URL+"/tasks/OPS-SAFE-002")
+	for _, w := range []string{`<td class="mono">` + ev.ID + `</td><td><span class="pill st-failing">failing</span></td><td>exited 3</td>`,
+		`Latest evidence fails (<span class="mono">` + ev.ID + `</span>): whoever closes the task must look at it and acknowledge it.`} {
+		if !strings.Contains(body, w) {
+			t.Fatalf("the task page does not show %q", w)
+		}
 	}
 }
 
