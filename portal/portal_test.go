@@ -115,7 +115,7 @@ func signIn(tb testing.TB, srv *httptest.Server, token string) *http.Client {
 func TestPortal_EveryPageNeedsASignedInSession(t *testing.T) {
 	srv, _, _ := demoPortal(t)
 	c := browser(t)
-	for _, path := range []string{"/", "/lanes", "/tasks/OPS-SAFE-001", "/audit", "/evidence/EV-000000000000/content"} {
+	for _, path := range []string{"/", "/lanes", "/tasks/OPS-SAFE-001", "/audit", "/search", "/evidence/EV-000000000000/content"} {
 		res, _ := get(t, c, srv.URL+path)
 		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/signin?next="+url.QueryEscape(path) {
 			t.Errorf("GET %s without a session: %d to %q, want 303 to sign in", path, res.StatusCode, res.Header.Get("Location"))
@@ -371,6 +371,8 @@ func TestPortal_PagesShowTheLedger(t *testing.T) {
 		{"/tasks/OPS-SAFE-001", []string{"smoke passed, ready for review", "never counted as evidence", "12 checks, 12 passed", "task.create",
 			"Latest evidence of each kind, required or not", `<span class="pill st-unjudged">unjudged</span>`}},
 		{"/audit", []string{"Chain verified:", "review.approved.refused"}},
+		{"/search?q=tunnel&kind=task", []string{`<a class="mono" href="/tasks/OPS-EDGE-TUNNEL-001">OPS-EDGE-TUNNEL-001</a>`, `<option value="task" selected>task</option>`}},
+		{"/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", []string{"No matches.", `value="&lt;script&gt;alert(1)&lt;/script&gt;"`}},
 	}
 	for _, tc := range cases {
 		res, body := get(t, c, srv.URL+tc.path)
