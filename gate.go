@@ -32,6 +32,25 @@ type Requirement struct {
 	Waiver *Waiver `json:"waiver,omitempty"`
 }
 
+// Outcomes of the latest evidence of a kind.
+const (
+	OutcomeOK       = "ok"
+	OutcomeFailing  = "failing"
+	OutcomeUnjudged = "unjudged"
+)
+
+// EvidenceOutcome is what the newest current evidence of one kind on a
+// task shows, required by the gate or not: a smoke that exited 3 is shown
+// even where nothing asks for it.
+type EvidenceOutcome struct {
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	// Outcome is ok, failing, or unjudged when the gate cannot read what
+	// the evidence shows (a screenshot, an export).
+	Outcome string `json:"outcome"`
+	Detail  string `json:"detail"`
+}
+
 // GateDecision is the outcome of evaluating a task's gate.
 type GateDecision struct {
 	Task         string        `json:"task"`
@@ -43,4 +62,18 @@ type GateDecision struct {
 	// when none was in force.
 	PolicyDigest string    `json:"policy_digest,omitempty"`
 	DecidedAt    time.Time `json:"decided_at"`
+	// Latest is the newest evidence of each kind on the task, by kind.
+	// Failing evidence here is a warning a closer must acknowledge.
+	Latest []EvidenceOutcome `json:"latest"`
+}
+
+// Failing returns the IDs of the latest evidence that shows failure.
+func (d *GateDecision) Failing() []string {
+	var out []string
+	for _, e := range d.Latest {
+		if e.Outcome == OutcomeFailing {
+			out = append(out, e.ID)
+		}
+	}
+	return out
 }

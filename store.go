@@ -20,6 +20,7 @@ type Service interface {
 	DeployService
 	PlanService
 	TreeService
+	SearchService
 }
 
 // Store is the persistence the ledger's rules sit on: reads and writes in
@@ -72,6 +73,18 @@ type Tx interface {
 	SessionTx
 	DeployTx
 	AuditTx
+	SearchTx
+	DumpTx
+}
+
+// SearchTx finds records by their words. Stores index the SearchDoc of
+// every task, claim, evidence record and session handoff themselves, in
+// the transaction that writes the record, so the index never lags.
+type SearchTx interface {
+	// Search returns the records holding every word of q.Text
+	// (SearchTerms), filtered by kind and by their task's lane, best
+	// first, at most q.Limit. q is valid.
+	Search(q SearchQuery) ([]*SearchHit, error)
 }
 
 // TaskTx stores tasks.

@@ -273,8 +273,9 @@ type TaskService interface {
 	TransitionTask(ctx context.Context, key string, t Transition) (*Task, error)
 	// CloseTask moves a task to done when, and only when, its gate passes.
 	// The decision is returned either way; a failing gate is an
-	// EGATEFAILED error.
-	CloseTask(ctx context.Context, key string) (*GateDecision, error)
+	// EGATEFAILED error. Failing latest evidence (GateDecision.Latest)
+	// must be acknowledged by ID, else the close is an ECONFLICT refusal.
+	CloseTask(ctx context.Context, key string, acknowledge ...string) (*GateDecision, error)
 	CancelTask(ctx context.Context, key, reason string) (*Task, error)
 	// TakeTask starts an open task as the caller, making it the owner
 	// when it has none; atomic, so of two takers exactly one wins.

@@ -199,6 +199,13 @@ func (l *loader) outcomes() {
 	})
 	l.evidence("codex-1", "OPS-UAT-KIND-FULL-001", fairway.EvidenceSmoke, "alternate-profile-smoke.log",
 		"kind smoke on the alternate small profile\nauth/session: 12 checks, 12 passed\nterminal connect: 4 checks, 4 passed\n")
+	// The policy's default: safe work still closes only on one
+	// independent human review (omar, ops; olivia created the task).
+	l.do(func() error {
+		_, err := l.svc.AddReview(l.as("omar"), fairway.ReviewAdd{Task: "OPS-SAFE-001", Domain: "ops", Verdict: fairway.VerdictApproved,
+			Comment: "smoke log shows all 12 checks passing"})
+		return err
+	})
 	l.do(func() error { _, err := l.svc.CloseTask(l.as("olivia"), "OPS-SAFE-001"); return err })
 	l.move("codex-1", "OPS-SAFE-002", fairway.StatusInReview, "")
 	l.task("olivia", fairway.TaskCreate{Key: "OPS-SAFE-009", Lane: "safe-work", Owner: "codex-1", Priority: prio(4), Risk: fairway.RiskLow, Labels: []string{"safe-fallback"},

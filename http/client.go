@@ -209,11 +209,15 @@ func (c *Client) TakeTask(ctx context.Context, key string) (*fairway.Task, error
 	return &out, c.do(ctx, "POST", "/api/v1/tasks/"+pathEscape(key)+"/take", nil, nil, &out, nil)
 }
 
-// CloseTask closes a task through its gate.
-func (c *Client) CloseTask(ctx context.Context, key string) (*fairway.GateDecision, error) {
+// CloseTask closes a task through its gate, acknowledging failing latest
+// evidence by ID.
+func (c *Client) CloseTask(ctx context.Context, key string, acknowledge ...string) (*fairway.GateDecision, error) {
 	var out fairway.GateDecision
 	var refused *fairway.GateDecision
-	err := c.do(ctx, "POST", "/api/v1/tasks/"+pathEscape(key)+"/close", nil, struct{}{}, &out, &refused)
+	in := struct {
+		Acknowledge []string `json:"acknowledge,omitempty"`
+	}{acknowledge}
+	err := c.do(ctx, "POST", "/api/v1/tasks/"+pathEscape(key)+"/close", nil, in, &out, &refused)
 	if err != nil {
 		return refused, err
 	}

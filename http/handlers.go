@@ -191,7 +191,15 @@ func (s *Server) transitionTask(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) closeTask(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.service.CloseTask(r.Context(), r.PathValue("key"))
+	var in struct {
+		Acknowledge []string `json:"acknowledge"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+	}
+	d, err := s.service.CloseTask(r.Context(), r.PathValue("key"), in.Acknowledge...)
 	if err != nil {
 		s.writeErrorWith(w, r, err, d)
 		return nil

@@ -83,6 +83,7 @@ var routes = []route{
 	{"GET", "/api/v1/next", (*Server).next},
 	{"POST", "/api/v1/tasks/{key}/evidence", (*Server).addEvidence},
 	{"GET", "/api/v1/evidence", (*Server).listEvidence},
+	{"GET", "/api/v1/search", (*Server).search},
 	{"GET", "/api/v1/evidence/verify", (*Server).verifyEvidence},
 	{"GET", "/api/v1/evidence/{id}", (*Server).getEvidence},
 	{"GET", "/api/v1/evidence/{id}/content", (*Server).evidenceContent},

@@ -105,7 +105,10 @@ func setUp(t *testing.T, l *ledger.Ledger, withPolicy bool) *fixture {
 		return f
 	}
 	must(l.BootstrapPolicy(as("alice"), "governance.yaml", demo.Policy))
-	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-001", Title: "first"}))
+	// OPS-FIX-001 has the one independent review the policy's default
+	// asks, so a human may close it.
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-001", Title: "first", ReviewDomains: []string{"ops"}}))
+	must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-FIX-001", Domain: "ops", Verdict: fairway.VerdictApproved}))
 	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-002", Title: "second"}))
 	if err := l.AddDependency(as("alice"), "OPS-FIX-002", "OPS-FIX-001"); err != nil {
 		t.Fatal(err)
@@ -116,13 +119,15 @@ func setUp(t *testing.T, l *ledger.Ledger, withPolicy bool) *fixture {
 	f.waiver = w.ID
 	// OPS-FIX-006 waits on OPS-FIX-005, which is done: removing that
 	// dependency narrows nothing, so it is a plain (human) edit.
-	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-005", Title: "finished"}))
+	// The policy's default asks one independent review of it: omar's.
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-005", Title: "finished", ReviewDomains: []string{"ops"}}))
 	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-006", Title: "after the finished one"}))
 	if err := l.AddDependency(as("alice"), "OPS-FIX-006", "OPS-FIX-005"); err != nil {
 		t.Fatal(err)
 	}
+	must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-FIX-005", Domain: "ops", Verdict: fairway.VerdictApproved}))
 	must(l.CloseTask(as("alice"), "OPS-FIX-005"))
-	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-003", Title: "reviewed", ReviewDomains: []string{"ops"}}))
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-003", Lane: "closeout", Title: "reviewed", ReviewDomains: []string{"ops"}}))
 	f.narrowing = must(l.ProposeNarrowing(as("alice"), "OPS-FIX-003", fairway.TaskUpdate{RemoveReviewDomains: []string{"ops"}})).ID
 	run := must(l.StartDeploy(as("alice"), fairway.DeployStart{Task: "OPS-FIX-002", Environment: "dev", Commit: "0123abcd"}))
 	for _, s := range []string{fairway.StageCI, fairway.StageDeploy} {
@@ -247,6 +252,9 @@ var calls = map[string]call{
 	"VerifyEvidence": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error { return ignore(l.VerifyEvidence(ctx)) }},
 	"AddClaim": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.AddClaim(ctx, fairway.ClaimAdd{Task: "OPS-FIX-001", Text: "tests pass"}))
+	}},
+	"Search": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.Search(ctx, fairway.SearchQuery{Text: "first"}))
 	}},
 	"ListClaims": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.ListClaims(ctx, "OPS-FIX-001"))
@@ -386,7 +394,7 @@ var allowed = map[string][]string{
 	// proofs are public: any known actor may ask for them.
 	"AuditTree": everyone, "PublishCheckpoint": everyone, "Checkpoints": everyone, "InclusionProof": everyone, "ConsistencyProof": everyone,
 	"AddEvidence": ownCredential, "GetEvidence": everyone, "ListEvidence": everyone, "OpenEvidence": everyone, "VerifyEvidence": everyone,
-	"AddClaim": ownCredential, "ListClaims": everyone,
+	"AddClaim": ownCredential, "ListClaims": everyone, "Search": everyone,
 	"AddReview": humanOnly, "ListReviews": everyone,
 	"RequestWaiver": ownCredential, "ApproveWaiver": humanOnly, "ListWaivers": everyone,
 	"ActivePolicy": everyone, "BootstrapPolicy": humanOnly, "ProposePolicy": ownCredential,

@@ -146,6 +146,9 @@ func (l *Ledger) decide(tx fairway.Tx, f *facts, blobs *blobCheck) (*fairway.Gat
 		d.Requirements = append(d.Requirements, r)
 	}
 	d.Pass = !slices.ContainsFunc(d.Requirements, func(r fairway.Requirement) bool { return r.State == fairway.ReqUnsatisfied })
+	if d.Latest, err = latestEvidence(tx, f); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -220,16 +223,20 @@ func (l *Ledger) ExplainGate(ctx context.Context, key string) (*fairway.GateDeci
 }
 
 // CloseTask moves a task to done when its gate passes. Only a human may
-// close (R1). A refusal, for either reason, is written to the audit log.
-// Closing a task that proposes a policy puts that policy in force (R13).
-func (l *Ledger) CloseTask(ctx context.Context, key string) (*fairway.GateDecision, error) {
+// close (R1). When the latest evidence of some kind fails, the closer
+// must acknowledge each such record by ID, and the close event names
+// them. A refusal, for any reason, is written to the audit log. Closing a
+// task that proposes a policy puts that policy in force (R13).
+func (l *Ledger) CloseTask(ctx context.Context, key string, acknowledge ...string) (*fairway.GateDecision, error) {
 	blobs, err := l.checkBlobs(ctx, key, false)
 	if err != nil {
 		return nil, err
 	}
 	var d *fairway.GateDecision
+	ackRefused := false // the gate passed, but failing evidence went unacknowledged
 	err = l.write(ctx, "task.close", key, func(w *write) error {
 		w.taskScoped = true // human-only: requireHuman refuses sessions and agents
+		ackRefused = false
 		tx, now := w.tx, w.now
 		task, err := tx.Task(key)
 		if err != nil {
@@ -256,12 +263,20 @@ func (l *Ledger) CloseTask(ctx context.Context, key string) (*fairway.GateDecisi
 			e := &fairway.Error{Code: fairway.EGATEFAILED, Message: fmt.Sprintf("the gate for %s did not pass; run `fairway gate explain %s` to see what is unsatisfied", key, key)}
 			return w.refuseWith(e, map[string]any{"code": e.Code, "decision": d})
 		}
+		if e := acknowledgement(d, acknowledge); e != nil {
+			ackRefused = true
+			return w.refuseWith(e, map[string]any{"code": e.Code, "reason": e.Error(), "failing": d.Failing()})
+		}
 		from := task.Status
 		task.Status, task.WaitReason, task.UpdatedAt, task.ClosedAt = fairway.StatusDone, "", now, now
 		if err := tx.UpdateTask(task); err != nil {
 			return err
 		}
-		if err := w.record(map[string]any{"from": from, "decision": d, "task": task}); err != nil {
+		change := map[string]any{"from": from, "decision": d, "task": task}
+		if failing := d.Failing(); len(failing) > 0 {
+			change["acknowledged"] = failing
+		}
+		if err := w.record(change); err != nil {
 			return err
 		}
 		if f.proposal != nil {
@@ -269,7 +284,7 @@ func (l *Ledger) CloseTask(ctx context.Context, key string) (*fairway.GateDecisi
 		}
 		return nil
 	})
-	if fairway.ErrorCode(err) == fairway.EGATEFAILED && d != nil && !d.Pass {
+	if d != nil && (ackRefused || fairway.ErrorCode(err) == fairway.EGATEFAILED && !d.Pass) {
 		return d, err
 	}
 	if err != nil {

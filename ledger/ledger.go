@@ -133,27 +133,35 @@ func (l *Ledger) AuditLog(ctx context.Context, f fairway.AuditFilter) ([]*fairwa
 func (l *Ledger) VerifyAudit(ctx context.Context) (*fairway.AuditVerification, error) {
 	var res *fairway.AuditVerification
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
-		var v fairway.AuditVerifier
-		rows := newRowWitness()
-		if err := tx.EachAuditEvent(func(e *fairway.AuditEvent) error { v.Add(e); rows.add(e); return nil }); err != nil {
-			return err
-		}
-		head, err := tx.AuditHead()
-		if err != nil {
-			return err
-		}
-		res = v.Finish(head)
-		if res.OK {
-			res, err = verifyTree(tx, head, res)
-		}
-		if err != nil || !res.OK {
-			return err
-		}
-		problem, err := rows.check(tx)
-		if problem != nil {
-			res.OK, res.FirstBadSeq, res.Problem = false, problem.seq, problem.problem
-		}
+		var err error
+		res, err = verifyAudit(tx)
 		return err
 	})
+	return res, err
+}
+
+// verifyAudit checks the chain, the Merkle tree and the rows the gate
+// reads against the events that wrote them, in one transaction.
+func verifyAudit(tx fairway.Tx) (*fairway.AuditVerification, error) {
+	var v fairway.AuditVerifier
+	rows := newRowWitness()
+	if err := tx.EachAuditEvent(func(e *fairway.AuditEvent) error { v.Add(e); rows.add(e); return nil }); err != nil {
+		return nil, err
+	}
+	head, err := tx.AuditHead()
+	if err != nil {
+		return nil, err
+	}
+	res := v.Finish(head)
+	if res.OK {
+		res, err = verifyTree(tx, head, res)
+	}
+	if err != nil || !res.OK {
+		return res, err
+	}
+	problem, err := rows.check(tx)
+	if problem != nil {
+		res.OK, res.FirstBadSeq, res.Problem = false, problem.seq, problem.problem
+	}
 	return res, err
 }

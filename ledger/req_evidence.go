@@ -341,3 +341,74 @@ func (l *Ledger) statProof(ctx context.Context, lists [][]*fairway.Evidence) (*b
 	}
 	return check, nil
 }
+
+// latestEvidence judges the newest current evidence of every kind on the
+// task, required or not, by kind: what the gate shows beside its
+// requirements so that failing evidence nothing asks for is never hidden
+// behind a pass. Transcripts are context, not evidence of an outcome.
+func latestEvidence(tx fairway.Tx, f *facts) ([]fairway.EvidenceOutcome, error) {
+	list, err := tx.EvidenceList(fairway.EvidenceFilter{Task: f.task.Key})
+	if err != nil {
+		return nil, err
+	}
+	superseded := map[string]bool{}
+	for _, e := range list {
+		if e.Supersedes != "" {
+			superseded[e.Supersedes] = true
+		}
+	}
+	newest := map[string]*fairway.Evidence{}
+	var kinds []string
+	for _, e := range list { // oldest first: the last of a kind is the newest
+		if !fairway.CountsAsProof(e) || superseded[e.ID] {
+			continue
+		}
+		if newest[e.Kind] == nil {
+			kinds = append(kinds, e.Kind)
+		}
+		newest[e.Kind] = e
+	}
+	slices.Sort(kinds)
+	out := make([]fairway.EvidenceOutcome, 0, len(kinds))
+	for _, kind := range kinds {
+		e := newest[kind]
+		o := fairway.EvidenceOutcome{ID: e.ID, Kind: kind}
+		switch v := judge(e, f.policy.SuccessOf(kind)); {
+		case !v.ok:
+			o.Outcome, o.Detail = fairway.OutcomeFailing, v.failure
+		case e.Command == nil && e.Summary == nil:
+			o.Outcome, o.Detail = fairway.OutcomeUnjudged, "the gate cannot judge what it shows"
+		default:
+			o.Outcome, o.Detail = fairway.OutcomeOK, v.shows
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// acknowledgement checks that a closer named every piece of failing
+// latest evidence and nothing else, so that a close over a failure is
+// always a decision someone made and the log says who.
+func acknowledgement(d *fairway.GateDecision, acknowledge []string) *fairway.Error {
+	failing := d.Failing()
+	for _, id := range acknowledge {
+		if !slices.Contains(failing, id) {
+			return fairway.FieldError("acknowledge", "%s is not failing latest evidence of %s; acknowledge only what `fairway gate explain %s` lists as failing", id, d.Task, d.Task)
+		}
+	}
+	var all, missing []string
+	for _, e := range d.Latest {
+		if e.Outcome != fairway.OutcomeFailing {
+			continue
+		}
+		all = append(all, fmt.Sprintf("%s (%s: %s)", e.ID, e.Kind, e.Detail))
+		if !slices.Contains(acknowledge, e.ID) {
+			missing = append(missing, e.ID)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fairway.Errorf(fairway.ECONFLICT, "the latest evidence of %s fails: %s; not acknowledged: %s. Look at it, then close with `fairway task close %s --acknowledge %s`, or record passing evidence",
+		d.Task, strings.Join(all, ", "), strings.Join(missing, ", "), d.Task, strings.Join(failing, " --acknowledge "))
+}

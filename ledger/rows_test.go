@@ -26,9 +26,9 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 	}{
 		{"a task's review domain dropped", `UPDATE tasks SET review_domains = '' WHERE key = 'OPS-FIX-003'`, "task OPS-FIX-003 differs from what event"},
 		{"a task closed", `UPDATE tasks SET status = 'done' WHERE key = 'OPS-FIX-002'`, "task OPS-FIX-002 differs from what event"},
-		{"a review's verdict", `DROP TRIGGER reviews_no_update; UPDATE reviews SET verdict = 'approved'`, "review 1 of OPS-FIX-003 differs"},
+		{"a review's verdict", `DROP TRIGGER reviews_no_update; UPDATE reviews SET verdict = 'approved'`, "review 3 of OPS-FIX-003 differs"},
 		{"a review slipped in", `INSERT INTO reviews (task, domain, reviewer, reviewer_kind, verdict, snapshot, at) VALUES ('OPS-FIX-001','ops','omar','human','approved','x',1)`,
-			"review 2 of OPS-FIX-001 is in the store but no audit event wrote it"},
+			"review 4 of OPS-FIX-001 is in the store but no audit event wrote it"},
 		{"a waiver approved", `UPDATE waivers SET approved_by = 'omar', approved_at = 1`, "waiver 1 differs"},
 		{"an evidence record's content", `DROP TRIGGER evidence_no_update; UPDATE evidence SET record = replace(record, '"kind":"log"', '"kind":"log","note":"edited"')`, "differs from what event"},
 		{"evidence moved to another task", `DROP TRIGGER evidence_no_update; UPDATE evidence SET task = 'OPS-FIX-001', record = replace(record, '"task":"OPS-FIX-002"', '"task":"OPS-FIX-001"')`, "differs from what event"},

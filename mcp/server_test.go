@@ -133,7 +133,7 @@ func TestMCP_ToolListHasNoApproveCloseCancelOrWaive(t *testing.T) {
 	for _, x := range c.call("tools/list", nil)["result"].(map[string]any)["tools"].([]any) {
 		names = append(names, x.(map[string]any)["name"].(string))
 	}
-	want := "next prime task_take task_show session_attach session_heartbeat session_detach evidence_add claim request_review"
+	want := "next prime task_take task_show search session_attach session_heartbeat session_detach evidence_add claim request_review"
 	if strings.Join(names, " ") != want {
 		t.Fatalf("tools = %v, want %s", names, want)
 	}
@@ -146,6 +146,22 @@ func TestMCP_ToolListHasNoApproveCloseCancelOrWaive(t *testing.T) {
 	}
 	if resp := c.call("tools/call", map[string]any{"name": "task_close", "arguments": map[string]any{"task": "M-1"}}); resp["error"] == nil {
 		t.Fatalf("an unknown tool was called: %v", resp)
+	}
+}
+
+// search finds a task by its title's words and refuses a bad kind.
+func TestMCP_Search(t *testing.T) {
+	c, _ := newClient(t)
+	c.call("initialize", map[string]any{"protocolVersion": mcp.ProtocolVersion})
+	resp := c.call("tools/call", map[string]any{"name": "search", "arguments": map[string]any{"text": "agent work", "kind": "task"}})
+	res := resp["result"].(map[string]any)
+	text := res["content"].([]any)[0].(map[string]any)["text"].(string)
+	var hits []fairway.SearchHit
+	if err := json.Unmarshal([]byte(text), &hits); err != nil || res["isError"] == true || len(hits) != 1 || hits[0].ID != "M-1" {
+		t.Fatalf("search result %q: %v", text, err)
+	}
+	if _, isErr := c.tool("search", map[string]any{"text": "x", "kind": "chat"}); !isErr {
+		t.Fatal("a bad kind was accepted")
 	}
 }
 

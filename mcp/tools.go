@@ -123,6 +123,20 @@ var tools = []tool{
 			}
 			return out, nil
 		}},
+	{name: "search", description: "Find tasks, claims, handoffs and evidence by their words (task titles and scope, claim and handoff text, evidence kind, filename and note), best first. Every word must match; the text is words only, never query syntax.",
+		props:    map[string]any{"text": str("the words to find"), "kind": str("only task, claim, evidence or handoff"), "lane": str("only hits on tasks of this lane"), "limit": num("at most this many (default 20)")},
+		required: []string{"text"},
+		call: func(s *Server, ctx context.Context, a map[string]any) (any, error) {
+			v, err := need(a, "text", "kind", "lane")
+			if err != nil {
+				return nil, err
+			}
+			q := fairway.SearchQuery{Text: v[0], Kind: v[1], Lane: v[2]}
+			if n, ok := a["limit"].(float64); ok {
+				q.Limit = int(n)
+			}
+			return s.Service.Search(s.acting(), q)
+		}},
 	{name: "session_attach", description: "Attach a session to a task before working on it. Every later call of this server acts through the session; heartbeat it before its lease runs out. Read the returned handoff first.",
 		props:    map[string]any{"task": str("task key"), "provider": str("codex, claude, gemini or another name"), "replace": str("a live session to supersede explicitly")},
 		required: []string{"task", "provider"},

@@ -345,6 +345,7 @@ func (c *checker) check() {
 			kind(fmt.Sprintf("%s[%d]", list.path, i), k)
 		}
 	}
+	c.checkDefaults()
 	c.checkEvidenceKinds()
 	c.checkEnvironments()
 	for i, k := range p.Secrets.Redact {
@@ -393,4 +394,25 @@ func (c *checker) compile(path, expr string) cel.Program {
 		return nil
 	}
 	return prg
+}
+
+// checkDefaults makes sure the defaults name a requirement for every task
+// they reach: a defaults section that can leave a gate empty is refused.
+func (c *checker) checkDefaults() {
+	d := c.p.Defaults
+	if d == nil {
+		return
+	}
+	if !d.LayerReview && len(d.ReviewDomains) == 0 {
+		c.errorf("defaults", "defaults name no requirement: set layer_review: true or list review_domains")
+		return
+	}
+	if len(d.ReviewDomains) == 0 {
+		c.errorf("defaults", "defaults need review_domains for tasks in lanes no layer claims, or those tasks' gates pass over nothing")
+	}
+	for i, name := range d.ReviewDomains {
+		if _, ok := c.p.ReviewDomains[name]; !ok {
+			c.errorf(fmt.Sprintf("defaults.review_domains[%d]", i), "review domain %q is not defined under review_domains", name)
+		}
+	}
 }

@@ -171,6 +171,17 @@ func (p *Policy) Needs(t *fairway.Task, proposesPolicy bool) ([]*Need, error) {
 			review(d, "the task changes the governance policy", false)
 		}
 	}
+	if len(byID) == 0 && p.Defaults != nil {
+		// Nothing else applies: the defaults keep the gate from passing
+		// over nothing.
+		if layer := p.LayerOfLane(t.Lane); p.Defaults.LayerReview && layer != "" {
+			review(p.Layers[layer].ReviewDomain, fmt.Sprintf("default: no other requirement applies; layer %s owns lane %s", layer, t.Lane), false)
+		} else {
+			for _, d := range p.Defaults.ReviewDomains {
+				review(d, "default: no other requirement applies", false)
+			}
+		}
+	}
 	out := make([]*Need, 0, len(byID))
 	for _, n := range byID {
 		if n.WaiverDomain == "" {

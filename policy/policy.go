@@ -35,6 +35,9 @@ type Policy struct {
 	EvidenceKinds map[string]*EvidenceKind `yaml:"evidence_kinds"`
 	// Environments are where deploy-runs go.
 	Environments map[string]*Environment `yaml:"environments"`
+	// Defaults is what a task's gate requires when nothing else in the
+	// policy applies to it, so that a gate never passes over nothing.
+	Defaults *Defaults `yaml:"defaults"`
 
 	// File, Source and Digest identify exactly what was loaded.
 	File   string `yaml:"-"`
@@ -121,6 +124,14 @@ type Rule struct {
 	DeployRuns []string `yaml:"deploy_runs"`
 
 	when cel.Program
+}
+
+// Defaults are the requirements of a task no other part of the policy
+// covers: its lane's layer review when LayerReview is set and a layer
+// owns the lane, otherwise the ReviewDomains.
+type Defaults struct {
+	LayerReview   bool     `yaml:"layer_review"`
+	ReviewDomains []string `yaml:"review_domains"`
 }
 
 // Fallback says what counts as safe work while a lane waits. It never

@@ -35,6 +35,12 @@ func TestLoad_ErrorsNameFileLineAndReason(t *testing.T) {
 		{"non-bool CEL", `when: "'service-exposure' in task.labels"`, `when: "task.priority + 1"`, "prerequisites.rte-exports.when: CEL: the condition must be true or false"},
 		{"context as proof", "evidence: [command-result]\n\nprotected", "evidence: [context]\n\nprotected", "context evidence can never satisfy a requirement"},
 		{"bad yaml", "version: 1\n", "version: [1\n", "governance.yaml:"},
+		{"default domain undefined", "review_domains: [ops]\n\nfallback:", "review_domains: [opps]\n\nfallback:",
+			`defaults.review_domains[0]: review domain "opps" is not defined under review_domains`},
+		{"defaults name nothing", "  layer_review: true\n  review_domains: [ops]\n", "  layer_review: false\n",
+			"defaults: defaults name no requirement"},
+		{"layer review leaves unclaimed lanes bare", "  layer_review: true\n  review_domains: [ops]\n", "  layer_review: true\n",
+			"defaults: defaults need review_domains for tasks in lanes no layer claims"},
 	}
 	for _, c := range cases {
 		if !strings.Contains(base, c.from) {
@@ -94,9 +100,10 @@ func TestNeeds_FromSurfacesContractsClassesRulesAndPrerequisites(t *testing.T) {
 			t.Fatalf("reason = %q", n.Describe())
 		}
 	}
-	// Inside its own layer, a contract adds no outside review.
+	// Inside its own layer, a contract adds no outside review: only the
+	// default review by the layer's own domain applies.
 	own := &fairway.Task{Key: "GP-1", Lane: "gpuaas", Scope: fairway.Scope{Contracts: []string{"route:/v1/allocations/list"}}}
-	if needs, _ := p.Needs(own, false); len(needs) != 0 {
+	if needs, _ := p.Needs(own, false); len(needs) != 1 || needs[0].ID != "review:gpuaas" || !strings.HasPrefix(needs[0].Describe(), "default:") {
 		t.Fatalf("own-layer needs = %v", needs)
 	}
 	if p.IsSafeFallback(task) {
@@ -167,5 +174,44 @@ func TestEnvironment_WindowAt(t *testing.T) {
 		if !gotOpen.Equal(c.open) || !gotNext.Equal(c.next) {
 			t.Errorf("at %s: open %s next %s, want %s and %s", c.at, gotOpen, gotNext, c.open, c.next)
 		}
+	}
+}
+
+func TestNeeds_DefaultsApplyOnlyWhenNothingElseDoes(t *testing.T) {
+	p, err := policy.Load("governance.yaml", demo.Policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		task fairway.Task
+		want string
+	}{
+		{"layered lane takes its layer's domain", fairway.Task{Key: "P-1", Lane: "platform"}, "review:platform"},
+		{"closeout belongs to the shared platform", fairway.Task{Key: "C-1", Lane: "closeout"}, "review:platform"},
+		{"unclaimed lane takes the default domains", fairway.Task{Key: "S-1", Lane: "safe-work", Labels: []string{"safe-fallback"}}, "review:ops"},
+		{"a rule that applies replaces the default", fairway.Task{Key: "M-1", Lane: "safe-work", Labels: []string{"monitor"}}, "evidence:ci-terminal"},
+		{"a named domain replaces the default", fairway.Task{Key: "N-1", Lane: "platform", ReviewDomains: []string{"security"}}, "review:security"},
+	}
+	for _, c := range cases {
+		needs, err := p.Needs(&c.task, false)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var ids []string
+		for _, n := range needs {
+			ids = append(ids, n.ID)
+		}
+		if strings.Join(ids, ",") != c.want {
+			t.Errorf("%s: needs %v, want %s", c.name, ids, c.want)
+		}
+	}
+	// Without a defaults section nothing is invented.
+	bare, err := policy.Load("governance.yaml", []byte(strings.Replace(string(demo.Policy), "defaults:\n  layer_review: true\n  review_domains: [ops]\n", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if needs, _ := bare.Needs(&fairway.Task{Key: "S-1", Lane: "safe-work"}, false); len(needs) != 0 {
+		t.Fatalf("needs without defaults = %v", needs)
 	}
 }

@@ -101,6 +101,26 @@ func (p *Portal) audit(ctx context.Context, r *http.Request, v *view) (string, a
 	return "audit", d, err
 }
 
+// searchData is what the search page shows: the query and its hits.
+type searchData struct {
+	Query fairway.SearchQuery
+	Hits  []*fairway.SearchHit
+	Kinds []string
+}
+
+func (p *Portal) search(ctx context.Context, r *http.Request, v *view) (string, any, error) {
+	v.Title, v.Nav = "Search", "search"
+	q := r.URL.Query()
+	d := &searchData{Query: fairway.SearchQuery{Text: q.Get("q"), Kind: q.Get("kind"), Lane: q.Get("lane")},
+		Kinds: []string{fairway.SearchTask, fairway.SearchClaim, fairway.SearchEvidence, fairway.SearchHandoff}}
+	if d.Query.Text == "" {
+		return "search", d, nil
+	}
+	hits, err := p.svc.Search(ctx, d.Query)
+	d.Hits = hits
+	return "search", d, err
+}
+
 // flashes are the confirmations a redirect after a post may show; the
 // query names one, so no text of the URL reaches the page.
 var flashes = map[string]string{

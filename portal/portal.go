@@ -57,7 +57,7 @@ func New(svc fairway.Service, auth Authenticator, key []byte, logger *slog.Logge
 }
 
 // pageNames are the templates, one file each, rendered inside layout.html.
-var pageNames = []string{"overview", "lanes", "task", "audit", "signin", "error"}
+var pageNames = []string{"overview", "lanes", "task", "audit", "search", "signin", "error"}
 
 func mustParse() map[string]*template.Template {
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
@@ -81,6 +81,7 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /lanes", p.page(p.lanes))
 	mux.HandleFunc("GET /tasks/{key}", p.page(p.task))
 	mux.HandleFunc("GET /audit", p.page(p.audit))
+	mux.HandleFunc("GET /search", p.page(p.search))
 	mux.HandleFunc("GET /evidence/{id}/{part}", p.signedIn(p.evidenceBytes))
 	mux.HandleFunc("POST /tasks/{key}/reviews", p.action(p.review))
 	mux.HandleFunc("POST /waivers/{id}/approve", p.action(p.approveWaiver))

@@ -115,7 +115,7 @@ func signIn(tb testing.TB, srv *httptest.Server, token string) *http.Client {
 func TestPortal_EveryPageNeedsASignedInSession(t *testing.T) {
 	srv, _, _ := demoPortal(t)
 	c := browser(t)
-	for _, path := range []string{"/", "/lanes", "/tasks/OPS-SAFE-001", "/audit", "/evidence/EV-000000000000/content"} {
+	for _, path := range []string{"/", "/lanes", "/tasks/OPS-SAFE-001", "/audit", "/search", "/evidence/EV-000000000000/content"} {
 		res, _ := get(t, c, srv.URL+path)
 		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/signin?next="+url.QueryEscape(path) {
 			t.Errorf("GET %s without a session: %d to %q, want 303 to sign in", path, res.StatusCode, res.Header.Get("Location"))
@@ -368,8 +368,11 @@ func TestPortal_PagesShowTheLedger(t *testing.T) {
 			"prerequisite:kind-compute-capacity", "OPS-UAT-KIND-FULL-001", "Current safe work", "OPS-SAFE-004", "kind-uat</b> (on dependency)"}},
 		{"/lanes", []string{"safe-work", "waiting on capacity", "OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001"}},
 		{"/tasks/OPS-EDGE-TUNNEL-001", []string{"review:security", "changes requested", "attach the DNS and Access policy diff", "evidence:rollback-plan", "Restore tunnel config v41"}},
-		{"/tasks/OPS-SAFE-001", []string{"smoke passed, ready for review", "never counted as evidence", "12 checks, 12 passed", "task.create"}},
+		{"/tasks/OPS-SAFE-001", []string{"smoke passed, ready for review", "never counted as evidence", "12 checks, 12 passed", "task.create",
+			"Latest evidence of each kind, required or not", `<span class="pill st-unjudged">unjudged</span>`}},
 		{"/audit", []string{"Chain verified:", "review.approved.refused"}},
+		{"/search?q=tunnel&kind=task", []string{`<a class="mono" href="/tasks/OPS-EDGE-TUNNEL-001">OPS-EDGE-TUNNEL-001</a>`, `<option value="task" selected>task</option>`}},
+		{"/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", []string{"No matches.", `value="&lt;script&gt;alert(1)&lt;/script&gt;"`}},
 	}
 	for _, tc := range cases {
 		res, body := get(t, c, srv.URL+tc.path)
@@ -397,6 +400,20 @@ func TestPortal_PagesShowTheLedger(t *testing.T) {
 	_, body = get(t, c, srv.URL+"/tasks/OPS-RUNNER-INVENTORY-001")
 	if !strings.Contains(body, ">stale<") {
 		t.Fatal("an approval of an older snapshot is not shown stale")
+	}
+	// A failing smoke nothing requires is shown, with the warning a closer
+	// must act on.
+	ev, err := l.AddEvidence(as("codex-1"), fairway.EvidenceAdd{Task: "OPS-SAFE-002", Kind: fairway.EvidenceSmoke,
+		Command: &fairway.Command{Argv: []string{"./smoke.sh"}, ExitCode: 3}}, fairway.EvidenceParts{Content: strings.NewReader("2 checks failed\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body = get(t, c, srv.URL+"/tasks/OPS-SAFE-002")
+	for _, w := range []string{`<td class="mono">` + ev.ID + `</td><td><span class="pill st-failing">failing</span></td><td>exited 3</td>`,
+		`Latest evidence fails (<span class="mono">` + ev.ID + `</span>): whoever closes the task must look at it and acknowledge it.`} {
+		if !strings.Contains(body, w) {
+			t.Fatalf("the task page does not show %q", w)
+		}
 	}
 }
 

@@ -24,8 +24,8 @@ func (t *tx) InsertEvidence(e *fairway.Evidence, link *fairway.ProofLink) error 
 	if tag.RowsAffected() == 0 {
 		return fairway.Errorf(fairway.ECONFLICT, "evidence %s already exists", e.ID)
 	}
-	if link == nil {
-		return nil
+	if err := t.index(fairway.EvidenceSearchDoc(e)); err != nil || link == nil {
+		return err
 	}
 	tag, err = t.exec(`UPDATE tasks SET proof_count = $1, proof_chain = $2 WHERE key = $3`, link.Count, link.Chain, e.Task)
 	if err != nil {
@@ -98,8 +98,11 @@ func (t *tx) EvidenceList(f fairway.EvidenceFilter) ([]*fairway.Evidence, error)
 
 // InsertClaim stores a claim and sets its ID.
 func (t *tx) InsertClaim(c *fairway.Claim) error {
-	return t.queryRow(`INSERT INTO claims (task, text, actor, actor_kind, session, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		c.Task, c.Text, c.Actor, c.ActorKind, c.Session, nanos(c.At)).Scan(&c.ID)
+	if err := t.queryRow(`INSERT INTO claims (task, text, actor, actor_kind, session, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		c.Task, c.Text, c.Actor, c.ActorKind, c.Session, nanos(c.At)).Scan(&c.ID); err != nil {
+		return err
+	}
+	return t.index(fairway.ClaimSearchDoc(c))
 }
 
 // Claims lists a task's claims in order.

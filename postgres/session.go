@@ -40,7 +40,7 @@ func (t *tx) InsertSession(s *fairway.Session, tokenHash string) error {
 	if tag.RowsAffected() == 0 {
 		return fairway.Errorf(fairway.ECONFLICT, "session %s or generation %d of task %s already exists", s.ID, s.Generation, s.Task)
 	}
-	return nil
+	return t.index(fairway.HandoffSearchDoc(s))
 }
 
 // UpdateSession stores a session's lease, state, links, handoff and
@@ -54,7 +54,7 @@ func (t *tx) UpdateSession(s *fairway.Session) error {
 	if tag.RowsAffected() == 0 {
 		return notFound("session", s.ID)
 	}
-	return nil
+	return t.index(fairway.HandoffSearchDoc(s))
 }
 
 // Session returns one session.

@@ -56,7 +56,7 @@ func (t *tx) InsertTask(task *fairway.Task) error {
 	if tag.RowsAffected() == 0 {
 		return fairway.Errorf(fairway.ECONFLICT, "task %q already exists", task.Key)
 	}
-	return nil
+	return t.index(fairway.TaskSearchDoc(task))
 }
 
 // UpdateTask rewrites a task, and when it becomes done (or stops being
@@ -80,6 +80,9 @@ func (t *tx) UpdateTask(task *fairway.Task) error {
 		fairway.RiskRank(task.Risk), task.Priority, encodeList(task.ReviewDomains), task.Mutating,
 		encodeList(task.Labels), task.CancelReason, nanos(task.CreatedAt), nanos(task.UpdatedAt), nanos(task.ClosedAt), task.AssignedBy, task.Key)
 	if err != nil {
+		return err
+	}
+	if err := t.index(fairway.TaskSearchDoc(task)); err != nil {
 		return err
 	}
 	wasDone, isDone := oldStatus == fairway.StatusDone, task.Status == fairway.StatusDone

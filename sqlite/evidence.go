@@ -19,7 +19,10 @@ func (t *tx) InsertEvidence(e *fairway.Evidence, link *fairway.ProofLink) error 
 	if isUniqueViolation(err) {
 		return fairway.Errorf(fairway.ECONFLICT, "evidence %s already exists", e.ID)
 	}
-	if err != nil || link == nil {
+	if err != nil {
+		return err
+	}
+	if err := t.index(fairway.EvidenceSearchDoc(e)); err != nil || link == nil {
 		return err
 	}
 	res, err := t.exec(`UPDATE tasks SET proof_count = ?, proof_chain = ? WHERE key = ?`, link.Count, link.Chain, e.Task)
@@ -117,8 +120,10 @@ func (t *tx) InsertClaim(c *fairway.Claim) error {
 	if err != nil {
 		return err
 	}
-	c.ID, err = res.LastInsertId()
-	return err
+	if c.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	return t.index(fairway.ClaimSearchDoc(c))
 }
 
 // Claims lists a task's claims in order.

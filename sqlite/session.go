@@ -36,7 +36,10 @@ func (t *tx) InsertSession(s *fairway.Session, tokenHash string) error {
 	if isUniqueViolation(err) {
 		return fairway.Errorf(fairway.ECONFLICT, "session %s or generation %d of task %s already exists", s.ID, s.Generation, s.Task)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return t.index(fairway.HandoffSearchDoc(s))
 }
 
 // UpdateSession stores a session's lease, state, links, handoff and
@@ -50,7 +53,7 @@ func (t *tx) UpdateSession(s *fairway.Session) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return notFound("session", s.ID)
 	}
-	return nil
+	return t.index(fairway.HandoffSearchDoc(s))
 }
 
 // Session returns one session.

@@ -50,6 +50,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"MerkleTreeKept", testMerkleTreeKept},
 		{"MerkleRollbackKeepsTree", testMerkleRollbackKeepsTree},
 		{"CheckpointsKept", testCheckpointsKept},
+		{"Search", testSearch},
+		{"TablesAreLedgerTables", testTablesAreLedgerTables},
 	}
 	for _, lt := range ledgerTests {
 		tests = append(tests, struct {
@@ -64,6 +66,13 @@ func Run(t *testing.T, open OpenFunc) {
 			tt.fn(t, s)
 		})
 	}
+	opened := func(t *testing.T) fairway.Store {
+		s := open(t)
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	t.Run("ExportImportRoundTrip", func(t *testing.T) { RoundTrip(t, opened(t), opened(t), true) })
+	t.Run("ImportRefusesWhatDoesNotVerify", func(t *testing.T) { ImportRefusesWhatDoesNotVerify(t, opened(t), opened) })
 }
 
 var ctx = context.Background()

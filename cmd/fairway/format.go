@@ -140,6 +140,16 @@ func printDecision(w io.Writer, d *fairway.GateDecision) {
 			fmt.Fprintf(w, "  %14s to satisfy: %s\n", "", r.Remedy)
 		}
 	}
+	if len(d.Latest) > 0 {
+		fmt.Fprintf(w, "  latest evidence of each kind, required or not:\n")
+		for _, e := range d.Latest {
+			fmt.Fprintf(w, "  %-14s %s %s — %s\n", strings.ToUpper(e.Outcome), e.Kind, e.ID, e.Detail)
+		}
+	}
+	if failing := d.Failing(); len(failing) > 0 {
+		fmt.Fprintf(w, "  WARNING: latest evidence fails (%s); a closer must look at it and acknowledge it: `fairway task close %s --acknowledge %s`\n",
+			strings.Join(failing, ", "), d.Task, strings.Join(failing, ","))
+	}
 	if d.PolicyDigest != "" {
 		fmt.Fprintf(w, "  policy %s\n", d.PolicyDigest)
 	}
@@ -167,6 +177,9 @@ func taskRecord(v *fairway.TaskView) [][2]string {
 		ev = append(ev, fmt.Sprintf("%d %s", kinds[k], k))
 	}
 	rows = append(rows, [2]string{"evidence", joinOrDash(ev)})
+	for _, e := range v.Gate.Latest {
+		rows = append(rows, [2]string{"latest " + e.Kind, fmt.Sprintf("%s %s: %s", e.ID, e.Outcome, e.Detail)})
+	}
 	if len(v.Claims) > 0 {
 		rows = append(rows, [2]string{"claims", fmt.Sprintf("%d (not evidence)", len(v.Claims))})
 	}
@@ -190,7 +203,9 @@ func taskRecord(v *fairway.TaskView) [][2]string {
 			open++
 		}
 	}
-	if v.Gate.Pass {
+	if failing := v.Gate.Failing(); v.Gate.Pass && len(failing) > 0 {
+		rows = append(rows, [2]string{"gate", fmt.Sprintf("PASS, but latest evidence fails (%s): closing needs --acknowledge", strings.Join(failing, ", "))})
+	} else if v.Gate.Pass {
 		rows = append(rows, [2]string{"gate", "PASS"})
 	} else {
 		rows = append(rows, [2]string{"gate", fmt.Sprintf("FAIL, %d unsatisfied: fairway gate explain %s", open, v.Task.Key)})

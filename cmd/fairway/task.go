@@ -235,29 +235,33 @@ fairway task move OPS-FIX-001 blocked --wait-reason capacity --note "compute-vm-
 		},
 	})
 	register(&command{
-		name: "task close", summary: "Close a task through its gate (humans only)", args: "KEY",
+		name: "task close", summary: "Close a task through its gate (humans only)", args: "KEY [--acknowledge EVIDENCE-ID]",
 		example: `fairway gate explain OPS-FIX-001   # see what is still unsatisfied
-fairway task close OPS-FIX-001 --as alice`,
-		setup: noFlags(func(a *app, pos []string) error {
-			svc, ctx, err := a.service(pos, 1, "KEY")
-			if err != nil {
+fairway task close OPS-FIX-001 --as alice
+fairway task close OPS-FIX-001 --acknowledge EV-12 --as alice   # its latest smoke fails, and alice has looked`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			ack := listVar(fs, "acknowledge", "ID of failing latest evidence the closer has looked at (repeatable or comma-separated); every failing one must be named")
+			return func(a *app, pos []string) error {
+				svc, ctx, err := a.service(pos, 1, "KEY")
+				if err != nil {
+					return err
+				}
+				d, err := svc.CloseTask(ctx, pos[0], ack.vals...)
+				if d != nil {
+					if a.json {
+						a.printJSON(d)
+					} else {
+						a.printHuman(func(w io.Writer) {
+							printDecision(w, d)
+							if err == nil {
+								fmt.Fprintf(w, "closed %s\n", d.Task)
+							}
+						})
+					}
+				}
 				return err
 			}
-			d, err := svc.CloseTask(ctx, pos[0])
-			if d != nil {
-				if a.json {
-					a.printJSON(d)
-				} else {
-					a.printHuman(func(w io.Writer) {
-						printDecision(w, d)
-						if err == nil {
-							fmt.Fprintf(w, "closed %s\n", d.Task)
-						}
-					})
-				}
-			}
-			return err
-		}),
+		},
 	})
 	register(&command{
 		name: "task cancel", summary: "Cancel a task, with a reason (humans only)", args: "KEY --reason TEXT",

@@ -1,0 +1,23 @@
+package postgres_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"fairway/postgres"
+	"fairway/sqlite"
+	"fairway/storetest"
+)
+
+// A ledger moves from the embedded store to PostgreSQL through an export
+// with the same audit head, Merkle tree and rows.
+func TestExportImport_SQLiteToPostgres(t *testing.T) {
+	testURL(t)
+	from, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "fairway.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { from.Close() })
+	storetest.RoundTrip(t, from, MustOpenStore(t, postgres.Options{}), false)
+}

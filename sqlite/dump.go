@@ -1,0 +1,111 @@
+package sqlite
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"fairway"
+)
+
+// Tables lists the ledger's tables: not the migration bookkeeping, not
+// the FTS5 index and its shadow tables (rebuilt from search_docs).
+func (t *tx) Tables() ([]string, error) {
+	return t.queryStrings(`SELECT name FROM sqlite_master WHERE type = 'table'
+		AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' AND name NOT LIKE 'search_fts%' ORDER BY name`)
+}
+
+func checkTable(table string) error {
+	if !slices.Contains(fairway.LedgerTables, table) {
+		return fmt.Errorf("%q is not a ledger table", table)
+	}
+	return nil
+}
+
+// DumpTable streams a table's rows in rowid (or primary key) order.
+func (t *tx) DumpTable(table string, fn func(columns []string, row []any) error) error {
+	if err := checkTable(table); err != nil {
+		return err
+	}
+	// search_docs' rowid only links it to its FTS5 index, which a load
+	// rebuilds: it is not part of the ledger.
+	cols, err := t.queryStrings(`SELECT name FROM pragma_table_info(?) WHERE name <> 'rowid' ORDER BY cid`, table)
+	if err != nil {
+		return err
+	}
+	rows, err := t.q.QueryContext(t.ctx, `SELECT `+strings.Join(cols, ", ")+` FROM `+table)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		if err := fn(cols, vals); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// columnTypes returns a table's declared column types, upper case.
+func (t *tx) columnTypes(table string) (map[string]string, error) {
+	rows, err := t.q.QueryContext(t.ctx, `SELECT name, type FROM pragma_table_info(?)`, table)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			return nil, err
+		}
+		out[name] = strings.ToUpper(typ)
+	}
+	return out, rows.Err()
+}
+
+// LoadRow inserts one row, bools as integers.
+func (t *tx) LoadRow(table string, columns []string, row []any) error {
+	if err := checkTable(table); err != nil {
+		return err
+	}
+	if len(columns) != len(row) {
+		return fmt.Errorf("%s: %d columns but %d values", table, len(columns), len(row))
+	}
+	types, err := t.columnTypes(table)
+	if err != nil {
+		return err
+	}
+	vals := make([]any, len(row))
+	for i, c := range columns {
+		typ, ok := types[c]
+		if !ok {
+			return fmt.Errorf("%s has no column %s in this store", table, c)
+		}
+		vals[i] = row[i]
+		if b, isBool := row[i].(bool); isBool && strings.Contains(typ, "INT") {
+			vals[i] = boolInt(b)
+		}
+	}
+	if table == "audit_head" {
+		if _, err := t.exec(`DELETE FROM audit_head`); err != nil {
+			return err
+		}
+		if t.w != nil {
+			t.w.head = nil // the head read before the load is gone
+		}
+	}
+	_, err = t.exec(`INSERT INTO `+table+` (`+strings.Join(columns, ", ")+`) VALUES (`+strings.TrimSuffix(strings.Repeat("?, ", len(columns)), ", ")+`)`, vals...)
+	return err
+}
+
+// FinishLoad has nothing to do: SQLite's rowids follow the largest.
+func (t *tx) FinishLoad() error { return nil }

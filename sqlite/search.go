@@ -1,0 +1,53 @@
+package sqlite
+
+import (
+	"strings"
+
+	"fairway"
+)
+
+// index stores a record's search text, replacing what it had; empty text
+// removes the record from search. Triggers keep the FTS5 index in step.
+func (t *tx) index(d fairway.SearchDoc) error {
+	if d.Text == "" {
+		_, err := t.exec(`DELETE FROM search_docs WHERE kind = ? AND id = ?`, d.Kind, d.ID)
+		return err
+	}
+	_, err := t.exec(`INSERT INTO search_docs (kind, id, task, body) VALUES (?, ?, ?, ?)
+		ON CONFLICT (kind, id) DO UPDATE SET task = excluded.task, body = excluded.body
+		WHERE body <> excluded.body OR task <> excluded.task`, d.Kind, d.ID, d.Task, d.Text)
+	return err
+}
+
+// Search matches every word of the query as a quoted FTS5 string, so no
+// query text is read as FTS5 syntax, and ranks by BM25.
+func (t *tx) Search(q fairway.SearchQuery) ([]*fairway.SearchHit, error) {
+	terms := fairway.SearchTerms(q.Text)
+	for i, term := range terms {
+		terms[i] = `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
+	}
+	query := `SELECT d.kind, d.id, d.task, t.lane, d.body, -bm25(search_fts) AS score
+		FROM search_fts JOIN search_docs d ON d.rowid = search_fts.rowid JOIN tasks t ON t.key = d.task
+		WHERE search_fts MATCH ?`
+	args := []any{strings.Join(terms, " ")}
+	if q.Kind != "" {
+		query, args = query+` AND d.kind = ?`, append(args, q.Kind)
+	}
+	if q.Lane != "" {
+		query, args = query+` AND t.lane = ?`, append(args, q.Lane)
+	}
+	rows, err := t.q.QueryContext(t.ctx, query+` ORDER BY score DESC, d.kind, d.id LIMIT ?`, append(args, q.Limit)...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := []*fairway.SearchHit{}
+	for rows.Next() {
+		var h fairway.SearchHit
+		if err := rows.Scan(&h.Kind, &h.ID, &h.Task, &h.Lane, &h.Text, &h.Score); err != nil {
+			return nil, err
+		}
+		out = append(out, &h)
+	}
+	return out, rows.Err()
+}

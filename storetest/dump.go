@@ -1,0 +1,148 @@
+package storetest
+
+import (
+	"bytes"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fairway"
+	"fairway/blob"
+	"fairway/demo"
+	"fairway/ledger"
+)
+
+// testTablesAreLedgerTables: the store keeps exactly the tables an
+// export copies, so a new table cannot be left out of one.
+func testTablesAreLedgerTables(t *testing.T, s fairway.Store) {
+	view(t, s, func(tx fairway.Tx) error {
+		got, err := tx.Tables()
+		if err != nil {
+			return err
+		}
+		want := slices.Clone(fairway.LedgerTables)
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("store tables %v, want fairway.LedgerTables %v", got, want)
+		}
+		return nil
+	})
+}
+
+// RoundTrip loads the demo into from, exports it, imports the export into
+// to (an empty store, possibly of another kind) and checks that the copy
+// verifies with the same audit head and Merkle tree, holds the same rows
+// (a second export is the same, byte for byte, when the stores are of
+// one kind) and answers the same searches.
+func RoundTrip(t *testing.T, from, to fairway.Store, sameKind bool) {
+	t.Helper()
+	src := ledger.New(from, mustBlobs(t))
+	if err := demo.Load(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	progress := map[string]int64{}
+	if err := src.Export(ctx, &out, func(table string, n int64) { progress[table] = n }); err != nil {
+		t.Fatal(err)
+	}
+	if progress["audit_events"] == 0 || progress["tasks"] == 0 || progress["merkle_nodes"] == 0 {
+		t.Fatalf("export progress %v", progress)
+	}
+	dst := ledger.New(to, mustBlobs(t))
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(out.Bytes())), nil }
+	res, err := dst.Import(ctx, open, nil)
+	if err != nil || !res.OK {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	var srcHead, dstHead fairway.AuditHead
+	view(t, from, func(tx fairway.Tx) (err error) { srcHead, err = tx.AuditHead(); return })
+	view(t, to, func(tx fairway.Tx) (err error) { dstHead, err = tx.AuditHead(); return })
+	if srcHead.Seq == 0 || srcHead.Hash != dstHead.Hash || srcHead.Seq != dstHead.Seq || srcHead.TreeSize != dstHead.TreeSize ||
+		!slices.EqualFunc(srcHead.Range, dstHead.Range, bytes.Equal) {
+		t.Fatalf("heads differ:\n src %+v\n dst %+v", srcHead, dstHead)
+	}
+	if v, err := dst.VerifyAudit(ctx); err != nil || !v.OK {
+		t.Fatalf("the copy does not verify: %+v %v", v, err)
+	}
+	if sameKind {
+		var again bytes.Buffer
+		if err := dst.Export(ctx, &again, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out.Bytes(), again.Bytes()) {
+			t.Fatalf("the copy exports differently (%d bytes, then %d)", out.Len(), again.Len())
+		}
+	}
+	for _, q := range []string{"tunnel", "smoke passed"} {
+		a, _ := src.Search(ctx, fairway.SearchQuery{Text: q})
+		b, _ := dst.Search(ctx, fairway.SearchQuery{Text: q})
+		if len(a) == 0 || len(a) != len(b) {
+			t.Fatalf("search %q: %d hits in the source, %d in the copy", q, len(a), len(b))
+		}
+	}
+	// The copy goes on: new writes get fresh IDs and extend the chain.
+	as := fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "olivia"})
+	if _, err := dst.RequestWaiver(as, fairway.WaiverRequest{Task: "OPS-RTE-SERVICE-EXPOSURE-001", Requirement: "dependency:OPS-RTE-EXPORTS-001",
+		Reason: "after the copy", ExpiresAt: time.Now().Add(48 * time.Hour)}); err != nil {
+		t.Fatalf("a write on the copy: %v", err)
+	}
+	if v, err := dst.VerifyAudit(ctx); err != nil || !v.OK {
+		t.Fatalf("the copy does not verify after a write: %+v %v", v, err)
+	}
+	// A second import into the now full store is refused.
+	if _, err := dst.Import(ctx, open, nil); fairway.ErrorCode(err) != fairway.ECONFLICT {
+		t.Fatalf("import into a full store: %v", err)
+	}
+}
+
+// ImportRefusesWhatDoesNotVerify: an export edited to change one event,
+// or one row the gate reads, is refused and leaves the store empty.
+func ImportRefusesWhatDoesNotVerify(t *testing.T, from fairway.Store, open func(t *testing.T) fairway.Store) {
+	src := ledger.New(from, mustBlobs(t))
+	if err := demo.Load(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := src.Export(ctx, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, from, to string }{
+		{"an event's change", `attach the DNS and Access policy diff`, `attach nothing`},
+		{"a review row", `"changes_requested"`, `"approved"`},
+		{"not an export", `"format":"` + ledger.ExportFormat + `"`, `"format":"other"`},
+	}
+	for _, c := range cases {
+		if !bytes.Contains(out.Bytes(), []byte(c.from)) {
+			t.Fatalf("%s: %q not in the export", c.name, c.from)
+		}
+		edited := bytes.Replace(out.Bytes(), []byte(c.from), []byte(c.to), 1)
+		s := open(t)
+		dst := ledger.New(s, mustBlobs(t))
+		_, err := dst.Import(ctx, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(edited)), nil }, nil)
+		if fairway.ErrorCode(err) != fairway.EINVALID {
+			t.Fatalf("%s: import = %v, want invalid", c.name, err)
+		}
+		view(t, s, func(tx fairway.Tx) error {
+			n, err := tx.CountActors()
+			head, herr := tx.AuditHead()
+			if err != nil || herr != nil || n != 0 || head.Seq != 0 {
+				t.Fatalf("%s: a refused import left %d actors, head %d (%v %v)", c.name, n, head.Seq, err, herr)
+			}
+			return nil
+		})
+		if c.name == "an event's change" && !strings.Contains(err.Error(), "does not verify") {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+	}
+}
+
+func mustBlobs(t *testing.T) *blob.FileStore {
+	b, err := blob.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
