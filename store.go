@@ -163,6 +163,10 @@ type EvidenceTx interface {
 	// nothing supersedes, newest first: what a gate judges, including
 	// exit codes and report summaries.
 	LatestProof(task, kind string) ([]*Evidence, error)
+	// NewestEvidence returns, for each kind, a task's newest record that
+	// nothing supersedes, ordered by kind: one query, whatever the number
+	// of records.
+	NewestEvidence(task string) ([]*Evidence, error)
 	// EvidenceRecorders returns who recorded a task's evidence.
 	EvidenceRecorders(task string) ([]string, error)
 	Evidence(id string) (*Evidence, error)

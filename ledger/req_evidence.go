@@ -347,31 +347,16 @@ func (l *Ledger) statProof(ctx context.Context, lists [][]*fairway.Evidence) (*b
 // requirements so that failing evidence nothing asks for is never hidden
 // behind a pass. Transcripts are context, not evidence of an outcome.
 func latestEvidence(tx fairway.Tx, f *facts) ([]fairway.EvidenceOutcome, error) {
-	list, err := tx.EvidenceList(fairway.EvidenceFilter{Task: f.task.Key})
+	newest, err := tx.NewestEvidence(f.task.Key)
 	if err != nil {
 		return nil, err
 	}
-	superseded := map[string]bool{}
-	for _, e := range list {
-		if e.Supersedes != "" {
-			superseded[e.Supersedes] = true
-		}
-	}
-	newest := map[string]*fairway.Evidence{}
-	var kinds []string
-	for _, e := range list { // oldest first: the last of a kind is the newest
-		if !fairway.CountsAsProof(e) || superseded[e.ID] {
+	out := make([]fairway.EvidenceOutcome, 0, len(newest))
+	for _, e := range newest {
+		if !fairway.CountsAsProof(e) {
 			continue
 		}
-		if newest[e.Kind] == nil {
-			kinds = append(kinds, e.Kind)
-		}
-		newest[e.Kind] = e
-	}
-	slices.Sort(kinds)
-	out := make([]fairway.EvidenceOutcome, 0, len(kinds))
-	for _, kind := range kinds {
-		e := newest[kind]
+		kind := e.Kind
 		o := fairway.EvidenceOutcome{ID: e.ID, Kind: kind}
 		switch v := judge(e, f.policy.SuccessOf(kind)); {
 		case !v.ok:

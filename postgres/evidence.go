@@ -56,6 +56,14 @@ func (t *tx) LatestProof(task, kind string) ([]*fairway.Evidence, error) {
 		ORDER BY recorded_at DESC, id DESC`, task, kind)
 }
 
+// NewestEvidence returns each kind's newest current record of a task.
+func (t *tx) NewestEvidence(task string) ([]*fairway.Evidence, error) {
+	return collect(t, scanEvidence, `SELECT record FROM (
+		SELECT e.record, e.kind, ROW_NUMBER() OVER (PARTITION BY e.kind ORDER BY e.recorded_at DESC, e.id DESC) AS rn
+		FROM evidence e WHERE e.task = $1 AND NOT EXISTS (SELECT 1 FROM evidence s WHERE s.supersedes = e.id)
+	) newest WHERE rn = 1 ORDER BY kind`, task)
+}
+
 // EvidenceRecorders lists who recorded a task's evidence.
 func (t *tx) EvidenceRecorders(task string) ([]string, error) {
 	return t.queryStrings(`SELECT DISTINCT recorded_by FROM evidence WHERE task = $1 ORDER BY recorded_by`, task)

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"fairway"
 )
@@ -30,13 +31,21 @@ func decodeRange(b []byte) ([][]byte, error) {
 
 // insertNodes stores the complete nodes an append finished.
 func (t *tx) insertNodes(nodes []fairway.MerkleNode) error {
+	if len(nodes) == 0 {
+		return nil
+	}
+	// One statement for all the nodes an append completes: a durable
+	// write pays one round trip for the tree, not one per node.
+	q := `INSERT INTO merkle_nodes (level, idx, hash) VALUES (?,?,?)` + strings.Repeat(`,(?,?,?)`, len(nodes)-1)
+	args := make([]any, 0, 3*len(nodes))
 	for _, n := range nodes {
-		if _, err := t.exec(`INSERT INTO merkle_nodes (level, idx, hash) VALUES (?,?,?)`, n.Level, n.Index, n.Hash); err != nil {
-			if isUniqueViolation(err) {
-				return fairway.Errorf(fairway.ECONFLICT, "audit tree node %d/%d exists already", n.Level, n.Index)
-			}
-			return err
+		args = append(args, n.Level, n.Index, n.Hash)
+	}
+	if _, err := t.exec(q, args...); err != nil {
+		if isUniqueViolation(err) {
+			return fairway.Errorf(fairway.ECONFLICT, "audit tree node %d/%d exists already", nodes[0].Level, nodes[0].Index)
 		}
+		return err
 	}
 	return nil
 }

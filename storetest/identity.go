@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,6 +161,40 @@ func testDependsOn(t *testing.T, s fairway.Store) {
 			if err != nil || got != c.want {
 				t.Errorf("DependsOn(%s, %s) = %t, %v; want %t", c.from, c.to, got, err, c.want)
 			}
+		}
+		return nil
+	})
+}
+
+// testNewestEvidence: per kind, the newest record nothing supersedes.
+func testNewestEvidence(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	ev := func(id, kind, supersedes string, sec int) *fairway.Evidence {
+		return &fairway.Evidence{ID: id, Task: "N-1", Kind: kind, Digest: "sha256:" + id, RecordedBy: "codex", RecordedAt: at.Add(time.Duration(sec) * time.Second), Supersedes: supersedes}
+	}
+	update(t, s, func(tx fairway.Tx) error {
+		if err := tx.InsertTask(newTask("N-1", at)); err != nil {
+			return err
+		}
+		for _, e := range []*fairway.Evidence{ev("EV-1", "log", "", 1), ev("EV-2", "log", "", 2), ev("EV-3", "uat-report", "", 3),
+			ev("EV-4", "uat-report", "", 4), ev("EV-5", "uat-report", "EV-4", 5), ev("EV-6", "smoke", "", 6)} {
+			if err := tx.InsertEvidence(e, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx fairway.Tx) error {
+		got, err := tx.NewestEvidence("N-1")
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, e := range got {
+			ids = append(ids, e.Kind+"="+e.ID)
+		}
+		if want := "log=EV-2 smoke=EV-6 uat-report=EV-5"; strings.Join(ids, " ") != want {
+			t.Errorf("NewestEvidence = %v, want %s", ids, want)
 		}
 		return nil
 	})

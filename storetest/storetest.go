@@ -41,6 +41,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"NarrowingRoundTrip", testNarrowingRoundTrip},
 		{"WaiversAll", testWaiversAll},
 		{"DependsOn", testDependsOn},
+		{"NewestEvidence", testNewestEvidence},
 		{"DeployRunRoundTrip", testDeployRunRoundTrip},
 		{"AuditHeadMovesWithEvents", testAuditHead},
 		{"ConcurrentUpdatesAllCommit", testConcurrentUpdates},
