@@ -9,6 +9,19 @@ import (
 // index stores a record's search text, replacing what it had; empty text
 // removes the record from search. Triggers keep the FTS5 index in step.
 func (t *tx) index(d fairway.SearchDoc) error {
+	if t.w != nil {
+		// In a write batch the index is brought up to date once, just
+		// before the commit, rather than write by write inside each
+		// write's savepoint.
+		t.w.docs = append(t.w.docs, d)
+		return nil
+	}
+	return t.indexNow(d)
+}
+
+// indexNow writes one record's search text, and its FTS5 index through
+// the table's triggers.
+func (t *tx) indexNow(d fairway.SearchDoc) error {
 	if d.Text == "" {
 		_, err := t.exec(`DELETE FROM search_docs WHERE kind = ? AND id = ?`, d.Kind, d.ID)
 		return err

@@ -291,6 +291,9 @@ type writer struct {
 	// must be stored before the commit.
 	head      *fairway.AuditHead
 	headDirty bool
+	// docs are the search texts the batch's writes changed, indexed
+	// together before the commit.
+	docs []fairway.SearchDoc
 }
 
 func (w *writer) close() {
@@ -372,8 +375,8 @@ func (w *writer) commit(batch []*writeRequest) {
 		finish(mapErr(err))
 		return
 	}
-	w.head, w.headDirty = nil, false
-	defer func() { w.head, w.headDirty = nil, false }()
+	w.head, w.headDirty, w.docs = nil, false, nil
+	defer func() { w.head, w.headDirty, w.docs = nil, false, nil }()
 	t := &tx{ctx: ctx, q: w, w: w}
 	for i, req := range batch {
 		if err := req.ctx.Err(); err != nil {
@@ -384,10 +387,10 @@ func (w *writer) commit(batch []*writeRequest) {
 			results[i] = mapErr(err)
 			continue
 		}
-		head, dirty := w.head, w.headDirty
+		head, dirty, docs := w.head, w.headDirty, len(w.docs)
 		if err := runSafely(req.fn, t); err != nil {
 			results[i] = err
-			w.head, w.headDirty = head, dirty
+			w.head, w.headDirty, w.docs = head, dirty, w.docs[:docs]
 			if rerr := w.exec(ctx, "ROLLBACK TO write"); rerr != nil {
 				_ = w.exec(ctx, "ROLLBACK")
 				finish(mapErr(rerr))
@@ -395,6 +398,13 @@ func (w *writer) commit(batch []*writeRequest) {
 			}
 		}
 		if err := w.exec(ctx, "RELEASE write"); err != nil {
+			_ = w.exec(ctx, "ROLLBACK")
+			finish(mapErr(err))
+			return
+		}
+	}
+	for _, d := range w.docs {
+		if err := t.indexNow(d); err != nil {
 			_ = w.exec(ctx, "ROLLBACK")
 			finish(mapErr(err))
 			return

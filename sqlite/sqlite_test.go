@@ -2,8 +2,11 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"fairway"
 	"fairway/sqlite"
@@ -28,4 +31,44 @@ func TestConformance(t *testing.T) {
 
 func TestConformance_WithoutGroupCommit(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) fairway.Store { return MustOpenStore(t, sqlite.Options{MaxBatch: 1}) })
+}
+
+// Search texts are indexed once per write batch, before its commit: a
+// write that fails takes its text with it, one that succeeds is found.
+func TestSearch_IndexFollowsTheBatch(t *testing.T) {
+	s := MustOpenStore(t, sqlite.Options{})
+	ctx := context.Background()
+	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	task := func(key, title string) *fairway.Task {
+		return &fairway.Task{Key: key, Title: title, Creator: "alice", Status: fairway.StatusOpen, Risk: fairway.RiskLow, CreatedAt: at, UpdatedAt: at}
+	}
+	failed := errors.New("refused after writing")
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, fn := range []func(fairway.Tx) error{
+		func(tx fairway.Tx) error { return tx.InsertTask(task("S-1", "tunnel rotation kept")) },
+		func(tx fairway.Tx) error {
+			if err := tx.InsertTask(task("S-2", "tunnel rotation dropped")); err != nil {
+				return err
+			}
+			return failed
+		},
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = s.Update(ctx, fn) }()
+	}
+	wg.Wait()
+	if errs[0] != nil || !errors.Is(errs[1], failed) {
+		t.Fatalf("writes: %v", errs)
+	}
+	var hits []*fairway.SearchHit
+	if err := s.View(ctx, func(tx fairway.Tx) (err error) {
+		hits, err = tx.Search(fairway.SearchQuery{Text: "tunnel rotation", Limit: 10})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != 1 || hits[0].Task != "S-1" {
+		t.Fatalf("hits = %+v, want only S-1", hits)
+	}
 }
