@@ -392,7 +392,7 @@ var allowed = map[string][]string{
 	"AuditLog":     everyone, "VerifyAudit": everyone, "Watch": everyone,
 	// A checkpoint is checked against the log before it is stored, and
 	// proofs are public: any known actor may ask for them.
-	"AuditTree": everyone, "PublishCheckpoint": everyone, "Checkpoints": everyone, "InclusionProof": everyone, "ConsistencyProof": everyone,
+	"AuditTree": everyone, "PublishCheckpoint": ownCredential, "Checkpoints": everyone, "InclusionProof": everyone, "ConsistencyProof": everyone,
 	"AddEvidence": ownCredential, "GetEvidence": everyone, "ListEvidence": everyone, "OpenEvidence": everyone, "VerifyEvidence": everyone,
 	"AddClaim": ownCredential, "ListClaims": everyone, "Search": everyone,
 	"AddReview": humanOnly, "ListReviews": everyone,

@@ -77,6 +77,17 @@ func (l *Ledger) PublishCheckpoint(ctx context.Context, in *fairway.CheckpointIn
 	if err != nil {
 		return nil, fairway.FieldError("note", "%s", err)
 	}
+	// Storing a checkpoint writes no audit event (one would outdate it at
+	// once), so it does not go through the write helper; a session
+	// credential, which that helper would fence, is refused here, and the
+	// refusal audited through the helper.
+	if s := fairway.AuthFromContext(ctx).Session; s != "" {
+		return nil, l.write(ctx, "checkpoint.publish", "checkpoints", func(w *write) error {
+			w.taskScoped = true
+			return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf(
+				"a session credential (session %s) cannot publish checkpoints; publish with your own token or the server's signing key", s)})
+		})
+	}
 	err = l.store.Update(ctx, func(tx fairway.Tx) error {
 		by, err := l.actor(ctx, tx)
 		if err != nil {
