@@ -2,6 +2,7 @@ package fairway
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -92,4 +93,16 @@ type NarrowingService interface {
 	// left. Humans only, independent of the task and not its proposer.
 	ApproveNarrowing(ctx context.Context, id int64) (*Narrowing, error)
 	ListNarrowings(ctx context.Context, task string) ([]*Narrowing, error)
+}
+
+// Columns returns the JSON a store keeps a narrowing's edit, removals and
+// approvals in; DecodeJSONColumns reads them back.
+func (n *Narrowing) Columns() (edit, removes, approvals string, err error) {
+	var b [3][]byte
+	for i, v := range []any{n.Update, n.Removes, n.Approvals} {
+		if b[i], err = json.Marshal(v); err != nil {
+			return "", "", "", err
+		}
+	}
+	return string(b[0]), string(b[1]), string(b[2]), nil
 }

@@ -2,6 +2,7 @@ package fairway
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -242,4 +243,16 @@ type AuditTx interface {
 	AuditEvents(f AuditFilter) ([]*AuditEvent, error)
 	// EachAuditEvent streams the whole log in sequence order.
 	EachAuditEvent(fn func(*AuditEvent) error) error
+}
+
+// DecodeJSONColumns decodes pairs of JSON text and target: the columns in
+// which the stores keep lists and nested values, decoded the same way by
+// every store.
+func DecodeJSONColumns(pairs ...any) error {
+	for i := 0; i < len(pairs); i += 2 {
+		if err := json.Unmarshal([]byte(pairs[i].(string)), pairs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

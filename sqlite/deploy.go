@@ -17,7 +17,7 @@ func scanDeployRun(r rowScanner) (*fairway.DeployRun, error) {
 		&followUps, &d.StartedBy, &started, &finished); err != nil {
 		return nil, err
 	}
-	if err := unmarshalAll(artifacts, &d.Artifacts, stages, &d.Stages, noRollback, &d.NoRollback, followUps, &d.FollowUps); err != nil {
+	if err := fairway.DecodeJSONColumns(artifacts, &d.Artifacts, stages, &d.Stages, noRollback, &d.NoRollback, followUps, &d.FollowUps); err != nil {
 		return nil, err
 	}
 	d.Protected = protected != 0

@@ -1,10 +1,6 @@
 package sqlite
 
-import (
-	"encoding/json"
-
-	"fairway"
-)
+import "fairway"
 
 const narrowingColumns = `id, task, edit, removes, approvals, proposed_by, proposed_at, base, state, applied_at`
 
@@ -15,36 +11,16 @@ func scanNarrowing(r rowScanner) (*fairway.Narrowing, error) {
 	if err := r.Scan(&n.ID, &n.Task, &edit, &removes, &approvals, &n.ProposedBy, &proposed, &base, &n.State, &applied); err != nil {
 		return nil, err
 	}
-	if err := unmarshalAll(edit, &n.Update, removes, &n.Removes, approvals, &n.Approvals); err != nil {
+	if err := fairway.DecodeJSONColumns(edit, &n.Update, removes, &n.Removes, approvals, &n.Approvals); err != nil {
 		return nil, err
 	}
 	n.ProposedAt, n.Base, n.AppliedAt = fromNanos(proposed), fromNanos(base), fromNanos(applied)
 	return &n, nil
 }
 
-// unmarshalAll decodes pairs of JSON text and target.
-func unmarshalAll(pairs ...any) error {
-	for i := 0; i < len(pairs); i += 2 {
-		if err := json.Unmarshal([]byte(pairs[i].(string)), pairs[i+1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func narrowingJSON(n *fairway.Narrowing) (edit, removes, approvals string, err error) {
-	var b [3][]byte
-	for i, v := range []any{n.Update, n.Removes, n.Approvals} {
-		if b[i], err = json.Marshal(v); err != nil {
-			return "", "", "", err
-		}
-	}
-	return string(b[0]), string(b[1]), string(b[2]), nil
-}
-
 // InsertNarrowing stores a proposed narrowing and sets its ID.
 func (t *tx) InsertNarrowing(n *fairway.Narrowing) error {
-	edit, removes, approvals, err := narrowingJSON(n)
+	edit, removes, approvals, err := n.Columns()
 	if err != nil {
 		return err
 	}
@@ -59,7 +35,7 @@ func (t *tx) InsertNarrowing(n *fairway.Narrowing) error {
 
 // UpdateNarrowing stores a narrowing's approvals and state.
 func (t *tx) UpdateNarrowing(n *fairway.Narrowing) error {
-	_, _, approvals, err := narrowingJSON(n)
+	_, _, approvals, err := n.Columns()
 	if err != nil {
 		return err
 	}
