@@ -3,7 +3,9 @@ package ledger
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,8 +16,13 @@ import (
 
 // ExportFormat names the JSON Lines layout Export writes: a header line,
 // then for each table a line naming it and its columns, then one line per
-// row. Bytes are {"b": base64}; integers are written whole.
+// row. Bytes are {"b": base64}; integers are written whole. With evidence
+// bytes, each blob follows the tables as a line naming its digest and
+// size, then its bytes in base64 chunk lines.
 const ExportFormat = "fairway-export-1"
+
+// blobChunk is how many bytes of a blob one export line carries.
+const blobChunk = 256 << 10
 
 type exportLine struct {
 	Format string   `json:"format,omitempty"`
@@ -23,6 +30,18 @@ type exportLine struct {
 	Table  string   `json:"table,omitempty"`
 	Cols   []string `json:"columns,omitempty"`
 	Row    []any    `json:"row,omitempty"`
+	// Blob and Size start a blob's bytes; Chunk carries them.
+	Blob  string `json:"blob,omitempty"`
+	Size  int64  `json:"size,omitempty"`
+	Chunk []byte `json:"chunk,omitempty"`
+}
+
+// ExportOptions choose what an export carries besides the tables.
+type ExportOptions struct {
+	// Blobs adds the bytes of every evidence part, so that an import
+	// restores evidence that `evidence verify` passes, not only records.
+	Blobs    bool
+	Progress Progress
 }
 
 type exportBytes struct {
@@ -36,6 +55,13 @@ type Progress func(table string, rows int64)
 // streaming row by row. It is for whoever holds the store itself (it
 // carries token hashes): it is not offered over the network.
 func (l *Ledger) Export(ctx context.Context, out io.Writer, progress Progress) error {
+	return l.ExportWith(ctx, out, ExportOptions{Progress: progress})
+}
+
+// ExportWith writes the whole ledger as Export does and, when asked, the
+// evidence bytes after the tables, all from one consistent read.
+func (l *Ledger) ExportWith(ctx context.Context, out io.Writer, opt ExportOptions) error {
+	progress := opt.Progress
 	w := bufio.NewWriter(out)
 	enc := json.NewEncoder(w)
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
@@ -73,12 +99,85 @@ func (l *Ledger) Export(ctx context.Context, out io.Writer, progress Progress) e
 				progress(table, n)
 			}
 		}
+		if opt.Blobs {
+			return l.exportBlobs(ctx, tx, enc, progress)
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	return w.Flush()
+}
+
+// exportBlobs writes each distinct evidence blob once, in chunks, checking
+// that the bytes still hash to their digest: an export never carries
+// bytes its records would not vouch for.
+func (l *Ledger) exportBlobs(ctx context.Context, tx fairway.Tx, enc *json.Encoder, progress Progress) error {
+	list, err := tx.EvidenceList(fairway.EvidenceFilter{})
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var n int64
+	buf := make([]byte, blobChunk)
+	for _, e := range list {
+		for _, part := range []string{fairway.PartContent, fairway.PartStdout, fairway.PartStderr} {
+			d, _ := partDigest(e, part)
+			if d == "" || seen[d] {
+				continue
+			}
+			seen[d] = true
+			if err := exportBlob(ctx, l.Blobs, enc, d, buf); err != nil {
+				return fmt.Errorf("export the bytes of evidence %s (%s): %w", e.ID, part, err)
+			}
+			n++
+			if progress != nil && n%100 == 0 {
+				progress("blobs", n)
+			}
+		}
+	}
+	if progress != nil {
+		progress("blobs", n)
+	}
+	return nil
+}
+
+func exportBlob(ctx context.Context, blobs fairway.BlobStore, enc *json.Encoder, digest string, buf []byte) error {
+	size, err := blobs.Stat(ctx, digest)
+	if err != nil {
+		return err
+	}
+	r, err := blobs.Open(ctx, digest)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := enc.Encode(exportLine{Blob: digest, Size: size}); err != nil {
+		return err
+	}
+	h := sha256.New()
+	var done int64
+	for {
+		k, err := io.ReadFull(r, buf)
+		if k > 0 {
+			h.Write(buf[:k])
+			done += int64(k)
+			if err := enc.Encode(exportLine{Chunk: buf[:k]}); err != nil {
+				return err
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != digest || done != size {
+		return fmt.Errorf("the stored bytes hash to %s (%d bytes), not %s (%d bytes): run `fairway evidence verify`", got, done, digest, size)
+	}
+	return nil
 }
 
 // Import loads an export into an empty store in one transaction, then
@@ -88,19 +187,21 @@ func (l *Ledger) Export(ctx context.Context, out io.Writer, progress Progress) e
 // the transaction. Nothing is audited: the copy's head must be the
 // original's.
 func (l *Ledger) Import(ctx context.Context, open func() (io.ReadCloser, error), progress Progress) (*fairway.AuditVerification, error) {
+	// Evidence bytes go to the blob store first, outside the transaction
+	// (no blob I/O while the store's writers wait), and only into a store
+	// that is empty: a refused import leaves nothing behind but
+	// content-addressed bytes nothing points at.
+	if err := l.store.View(ctx, requireEmpty); err != nil {
+		return nil, err
+	}
+	if err := l.importBlobs(ctx, open, progress); err != nil {
+		return nil, err
+	}
 	var res *fairway.AuditVerification
 	err := l.store.Update(ctx, func(tx fairway.Tx) error {
 		res = nil
-		head, err := tx.AuditHead()
-		if err != nil {
+		if err := requireEmpty(tx); err != nil {
 			return err
-		}
-		actors, err := tx.CountActors()
-		if err != nil {
-			return err
-		}
-		if head.Seq != 0 || actors != 0 {
-			return fairway.Errorf(fairway.ECONFLICT, "the store already holds a ledger (%d audit events, %d actors); import only into an empty store", head.Seq, actors)
 		}
 		r, err := open()
 		if err != nil {
@@ -124,6 +225,103 @@ func (l *Ledger) Import(ctx context.Context, open func() (io.ReadCloser, error),
 	return res, err
 }
 
+func requireEmpty(tx fairway.Tx) error {
+	head, err := tx.AuditHead()
+	if err != nil {
+		return err
+	}
+	actors, err := tx.CountActors()
+	if err != nil {
+		return err
+	}
+	if head.Seq != 0 || actors != 0 {
+		return fairway.Errorf(fairway.ECONFLICT, "the store already holds a ledger (%d audit events, %d actors); import only into an empty store", head.Seq, actors)
+	}
+	return nil
+}
+
+// importBlobs stores the evidence bytes an export carries, each checked
+// against the digest and size it is named by before it is committed.
+func (l *Ledger) importBlobs(ctx context.Context, open func() (io.ReadCloser, error), progress Progress) error {
+	r, err := open()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	dec := json.NewDecoder(bufio.NewReader(r))
+	var (
+		cur       fairway.BlobWriter
+		want      string
+		wantSize  int64
+		n, line   int64
+		blobsSeen bool
+	)
+	finish := func() error {
+		if cur == nil {
+			return nil
+		}
+		w := cur
+		cur = nil
+		if w.Digest() != want || w.Size() != wantSize {
+			w.Abort()
+			return fairway.Errorf(fairway.EINVALID, "line %d: the bytes of blob %s hash to %s (%d bytes, %d announced): the export is damaged", line, want, w.Digest(), w.Size(), wantSize)
+		}
+		if _, err := w.Commit(ctx); err != nil {
+			return err
+		}
+		n++
+		if progress != nil && n%100 == 0 {
+			progress("blobs", n)
+		}
+		return nil
+	}
+	defer func() {
+		if cur != nil {
+			cur.Abort()
+		}
+	}()
+	for {
+		var el exportLine
+		err := dec.Decode(&el)
+		if err == io.EOF {
+			break
+		}
+		line++
+		if err != nil {
+			return fairway.Errorf(fairway.EINVALID, "line %d: %v", line, err)
+		}
+		switch {
+		case el.Blob != "":
+			if err := finish(); err != nil {
+				return err
+			}
+			if err := fairway.ValidateDigest("blob", el.Blob); err != nil {
+				return fairway.Errorf(fairway.EINVALID, "line %d: %v", line, err)
+			}
+			if cur, err = l.Blobs.Create(ctx); err != nil {
+				return err
+			}
+			want, wantSize, blobsSeen = el.Blob, el.Size, true
+		case el.Chunk != nil:
+			if cur == nil {
+				return fairway.Errorf(fairway.EINVALID, "line %d: blob bytes with no blob line before them", line)
+			}
+			if _, err := cur.Write(el.Chunk); err != nil {
+				return err
+			}
+		case blobsSeen:
+			return fairway.Errorf(fairway.EINVALID, "line %d: a table row after the evidence bytes", line)
+		}
+	}
+	if err := finish(); err != nil {
+		return err
+	}
+	if progress != nil && blobsSeen {
+		progress("blobs", n)
+	}
+	return nil
+}
+
 func loadRows(tx fairway.Tx, r io.Reader, progress Progress) error {
 	dec := json.NewDecoder(bufio.NewReader(r))
 	dec.UseNumber()
@@ -145,6 +343,9 @@ func loadRows(tx fairway.Tx, r io.Reader, progress Progress) error {
 			return fairway.Errorf(fairway.EINVALID, "line %d: %v", line, err)
 		}
 		switch {
+		case l.Blob != "" || l.Chunk != nil:
+			// Evidence bytes, stored before this transaction began.
+			continue
 		case l.Table != "":
 			if !slices.Contains(fairway.LedgerTables, l.Table) || seen[l.Table] {
 				return fairway.Errorf(fairway.EINVALID, "line %d: %q is not a ledger table, or comes twice", line, l.Table)

@@ -14,10 +14,12 @@ import (
 func init() {
 	register(&command{
 		name: "export", summary: "Write the whole ledger, every table, as JSON Lines (local store only)", args: "--jsonl [--out FILE]",
-		example: `fairway export --jsonl --out ledger.jsonl   # an offline copy; evidence bytes stay in the blobs folder`,
+		example: `fairway export --jsonl --out ledger.jsonl                 # an offline copy, evidence bytes included
+fairway export --jsonl --evidence-bytes=false > records.jsonl  # records and digests only`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			jsonl := fs.Bool("jsonl", false, "JSON Lines, the one format (required)")
 			out := fs.String("out", "", "write to this file (default standard output)")
+			withBytes := fs.Bool("evidence-bytes", true, "carry every evidence part's bytes after the tables, checked against their digests")
 			return func(a *app, pos []string) error {
 				if err := wantArgs(pos, 0, "no arguments"); err != nil {
 					return err
@@ -46,7 +48,7 @@ func init() {
 					defer f.Close()
 					w = f
 				}
-				if err := l.Export(a.ctx, w, a.progress("exported")); err != nil {
+				if err := l.ExportWith(a.ctx, w, ledger.ExportOptions{Blobs: *withBytes, Progress: a.progress("exported")}); err != nil {
 					return err
 				}
 				if f != nil {
@@ -60,7 +62,7 @@ func init() {
 		},
 	})
 	register(&command{
-		name: "import", summary: "Load an export into an empty store; refused unless the audit chain verifies", args: "FILE",
+		name: "import", summary: "Load an export (and its evidence bytes) into an empty store; refused unless the audit chain verifies", args: "FILE",
 		example: `fairway import ledger.jsonl --dir ./copy   # then: fairway audit verify --dir ./copy`,
 		setup: noFlags(func(a *app, pos []string) error {
 			if err := wantArgs(pos, 1, "FILE"); err != nil {
@@ -91,6 +93,10 @@ func init() {
 // every thousand rows, never on standard output where the export goes.
 func (a *app) progress(verb string) ledger.Progress {
 	return func(table string, n int64) {
+		if table == "blobs" {
+			fmt.Fprintf(a.stderr, "%s %d evidence blobs\n", verb, n)
+			return
+		}
 		fmt.Fprintf(a.stderr, "%s %d rows of %s\n", verb, n, table)
 	}
 }

@@ -345,6 +345,61 @@ func TestExportImport_CLIRoundTrip(t *testing.T) {
 	if _, errOut, code := runAs(dir, "", "import", file); code != exitConflict || !strings.Contains(errOut, "import only into an empty store") {
 		t.Fatalf("import into the demo: exit %d\n%s", code, errOut)
 	}
+	// The evidence bytes came along: every digest re-hashes in the copy,
+	// and one record's bytes are the same.
+	if out, errOut, code := runAs(copyDir, "", "evidence", "verify", "--json"); code != 0 || !strings.Contains(out, `"ok": true`) {
+		t.Fatalf("evidence verify in the copy: exit %d\n%s%s", code, out, errOut)
+	}
+	list, _, _ := runAs(dir, "", "evidence", "list", "OPS-RUNNER-INVENTORY-001", "--json")
+	var recs []fairway.Evidence
+	if err := json.Unmarshal([]byte(list), &recs); err != nil || len(recs) == 0 {
+		t.Fatalf("evidence list: %v\n%s", err, list)
+	}
+	orig, _, _ := runAs(dir, "", "evidence", "get", recs[0].ID)
+	copied, errOut, code := runAs(copyDir, "", "evidence", "get", recs[0].ID)
+	if code != 0 || orig == "" || copied != orig {
+		t.Fatalf("evidence get %s in the copy: exit %d, %d bytes, want %d\n%s", recs[0].ID, code, len(copied), len(orig), errOut)
+	}
+	// Records only: the copy verifies its chain, and evidence verify names
+	// the bytes it lacks.
+	recordsOnly := filepath.Join(t.TempDir(), "records.jsonl")
+	if _, errOut, code := runAs(dir, "", "export", "--jsonl", "--evidence-bytes=false", "--out", recordsOnly); code != 0 {
+		t.Fatalf("export --evidence-bytes=false: exit %d\n%s", code, errOut)
+	}
+	bare := filepath.Join(t.TempDir(), "bare")
+	if _, errOut, code := runAs(bare, "", "import", recordsOnly); code != 0 {
+		t.Fatalf("import records only: exit %d\n%s", code, errOut)
+	}
+	if out, _, code := runAs(bare, "", "evidence", "verify"); code == 0 || !strings.Contains(out, "the blob is missing") {
+		t.Fatalf("evidence verify without the bytes: exit %d\n%s", code, out)
+	}
+	// A damaged chunk is refused before any row is loaded.
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(data), `{"chunk":"`)
+	if i < 0 {
+		t.Fatalf("the export carries no evidence bytes")
+	}
+	damaged := []byte(string(data))
+	j := i + len(`{"chunk":"`)
+	if damaged[j] == 'A' {
+		damaged[j] = 'B'
+	} else {
+		damaged[j] = 'A'
+	}
+	badFile := filepath.Join(t.TempDir(), "damaged.jsonl")
+	if err := os.WriteFile(badFile, damaged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty")
+	if _, errOut, code := runAs(empty, "", "import", badFile); code != exitUsage || !strings.Contains(errOut, "the export is damaged") {
+		t.Fatalf("import of a damaged export: exit %d\n%s", code, errOut)
+	}
+	if out, _, _ := runAs(empty, "", "audit", "verify", "--json"); !strings.Contains(out, `"seq": 0`) {
+		t.Fatalf("a refused import left rows behind:\n%s", out)
+	}
 	if _, errOut, code := runAs(dir, "", "export", "--out", file); code != exitUsage || !strings.Contains(errOut, "--jsonl") {
 		t.Fatalf("export without --jsonl: exit %d\n%s", code, errOut)
 	}
