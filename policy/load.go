@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"strconv"
@@ -19,6 +20,26 @@ import (
 // with the file, line, column and reason; a policy with any problem is
 // refused whole.
 func Load(file string, data []byte) (*Policy, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &LoadError{Errors: []Error{{File: file, Line: 1, Column: 1, Reason: "the file is empty"}}}
+	}
+	var p Policy
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		if err == io.EOF {
+			return nil, &LoadError{Errors: []Error{{File: file, Line: 1, Column: 1, Reason: "the file is empty"}}}
+		}
+		return nil, &LoadError{Errors: yamlErrors(file, err)}
+	}
+	p.File, p.Source, p.Digest = file, data, digest(data)
+	c := &checker{file: file, p: &p}
+	c.check()
+	if len(c.problems) == 0 {
+		return &p, nil
+	}
+	// Only a policy with problems pays for a second parse, into nodes
+	// that place each problem at its line and column.
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, &LoadError{Errors: []Error{yamlError(file, err)}}
@@ -26,26 +47,19 @@ func Load(file string, data []byte) (*Policy, error) {
 	if len(root.Content) == 0 {
 		return nil, &LoadError{Errors: []Error{{File: file, Line: 1, Column: 1, Reason: "the file is empty"}}}
 	}
-	var p Policy
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&p); err != nil {
-		return nil, &LoadError{Errors: yamlErrors(file, err)}
-	}
-	p.File, p.Source, p.Digest = file, data, digest(data)
-	c := &checker{file: file, pos: map[string]*yaml.Node{}, p: &p}
+	c.pos = map[string]*yaml.Node{}
 	c.index(root.Content[0], "")
-	c.check()
-	if len(c.errs) > 0 {
-		sort.SliceStable(c.errs, func(i, j int) bool {
-			if c.errs[i].Line != c.errs[j].Line {
-				return c.errs[i].Line < c.errs[j].Line
-			}
-			return c.errs[i].Column < c.errs[j].Column
-		})
-		return nil, &LoadError{Errors: c.errs}
+	errs := make([]Error, 0, len(c.problems))
+	for _, pr := range c.problems {
+		errs = append(errs, c.place(pr.path, pr.reason))
 	}
-	return &p, nil
+	sort.SliceStable(errs, func(i, j int) bool {
+		if errs[i].Line != errs[j].Line {
+			return errs[i].Line < errs[j].Line
+		}
+		return errs[i].Column < errs[j].Column
+	})
+	return nil, &LoadError{Errors: errs}
 }
 
 var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+): (.*)`) })
@@ -78,14 +92,17 @@ func asTypeError(err error, te **yaml.TypeError) bool {
 	return ok
 }
 
-// checker finds semantic problems and places them in the file.
+// checker finds semantic problems; Load places them in the file.
 type checker struct {
-	file string
-	pos  map[string]*yaml.Node
-	p    *Policy
-	errs []Error
-	env  *cel.Env
+	file     string
+	pos      map[string]*yaml.Node
+	p        *Policy
+	problems []problem
+	env      *cel.Env
 }
+
+// problem is a reason found at a path such as surfaces.edge.evidence[1].
+type problem struct{ path, reason string }
 
 // index records the node at every path, e.g. surfaces.edge.evidence[1].
 func (c *checker) index(n *yaml.Node, path string) {
@@ -108,19 +125,22 @@ func (c *checker) index(n *yaml.Node, path string) {
 	}
 }
 
-// errorf reports a problem at path, or at the nearest enclosing node
-// that exists in the file.
+// errorf reports a problem at path.
 func (c *checker) errorf(path, format string, args ...any) {
+	c.problems = append(c.problems, problem{path, fmt.Sprintf(format, args...)})
+}
+
+// place puts a problem at path's node, or at the nearest enclosing node
+// that exists in the file.
+func (c *checker) place(path, reason string) Error {
 	at := path
 	for {
 		if n, ok := c.pos[at]; ok {
-			c.errs = append(c.errs, Error{File: c.file, Line: n.Line, Column: n.Column, Path: path, Reason: fmt.Sprintf(format, args...)})
-			return
+			return Error{File: c.file, Line: n.Line, Column: n.Column, Path: path, Reason: reason}
 		}
 		i := strings.LastIndexAny(at, ".[")
 		if i < 0 {
-			c.errs = append(c.errs, Error{File: c.file, Line: 1, Column: 1, Path: path, Reason: fmt.Sprintf(format, args...)})
-			return
+			return Error{File: c.file, Line: 1, Column: 1, Path: path, Reason: reason}
 		}
 		at = at[:i]
 	}

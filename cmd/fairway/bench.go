@@ -116,6 +116,11 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	}
 	rows = append(rows, benchRow{Name: "task create, whole process", Value: ms(create), Unit: "ms median", Baseline: ms(start), Ratio: ms(create) / ms(start),
 		Goal: "< 15 ms", Note: "baseline: process start without a store (fairway help serve)"})
+	startRows, err := benchStartCost(exe, work, runs, progress)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, startRows...)
 
 	// 2. Durable writes through the API from 32 clients, with group commit
 	// and with one fsync per write.
