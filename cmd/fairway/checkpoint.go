@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 
 	"fairway"
 	"fairway/tlog"
@@ -246,20 +245,11 @@ FAIRWAY_SIGNING_KEY=audit.key fairway audit checkpoint`,
 					return err
 				}
 				defer f.Close()
-				v := tlog.NewLogVerifier([]*fairway.Checkpoint{cp})
-				dec := json.NewDecoder(bufio.NewReader(f))
-				for line := 1; ; line++ {
-					var e fairway.AuditEvent
-					if err := dec.Decode(&e); errors.Is(err, io.EOF) {
-						break
-					} else if err != nil {
-						return fairway.Errorf(fairway.EINVALID, "%s: record %d: %v", pos[0], line, err)
-					}
-					if !v.Add(&e) {
-						break
-					}
+				v, err := tlog.VerifyLog(f, []*fairway.Checkpoint{cp})
+				if err != nil {
+					return fairway.Errorf(fairway.EINVALID, "%s: %v", pos[0], err)
 				}
-				return reportLog(a, v.Finish(), 0)
+				return reportLog(a, v, 0)
 			}
 		},
 	})
@@ -332,19 +322,11 @@ func readVerifierKey(key string) (string, error) {
 	if key == "" {
 		return "", fairway.FieldError("key", "is required: the public verifier key, or a file holding it")
 	}
-	b, err := os.ReadFile(key)
-	switch {
-	case err == nil:
-		key = strings.TrimSpace(string(b))
-	case errors.Is(err, fs.ErrNotExist) && strings.Count(key, "+") == 2:
-		// The key itself, as `fairway keys generate` prints it.
-	default:
+	vkey, err := tlog.ReadVerifierKey(key)
+	if err != nil {
 		return "", fairway.FieldError("key", "%v", err)
 	}
-	if _, _, err := tlog.PublicKey(key); err != nil {
-		return "", fairway.FieldError("key", "%v", err)
-	}
-	return key, nil
+	return vkey, nil
 }
 
 // writeNew writes a file that must not exist yet.

@@ -13,17 +13,22 @@ import (
 
 func init() {
 	register(&command{
-		name: "export", summary: "Write the whole ledger, every table, as JSON Lines (local store only)", args: "--jsonl [--out FILE]",
-		example: `fairway export --jsonl --out ledger.jsonl   # an offline copy; evidence bytes stay in the blobs folder`,
+		name: "export", summary: "Write a task's signed evidence packet (TASK --out DIR), or the whole ledger as JSON Lines (--jsonl)", args: "TASK --out DIR [--key FILE] | --jsonl [--out FILE]",
+		example: `fairway export OPS-FIX-001 --out OPS-FIX-001.packet --key audit.key   # then: fairway-verify packet OPS-FIX-001.packet --key audit.pub
+fairway export --jsonl --out ledger.jsonl   # an offline copy; evidence bytes stay in the blobs folder`,
 		setup: func(fs *flag.FlagSet) runFunc {
-			jsonl := fs.Bool("jsonl", false, "JSON Lines, the one format (required)")
-			out := fs.String("out", "", "write to this file (default standard output)")
+			jsonl := fs.Bool("jsonl", false, "the whole ledger as JSON Lines")
+			out := fs.String("out", "", "the packet's folder (with TASK); the file to write with --jsonl (default standard output)")
+			key := fs.String("key", "", "with TASK: private key file from `fairway keys generate` (default $FAIRWAY_SIGNING_KEY)")
 			return func(a *app, pos []string) error {
-				if err := wantArgs(pos, 0, "no arguments"); err != nil {
+				if len(pos) == 1 && !*jsonl {
+					return exportPacket(a, pos[0], *out, *key)
+				}
+				if err := wantArgs(pos, 0, "TASK, or no arguments with --jsonl"); err != nil {
 					return err
 				}
 				if !*jsonl {
-					return usagef("say --jsonl: JSON Lines is the export format")
+					return usagef("say TASK --out DIR for a task's evidence packet, or --jsonl for the whole ledger")
 				}
 				if a.remote() {
 					return usagef("export reads a local store (--dir or $FAIRWAY_DIR), not a server: it carries token hashes")

@@ -1,0 +1,106 @@
+package tlog
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"fairway"
+)
+
+// ReadVerifierKey takes a verifier key, or the name of a file holding one,
+// and checks that it is an Ed25519 signed-note verifier key.
+func ReadVerifierKey(key string) (string, error) {
+	if key == "" {
+		return "", errors.New("a public verifier key, or a file holding it, is required")
+	}
+	b, err := os.ReadFile(key)
+	switch {
+	case err == nil:
+		key = strings.TrimSpace(string(b))
+	case errors.Is(err, fs.ErrNotExist) && strings.Count(key, "+") == 2:
+		// The key itself, as `fairway keys generate` prints it.
+	default:
+		return "", err
+	}
+	if _, _, err := PublicKey(key); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// OpenFile reads a signed checkpoint file and verifies it with vkey.
+func OpenFile(file, vkey string) (*Checkpoint, error) {
+	msg, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Open(msg, vkey)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return c, nil
+}
+
+// Checkpoint is a verified checkpoint.
+type Checkpoint = fairway.Checkpoint
+
+// VerifyLog streams an exported log (JSON lines, one audit event each, as
+// `fairway audit export` writes) through a LogVerifier against the given
+// verified checkpoints. A line that is not an event is reported with its
+// number.
+func VerifyLog(r io.Reader, points []*Checkpoint) (*Verification, error) {
+	v := NewLogVerifier(points)
+	dec := json.NewDecoder(bufio.NewReader(r))
+	for line := 1; ; line++ {
+		var e fairway.AuditEvent
+		if err := dec.Decode(&e); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("record %d: %v", line, err)
+		}
+		if !v.Add(&e) {
+			break
+		}
+	}
+	return v.Finish(), nil
+}
+
+// CheckInclusion checks an inclusion proof as the ledger hands it out
+// against a verified checkpoint, trusting nothing in it but the path: the
+// leaf is recomputed from the event, the root and size are the signed ones.
+func CheckInclusion(p *fairway.InclusionProof, c *Checkpoint) error {
+	e := p.Event
+	switch {
+	case e == nil:
+		return errors.New("the proof holds no event")
+	case e.Seq != p.Seq:
+		return fmt.Errorf("the proof is of event %d but holds event %d", p.Seq, e.Seq)
+	case e.Hash != e.ComputeHash():
+		return fmt.Errorf("event %d does not match its own hash (edited)", e.Seq)
+	case p.Size != c.Size:
+		return fmt.Errorf("the proof is against a tree of %d events, but the checkpoint signs %d", p.Size, c.Size)
+	}
+	if err := VerifyInclusion(e.Seq-1, c.Size, LeafHash(e), p.Hashes, c.Root); err != nil {
+		return fmt.Errorf("event %d is NOT in the log checkpoint %s/%d signed: %v", e.Seq, c.Origin, c.Size, err)
+	}
+	return nil
+}
+
+// CheckConsistency checks that checkpoint newer extends checkpoint older
+// with the proof hashes given (none when the sizes are equal or older is
+// empty).
+func CheckConsistency(older, newer *Checkpoint, hashes [][]byte) error {
+	if older.Size > newer.Size {
+		return fmt.Errorf("the log shrank: checkpoint %d (root %s) is larger than the newer checkpoint %d (root %s)", older.Size, b64(older.Root), newer.Size, b64(newer.Root))
+	}
+	if err := VerifyConsistency(older.Size, newer.Size, hashes, older.Root, newer.Root); err != nil {
+		return fmt.Errorf("checkpoint %d (root %s) does NOT extend checkpoint %d (root %s): %v", newer.Size, b64(newer.Root), older.Size, b64(older.Root), err)
+	}
+	return nil
+}
