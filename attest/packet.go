@@ -240,8 +240,10 @@ func writeBlob(dir, d string, open func() (io.ReadCloser, error)) (string, error
 	return name, nil
 }
 
+// writeJSON writes v compactly: indenting would reformat the raw JSON an
+// audit event holds, and with it the bytes its hash covers.
 func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
@@ -314,7 +316,7 @@ func VerifyPacket(dir, vkey string) (*PacketReport, error) {
 		switch {
 		case e == nil || e.Seq != seq:
 			return nil, fmt.Errorf("%s: does not hold event %d", name, seq)
-		case e.Hash != e.ComputeHash():
+		case !tlog.Rehash(e):
 			return nil, fmt.Errorf("%s: event %d does not match its own hash (edited)", name, seq)
 		case p.Size != cp.Size:
 			return nil, fmt.Errorf("%s: proves against a tree of %d events, not the checkpoint's %d", name, p.Size, cp.Size)

@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,8 +24,12 @@ func ReadVerifierKey(key string) (string, error) {
 	switch {
 	case err == nil:
 		key = strings.TrimSpace(string(b))
-	case errors.Is(err, fs.ErrNotExist) && strings.Count(key, "+") == 2:
-		// The key itself, as `fairway keys generate` prints it.
+	case errors.Is(err, fs.ErrNotExist) && strings.Count(key, "+") >= 2:
+		// The key itself, as `fairway keys generate` prints it (its
+		// base64 part may hold '+' too).
+		if _, _, kerr := PublicKey(key); kerr != nil {
+			return "", err
+		}
 	default:
 		return "", err
 	}
@@ -81,7 +86,7 @@ func CheckInclusion(p *fairway.InclusionProof, c *Checkpoint) error {
 		return errors.New("the proof holds no event")
 	case e.Seq != p.Seq:
 		return fmt.Errorf("the proof is of event %d but holds event %d", p.Seq, e.Seq)
-	case e.Hash != e.ComputeHash():
+	case !Rehash(e):
 		return fmt.Errorf("event %d does not match its own hash (edited)", e.Seq)
 	case p.Size != c.Size:
 		return fmt.Errorf("the proof is against a tree of %d events, but the checkpoint signs %d", p.Size, c.Size)
@@ -103,4 +108,25 @@ func CheckConsistency(older, newer *Checkpoint, hashes [][]byte) error {
 		return fmt.Errorf("checkpoint %d (root %s) does NOT extend checkpoint %d (root %s): %v", newer.Size, b64(newer.Root), older.Size, b64(older.Root), err)
 	}
 	return nil
+}
+
+// Rehash reports whether an event matches its hash. An event printed
+// with indentation (`--json` output) has its change re-spaced; the ledger
+// hashes the compact form, so that is tried too, and kept when it
+// matches.
+func Rehash(e *fairway.AuditEvent) bool {
+	if e.Hash == e.ComputeHash() {
+		return true
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, e.Change) != nil {
+		return false
+	}
+	orig := e.Change
+	e.Change = b.Bytes()
+	if e.Hash == e.ComputeHash() {
+		return true
+	}
+	e.Change = orig
+	return false
 }
