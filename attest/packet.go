@@ -96,8 +96,8 @@ type PacketInput struct {
 // WritePacket writes a packet into dir, which must be empty or absent,
 // signing every statement with skey.
 func WritePacket(dir string, in *PacketInput, skey string) (*Manifest, error) {
-	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-		return nil, fairway.FieldError("out", "%s is not empty: give a new folder for the packet", dir)
+	if err := CheckPacketDir(dir); err != nil {
+		return nil, err
 	}
 	for _, sub := range []string{"statements", "records", "blobs", "proofs"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
@@ -190,6 +190,14 @@ func WritePacket(dir string, in *PacketInput, skey string) (*Manifest, error) {
 		}
 	}
 	return m, writeJSON(filepath.Join(dir, "manifest.json"), m)
+}
+
+// CheckPacketDir refuses a folder that exists and is not empty.
+func CheckPacketDir(dir string) error {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return fairway.FieldError("out", "%s is not empty: give a new folder for the packet", dir)
+	}
+	return nil
 }
 
 func proofFile(seq int64) string { return fmt.Sprintf("proofs/event-%d.json", seq) }

@@ -24,6 +24,9 @@ func exportPacket(a *app, task, dir, keyFile string) error {
 	if dir == "" {
 		return fairway.FieldError("out", "is required: the folder to write the packet to")
 	}
+	if err := attest.CheckPacketDir(dir); err != nil {
+		return err
+	}
 	path := firstNonEmpty(keyFile, a.getenv("FAIRWAY_SIGNING_KEY"))
 	if path == "" {
 		return fairway.FieldError("key", "is required: the private key file that signs the statements and the checkpoint (or set FAIRWAY_SIGNING_KEY)")
