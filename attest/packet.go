@@ -135,12 +135,12 @@ func WritePacket(dir string, in *PacketInput, skey string) (*Manifest, error) {
 		}
 		it := Item{Kind: "evidence", ID: e.Record.ID, Statement: "statements/evidence-" + e.Record.ID + ".intoto.json",
 			Record: "records/evidence-" + e.Record.ID + ".json", Event: e.Event, Blobs: map[string]string{}}
-		for part, d := range evidenceParts(e.Record) {
-			name, err := writeBlob(dir, d, func() (io.ReadCloser, error) { return in.Open(e.Record.ID, part) })
+		for _, p := range evidenceParts(e.Record) {
+			name, err := writeBlob(dir, p.digest, func() (io.ReadCloser, error) { return in.Open(e.Record.ID, p.name) })
 			if err != nil {
-				return nil, fmt.Errorf("evidence %s %s: %w", e.Record.ID, part, err)
+				return nil, fmt.Errorf("evidence %s %s: %w", e.Record.ID, p.name, err)
 			}
-			it.Blobs[part] = name
+			it.Blobs[p.name] = name
 		}
 		if err := add(it, st, e.Record); err != nil {
 			return nil, err
@@ -202,15 +202,18 @@ func CheckPacketDir(dir string) error {
 
 func proofFile(seq int64) string { return fmt.Sprintf("proofs/event-%d.json", seq) }
 
-// evidenceParts maps each part of a record that has bytes to its digest.
-func evidenceParts(e *fairway.Evidence) map[string]string {
-	parts := map[string]string{fairway.PartContent: e.Digest}
+type part struct{ name, digest string }
+
+// evidenceParts lists the parts of a record that have bytes, with their
+// digests, content first.
+func evidenceParts(e *fairway.Evidence) []part {
+	parts := []part{{fairway.PartContent, e.Digest}}
 	if e.Command != nil {
 		if e.Command.StdoutDigest != "" {
-			parts[fairway.PartStdout] = e.Command.StdoutDigest
+			parts = append(parts, part{fairway.PartStdout, e.Command.StdoutDigest})
 		}
 		if e.Command.StderrDigest != "" {
-			parts[fairway.PartStderr] = e.Command.StderrDigest
+			parts = append(parts, part{fairway.PartStderr, e.Command.StderrDigest})
 		}
 	}
 	return parts
@@ -393,8 +396,8 @@ func verifyItem(dir string, it Item, read func(string) ([]byte, error), event fu
 		if d := RecordDigest(&e); d != c.Record {
 			return fmt.Errorf("%s: the record hashes to %s, but audit event %d wrote %s: the record differs from what was recorded", it.Record, d, ev.Seq, c.Record)
 		}
-		for part, d := range evidenceParts(&e) {
-			if err := verifyBlob(dir, read, blobFile(d), d, fmt.Sprintf("evidence %s (%s)", e.ID, part)); err != nil {
+		for _, p := range evidenceParts(&e) {
+			if err := verifyBlob(dir, blobFile(p.digest), p.digest, fmt.Sprintf("evidence %s (%s)", e.ID, p.name)); err != nil {
 				return err
 			}
 			rep.Blobs++
@@ -476,7 +479,7 @@ func verifyItem(dir string, it Item, read func(string) ([]byte, error), event fu
 	return nil
 }
 
-func verifyBlob(dir string, read func(string) ([]byte, error), name, d, what string) error {
+func verifyBlob(dir, name, d, what string) error {
 	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(name)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s: the bytes are missing (%s)", what, name)
