@@ -72,6 +72,7 @@ func run(ctx context.Context, e *env, args []string) int {
 			case err == nil:
 				return 0
 			case errors.Is(err, flag.ErrHelp):
+				fmt.Fprintf(e.stdout, "fairway-verify %s: %s\nusage: fairway-verify %s %s\nexample: %s\n", c.name, c.summary, c.name, c.args, c.example)
 				return 0
 			case errors.As(err, &f):
 				fmt.Fprintf(e.stderr, "fairway-verify %s: NOT VALID: %s\n", c.name, f.msg)

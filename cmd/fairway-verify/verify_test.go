@@ -490,3 +490,23 @@ func TestWitness_CatchesARewrittenLogAtItsNextPoll(t *testing.T) {
 		t.Fatalf("the state moved to %d after a failed poll", kept.Size)
 	}
 }
+
+func TestUsage_ExitCodesAndHelp(t *testing.T) {
+	for _, c := range []struct {
+		args       []string
+		code       int
+		out, errIn string
+	}{
+		{[]string{"packet", "--help"}, 0, "usage: fairway-verify packet DIR --key KEY [--json]\nexample: fairway-verify packet OPS-FIX-001.packet --key audit.pub\n", ""},
+		{[]string{"packet"}, 2, "", "fairway-verify packet: want the packet folder DIR, got 0 argument(s)\n"},
+		{[]string{"packet", t.TempDir()}, 2, "", "fairway-verify packet: --key is required: the public verifier key, or a file holding it\n"},
+		{[]string{"log", "x.jsonl", "--key", "nokey"}, 2, "", "fairway-verify log: --key: open nokey: no such file or directory\n"},
+		{[]string{"watch", "ftp://example", "--key", "nokey"}, 2, "", "fairway-verify watch: --key: open nokey"},
+		{[]string{"frobnicate"}, 2, "", "fairway-verify: \"frobnicate\" is not a command\n"},
+	} {
+		r := verify(t, c.args...)
+		if r.code != c.code || !strings.HasSuffix(r.stdout, c.out) || !strings.HasPrefix(r.stderr, c.errIn) {
+			t.Errorf("%v: exit %d\nstdout %q\nstderr %q\nwant exit %d, stdout ending %q, stderr starting %q", c.args, r.code, r.stdout, r.stderr, c.code, c.out, c.errIn)
+		}
+	}
+}
