@@ -130,3 +130,51 @@ func Rehash(e *fairway.AuditEvent) bool {
 	e.Change = orig
 	return false
 }
+
+// Difference is where two exported logs part.
+type Difference struct {
+	// Seq is the first sequence number at which they differ; zero when
+	// one is a prefix of the other.
+	Seq int64 `json:"seq"`
+	// Old and New are the two events at Seq; nil where a log has ended.
+	Old *fairway.AuditEvent `json:"old,omitempty"`
+	New *fairway.AuditEvent `json:"new,omitempty"`
+}
+
+// FirstDifference reads two exported logs in step and returns where they
+// first differ, comparing each event's leaf hash (every field but its own
+// hash). A log that ends before the other differs at its end.
+func FirstDifference(older, newer io.Reader) (*Difference, error) {
+	a, b := json.NewDecoder(bufio.NewReader(older)), json.NewDecoder(bufio.NewReader(newer))
+	next := func(d *json.Decoder, which string, n int64) (*fairway.AuditEvent, error) {
+		var e fairway.AuditEvent
+		if err := d.Decode(&e); errors.Is(err, io.EOF) {
+			return nil, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("%s log, record %d: %v", which, n, err)
+		}
+		Rehash(&e)
+		return &e, nil
+	}
+	for n := int64(1); ; n++ {
+		x, err := next(a, "older", n)
+		if err != nil {
+			return nil, err
+		}
+		y, err := next(b, "newer", n)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case x == nil && y == nil:
+			return &Difference{}, nil
+		case x == nil || y == nil:
+			if x == nil && y != nil {
+				return &Difference{}, nil // the newer log only grew
+			}
+			return &Difference{Seq: n, Old: x}, nil
+		case !bytes.Equal(LeafHash(x), LeafHash(y)):
+			return &Difference{Seq: n, Old: x, New: y}, nil
+		}
+	}
+}

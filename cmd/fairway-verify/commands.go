@@ -65,7 +65,7 @@ func printJSON(w io.Writer, v any) error {
 }
 
 var logCommand = &command{
-	name: "log", args: "EXPORT.jsonl --key KEY --checkpoint CP [--checkpoint CP ...] [--json]",
+	name: "log", args: "EXPORT.jsonl --key KEY --checkpoint CP [--checkpoint CP ...] [--previous OLD.jsonl] [--json]",
 	summary: "check an exported audit log (fairway audit export) against signed checkpoints",
 	example: "fairway-verify log --key audit.pub --checkpoint monday.checkpoint audit.jsonl",
 	run: func(ctx context.Context, e *env, args []string) error {
@@ -73,6 +73,7 @@ var logCommand = &command{
 		key := fs.String("key", "", "public verifier key, or a file holding it")
 		var cps multi
 		fs.Var(&cps, "checkpoint", "signed checkpoint file (repeat: each one narrows down where a rewrite starts)")
+		previous := fs.String("previous", "", "an earlier export, checked against the checkpoints it covers: a rewrite is then named at the first event that differs from it")
 		asJSON := fs.Bool("json", false, "print the result as JSON")
 		pos, err := parse(fs, args, 1, "the exported log EXPORT.jsonl")
 		if err != nil {
@@ -85,6 +86,12 @@ var logCommand = &command{
 		points, err := readCheckpoints(cps, vkey)
 		if err != nil {
 			return err
+		}
+		var prev *tlog.Verification
+		if *previous != "" {
+			if prev, err = verifyPrevious(*previous, points); err != nil {
+				return err
+			}
 		}
 		f, err := os.Open(pos[0])
 		if err != nil {
@@ -99,7 +106,15 @@ var logCommand = &command{
 			printJSON(e.stdout, v)
 		}
 		if !v.OK {
-			return failf("first bad event %d: %s", v.FirstBadSeq, v.Problem)
+			msg := fmt.Sprintf("first bad event %d: %s", v.FirstBadSeq, v.Problem)
+			if prev != nil {
+				d, err := firstDifference(*previous, pos[0])
+				if err != nil {
+					return failf("%s; comparing with %s: %v", msg, *previous, err)
+				}
+				msg += describeDifference(d, prev, *previous)
+			}
+			return failf("%s", msg)
 		}
 		if !*asJSON {
 			fmt.Fprintf(e.stdout, "VALID: %d events match the signed checkpoints %v, root %s\n", v.Events, v.Checked, b64(v.Root))
@@ -356,4 +371,89 @@ func (w *witness) keep(note []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), w.state)
+}
+
+// verifyPrevious checks an earlier export against the checkpoints no
+// larger than it, so that what it says can be trusted as far as they sign.
+func verifyPrevious(file string, points []*fairway.Checkpoint) (*tlog.Verification, error) {
+	n, err := countEvents(file)
+	if err != nil {
+		return nil, err
+	}
+	var covered []*fairway.Checkpoint
+	for _, c := range points {
+		if c.Size <= n {
+			covered = append(covered, c)
+		}
+	}
+	if len(covered) == 0 {
+		return nil, usagef("--previous: %s holds %d events, fewer than every checkpoint given: give the checkpoint it was checked against too", file, n)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, usagef("--previous: %v", err)
+	}
+	defer f.Close()
+	v, err := tlog.VerifyLog(f, covered)
+	if err != nil {
+		return nil, failf("the previous log %s: %v", file, err)
+	}
+	if !v.OK {
+		return nil, failf("the previous log %s does not match the checkpoints either (first bad event %d: %s)", file, v.FirstBadSeq, v.Problem)
+	}
+	return v, nil
+}
+
+func countEvents(file string) (int64, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, usagef("--previous: %v", err)
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	var n int64
+	for {
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); errors.Is(err, io.EOF) {
+			return n, nil
+		} else if err != nil {
+			return 0, failf("the previous log %s, record %d: %v", file, n+1, err)
+		}
+		n++
+	}
+}
+
+func firstDifference(older, newer string) (*tlog.Difference, error) {
+	a, err := os.Open(older)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	b, err := os.Open(newer)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	return tlog.FirstDifference(a, b)
+}
+
+// describeDifference says where the log parts from the earlier export,
+// and whether a checkpoint signs the earlier event there.
+func describeDifference(d *tlog.Difference, prev *tlog.Verification, file string) string {
+	if d.Seq == 0 {
+		return fmt.Sprintf("; the log still holds every event of %s unchanged", file)
+	}
+	signed := int64(0)
+	if n := len(prev.Checked); n > 0 {
+		signed = prev.Checked[n-1]
+	}
+	how := "no checkpoint given signs that event of the previous log"
+	if d.Seq <= signed {
+		how = fmt.Sprintf("the previous log's event is signed by checkpoint %d", signed)
+	}
+	if d.New == nil {
+		return fmt.Sprintf("; against %s, the log ends before event %d (%s %s), which is gone: %s", file, d.Seq, d.Old.Action, d.Old.Subject, how)
+	}
+	return fmt.Sprintf("; against %s, event %d is the first that differs: it was %s %s %s, it is now %s %s %s: %s",
+		file, d.Seq, d.Old.Action, d.Old.Subject, d.Old.Change, d.New.Action, d.New.Subject, d.New.Change, how)
 }

@@ -366,6 +366,18 @@ func TestAttack_RewrittenEventIsNamedAgainstPublishedCheckpoints(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "events 1 to "+itoa(s3)+" do not hash to the root checkpoint fairway.test/audit/"+itoa(s3)+" signed") {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
+	// With an earlier export kept beside it, one checkpoint is enough to
+	// name the event and show what it was.
+	r = verify(t, "log", after, "--key", s.pub, "--checkpoint", s.cps[2], "--previous", before)
+	if r.code != 1 || !strings.Contains(r.stderr, "; against "+before+", event "+itoa(s2)+" is the first that differs: it was task.create T-3 {") ||
+		!strings.Contains(r.stderr, `"rewritten":"nothing to see"`) || !strings.HasSuffix(r.stderr, ": the previous log's event is signed by checkpoint "+itoa(s3)+"\n") {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	// An earlier export that was itself tampered with is refused.
+	if r := verify(t, "log", after, "--key", s.pub, "--checkpoint", s.cps[2], "--previous", after); r.code != 1 ||
+		!strings.Contains(r.stderr, "the previous log "+after+" does not match the checkpoints either") {
+		t.Fatalf("a rewritten previous log: exit %d\n%s", r.code, r.stderr)
+	}
 	// The proof made before the attack no longer matches the log's event.
 	os.WriteFile(proof, []byte(fw(t, s.dir, "alice", "audit", "prove", "--seq", itoa(s2), "--json")), 0o644)
 	if r := verify(t, "proof", proof, "--key", s.pub, "--checkpoint", s.cps[2]); r.code != 1 || !strings.Contains(r.stderr, "event "+itoa(s2)+" is NOT in the log checkpoint fairway.test/audit/"+itoa(s3)+" signed") {
@@ -376,6 +388,8 @@ func TestAttack_RewrittenEventIsNamedAgainstPublishedCheckpoints(t *testing.T) {
 func TestAttack_TruncatedTailIsNamed(t *testing.T) {
 	s := newSignedLog(t)
 	s2, s3 := s.sizes[1], s.sizes[2]
+	before := filepath.Join(s.dir, "before.jsonl")
+	fw(t, s.dir, "alice", "audit", "export", "--out", before)
 	rewrite(t, s.dir, s2+1, true)
 	after := filepath.Join(s.dir, "after.jsonl")
 	fw(t, s.dir, "alice", "audit", "export", "--out", after)
@@ -383,6 +397,11 @@ func TestAttack_TruncatedTailIsNamed(t *testing.T) {
 	want := "fairway-verify log: NOT VALID: first bad event " + itoa(s2+1) + ": the log ends at event " + itoa(s2) + " but checkpoint fairway.test/audit/" + itoa(s3) + " signed " + itoa(s3) + " events: events " + itoa(s2+1) + " to " + itoa(s3) + " are missing (truncated)\n"
 	if r.code != 1 || r.stderr != want {
 		t.Fatalf("exit %d, stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
+	}
+	r = verify(t, "log", after, "--key", s.pub, "--checkpoint", s.cps[2], "--previous", before)
+	want = strings.TrimSuffix(want, "\n") + "; against " + before + ", the log ends before event " + itoa(s2+1) + " (task.create T-4), which is gone: the previous log's event is signed by checkpoint " + itoa(s3) + "\n"
+	if r.code != 1 || r.stderr != want {
+		t.Fatalf("with --previous: exit %d, stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
 	}
 }
 
