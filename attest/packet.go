@@ -3,6 +3,7 @@ package attest
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,8 @@ import (
 //
 //	checkpoint                 the signed checkpoint every proof is against
 //	manifest.json              what is in the packet and which event wrote it
+//	statements/packet.intoto.json  the manifest, signed, with the digest of
+//	                           every statement's payload as its subjects
 //	statements/*.intoto.json   DSSE envelopes of in-toto statements
 //	records/*.json             the ledger records the statements describe
 //	blobs/sha256-HEX           the evidence bytes, named by digest
@@ -31,12 +34,22 @@ import (
 // Nothing in it is trusted by the verifier except through the key: the
 // checkpoint is signed, each statement is signed and must be what its
 // record makes, each record must be what a proven audit event wrote, and
-// each blob must hash to the digest its record names.
+// each blob must hash to the digest its record names. The signed packet
+// index makes the set whole: a statement dropped, or swapped for another
+// the same key signed, is found.
+
+// PacketType is the predicate type of a packet's signed index: its
+// predicate is the manifest.
+const PacketType = "https://fairway.dev/attestation/evidence-packet/v1"
+
+// indexFile is the signed index's name.
+const indexFile = "statements/packet.intoto.json"
 
 // Manifest lists the packet's items.
 type Manifest struct {
 	Task           string `json:"task"`
 	CheckpointSize int64  `json:"checkpoint_size"`
+	CheckpointRoot []byte `json:"checkpoint_root"`
 	Items          []Item `json:"items"`
 }
 
@@ -107,13 +120,19 @@ func WritePacket(dir string, in *PacketInput, skey string) (*Manifest, error) {
 	if err := os.WriteFile(filepath.Join(dir, "checkpoint"), []byte(in.Checkpoint.Note), 0o644); err != nil {
 		return nil, err
 	}
-	m := &Manifest{Task: in.Task, CheckpointSize: in.Checkpoint.Size, Items: []Item{}}
+	m := &Manifest{Task: in.Task, CheckpointSize: in.Checkpoint.Size, CheckpointRoot: in.Checkpoint.Root, Items: []Item{}}
 	events := map[int64]bool{}
+	var index []Subject
 	add := func(it Item, st *Statement, record any) error {
 		env, err := Sign(st, skey)
 		if err != nil {
 			return err
 		}
+		d, err := payloadDigest(env)
+		if err != nil {
+			return err
+		}
+		index = append(index, Subject{Name: it.Statement, Digest: map[string]string{"sha256": d}})
 		if err := writeJSON(filepath.Join(dir, it.Statement), env); err != nil {
 			return err
 		}
@@ -189,7 +208,28 @@ func WritePacket(dir string, in *PacketInput, skey string) (*Manifest, error) {
 			return nil, err
 		}
 	}
+	idx, err := statement(PacketType, index, m)
+	if err != nil {
+		return nil, err
+	}
+	env, err := Sign(idx, skey)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeJSON(filepath.Join(dir, indexFile), env); err != nil {
+		return nil, err
+	}
 	return m, writeJSON(filepath.Join(dir, "manifest.json"), m)
+}
+
+// payloadDigest is the hex SHA-256 of an envelope's payload bytes.
+func payloadDigest(env *Envelope) (string, error) {
+	payload, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return "", fmt.Errorf("payload is not base64: %v", err)
+	}
+	sum := sha256.Sum256(payload)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // CheckPacketDir refuses a folder that exists and is not empty.
@@ -304,8 +344,32 @@ func VerifyPacket(dir, vkey string) (*PacketReport, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("manifest.json: %v", err)
 	}
-	if m.CheckpointSize != cp.Size {
-		return nil, fmt.Errorf("manifest.json says the proofs are against a tree of %d events, but the checkpoint signs %d", m.CheckpointSize, cp.Size)
+	// The signed index is the manifest as exported: manifest.json must be
+	// it, and each statement one whose payload it names.
+	b, err = read(indexFile)
+	if err != nil {
+		return nil, err
+	}
+	var idxEnv Envelope
+	if err := json.Unmarshal(b, &idxEnv); err != nil {
+		return nil, fmt.Errorf("%s: not a DSSE envelope: %v", indexFile, err)
+	}
+	idx, err := Verify(&idxEnv, vkey)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", indexFile, err)
+	}
+	if idx.PredicateType != PacketType || !sameJSON(idx.Predicate, &m) {
+		return nil, fmt.Errorf("manifest.json is not the manifest %s signed: an item was added, dropped or changed", indexFile)
+	}
+	signed := map[string]string{}
+	for _, s := range idx.Subject {
+		signed[s.Name] = s.Digest["sha256"]
+	}
+	if len(signed) != len(m.Items) {
+		return nil, fmt.Errorf("%s names %d statements, the manifest %d", indexFile, len(signed), len(m.Items))
+	}
+	if m.CheckpointSize != cp.Size || !bytes.Equal(m.CheckpointRoot, cp.Root) {
+		return nil, fmt.Errorf("the packet was signed against a tree of %d events, but the checkpoint signs %d with another root", m.CheckpointSize, cp.Size)
 	}
 	rep := &PacketReport{Task: m.Task}
 	rep.Checkpoint.Origin, rep.Checkpoint.Size, rep.Checkpoint.Root = cp.Origin, cp.Size, cp.Root
@@ -342,7 +406,7 @@ func VerifyPacket(dir, vkey string) (*PacketReport, error) {
 	kinds := map[string]int{}
 	for _, it := range m.Items {
 		kinds[it.Kind]++
-		if err := verifyItem(dir, it, read, event, vkey, rep); err != nil {
+		if err := verifyItem(dir, it, read, event, vkey, signed[it.Statement], rep); err != nil {
 			return nil, err
 		}
 		rep.Statements++
@@ -354,7 +418,7 @@ func VerifyPacket(dir, vkey string) (*PacketReport, error) {
 	return rep, nil
 }
 
-func verifyItem(dir string, it Item, read func(string) ([]byte, error), event func(Item, int64) (*fairway.AuditEvent, error), vkey string, rep *PacketReport) error {
+func verifyItem(dir string, it Item, read func(string) ([]byte, error), event func(Item, int64) (*fairway.AuditEvent, error), vkey, indexed string, rep *PacketReport) error {
 	what := it.Kind + " " + it.ID
 	b, err := read(it.Statement)
 	if err != nil {
@@ -367,6 +431,9 @@ func verifyItem(dir string, it Item, read func(string) ([]byte, error), event fu
 	st, err := Verify(&env, vkey)
 	if err != nil {
 		return fmt.Errorf("%s: %v", it.Statement, err)
+	}
+	if d, _ := payloadDigest(&env); d != indexed {
+		return fmt.Errorf("%s: not the statement %s signed for %s %s (another statement of the same key?)", it.Statement, indexFile, it.Kind, it.ID)
 	}
 	rec, err := read(it.Record)
 	if err != nil {

@@ -209,6 +209,26 @@ func TestPacket_VerifiesAndNamesEveryTampering(t *testing.T) {
 			return bytes.Replace(b, []byte(`"exit_code":0`), []byte(`"exit_code":3`), 1)
 		}), pub, "records/evidence-" + smokeID + ".json: the record hashes to sha256:"},
 		{"another key", func(string) {}, otherPub, "checkpoint: checkpoint signature"},
+		{"an item dropped from the manifest", flip("manifest.json", func(b []byte) []byte {
+			var m map[string]any
+			json.Unmarshal(b, &m)
+			items := m["items"].([]any)
+			var kept []any
+			for _, it := range items {
+				if it.(map[string]any)["kind"] != "review" {
+					kept = append(kept, it)
+				}
+			}
+			m["items"] = kept
+			out, _ := json.Marshal(m)
+			return out
+		}), pub, "manifest.json is not the manifest statements/packet.intoto.json signed: an item was added, dropped or changed"},
+		{"a statement swapped for another the key signed", func(p string) {
+			b, _ := os.ReadFile(filepath.Join(p, "statements", "gate.intoto.json"))
+			os.WriteFile(filepath.Join(p, "statements", "review-4.intoto.json"), b, 0o644)
+		}, pub, "statements/review-4.intoto.json: not the statement statements/packet.intoto.json signed for review 4"},
+		{"the signed index removed", func(p string) { os.Remove(filepath.Join(p, "statements", "packet.intoto.json")) }, pub,
+			"statements/packet.intoto.json is missing"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
