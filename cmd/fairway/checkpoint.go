@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
 
 	"fairway"
 	"fairway/tlog"
@@ -91,14 +92,21 @@ FAIRWAY_SIGNING_KEY=audit.key fairway audit checkpoint`,
 		},
 	})
 	register(&command{
-		name: "audit prove", summary: "Print an inclusion proof of one audit event, checked against a signed checkpoint", args: "--seq N [--checkpoint FILE --key PUBKEY]",
-		example: `fairway audit prove --seq 12 --checkpoint audit.checkpoint --key audit.pub --json > event12.proof`,
+		name: "audit prove", summary: "Print an inclusion proof of one audit event, checked against a signed checkpoint", args: "SEQ | --seq N [--checkpoint FILE --key PUBKEY]",
+		example: `fairway audit prove 12 --checkpoint audit.checkpoint --key audit.pub --json > event12.proof`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			seq := fs.Int64("seq", 0, "the event's sequence number (required)")
 			cpFile := fs.String("checkpoint", "", "prove against this signed checkpoint (default: the current tree, unsigned)")
 			key := fs.String("key", "", "public verifier key, or a file holding it (required with --checkpoint)")
 			return func(a *app, pos []string) error {
-				svc, ctx, err := a.service(pos, 0, "no arguments")
+				if len(pos) == 1 && *seq == 0 {
+					n, err := strconv.ParseInt(pos[0], 10, 64)
+					if err != nil {
+						return fairway.FieldError("seq", "%q is not a sequence number", pos[0])
+					}
+					*seq, pos = n, nil
+				}
+				svc, ctx, err := a.service(pos, 0, "SEQ or --seq N")
 				if err != nil {
 					return err
 				}
@@ -150,14 +158,17 @@ FAIRWAY_SIGNING_KEY=audit.key fairway audit checkpoint`,
 		},
 	})
 	register(&command{
-		name: "audit consistency", summary: "Prove that the log at one signed checkpoint extends the log at an older one", args: "--from FILE --to FILE --key PUBKEY",
-		example: `fairway audit consistency --from monday.checkpoint --to tuesday.checkpoint --key audit.pub`,
+		name: "audit consistency", summary: "Prove that the log at one signed checkpoint extends the log at an older one", args: "OLD.checkpoint NEW.checkpoint --key PUBKEY | --from FILE --to FILE --key PUBKEY",
+		example: `fairway audit consistency monday.checkpoint tuesday.checkpoint --key audit.pub`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			fromFile := fs.String("from", "", "the older signed checkpoint (required)")
 			toFile := fs.String("to", "", "the newer signed checkpoint (required)")
 			key := fs.String("key", "", "public verifier key, or a file holding it (required)")
 			return func(a *app, pos []string) error {
-				svc, ctx, err := a.service(pos, 0, "no arguments")
+				if len(pos) == 2 && *fromFile == "" && *toFile == "" {
+					*fromFile, *toFile, pos = pos[0], pos[1], nil
+				}
+				svc, ctx, err := a.service(pos, 0, "OLD.checkpoint NEW.checkpoint, or --from and --to")
 				if err != nil {
 					return err
 				}
