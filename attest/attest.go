@@ -109,43 +109,6 @@ func digestOf(d string) (string, string, error) {
 	return alg, h, nil
 }
 
-// Evidence makes the statement for one evidence record: its subjects are
-// the digests of its bytes (and of each command stream kept apart).
-func Evidence(e *fairway.Evidence) (*Statement, error) {
-	st := &Statement{Type: StatementType, PredicateType: EvidencePredicateType}
-	add := func(name, d string) error {
-		if d == "" {
-			return nil
-		}
-		alg, h, err := digestOf(d)
-		if err != nil {
-			return err
-		}
-		st.Subject = append(st.Subject, Subject{Name: name, Digest: map[string]string{alg: h}})
-		return nil
-	}
-	if err := add("evidence/"+e.ID, e.Digest); err != nil {
-		return nil, err
-	}
-	if e.Command != nil {
-		if err := add("evidence/"+e.ID+"/stdout", e.Command.StdoutDigest); err != nil {
-			return nil, err
-		}
-		if err := add("evidence/"+e.ID+"/stderr", e.Command.StderrDigest); err != nil {
-			return nil, err
-		}
-	}
-	p := EvidencePredicate{Task: e.Task, EvidenceID: e.ID, Kind: e.Kind, MediaType: e.MediaType, Size: e.Size,
-		RecordedBy: e.RecordedBy, RecorderKind: e.RecordedByKind, Session: e.Session, RecordedAt: e.RecordedAt,
-		Command: e.Command, Source: e.Source, Environment: e.Environment, Summary: e.Summary}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return nil, err
-	}
-	st.Predicate = b
-	return st, nil
-}
-
 // Sign wraps a statement in a DSSE envelope signed with a signed-note
 // private key (`fairway keys generate`).
 func Sign(st *Statement, skey string) (*Envelope, error) {

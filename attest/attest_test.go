@@ -3,6 +3,7 @@ package attest_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -38,12 +39,19 @@ func TestEvidence_SignedStatementVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(got.Subject) != 2 || got.Subject[0].Name != "evidence/EV-1" || got.Subject[0].Digest["sha256"] != strings.Repeat("ab", 32) ||
-		got.Subject[1].Name != "evidence/EV-1/stdout" || got.PredicateType != attest.EvidencePredicateType {
+		got.Subject[1].Name != "evidence/EV-1/stdout" || got.PredicateType != attest.SLSAProvenanceType {
 		t.Fatalf("statement = %+v", got)
 	}
-	var p attest.EvidencePredicate
-	if err := json.Unmarshal(got.Predicate, &p); err != nil || p.Command.ExitCode != 0 || p.Source.Commit != strings.Repeat("1", 40) || p.Command.Argv[1] != "test" {
-		t.Fatalf("predicate = %+v, %v", p, err)
+	var p attest.Provenance
+	if err := json.Unmarshal(got.Predicate, &p); err != nil {
+		t.Fatal(err)
+	}
+	bd := p.BuildDefinition
+	if bd.BuildType != attest.CommandBuildType || fmt.Sprint(bd.ExternalParameters["argv"]) != "[go test ./...]" || bd.ExternalParameters["dir"] != "repo" ||
+		bd.InternalParameters["exitCode"] != float64(0) || len(bd.ResolvedDependencies) != 1 || bd.ResolvedDependencies[0].Digest["gitCommit"] != strings.Repeat("1", 40) ||
+		p.RunDetails.Builder.ID != "https://fairway.dev/recorder/codex" || p.RunDetails.Metadata.InvocationID != "EV-1" ||
+		len(p.RunDetails.Byproducts) != 1 || p.RunDetails.Byproducts[0].Digest["sha256"] != strings.Repeat("cd", 32) {
+		t.Fatalf("provenance = %+v", p)
 	}
 
 	payload, _ := base64.StdEncoding.DecodeString(env.Payload)
@@ -55,7 +63,11 @@ func TestEvidence_SignedStatementVerifies(t *testing.T) {
 	}{
 		{"another key", func(e *attest.Envelope) {}, otherKey, "no signature of this key"},
 		{"payload edited", func(e *attest.Envelope) {
-			e.Payload = base64.StdEncoding.EncodeToString([]byte(strings.Replace(string(payload), `"exit_code":0`, `"exit_code":1`, 1)))
+			edited := strings.Replace(string(payload), `"exitCode":0`, `"exitCode":1`, 1)
+			if edited == string(payload) {
+				t.Fatal("the payload holds no exit code to edit")
+			}
+			e.Payload = base64.StdEncoding.EncodeToString([]byte(edited))
 		}, vkey, "no signature of this key"},
 		{"payload type changed", func(e *attest.Envelope) { e.PayloadType = "application/json" }, vkey, "payload type"},
 		{"signature removed", func(e *attest.Envelope) { e.Signatures = nil }, vkey, "no signature of this key"},
@@ -77,5 +89,34 @@ func TestEvidence_RefusesABadDigest(t *testing.T) {
 	e.Digest = "md5:abc"
 	if _, err := attest.Evidence(e); err == nil || !strings.Contains(err.Error(), `digest "md5:abc" is not sha256:HEX`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A JUnit report is an in-toto test result; evidence with no command keeps
+// Fairway's own predicate.
+func TestEvidence_PredicateByKind(t *testing.T) {
+	junit := testEvidence()
+	junit.Kind, junit.MediaType = "test-report", "application/xml"
+	junit.Summary = &fairway.Summary{Format: "junit", Tests: 10, Passed: 9, Failed: 1}
+	st, err := attest.Evidence(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr attest.TestResult
+	if err := json.Unmarshal(st.Predicate, &tr); err != nil || st.PredicateType != attest.TestResultType || tr.Result != "FAILED" ||
+		len(tr.Configuration) != 2 || tr.Configuration[0].Digest["gitCommit"] != strings.Repeat("1", 40) ||
+		tr.Configuration[1].Name != "evidence/EV-1" || tr.Configuration[1].Annotations["failed"] != float64(1) {
+		t.Fatalf("test result %s = %+v, %v", st.PredicateType, tr, err)
+	}
+	junit.Summary.Failed, junit.Summary.Passed = 0, 10
+	st, _ = attest.Evidence(junit)
+	if json.Unmarshal(st.Predicate, &tr); tr.Result != "PASSED" {
+		t.Fatalf("result = %q, want PASSED", tr.Result)
+	}
+	shot := testEvidence()
+	shot.Kind, shot.Command = "screenshot", nil
+	st, _ = attest.Evidence(shot)
+	if st.PredicateType != attest.EvidencePredicateType || len(st.Subject) != 1 {
+		t.Fatalf("screenshot statement = %+v", st)
 	}
 }

@@ -56,6 +56,15 @@ type route struct {
 	handle          func(s *Server, w http.ResponseWriter, r *http.Request) error
 }
 
+// witnessRoutes answer without a token too: what a witness that holds no
+// account polls (the newest signed checkpoint and the consistency proof
+// from the last one it saw). They carry hashes and signed tree heads, no
+// task data. A token that is sent is still checked.
+var witnessRoutes = map[string]bool{
+	"GET /api/v1/checkpoint":              true,
+	"GET /api/v1/audit/proof/consistency": true,
+}
+
 var routes = []route{
 	{"GET", "/api/v1/whoami", (*Server).whoami},
 	{"GET", "/api/v1/actors", (*Server).listActors},
@@ -150,7 +159,11 @@ func NewServer(service fairway.Service, auth Authenticator, logger *slog.Logger)
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
 	for _, rt := range routes {
-		s.mux.HandleFunc(rt.method+" "+rt.pattern, s.wrap(rt.handle))
+		h := s.wrap(rt.handle)
+		if witnessRoutes[rt.method+" "+rt.pattern] {
+			h = s.witness(rt.handle, h)
+		}
+		s.mux.HandleFunc(rt.method+" "+rt.pattern, h)
 	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &fairway.Error{Code: fairway.ENOTFOUND, Message: fmt.Sprintf("no API operation %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path)})
@@ -254,6 +267,20 @@ func (s *Server) wrap(h func(*Server, http.ResponseWriter, *http.Request) error)
 			ctx = fairway.NewContextWithAuth(ctx, auth)
 		}
 		r = r.WithContext(ctx)
+		if err := h(s, w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// witness runs h without an actor when no credential is sent, and as
+// authenticated otherwise.
+func (s *Server) witness(h func(*Server, http.ResponseWriter, *http.Request) error, authenticated http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			authenticated(w, r)
+			return
+		}
 		if err := h(s, w, r); err != nil {
 			s.writeError(w, r, err)
 		}

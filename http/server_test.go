@@ -497,3 +497,28 @@ func TestServer_ReadyAndMetrics(t *testing.T) {
 		t.Fatalf("no duration histogram:\n%s", text)
 	}
 }
+
+// A witness with no account reads the newest checkpoint and consistency
+// proofs; nothing else answers without a token, and a bad token sent to
+// those two is still refused.
+func TestAPI_WitnessRoutesAnswerWithoutAToken(t *testing.T) {
+	e := newAPIEnv(t)
+	status, body := e.do(t, "GET", "/api/v1/checkpoint", "", "")
+	if status != 404 || body["error"].(map[string]any)["code"] != "not_found" {
+		t.Fatalf("checkpoint, none signed yet: %d %v", status, body)
+	}
+	status, body = e.do(t, "GET", "/api/v1/audit/proof/consistency?from=1&to=2", "", "")
+	if status != 200 || body["from"] != float64(1) || body["to"] != float64(2) {
+		t.Fatalf("consistency without a token: %d %v", status, body)
+	}
+	for _, path := range []string{"/api/v1/checkpoint", "/api/v1/audit/proof/consistency?from=1&to=2"} {
+		if status, _ := e.do(t, "GET", path, "fw_forged", ""); status != 401 {
+			t.Errorf("%s with a forged token: %d, want 401", path, status)
+		}
+	}
+	for _, path := range []string{"/api/v1/checkpoints", "/api/v1/audit/proof/inclusion?seq=1", "/api/v1/audit", "/api/v1/audit/tree"} {
+		if status, _ := e.do(t, "GET", path, "", ""); status != 401 {
+			t.Errorf("%s without a token: %d, want 401", path, status)
+		}
+	}
+}

@@ -131,3 +131,5 @@ func parseBody(text string) (*fairway.Checkpoint, error) {
 
 // SameRoot reports whether two roots are equal.
 func SameRoot(a, b []byte) bool { return bytes.Equal(a, b) }
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

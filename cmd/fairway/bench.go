@@ -19,15 +19,18 @@ import (
 
 func init() {
 	register(&command{
-		name: "bench", summary: "Measure write throughput, next on a large graph, and CLI process cost", args: "[--quick]",
+		name: "bench", summary: "Measure write throughput, next on a large graph, and CLI process cost", args: "[--quick] [--tlog [--tlog-events N]]",
 		example: `fairway bench
-fairway bench --quick --json`,
+fairway bench --quick --json
+fairway bench --tlog                  # only the audit log's Merkle tree: append cost, proofs at 10 million events, checkpoint verify`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			var o benchOptions
 			fs.BoolVar(&o.quick, "quick", false, "smaller runs, for a fast look")
 			fs.StringVar(&o.workdir, "workdir", "", "folder for the benchmark stores (default: a temporary folder, removed after)")
 			o.ingestMiB = optInt(fs, "ingest-mib", 1024, "size of the evidence ingest measurement, in MiB")
 			fs.StringVar(&o.ingestChild, "ingest-child", "", "internal: ingest into this folder and exit (used to measure peak memory)")
+			fs.BoolVar(&o.tlog, "tlog", false, "measure only the transparency log: durable appends with and without the Merkle tree, proof size and time in a large tree, checkpoint verification")
+			o.tlogEvents = optInt(fs, "tlog-events", 10_000_000, "with --tlog: events in the in-memory tree the proofs are measured in (default 10 million; 1 million with --quick)")
 			return func(a *app, pos []string) error { return runBench(a, pos, o) }
 		},
 	})
@@ -50,6 +53,8 @@ type benchOptions struct {
 	workdir     string
 	ingestMiB   *optional[int]
 	ingestChild string
+	tlog        bool
+	tlogEvents  *optional[int]
 }
 
 func runBench(a *app, pos []string, o benchOptions) error {
@@ -86,6 +91,20 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	}
 	ctx := a.ctx
 	var rows []benchRow
+	if o.tlog {
+		events := int64(o.tlogEvents.value())
+		if quick && !o.tlogEvents.set {
+			events = 1_000_000
+		}
+		if events < 2 {
+			return fairway.FieldError("tlog-events", "must be at least 2")
+		}
+		if rows, err := tlogBench(a, work, quick, events, progress); err != nil {
+			return err
+		} else {
+			return printBench(a, rows)
+		}
+	}
 
 	// 1. One whole `fairway task create` process, against `fairway
 	// --help`-like process start as the baseline.
@@ -270,6 +289,10 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	rows = append(rows, benchRow{Name: "fairway run -- true, overhead", Value: ms(wrapped) - ms(direct), Unit: "ms median", Baseline: ms(direct),
 		Ratio: ms(wrapped) / ms(direct), Goal: "< 20 ms", Note: "baseline: running true directly"})
 
+	return printBench(a, rows)
+}
+
+func printBench(a *app, rows []benchRow) error {
 	return a.output(rows, func(w io.Writer) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "BENCHMARK\tRESULT\tBASELINE\tRATIO\tGOAL")
@@ -284,3 +307,64 @@ func runBench(a *app, pos []string, o benchOptions) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// tlogBench measures what the audit log's Merkle tree costs and what its
+// proofs weigh.
+func tlogBench(a *app, work string, quick bool, events int64, progress func(string, ...any)) ([]benchRow, error) {
+	ctx := a.ctx
+	var rows []benchRow
+	total, single := 20000, 600
+	if quick {
+		total, single = 4000, 200
+	}
+	progress("%d durable audit appends from 32 writers with group commit, with and without the tree, alternating rounds", total)
+	plain, tree, err := bench.TreeAppends(ctx, work, sqlite.Options{}, 32, total, 8)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, benchRow{Name: "durable audit appends, 32 writers, with the tree", Value: tree, Unit: "appends/s", Baseline: plain, Ratio: tree / plain,
+		Goal: ">= 0.95x baseline", Note: "baseline: the same appends without the Merkle tree (group commit, fsynced), alternating rounds in one run; an audit append alone, so the tree's share of a whole ledger write (row, search text, event) is smaller"})
+	progress("%d durable audit appends, one fsync each, with and without the tree", single)
+	plain1, tree1, err := bench.TreeAppends(ctx, work, sqlite.Options{MaxBatch: 1}, 1, single, 4)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, benchRow{Name: "durable audit appends, one fsync each, with the tree", Value: tree1, Unit: "appends/s", Baseline: plain1, Ratio: tree1 / plain1,
+		Goal: ">= 0.95x baseline", Note: "baseline: the same appends without the Merkle tree, one commit and fsync each"})
+
+	progress("building a tree of %d events in memory", events)
+	f, err := bench.Tree(events, 2000)
+	if err != nil {
+		return nil, err
+	}
+	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
+	m := fmt.Sprintf("%.0fM", float64(events)/1e6)
+	if events < 1e6 {
+		m = strconv.FormatInt(events, 10)
+	}
+	rows = append(rows,
+		benchRow{Name: "tree of " + m + " events, built in memory", Value: f.Build.Seconds(), Unit: "s", Goal: "(fixture)", Note: "synthetic leaves appended through the same compact range the ledger uses"},
+		benchRow{Name: "inclusion proof at " + m + " events, size", Value: float64(f.InclusionHashes), Unit: "hashes", Baseline: float64(f.InclusionJSON), Goal: "O(log n)",
+			Note: fmt.Sprintf("largest of 2000 random leaves; baseline column: its JSON size in bytes (event aside), %d bytes of raw hashes", 32*f.InclusionHashes)},
+		benchRow{Name: "inclusion proof at " + m + " events, verify", Value: us(f.InclusionVerify), Unit: "µs median", Baseline: us(f.InclusionBuild), Ratio: us(f.InclusionVerify) / us(f.InclusionBuild),
+			Goal: "< 100 µs", Note: "baseline: building it from in-memory nodes"},
+		benchRow{Name: "consistency proof at " + m + " events, size", Value: float64(f.ConsistencyHashes), Unit: "hashes", Baseline: float64(f.ConsistencyJSON), Goal: "O(log n)",
+			Note: "largest of 2000 random older sizes; baseline column: its JSON size in bytes"},
+		benchRow{Name: "consistency proof at " + m + " events, verify", Value: us(f.ConsistencyVerify), Unit: "µs median", Baseline: us(f.ConsistencyBuild), Ratio: us(f.ConsistencyVerify) / us(f.ConsistencyBuild),
+			Goal: "< 100 µs", Note: "baseline: building it from in-memory nodes"},
+		benchRow{Name: "checkpoint signature verify", Value: us(f.CheckpointOpen), Unit: "µs median", Goal: "< 1000 µs", Note: "tlog.Open: parse and verify one Ed25519 signed note"},
+		benchRow{Name: "checkpoint verify + inclusion proof at " + m, Value: us(f.CheckpointOpenAndProve), Unit: "µs median", Baseline: us(f.CheckpointOpen), Ratio: us(f.CheckpointOpenAndProve) / us(f.CheckpointOpen),
+			Goal: "< 1000 µs", Note: "what fairway-verify proof does after reading its files; baseline: the signature alone"})
+	n := 200000
+	if quick {
+		n = 50000
+	}
+	progress("verifying an exported log of %d events offline", n)
+	rate, err := bench.LogVerify(n)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, benchRow{Name: fmt.Sprintf("offline log verify, %dk events", n/1000), Value: rate, Unit: "events/s", Goal: "(shows the cost)",
+		Note: "JSON lines decoded, hash chain, every leaf and the root against a checkpoint (fairway-verify log)"})
+	return rows, nil
+}

@@ -11,7 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strings"
+	"strconv"
 
 	"fairway"
 	"fairway/tlog"
@@ -92,14 +92,21 @@ FAIRWAY_SIGNING_KEY=audit.key fairway audit checkpoint`,
 		},
 	})
 	register(&command{
-		name: "audit prove", summary: "Print an inclusion proof of one audit event, checked against a signed checkpoint", args: "--seq N [--checkpoint FILE --key PUBKEY]",
-		example: `fairway audit prove --seq 12 --checkpoint audit.checkpoint --key audit.pub --json > event12.proof`,
+		name: "audit prove", summary: "Print an inclusion proof of one audit event, checked against a signed checkpoint", args: "SEQ | --seq N [--checkpoint FILE --key PUBKEY]",
+		example: `fairway audit prove 12 --checkpoint audit.checkpoint --key audit.pub --json > event12.proof`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			seq := fs.Int64("seq", 0, "the event's sequence number (required)")
 			cpFile := fs.String("checkpoint", "", "prove against this signed checkpoint (default: the current tree, unsigned)")
 			key := fs.String("key", "", "public verifier key, or a file holding it (required with --checkpoint)")
 			return func(a *app, pos []string) error {
-				svc, ctx, err := a.service(pos, 0, "no arguments")
+				if len(pos) == 1 && *seq == 0 {
+					n, err := strconv.ParseInt(pos[0], 10, 64)
+					if err != nil {
+						return fairway.FieldError("seq", "%q is not a sequence number", pos[0])
+					}
+					*seq, pos = n, nil
+				}
+				svc, ctx, err := a.service(pos, 0, "SEQ or --seq N")
 				if err != nil {
 					return err
 				}
@@ -126,10 +133,15 @@ FAIRWAY_SIGNING_KEY=audit.key fairway audit checkpoint`,
 				if cp != nil {
 					root = cp.Root
 				}
-				if p.Event == nil || p.Event.Seq != *seq || p.Event.Hash != p.Event.ComputeHash() {
-					return fairway.Errorf(fairway.ECONFLICT, "the ledger sent an event that is not event %d as hashed", *seq)
+				if p.Event == nil || p.Event.Seq != *seq {
+					return fairway.Errorf(fairway.ECONFLICT, "the ledger sent an event that is not event %d", *seq)
 				}
-				if err := tlog.VerifyInclusion(*seq-1, p.Size, tlog.LeafHash(p.Event), p.Hashes, root); err != nil {
+				// The same check fairway-verify proof makes.
+				against := &fairway.Checkpoint{Origin: "the current tree", Size: p.Size, Root: root}
+				if cp != nil {
+					against = cp
+				}
+				if err := tlog.CheckInclusion(p, against); err != nil {
 					return fairway.Errorf(fairway.ECONFLICT, "event %d is NOT included in the tree of %d events: %v", *seq, p.Size, err)
 				}
 				return a.output(p, func(w io.Writer) {
@@ -146,14 +158,17 @@ FAIRWAY_SIGNING_KEY=audit.key fairway audit checkpoint`,
 		},
 	})
 	register(&command{
-		name: "audit consistency", summary: "Prove that the log at one signed checkpoint extends the log at an older one", args: "--from FILE --to FILE --key PUBKEY",
-		example: `fairway audit consistency --from monday.checkpoint --to tuesday.checkpoint --key audit.pub`,
+		name: "audit consistency", summary: "Prove that the log at one signed checkpoint extends the log at an older one", args: "OLD.checkpoint NEW.checkpoint --key PUBKEY | --from FILE --to FILE --key PUBKEY",
+		example: `fairway audit consistency monday.checkpoint tuesday.checkpoint --key audit.pub`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			fromFile := fs.String("from", "", "the older signed checkpoint (required)")
 			toFile := fs.String("to", "", "the newer signed checkpoint (required)")
 			key := fs.String("key", "", "public verifier key, or a file holding it (required)")
 			return func(a *app, pos []string) error {
-				svc, ctx, err := a.service(pos, 0, "no arguments")
+				if len(pos) == 2 && *fromFile == "" && *toFile == "" {
+					*fromFile, *toFile, pos = pos[0], pos[1], nil
+				}
+				svc, ctx, err := a.service(pos, 0, "OLD.checkpoint NEW.checkpoint, or --from and --to")
 				if err != nil {
 					return err
 				}
@@ -246,20 +261,11 @@ FAIRWAY_SIGNING_KEY=audit.key fairway audit checkpoint`,
 					return err
 				}
 				defer f.Close()
-				v := tlog.NewLogVerifier([]*fairway.Checkpoint{cp})
-				dec := json.NewDecoder(bufio.NewReader(f))
-				for line := 1; ; line++ {
-					var e fairway.AuditEvent
-					if err := dec.Decode(&e); errors.Is(err, io.EOF) {
-						break
-					} else if err != nil {
-						return fairway.Errorf(fairway.EINVALID, "%s: record %d: %v", pos[0], line, err)
-					}
-					if !v.Add(&e) {
-						break
-					}
+				v, err := tlog.VerifyLog(f, []*fairway.Checkpoint{cp})
+				if err != nil {
+					return fairway.Errorf(fairway.EINVALID, "%s: %v", pos[0], err)
 				}
-				return reportLog(a, v.Finish(), 0)
+				return reportLog(a, v, 0)
 			}
 		},
 	})
@@ -332,19 +338,11 @@ func readVerifierKey(key string) (string, error) {
 	if key == "" {
 		return "", fairway.FieldError("key", "is required: the public verifier key, or a file holding it")
 	}
-	b, err := os.ReadFile(key)
-	switch {
-	case err == nil:
-		key = strings.TrimSpace(string(b))
-	case errors.Is(err, fs.ErrNotExist) && strings.Count(key, "+") == 2:
-		// The key itself, as `fairway keys generate` prints it.
-	default:
+	vkey, err := tlog.ReadVerifierKey(key)
+	if err != nil {
 		return "", fairway.FieldError("key", "%v", err)
 	}
-	if _, _, err := tlog.PublicKey(key); err != nil {
-		return "", fairway.FieldError("key", "%v", err)
-	}
-	return key, nil
+	return vkey, nil
 }
 
 // writeNew writes a file that must not exist yet.

@@ -139,6 +139,13 @@ func TestAudit_RewrittenLogFailsAgainstPublishedCheckpoint(t *testing.T) {
 	s.mustRun(t, "audit", "verify-export", export, "--checkpoint", s.cps[2], "--key", s.pub)
 	s.mustRun(t, "audit", "consistency", "--from", s.cps[0], "--to", s.cps[2], "--key", s.pub)
 	s.mustRun(t, "audit", "prove", "--seq", itoa(s2), "--checkpoint", s.cps[1], "--key", s.pub)
+	// The same, positionally, as the issue names them.
+	if out := s.mustRun(t, "audit", "consistency", s.cps[0], s.cps[2], "--key", s.pub); !strings.HasPrefix(out, "the log at checkpoint "+itoa(s3)+" extends the log at checkpoint "+itoa(s1)) {
+		t.Fatalf("consistency OLD NEW: %q", out)
+	}
+	if out := s.mustRun(t, "audit", "prove", itoa(s2), "--checkpoint", s.cps[1], "--key", s.pub); !strings.HasPrefix(out, "event "+itoa(s2)+" (task.create T-3) is included in checkpoint fairway.test/audit/"+itoa(s2)) {
+		t.Fatalf("prove SEQ: %q", out)
+	}
 
 	rewrite(t, s.e.dir, s2, false)
 
@@ -200,6 +207,8 @@ func TestAudit_CheckpointRefusals(t *testing.T) {
 		{"a checkpoint of another key", []string{"audit", "verify", "--checkpoint", s.cps[2], "--key", other}, exitUsage, "checkpoint signature"},
 		{"consistency backwards", []string{"audit", "consistency", "--from", s.cps[2], "--to", s.cps[0], "--key", s.pub}, exitUsage, "give the older checkpoint as --from"},
 		{"prove seq 0", []string{"audit", "prove", "--seq", "0"}, exitUsage, "seq: is required"},
+		{"prove a word", []string{"audit", "prove", "twelve"}, exitUsage, `seq: "twelve" is not a sequence number`},
+		{"consistency of one file", []string{"audit", "consistency", s.cps[0], "--key", s.pub}, exitUsage, "want OLD.checkpoint NEW.checkpoint, or --from and --to"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

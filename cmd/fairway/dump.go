@@ -13,19 +13,24 @@ import (
 
 func init() {
 	register(&command{
-		name: "export", summary: "Write the whole ledger, every table, as JSON Lines (local store only)", args: "--jsonl [--out FILE]",
-		example: `fairway export --jsonl --out ledger.jsonl                 # an offline copy, evidence bytes included
+		name: "export", summary: "Write a task's signed evidence packet (TASK --out DIR), or the whole ledger as JSON Lines (--jsonl)", args: "TASK --out DIR [--key FILE] | --jsonl [--out FILE]",
+		example: `fairway export OPS-FIX-001 --out OPS-FIX-001.packet --key audit.key   # then: fairway-verify packet OPS-FIX-001.packet --key audit.pub
+fairway export --jsonl --out ledger.jsonl                 # an offline copy of the whole ledger, evidence bytes included
 fairway export --jsonl --evidence-bytes=false > records.jsonl  # records and digests only`,
 		setup: func(fs *flag.FlagSet) runFunc {
-			jsonl := fs.Bool("jsonl", false, "JSON Lines, the one format (required)")
-			out := fs.String("out", "", "write to this file (default standard output)")
-			withBytes := fs.Bool("evidence-bytes", true, "carry every evidence part's bytes after the tables, checked against their digests")
+			jsonl := fs.Bool("jsonl", false, "the whole ledger as JSON Lines")
+			out := fs.String("out", "", "the packet's folder (with TASK); the file to write with --jsonl (default standard output)")
+			key := fs.String("key", "", "with TASK: private key file from `fairway keys generate` (default $FAIRWAY_SIGNING_KEY)")
+			withBytes := fs.Bool("evidence-bytes", true, "with --jsonl: carry every evidence part's bytes after the tables, checked against their digests")
 			return func(a *app, pos []string) error {
-				if err := wantArgs(pos, 0, "no arguments"); err != nil {
+				if len(pos) == 1 && !*jsonl {
+					return exportPacket(a, pos[0], *out, *key)
+				}
+				if err := wantArgs(pos, 0, "TASK, or no arguments with --jsonl"); err != nil {
 					return err
 				}
 				if !*jsonl {
-					return usagef("say --jsonl: JSON Lines is the export format")
+					return usagef("say TASK --out DIR for a task's evidence packet, or --jsonl for the whole ledger")
 				}
 				if a.remote() {
 					return usagef("export reads a local store (--dir or $FAIRWAY_DIR), not a server: it carries token hashes")
