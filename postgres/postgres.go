@@ -84,6 +84,8 @@ type Store struct {
 	closeOnce     sync.Once
 	quit          chan struct{}
 	stopped       chan struct{}
+
+	stats fairway.WriteRecorder
 }
 
 type writeRequest struct {
@@ -92,7 +94,10 @@ type writeRequest struct {
 	done chan error
 }
 
-var _ fairway.Store = (*Store)(nil)
+var (
+	_ fairway.Store       = (*Store)(nil)
+	_ fairway.StoreHealth = (*Store)(nil)
+)
 
 // Open connects to the database at url (postgres://…), creates the schema
 // if asked, and applies any migrations it lacks.
@@ -306,6 +311,7 @@ func (s *Store) writeLoop() {
 func (s *Store) commit(batch []*writeRequest) {
 	var results []error
 	var err error
+	start := time.Now()
 	// The first run takes no savepoints, saving two round trips a write;
 	// if a write fails, the batch runs again with them.
 	savepoints := false
@@ -318,6 +324,7 @@ func (s *Store) commit(batch []*writeRequest) {
 		if !isRetryable(err) {
 			break
 		}
+		s.stats.Retried()
 		if attempt >= s.maxRetries {
 			err = fairway.Errorf(fairway.ECONFLICT, "the write could not be serialized with concurrent writes after %d attempts; try again", attempt+1)
 			break
@@ -326,12 +333,19 @@ func (s *Store) commit(batch []*writeRequest) {
 		// again in step.
 		time.Sleep(time.Duration(1+rand.IntN(1<<min(attempt, 6))) * time.Millisecond)
 	}
+	committed := 0
 	for i, req := range batch {
 		if results != nil && results[i] != nil {
 			req.done <- results[i]
 		} else {
 			req.done <- err
+			if err == nil {
+				committed++
+			}
 		}
+	}
+	if committed > 0 {
+		s.stats.Committed(committed, time.Since(start))
 	}
 }
 
@@ -471,4 +485,41 @@ func mapErr(err error) error {
 		return fairway.Errorf(fairway.EINTERNAL, "the database's disk is full; nothing was written")
 	}
 	return err
+}
+
+// latestMigration is the number of the newest embedded migration.
+func latestMigration() int {
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	latest := 0
+	for _, name := range names {
+		if v, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0]); err == nil && v > latest {
+			latest = v
+		}
+	}
+	return latest
+}
+
+// Ready checks that the database answers and that its schema is at this
+// build's newest migration: a replica of an older or newer build than
+// the schema is not ready.
+func (s *Store) Ready(ctx context.Context) error {
+	var version int
+	if err := s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&version); err != nil {
+		return fairway.Errorf(fairway.EINTERNAL, "the database does not answer: %v", err)
+	}
+	if want := latestMigration(); version != want {
+		return fairway.Errorf(fairway.EINTERNAL, "the database schema is at migration %d, this build's is %d: migrations are not current", version, want)
+	}
+	return nil
+}
+
+// Stats returns the store's write figures and its pool's use.
+func (s *Store) Stats() fairway.StoreStats {
+	st := s.stats.Stats()
+	p := s.pool.Stat()
+	st.Pool = &fairway.PoolStats{
+		Max: p.MaxConns(), Total: p.TotalConns(), Idle: p.IdleConns(), Acquired: p.AcquiredConns(),
+		Acquires: p.AcquireCount(), Waited: p.EmptyAcquireCount(), WaitSeconds: p.EmptyAcquireWaitTime().Seconds(),
+	}
+	return st
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	mathrand "math/rand/v2"
 	"net/http"
 	"net/url"
@@ -413,6 +414,34 @@ func TestReplicas_ThreeServeProcesses(t *testing.T) {
 			case o.kind == "dep" && code == fairway.ECONFLICT:
 			default:
 				t.Fatalf("%s %s %s by %s: %v", o.kind, o.key, o.other, o.actor, o.err)
+			}
+		}
+	}
+
+	// The live replicas are ready and report their store's writes; the
+	// killed one answers nothing.
+	for i, r := range reps {
+		resp, err := http.Get(r.url + "/readyz")
+		if i == victim {
+			if err == nil {
+				resp.Body.Close()
+				t.Fatalf("the killed replica still answers /readyz: %s", resp.Status)
+			}
+			continue
+		}
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("replica %s /readyz: %v %v", r.name, resp, err)
+		}
+		resp.Body.Close()
+		resp, err = http.Get(r.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{"fairway_store_batch_writes_count ", "fairway_store_commit_seconds_bucket{le=", "fairway_store_pool_in_use_connections ", `route="/api/v1/tasks/{key}/take",status="200"`} {
+			if !strings.Contains(string(body), want) {
+				t.Fatalf("replica %s /metrics lacks %q", r.name, want)
 			}
 		}
 	}
