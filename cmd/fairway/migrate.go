@@ -75,7 +75,7 @@ func migrate(a *app, pos []string, to, blobsURL string) error {
 	}
 	var dstBlobs fairway.BlobStore
 	if blobsURL != "" {
-		if dstBlobs, err = openBlobStore(blobsURL); err != nil {
+		if dstBlobs, err = migrateTargetBlobs(blobsURL); err != nil {
 			return err
 		}
 	}
@@ -186,9 +186,9 @@ func migrate(a *app, pos []string, to, blobsURL string) error {
 	})
 }
 
-// openBlobStore opens the blob store a --blobs URL names. Folders (a
+// migrateTargetBlobs opens the blob store a --blobs URL names. Folders (a
 // path or file:PATH) are built in; other schemes are added here.
-func openBlobStore(raw string) (fairway.BlobStore, error) {
+func migrateTargetBlobs(raw string) (fairway.BlobStore, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	switch {
 	case !ok:
