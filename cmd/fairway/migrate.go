@@ -63,12 +63,15 @@ func migrate(a *app, pos []string, to, blobsURL string) error {
 	if target.Kind != storeurl.Postgres {
 		return fairway.FieldError("to", "%s is not PostgreSQL; migrate copies the local ledger into postgres://USER@HOST:PORT/DB", target)
 	}
+	// The source is the local store: $FAIRWAY_STORE may already name the
+	// target (as it will for every command after the move), so a
+	// PostgreSQL URL there means "the local store of --dir".
 	source, err := a.storeLocation()
 	if err != nil {
 		return err
 	}
 	if source.Kind != storeurl.SQLite {
-		return usagef("migrate copies a local SQLite store, and the store here is %s; point --dir (or $FAIRWAY_DIR) at the .fairway folder to copy", source)
+		a.store = "sqlite:" + a.storePath()
 	}
 	if err := a.requireStore(); err != nil {
 		return err

@@ -50,6 +50,9 @@ func TestMigrate_CopiesTheDemoIntoPostgres(t *testing.T) {
 	}
 	blobsDir := t.TempDir()
 	cmd := fairwayCommand(dir, "migrate", "--to", store, "--blobs", blobsDir, "--json")
+	// As the README has it: FAIRWAY_STORE already names the target, and
+	// the source is the local store of FAIRWAY_DIR.
+	cmd.Env = append(cmd.Env, "FAIRWAY_STORE="+store)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
