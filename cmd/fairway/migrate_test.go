@@ -173,3 +173,21 @@ func TestMigrate_RefusesWhatItCannotCopy(t *testing.T) {
 		}
 	}
 }
+
+// On a terminal the progress is one line redrawn in place, a bar over the
+// rows; elsewhere a plain line per step.
+func TestProgressBar_TerminalAndPlain(t *testing.T) {
+	var tty, plain bytes.Buffer
+	for _, p := range []*progressBar{{w: &tty, tty: true}, {w: &plain}} {
+		p.show("copying", "tasks", 50, 200)
+		p.show("copying", "tasks", 200, 200)
+		p.end()
+	}
+	want := "\r\033[K[#######                       ] copying 50/200 tasks\r\033[K[##############################] copying 200/200 tasks\n"
+	if tty.String() != want {
+		t.Errorf("terminal: %q, want %q", tty.String(), want)
+	}
+	if want := "copying tasks: 50 of 200\ncopying tasks: 200 of 200\n"; plain.String() != want {
+		t.Errorf("plain: %q, want %q", plain.String(), want)
+	}
+}
