@@ -333,19 +333,23 @@ func (s *Store) commit(batch []*writeRequest) {
 		// again in step.
 		time.Sleep(time.Duration(1+rand.IntN(1<<min(attempt, 6))) * time.Millisecond)
 	}
+	// The figures are recorded before anyone hears back, so a caller that
+	// reads them after its write sees it counted.
 	committed := 0
+	for i := range batch {
+		if err == nil && (results == nil || results[i] == nil) {
+			committed++
+		}
+	}
+	if committed > 0 {
+		s.stats.Committed(committed, time.Since(start))
+	}
 	for i, req := range batch {
 		if results != nil && results[i] != nil {
 			req.done <- results[i]
 		} else {
 			req.done <- err
-			if err == nil {
-				committed++
-			}
 		}
-	}
-	if committed > 0 {
-		s.stats.Committed(committed, time.Since(start))
 	}
 }
 

@@ -362,18 +362,22 @@ func (w *writer) commit(batch []*writeRequest) {
 	results := make([]error, len(batch))
 	start := time.Now()
 	finish := func(commitErr error) {
+		// The figures are recorded before anyone hears back, so a caller
+		// that reads them after its write sees it counted.
 		committed := 0
-		for i, req := range batch {
+		for i := range batch {
 			if results[i] == nil {
 				results[i] = commitErr
 			}
 			if results[i] == nil {
 				committed++
 			}
-			req.done <- results[i]
 		}
 		if committed > 0 {
 			s.stats.Committed(committed, time.Since(start))
+		}
+		for i, req := range batch {
+			req.done <- results[i]
 		}
 	}
 	if w.conn == nil {
