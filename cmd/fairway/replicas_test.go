@@ -525,6 +525,16 @@ func TestReplicas_ThreeServeProcesses(t *testing.T) {
 				t.Errorf("%s: %s was told it took the task, but the owner is %q (%s)", key, who, task.Owner, task.Status)
 			}
 		}
+		// Whoever owns it was told so, or never heard back (the killed
+		// replica); and a refused take means someone had won.
+		if task.Owner != "" && !takers[key][task.Owner] && !slices.ContainsFunc(history, func(o op) bool {
+			return o.kind == "take" && o.key == key && o.actor == task.Owner && o.unknown
+		}) {
+			t.Errorf("%s is owned by %s, who was never told it took it", key, task.Owner)
+		}
+		if task.Owner == "" && slices.ContainsFunc(history, func(o op) bool { return o.kind == "take" && o.key == key && !o.ok && !o.unknown }) {
+			t.Errorf("%s has no owner, yet a take of it was refused", key)
+		}
 	}
 	if won == 0 {
 		t.Fatal("no contested task was taken: the run proves nothing about claims")
