@@ -30,6 +30,9 @@ type migrateResult struct {
 	Blobs       int    `json:"blobs_copied"`
 	BlobsHeld   int    `json:"blobs_already_there"`
 	BlobsTarget string `json:"blobs_target,omitempty"`
+	// AlreadyCopied says the target held this ledger already, so only
+	// missing blobs were copied.
+	AlreadyCopied bool `json:"already_copied,omitempty"`
 }
 
 func init() {
@@ -100,10 +103,26 @@ func migrate(a *app, pos []string, to, blobsURL string) error {
 		return err
 	}
 	if head.Size > 0 {
-		srcHead, _ := src.AuditTree(a.ctx)
+		srcHead, err := src.AuditTree(a.ctx)
+		if err != nil {
+			return err
+		}
+		same := srcHead.Size == head.Size && bytes.Equal(srcHead.Root, head.Root)
+		if same && dstBlobs != nil {
+			// The rows were copied by an earlier run whose blob copy may
+			// not have finished: copy the blobs still missing, add no row.
+			out := migrateResult{Target: target.String(), AlreadyCopied: true, Events: head.Size, BlobsTarget: blobsURL}
+			if out.Blobs, out.BlobsHeld, err = migrateBlobs(a.ctx, src, dst, dstBlobs, newProgressBar(a.stderr)); err != nil {
+				return err
+			}
+			return a.output(out, func(w io.Writer) {
+				fmt.Fprintf(w, "%s already holds this ledger (same audit tree, %d events); no row was copied\n", out.Target, out.Events)
+				fmt.Fprintf(w, "evidence blobs: %d copied, %d already in %s\n", out.Blobs, out.BlobsHeld, blobsURL)
+			})
+		}
 		msg := fmt.Sprintf("%s already holds a ledger (%d audit events); migrate copies only into an empty store, so nothing was copied", target, head.Size)
-		if srcHead != nil && srcHead.Size == head.Size && bytes.Equal(srcHead.Root, head.Root) {
-			msg += ": it holds this very ledger (same audit tree), so an earlier migrate already finished"
+		if same {
+			msg += ": it holds this very ledger (same audit tree), so an earlier migrate already finished (run it again with --blobs to copy evidence bytes still missing)"
 		}
 		return fairway.Errorf(fairway.ECONFLICT, "%s", msg)
 	}
@@ -168,12 +187,8 @@ func migrate(a *app, pos []string, to, blobsURL string) error {
 	out := migrateResult{Target: target.String(), Rows: rows, Events: res.Events, Head: dstV.Head}
 	if dstBlobs != nil {
 		out.BlobsTarget = blobsURL
-		digests, err := evidenceDigests(a.ctx, dst)
-		if err != nil {
-			return err
-		}
-		if out.Blobs, out.BlobsHeld, err = copyBlobs(a.ctx, src.Blobs, dstBlobs, digests, bar); err != nil {
-			return fmt.Errorf("the ledger was copied and verifies, but its evidence bytes were not all copied (run migrate's blob copy again with --blobs once fixed): %w", err)
+		if out.Blobs, out.BlobsHeld, err = migrateBlobs(a.ctx, src, dst, dstBlobs, bar); err != nil {
+			return fmt.Errorf("the ledger was copied and verifies, but its evidence bytes were not all copied; once the cause is fixed, run the same migrate again: it copies only the missing blobs: %w", err)
 		}
 	}
 	return a.output(out, func(w io.Writer) {
@@ -200,6 +215,16 @@ func migrateTargetBlobs(raw string) (fairway.BlobStore, error) {
 		return blob.NewFileStore(rest)
 	}
 	return nil, fairway.FieldError("blobs", "scheme %q is not a blob store this build knows; give a folder path or file:PATH", scheme)
+}
+
+// migrateBlobs copies the evidence blobs of the ledger dst holds from
+// src's blob store into dstBlobs.
+func migrateBlobs(ctx context.Context, src, dst *ledger.Ledger, dstBlobs fairway.BlobStore, bar *progressBar) (copied, held int, err error) {
+	digests, err := evidenceDigests(ctx, dst)
+	if err != nil {
+		return 0, 0, err
+	}
+	return copyBlobs(ctx, src.Blobs, dstBlobs, digests, bar)
 }
 
 // evidenceDigests lists the digest of every evidence record of l, once.

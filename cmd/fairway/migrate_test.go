@@ -144,6 +144,29 @@ func TestMigrate_CopiesTheDemoIntoPostgres(t *testing.T) {
 	if after := tableRows(t, dst); !reflect.DeepEqual(after, want) {
 		t.Fatalf("after a refused second migrate the rows are %v, want %v", after, want)
 	}
+
+	// A blob copy cut short: run again with --blobs, and only the missing
+	// blob is copied; no row is added.
+	if err := dstBlobs.Remove(ctx, digests[0]); err != nil {
+		t.Fatal(err)
+	}
+	out, err = fairwayCommand(dir, "migrate", "--to", store, "--blobs", blobsDir, "--json").Output()
+	if err != nil {
+		t.Fatalf("migrate to finish the blobs: %v\n%s", err, out)
+	}
+	var finish migrateResult
+	if err := json.Unmarshal(out, &finish); err != nil {
+		t.Fatal(err)
+	}
+	if !finish.AlreadyCopied || finish.Blobs != 1 || finish.BlobsHeld != len(digests)-1 {
+		t.Fatalf("finishing the blobs = %+v, want 1 copied and %d already there", finish, len(digests)-1)
+	}
+	if _, err := dstBlobs.Stat(ctx, digests[0]); err != nil {
+		t.Fatalf("the missing blob is still missing: %v", err)
+	}
+	if after := tableRows(t, dst); !reflect.DeepEqual(after, want) {
+		t.Fatalf("after finishing the blobs the rows are %v, want %v", after, want)
+	}
 }
 
 // TestMigrate_RefusesWhatItCannotCopy: bad targets and sources are
