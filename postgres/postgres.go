@@ -3,8 +3,9 @@
 //
 // Writes are serialized across every replica: a replica's writer takes a
 // session advisory lock on the store's schema, then runs a batch of queued
-// writes (each in its own savepoint) in one SERIALIZABLE transaction, and
-// commits them with one fsync. Taking the lock before the transaction
+// writes (each in its own savepoint; the writes queued while it waited for
+// the lock join the batch) in one SERIALIZABLE transaction, and commits
+// them with one fsync. Taking the lock before the transaction
 // starts means its snapshot already holds every earlier commit, so the
 // audit head it reads is the real head and the chain cannot fork; the
 // SERIALIZABLE level is the second guard, catching anything that reaches
@@ -293,17 +294,21 @@ func (s *Store) writeLoop() {
 				}
 			}
 		}
-	drain:
-		for len(batch) < s.maxBatch {
-			select {
-			case req := <-s.writes:
-				batch = append(batch, req)
-			default:
-				break drain
-			}
-		}
-		s.commit(batch)
+		s.commit(s.drain(batch))
 	}
+}
+
+// drain adds the writes queued at the moment to batch, up to its cap.
+func (s *Store) drain(batch []*writeRequest) []*writeRequest {
+	for len(batch) < s.maxBatch {
+		select {
+		case req := <-s.writes:
+			batch = append(batch, req)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commit runs a batch, again from the start while it fails to serialize,
@@ -316,7 +321,7 @@ func (s *Store) commit(batch []*writeRequest) {
 	// if a write fails, the batch runs again with them.
 	savepoints := false
 	for attempt := 0; ; attempt++ {
-		results, err = s.attempt(batch, savepoints)
+		results, err = s.attempt(&batch, savepoints)
 		if errors.Is(err, errNeedSavepoints) {
 			savepoints = true
 			continue
@@ -371,9 +376,8 @@ type batchState struct {
 // attempt runs the batch once. It returns each write's own error, and an
 // error for the batch as a whole (retryable or not). Without savepoints a
 // failing write rolls back the whole batch.
-func (s *Store) attempt(batch []*writeRequest, savepoints bool) ([]error, error) {
+func (s *Store) attempt(grow *[]*writeRequest, savepoints bool) ([]error, error) {
 	ctx := context.Background()
-	results := make([]error, len(batch))
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, mapErr(err)
@@ -384,6 +388,11 @@ func (s *Store) attempt(batch []*writeRequest, savepoints bool) ([]error, error)
 		return nil, mapErr(err)
 	}
 	defer unlock()
+	// While this replica waited for the lock (other replicas' batches),
+	// more writes were queued: they join this batch and its commit.
+	*grow = s.drain(*grow)
+	batch := *grow
+	results := make([]error, len(batch))
 	pgtx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
 	if err != nil {
 		return nil, mapErr(err)
