@@ -213,10 +213,10 @@ type sseEvent struct {
 	actor   string
 }
 
-// follow reads the event stream of base from the start until ctx ends,
-// appending every event to got.
-func follow(ctx context.Context, base, token string, mu *sync.Mutex, got *[]sseEvent) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/events?after=0", nil)
+// follow reads the event stream of base after event after until ctx
+// ends, appending every event to got.
+func follow(ctx context.Context, base, token string, after int64, mu *sync.Mutex, got *[]sseEvent) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/events?after=%d", base, after), nil)
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,9 @@ func follow(ctx context.Context, base, token string, mu *sync.Mutex, got *[]sseE
 // contested task has at most one taker, the one the store names; no
 // dependency cycle exists; the takes and reads are linearizable; and a
 // client following the events of replica B saw every event, the writes
-// acknowledged by replica A among them, in the order A acknowledged them.
+// acknowledged by replica A among them, in the order A acknowledged them;
+// and once the killed replica is back, a follower resuming on it from its
+// last event id misses nothing.
 func TestReplicas_ThreeServeProcesses(t *testing.T) {
 	store := postgresSchemaURL(t)
 	t.Parallel()
@@ -302,7 +304,7 @@ func TestReplicas_ThreeServeProcesses(t *testing.T) {
 	fctx, stopFollow := context.WithCancel(ctx)
 	defer stopFollow()
 	followed := make(chan error, 1)
-	go func() { followed <- follow(fctx, reps[1].url, alice.Token, &evMu, &events) }()
+	go func() { followed <- follow(fctx, reps[1].url, alice.Token, 0, &evMu, &events) }()
 
 	t0 := time.Now()
 	now := func() int64 { return int64(time.Since(t0)) }
@@ -644,6 +646,45 @@ func TestReplicas_ThreeServeProcesses(t *testing.T) {
 			}
 		}
 	}
+	// The killed replica comes back on the same database; a client that
+	// had followed it resumes from the last event it saw and misses
+	// nothing, and a write through the new process reaches it.
+	restarted := startReplica(t, "C2", store)
+	resumeAt := v.Head.Seq / 2
+	var rMu sync.Mutex
+	var resumed []sseEvent
+	rctx, stopResume := context.WithCancel(ctx)
+	defer stopResume()
+	resumedDone := make(chan error, 1)
+	go func() { resumedDone <- follow(rctx, restarted.url, alice.Token, resumeAt, &rMu, &resumed) }()
+	if _, err := fairwayhttp.NewClient(restarted.url, alice.Token).CreateTask(ctx, fairway.TaskCreate{Key: "AFTER-RESTART", Title: "through the restarted replica"}); err != nil {
+		t.Fatal(err)
+	}
+	want := v.Head.Seq + 1 - resumeAt
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		rMu.Lock()
+		n := len(resumed)
+		rMu.Unlock()
+		if int64(n) >= want || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stopResume()
+	<-resumedDone
+	if int64(len(resumed)) != want {
+		t.Fatalf("the follower resuming at %d on the restarted replica saw %d events, want %d", resumeAt, len(resumed), want)
+	}
+	for i, e := range resumed {
+		if e.seq != resumeAt+int64(i)+1 {
+			t.Fatalf("resumed stream event %d has seq %d, want %d", i, e.seq, resumeAt+int64(i)+1)
+		}
+	}
+	if last := resumed[len(resumed)-1]; last.action != "task.create" || last.subject != "AFTER-RESTART" {
+		t.Fatalf("the resumed stream ends with %+v, want the create made after the restart", last)
+	}
+
 	unknown := 0
 	for _, o := range history {
 		if o.unknown {
