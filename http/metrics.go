@@ -99,12 +99,31 @@ func routeOf(r *http.Request) string {
 	return path
 }
 
-// ready reports whether the store answers: a replica that cannot read
-// its store should leave the load balancer's pool.
+// storeHealth is the store behind the service, when it reports its health.
+func (s *Server) storeHealth() fairway.StoreHealth {
+	if l, ok := s.service.(interface{ Store() fairway.Store }); ok {
+		if h, ok := l.Store().(fairway.StoreHealth); ok {
+			return h
+		}
+	}
+	return nil
+}
+
+// ready reports whether the store answers and its migrations are current:
+// a replica that cannot read its store, or runs against a schema of
+// another build, should leave the load balancer's pool. /healthz says only
+// that the process serves.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.service.AuditLog(r.Context(), fairway.AuditFilter{Limit: 1}); err != nil {
+	var err error
+	if h := s.storeHealth(); h != nil {
+		err = h.Ready(r.Context())
+	}
+	if err == nil {
+		_, err = s.service.AuditLog(r.Context(), fairway.AuditFilter{Limit: 1})
+	}
+	if err != nil {
 		s.logger.Error("not ready", "err", err)
-		http.Error(w, "the store does not answer\n", http.StatusServiceUnavailable)
+		http.Error(w, "not ready: "+fairway.ErrorMessage(err)+"\n", http.StatusServiceUnavailable)
 		return
 	}
 	io.WriteString(w, "ready\n")
@@ -113,4 +132,42 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	s.metrics.write(w)
+	if h := s.storeHealth(); h != nil {
+		writeStoreStats(w, h.Stats())
+	}
+}
+
+// writeStoreStats prints a store's group commits and pool use.
+func writeStoreStats(w io.Writer, st fairway.StoreStats) {
+	histogram(w, "fairway_store_batch_writes", "Writes committed together in one transaction (group commit).", st.BatchWrites)
+	histogram(w, "fairway_store_commit_seconds", "Time from a write batch's start to its commit, retries included.", st.CommitSeconds)
+	fmt.Fprintln(w, "# HELP fairway_store_batch_retries_total Write batches run again after failing to serialize with another replica's.")
+	fmt.Fprintln(w, "# TYPE fairway_store_batch_retries_total counter")
+	fmt.Fprintf(w, "fairway_store_batch_retries_total %d\n", st.Retries)
+	if p := st.Pool; p != nil {
+		gauge := func(name, help string, v int32) {
+			fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", name, help, name, name, v)
+		}
+		gauge("fairway_store_pool_max_connections", "Most database connections the pool opens (0: no limit).", p.Max)
+		gauge("fairway_store_pool_connections", "Database connections open.", p.Total)
+		gauge("fairway_store_pool_idle_connections", "Open database connections idle.", p.Idle)
+		gauge("fairway_store_pool_in_use_connections", "Database connections in use.", p.Acquired)
+		fmt.Fprintln(w, "# HELP fairway_store_pool_acquires_total Database connections handed out.")
+		fmt.Fprintln(w, "# TYPE fairway_store_pool_acquires_total counter")
+		fmt.Fprintf(w, "fairway_store_pool_acquires_total %d\n", p.Acquires)
+		fmt.Fprintln(w, "# HELP fairway_store_pool_waits_total Connection requests that waited for a free connection.")
+		fmt.Fprintln(w, "# TYPE fairway_store_pool_waits_total counter")
+		fmt.Fprintf(w, "fairway_store_pool_waits_total %d\n", p.Waited)
+		fmt.Fprintln(w, "# HELP fairway_store_pool_wait_seconds_total Time spent waiting for a free connection.")
+		fmt.Fprintln(w, "# TYPE fairway_store_pool_wait_seconds_total counter")
+		fmt.Fprintf(w, "fairway_store_pool_wait_seconds_total %g\n", p.WaitSeconds)
+	}
+}
+
+func histogram(w io.Writer, name, help string, h fairway.Histogram) {
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name)
+	for i, le := range h.Bounds {
+		fmt.Fprintf(w, "%s_bucket{le=%q} %d\n", name, strconv.FormatFloat(le, 'g', -1, 64), h.Counts[i])
+	}
+	fmt.Fprintf(w, "%s_bucket{le=\"+Inf\"} %d\n%s_sum %g\n%s_count %d\n", name, h.Count, name, h.Sum, name, h.Count)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -521,4 +522,79 @@ func TestAPI_WitnessRoutesAnswerWithoutAToken(t *testing.T) {
 			t.Errorf("%s without a token: %d, want 401", path, status)
 		}
 	}
+}
+
+// metricValue reads one sample of /metrics.
+func metricValue(t *testing.T, base, sample string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, sample+" "); ok {
+			v, err := strconv.ParseFloat(rest, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("metrics lack %s:\n%s", sample, body)
+	return 0
+}
+
+// /metrics counts the store's committed writes in its batch histogram,
+// times their commits and shows the pool; the counts move by exactly the
+// writes made.
+func TestServer_StoreMetrics(t *testing.T) {
+	e := newAPIEnv(t)
+	writes := metricValue(t, e.srv.URL, "fairway_store_batch_writes_sum")
+	commits := metricValue(t, e.srv.URL, "fairway_store_commit_seconds_count")
+	for i := range 3 {
+		if code, out := e.do(t, "POST", "/api/v1/tasks", e.token, fmt.Sprintf(`{"key":"M-%d","title":"metered"}`, i)); code != 201 {
+			t.Fatalf("create: %d %v", code, out)
+		}
+	}
+	if got := metricValue(t, e.srv.URL, "fairway_store_batch_writes_sum"); got != writes+3 {
+		t.Fatalf("batch writes went from %v to %v, want +3", writes, got)
+	}
+	if got := metricValue(t, e.srv.URL, "fairway_store_commit_seconds_count"); got < commits+1 || got > commits+3 {
+		t.Fatalf("commits went from %v to %v, want +1 to +3", commits, got)
+	}
+	if got := metricValue(t, e.srv.URL, `fairway_store_batch_writes_bucket{le="+Inf"}`); got != metricValue(t, e.srv.URL, "fairway_store_commit_seconds_count") {
+		t.Fatalf("batch histogram counts %v batches, the commit histogram another number", got)
+	}
+	metricValue(t, e.srv.URL, "fairway_store_pool_connections")
+	metricValue(t, e.srv.URL, "fairway_store_batch_retries_total")
+}
+
+// /readyz refuses when the database schema is not this build's: here a
+// newer build's migration is recorded.
+func TestServer_ReadyzWantsCurrentMigrations(t *testing.T) {
+	e := newAPIEnv(t)
+	db, err := sql.Open("sqlite", e.l.Store().(*sqlite.Store).Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(e.srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(body), "migrations are not current") {
+		t.Fatalf("/readyz = %d %q, want 503 naming the migrations", resp.StatusCode, body)
+	}
+	resp, err = http.Get(e.srv.URL + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/healthz: %v %v; the process still serves", resp.Status, err)
+	}
+	resp.Body.Close()
 }

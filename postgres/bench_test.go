@@ -48,13 +48,13 @@ func writeRate(b *testing.B, ls []*ledger.Ledger, n, clients int) float64 {
 }
 
 // BenchmarkDurableWrites compares ledger writes (each acknowledged only
-// once committed) on PostgreSQL, through one and two replicas, against
+// once committed) on PostgreSQL, through one, two and three replicas, against
 // SQLite on one node, in the same run. The custom metrics are the result:
 // writes per second of each and PostgreSQL's as a ratio of SQLite's.
 func BenchmarkDurableWrites(b *testing.B) {
 	testURL(b)
 	for _, clients := range []int{1, 32} {
-		for _, replicaCount := range []int{1, 2} {
+		for _, replicaCount := range []int{1, 2, 3} {
 			b.Run(fmt.Sprintf("clients=%d/replicas=%d", clients, replicaCount), func(b *testing.B) {
 				lite, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "f.db"), sqlite.Options{})
 				if err != nil {

@@ -3,8 +3,9 @@
 //
 // Writes are serialized across every replica: a replica's writer takes a
 // session advisory lock on the store's schema, then runs a batch of queued
-// writes (each in its own savepoint) in one SERIALIZABLE transaction, and
-// commits them with one fsync. Taking the lock before the transaction
+// writes (each in its own savepoint; the writes queued while it waited for
+// the lock join the batch) in one SERIALIZABLE transaction, and commits
+// them with one fsync. Taking the lock before the transaction
 // starts means its snapshot already holds every earlier commit, so the
 // audit head it reads is the real head and the chain cannot fork; the
 // SERIALIZABLE level is the second guard, catching anything that reaches
@@ -84,6 +85,8 @@ type Store struct {
 	closeOnce     sync.Once
 	quit          chan struct{}
 	stopped       chan struct{}
+
+	stats fairway.WriteRecorder
 }
 
 type writeRequest struct {
@@ -92,7 +95,10 @@ type writeRequest struct {
 	done chan error
 }
 
-var _ fairway.Store = (*Store)(nil)
+var (
+	_ fairway.Store       = (*Store)(nil)
+	_ fairway.StoreHealth = (*Store)(nil)
+)
 
 // Open connects to the database at url (postgres://…), creates the schema
 // if asked, and applies any migrations it lacks.
@@ -288,17 +294,21 @@ func (s *Store) writeLoop() {
 				}
 			}
 		}
-	drain:
-		for len(batch) < s.maxBatch {
-			select {
-			case req := <-s.writes:
-				batch = append(batch, req)
-			default:
-				break drain
-			}
-		}
-		s.commit(batch)
+		s.commit(s.drain(batch))
 	}
+}
+
+// drain adds the writes queued at the moment to batch, up to its cap.
+func (s *Store) drain(batch []*writeRequest) []*writeRequest {
+	for len(batch) < s.maxBatch {
+		select {
+		case req := <-s.writes:
+			batch = append(batch, req)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commit runs a batch, again from the start while it fails to serialize,
@@ -306,11 +316,12 @@ func (s *Store) writeLoop() {
 func (s *Store) commit(batch []*writeRequest) {
 	var results []error
 	var err error
+	start := time.Now()
 	// The first run takes no savepoints, saving two round trips a write;
 	// if a write fails, the batch runs again with them.
 	savepoints := false
 	for attempt := 0; ; attempt++ {
-		results, err = s.attempt(batch, savepoints)
+		results, err = s.attempt(&batch, savepoints)
 		if errors.Is(err, errNeedSavepoints) {
 			savepoints = true
 			continue
@@ -318,6 +329,7 @@ func (s *Store) commit(batch []*writeRequest) {
 		if !isRetryable(err) {
 			break
 		}
+		s.stats.Retried()
 		if attempt >= s.maxRetries {
 			err = fairway.Errorf(fairway.ECONFLICT, "the write could not be serialized with concurrent writes after %d attempts; try again", attempt+1)
 			break
@@ -325,6 +337,17 @@ func (s *Store) commit(batch []*writeRequest) {
 		// Jittered backoff keeps replicas that collided from colliding
 		// again in step.
 		time.Sleep(time.Duration(1+rand.IntN(1<<min(attempt, 6))) * time.Millisecond)
+	}
+	// The figures are recorded before anyone hears back, so a caller that
+	// reads them after its write sees it counted.
+	committed := 0
+	for i := range batch {
+		if err == nil && (results == nil || results[i] == nil) {
+			committed++
+		}
+	}
+	if committed > 0 {
+		s.stats.Committed(committed, time.Since(start))
 	}
 	for i, req := range batch {
 		if results != nil && results[i] != nil {
@@ -353,9 +376,8 @@ type batchState struct {
 // attempt runs the batch once. It returns each write's own error, and an
 // error for the batch as a whole (retryable or not). Without savepoints a
 // failing write rolls back the whole batch.
-func (s *Store) attempt(batch []*writeRequest, savepoints bool) ([]error, error) {
+func (s *Store) attempt(grow *[]*writeRequest, savepoints bool) ([]error, error) {
 	ctx := context.Background()
-	results := make([]error, len(batch))
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, mapErr(err)
@@ -366,6 +388,11 @@ func (s *Store) attempt(batch []*writeRequest, savepoints bool) ([]error, error)
 		return nil, mapErr(err)
 	}
 	defer unlock()
+	// While this replica waited for the lock (other replicas' batches),
+	// more writes were queued: they join this batch and its commit.
+	*grow = s.drain(*grow)
+	batch := *grow
+	results := make([]error, len(batch))
 	pgtx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
 	if err != nil {
 		return nil, mapErr(err)
@@ -471,4 +498,41 @@ func mapErr(err error) error {
 		return fairway.Errorf(fairway.EINTERNAL, "the database's disk is full; nothing was written")
 	}
 	return err
+}
+
+// latestMigration is the number of the newest embedded migration.
+func latestMigration() int {
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	latest := 0
+	for _, name := range names {
+		if v, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0]); err == nil && v > latest {
+			latest = v
+		}
+	}
+	return latest
+}
+
+// Ready checks that the database answers and that its schema is at this
+// build's newest migration: a replica of an older or newer build than
+// the schema is not ready.
+func (s *Store) Ready(ctx context.Context) error {
+	var version int
+	if err := s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&version); err != nil {
+		return fairway.Errorf(fairway.EINTERNAL, "the database does not answer: %v", err)
+	}
+	if want := latestMigration(); version != want {
+		return fairway.Errorf(fairway.EINTERNAL, "the database schema is at migration %d, this build's is %d: migrations are not current", version, want)
+	}
+	return nil
+}
+
+// Stats returns the store's write figures and its pool's use.
+func (s *Store) Stats() fairway.StoreStats {
+	st := s.stats.Stats()
+	p := s.pool.Stat()
+	st.Pool = &fairway.PoolStats{
+		Max: p.MaxConns(), Total: p.TotalConns(), Idle: p.IdleConns(), Acquired: p.AcquiredConns(),
+		Acquires: p.AcquireCount(), Waited: p.EmptyAcquireCount(), WaitSeconds: p.EmptyAcquireWaitTime().Seconds(),
+	}
+	return st
 }

@@ -14,6 +14,8 @@ import (
 	"fairway/blob"
 	"fairway/ledger"
 	"fairway/postgres"
+
+	"github.com/jackc/pgx/v5"
 )
 
 var ctx = context.Background()
@@ -216,5 +218,38 @@ func TestReplicas_WatchHearsOtherReplicas(t *testing.T) {
 		}
 	case <-wctx.Done():
 		t.Fatal("the watcher on replica 1 never heard the write on replica 2")
+	}
+}
+
+// Ready answers while the schema is this build's and refuses once the
+// database holds a migration this build does not know.
+func TestReady_WantsCurrentMigrations(t *testing.T) {
+	testURL(t)
+	t.Parallel()
+	s := MustOpenStore(t, postgres.Options{})
+	if err := s.Ready(ctx); err != nil {
+		t.Fatalf("fresh store: %v", err)
+	}
+	if st := s.Stats(); st.Pool == nil || st.Pool.Max <= 0 {
+		t.Fatalf("stats = %+v, want the pool's size", st)
+	}
+	other := MustOpenSchema(t, s.Schema(), postgres.Options{})
+	l := ledger.New(other, nil)
+	if _, err := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman}); err != nil {
+		t.Fatal(err)
+	}
+	if st := other.Stats(); st.BatchWrites.Sum != 1 || st.CommitSeconds.Count != 1 {
+		t.Fatalf("after one write: batch writes %v in %d commits, want 1 in 1", st.BatchWrites.Sum, st.CommitSeconds.Count)
+	}
+	conn, err := pgx.Connect(ctx, testURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `INSERT INTO `+pgx.Identifier{s.Schema(), "schema_migrations"}.Sanitize()+` (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ready(ctx); err == nil || !strings.Contains(fairway.ErrorMessage(err), "migrations are not current") {
+		t.Fatalf("Ready after a newer migration = %v, want a refusal naming the migrations", err)
 	}
 }

@@ -60,6 +60,8 @@ type Store struct {
 	closeOnce sync.Once
 	quit      chan struct{}
 	stopped   chan struct{}
+
+	stats fairway.WriteRecorder
 }
 
 type writeRequest struct {
@@ -68,7 +70,10 @@ type writeRequest struct {
 	done chan error
 }
 
-var _ fairway.Store = (*Store)(nil)
+var (
+	_ fairway.Store       = (*Store)(nil)
+	_ fairway.StoreHealth = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the database at path and applies any
 // migrations it lacks.
@@ -362,11 +367,23 @@ func (w *writer) commit(batch []*writeRequest) {
 	s := w.s
 	ctx := context.Background()
 	results := make([]error, len(batch))
+	start := time.Now()
 	finish := func(commitErr error) {
-		for i, req := range batch {
+		// The figures are recorded before anyone hears back, so a caller
+		// that reads them after its write sees it counted.
+		committed := 0
+		for i := range batch {
 			if results[i] == nil {
 				results[i] = commitErr
 			}
+			if results[i] == nil {
+				committed++
+			}
+		}
+		if committed > 0 {
+			s.stats.Committed(committed, time.Since(start))
+		}
+		for i, req := range batch {
 			req.done <- results[i]
 		}
 	}
@@ -501,4 +518,40 @@ func mapErr(err error) error {
 func isUniqueViolation(err error) bool {
 	var se *sqlite3.Error
 	return errors.As(err, &se) && (se.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE)
+}
+
+// latestMigration is the number of the newest embedded migration.
+func latestMigration() int {
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	latest := 0
+	for _, name := range names {
+		if v, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0]); err == nil && v > latest {
+			latest = v
+		}
+	}
+	return latest
+}
+
+// Ready checks that the database file answers and that its schema is at
+// this build's newest migration.
+func (s *Store) Ready(ctx context.Context) error {
+	var version int
+	if err := s.readDB.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&version); err != nil {
+		return fairway.Errorf(fairway.EINTERNAL, "the database does not answer: %v", err)
+	}
+	if want := latestMigration(); version != want {
+		return fairway.Errorf(fairway.EINTERNAL, "the database schema is at migration %d, this build's is %d: migrations are not current", version, want)
+	}
+	return nil
+}
+
+// Stats returns the store's write figures and its readers' pool use.
+func (s *Store) Stats() fairway.StoreStats {
+	st := s.stats.Stats()
+	p := s.readDB.Stats()
+	st.Pool = &fairway.PoolStats{
+		Max: int32(p.MaxOpenConnections), Total: int32(p.OpenConnections), Idle: int32(p.Idle), Acquired: int32(p.InUse),
+		Waited: p.WaitCount, WaitSeconds: p.WaitDuration.Seconds(),
+	}
+	return st
 }

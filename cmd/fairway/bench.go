@@ -15,19 +15,22 @@ import (
 	"fairway"
 	"fairway/bench"
 	"fairway/sqlite"
+	"fairway/storeurl"
 )
 
 func init() {
 	register(&command{
-		name: "bench", summary: "Measure write throughput, next on a large graph, and CLI process cost", args: "[--quick] [--tlog [--tlog-events N]]",
+		name: "bench", summary: "Measure write throughput, next on a large graph, and CLI process cost", args: "[--quick] [--tlog [--tlog-events N]] [--postgres URL]",
 		example: `fairway bench
 fairway bench --quick --json
-fairway bench --tlog                  # only the audit log's Merkle tree: append cost, proofs at 10 million events, checkpoint verify`,
+fairway bench --tlog                  # only the audit log's Merkle tree: append cost, proofs at 10 million events, checkpoint verify
+fairway bench --postgres 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'   # also 1, 2 and 3 replicas on PostgreSQL`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			var o benchOptions
 			fs.BoolVar(&o.quick, "quick", false, "smaller runs, for a fast look")
 			fs.StringVar(&o.workdir, "workdir", "", "folder for the benchmark stores (default: a temporary folder, removed after)")
 			o.ingestMiB = optInt(fs, "ingest-mib", 1024, "size of the evidence ingest measurement, in MiB")
+			fs.StringVar(&o.postgres, "postgres", "", "also measure PostgreSQL at this `URL`: writes through 1, 2 and 3 replicas, and next; each run uses a schema of its own, dropped after")
 			fs.StringVar(&o.ingestChild, "ingest-child", "", "internal: ingest into this folder and exit (used to measure peak memory)")
 			fs.BoolVar(&o.tlog, "tlog", false, "measure only the transparency log: durable appends with and without the Merkle tree, proof size and time in a large tree, checkpoint verification")
 			o.tlogEvents = optInt(fs, "tlog-events", 10_000_000, "with --tlog: events in the in-memory tree the proofs are measured in (default 10 million; 1 million with --quick)")
@@ -55,6 +58,7 @@ type benchOptions struct {
 	ingestChild string
 	tlog        bool
 	tlogEvents  *optional[int]
+	postgres    string
 }
 
 func runBench(a *app, pos []string, o benchOptions) error {
@@ -179,11 +183,19 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	rows = append(rows, benchRow{Name: "durable ledger writes, 32 writers", Value: lgrouped, Unit: "writes/s", Baseline: lsingle, Ratio: lgrouped / lsingle,
 		Goal: "(no goal; shows the store alone)", Note: "baseline: same writes, one commit and fsync each; no HTTP"})
 
-	// 3. next over a large graph.
 	tasks, edges := 100000, 300000
 	if quick {
 		tasks, edges = 20000, 60000
 	}
+	if o.postgres != "" {
+		pgRows, err := benchPostgres(a, o.postgres, grouped, total, tasks, edges, progress)
+		if err != nil {
+			return fmt.Errorf("PostgreSQL: %w", err)
+		}
+		rows = append(rows, pgRows...)
+	}
+
+	// 3. next over a large graph.
 	progress("building a graph of %d tasks and %d dependency edges", tasks, edges)
 	l, s, _, _, err := bench.OpenLedger(ctx, filepath.Join(work, "graph"), sqlite.Options{})
 	if err != nil {
@@ -304,6 +316,51 @@ func printBench(a *app, rows []benchRow) error {
 			fmt.Fprintf(w, "  %s — %s\n", r.Name, r.Note)
 		}
 	})
+}
+
+// benchPostgres measures durable API writes from 32 clients through 1, 2
+// and 3 replicas on one PostgreSQL, against SQLite on one node measured
+// in the same run (sqliteRate), and next over a graph of tasks tasks.
+func benchPostgres(a *app, url string, sqliteRate float64, total, tasks, edges int, progress func(string, ...any)) ([]benchRow, error) {
+	loc, err := storeurl.Parse(url)
+	if err != nil || loc.Kind != storeurl.Postgres {
+		return nil, fairway.FieldError("postgres", "%q is not a PostgreSQL URL; write it as postgres://USER@HOST:PORT/DB", url)
+	}
+	var rows []benchRow
+	for replicas := 1; replicas <= 3; replicas++ {
+		progress("%d API writes from 32 clients through %d replica(s) on PostgreSQL", total, replicas)
+		rate, err := bench.PostgresAPIWrites(a.ctx, url, replicas, 32, total)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, benchRow{Name: fmt.Sprintf("durable API writes, 32 clients, %d PostgreSQL replica(s)", replicas), Value: rate, Unit: "writes/s",
+			Baseline: sqliteRate, Ratio: rate / sqliteRate, Goal: "(compare)",
+			Note: "baseline: the same writes to SQLite on one node, this run; replicas are servers with their own pool and group commit in this process, clients spread round robin"})
+	}
+	progress("building a graph of %d tasks and %d dependency edges on PostgreSQL", tasks, edges)
+	l, closeGraph, err := bench.PostgresGraph(a.ctx, url, tasks, edges)
+	if err != nil {
+		return nil, err
+	}
+	defer closeGraph()
+	progress("timing next on PostgreSQL")
+	next, err := bench.Time(50, func() error { _, err := l.Next(a.ctx, fairway.NextFilter{}); return err })
+	if err != nil {
+		return nil, err
+	}
+	get, err := bench.Time(50, func() error {
+		_, err := l.GetTask(a.ctx, "G-050000")
+		if fairway.ErrorCode(err) == fairway.ENOTFOUND {
+			err = nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, benchRow{Name: fmt.Sprintf("next over %dk tasks, %dk edges, PostgreSQL", tasks/1000, edges/1000), Value: ms(next), Unit: "ms median",
+		Baseline: ms(get), Ratio: ms(next) / ms(get), Goal: "< 50 ms", Note: "baseline: reading one task by key on PostgreSQL"})
+	return rows, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
