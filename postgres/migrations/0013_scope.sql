@@ -17,3 +17,7 @@ CREATE TABLE scope_records (
     at       BIGINT NOT NULL
 );
 CREATE INDEX scope_records_task ON scope_records (task, id);
+CREATE TRIGGER scope_records_immutable BEFORE UPDATE OR DELETE ON scope_records
+FOR EACH ROW EXECUTE FUNCTION fairway_refuse_change('scope records are immutable: record a new check or acknowledgement');
+CREATE TRIGGER scope_records_no_truncate BEFORE TRUNCATE ON scope_records
+FOR EACH STATEMENT EXECUTE FUNCTION fairway_refuse_change('scope records are immutable: record a new check or acknowledgement');

@@ -17,3 +17,7 @@ CREATE TABLE scope_records (
     at       INTEGER NOT NULL
 );
 CREATE INDEX scope_records_task ON scope_records (task, id);
+CREATE TRIGGER scope_records_no_update BEFORE UPDATE ON scope_records
+BEGIN SELECT RAISE(ABORT, 'scope records are immutable: record a new check or acknowledgement'); END;
+CREATE TRIGGER scope_records_no_delete BEFORE DELETE ON scope_records
+BEGIN SELECT RAISE(ABORT, 'scope records are immutable: record a new check or acknowledgement'); END;
