@@ -137,7 +137,9 @@ func (l *Ledger) decide(tx fairway.Tx, f *facts, blobs *blobCheck) (*fairway.Gat
 		return nil, err
 	}
 	d.Requirements = append(d.Requirements, deps...)
-	d.Requirements = append(d.Requirements, scopeRequirement(f))
+	if r, ok := scopeRequirement(f); ok {
+		d.Requirements = append(d.Requirements, r)
+	}
 	for _, n := range f.needs {
 		k, ok := requirementKinds[n.Kind]
 		if !ok || k.evaluate == nil {

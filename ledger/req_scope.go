@@ -25,9 +25,10 @@ var scopeKind = requirementKind{
 const scopeRequirementID = "scope"
 
 // scopeRequirement is satisfied when every path a scope check found
-// outside the task's declared scope has been acknowledged since; it names
-// the open paths and the layer owning each.
-func scopeRequirement(f *facts) fairway.Requirement {
+// outside the task's declared scope has been acknowledged; it names the
+// open paths and the layer owning each. A task no check looked at has
+// none (false): the gate does not list what nothing recorded.
+func scopeRequirement(f *facts) (fairway.Requirement, bool) {
 	r := fairway.Requirement{ID: scopeRequirementID, Kind: "scope", Name: "declared scope"}
 	checks := 0
 	owners := map[string][]string{}
@@ -45,15 +46,13 @@ func scopeRequirement(f *facts) fairway.Requirement {
 		}
 	}
 	if checks == 0 {
-		r.State = fairway.ReqNotApplicable
-		r.Detail = "no scope check recorded (`fairway scope check " + f.task.Key + "`, or at session detach)"
-		return r
+		return r, false
 	}
 	open := unacknowledged(f.scope)
 	if len(open) == 0 {
 		r.State = fairway.ReqSatisfied
 		r.Detail = fmt.Sprintf("%d scope check(s): every change lies inside the declared scope or was acknowledged", checks)
-		return r
+		return r, true
 	}
 	var named []string
 	for _, p := range open {
@@ -67,9 +66,9 @@ func scopeRequirement(f *facts) fairway.Requirement {
 	}
 	r.State = fairway.ReqUnsatisfied
 	r.Detail = "changed outside the task's declared scope: " + strings.Join(named, "; ")
-	r.Remedy = fmt.Sprintf("a human owner reviews and acknowledges them: `fairway scope acknowledge %s --paths %s`; or widen the task's scope to cover them (`fairway task update %s --add-path GLOB`) and check again",
+	r.Remedy = fmt.Sprintf("a human owner reviews and acknowledges them: `fairway scope acknowledge %s --paths %s`; or widen the task's scope to cover them (a human: `fairway task update %s --path GLOB`) and check again",
 		f.task.Key, strings.Join(open, ","), f.task.Key)
-	return r
+	return r, true
 }
 
 // widenByScope adds to the facts' needs the review domains the task's

@@ -26,13 +26,7 @@ func (l *Ledger) CheckScope(ctx context.Context, c fairway.ScopeCheck) (*fairway
 	}
 	var out *fairway.ScopeRecord
 	err := l.write(ctx, "scope.check", c.Task, func(w *write) error {
-		if err := w.onTask(c.Task); err != nil {
-			return err
-		}
-		task, err := w.tx.Task(c.Task)
-		if err != nil {
-			return err
-		}
+		var named *fairway.Session
 		if c.Session != "" {
 			s, err := w.tx.Session(c.Session)
 			if err != nil {
@@ -41,6 +35,19 @@ func (l *Ledger) CheckScope(ctx context.Context, c fairway.ScopeCheck) (*fairway
 			if s.Task != c.Task {
 				return fairway.FieldError("session", "session %s works on task %s, not %s", s.ID, s.Task, c.Task)
 			}
+			named = s
+		}
+		// The actor of a live session may check the session's change
+		// with its own credential (at detach, say); otherwise the usual
+		// rule: an agent writes to a held task only through its session.
+		if w.session == nil && named != nil && named.Actor == w.by.Name && named.Live(w.now) {
+			w.taskScoped = true
+		} else if err := w.onTask(c.Task); err != nil {
+			return err
+		}
+		task, err := w.tx.Task(c.Task)
+		if err != nil {
+			return err
 		}
 		p, _, err := l.activePolicy(w.tx)
 		if err != nil {
