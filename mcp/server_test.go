@@ -193,7 +193,7 @@ func TestMCP_ToolListHasNoApproveCloseCancelOrWaive(t *testing.T) {
 		names = append(names, x.(map[string]any)["name"].(string))
 	}
 	slices.Sort(names)
-	want := "claim evidence_add next prime request_review run search session_attach session_detach session_heartbeat task_show task_take"
+	want := "claim evidence_add next prime request_review run scope_check search session_attach session_detach session_heartbeat task_show task_take"
 	if strings.Join(names, " ") != want {
 		t.Fatalf("tools = %v, want %s", names, want)
 	}

@@ -225,12 +225,16 @@ var tools = []tool{
 			}
 			out := map[string]any{}
 			if s.local() {
+				// A work tree that cannot be read does not keep the
+				// session attached; a fenced session fails below anyway.
 				check, err := s.scopeAtDetach(c, v[0])
-				if err != nil {
-					return nil, err
-				}
-				if check != nil {
+				switch code := fairway.ErrorCode(err); {
+				case err == nil && check != nil:
 					out["scope_check"] = check
+				case code == fairway.EFORBIDDEN || code == fairway.EUNAUTHORIZED:
+					return nil, err
+				case err != nil:
+					out["scope_check_error"] = fairway.ErrorMessage(err) + "; check again with scope_check, or ask a human to run `fairway scope check`"
 				}
 			}
 			sess, err := s.Service.DetachSession(c.ctx, v[0], v[1])
@@ -272,6 +276,10 @@ var tools = []tool{
 		props:    map[string]any{"task": str("task key"), "argv": strs("the command and its arguments, e.g. [\"go\", \"test\", \"./...\"]"), "kind": str("evidence kind (default command-result)"), "note": str("a line about what this run proves")},
 		required: []string{"task", "argv"},
 		call:     (*Server).run},
+	{name: "scope_check", localOnly: true, description: "Check your change against the task's declared scope before you hand off (session_detach does it too): every path changed since the session's base commit, committed or not, and every untracked file, is mapped to the layer that owns it. Layers beyond the task's own add their review to the gate; paths outside the task's scope wait for a human owner to acknowledge them (you cannot). Answers the check and the gate's scope requirement with what to do next.",
+		props:    map[string]any{"task": str("task key"), "base": str("the commit your work started from (default: your session's)")},
+		required: []string{"task"},
+		call:     (*Server).scopeCheck},
 	{name: "claim", description: "Record what you say about your work (\"tests pass\", \"done\"). Reviewers see it; it is never evidence and never closes anything.",
 		props: map[string]any{"task": str("task key"), "text": str("the claim")}, required: []string{"task", "text"},
 		call: func(s *Server, c *call, a map[string]any) (any, error) {
