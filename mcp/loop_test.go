@@ -144,3 +144,26 @@ func TestMCP_ColdAgentLoopFromPrime(t *testing.T) {
 		t.Fatalf("resources/list: %v %v", list, err)
 	}
 }
+
+// next answers what is ready; when nothing asked for is, it offers the
+// safe fallback work that is.
+func TestMCP_NextFallsBackToSafeWork(t *testing.T) {
+	c, _ := demoClient(t)
+	all, isErr := c.tool("next", nil)
+	if isErr || len(all["tasks"].([]any)) == 0 || all["safe_fallback"] != nil {
+		t.Fatalf("next: %v", all)
+	}
+	out, isErr := c.tool("next", map[string]any{"owner": "priya"})
+	if isErr || len(out["tasks"].([]any)) != 0 {
+		t.Fatalf("next for an owner of nothing ready: %v", out)
+	}
+	safe := out["safe_fallback"].([]any)
+	if len(safe) == 0 || !strings.Contains(out["hint"].(string), "safe fallback") {
+		t.Fatalf("no safe fallback offered: %v", out)
+	}
+	for _, x := range safe {
+		if key := x.(map[string]any)["key"].(string); !strings.HasPrefix(key, "OPS-SAFE-") {
+			t.Errorf("fallback offers %s, which is not safe work", key)
+		}
+	}
+}

@@ -94,7 +94,7 @@ func need(args map[string]any, names ...string) ([]string, error) {
 // tools is every tool. Approving, waiving, closing and cancelling are
 // deliberately absent.
 var tools = []tool{
-	{name: "next", description: "Find work: the open tasks that are ready now, highest priority first. mine keeps the ones you own; safe_only keeps safe fallback work for when a lane waits. Start one with task_take.",
+	{name: "next", description: "Find work: the open tasks that are ready now, highest priority first. mine keeps the ones you own; safe_only keeps safe fallback work for when a lane waits. When nothing you asked for is ready, safe_fallback lists the safe work that is (fallback never loosens a control). Start one with task_take.",
 		props: map[string]any{"lane": str("only this lane"), "limit": num("at most this many"), "safe_only": flag("only safe fallback work"), "mine": flag("only tasks you own"), "owner": str("only tasks this actor owns")},
 		call: func(s *Server, c *call, a map[string]any) (any, error) {
 			lane, err := argString(a, "lane")
@@ -119,7 +119,24 @@ var tools = []tool{
 				}
 				f.Owner = me.Name
 			}
-			return s.Service.Next(c.ctx, f)
+			ready, err := s.Service.Next(c.ctx, f)
+			if err != nil {
+				return nil, err
+			}
+			out := map[string]any{"tasks": ready}
+			if len(ready) == 0 && !f.SafeOnly {
+				safe, err := s.Service.Next(c.ctx, fairway.NextFilter{Lane: f.Lane, Limit: f.Limit, SafeOnly: true})
+				if err != nil {
+					return nil, err
+				}
+				if len(safe) > 0 {
+					out["safe_fallback"] = safe
+					out["hint"] = "nothing you asked for is ready: this safe fallback work is; take one with task_take"
+				} else {
+					out["hint"] = "nothing is ready, and no safe fallback work either: task_show a blocked task to see what it waits on"
+				}
+			}
+			return out, nil
 		}},
 	{name: "prime", description: "Read this first, and again after your context was compacted: who you are, your live session and the handoff waiting for you, your work (ready first) and safe fallback work, the rules you cannot break, the evidence kinds your gates ask for and what success means for each, and the loop in five steps.",
 		props: map[string]any{},
