@@ -22,6 +22,12 @@ func gitInit(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	gitInitIn(t, dir)
+	return dir
+}
+
+func gitInitIn(t *testing.T, dir string) {
+	t.Helper()
 	for _, f := range []string{"services/platform/api.go", "services/gpuaas/alloc.go"} {
 		os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755)
 		os.WriteFile(filepath.Join(dir, f), []byte("package x\n"), 0o644)
@@ -32,7 +38,6 @@ func gitInit(t *testing.T) string {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
 	}
-	return dir
 }
 
 // The agent loop over MCP with a real work tree: attach records the tree
@@ -95,5 +100,26 @@ func TestMCP_ScopeDriftInTheAgentLoop(t *testing.T) {
 	records, err := l.ScopeRecords(context.Background(), "OPS-FIX-001")
 	if err != nil || len(records) != 2 || records[1].Session != sess["id"] || records[1].By != "codex" {
 		t.Fatalf("records: %+v %v", records, err)
+	}
+}
+
+// A project folder whose name the secret scan refuses (a random-looking
+// temporary folder) does not stop an attach: the session is attached
+// without its work tree, and says so.
+func TestMCP_AttachWithARefusedFolderName(t *testing.T) {
+	l, _ := newLedger(t)
+	srv := mcp.NewServer(l, fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: "codex"}))
+	parent, err := os.MkdirTemp("", "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	srv.Root = filepath.Join(parent, "wt-Q7fK2pX9vL4mN8rT3bY6hJ1dS5gW0zC")
+	os.MkdirAll(srv.Root, 0o755)
+	gitInitIn(t, srv.Root)
+	c := &client{t: t, cs: connect(t, srv), root: srv.Root}
+	att, isErr := c.tool("session_attach", map[string]any{"task": "M-1", "provider": "codex"})
+	if isErr || att["session"].(map[string]any)["dir"] != nil || !strings.Contains(att["note"].(string), "the work tree was not recorded") {
+		t.Fatalf("attach: %v", att)
 	}
 }

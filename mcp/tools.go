@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -217,12 +218,25 @@ var tools = []tool{
 				}
 			}
 			out, err := s.Service.AttachSession(c.ctx, in)
+			note := ""
+			var fe *fairway.Error
+			if in.Dir != "" && errors.As(err, &fe) && fe.Code == fairway.EINVALID && fe.Field == "dir" {
+				// The folder's name was refused (the secret scan reads a
+				// random-looking name as a secret): attach without it.
+				note = "the work tree was not recorded (" + fe.Message + "); scope_check needs base then"
+				in.Dir, in.BaseCommit = "", ""
+				out, err = s.Service.AttachSession(c.ctx, in)
+			}
 			if err != nil {
 				return nil, err
 			}
 			s.actThrough(c, out.Session)
 			// The credential stays with the server; the agent needs none.
-			return map[string]any{"session": out.Session, "handoff": out.Handoff}, nil
+			res := map[string]any{"session": out.Session, "handoff": out.Handoff}
+			if note != "" {
+				res["note"] = note
+			}
+			return res, nil
 		}},
 	{name: "session_heartbeat", description: "Renew your session's lease. If the session was replaced or expired this fails: stop working and attach again.",
 		props: map[string]any{"session": str("session id")}, required: []string{"session"},
