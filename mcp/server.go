@@ -63,6 +63,8 @@ type Server struct {
 	// session's generation. It only ever narrows what the credential may
 	// do: the ledger checks the session belongs to the credential's actor.
 	attached map[string]*fairway.Session
+	// ended counts the attachments waiting for their MCP session's end.
+	ended sync.WaitGroup
 }
 
 // NewServer returns a local server acting with ctx's actor and
@@ -136,6 +138,7 @@ func (nopWriteCloser) Close() error { return nil }
 type call struct {
 	ctx context.Context
 	key string
+	ss  *sdk.ServerSession
 }
 
 // acting resolves who a request acts as. Over HTTP the credential is the
@@ -159,7 +162,7 @@ func (s *Server) acting(ctx context.Context, ss *sdk.ServerSession, extra *sdk.R
 	if a := fairway.ActorFromContext(base); a != nil {
 		who = a.Name
 	}
-	c := &call{ctx: base, key: who + "\x00" + mcpSession}
+	c := &call{ctx: base, key: who + "\x00" + mcpSession, ss: ss}
 	au := fairway.AuthFromContext(base)
 	if au.Session != "" {
 		return c, nil // the credential is a session's: it fences itself
@@ -175,11 +178,25 @@ func (s *Server) acting(ctx context.Context, ss *sdk.ServerSession, extra *sdk.R
 	return c, nil
 }
 
-// actThrough makes the calls of c's client act through sess.
+// actThrough makes the calls of c's client act through sess. When the
+// MCP session ends, the attachment is forgotten, so that a long-running
+// HTTP server does not keep every attachment it ever saw.
 func (s *Server) actThrough(c *call, sess *fairway.Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	_, had := s.attached[c.key]
 	s.attached[c.key] = sess
+	if had || c.ss == nil {
+		return
+	}
+	s.ended.Add(1)
+	go func(key string) {
+		defer s.ended.Done()
+		c.ss.Wait()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.attached, key)
+	}(c.key)
 }
 
 // forget drops an attachment that ended.
