@@ -21,6 +21,9 @@ type ScopeCheck struct {
 	Session string   `json:"session,omitempty"`
 	Base    string   `json:"base,omitempty"`
 	Paths   []string `json:"paths"`
+	// Note says where the paths came from when Fairway did not diff the
+	// work tree itself (an agent's report over MCP).
+	Note string `json:"note,omitempty"`
 }
 
 // ScopeAcknowledge is a human owner's acknowledgement of paths changed
@@ -111,6 +114,9 @@ func (c ScopeCheck) Validate() error {
 		}
 	}
 	if err := CheckText("base", c.Base, 64); err != nil {
+		return err
+	}
+	if err := CheckText("note", c.Note, 2000); err != nil {
 		return err
 	}
 	return validatePaths("paths", c.Paths, true)

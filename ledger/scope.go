@@ -72,7 +72,7 @@ func mapScope(p *policy.Policy, task *fairway.Task, c fairway.ScopeCheck) *fairw
 	paths := slices.Clone(c.Paths)
 	sort.Strings(paths)
 	paths = slices.Compact(paths)
-	rec := &fairway.ScopeRecord{Task: task.Key, Kind: fairway.ScopeChecked, Session: c.Session, Base: c.Base, Paths: paths}
+	rec := &fairway.ScopeRecord{Task: task.Key, Kind: fairway.ScopeChecked, Session: c.Session, Base: c.Base, Paths: paths, Note: strings.TrimSpace(c.Note)}
 	var globs []string
 	globs = append(globs, task.Scope.Paths...)
 	for _, ct := range task.Scope.Contracts {

@@ -109,8 +109,8 @@ func TestMCP_OverHTTPWithBearerToken(t *testing.T) {
 
 	c := e.connect(t, e.agent)
 	names := strings.Join(c.toolNames(), " ")
-	if want := "claim evidence_add next prime request_review search session_attach session_detach session_heartbeat task_show task_take"; names != want {
-		t.Fatalf("remote tools = %s, want %s (run and scope_check read the agent's machine)", names, want)
+	if want := "claim evidence_add next prime request_review scope_check search session_attach session_detach session_heartbeat task_show task_take"; names != want {
+		t.Fatalf("remote tools = %s, want %s (run reads the agent's machine)", names, want)
 	}
 	if brief, isErr := c.tool("prime", nil); isErr || brief["actor"] != "codex" {
 		t.Fatalf("prime over HTTP: %v", brief)
@@ -138,6 +138,14 @@ func TestMCP_OverHTTPWithBearerToken(t *testing.T) {
 	}
 	if out, isErr := c.tool("claim", map[string]any{"task": "H-1", "text": "done"}); isErr || out["session"] != id {
 		t.Fatalf("claim: %v", out)
+	}
+	// Over HTTP the agent reports the paths; the record says so.
+	sc, isErr := c.tool("scope_check", map[string]any{"task": "H-1", "base": "0123abcd", "paths": []any{"docs/notes.md"}})
+	if isErr || sc["requirement"].(map[string]any)["state"] != fairway.ReqUnsatisfied {
+		t.Fatalf("scope_check over HTTP: %v", sc)
+	}
+	if check := sc["check"].(map[string]any); check["session"] != id || check["by"] != "codex" || !strings.Contains(check["note"].(string), "reported by the agent") {
+		t.Fatalf("scope record: %v", check)
 	}
 	// Another agent's token cannot use this MCP session's attachment: it
 	// acts as itself, unfenced, and the ledger judges it as bot2.

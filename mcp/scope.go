@@ -45,7 +45,14 @@ func (s *Server) checkScope(c *call, task, session, dir, base string) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	rec, err := s.Service.CheckScope(c.ctx, fairway.ScopeCheck{Task: task, Session: session, Base: base, Paths: paths})
+	return s.recordScope(c, fairway.ScopeCheck{Task: task, Session: session, Base: base, Paths: paths})
+}
+
+// recordScope records a scope check and answers it with the gate's scope
+// requirement.
+func (s *Server) recordScope(c *call, in fairway.ScopeCheck) (any, error) {
+	task := in.Task
+	rec, err := s.Service.CheckScope(c.ctx, in)
 	if err != nil {
 		return nil, err
 	}

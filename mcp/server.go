@@ -92,7 +92,7 @@ func (s *Server) build() {
 	s.sdk = sdk.NewServer(&sdk.Implementation{Name: "fairway", Version: s.Version}, &sdk.ServerOptions{Instructions: Instructions})
 	for i := range tools {
 		t := &tools[i]
-		if t.localOnly && !s.local() {
+		if t.localOnly && !s.local() || t.remoteOnly && s.local() {
 			continue
 		}
 		s.sdk.AddTool(&sdk.Tool{Name: t.name, Description: s.describe(t), InputSchema: t.schema()}, s.handler(t))

@@ -20,13 +20,16 @@ import (
 
 // tool is one MCP tool: its name, what it teaches the agent, its input
 // schema, and the call. localOnly tools read or run things on the
-// machine the server runs on: only a local (stdio) server offers them.
+// machine the server runs on: only a local (stdio) server offers them;
+// a remoteOnly tool is offered over HTTP instead.
 type tool struct {
 	name, description string
 	props             map[string]any
 	required          []string
 	localOnly         bool
-	call              func(s *Server, c *call, args map[string]any) (any, error)
+	// remoteOnly tools stand in over HTTP for a localOnly one.
+	remoteOnly bool
+	call       func(s *Server, c *call, args map[string]any) (any, error)
 }
 
 func str(desc string) map[string]any  { return map[string]any{"type": "string", "description": desc} }
@@ -311,6 +314,21 @@ var tools = []tool{
 		props:    map[string]any{"task": str("task key"), "base": str("the commit your work started from (default: your session's)")},
 		required: []string{"task"},
 		call:     (*Server).scopeCheck},
+	{name: "scope_check", remoteOnly: true, description: "Check your change against the task's declared scope before you hand off. This server cannot see your work tree: send the paths your change touched (`git diff --name-only BASE` and `git ls-files --others --exclude-standard`), and they are recorded as your report. Each is mapped to the layer that owns it; layers beyond the task's own add their review to the gate; paths outside the task's scope wait for a human owner to acknowledge them (you cannot). Answers the check and the gate's scope requirement with what to do next.",
+		props:    map[string]any{"task": str("task key"), "base": str("the commit your work started from"), "paths": strs("the repository paths your change touched")},
+		required: []string{"task", "paths"},
+		call: func(s *Server, c *call, a map[string]any) (any, error) {
+			v, err := need(a, "task", "base")
+			if err != nil {
+				return nil, err
+			}
+			paths, err := argStrings(a, "paths")
+			if err != nil {
+				return nil, err
+			}
+			return s.recordScope(c, fairway.ScopeCheck{Task: v[0], Session: fairway.AuthFromContext(c.ctx).Session, Base: v[1], Paths: paths,
+				Note: "paths reported by the agent over MCP; Fairway did not diff the work tree"})
+		}},
 	{name: "claim", description: "Record what you say about your work (\"tests pass\", \"done\"). Reviewers see it; it is never evidence and never closes anything.",
 		props: map[string]any{"task": str("task key"), "text": str("the claim")}, required: []string{"task", "text"},
 		call: func(s *Server, c *call, a map[string]any) (any, error) {
