@@ -9,6 +9,7 @@ var LedgerTables = []string{
 	"actors", "tokens", "lanes", "tasks", "dependencies", "audit_events", "audit_head",
 	"evidence", "claims", "reviews", "waivers", "policies", "narrowings", "sessions",
 	"session_observations", "deploy_runs", "merkle_nodes", "audit_checkpoints", "search_docs",
+	"scope_records",
 }
 
 // DumpTx copies a whole ledger out of a store and into another, row by

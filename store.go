@@ -17,6 +17,7 @@ type Service interface {
 	EvidenceService
 	GovernanceService
 	NarrowingService
+	ScopeService
 	SessionService
 	DeployService
 	PlanService
@@ -71,6 +72,7 @@ type Tx interface {
 	EvidenceTx
 	GovernanceTx
 	NarrowingTx
+	ScopeTx
 	SessionTx
 	DeployTx
 	AuditTx

@@ -113,3 +113,11 @@ func TestGateFixture_Passes(t *testing.T) {
 		t.Fatalf("%d requirements, want dependencies, review:platform and 3 prerequisites", n)
 	}
 }
+
+// The MCP overhead measurement runs and records its claims.
+func TestMCPOverhead_Runs(t *testing.T) {
+	got, err := bench.MCPOverhead(context.Background(), t.TempDir(), 5)
+	if err != nil || got.MCP <= 0 || got.Direct <= 0 {
+		t.Fatalf("MCPOverhead = %+v, %v", got, err)
+	}
+}

@@ -98,6 +98,9 @@ var routes = []route{
 	{"GET", "/api/v1/evidence/{id}/content", (*Server).evidenceContent},
 	{"POST", "/api/v1/tasks/{key}/claims", (*Server).addClaim},
 	{"GET", "/api/v1/tasks/{key}/claims", (*Server).listClaims},
+	{"GET", "/api/v1/tasks/{key}/scope", (*Server).scopeRecords},
+	{"POST", "/api/v1/tasks/{key}/scope/checks", (*Server).checkScope},
+	{"POST", "/api/v1/tasks/{key}/scope/acknowledgements", (*Server).acknowledgeScope},
 	{"POST", "/api/v1/tasks/{key}/reviews", (*Server).addReview},
 	{"GET", "/api/v1/tasks/{key}/reviews", (*Server).listReviews},
 	{"POST", "/api/v1/waivers", (*Server).requestWaiver},
@@ -132,9 +135,28 @@ var routes = []route{
 	{"GET", "/api/v1/events", (*Server).events},
 }
 
-// Routes lists the API's operations as "METHOD /path".
+// MCPPath is where MountMCP serves the Model Context Protocol, and
+// mcpMethods the HTTP methods of its streamable transport: POST carries
+// messages, GET opens a stream for the server's, DELETE ends a session.
+const MCPPath = "/mcp"
+
+var mcpMethods = []string{"POST", "GET", "DELETE"}
+
+// MountMCP serves h (the MCP streamable HTTP transport, which checks the
+// same bearer tokens as the API) at /mcp.
+func (s *Server) MountMCP(h http.Handler) {
+	for _, m := range mcpMethods {
+		s.mux.Handle(m+" "+MCPPath, h)
+	}
+}
+
+// Routes lists the API's operations as "METHOD /path", with the MCP
+// endpoint's.
 func Routes() []string {
 	out := []string{"GET /api/v1/openapi.json"}
+	for _, m := range mcpMethods {
+		out = append(out, m+" "+MCPPath)
+	}
 	for _, rt := range routes {
 		out = append(out, rt.method+" "+rt.pattern)
 	}

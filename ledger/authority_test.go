@@ -250,6 +250,16 @@ var calls = map[string]call{
 		return err
 	}},
 	"VerifyEvidence": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error { return ignore(l.VerifyEvidence(ctx)) }},
+	"CheckScope": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.CheckScope(ctx, fairway.ScopeCheck{Task: "OPS-FIX-001", Paths: []string{"README.md"}}))
+	}},
+	"AcknowledgeScope": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		must(l.CheckScope(as("alice"), fairway.ScopeCheck{Task: "OPS-FIX-001", Paths: []string{"infra/outside.tf"}}))
+		return ignore(l.AcknowledgeScope(ctx, fairway.ScopeAcknowledge{Task: "OPS-FIX-001", Paths: []string{"infra/outside.tf"}}))
+	}},
+	"ScopeRecords": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ScopeRecords(ctx, "OPS-FIX-001"))
+	}},
 	"AddClaim": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.AddClaim(ctx, fairway.ClaimAdd{Task: "OPS-FIX-001", Text: "tests pass"}))
 	}},
@@ -395,6 +405,9 @@ var allowed = map[string][]string{
 	"AuditTree": everyone, "PublishCheckpoint": ownCredential, "Checkpoints": everyone, "InclusionProof": everyone, "ConsistencyProof": everyone,
 	"AddEvidence": ownCredential, "GetEvidence": everyone, "ListEvidence": everyone, "OpenEvidence": everyone, "VerifyEvidence": everyone,
 	"AddClaim": ownCredential, "ListClaims": everyone, "Search": everyone,
+	// Anyone working on a task checks its scope; acknowledging a change
+	// outside it is a human owner's decision.
+	"CheckScope": ownCredential, "AcknowledgeScope": humanOnly, "ScopeRecords": everyone,
 	"AddReview": humanOnly, "ListReviews": everyone,
 	"RequestWaiver": ownCredential, "ApproveWaiver": humanOnly, "ListWaivers": everyone,
 	"ActivePolicy": everyone, "BootstrapPolicy": humanOnly, "ProposePolicy": ownCredential,

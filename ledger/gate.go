@@ -25,6 +25,8 @@ type facts struct {
 	notIndependent map[string]string
 	snapshot       string
 	now            time.Time
+	// scope holds the task's scope checks and acknowledgements.
+	scope []*fairway.ScopeRecord
 	// blobs is what the blob store held when checked before the
 	// transaction; set by decide.
 	blobs *blobCheck
@@ -47,6 +49,10 @@ func (l *Ledger) gatherFacts(tx fairway.Tx, task *fairway.Task) (*facts, error) 
 			return nil, err
 		}
 	}
+	if f.scope, err = tx.ScopeRecords(task.Key); err != nil {
+		return nil, err
+	}
+	widenByScope(f)
 	_, chain, err := tx.ProofChain(task.Key)
 	if err != nil {
 		return nil, err
@@ -102,6 +108,7 @@ var requirementKinds = map[string]requirementKind{
 	policy.NeedEvidence:     evidenceKind,
 	policy.NeedPrerequisite: prerequisiteKind,
 	"dependency":            dependencyKind,
+	"scope":                 scopeKind,
 	policy.NeedDeployRun:    deployRunKind,
 }
 
@@ -130,6 +137,9 @@ func (l *Ledger) decide(tx fairway.Tx, f *facts, blobs *blobCheck) (*fairway.Gat
 		return nil, err
 	}
 	d.Requirements = append(d.Requirements, deps...)
+	if r, ok := scopeRequirement(f); ok {
+		d.Requirements = append(d.Requirements, r)
+	}
 	for _, n := range f.needs {
 		k, ok := requirementKinds[n.Kind]
 		if !ok || k.evaluate == nil {

@@ -24,6 +24,8 @@ type rowWitness struct {
 	reviews  map[int64]witnessed
 	waivers  map[int64]witnessed
 	evidence map[string]witnessed
+	// scope holds scope checks and acknowledgements by ID.
+	scope map[int64]witnessed
 	// deps holds the edges the log leaves, blocked → blocker → the event
 	// that added it.
 	deps map[string]map[string]int64
@@ -57,7 +59,7 @@ type witnessed struct {
 
 func newRowWitness() *rowWitness {
 	return &rowWitness{tasks: map[string]witnessed{}, reviews: map[int64]witnessed{}, waivers: map[int64]witnessed{},
-		evidence: map[string]witnessed{}, deps: map[string]map[string]int64{}, actors: map[string]*witnessedActor{}}
+		evidence: map[string]witnessed{}, scope: map[int64]witnessed{}, deps: map[string]map[string]int64{}, actors: map[string]*witnessedActor{}}
 }
 
 // add reads one event.
@@ -114,6 +116,13 @@ func (r *rowWitness) add(e *fairway.AuditEvent) {
 		}
 		if json.Unmarshal(e.Change, &v) == nil && v.ID != "" {
 			r.evidence[v.ID] = witnessed{e.Seq, e.Change}
+		}
+	case e.Action == "scope.check" || e.Action == "scope.acknowledge":
+		var v struct {
+			ID int64 `json:"id"`
+		}
+		if json.Unmarshal(body["scope"], &v) == nil && v.ID != 0 {
+			r.scope[v.ID] = witnessed{e.Seq, body["scope"]}
 		}
 	case e.Action == "dependency.add" || e.Action == "dependency.remove":
 		var v struct{ Blocked, Blocker string }
@@ -267,6 +276,17 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 				differs(0, "review %d of %s is in the store but no audit event wrote it", rv.ID, t.Key)
 			} else if !sameRow(w.row, rv, new(fairway.Review)) {
 				differs(w.seq, "review %d of %s differs from what event %d wrote: it was changed outside the ledger", rv.ID, t.Key, w.seq)
+			}
+		}
+		scope, err := tx.ScopeRecords(t.Key)
+		if err != nil {
+			return nil, err
+		}
+		for _, sr := range scope {
+			if w, ok := r.scope[sr.ID]; !ok {
+				differs(0, "scope record %d of %s is in the store but no audit event wrote it", sr.ID, t.Key)
+			} else if !sameRow(w.row, sr, new(fairway.ScopeRecord)) {
+				differs(w.seq, "scope record %d of %s differs from what event %d wrote: it was changed outside the ledger", sr.ID, t.Key, w.seq)
 			}
 		}
 		blockers, err := tx.Blockers(t.Key)

@@ -35,6 +35,9 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 		{"an agent made human", `UPDATE actors SET kind = 'human' WHERE name = 'codex'`, "actor codex differs from what the audit log left"},
 		{"a token slipped in", `INSERT INTO tokens (hash, actor, created_at) VALUES ('forged', 'omar', 1)`, "actor omar has a live token that no audit event issued"},
 		{"the policy's source edited", `UPDATE policies SET source = replace(source, 'require_mfa: true', 'require_mfa: false')`, "the policy in force"},
+		{"a scope drift erased", `DROP TRIGGER scope_records_no_update; UPDATE scope_records SET outside = '[]'`, "scope record 1 of OPS-FIX-001 differs from what event"},
+		{"a scope acknowledgement slipped in", `INSERT INTO scope_records (task, kind, paths, by_actor, at) VALUES ('OPS-FIX-001','acknowledge','["infra/x.tf"]','omar',1)`,
+			"scope record 2 of OPS-FIX-001 is in the store but no audit event wrote it"},
 		{"a dependency dropped", `DELETE FROM dependencies WHERE blocked = 'OPS-FIX-002'`, "the dependencies of OPS-FIX-002 ([]) are not the ones the audit log left ([OPS-FIX-001])"},
 	}
 	for _, c := range cases {
@@ -50,6 +53,7 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 			l.Now = (&clock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}).Now
 			setUp(t, l, true)
 			must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-FIX-003", Domain: "ops", Verdict: fairway.VerdictChangesRequested, Items: []string{"more"}}))
+			must(l.CheckScope(as("alice"), fairway.ScopeCheck{Task: "OPS-FIX-001", Paths: []string{"infra/x.tf"}}))
 			if v := must(l.VerifyAudit(ctx)); !v.OK {
 				t.Fatalf("before: %+v", v)
 			}

@@ -1,14 +1,13 @@
 package mcp_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"io"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"fairway"
 	"fairway/blob"
@@ -34,18 +33,8 @@ func demoClient(t *testing.T) (*client, *ledger.Ledger) {
 	if err := demo.Load(context.Background(), l); err != nil {
 		t.Fatal(err)
 	}
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
 	srv := mcp.NewServer(l, fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: "codex-1"}))
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(context.Background(), inR, outW); outW.Close() }()
-	t.Cleanup(func() {
-		inW.Close()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return &client{t: t, in: inW, out: bufio.NewScanner(outR)}, l
+	return &client{t: t, cs: connect(t, srv)}, l
 }
 
 // An agent dropped cold into the demo ledger, using only the tools prime
@@ -63,15 +52,18 @@ func TestMCP_ColdAgentLoopFromPrime(t *testing.T) {
 		}
 		return out
 	}
-	init := c.call("initialize", map[string]any{"protocolVersion": mcp.ProtocolVersion})
-	if !strings.Contains(init["result"].(map[string]any)["instructions"].(string), "`prime`") {
+	init := c.cs.InitializeResult()
+	if !strings.Contains(init.Instructions, "`prime`") {
 		t.Fatalf("the instructions do not point at prime: %v", init)
 	}
 	// The evidence_add description teaches the kinds and what counts.
 	var desc string
-	for _, x := range c.call("tools/list", nil)["result"].(map[string]any)["tools"].([]any) {
-		if x.(map[string]any)["name"] == "evidence_add" {
-			desc = x.(map[string]any)["description"].(string)
+	for x, err := range c.cs.Tools(context.Background(), nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.Name == "evidence_add" {
+			desc = x.Description
 		}
 	}
 	for _, want := range []string{"smoke (present and intact; a command recorded with it must have exited 0)", "context (never counts", "uat-report (a JUnit XML report"} {
@@ -139,13 +131,39 @@ func TestMCP_ColdAgentLoopFromPrime(t *testing.T) {
 	t.Logf("MCP loop: %d tool calls from prime to in_review", steps)
 
 	// The prime resource reads the same brief as text.
-	res := c.call("resources/read", map[string]any{"uri": mcp.PrimeURI})
-	text := res["result"].(map[string]any)["contents"].([]any)[0].(map[string]any)["text"].(string)
+	res, err := c.cs.ReadResource(context.Background(), &sdk.ReadResourceParams{URI: mcp.PrimeURI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := res.Contents[0].Text
 	if !strings.HasPrefix(text, "You are codex-1 (agent).") || !regexp.MustCompile(`\n  `+key+` +in_review `).MatchString(text) {
 		t.Fatalf("prime resource:\n%s", text)
 	}
-	b, _ := json.Marshal(c.call("resources/list", nil))
-	if !strings.Contains(string(b), mcp.PrimeURI) {
-		t.Fatalf("resources/list: %s", b)
+	list, err := c.cs.ListResources(context.Background(), nil)
+	if err != nil || len(list.Resources) != 1 || list.Resources[0].URI != mcp.PrimeURI {
+		t.Fatalf("resources/list: %v %v", list, err)
+	}
+}
+
+// next answers what is ready; when nothing asked for is, it offers the
+// safe fallback work that is.
+func TestMCP_NextFallsBackToSafeWork(t *testing.T) {
+	c, _ := demoClient(t)
+	all, isErr := c.tool("next", nil)
+	if isErr || len(all["tasks"].([]any)) == 0 || all["safe_fallback"] != nil {
+		t.Fatalf("next: %v", all)
+	}
+	out, isErr := c.tool("next", map[string]any{"owner": "priya"})
+	if isErr || len(out["tasks"].([]any)) != 0 {
+		t.Fatalf("next for an owner of nothing ready: %v", out)
+	}
+	safe := out["safe_fallback"].([]any)
+	if len(safe) == 0 || !strings.Contains(out["hint"].(string), "safe fallback") {
+		t.Fatalf("no safe fallback offered: %v", out)
+	}
+	for _, x := range safe {
+		if key := x.(map[string]any)["key"].(string); !strings.HasPrefix(key, "OPS-SAFE-") {
+			t.Errorf("fallback offers %s, which is not safe work", key)
+		}
 	}
 }

@@ -1,22 +1,26 @@
-// Package mcp serves Fairway to agents over the Model Context Protocol:
-// JSON-RPC 2.0, one message per line on stdio. Agents find work, attach,
-// heartbeat, record evidence and claims, hand off and ask for review.
-// There is no tool that approves, waives, closes or cancels: those are
-// for humans (R1), and the ledger refuses them to a session credential
-// whatever path they take.
+// Package mcp serves Fairway to agents over the Model Context Protocol,
+// on the official Go SDK: over stdio (`fairway mcp`) and over streamable
+// HTTP at /mcp (`fairway serve`). Agents find work, attach, heartbeat, run
+// commands and record evidence and claims, check the scope of their
+// change, hand off and ask for review. There is no tool that approves,
+// waives, closes or cancels: those are for humans (R1), and the ledger
+// refuses them to an agent or a session credential whatever path they
+// take.
 package mcp
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"fairway"
 	"fairway/prime"
@@ -25,164 +29,183 @@ import (
 // PrimeURI is the resource holding the prime brief.
 const PrimeURI = "fairway://prime"
 
-// ProtocolVersion is the MCP revision the server speaks.
+// ProtocolVersion is the MCP revision the agents of today ask for; the
+// server answers it (and the newer ones the SDK speaks).
 const ProtocolVersion = "2025-06-18"
 
-// Server answers MCP requests with a fairway.Service, acting as the actor
-// (and session) its context carries. Identity comes from how the server
-// was started, never from the MCP client.
+// Instructions is what the server tells an agent when it connects.
+const Instructions = "Fairway holds governed work. Call `prime` first (and after your context was compacted): it says who you are, your work, the rules and the loop. " +
+	"Find work with `next`, take it with `task_take`, read it with `task_show`, or attach a session with `session_attach` " +
+	"and heartbeat it; record evidence (`run`, `evidence_add`) and claims as you go, `scope_check` your change, then `request_review` and `session_detach` with a handoff. " +
+	"Only humans approve, waive, close and cancel: your claims are never evidence."
+
+// Server answers MCP requests with a fairway.Service. Who acts comes
+// from the credential, never from the MCP session: on stdio, the actor
+// (and session credential) the process was started with; over HTTP, the
+// bearer token of each request.
 type Server struct {
 	Service fairway.Service
 	Version string
-	// Root is the folder evidence_add reads files from: the project the
-	// agent works in (the working directory when empty). A path outside
-	// it, or into a ledger's own store, is refused: an agent records the
-	// files of its work, not of the machine it runs on.
+	// Root is the folder evidence_add reads files from and scope_check
+	// diffs: the project the agent works in (the working directory when
+	// empty). A path outside it, or into a ledger's own store, is refused:
+	// an agent records the files of its work, not of the machine it runs
+	// on.
 	Root string
 
-	mu  sync.Mutex
+	// ctx carries the identity of a local (stdio) server; nil over HTTP.
 	ctx context.Context
+	sdk *sdk.Server
+
+	mu sync.Mutex
+	// attached remembers the session an MCP client attached, by MCP
+	// session and actor, so that its later writes are fenced on the
+	// session's generation. It only ever narrows what the credential may
+	// do: the ledger checks the session belongs to the credential's actor.
+	attached map[string]*fairway.Session
+	// ended counts the attachments waiting for their MCP session's end.
+	ended sync.WaitGroup
 }
 
-// NewServer returns a server acting with ctx's actor and credential.
+// NewServer returns a local server acting with ctx's actor and
+// credential: it can run commands, read project files and diff the work
+// tree, because it runs where the agent works.
 func NewServer(svc fairway.Service, ctx context.Context) *Server {
-	return &Server{Service: svc, ctx: ctx, Version: "dev"}
+	s := &Server{Service: svc, ctx: ctx, Version: "dev", attached: map[string]*fairway.Session{}}
+	s.build()
+	return s
 }
 
-type request struct {
-	JSONRPC string          `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id,omitempty"`
-	Method  string          `json:"method"`
-	Params  json.RawMessage `json:"params,omitempty"`
+// NewRemoteServer returns a server for HTTP, where every tool call acts
+// as the bearer credential of its request. It offers no tool that reads
+// or runs anything on the server's machine.
+func NewRemoteServer(svc fairway.Service) *Server {
+	s := &Server{Service: svc, Version: "dev", attached: map[string]*fairway.Session{}}
+	s.build()
+	return s
 }
 
-type rpcError struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
+// local reports whether the server runs where the agent works.
+func (s *Server) local() bool { return s.ctx != nil }
+
+func (s *Server) build() {
+	s.sdk = sdk.NewServer(&sdk.Implementation{Name: "fairway", Version: s.Version}, &sdk.ServerOptions{Instructions: Instructions})
+	for i := range tools {
+		t := &tools[i]
+		if t.localOnly && !s.local() || t.remoteOnly && s.local() {
+			continue
+		}
+		s.sdk.AddTool(&sdk.Tool{Name: t.name, Description: s.describe(t), InputSchema: t.schema()}, s.handler(t))
+	}
+	s.sdk.AddReceivingMiddleware(s.withKinds)
+	s.sdk.AddResource(&sdk.Resource{URI: PrimeURI, Name: "prime", MIMEType: "text/plain",
+		Description: "What you need at session start: who you are, your session and handoff, your work, the rules, the evidence kinds, the loop (the same as the prime tool)"},
+		func(ctx context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
+			c, err := s.acting(ctx, req.Session, req.Extra)
+			if err != nil {
+				return nil, errors.New(fairway.ErrorMessage(err))
+			}
+			b, err := prime.Build(c.ctx, s.Service, prime.MCP)
+			if err != nil {
+				return nil, errors.New(fairway.ErrorMessage(err))
+			}
+			var text strings.Builder
+			prime.Write(&text, b)
+			return &sdk.ReadResourceResult{Contents: []*sdk.ResourceContents{{URI: PrimeURI, MIMEType: "text/plain", Text: text.String()}}}, nil
+		})
 }
 
-type response struct {
-	JSONRPC string          `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id"`
-	Result  any             `json:"result,omitempty"`
-	Error   *rpcError       `json:"error,omitempty"`
-}
+// SDK returns the SDK server, to connect it to a transport of one's own
+// (the SDK's in-memory transport in tests).
+func (s *Server) SDK() *sdk.Server { return s.sdk }
 
-// Serve reads requests from r and writes responses to w until r ends.
+// Serve speaks MCP on r and w (stdin and stdout) until r ends.
 func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 8<<20)
-	enc := json.NewEncoder(w)
-	for {
-		if !sc.Scan() {
-			if errors.Is(sc.Err(), bufio.ErrTooLong) {
-				// A request larger than any real one: answer, then stop
-				// reading this stream (its framing is lost).
-				return enc.Encode(response{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{-32600, "request larger than 8 MiB"}})
-			}
-			break
-		}
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		var req request
-		if err := json.Unmarshal([]byte(line), &req); err != nil {
-			if err := enc.Encode(response{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{-32700, "parse error: " + err.Error()}}); err != nil {
-				return err
-			}
-			continue
-		}
-		res, rerr := s.handle(ctx, &req)
-		if len(req.ID) == 0 {
-			continue // a notification gets no answer
-		}
-		if err := enc.Encode(response{JSONRPC: "2.0", ID: req.ID, Result: res, Error: rerr}); err != nil {
-			return err
-		}
+	err := s.sdk.Run(ctx, &sdk.IOTransport{Reader: io.NopCloser(r), Writer: nopWriteCloser{w}})
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || ctx.Err() != nil {
+		return nil
 	}
-	return sc.Err()
+	return err
 }
 
-func (s *Server) handle(ctx context.Context, req *request) (any, *rpcError) {
-	switch req.Method {
-	case "initialize":
-		return map[string]any{
-			"protocolVersion": ProtocolVersion,
-			"capabilities":    map[string]any{"tools": map[string]any{}, "resources": map[string]any{}},
-			"serverInfo":      map[string]any{"name": "fairway", "version": s.Version},
-			"instructions": "Fairway holds governed work. Call `prime` first (and after your context was compacted): it says who you are, your work, the rules and the loop. " +
-				"Find work with `next`, take it with `task_take`, read it with `task_show`, or attach a session with `session_attach` " +
-				"and heartbeat it, record evidence and claims as you go, then `request_review` and `session_detach` with a handoff. " +
-				"Only humans approve and close: your claims are never evidence.",
-		}, nil
-	case "notifications/initialized", "notifications/cancelled":
-		return nil, nil
-	case "ping":
-		return map[string]any{}, nil
-	case "tools/list":
-		return map[string]any{"tools": s.toolList()}, nil
-	case "resources/list":
-		return map[string]any{"resources": []map[string]any{{"uri": PrimeURI, "name": "prime", "mimeType": "text/plain",
-			"description": "What you need at session start: who you are, your session and handoff, your work, the rules, the evidence kinds, the loop (the same as the prime tool)"}}}, nil
-	case "resources/read":
-		var p struct {
-			URI string `json:"uri"`
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
+
+// call is one tool call: the context it acts in (the credential's actor,
+// fenced on the attached session), and the key its attachment is
+// remembered under.
+type call struct {
+	ctx context.Context
+	key string
+	ss  *sdk.ServerSession
+}
+
+// acting resolves who a request acts as. Over HTTP the credential is the
+// request's bearer token, checked by HTTPHandler; a request without one
+// is refused.
+func (s *Server) acting(ctx context.Context, ss *sdk.ServerSession, extra *sdk.RequestExtra) (*call, error) {
+	base := s.ctx
+	if !s.local() {
+		id := identityOf(extra)
+		if id == nil {
+			return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "a bearer token is required: connect to /mcp with `Authorization: Bearer TOKEN` (`fairway actor token NAME` prints one)")
 		}
-		if err := json.Unmarshal(req.Params, &p); err != nil || p.URI != PrimeURI {
-			return nil, &rpcError{-32602, fmt.Sprintf("unknown resource %q; see resources/list", p.URI)}
-		}
-		b, err := prime.Build(s.acting(), s.Service, prime.MCP)
-		if err != nil {
-			return nil, &rpcError{-32603, fairway.ErrorMessage(err)}
-		}
-		var text strings.Builder
-		prime.Write(&text, b)
-		return map[string]any{"contents": []map[string]any{{"uri": PrimeURI, "mimeType": "text/plain", "text": text.String()}}}, nil
-	case "tools/call":
-		var p struct {
-			Name      string          `json:"name"`
-			Arguments json.RawMessage `json:"arguments"`
-		}
-		if err := json.Unmarshal(req.Params, &p); err != nil {
-			return nil, &rpcError{-32602, "invalid params: " + err.Error()}
-		}
-		t, ok := toolByName(p.Name)
-		if !ok {
-			return nil, &rpcError{-32602, fmt.Sprintf("unknown tool %q; see tools/list", p.Name)}
-		}
-		args := map[string]any{}
-		if len(p.Arguments) > 0 {
-			if err := json.Unmarshal(p.Arguments, &args); err != nil {
-				return nil, &rpcError{-32602, "arguments must be an object: " + err.Error()}
-			}
-		}
-		out, err := t.call(s, ctx, args)
-		if err != nil {
-			return toolResult(map[string]any{"error": map[string]any{"code": fairway.ErrorCode(err), "message": fairway.ErrorMessage(err)}}, true), nil
-		}
-		return toolResult(out, false), nil
+		base = fairway.NewContextWithActor(ctx, id.actor)
+		base = fairway.NewContextWithAuth(base, id.auth)
 	}
-	return nil, &rpcError{-32601, "method not found: " + req.Method}
+	mcpSession := ""
+	if ss != nil {
+		mcpSession = ss.ID()
+	}
+	who := ""
+	if a := fairway.ActorFromContext(base); a != nil {
+		who = a.Name
+	}
+	c := &call{ctx: base, key: who + "\x00" + mcpSession, ss: ss}
+	au := fairway.AuthFromContext(base)
+	if au.Session != "" {
+		return c, nil // the credential is a session's: it fences itself
+	}
+	s.mu.Lock()
+	sess := s.attached[c.key]
+	s.mu.Unlock()
+	if sess != nil {
+		fenced := *au
+		fenced.Session, fenced.Generation = sess.ID, sess.Generation
+		c.ctx = fairway.NewContextWithAuth(base, &fenced)
+	}
+	return c, nil
 }
 
-func toolResult(v any, isError bool) map[string]any {
-	b, _ := json.MarshalIndent(v, "", "  ")
-	return map[string]any{"content": []map[string]any{{"type": "text", "text": string(b)}}, "isError": isError}
-}
-
-// acting returns the context tool calls run in: after session_attach, the
-// session's, so every later write is fenced on its generation.
-func (s *Server) acting() context.Context {
+// actThrough makes the calls of c's client act through sess. When the
+// MCP session ends, the attachment is forgotten, so that a long-running
+// HTTP server does not keep every attachment it ever saw.
+func (s *Server) actThrough(c *call, sess *fairway.Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.ctx
+	_, had := s.attached[c.key]
+	s.attached[c.key] = sess
+	if had || c.ss == nil {
+		return
+	}
+	s.ended.Add(1)
+	go func(key string) {
+		defer s.ended.Done()
+		c.ss.Wait()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.attached, key)
+	}(c.key)
 }
 
-func (s *Server) actThrough(sess *fairway.Session) {
+// forget drops an attachment that ended.
+func (s *Server) forget(c *call, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ctx = fairway.NewContextWithAuth(s.ctx, &fairway.Auth{Session: sess.ID, Generation: sess.Generation})
+	if a := s.attached[c.key]; a != nil && a.ID == id {
+		delete(s.attached, c.key)
+	}
 }
 
 // readFile is how evidence_add reads a file path; tests may replace it.
@@ -191,18 +214,23 @@ var readFile = os.ReadFile
 // maxEvidenceFile bounds a file evidence_add reads into memory.
 const maxEvidenceFile = 64 << 20
 
-// readProjectFile reads a file under Root, after following links, so no
-// path (absolute, with .., or through a link) reaches outside it.
-func (s *Server) readProjectFile(path string) ([]byte, error) {
+// root is the project folder, links resolved.
+func (s *Server) root() (string, error) {
 	root := s.Root
 	if root == "" {
 		wd, err := os.Getwd()
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		root = wd
 	}
-	root, err := filepath.EvalSymlinks(root)
+	return filepath.EvalSymlinks(root)
+}
+
+// readProjectFile reads a file under Root, after following links, so no
+// path (absolute, with .., or through a link) reaches outside it.
+func (s *Server) readProjectFile(path string) ([]byte, error) {
+	root, err := s.root()
 	if err != nil {
 		return nil, err
 	}
@@ -234,4 +262,13 @@ func (s *Server) readProjectFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("it is %d bytes, more than the %d this tool reads; record it with `fairway evidence add`", info.Size(), maxEvidenceFile)
 	}
 	return readFile(real)
+}
+
+// sessionTimeout closes an HTTP MCP session idle this long.
+const sessionTimeout = 30 * time.Minute
+
+// httpHandler is the SDK's streamable HTTP transport for the server.
+func (s *Server) httpHandler() http.Handler {
+	return sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s.sdk },
+		&sdk.StreamableHTTPOptions{SessionTimeout: sessionTimeout})
 }

@@ -7,8 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"fairway"
 	"fairway/blob"
@@ -17,52 +20,64 @@ import (
 	"fairway/sqlite"
 )
 
-// client drives a server over a pair of pipes, as an agent does over
-// stdio.
+// client drives a server through the SDK's client, over the SDK's
+// in-memory transport, as an agent does over stdio.
 type client struct {
 	root string // the server's project folder
 	t    *testing.T
-	in   io.WriteCloser
-	out  *bufio.Scanner
-	id   int
-}
-
-func (c *client) call(method string, params any) map[string]any {
-	c.t.Helper()
-	c.id++
-	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": c.id, "method": method, "params": params})
-	if _, err := c.in.Write(append(b, '\n')); err != nil {
-		c.t.Fatal(err)
-	}
-	if !c.out.Scan() {
-		c.t.Fatalf("%s: no answer: %v", method, c.out.Err())
-	}
-	var resp map[string]any
-	if err := json.Unmarshal(c.out.Bytes(), &resp); err != nil {
-		c.t.Fatal(err)
-	}
-	if resp["id"] != float64(c.id) {
-		c.t.Fatalf("%s: answer id %v, want %d", method, resp["id"], c.id)
-	}
-	return resp
+	cs   *sdk.ClientSession
 }
 
 // tool calls a tool and decodes its text result; isError says whether
 // the tool reported a failure.
 func (c *client) tool(name string, args map[string]any) (map[string]any, bool) {
 	c.t.Helper()
-	resp := c.call("tools/call", map[string]any{"name": name, "arguments": args})
-	res, ok := resp["result"].(map[string]any)
-	if !ok {
-		c.t.Fatalf("%s: %v", name, resp["error"])
-	}
-	text := res["content"].([]any)[0].(map[string]any)["text"].(string)
+	text, isErr := c.toolText(name, args)
 	var out map[string]any
 	json.Unmarshal([]byte(text), &out)
-	return out, res["isError"] == true
+	return out, isErr
 }
 
-func newClient(t *testing.T) (*client, *ledger.Ledger) {
+func (c *client) toolText(name string, args map[string]any) (string, bool) {
+	c.t.Helper()
+	res, err := c.cs.CallTool(context.Background(), &sdk.CallToolParams{Name: name, Arguments: args})
+	if err != nil {
+		c.t.Fatalf("%s: %v", name, err)
+	}
+	return res.Content[0].(*sdk.TextContent).Text, res.IsError
+}
+
+// toolNames lists the tools the server offers, sorted.
+func (c *client) toolNames() []string {
+	c.t.Helper()
+	var names []string
+	for tl, err := range c.cs.Tools(context.Background(), nil) {
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		names = append(names, tl.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// connect connects an SDK client to srv over the in-memory transport.
+func connect(t *testing.T, srv *mcp.Server) *sdk.ClientSession {
+	t.Helper()
+	ct, st := sdk.NewInMemoryTransports()
+	ss, err := srv.SDK().Connect(context.Background(), st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := sdk.NewClient(&sdk.Implementation{Name: "test-agent", Version: "1"}, nil).Connect(context.Background(), ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close(); ss.Wait() })
+	return cs
+}
+
+func newLedger(t *testing.T) (*ledger.Ledger, string) {
 	dir := t.TempDir()
 	store, err := sqlite.Open(context.Background(), filepath.Join(dir, "f.db"), sqlite.Options{})
 	if err != nil {
@@ -84,13 +99,31 @@ func newClient(t *testing.T) (*client, *ledger.Ledger) {
 	if _, err := l.CreateTask(alice, fairway.TaskCreate{Key: "M-1", Title: "agent work"}); err != nil {
 		t.Fatal(err)
 	}
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
+	return l, dir
+}
+
+func newClient(t *testing.T) (*client, *ledger.Ledger) {
+	l, dir := newLedger(t)
 	srv := mcp.NewServer(l, fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: "codex"}))
 	srv.Root = filepath.Join(dir, "project")
 	if err := os.MkdirAll(filepath.Join(srv.Root, ".fairway"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return &client{t: t, cs: connect(t, srv), root: srv.Root}, l
+}
+
+// wire speaks raw JSON-RPC to Serve over a pair of pipes, as an agent
+// does over stdio, to check the protocol itself.
+type wire struct {
+	t   *testing.T
+	in  io.WriteCloser
+	out *bufio.Scanner
+	id  int
+}
+
+func newWire(t *testing.T, srv *mcp.Server) *wire {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(context.Background(), inR, outW); outW.Close() }()
 	t.Cleanup(func() {
@@ -99,7 +132,31 @@ func newClient(t *testing.T) (*client, *ledger.Ledger) {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &client{t: t, in: inW, out: bufio.NewScanner(outR), root: srv.Root}, l
+	return &wire{t: t, in: inW, out: bufio.NewScanner(outR)}
+}
+
+func (c *wire) send(msg map[string]any) {
+	b, _ := json.Marshal(msg)
+	if _, err := c.in.Write(append(b, '\n')); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *wire) call(method string, params any) map[string]any {
+	c.t.Helper()
+	c.id++
+	c.send(map[string]any{"jsonrpc": "2.0", "id": c.id, "method": method, "params": params})
+	if !c.out.Scan() {
+		c.t.Fatalf("%s: no answer: %v", method, c.out.Err())
+	}
+	var resp map[string]any
+	if err := json.Unmarshal(c.out.Bytes(), &resp); err != nil {
+		c.t.Fatal(err)
+	}
+	if resp["id"] != float64(c.id) {
+		c.t.Fatalf("%s: answer id %v, want %d", method, resp["id"], c.id)
+	}
+	return resp
 }
 
 // An agent records the files of its work, not of the machine: a path
@@ -124,16 +181,19 @@ func TestMCP_EvidenceFilesStayInTheProject(t *testing.T) {
 }
 
 func TestMCP_ToolListHasNoApproveCloseCancelOrWaive(t *testing.T) {
-	c, _ := newClient(t)
-	init := c.call("initialize", map[string]any{"protocolVersion": mcp.ProtocolVersion, "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "test", "version": "1"}})
+	l, _ := newLedger(t)
+	w := newWire(t, mcp.NewServer(l, fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: "codex"})))
+	init := w.call("initialize", map[string]any{"protocolVersion": mcp.ProtocolVersion, "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "test", "version": "1"}})
 	if v := init["result"].(map[string]any)["protocolVersion"]; v != mcp.ProtocolVersion {
 		t.Fatalf("protocol version %v", v)
 	}
+	w.send(map[string]any{"jsonrpc": "2.0", "method": "notifications/initialized"})
 	var names []string
-	for _, x := range c.call("tools/list", nil)["result"].(map[string]any)["tools"].([]any) {
+	for _, x := range w.call("tools/list", nil)["result"].(map[string]any)["tools"].([]any) {
 		names = append(names, x.(map[string]any)["name"].(string))
 	}
-	want := "next prime task_take task_show search session_attach session_heartbeat session_detach evidence_add claim request_review"
+	slices.Sort(names)
+	want := "claim evidence_add next prime request_review run scope_check search session_attach session_detach session_heartbeat task_show task_take"
 	if strings.Join(names, " ") != want {
 		t.Fatalf("tools = %v, want %s", names, want)
 	}
@@ -144,7 +204,7 @@ func TestMCP_ToolListHasNoApproveCloseCancelOrWaive(t *testing.T) {
 			}
 		}
 	}
-	if resp := c.call("tools/call", map[string]any{"name": "task_close", "arguments": map[string]any{"task": "M-1"}}); resp["error"] == nil {
+	if resp := w.call("tools/call", map[string]any{"name": "task_close", "arguments": map[string]any{"task": "M-1"}}); resp["error"] == nil {
 		t.Fatalf("an unknown tool was called: %v", resp)
 	}
 }
@@ -152,12 +212,9 @@ func TestMCP_ToolListHasNoApproveCloseCancelOrWaive(t *testing.T) {
 // search finds a task by its title's words and refuses a bad kind.
 func TestMCP_Search(t *testing.T) {
 	c, _ := newClient(t)
-	c.call("initialize", map[string]any{"protocolVersion": mcp.ProtocolVersion})
-	resp := c.call("tools/call", map[string]any{"name": "search", "arguments": map[string]any{"text": "agent work", "kind": "task"}})
-	res := resp["result"].(map[string]any)
-	text := res["content"].([]any)[0].(map[string]any)["text"].(string)
+	text, isErr := c.toolText("search", map[string]any{"text": "agent work", "kind": "task"})
 	var hits []fairway.SearchHit
-	if err := json.Unmarshal([]byte(text), &hits); err != nil || res["isError"] == true || len(hits) != 1 || hits[0].ID != "M-1" {
+	if err := json.Unmarshal([]byte(text), &hits); err != nil || isErr || len(hits) != 1 || hits[0].ID != "M-1" {
 		t.Fatalf("search result %q: %v", text, err)
 	}
 	if _, isErr := c.tool("search", map[string]any{"text": "x", "kind": "chat"}); !isErr {
@@ -169,7 +226,6 @@ func TestMCP_Search(t *testing.T) {
 // ask for review, hand off; the session is fenced once replaced.
 func TestMCP_AgentLoop(t *testing.T) {
 	c, l := newClient(t)
-	c.call("initialize", map[string]any{"protocolVersion": mcp.ProtocolVersion})
 	next, isErr := c.tool("next", nil)
 	_ = next
 	if isErr {
@@ -218,5 +274,46 @@ func TestMCP_AgentLoop(t *testing.T) {
 	}
 	if out, isErr := c.tool("session_detach", map[string]any{"session": id, "handoff": "done"}); !isErr {
 		t.Fatalf("zombie detach: %v", out)
+	}
+}
+
+// No tool approves, waives, closes or cancels, and no argument or command
+// smuggles it through another tool (R1): undeclared arguments are refused,
+// and run refuses Fairway's own commands, however wrapped.
+func TestMCP_NoToolApprovesOrClosesTheTask(t *testing.T) {
+	c, l := newClient(t)
+	refuseClose(t, c, "M-1")
+	for _, argv := range [][]any{
+		{"fairway", "task", "close", "M-1"},
+		{"/usr/local/bin/fairway", "review", "add", "M-1", "--approve"},
+		{"sh", "-c", "cd /tmp && fairway waiver approve 1"},
+		{"env", "FAIRWAY_ACTOR=alice", "fairway", "task", "cancel", "M-1"},
+	} {
+		out, isErr := c.tool("run", map[string]any{"task": "M-1", "argv": argv})
+		if !isErr || out["error"].(map[string]any)["code"] != fairway.EFORBIDDEN {
+			t.Errorf("run %v: %v, want refused", argv, out)
+		}
+	}
+	v, err := l.TaskView(context.Background(), "M-1")
+	if err != nil || len(v.Evidence) != 0 || v.Task.Status != fairway.StatusOpen {
+		t.Fatalf("after the attempts: %v %v", v, err)
+	}
+}
+
+// run records a command as evidence, failing runs too, with its exit code
+// and the tail of its output.
+func TestMCP_RunRecordsTheCommand(t *testing.T) {
+	c, l := newClient(t)
+	out, isErr := c.tool("run", map[string]any{"task": "M-1", "argv": []any{"sh", "-c", "echo 11 passed, 1 failed; exit 3"}, "note": "unit tests"})
+	if isErr || out["exit_code"] != float64(3) || out["output_tail"] != "11 passed, 1 failed\n" {
+		t.Fatalf("run: %v", out)
+	}
+	ev := out["evidence"].(map[string]any)
+	e, err := l.GetEvidence(context.Background(), ev["id"].(string))
+	if err != nil || e.Kind != fairway.EvidenceCommandResult || e.Command == nil || e.Command.ExitCode != 3 || e.Command.Argv[0] != "sh" || e.RecordedBy != "codex" {
+		t.Fatalf("evidence: %+v %v", e, err)
+	}
+	if out, isErr := c.tool("run", map[string]any{"task": "NOPE-1", "argv": []any{"true"}}); !isErr || out["error"].(map[string]any)["code"] != fairway.ENOTFOUND {
+		t.Fatalf("run on a missing task: %v", out)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -316,4 +317,39 @@ func (e *LoadError) Error() string {
 		lines = append(lines, x.String())
 	}
 	return strings.Join(lines, "\n")
+}
+
+// OwnersOfPath returns the layers whose path: contracts match a
+// repository path, sorted.
+func (p *Policy) OwnersOfPath(path string) []string {
+	var out []string
+	for _, cr := range p.contractOwner {
+		if strings.HasPrefix(cr.pattern, "path:") && cr.re.MatchString("path:"+path) && !slices.Contains(out, cr.layer) {
+			out = append(out, cr.layer)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// MatchPath reports whether a scope glob (** spans folders, * and ? stay
+// in one; a trailing / or a plain folder name covers what is under it)
+// matches a repository path.
+func MatchPath(glob, path string) bool {
+	glob = strings.TrimPrefix(glob, "path:")
+	if glob == "" {
+		return false
+	}
+	if strings.HasSuffix(glob, "/") {
+		glob += "**"
+	}
+	re, err := globRE(glob)
+	if err != nil {
+		return false
+	}
+	if re.MatchString(path) {
+		return true
+	}
+	// A folder named without a glob covers everything under it.
+	return !strings.ContainsAny(glob, "*?") && strings.HasPrefix(path, glob+"/")
 }

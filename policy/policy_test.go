@@ -215,3 +215,40 @@ func TestNeeds_DefaultsApplyOnlyWhenNothingElseDoes(t *testing.T) {
 		t.Fatalf("needs without defaults = %v", needs)
 	}
 }
+
+// A path maps to the layers whose path: contracts match it, and a scope
+// glob matches as contracts do, a folder named plainly covering what is
+// under it.
+func TestOwnersOfPathAndMatchPath(t *testing.T) {
+	p, err := policy.Load("governance.yaml", demo.Policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"services/gpuaas/alloc/api.go": "gpuaas-product",
+		"services/platform/iam.go":     "shared-platform",
+		"services/gpuaasx/api.go":      "",
+		"docs/readme.md":               "",
+	} {
+		if got := strings.Join(p.OwnersOfPath(path), ","); got != want {
+			t.Errorf("OwnersOfPath(%s) = %q, want %q", path, got, want)
+		}
+	}
+	for _, c := range []struct {
+		glob, path string
+		want       bool
+	}{
+		{"services/platform/**", "services/platform/a/b.go", true},
+		{"services/platform/*", "services/platform/a/b.go", false},
+		{"services/platform/*.go", "services/platform/b.go", true},
+		{"services/platform", "services/platform/a/b.go", true},
+		{"services/platform/", "services/platform/a/b.go", true},
+		{"services/plat", "services/platform/a.go", false},
+		{"path:docs/**", "docs/a.md", true},
+		{"", "a", false},
+	} {
+		if got := policy.MatchPath(c.glob, c.path); got != c.want {
+			t.Errorf("MatchPath(%q, %q) = %t", c.glob, c.path, got)
+		}
+	}
+}

@@ -103,6 +103,9 @@ func TestImmutability_TheDatabaseRefusesEdits(t *testing.T) {
 		if err := tx.InsertReview(&fairway.Review{Task: "IMM-1", Domain: "ops", Reviewer: "bob", ReviewerKind: "human", Verdict: "approved", Snapshot: "s", At: at}); err != nil {
 			return err
 		}
+		if err := tx.InsertScopeRecord(&fairway.ScopeRecord{Task: "IMM-1", Kind: fairway.ScopeChecked, Paths: []string{"a"}, Outside: []string{"a"}, By: "codex", At: at}); err != nil {
+			return err
+		}
 		e := &fairway.AuditEvent{At: at, Actor: "alice", ActorKind: "human", Action: "task.create", Subject: "IMM-1", Change: []byte(`{}`)}
 		e.Seal(fairway.AuditHead{})
 		tree, err := tlog.Append(0, nil, tlog.LeafHash(e))
@@ -126,6 +129,8 @@ func TestImmutability_TheDatabaseRefusesEdits(t *testing.T) {
 		{`UPDATE audit_events SET actor = 'mallory'`, "audit events are immutable: the log is append-only"},
 		{`DELETE FROM audit_events WHERE seq = 1`, "audit events are immutable: the log is append-only"},
 		{`TRUNCATE audit_events`, "audit events are immutable: the log is append-only"},
+		{`UPDATE scope_records SET outside = '[]'`, "scope records are immutable: record a new check or acknowledgement"},
+		{`DELETE FROM scope_records`, "scope records are immutable: record a new check or acknowledgement"},
 		{`UPDATE merkle_nodes SET hash = '\x00'`, "audit tree nodes are immutable: the log is append-only"},
 		{`DELETE FROM merkle_nodes`, "audit tree nodes are immutable: the log is append-only"},
 		{`TRUNCATE merkle_nodes`, "audit tree nodes are immutable: the log is append-only"},

@@ -196,7 +196,7 @@ func loop(s Surface) []string {
 		return []string{
 			"next (owner: you, or safe_only) to find work; task_take TASK (or session_attach) to start it",
 			"task_show TASK: the gate says what is unsatisfied and what would satisfy it; read the handoff",
-			"do the work, then evidence_add TASK KIND (path or text) for each kind the gate asks for",
+			"do the work, then run TASK ARGV (tests, checks) or evidence_add TASK KIND (path or text) for each kind the gate asks for; scope_check TASK shows what your change touched",
 			"claim TASK TEXT to say what you did (never evidence)",
 			"request_review TASK: a human reviews and closes it; session_detach with a handoff if you attached",
 		}

@@ -39,6 +39,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ActorTokens", testActorTokens},
 		{"ActorLifecycle", testActorLifecycle},
 		{"NarrowingRoundTrip", testNarrowingRoundTrip},
+		{"ScopeRecords", testScopeRecords},
 		{"WaiversAll", testWaiversAll},
 		{"DependsOn", testDependsOn},
 		{"NewestEvidence", testNewestEvidence},

@@ -328,7 +328,7 @@ Usage:
 Commands:
 `)
 	// Work first, then proof, then governance, then the rest.
-	order := []string{"task", "dep", "next", "gate", "lane", "session", "run", "evidence", "claim", "review", "waiver", "policy", "actor", "audit", "serve", "demo", "bench"}
+	order := []string{"task", "dep", "next", "gate", "lane", "session", "run", "evidence", "claim", "scope", "review", "waiver", "policy", "actor", "audit", "serve", "demo", "bench"}
 	rank := func(c *command) int {
 		group, _, _ := strings.Cut(c.name, " ")
 		for i, g := range order {

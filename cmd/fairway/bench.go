@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"fairway"
 	"fairway/bench"
@@ -301,6 +304,16 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	rows = append(rows, benchRow{Name: "fairway run -- true, overhead", Value: ms(wrapped) - ms(direct), Unit: "ms median", Baseline: ms(direct),
 		Ratio: ms(wrapped) / ms(direct), Goal: "< 20 ms", Note: "baseline: running true directly"})
 
+	// 7. A claim recorded through an MCP tool call, against the same
+	// claim through a whole CLI process, and against the same ledger call
+	// in one process.
+	progress("timing claims through fairway mcp and through the CLI")
+	mcpRows, err := benchMCP(ctx, exe, runDir, runs)
+	if err != nil {
+		return fmt.Errorf("mcp: %w", err)
+	}
+	rows = append(rows, mcpRows...)
+
 	return printBench(a, rows)
 }
 
@@ -424,4 +437,47 @@ func tlogBench(a *app, work string, quick bool, events int64, progress func(stri
 	rows = append(rows, benchRow{Name: fmt.Sprintf("offline log verify, %dk events", n/1000), Value: rate, Unit: "events/s", Goal: "(shows the cost)",
 		Note: "JSON lines decoded, hash chain, every leaf and the root against a checkpoint (fairway-verify log)"})
 	return rows, nil
+}
+
+// benchMCP times a claim through `fairway mcp` on stdio (the server
+// started once, as an agent keeps it, each call one tool round trip)
+// against the same claim as a whole `fairway claim` process, and the MCP
+// round trip against the ledger call it makes.
+func benchMCP(ctx context.Context, exe, dir string, runs int) ([]benchRow, error) {
+	cliClaim, err := bench.Time(runs, func() error {
+		return exec.Command(exe, "claim", "--task", "RUN-1", "bench claim", "--as", "alice", "--dir", dir).Run()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fairway claim: %w", err)
+	}
+	tr := &sdk.CommandTransport{Command: exec.Command(exe, "mcp", "--as", "alice", "--dir", dir)}
+	cs, err := sdk.NewClient(&sdk.Implementation{Name: "fairway-bench", Version: "1"}, nil).Connect(ctx, tr, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer cs.Close()
+	call := func() error {
+		res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "claim", Arguments: map[string]any{"task": "RUN-1", "text": "bench claim"}})
+		if err == nil && res.IsError {
+			err = fmt.Errorf("claim tool: %v", res.Content)
+		}
+		return err
+	}
+	if err := call(); err != nil { // warm: the first call opens the store
+		return nil, err
+	}
+	mcpClaim, err := bench.Time(runs*5, call)
+	if err != nil {
+		return nil, err
+	}
+	inProc, err := bench.MCPOverhead(ctx, filepath.Join(filepath.Dir(dir), "mcp"), runs*5)
+	if err != nil {
+		return nil, err
+	}
+	return []benchRow{
+		{Name: "claim via an MCP tool call (stdio)", Value: ms(mcpClaim), Unit: "ms median", Baseline: ms(cliClaim), Ratio: ms(mcpClaim) / ms(cliClaim),
+			Goal: "<= 1x baseline", Note: "baseline: the same claim as a whole fairway claim process; the MCP server runs once per agent session"},
+		{Name: "MCP tool call overhead, in process", Value: inProc.MCP, Unit: "µs median", Baseline: inProc.Direct, Ratio: inProc.MCP / inProc.Direct,
+			Goal: "(shows the protocol's cost)", Note: "baseline: the same claim as a ledger call; the MCP call goes through the SDK's in-memory transport"},
+	}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"fairway"
 	fairwayhttp "fairway/http"
 	"fairway/ledger"
+	"fairway/mcp"
 	"fairway/portal"
 	"fairway/provider"
 	"fairway/sqlite"
@@ -178,6 +179,8 @@ func serveLedger(a *app, l *ledger.Ledger, ln net.Listener, auth fairwayhttp.Aut
 	// The portal's pages sit beside the API, behind the same authenticator:
 	// a person signs in once with a token kept in an HttpOnly cookie.
 	srv.Handle("/", portal.New(l, auth, nil, logger).Handler())
+	// Agents use Fairway as tools at /mcp, with the API's bearer tokens.
+	srv.MountMCP(mcp.HTTPHandler(l, auth))
 	actors, err := l.ListActors(a.ctx)
 	if err != nil {
 		return err

@@ -88,6 +88,7 @@ FAIRWAY_SESSION_TOKEN=fws_... fairway session heartbeat`,
 				if err != nil {
 					return err
 				}
+				a.scopeAtDetach(ctx, svc, id)
 				s, err := svc.DetachSession(ctx, id, *handoff)
 				if err != nil {
 					return err
