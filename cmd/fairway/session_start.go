@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -335,7 +336,7 @@ func startPTY(a *app, dir string, argv, env []string) (*launched, error) {
 	p := &launched{pid: proc.PID, pidStart: proc.Start, out: make(chan []byte, 64), done: make(chan provider.Exit, 1), input: f}
 	p.kill = func() { proc.Kill() }
 	restore := rawTerminal(a.stdin, f)
-	p.stop = func() { restore(); f.Close() }
+	p.stop = sync.OnceFunc(func() { restore(); f.Close() })
 	go func() {
 		defer close(p.out)
 		for {
@@ -378,15 +379,11 @@ func startTmux(ctx context.Context, tm *provider.Tmux, dir string, argv, env []s
 	p.kill = func() { tm.KillSession(context.Background(), name) }
 	stop := make(chan struct{})
 	stopped := make(chan struct{})
-	p.stop = func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
+	p.stop = sync.OnceFunc(func() {
+		close(stop)
 		<-stopped
 		tm.KillSession(context.Background(), name)
-	}
+	})
 	if p.pidStart, err = provider.ProcessStart(pid); err != nil {
 		p.kill()
 		close(stopped)
@@ -497,9 +494,12 @@ loop:
 		}
 	}
 	// What the command wrote before it ended is still on its way.
-	go func() { time.Sleep(300 * time.Millisecond); p.stop() }()
-	for b := range out {
-		w.output(b)
+	if out != nil {
+		grace := time.AfterFunc(300*time.Millisecond, p.stop)
+		for b := range out {
+			w.output(b)
+		}
+		grace.Stop()
 	}
 	p.stop()
 	return w.finish(exit)
@@ -545,9 +545,16 @@ func (w *sessionWatch) refused(err error) {
 // interrupted otherwise. After the session was fenced both are written
 // as its actor instead, so nothing it saw is lost.
 func (w *sessionWatch) finish(exit provider.Exit) error {
-	svc, ctx := w.svc, w.ctx
-	if w.fenced != nil {
-		svc, ctx = w.actorSvc, w.actorCtx
+	// A write the fence refuses (the session was replaced, expired, or
+	// the command detached it itself) is made as the session's actor.
+	write := func(f func(fairway.Service, context.Context) error) error {
+		if w.fenced == nil {
+			err := f(w.svc, w.ctx)
+			if c := fairway.ErrorCode(err); c != fairway.EFORBIDDEN && c != fairway.EUNAUTHORIZED {
+				return err
+			}
+		}
+		return f(w.actorSvc, w.actorCtx)
 	}
 	how := fmt.Sprintf("exit %d", exit.Code)
 	if exit.Signal != "" {
@@ -558,21 +565,35 @@ func (w *sessionWatch) finish(exit provider.Exit) error {
 		note += fmt.Sprintf("; only its first %d bytes are kept", maxTranscript)
 	}
 	var failures []error
-	e, err := svc.AddEvidence(ctx, fairway.EvidenceAdd{Task: w.s.Task, Kind: fairway.EvidenceContext, Filename: "transcript.log",
-		MediaType: "text/plain; charset=utf-8", Note: note}, fairway.EvidenceParts{Content: bytes.NewReader(w.transcript.Bytes())})
+	var e *fairway.Evidence
+	err := write(func(svc fairway.Service, ctx context.Context) (err error) {
+		e, err = svc.AddEvidence(ctx, fairway.EvidenceAdd{Task: w.s.Task, Kind: fairway.EvidenceContext, Filename: "transcript.log",
+			MediaType: "text/plain; charset=utf-8", Note: note}, fairway.EvidenceParts{Content: bytes.NewReader(w.transcript.Bytes())})
+		return err
+	})
 	if err != nil {
+		// Kept where the user can read it, so nothing seen is lost.
+		path := filepath.Join(os.TempDir(), "fairway-transcript-"+w.s.ID+".log")
+		if werr := os.WriteFile(path, w.transcript.Bytes(), 0o600); werr == nil {
+			err = fmt.Errorf("%w; it is kept in %s", err, path)
+		}
 		failures = append(failures, fmt.Errorf("the transcript was not recorded: %w", err))
 	}
 	code := exit.Code
 	detail := exit.Signal
-	if _, err := svc.ObserveSession(ctx, fairway.SessionObserve{Session: w.s.ID, Source: fairway.SourceProcessExit, ExitCode: &code, Detail: detail}); err != nil {
+	if err := write(func(svc fairway.Service, ctx context.Context) error {
+		_, err := svc.ObserveSession(ctx, fairway.SessionObserve{Session: w.s.ID, Source: fairway.SourceProcessExit, ExitCode: &code, Detail: detail})
+		return err
+	}); err != nil {
 		failures = append(failures, fmt.Errorf("the exit was not recorded: %w", err))
 	}
 	if e != nil {
 		fmt.Fprintf(w.a.stderr, "\r\nfairway: %s ended (%s); transcript recorded as %s (context evidence)\r\n", w.s.ID, how, e.ID)
 	}
 	if len(failures) > 0 {
-		w.a.printError(errors.Join(failures...))
+		for _, f := range failures {
+			fmt.Fprintf(w.a.stderr, "fairway: %s\n", visible(f.Error(), false))
+		}
 		return exitStatus{max(code, exitFailure)}
 	}
 	if code != 0 {
