@@ -43,9 +43,9 @@ const (
 
 type agent struct {
 	provider, fairway, task, transcript, id string
-	out                                      io.Writer
-	env                                      []string
-	turn                                     int
+	out                                     io.Writer
+	env                                     []string
+	turn                                    int
 }
 
 // Main runs the fake agent with args and returns its exit code.
