@@ -64,8 +64,8 @@ const maxHookInput = 1 << 20
 func init() {
 	register(&command{
 		name: "hook claude", summary: "Claude Code hook: record the agent's session id, turns, waits and stop on its Fairway session", args: "< EVENT-JSON",
-		example: `# .claude/settings.json: {"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "fairway hook claude"}]}], ...}}
-echo '{"session_id":"abc","hook_event_name":"Stop","stop_hook_active":false}' | FAIRWAY_SESSION=ses-0123456789abcdef FAIRWAY_SESSION_TOKEN=fws_... fairway hook claude`,
+		example: `fairway hook claude < event.json   # as Claude Code runs it, inside a session ($FAIRWAY_SESSION, $FAIRWAY_SESSION_TOKEN)
+# .claude/settings.json: {"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "fairway hook claude"}]}], ...}} (fairway setup claude writes it)`,
 		setup: noFlags(func(a *app, pos []string) error {
 			if len(pos) != 0 {
 				return hookFailed(a, usagef("Claude Code passes the event on standard input; want no arguments, got %d", len(pos)))
@@ -83,8 +83,8 @@ echo '{"session_id":"abc","hook_event_name":"Stop","stop_hook_active":false}' | 
 	})
 	register(&command{
 		name: "hook codex", summary: "Codex notify program: record each completed turn on the agent's Fairway session", args: "NOTIFICATION-JSON",
-		example: `# ~/.codex/config.toml: notify = ["fairway", "hook", "codex"]
-FAIRWAY_SESSION=ses-0123456789abcdef FAIRWAY_SESSION_TOKEN=fws_... fairway hook codex '{"type":"agent-turn-complete","thread-id":"…","turn-id":"1"}'`,
+		example: `fairway hook codex '{"type":"agent-turn-complete","thread-id":"…","turn-id":"1"}'   # as Codex runs it, inside a session
+# ~/.codex/config.toml: notify = ["fairway", "hook", "codex"] (fairway setup codex writes it)`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			return func(a *app, pos []string) error {
 				if len(pos) == 0 {

@@ -87,7 +87,9 @@ func (sc *scenario) mustJSON(v any, as string, args ...string) {
 // start runs `session start` for codex in-process until the agent ends.
 func (sc *scenario) start(stdin io.Reader, stdout *syncBuffer, key, cue string, extra ...string) (stderr string, code int) {
 	var errb syncBuffer
-	args := append([]string{"session", "start", "--task", key, "--provider", "shell", "--"}, sc.agentArgv(key, cue, extra...)...)
+	// No stillness or idleness is observed here: real time passes as the
+	// machine allows (the monitor is tested on an injected clock).
+	args := append([]string{"session", "start", "--task", key, "--provider", "shell", "--stable", "1h", "--idle", "2h", "--"}, sc.agentArgv(key, cue, extra...)...)
 	code = sc.cli(stdin, stdout, &errb, "codex", args...)
 	return errb.String(), code
 }

@@ -102,7 +102,7 @@ func TestSessionStart_TmuxPaneKilled(t *testing.T) {
 	var errb syncBuffer
 	go func() {
 		done <- sc.cli(strings.NewReader(""), &out, &errb, "codex", append([]string{"session", "start", "--task", "SC-6", "--provider", "tmux",
-			"--tmux-socket", socket, "--"}, sc.agentArgv("SC-6", fakeagent.CueFinish)...)...)
+			"--tmux-socket", socket, "--stable", "1h", "--idle", "2h", "--"}, sc.agentArgv("SC-6", fakeagent.CueFinish)...)...)
 	}()
 	waitFor(t, "the agent to ask", func() bool { return strings.Contains(out.String(), "Proceed with the change? [y/N]") })
 	s := sc.sessions("SC-6")[0]
