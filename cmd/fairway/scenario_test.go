@@ -394,3 +394,54 @@ func TestScenario_FalseDoneClaimLeavesTheTaskOpen(t *testing.T) {
 		t.Fatalf("evidence kinds %v", kinds)
 	}
 }
+
+// fairway serve reconciles at start: a session whose process is gone is
+// interrupted with the reason before the first request; one whose
+// process is alive is left attached.
+func TestScenario_ServeReconcilesAtStart(t *testing.T) {
+	sc := newScenario(t, "SC-7")
+	if out, err := fairwayCommand(sc.dir, "task", "create", "SC-8", "--title", "second").CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	gone := fairwayCommand(sc.dir, "help")
+	gone.Stdout = io.Discard
+	if err := gone.Start(); err != nil {
+		t.Fatal(err)
+	}
+	goneStart, err := provider.ProcessStart(gone.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.Wait()
+	selfStart, err := provider.ProcessStart(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dead, alive fairway.AttachedSession
+	sc.mustJSON(&dead, "codex", "session", "attach", "--task", "SC-7", "--provider", "shell", "--pid", fmt.Sprint(gone.Process.Pid), "--pid-start", goneStart)
+	sc.mustJSON(&alive, "codex", "session", "attach", "--task", "SC-8", "--provider", "shell", "--pid", fmt.Sprint(os.Getpid()), "--pid-start", selfStart)
+
+	srv := fairwayCommand(sc.dir, "serve", "--addr", "127.0.0.1:0")
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Stderr = io.Discard
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	line := make([]byte, 200)
+	n, _ := stdout.Read(line)
+	if !strings.HasPrefix(string(line[:n]), "Fairway is serving http://") {
+		t.Fatalf("serve printed %q", line[:n])
+	}
+	d := sc.sessions("SC-7")[0]
+	want := fmt.Sprintf("not confirmed alive after a restart: pid %d is gone", gone.Process.Pid)
+	if d.State != fairway.SessionInterrupted || d.Reason != want {
+		t.Fatalf("dead session %s: %s", d.State, d.Reason)
+	}
+	if a := sc.sessions("SC-8")[0]; a.State != fairway.SessionAttached {
+		t.Fatalf("live session %s: %s", a.State, a.Reason)
+	}
+}
