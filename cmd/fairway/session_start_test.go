@@ -126,3 +126,37 @@ func TestSessionStart_TmuxPaneKilled(t *testing.T) {
 		t.Fatalf("evidence %+v", ev)
 	}
 }
+
+// session start works the same against a server: the command's writes go
+// through its session credential as the bearer token, and the transcript
+// is recorded through the session.
+func TestSessionStart_BothModes(t *testing.T) {
+	for _, local := range []bool{true, false} {
+		e := newCLIEnv(t, local)
+		if _, errOut, code := e.runWith(nil, "alice", "task", "create", "M-1", "--title", "modes"); code != 0 {
+			t.Fatal(errOut)
+		}
+		script := `echo "session id: 1b4e28ba-2fa1-11d2-883f-0016d3cca427"; fairway_session=$FAIRWAY_SESSION; echo "as $fairway_session"; exit 0`
+		out, errOut, code := e.runWith(nil, "codex", "session", "start", "--task", "M-1", "--provider", "shell", "--stable", "1h", "--idle", "2h", "--", "sh", "-c", script)
+		if code != 0 {
+			t.Fatalf("local=%t: exit %d\n%s\n%s", local, code, out, errOut)
+		}
+		var list []*fairway.Session
+		lo, _, _ := e.runWith(nil, "alice", "session", "list", "--task", "M-1", "--json")
+		json.Unmarshal([]byte(lo), &list)
+		if len(list) != 1 {
+			t.Fatalf("local=%t: %d sessions", local, len(list))
+		}
+		s := list[0]
+		if s.State != fairway.SessionDetached || s.Reason != "the process exited 0" || strings.Join(s.ProviderSessions, ",") != "1b4e28ba-2fa1-11d2-883f-0016d3cca427" ||
+			!strings.Contains(out, "as "+s.ID) || s.PID == 0 || s.PIDStart == "" || s.Dir == "" {
+			t.Fatalf("local=%t: session %+v\noutput %q", local, s, out)
+		}
+		var ev []*fairway.Evidence
+		eo, _, _ := e.runWith(nil, "alice", "evidence", "list", "M-1", "--json")
+		json.Unmarshal([]byte(eo), &ev)
+		if len(ev) != 1 || ev[0].Kind != fairway.EvidenceContext || ev[0].Session != s.ID || ev[0].Filename != "transcript.log" {
+			t.Fatalf("local=%t: evidence %+v", local, ev)
+		}
+	}
+}
