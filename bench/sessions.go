@@ -221,6 +221,29 @@ func (fx *SessionFixture) Reconcile(ctx context.Context) (alive, dead time.Durat
 // period, as live sessions heartbeating every period do, and returns the
 // server's CPU time over the period and the wall time it took.
 func (fx *SessionFixture) PacedHeartbeats(ctx context.Context, srv *Server, period time.Duration) (cpu, wall time.Duration, err error) {
+	return fx.paced(ctx, srv, period, func(k int) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, "POST", srv.URL+"/api/v1/sessions/"+fx.IDs[k]+"/heartbeat", strings.NewReader("{}"))
+		if err == nil {
+			req.Header.Set("Authorization", "Bearer "+fx.Tokens[k])
+		}
+		return req, err
+	})
+}
+
+// PacedNoops sends as many authenticated requests that change nothing
+// (who am I) at the same pace: the CPU a heartbeat's HTTP, JSON and
+// credential check cost without its write.
+func (fx *SessionFixture) PacedNoops(ctx context.Context, srv *Server, period time.Duration) (cpu, wall time.Duration, err error) {
+	return fx.paced(ctx, srv, period, func(int) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/whoami", nil)
+		if err == nil {
+			req.Header.Set("Authorization", "Bearer "+fx.Alice)
+		}
+		return req, err
+	})
+}
+
+func (fx *SessionFixture) paced(ctx context.Context, srv *Server, period time.Duration, build func(k int) (*http.Request, error)) (cpu, wall time.Duration, err error) {
 	transport := &http.Transport{MaxIdleConnsPerHost: 64}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport}
@@ -233,15 +256,14 @@ func (fx *SessionFixture) PacedHeartbeats(ctx context.Context, srv *Server, peri
 	for k := range fx.IDs {
 		time.Sleep(time.Until(start.Add(period * time.Duration(k) / time.Duration(len(fx.IDs)))))
 		go func() {
-			req, err := http.NewRequestWithContext(ctx, "POST", srv.URL+"/api/v1/sessions/"+fx.IDs[k]+"/heartbeat", strings.NewReader("{}"))
+			req, err := build(k)
 			if err == nil {
-				req.Header.Set("Authorization", "Bearer "+fx.Tokens[k])
 				var resp *http.Response
 				if resp, err = client.Do(req); err == nil {
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 					if resp.StatusCode != http.StatusOK {
-						err = fmt.Errorf("heartbeat: %s", resp.Status)
+						err = fmt.Errorf("%s %s: %s", req.Method, req.URL.Path, resp.Status)
 					}
 				}
 			}
