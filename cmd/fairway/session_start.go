@@ -153,7 +153,6 @@ type launched struct {
 	tmux       *provider.Tmux
 	out        chan []byte
 	done       chan provider.Exit
-	input      io.Writer
 	kill       func()
 	stop       func()
 }
@@ -333,7 +332,7 @@ func startPTY(a *app, dir string, argv, env []string) (*launched, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &launched{pid: proc.PID, pidStart: proc.Start, out: make(chan []byte, 64), done: make(chan provider.Exit, 1), input: f}
+	p := &launched{pid: proc.PID, pidStart: proc.Start, out: make(chan []byte, 64), done: make(chan provider.Exit, 1)}
 	p.kill = func() { proc.Kill() }
 	restore := rawTerminal(a.stdin, f)
 	p.stop = sync.OnceFunc(func() { restore(); f.Close() })

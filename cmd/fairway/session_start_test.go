@@ -42,6 +42,19 @@ func TestSessionStart_RefusesBeforeStarting(t *testing.T) {
 	if strings.TrimSpace(out) != "[]" {
 		t.Fatalf("a refused start attached a session: %s", out)
 	}
+	// A refused attach (the task is held) means the command never runs:
+	// it waits behind the gate until attached, and is killed instead.
+	if _, errOut, code := e.runWith(nil, "codex", "session", "attach", "--task", "G-1", "--provider", "codex"); code != 0 {
+		t.Fatal(errOut)
+	}
+	marker := t.TempDir() + "/ran"
+	_, errOut, code := e.runWith(nil, "codex", "session", "start", "--task", "G-1", "--provider", "shell", "--", "touch", marker)
+	if code != exitConflict || !strings.Contains(errOut, "G-1") {
+		t.Fatalf("start on a held task: exit %d %s", code, errOut)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the command ran although its session was refused")
+	}
 }
 
 // attach-terminal attaches only to a live session's pane on Fairway's
