@@ -101,9 +101,13 @@ func (t *Tmux) PaneExit(ctx context.Context, pane string) (ended bool, exit Exit
 	}
 	var code, sig int
 	switch {
-	case len(f) >= 2 && strings.HasPrefix(out, "1  "): // no status: a signal ended it
+	case len(f) < 2:
+		// tmux marks the pane dead when its terminal closes, which can
+		// come before it has reaped the process and read how it ended.
+		return true, Exit{Code: -1, Signal: ExitUnknown}, nil
+	case strings.HasPrefix(out, "1  "): // no status: a signal ended it
 		fmt.Sscanf(f[1], "%d", &sig)
-	case len(f) >= 2:
+	default:
 		fmt.Sscanf(f[1], "%d", &code)
 	}
 	if sig > 0 {
@@ -111,6 +115,9 @@ func (t *Tmux) PaneExit(ctx context.Context, pane string) (ended bool, exit Exit
 	}
 	return true, Exit{Code: code}, nil
 }
+
+// ExitUnknown is the Signal of an Exit whose code tmux has not read yet.
+const ExitUnknown = "exit status not known yet"
 
 // KillSession ends one tmux session of Fairway's socket.
 func (t *Tmux) KillSession(ctx context.Context, name string) error {

@@ -430,8 +430,15 @@ func startTmux(ctx context.Context, tm *provider.Tmux, dir string, argv, env []s
 	go func() {
 		t := time.NewTicker(startPoll / 4)
 		defer t.Stop()
+		unknown := 0
 		for range t.C {
-			if ended, exit, _ := tm.PaneExit(context.Background(), pane); ended {
+			ended, exit, _ := tm.PaneExit(context.Background(), pane)
+			// How the process ended may take tmux a moment to read.
+			if ended && exit.Signal == provider.ExitUnknown && unknown < 40 {
+				unknown++
+				continue
+			}
+			if ended {
 				p.done <- exit
 				return
 			}

@@ -127,7 +127,7 @@ func TestSessionStart_TmuxPaneKilled(t *testing.T) {
 	}
 	syscall.Kill(s.PID, syscall.SIGKILL)
 	if code := <-done; code != 137 {
-		t.Fatalf("exit %d\n%s", code, errb.String())
+		t.Fatalf("exit %d\n%s\noutput:\n%q\nobservations: %q", code, errb.String(), out.String(), observed(sc.sessions("SC-6")[0]))
 	}
 	s = sc.sessions("SC-6")[0]
 	if s.State != fairway.SessionInterrupted || s.Reason != "the process exited with code 137 (killed)" || len(s.ProviderSessions) != 1 {
