@@ -30,10 +30,14 @@ const (
 	SourceReconcile    = "reconcile"
 	SourceHook         = "hook"
 	SourceIdle         = "idle"
+	// SourceOutput is what the process printed: a provider session id.
+	SourceOutput = "output"
+	// SourceAskedInput is a question the process asked and waits on.
+	SourceAskedInput = "asked-for-input"
 )
 
 // ObservationSources lists every observation source.
-var ObservationSources = []string{SourceHeartbeat, SourceProcessExit, SourceScreenStable, SourceWaiting, SourceReconcile, SourceHook, SourceIdle}
+var ObservationSources = []string{SourceHeartbeat, SourceProcessExit, SourceScreenStable, SourceWaiting, SourceReconcile, SourceHook, SourceIdle, SourceOutput, SourceAskedInput}
 
 // Session lease bounds: a lease shorter than MinLeaseTTL would expire
 // between two heartbeats of a busy agent, and one longer than MaxLeaseTTL

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 
 	"fairway"
 )
@@ -41,11 +42,15 @@ func (t *Tmux) run(ctx context.Context, args ...string) (string, error) {
 }
 
 // Start starts argv in a new detached tmux session named name, in dir,
-// and returns its pane id and the pid of the pane's process.
-func (t *Tmux) Start(ctx context.Context, name, dir string, argv []string) (pane string, pid int, err error) {
+// with env (NAME=VALUE) added to its environment, and returns its pane id
+// and the pid of the pane's process.
+func (t *Tmux) Start(ctx context.Context, name, dir string, argv []string, env ...string) (pane string, pid int, err error) {
 	args := []string{"new-session", "-d", "-s", name, "-x", "120", "-y", "40", "-P", "-F", "#{pane_id} #{pane_pid}"}
 	if dir != "" {
 		args = append(args, "-c", dir)
+	}
+	for _, e := range env {
+		args = append(args, "-e", e)
 	}
 	out, err := t.run(ctx, append(append(args, "--"), argv...)...)
 	if err != nil {
@@ -69,6 +74,64 @@ func (t *Tmux) PaneAlive(ctx context.Context, pane string) (bool, string) {
 	}
 	return true, ""
 }
+
+// Keep makes the pane stay when its process exits, so how it ended can
+// be read (PaneExit), and copies everything the pane shows, as it is
+// written, to the end of the file path.
+func (t *Tmux) Keep(ctx context.Context, pane, path string) error {
+	if _, err := t.run(ctx, "set-option", "-t", pane, "remain-on-exit", "on"); err != nil {
+		return err
+	}
+	_, err := t.run(ctx, "pipe-pane", "-o", "-t", pane, "cat >> "+shellQuote(path))
+	return err
+}
+
+// PaneExit reports whether the pane's process ended, and how: its exit
+// status, or 128+signal when a signal killed it. The pane must have been
+// kept (Keep); a pane that is gone altogether is reported ended with
+// code -1.
+func (t *Tmux) PaneExit(ctx context.Context, pane string) (ended bool, exit Exit, err error) {
+	out, err := t.run(ctx, "display-message", "-p", "-t", pane, "#{pane_dead} #{pane_dead_status} #{pane_dead_signal}")
+	if err != nil {
+		return true, Exit{Code: -1, Signal: "pane gone"}, nil
+	}
+	f := strings.Fields(out)
+	if len(f) == 0 || f[0] != "1" {
+		return false, Exit{}, nil
+	}
+	var code, sig int
+	switch {
+	case len(f) < 2:
+		// tmux marks the pane dead when its terminal closes, which can
+		// come before it has reaped the process and read how it ended.
+		return true, Exit{Code: -1, Signal: ExitUnknown}, nil
+	case strings.HasPrefix(out, "1  "): // no status: a signal ended it
+		fmt.Sscanf(f[1], "%d", &sig)
+	default:
+		fmt.Sscanf(f[1], "%d", &code)
+	}
+	if sig > 0 {
+		return true, Exit{Code: 128 + sig, Signal: syscall.Signal(sig).String()}, nil
+	}
+	return true, Exit{Code: code}, nil
+}
+
+// ExitUnknown is the Signal of an Exit whose code tmux has not read yet.
+const ExitUnknown = "exit status not known yet"
+
+// KillSession ends one tmux session of Fairway's socket.
+func (t *Tmux) KillSession(ctx context.Context, name string) error {
+	_, err := t.run(ctx, "kill-session", "-t", name)
+	return err
+}
+
+// AttachArgs is the command that attaches a terminal to the pane on
+// Fairway's socket, for a human to look at and type into.
+func (t *Tmux) AttachArgs(pane string) []string {
+	return []string{"tmux", "-L", t.Socket, "attach-session", "-t", pane}
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // Capture returns the pane's visible text.
 func (t *Tmux) Capture(ctx context.Context, pane string) (string, error) {

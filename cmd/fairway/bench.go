@@ -304,6 +304,60 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	rows = append(rows, benchRow{Name: "fairway run -- true, overhead", Value: ms(wrapped) - ms(direct), Unit: "ms median", Baseline: ms(direct),
 		Ratio: ms(wrapped) / ms(direct), Goal: "< 20 ms", Note: "baseline: running true directly"})
 
+	// 7. Sessions: heartbeats through a `fairway serve` child process, the
+	// CPU that live sessions heartbeating every 10 s cost it, and restart
+	// reconciliation.
+	sessions, beats := 1000, 10000
+	if quick {
+		sessions, beats = 1000, 2000
+	}
+	progress("attaching %d live sessions", sessions)
+	sfx, err := bench.NewSessionFixture(ctx, filepath.Join(work, "sessions"), sessions)
+	if err != nil {
+		return fmt.Errorf("session fixture: %w", err)
+	}
+	srv, err := bench.StartServer(exe, sfx.Dir)
+	if err != nil {
+		return fmt.Errorf("session server: %w", err)
+	}
+	progress("%d heartbeats from 32 clients, and as many no-op requests", beats)
+	hbRate, hbCPU, err := sfx.Heartbeats(ctx, srv, 32, beats)
+	if err == nil {
+		var noopRate float64
+		noopRate, _, err = sfx.Noops(ctx, srv, 32, beats)
+		rows = append(rows, benchRow{Name: "session heartbeats through the server, 32 clients", Value: hbRate, Unit: "heartbeats/s", Baseline: noopRate, Ratio: hbRate / noopRate,
+			Goal: ">= 100/s (1000 sessions every 10 s)", Note: fmt.Sprintf("baseline: authenticated no-op requests (whoami) to the same server; each heartbeat is a durable write; server CPU %.0f µs per heartbeat at saturation", float64(hbCPU.Microseconds())/float64(beats))})
+	}
+	if err == nil {
+		progress("%d sessions heartbeating once each over 10 s", sessions)
+		var cpu, wall, noopCPU, noopWall time.Duration
+		cpu, wall, err = sfx.PacedHeartbeats(ctx, srv, 10*time.Second)
+		if err == nil {
+			progress("as many no-op requests over 10 s")
+			noopCPU, noopWall, err = sfx.PacedNoops(ctx, srv, 10*time.Second)
+		}
+		share := 100 * cpu.Seconds() / wall.Seconds()
+		noopShare := 100 * noopCPU.Seconds() / noopWall.Seconds()
+		rows = append(rows, benchRow{Name: fmt.Sprintf("%d live sessions heartbeating every 10 s", sessions), Value: share, Unit: "% of one core",
+			Baseline: noopShare, Ratio: share / noopShare, Goal: "< 5%",
+			Note: fmt.Sprintf("server process CPU time (user+system, /proc) over %s of paced heartbeats (%.0f µs each); baseline: the same pace of authenticated no-op requests (whoami)",
+				wall.Round(time.Millisecond), float64(cpu.Microseconds())/float64(sessions))})
+	}
+	srv.Stop()
+	if err != nil {
+		return fmt.Errorf("session heartbeats: %w", err)
+	}
+	progress("reconciling %d sessions", sessions)
+	alive, dead, n, err := sfx.Reconcile(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	if n != sessions {
+		return fmt.Errorf("reconcile interrupted %d of %d sessions", n, sessions)
+	}
+	rows = append(rows, benchRow{Name: fmt.Sprintf("reconcile %d sessions, all gone", sessions), Value: ms(dead), Unit: "ms", Baseline: ms(alive), Ratio: ms(dead) / ms(alive),
+		Goal: "< 10 s", Note: "each interrupted with its reason (one durable write each); baseline: the same sessions all confirmed alive (pid and start time read from /proc, no write)"})
+
 	// 7. A claim recorded through an MCP tool call, against the same
 	// claim through a whole CLI process, and against the same ledger call
 	// in one process.

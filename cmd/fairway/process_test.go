@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"fairway"
+	"fairway/internal/fakeagent"
 	"fairway/ledger"
 	"fairway/sqlite"
 )
@@ -20,6 +21,9 @@ import (
 const runMainEnv = "FAIRWAY_TEST_RUN_MAIN"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(fakeagent.EnvVar) == "1" {
+		os.Exit(fakeagent.Main(os.Args[1:], os.Stdin, os.Stdout))
+	}
 	if os.Getenv(runMainEnv) == "1" {
 		main()
 		return

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -98,12 +99,18 @@ func agentSetup(agentKind, dir, actor string) ([]fileChange, error) {
 				return editJSON(b, func(root *orderedObject) {
 					hooks := root.object("hooks")
 					hooks.set("SessionStart", withPrimeHook(hooks.get("SessionStart"), prime))
+					// The agent reports its own status to its Fairway
+					// session: ids, turns, waits and stop.
+					for _, event := range claudeHookEvents {
+						hooks.set(event, withCommandHook(hooks.get(event), claudeHookCommand, orderedObject{
+							{"hooks", []any{orderedObject{{"type", "command"}, {"command", claudeHookCommand}}}}}))
+					}
 				})
 			}),
 			snippet("CLAUDE.md"))
 	case "codex":
 		err = errors.Join(add(filepath.Join(".codex", "config.toml"), func(b []byte) ([]byte, error) {
-			return withTOMLServer(b, args), nil
+			return withTOMLNotify(withTOMLServer(b, args)), nil
 		}), snippet("AGENTS.md"))
 	case "gemini":
 		err = errors.Join(jsonServer(filepath.Join(".gemini", "settings.json")), snippet("GEMINI.md"))
@@ -245,6 +252,94 @@ func withTOMLServer(before []byte, args []string) []byte {
 		text += table
 	}
 	return []byte(text)
+}
+
+// claudeHookCommand is the command Claude Code's hooks run to report to
+// Fairway, and claudeHookEvents the events it is registered for: the
+// session's start (its provider session id), each turn's start and end,
+// the notifications that it waits for the user, and its end.
+const claudeHookCommand = "fairway hook claude"
+
+var claudeHookEvents = []string{"SessionStart", "UserPromptSubmit", "Notification", "Stop", "SessionEnd"}
+
+// codexNotifyLine registers `fairway hook codex` as Codex's notify
+// program, which Codex runs after every turn.
+const codexNotifyLine = `notify = ["fairway", "hook", "codex"]`
+
+// withTOMLNotify sets Codex's top-level notify program to Fairway's hook,
+// unless the user already has one of their own: Codex runs a single
+// notify program, and the user's is kept (the README shows how it can
+// call Fairway's).
+func withTOMLNotify(before []byte) []byte {
+	lines := strings.SplitAfter(string(before), "\n")
+	if len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	first := len(lines)
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "[") {
+			first = i
+			break
+		}
+		if k, _, ok := strings.Cut(t, "="); ok && strings.TrimSpace(k) == "notify" {
+			if strings.Contains(l, `"fairway"`) {
+				lines[i] = codexNotifyLine + "\n"
+			}
+			return []byte(strings.Join(lines, ""))
+		}
+	}
+	at := first
+	for at > 0 && strings.TrimSpace(lines[at-1]) == "" {
+		at--
+	}
+	line := codexNotifyLine + "\n"
+	if at == 0 && first < len(lines) {
+		line += "\n"
+	}
+	if at > 0 && !strings.HasSuffix(lines[at-1], "\n") {
+		line = "\n" + line
+	}
+	out := append(append(slices.Clone(lines[:at]), line), lines[at:]...)
+	return []byte(strings.Join(out, ""))
+}
+
+// withCommandHook adds entry to an event's hook list once: an entry that
+// already runs a command starting with prefix is replaced where it is.
+func withCommandHook(existing any, prefix string, entry orderedObject) []any {
+	list, _ := existing.([]any)
+	var out []any
+	placed := false
+	for _, e := range list {
+		if hasCommandHook(e, prefix) {
+			if !placed {
+				out = append(out, entry)
+				placed = true
+			}
+			continue
+		}
+		out = append(out, e)
+	}
+	if !placed {
+		out = append(out, entry)
+	}
+	return out
+}
+
+func hasCommandHook(e any, prefix string) bool {
+	o, ok := e.(orderedObject)
+	if !ok {
+		return false
+	}
+	hooks, _ := o.get("hooks").([]any)
+	for _, h := range hooks {
+		if ho, ok := h.(orderedObject); ok {
+			if cmd, _ := ho.get("command").(string); strings.HasPrefix(cmd, prefix) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // withPrimeHook adds a SessionStart entry running prime, once: an entry

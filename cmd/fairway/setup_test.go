@@ -76,6 +76,54 @@ func TestSetup_WritesEachAgentsFilesIdempotently(t *testing.T) {
             "command": "echo hi"
           }
         ]
+      },
+      {
+        "hooks": [
+          {
+            "type": "command",
+            "command": "fairway hook claude"
+          }
+        ]
+      }
+    ],
+    "UserPromptSubmit": [
+      {
+        "hooks": [
+          {
+            "type": "command",
+            "command": "fairway hook claude"
+          }
+        ]
+      }
+    ],
+    "Notification": [
+      {
+        "hooks": [
+          {
+            "type": "command",
+            "command": "fairway hook claude"
+          }
+        ]
+      }
+    ],
+    "Stop": [
+      {
+        "hooks": [
+          {
+            "type": "command",
+            "command": "fairway hook claude"
+          }
+        ]
+      }
+    ],
+    "SessionEnd": [
+      {
+        "hooks": [
+          {
+            "type": "command",
+            "command": "fairway hook claude"
+          }
+        ]
       }
     ]
   }
@@ -89,8 +137,20 @@ func TestSetup_WritesEachAgentsFilesIdempotently(t *testing.T) {
 				"AGENTS.md":          "# Agents\n\n" + snippetBegin + "\nstale text\n" + snippetEnd + "\n\nKeep this line.\n",
 			},
 			want: map[string]string{
-				".codex/config.toml": "model = \"o4\"\n\n[mcp_servers.fairway]\ncommand = \"fairway\"\nargs = [\"mcp\", \"--as\", \"a-1\"]\n\n[mcp_servers.docs]\ncommand = \"docs\"\n",
+				".codex/config.toml": "model = \"o4\"\nnotify = [\"fairway\", \"hook\", \"codex\"]\n\n[mcp_servers.fairway]\ncommand = \"fairway\"\nargs = [\"mcp\", \"--as\", \"a-1\"]\n\n[mcp_servers.docs]\ncommand = \"docs\"\n",
 				"AGENTS.md":          "# Agents\n\n" + wantSnippet + "\nKeep this line.\n",
+			}},
+		// A notify program of the user's own is kept: Codex runs one.
+		{agent: "codex",
+			existing: map[string]string{".codex/config.toml": "notify = [\"notify-send\", \"Codex\"]\n"},
+			want: map[string]string{
+				".codex/config.toml": "notify = [\"notify-send\", \"Codex\"]\n\n[mcp_servers.fairway]\ncommand = \"fairway\"\nargs = [\"mcp\", \"--as\", \"a-1\"]\n",
+				"AGENTS.md":          wantSnippet,
+			}},
+		{agent: "codex",
+			want: map[string]string{
+				".codex/config.toml": "notify = [\"fairway\", \"hook\", \"codex\"]\n\n[mcp_servers.fairway]\ncommand = \"fairway\"\nargs = [\"mcp\", \"--as\", \"a-1\"]\n",
+				"AGENTS.md":          wantSnippet,
 			}},
 		{agent: "gemini",
 			want: map[string]string{
