@@ -230,14 +230,16 @@ type Item struct {
 // Matrix is the coverage of one suite run, recorded as coverage
 // evidence: its content is this, as JSON.
 type Matrix struct {
-	Suite       string   `json:"suite"`
-	SuiteDigest string   `json:"suite_digest"`
-	Task        string   `json:"task"`
-	Environment string   `json:"environment,omitempty"`
-	Deploy      int64    `json:"deploy,omitempty"`
-	Stage       string   `json:"stage,omitempty"`
-	Results     []Result `json:"results"`
-	Items       []Item   `json:"items"`
+	Suite       string `json:"suite"`
+	SuiteDigest string `json:"suite_digest"`
+	Task        string `json:"task"`
+	Environment string `json:"environment,omitempty"`
+	Deploy      int64  `json:"deploy,omitempty"`
+	Stage       string `json:"stage,omitempty"`
+	// Report is the evidence holding the run's JUnit report.
+	Report  string   `json:"report,omitempty"`
+	Results []Result `json:"results"`
+	Items   []Item   `json:"items"`
 }
 
 // Derive computes the coverage of a suite from its checks' results:

@@ -103,6 +103,7 @@ var routes = []route{
 	{"GET", "/api/v1/deploys/{id}", (*Server).getDeployRun},
 	{"POST", "/api/v1/deploys/{id}/stages/{stage}", (*Server).moveStage},
 	{"POST", "/api/v1/deploys/{id}/no-rollback", (*Server).decideNoRollback},
+	{"GET", "/api/v1/environments/{name}", (*Server).environmentStatus},
 	{"GET", "/api/v1/policy", (*Server).activePolicy},
 	{"POST", "/api/v1/policy/bootstrap", (*Server).bootstrapPolicy},
 	{"POST", "/api/v1/tasks/{key}/policy", (*Server).proposePolicy},

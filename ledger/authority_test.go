@@ -331,6 +331,9 @@ var calls = map[string]call{
 	"ListDeployRuns": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.ListDeployRuns(ctx, fairway.DeployFilter{}))
 	}},
+	"EnvironmentStatus": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.EnvironmentStatus(ctx, "kind-local", ""))
+	}},
 	"Plan": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.Plan(ctx, fairway.PlanFilter{}))
 	}},
@@ -406,7 +409,7 @@ var allowed = map[string][]string{
 	// Agents execute deploys and record their stages; deciding not to roll
 	// back is a human's decision.
 	"StartDeploy": ownCredential, "MoveStage": ownCredential, "DecideNoRollback": humanOnly,
-	"GetDeployRun": everyone, "ListDeployRuns": everyone,
+	"GetDeployRun": everyone, "ListDeployRuns": everyone, "EnvironmentStatus": everyone,
 	"Plan": everyone,
 }
 

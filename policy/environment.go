@@ -27,6 +27,9 @@ type Environment struct {
 	// DefaultDeployClass when empty.
 	ChangeClass     string   `yaml:"change_class"`
 	ApprovalWindows []Window `yaml:"approval_windows"`
+	// Prerequisites name the policy's prerequisites that must be met (or
+	// waived) before mutating checks run here: the kind capacity blocker.
+	Prerequisites []string `yaml:"prerequisites"`
 }
 
 // Window is a span of time in which protected deploys may run.
@@ -90,6 +93,11 @@ func (c *checker) checkEnvironments() {
 		}
 		if len(e.ApprovalWindows) > 0 && !e.Protected {
 			c.errorf(path+".approval_windows", "approval windows are for protected environments; mark it protected: true or remove them")
+		}
+		for i, pr := range e.Prerequisites {
+			if p.Prerequisites[pr] == nil {
+				c.errorf(fmt.Sprintf("%s.prerequisites[%d]", path, i), "prerequisite %q is not declared under prerequisites", pr)
+			}
 		}
 		for i, w := range e.ApprovalWindows {
 			wpath := fmt.Sprintf("%s.approval_windows[%d]", path, i)
