@@ -235,5 +235,7 @@ type Blocker struct {
 	Remedy string `json:"remedy"`
 }
 
-// Name says the blocker in a few words: the prerequisite and why.
-func (b *Blocker) String() string { return "prerequisite " + b.Prerequisite + " unmet: " + b.Description }
+// String says the blocker in a few words: the prerequisite and why.
+func (b *Blocker) String() string {
+	return "prerequisite " + b.Prerequisite + " unmet: " + b.Description
+}
