@@ -123,6 +123,23 @@ func TestCheck_ProbesRefuseMutationUntilTheBlockerIsWaived(t *testing.T) {
 		if !strings.Contains(ev, `"kind": "smoke"`) || !strings.Contains(ev, `"format": "junit"`) || strings.Contains(ev, "Bearer uat") {
 			t.Fatalf("probe evidence: %s", ev)
 		}
+		// The matrix, across tasks: the area the blocker stops shows it.
+		var m check.UATMatrix
+		if err := json.Unmarshal([]byte(step("codex", 0, "uat", "matrix", "--json")), &m); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(m.Environments) != "[kind-local dev production]" || len(m.Areas) != 3 {
+			t.Fatalf("matrix = %+v", m)
+		}
+		if c := m.Areas[2].Cells["kind-local"]; m.Areas[2].Area != "terminal-connect" || c.State != check.Blocked || fmt.Sprint(c.Blockers) != "[prerequisite kind-compute-capacity]" {
+			t.Fatalf("terminal-connect in kind-local = %+v", c)
+		}
+		if c := m.Areas[0].Cells["kind-local"]; c.State != check.Proven || c.Evidence[0] != runs[1].Results[0].Evidence || c.Task != "OPS-UAT-KIND-FULL-001" {
+			t.Fatalf("auth/session in kind-local = %+v", c)
+		}
+		if c := m.Areas[0].Cells["production"]; c.State != check.NotCovered || c.Blockers != nil {
+			t.Fatalf("auth/session in production = %+v", c)
+		}
 		// An approved waiver of the prerequisite lets the mutating check run.
 		step("codex", 0, "waiver", "request", "--task", "OPS-UAT-KIND-FULL-001", "--requirement", "prerequisite:kind-compute-capacity", "--reason", "alternate profile agreed for UAT", "--expires", "24h")
 		step("omar", 0, "waiver", "approve", "1")
@@ -132,6 +149,10 @@ func TestCheck_ProbesRefuseMutationUntilTheBlockerIsWaived(t *testing.T) {
 		}
 		if !after.Results[2].Passed || after.Results[2].Status != 201 || writes.Load() != 1 || after.Items[2].State != check.Proven {
 			t.Fatalf("after the waiver: %+v (writes %d)", after.Results, writes.Load())
+		}
+		human := step("codex", 0, "uat", "matrix", "--env", "kind-local")
+		if !strings.Contains(human, "terminal-connect\n  kind-local     proven       "+after.Results[2].Evidence+" (OPS-UAT-KIND-FULL-001, suite kind-uat)\n") {
+			t.Fatalf("human matrix:\n%s", human)
 		}
 	}
 }
