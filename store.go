@@ -20,6 +20,7 @@ type Service interface {
 	SessionService
 	DeployService
 	PlanService
+	WebhookService
 	TreeService
 	SearchService
 }

@@ -62,6 +62,7 @@ func (l *loader) actors() {
 		{Name: "gustavo", Kind: fairway.KindHuman, DisplayName: "Gustavo (product)"},
 		{Name: "codex-1", Kind: fairway.KindAgent, DisplayName: "Codex"},
 		{Name: "claude-1", Kind: fairway.KindAgent, DisplayName: "Claude Code"},
+		{Name: "ci", Kind: fairway.KindService, DisplayName: "CI events (webhooks)"},
 	}
 	for i, p := range people {
 		ctx := l.ctx

@@ -124,10 +124,16 @@ var routes = []route{
 	{"GET", "/api/v1/events", (*Server).events},
 }
 
+// webhookRoutes take CI events: no bearer token, the delivery's
+// signature is its credential, checked by the ledger.
+var webhookRoutes = []route{
+	{"POST", "/api/v1/webhooks/{source}", (*Server).receiveWebhook},
+}
+
 // Routes lists the API's operations as "METHOD /path".
 func Routes() []string {
 	out := []string{"GET /api/v1/openapi.json"}
-	for _, rt := range routes {
+	for _, rt := range append(routes[:len(routes):len(routes)], webhookRoutes...) {
 		out = append(out, rt.method+" "+rt.pattern)
 	}
 	return out
@@ -152,6 +158,13 @@ func NewServer(service fairway.Service, auth Authenticator, logger *slog.Logger)
 	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
 	for _, rt := range routes {
 		s.mux.HandleFunc(rt.method+" "+rt.pattern, s.wrap(rt.handle))
+	}
+	for _, rt := range webhookRoutes {
+		s.mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) {
+			if err := rt.handle(s, w, r); err != nil {
+				s.writeError(w, r, err)
+			}
+		})
 	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &fairway.Error{Code: fairway.ENOTFOUND, Message: fmt.Sprintf("no API operation %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path)})

@@ -331,6 +331,11 @@ var calls = map[string]call{
 	"ListDeployRuns": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.ListDeployRuns(ctx, fairway.DeployFilter{}))
 	}},
+	"ReceiveWebhook": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		l.Getenv = func(k string) string { return map[string]string{"FAIRWAY_GITHUB_WEBHOOK_SECRET": "s3cret"}[k] }
+		body := []byte(`{"action":"completed","repository":{"full_name":"acme/gpuaas"},"workflow_run":{"id":1,"path":".github/workflows/ci.yml","head_sha":"0123abcd","status":"completed","conclusion":"success"}}`)
+		return ignore(l.ReceiveWebhook(ctx, fairway.WebhookDelivery{Source: "github", Event: "workflow_run", Delivery: "d-1", Signature: githubSignature("s3cret", body), Body: body}))
+	}},
 	"EnvironmentStatus": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.EnvironmentStatus(ctx, "kind-local", ""))
 	}},
@@ -410,6 +415,9 @@ var allowed = map[string][]string{
 	// back is a human's decision.
 	"StartDeploy": ownCredential, "MoveStage": ownCredential, "DecideNoRollback": humanOnly,
 	"GetDeployRun": everyone, "ListDeployRuns": everyone, "EnvironmentStatus": everyone,
+	// A webhook's signature is its credential: whoever delivers it, the
+	// policy's service actor records it.
+	"ReceiveWebhook": everyone,
 	"Plan": everyone,
 }
 
