@@ -418,7 +418,7 @@ var allowed = map[string][]string{
 	// A webhook's signature is its credential: whoever delivers it, the
 	// policy's service actor records it.
 	"ReceiveWebhook": everyone,
-	"Plan": everyone,
+	"Plan":           everyone,
 }
 
 func TestAuthority_EveryMethodByEveryCaller(t *testing.T) {
