@@ -4,8 +4,9 @@ import "context"
 
 // Plan is what the planner offers: each waiting lane with what holds it,
 // and the safe fallback work that can move meanwhile, most unblocking
-// first. Safe work never includes a mutating task or one touching a
-// protected change class, whatever waits (R5).
+// first. Safe work never works a mutating task or one touching a
+// protected change class, whatever waits (R5): such a task appears only
+// to have its review routed, which moves it toward its approval.
 type Plan struct {
 	Waiting []*LaneWait `json:"waiting"`
 	Safe    []*SafeWork `json:"safe"`
@@ -34,11 +35,37 @@ type HeldTask struct {
 	Blockers []string `json:"blockers,omitempty"`
 }
 
-// SafeWork is one task safe to do while lanes wait.
+// Kinds of safe work.
+const (
+	// SafeTask is a ready task that is not mutating and touches no
+	// protected change class.
+	SafeTask = "task"
+	// SafeDocs is docs, runbook or portal work, or work the policy's
+	// fallback labels name.
+	SafeDocs = "docs"
+	// SafeMonitor is a monitor task whose watched run has ended: its
+	// terminal evidence is recorded and it waits to be settled.
+	SafeMonitor = "monitor"
+	// SafeFinding is a deploy-run with a failed check and no follow-up
+	// task yet.
+	SafeFinding = "finding"
+	// SafeReview is a task in review with a required domain nobody has
+	// reviewed yet: routing it to a reviewer changes no control.
+	SafeReview = "review"
+	// SafeSuite is a non-production deploy-run whose smoke or UAT suite
+	// is due.
+	SafeSuite = "suite"
+)
+
+// SafeWork is one piece of work safe to do while lanes wait.
 type SafeWork struct {
-	Task *Task `json:"task"`
-	// Why says why it is safe.
-	Why string `json:"why"`
+	Kind string `json:"kind"`
+	Task *Task  `json:"task"`
+	// Run is the deploy-run of finding and suite work.
+	Run int64 `json:"run,omitempty"`
+	// Why says why it is safe; Action what to do.
+	Why    string `json:"why"`
+	Action string `json:"action"`
 	// Unblocks counts the unfinished tasks downstream of it.
 	Unblocks int `json:"unblocks"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"fairway"
@@ -65,30 +66,173 @@ func (l *Ledger) Plan(ctx context.Context, f fairway.PlanFilter) (*fairway.Plan,
 		if !found {
 			return fairway.Errorf(fairway.ENOTFOUND, "lane %q not found", f.Lane)
 		}
-		// Safe work is a share of ready work; read a wide page and keep it.
-		ready, err := tx.ReadyTasks(fairway.NextFilter{Limit: max(limit*20, 1000)})
+		safe, err := l.safeWork(tx, p, limit)
 		if err != nil {
 			return err
 		}
-		for _, t := range ready {
-			if !p.IsSafeFallback(t) {
-				continue
-			}
-			n, err := unblocks(tx, t.Key)
-			if err != nil {
-				return err
-			}
-			out.Safe = append(out.Safe, &fairway.SafeWork{Task: t, Why: safeWhy(p, t), Unblocks: n})
-		}
-		// Ready order (priority, risk, age) breaks ties.
-		sort.SliceStable(out.Safe, func(i, j int) bool { return out.Safe[i].Unblocks > out.Safe[j].Unblocks })
-		if len(out.Safe) > limit {
-			out.Safe = out.Safe[:limit]
-		}
+		out.Safe = safe
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// docsLabels mark docs, runbook and portal work.
+var docsLabels = []string{"docs", "runbook", "portal"}
+
+// safeWork lists what is safe to do while lanes wait, each with why and
+// what to do, the most unblocking first (ready order, then the order of
+// the kinds, breaks ties).
+func (l *Ledger) safeWork(tx fairway.Tx, p *policy.Policy, limit int) ([]*fairway.SafeWork, error) {
+	var out []*fairway.SafeWork
+	// works reports whether work on t could change a protected control:
+	// such a task is never offered to be worked on (R5).
+	unsafe := func(t *fairway.Task) bool { return t.Mutating || len(p.ProtectedClassesOf(t)) > 0 }
+	add := func(w *fairway.SafeWork, key string) error {
+		n, err := unblocks(tx, key)
+		if err != nil {
+			return err
+		}
+		w.Unblocks = n
+		out = append(out, w)
+		return nil
+	}
+	terminalEvidence := func(t *fairway.Task) (string, error) {
+		list, err := tx.LatestProof(t.Key, fairway.EvidenceCITerminal)
+		if err != nil || len(list) == 0 {
+			return "", err
+		}
+		return list[0].ID, nil
+	}
+	// Ready tasks: safe work is a share of them; read a wide page.
+	ready, err := tx.ReadyTasks(fairway.NextFilter{Limit: max(limit*20, 1000)})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ready {
+		if unsafe(t) {
+			continue
+		}
+		w := &fairway.SafeWork{Kind: fairway.SafeTask, Task: t, Action: "`fairway task take " + t.Key + "`",
+			Why: "not mutating and touches no protected change class: working it changes no environment"}
+		switch {
+		case slices.Contains(t.Labels, fairway.LabelMonitor):
+			ev, err := terminalEvidence(t)
+			if err != nil {
+				return nil, err
+			}
+			if ev == "" {
+				continue // its run has not ended: nothing to do yet
+			}
+			w.Kind, w.Why = fairway.SafeMonitor, "monitor task whose watched run ended ("+ev+"): settling it reads what CI recorded and changes nothing"
+			w.Action = "move it to review: `fairway task move " + t.Key + " in_review`; a human closes it"
+		case p.IsSafeFallback(t) || slices.ContainsFunc(t.Labels, func(l string) bool { return slices.Contains(docsLabels, l) }):
+			w.Kind, w.Why = fairway.SafeDocs, safeWhy(p, t)
+		}
+		if err := add(w, t.Key); err != nil {
+			return nil, err
+		}
+	}
+	// Tasks in review: a monitor whose run ended waits only for a human's
+	// close; a required domain nobody reviewed waits to be routed.
+	inReview, err := tx.Tasks(fairway.TaskFilter{Status: fairway.StatusInReview})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range inReview {
+		if slices.Contains(t.Labels, fairway.LabelMonitor) && !unsafe(t) {
+			ev, err := terminalEvidence(t)
+			if err != nil {
+				return nil, err
+			}
+			if ev != "" {
+				if err := add(&fairway.SafeWork{Kind: fairway.SafeMonitor, Task: t, Why: "monitor task whose watched run ended (" + ev + "): its terminal evidence is recorded",
+					Action: "a human closes it once its gate passes: `fairway task close " + t.Key + "`"}, t.Key); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		needs, err := p.Needs(t, false)
+		if err != nil {
+			return nil, err
+		}
+		reviews, err := tx.Reviews(t.Key)
+		if err != nil {
+			return nil, err
+		}
+		var unrouted []string
+		for _, n := range needs {
+			if n.Kind != policy.NeedReview || slices.ContainsFunc(reviews, func(r *fairway.Review) bool { return r.Domain == n.Name }) {
+				continue
+			}
+			if !slices.Contains(unrouted, n.Name) {
+				unrouted = append(unrouted, n.Name)
+			}
+		}
+		if len(unrouted) > 0 {
+			if err := add(&fairway.SafeWork{Kind: fairway.SafeReview, Task: t,
+				Why:    "in review, and nobody of " + strings.Join(unrouted, ", ") + " has reviewed it: asking a reviewer moves it toward its approval and loosens nothing",
+				Action: "ask a member of " + strings.Join(unrouted, ", ") + " to review it: `fairway gate explain " + t.Key + "` names the domains"}, t.Key); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Deploy-runs: findings without a follow-up task; non-production
+	// suites due to run.
+	runs, err := tx.DeployRuns(fairway.DeployFilter{})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		if r.State != fairway.DeployRunning {
+			continue
+		}
+		t, err := tx.Task(r.Task)
+		if err != nil {
+			return nil, err
+		}
+		failed := ""
+		for _, st := range []string{fairway.StageSmoke, fairway.StageUAT} {
+			if r.Stage(st).Status == fairway.StageFailed {
+				failed = st
+			}
+		}
+		id := strconv.FormatInt(r.ID, 10)
+		switch {
+		case failed != "" && len(r.FollowUps) == 0:
+			err = add(&fairway.SafeWork{Kind: fairway.SafeFinding, Task: t, Run: r.ID,
+				Why:    "deploy-run " + id + " failed its " + failed + " checks and no follow-up task holds the findings: recording them changes no environment",
+				Action: "after its rollback stage or a human's no-rollback: `fairway deploy stage " + id + " follow-up --status passed --finding TEXT`"}, t.Key)
+		case failed == "" && !r.Protected && r.Class != "production" && r.Stage(fairway.StageDeploy).Status == fairway.StagePassed:
+			due := ""
+			for _, st := range []string{fairway.StageSmoke, fairway.StageUAT} {
+				if due == "" && r.Stage(st).Status == fairway.StagePending {
+					due = st
+				}
+			}
+			if due == "" {
+				continue
+			}
+			err = add(&fairway.SafeWork{Kind: fairway.SafeSuite, Task: t, Run: r.ID,
+				Why: "the " + due + " suite of deploy-run " + id + " in " + r.Environment + " (" + r.Class + ", not production) is due: its checks touch no production control, " +
+					"and mutating checks are refused while the environment's prerequisites are unmet",
+				Action: "`fairway check run SUITE --task " + t.Key + " --deploy " + id + " --stage " + due + "`"}, t.Key)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	// What it unblocks decides; ready order, then the kinds' order, break
+	// ties.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Unblocks > out[j].Unblocks })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	if out == nil {
+		out = []*fairway.SafeWork{}
 	}
 	return out, nil
 }
@@ -173,13 +317,13 @@ func unblocks(tx fairway.Tx, key string) (int, error) {
 	return n, nil
 }
 
-// safeWhy says why the policy counts a task as safe.
+// safeWhy says why a labelled task counts as safe.
 func safeWhy(p *policy.Policy, t *fairway.Task) string {
 	var labels []string
 	for _, l := range t.Labels {
-		if slices.Contains(p.Fallback.SafeLabels, l) {
+		if slices.Contains(p.Fallback.SafeLabels, l) || slices.Contains(docsLabels, l) {
 			labels = append(labels, l)
 		}
 	}
-	return "labelled " + strings.Join(labels, ", ") + " (the policy's fallback work); not mutating; touches no protected change class"
+	return "labelled " + strings.Join(labels, ", ") + " (docs, runbook, portal or the policy's fallback work); not mutating; touches no protected change class"
 }

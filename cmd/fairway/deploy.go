@@ -210,6 +210,10 @@ func printPlan(w io.Writer, p *fairway.Plan) {
 	}
 	fmt.Fprintln(w, "safe fallback work, most unblocking first:")
 	for _, s := range p.Safe {
-		fmt.Fprintf(w, "  %-32s unblocks %-3d %s\n    why safe: %s\n", s.Task.Key, s.Unblocks, oneLine(s.Task.Title), s.Why)
+		what := s.Task.Key
+		if s.Run != 0 {
+			what = fmt.Sprintf("%s run %d", s.Task.Key, s.Run)
+		}
+		fmt.Fprintf(w, "  %-8s %-32s unblocks %-3d %s\n    why safe: %s\n    do: %s\n", s.Kind, what, s.Unblocks, oneLine(s.Task.Title), s.Why, s.Action)
 	}
 }
