@@ -269,10 +269,11 @@ func Execute(ctx context.Context, s *Suite, parallel int, fn func(ctx context.Co
 }
 
 // JUnit is a suite run as a JUnit XML report: one test case per check,
-// its coverage areas as the class name, a failure saying why it failed,
-// a skipped element naming the blocker of a refused check, and the
+// its coverage areas as the class name, a failure saying why it failed
+// (for a refused check, the blocker), and the
 // normalised output's digest as a property. It holds no times, so the
-// same behaviour gives the same report.
+// same behaviour gives the same report. A refused mutating check is a
+// failure of type refused.
 func JUnit(s *Suite, results []Result) []byte {
 	type property struct {
 		Name  string `xml:"name,attr"`
@@ -280,6 +281,7 @@ func JUnit(s *Suite, results []Result) []byte {
 	}
 	type message struct {
 		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr,omitempty"`
 	}
 	type testcase struct {
 		Name       string     `xml:"name,attr"`
@@ -309,8 +311,10 @@ func JUnit(s *Suite, results []Result) []byte {
 		}
 		switch {
 		case r.Refused != "":
-			ts.Skipped++
-			tc.Skipped = &message{Message: "refused: " + r.Refused}
+			// A refused check did not pass: the report fails, so the gate
+			// never takes a partial run for a passing one.
+			ts.Failures++
+			tc.Failure = &message{Message: "refused: " + r.Refused, Type: "refused"}
 		case !r.Passed:
 			ts.Failures++
 			tc.Failure = &message{Message: r.Failure}

@@ -116,7 +116,7 @@ func TestCheck_ProbesRefuseMutationUntilTheBlockerIsWaived(t *testing.T) {
 			t.Fatalf("terminal-connect = %+v", it)
 		}
 		report, _ := os.ReadFile(junit)
-		if !strings.Contains(string(report), `<skipped message="refused: prerequisite kind-compute-capacity"></skipped>`) || !strings.Contains(string(report), `tests="3" failures="0" errors="0" skipped="1"`) {
+		if !strings.Contains(string(report), `<failure message="refused: prerequisite kind-compute-capacity" type="refused"></failure>`) || !strings.Contains(string(report), `tests="3" failures="1" errors="0" skipped="0"`) {
 			t.Fatalf("JUnit report:\n%s", report)
 		}
 		ev := step("codex", 0, "evidence", "show", r[0].Evidence, "--json")
