@@ -12,6 +12,9 @@ type Plan struct {
 	Safe    []*SafeWork `json:"safe"`
 	// PolicyDigest is the policy that decided what is safe.
 	PolicyDigest string `json:"policy_digest"`
+	// UnblocksBound is how far downstream each Unblocks count looks: a
+	// count equal to it means at least that many.
+	UnblocksBound int `json:"unblocks_bound"`
 }
 
 // LaneWait is a waiting lane and the tasks behind its wait.
@@ -19,8 +22,10 @@ type LaneWait struct {
 	Lane      string   `json:"lane"`
 	WaitingOn []string `json:"waiting_on"`
 	// Held are the lane's blocked, in-review and dependency-waiting
-	// tasks, each with what it waits on.
-	Held []*HeldTask `json:"held"`
+	// tasks, each with what it waits on: the first of them, up to the
+	// plan's limit; HeldTotal counts them all.
+	Held      []*HeldTask `json:"held"`
+	HeldTotal int         `json:"held_total"`
 }
 
 // HeldTask is one task a lane waits on, and why.
@@ -66,7 +71,8 @@ type SafeWork struct {
 	// Why says why it is safe; Action what to do.
 	Why    string `json:"why"`
 	Action string `json:"action"`
-	// Unblocks counts the unfinished tasks downstream of it.
+	// Unblocks counts the unfinished tasks downstream of it, among the
+	// nearest Plan.UnblocksBound.
 	Unblocks int `json:"unblocks"`
 }
 

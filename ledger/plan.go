@@ -39,7 +39,7 @@ func (l *Ledger) Plan(ctx context.Context, f fairway.PlanFilter) (*fairway.Plan,
 		if p == nil {
 			return fairway.Errorf(fairway.ECONFLICT, "no governance policy is in force, so nothing says which work is safe; bootstrap one with `fairway policy apply FILE`")
 		}
-		out.PolicyDigest = rec.Digest
+		out.PolicyDigest, out.UnblocksBound = rec.Digest, UnblocksBound
 		lanes, err := tx.Lanes()
 		if err != nil {
 			return err
@@ -57,7 +57,7 @@ func (l *Ledger) Plan(ctx context.Context, f fairway.PlanFilter) (*fairway.Plan,
 			if s.State != fairway.LaneWaiting {
 				continue
 			}
-			w, err := laneWait(tx, s)
+			w, err := laneWait(tx, s, limit)
 			if err != nil {
 				return err
 			}
@@ -90,8 +90,9 @@ func (l *Ledger) safeWork(tx fairway.Tx, p *policy.Policy, limit int) ([]*fairwa
 	// works reports whether work on t could change a protected control:
 	// such a task is never offered to be worked on (R5).
 	unsafe := func(t *fairway.Task) bool { return t.Mutating || len(p.ProtectedClassesOf(t)) > 0 }
+	g := newGraph(tx)
 	add := func(w *fairway.SafeWork, key string) error {
-		n, err := unblocks(tx, key)
+		n, err := g.unblocks(key)
 		if err != nil {
 			return err
 		}
@@ -106,8 +107,11 @@ func (l *Ledger) safeWork(tx fairway.Tx, p *policy.Policy, limit int) ([]*fairwa
 		}
 		return list[0].ID, nil
 	}
-	// Ready tasks: safe work is a share of them; read a wide page.
-	ready, err := tx.ReadyTasks(fairway.NextFilter{Limit: max(limit*20, 1000)})
+	// Ready tasks: safe work is a share of them; read a page a few times
+	// the limit, so the ranking has a choice and the plan stays cheap on
+	// a large ledger.
+	page := max(limit*2, 40)
+	ready, err := tx.ReadyTasks(fairway.NextFilter{Limit: page})
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +141,7 @@ func (l *Ledger) safeWork(tx fairway.Tx, p *policy.Policy, limit int) ([]*fairwa
 	}
 	// Tasks in review: a monitor whose run ended waits only for a human's
 	// close; a required domain nobody reviewed waits to be routed.
-	inReview, err := tx.Tasks(fairway.TaskFilter{Status: fairway.StatusInReview})
+	inReview, err := tx.Tasks(fairway.TaskFilter{Status: fairway.StatusInReview, Limit: page})
 	if err != nil {
 		return nil, err
 	}
@@ -237,8 +241,9 @@ func (l *Ledger) safeWork(tx fairway.Tx, p *policy.Policy, limit int) ([]*fairwa
 	return out, nil
 }
 
-// laneWait lists what a waiting lane's tasks wait on.
-func laneWait(tx fairway.Tx, s *fairway.LaneState) (*fairway.LaneWait, error) {
+// laneWait lists what a waiting lane's tasks wait on: the first limit
+// of them with their blockers, and how many there are.
+func laneWait(tx fairway.Tx, s *fairway.LaneState, limit int) (*fairway.LaneWait, error) {
 	w := &fairway.LaneWait{Lane: s.Name, WaitingOn: s.WaitingOn, Held: []*fairway.HeldTask{}}
 	tasks, err := tx.Tasks(fairway.TaskFilter{Lane: s.Name})
 	if err != nil {
@@ -256,6 +261,12 @@ func laneWait(tx fairway.Tx, s *fairway.LaneState) (*fairway.LaneWait, error) {
 		default:
 			continue
 		}
+		if len(w.Held) >= limit {
+			// Beyond the shown ones, count: an open task of a waiting lane
+			// is not ready, so it waits on its dependencies.
+			w.HeldTotal++
+			continue
+		}
 		blockers, err := unfinishedBlockers(tx, t.Key)
 		if err != nil {
 			return nil, err
@@ -265,6 +276,7 @@ func laneWait(tx fairway.Tx, s *fairway.LaneState) (*fairway.LaneWait, error) {
 		}
 		h.Blockers = blockers
 		w.Held = append(w.Held, h)
+		w.HeldTotal++
 	}
 	return w, nil
 }
@@ -287,28 +299,67 @@ func unfinishedBlockers(tx fairway.Tx, key string) ([]string, error) {
 	return out, nil
 }
 
-// unblocks counts the unfinished tasks downstream of key, each once.
-func unblocks(tx fairway.Tx, key string) (int, error) {
+// UnblocksBound is how many tasks downstream of one piece of safe work
+// the planner looks at: it counts the unfinished ones among them, so a
+// count of UnblocksBound or more means "at least that many".
+const UnblocksBound = 20
+
+// graph memoises the dependency edges and task statuses one plan reads,
+// so that overlapping downstream walks read each task once.
+type graph struct {
+	tx       fairway.Tx
+	blocking map[string][]string
+	status   map[string]string
+}
+
+func newGraph(tx fairway.Tx) *graph {
+	return &graph{tx: tx, blocking: map[string][]string{}, status: map[string]string{}}
+}
+
+func (g *graph) next(key string) ([]string, error) {
+	if n, ok := g.blocking[key]; ok {
+		return n, nil
+	}
+	n, err := g.tx.Blocking(key)
+	g.blocking[key] = n
+	return n, err
+}
+
+func (g *graph) statusOf(key string) (string, error) {
+	if s, ok := g.status[key]; ok {
+		return s, nil
+	}
+	t, err := g.tx.Task(key)
+	if err != nil {
+		return "", err
+	}
+	g.status[key] = t.Status
+	return t.Status, nil
+}
+
+// unblocks counts the unfinished tasks downstream of key, each once,
+// breadth first, looking at UnblocksBound tasks at most.
+func (g *graph) unblocks(key string) (int, error) {
 	seen := map[string]bool{key: true}
 	queue := []string{key}
 	n := 0
-	for len(queue) > 0 {
+	for len(queue) > 0 && len(seen) <= UnblocksBound {
 		k := queue[0]
 		queue = queue[1:]
-		next, err := tx.Blocking(k)
+		next, err := g.next(k)
 		if err != nil {
 			return 0, err
 		}
 		for _, d := range next {
-			if seen[d] {
+			if seen[d] || len(seen) > UnblocksBound {
 				continue
 			}
 			seen[d] = true
-			t, err := tx.Task(d)
+			st, err := g.statusOf(d)
 			if err != nil {
 				return 0, err
 			}
-			if !fairway.IsTerminal(t.Status) {
+			if !fairway.IsTerminal(st) {
 				n++
 			}
 			queue = append(queue, d)
