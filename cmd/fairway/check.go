@@ -25,12 +25,12 @@ const EvidenceCoverage = "coverage"
 func init() {
 	register(&command{
 		name: "check run", summary: "Run a smoke/UAT check suite in parallel: each check recorded as evidence with its normalised output's digest, a JUnit report, and the coverage matrix",
-		args: "SUITE --task KEY [--env ENV] [--deploy RUN --stage smoke|uat] [--parallel N] [--junit FILE]",
+		args: "SUITE --env ENV [--task KEY] [--deploy RUN --stage smoke|uat] [--parallel N] [--junit FILE]",
 		example: `fairway check run smoke.yaml --task OPS-UAT-001 --env kind-local --junit smoke.xml --as codex
-fairway check run uat.yaml --task OPS-UAT-001 --deploy 1 --stage uat --as codex   # the run's environment`,
+fairway check run uat.yaml --deploy 1 --stage uat --as codex   # the run's task and environment`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			var o checkOptions
-			fs.StringVar(&o.task, "task", "", "task the evidence is for (required)")
+			fs.StringVar(&o.task, "task", "", "task the evidence is for (required unless --deploy names a run, whose task it is)")
 			fs.StringVar(&o.env, "env", "", "the environment the checks run against, as the policy declares it; mutating checks run only where its prerequisites are met")
 			fs.Int64Var(&o.deploy, "deploy", 0, "a deploy-run whose stage the suite's outcome moves (its environment is the default --env)")
 			fs.StringVar(&o.stage, "stage", "", "with --deploy: smoke or uat")
@@ -79,8 +79,13 @@ func checkRun(a *app, pos []string, o checkOptions) error {
 	if len(pos) != 1 {
 		return usagef("want one SUITE file")
 	}
-	if err := fairway.ValidateKey("task", o.task); err != nil {
-		return err
+	if o.task == "" && o.deploy == 0 {
+		return fairway.FieldError("task", "is required: name the task the evidence is for with --task KEY, or the deploy-run with --deploy RUN")
+	}
+	if o.task != "" {
+		if err := fairway.ValidateKey("task", o.task); err != nil {
+			return err
+		}
 	}
 	if (o.deploy != 0) != (o.stage != "") || o.stage != "" && o.stage != fairway.StageSmoke && o.stage != fairway.StageUAT {
 		return usagef("--deploy RUN and --stage smoke|uat go together")
@@ -105,13 +110,13 @@ func checkRun(a *app, pos []string, o checkOptions) error {
 	if _, err := svc.Whoami(ctx); err != nil {
 		return err
 	}
-	if _, err := svc.GetTask(ctx, o.task); err != nil {
-		return err
-	}
 	if o.deploy != 0 {
 		run, err := svc.GetDeployRun(ctx, o.deploy)
 		if err != nil {
 			return err
+		}
+		if o.task == "" {
+			o.task = run.Task
 		}
 		if run.Task != o.task {
 			return fairway.FieldError("deploy", "deploy-run %d is of task %s, not %s", o.deploy, run.Task, o.task)
@@ -120,6 +125,9 @@ func checkRun(a *app, pos []string, o checkOptions) error {
 			return fairway.FieldError("env", "deploy-run %d is in %s, not %s", o.deploy, run.Environment, o.env)
 		}
 		o.env = run.Environment
+	}
+	if _, err := svc.GetTask(ctx, o.task); err != nil {
+		return err
 	}
 	mutating := slices.ContainsFunc(suite.Checks, func(c *check.Check) bool { return c.Mutating })
 	if mutating && o.env == "" {

@@ -91,6 +91,9 @@ func TestCheck_ProbesRefuseMutationUntilTheBlockerIsWaived(t *testing.T) {
 		if _, errOut, code := e.run("codex", "check", "run", suite, "--task", "OPS-UAT-KIND-FULL-001"); code != exitUsage || !strings.Contains(errOut, "env: is required: the suite has mutating checks") {
 			t.Fatalf("no --env: exit %d %s", code, errOut)
 		}
+		if _, errOut, code := e.run("codex", "check", "run", suite, "--env", "kind-local"); code != exitUsage || !strings.Contains(errOut, "task: is required: name the task the evidence is for with --task KEY, or the deploy-run with --deploy RUN") {
+			t.Fatalf("no task: exit %d %s", code, errOut)
+		}
 		junit := filepath.Join(files, "uat.xml")
 		var runs [2]checkRunOut
 		for i := range runs {
