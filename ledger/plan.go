@@ -110,7 +110,7 @@ func (l *Ledger) safeWork(tx fairway.Tx, p *policy.Policy, limit int) ([]*fairwa
 	// Ready tasks: safe work is a share of them; read a page a few times
 	// the limit, so the ranking has a choice and the plan stays cheap on
 	// a large ledger.
-	page := max(limit*2, 40)
+	page := limit + 10
 	ready, err := tx.ReadyTasks(fairway.NextFilter{Limit: page})
 	if err != nil {
 		return nil, err
@@ -242,41 +242,40 @@ func (l *Ledger) safeWork(tx fairway.Tx, p *policy.Policy, limit int) ([]*fairwa
 }
 
 // laneWait lists what a waiting lane's tasks wait on: the first limit
-// of them with their blockers, and how many there are.
+// of them with their blockers (blocked ones first, then those in review,
+// then those waiting on dependencies), and how many there are.
 func laneWait(tx fairway.Tx, s *fairway.LaneState, limit int) (*fairway.LaneWait, error) {
 	w := &fairway.LaneWait{Lane: s.Name, WaitingOn: s.WaitingOn, Held: []*fairway.HeldTask{}}
-	tasks, err := tx.Tasks(fairway.TaskFilter{Lane: s.Name})
+	counts, err := tx.CountTasksByStatus(s.Name)
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range tasks {
-		h := &fairway.HeldTask{Key: t.Key, Title: t.Title, Status: t.Status}
-		switch t.Status {
-		case fairway.StatusBlocked:
-			h.WaitsOn = t.WaitReason
-		case fairway.StatusInReview:
-			h.WaitsOn = fairway.WaitReviewer
-		case fairway.StatusOpen:
-			h.WaitsOn = fairway.WaitDependency
-		default:
+	for _, st := range []string{fairway.StatusBlocked, fairway.StatusInReview, fairway.StatusOpen} {
+		// An open task of a waiting lane is not ready: it waits on its
+		// dependencies.
+		w.HeldTotal += counts[st]
+		if len(w.Held) >= limit || counts[st] == 0 {
 			continue
 		}
-		if len(w.Held) >= limit {
-			// Beyond the shown ones, count: an open task of a waiting lane
-			// is not ready, so it waits on its dependencies.
-			w.HeldTotal++
-			continue
-		}
-		blockers, err := unfinishedBlockers(tx, t.Key)
+		tasks, err := tx.Tasks(fairway.TaskFilter{Lane: s.Name, Status: st, Limit: limit - len(w.Held)})
 		if err != nil {
 			return nil, err
 		}
-		if t.Status == fairway.StatusOpen && len(blockers) == 0 {
-			continue // ready; a waiting lane has none, but be exact
+		for _, t := range tasks {
+			h := &fairway.HeldTask{Key: t.Key, Title: t.Title, Status: t.Status}
+			switch t.Status {
+			case fairway.StatusBlocked:
+				h.WaitsOn = t.WaitReason
+			case fairway.StatusInReview:
+				h.WaitsOn = fairway.WaitReviewer
+			default:
+				h.WaitsOn = fairway.WaitDependency
+			}
+			if h.Blockers, err = unfinishedBlockers(tx, t.Key); err != nil {
+				return nil, err
+			}
+			w.Held = append(w.Held, h)
 		}
-		h.Blockers = blockers
-		w.Held = append(w.Held, h)
-		w.HeldTotal++
 	}
 	return w, nil
 }
@@ -302,7 +301,7 @@ func unfinishedBlockers(tx fairway.Tx, key string) ([]string, error) {
 // UnblocksBound is how many tasks downstream of one piece of safe work
 // the planner looks at: it counts the unfinished ones among them, so a
 // count of UnblocksBound or more means "at least that many".
-const UnblocksBound = 20
+const UnblocksBound = 10
 
 // graph memoises the dependency edges and task statuses one plan reads,
 // so that overlapping downstream walks read each task once.
