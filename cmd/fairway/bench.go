@@ -29,6 +29,7 @@ fairway bench --quick --json`,
 			fs.StringVar(&o.workdir, "workdir", "", "folder for the benchmark stores (default: a temporary folder, removed after)")
 			o.ingestMiB = optInt(fs, "ingest-mib", 1024, "size of the evidence ingest measurement, in MiB")
 			fs.StringVar(&o.ingestChild, "ingest-child", "", "internal: ingest into this folder and exit (used to measure peak memory)")
+			fs.StringVar(&o.only, "only", "", "run only these measurements, comma-separated: plan (next's fallback plan), suite (the check harness)")
 			return func(a *app, pos []string) error { return runBench(a, pos, o) }
 		},
 	})
@@ -51,6 +52,7 @@ type benchOptions struct {
 	workdir     string
 	ingestMiB   *optional[int]
 	ingestChild string
+	only        string
 }
 
 func runBench(a *app, pos []string, o benchOptions) error {
@@ -87,6 +89,9 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	}
 	ctx := a.ctx
 	var rows []benchRow
+	if o.only != "" {
+		return benchOnly(a, progress, o, work)
+	}
 
 	// 1. One whole `fairway task create` process, against `fairway
 	// --help`-like process start as the baseline.
@@ -199,59 +204,16 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	rows = append(rows, benchRow{Name: fmt.Sprintf("next over %dk tasks, %dk edges", tasks/1000, edges/1000), Value: ms(next), Unit: "ms median",
 		Baseline: ms(get), Ratio: ms(next) / ms(get), Goal: "< 50 ms", Note: "baseline: reading one task by key"})
 
-	// 3b. next when the asked-for lane waits: the planner's fallback over
-	// a large ledger of many lanes.
-	lanes := 200
-	progress("building %d tasks in %d lanes with %d edges, one lane waiting", tasks, lanes, edges)
-	ll, ls, las, _, err := bench.OpenLedger(ctx, filepath.Join(work, "lanes"), sqlite.Options{})
+	// 3b, 3c: the fallback plan and the check harness.
+	planRow, err := benchPlan(a, progress, exe, work, tasks, edges, runs, start)
 	if err != nil {
 		return err
 	}
-	if err := bench.LaneGraph(ctx, ll, las, tasks, lanes, edges, 1); err != nil {
-		ls.Close()
+	suiteRows, err := benchSuite(a, progress, quick)
+	if err != nil {
 		return err
 	}
-	ls.Close()
-	lanesDir := filepath.Join(work, "lanes")
-	planOut, err := exec.Command(exe, "next", "--lane", bench.WaitingLane, "--json", "--dir", lanesDir).Output()
-	if err != nil {
-		return fmt.Errorf("next --lane %s: %w", bench.WaitingLane, err)
-	}
-	var plan fairway.Plan
-	if err := json.Unmarshal(planOut, &plan); err != nil || len(plan.Waiting) != 1 || len(plan.Safe) == 0 {
-		return fmt.Errorf("next --lane %s did not fall back to a plan with safe work: %v %.200s", bench.WaitingLane, err, planOut)
-	}
-	progress("timing next --lane %s (fallback planning)", bench.WaitingLane)
-	planProc, err := bench.Time(runs, func() error {
-		return exec.Command(exe, "next", "--lane", bench.WaitingLane, "--dir", lanesDir).Run()
-	})
-	if err != nil {
-		return fmt.Errorf("next process: %w", err)
-	}
-	rows = append(rows, benchRow{Name: fmt.Sprintf("next --lane (waits) with fallback plan, whole process, %dk tasks, %d lanes", tasks/1000, lanes), Value: ms(planProc), Unit: "ms median",
-		Baseline: ms(start), Ratio: ms(planProc) / ms(start), Goal: "< 50 ms",
-		Note: fmt.Sprintf("baseline: process start without a store; the plan offered %d safe items, held %d tasks", len(plan.Safe), plan.Waiting[0].HeldTotal)})
-
-	// 3c. A 200-check suite of cheap probes: the harness against the same
-	// requests made plainly; and two runs' digests.
-	progress("timing a 200-check probe suite against a local server")
-	suiteRuns := 21
-	if quick {
-		suiteRuns = 7
-	}
-	sr, err := bench.SuiteOverhead(ctx, 200, 8, suiteRuns)
-	if err != nil {
-		return fmt.Errorf("suite: %w", err)
-	}
-	rows = append(rows, benchRow{Name: "check suite of 200 HTTP probes, harness overhead", Value: 100 * (sr.Harness.Seconds()/sr.Baseline.Seconds() - 1), Unit: "% over the probes",
-		Baseline: ms(sr.Baseline), Ratio: sr.Harness.Seconds() / sr.Baseline.Seconds(), Goal: "< 10%",
-		Note: fmt.Sprintf("harness %.2f ms median (parallel 8: masks, digests, JUnit); baseline: the same 200 requests made by a plain loop, 8 at once, %.2f ms; recording evidence in the ledger is not included", ms(sr.Harness), ms(sr.Baseline))})
-	report := "identical"
-	if !sr.Report {
-		report = "DIFFERENT"
-	}
-	rows = append(rows, benchRow{Name: "check suite, two runs, identical digests", Value: float64(sr.Identical), Unit: fmt.Sprintf("of %d", sr.Checks), Goal: "all",
-		Note: "JUnit reports of the two runs: " + report + "; the server's answers carry fresh times, request ids and durations, which the suite's masks normalise"})
+	rows = append(append(rows, planRow), suiteRows...)
 
 	// 4. Evidence ingest, against hashing the same bytes alone.
 	progress("ingesting %d MiB of log as evidence (child process, for peak memory)", ingestMiB)
@@ -320,6 +282,10 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	rows = append(rows, benchRow{Name: "fairway run -- true, overhead", Value: ms(wrapped) - ms(direct), Unit: "ms median", Baseline: ms(direct),
 		Ratio: ms(wrapped) / ms(direct), Goal: "< 20 ms", Note: "baseline: running true directly"})
 
+	return printBench(a, rows)
+}
+
+func printBench(a *app, rows []benchRow) error {
 	return a.output(rows, func(w io.Writer) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "BENCHMARK\tRESULT\tBASELINE\tRATIO\tGOAL")
@@ -334,3 +300,106 @@ func runBench(a *app, pos []string, o benchOptions) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// benchPlan times `fairway next --lane` on a lane that waits, so that it
+// falls back to planning, as a whole process over a large ledger.
+func benchPlan(a *app, progress func(string, ...any), exe, work string, tasks, edges, runs int, start time.Duration) (benchRow, error) {
+	ctx := a.ctx
+	// 3b. next when the asked-for lane waits: the planner's fallback over
+	// a large ledger of many lanes.
+	lanes := 200
+	progress("building %d tasks in %d lanes with %d edges, one lane waiting", tasks, lanes, edges)
+	ll, ls, las, _, err := bench.OpenLedger(ctx, filepath.Join(work, "lanes"), sqlite.Options{})
+	if err != nil {
+		return benchRow{}, err
+	}
+	if err := bench.LaneGraph(ctx, ll, las, tasks, lanes, edges, 1); err != nil {
+		ls.Close()
+		return benchRow{}, err
+	}
+	ls.Close()
+	lanesDir := filepath.Join(work, "lanes")
+	planOut, err := exec.Command(exe, "next", "--lane", bench.WaitingLane, "--json", "--dir", lanesDir).Output()
+	if err != nil {
+		return benchRow{}, fmt.Errorf("next --lane %s: %w", bench.WaitingLane, err)
+	}
+	var plan fairway.Plan
+	if err := json.Unmarshal(planOut, &plan); err != nil || len(plan.Waiting) != 1 || len(plan.Safe) == 0 {
+		return benchRow{}, fmt.Errorf("next --lane %s did not fall back to a plan with safe work: %v %.200s", bench.WaitingLane, err, planOut)
+	}
+	progress("timing next --lane %s (fallback planning)", bench.WaitingLane)
+	planProc, err := bench.Time(runs, func() error {
+		return exec.Command(exe, "next", "--lane", bench.WaitingLane, "--dir", lanesDir).Run()
+	})
+	if err != nil {
+		return benchRow{}, fmt.Errorf("next process: %w", err)
+	}
+	return benchRow{Name: fmt.Sprintf("next --lane (waits) with fallback plan, whole process, %dk tasks, %d lanes", tasks/1000, lanes), Value: ms(planProc), Unit: "ms median",
+		Baseline: ms(start), Ratio: ms(planProc) / ms(start), Goal: "< 50 ms",
+		Note: fmt.Sprintf("baseline: process start without a store; the plan offered %d safe items, held %d tasks", len(plan.Safe), plan.Waiting[0].HeldTotal)}, nil
+
+}
+
+// benchSuite times the check harness on a 200-probe suite against the
+// same requests made plainly, and compares two runs' digests.
+func benchSuite(a *app, progress func(string, ...any), quick bool) ([]benchRow, error) {
+	ctx := a.ctx
+	// 3c. A 200-check suite of cheap probes: the harness against the same
+	// requests made plainly; and two runs' digests.
+	progress("timing a 200-check probe suite against a local server")
+	suiteRuns := 21
+	if quick {
+		suiteRuns = 7
+	}
+	sr, err := bench.SuiteOverhead(ctx, 200, 8, suiteRuns)
+	if err != nil {
+		return nil, fmt.Errorf("suite: %w", err)
+	}
+	rows := []benchRow{{Name: "check suite of 200 HTTP probes, harness overhead", Value: 100 * (sr.Harness.Seconds()/sr.Baseline.Seconds() - 1), Unit: "% over the probes",
+		Baseline: ms(sr.Baseline), Ratio: sr.Harness.Seconds() / sr.Baseline.Seconds(), Goal: "< 10%",
+		Note: fmt.Sprintf("harness %.2f ms median (parallel 8: masks, digests, JUnit); baseline: the same 200 requests made by a plain loop, 8 at once, %.2f ms; recording evidence in the ledger is not included", ms(sr.Harness), ms(sr.Baseline))}}
+	report := "identical"
+	if !sr.Report {
+		report = "DIFFERENT"
+	}
+	rows = append(rows, benchRow{Name: "check suite, two runs, identical digests", Value: float64(sr.Identical), Unit: fmt.Sprintf("of %d", sr.Checks), Goal: "all",
+		Note: "JUnit reports of the two runs: " + report + "; the server's answers carry fresh times, request ids and durations, which the suite's masks normalise"})
+	return rows, nil
+
+}
+
+// benchOnly runs the measurements --only names.
+func benchOnly(a *app, progress func(string, ...any), o benchOptions, work string) error {
+	var rows []benchRow
+	for _, name := range strings.Split(o.only, ",") {
+		switch strings.TrimSpace(name) {
+		case "plan":
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			runs, tasks, edges := 40, 100000, 300000
+			if o.quick {
+				runs, tasks, edges = 10, 20000, 60000
+			}
+			start, err := bench.Time(runs, func() error { return exec.Command(exe, "help", "serve").Run() })
+			if err != nil {
+				return err
+			}
+			row, err := benchPlan(a, progress, exe, work, tasks, edges, runs, start)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, row)
+		case "suite":
+			r, err := benchSuite(a, progress, o.quick)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, r...)
+		default:
+			return fairway.FieldError("only", "%q is not a measurement --only can run: use plan or suite", name)
+		}
+	}
+	return printBench(a, rows)
+}
