@@ -30,7 +30,7 @@ type SuiteResult struct {
 
 // probeServer answers cheaply, with what varies between calls (a time,
 // a request id, a duration) beside what does not.
-func probeServer() (*http.Server, string, error) {
+func probeServer(delay time.Duration) (*http.Server, string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", err
@@ -38,6 +38,9 @@ func probeServer() (*http.Server, string, error) {
 	var n atomic.Int64
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := n.Add(1)
+		if delay > 0 {
+			time.Sleep(delay)
+		}
 		fmt.Fprintf(w, `{"path":%q,"ok":true,"at":"%s","request":"%08x-0000-4000-8000-%012x","took":"%dms"}`,
 			r.URL.Path, time.Now().UTC().Format(time.RFC3339Nano), id, id, id%13)
 	})}
@@ -46,10 +49,11 @@ func probeServer() (*http.Server, string, error) {
 }
 
 // SuiteOverhead runs a suite of checks cheap HTTP probes against a local
-// server through the harness, runs times, against the same requests made
-// by a plain loop; and compares two harness runs' digests.
-func SuiteOverhead(ctx context.Context, checks, parallel, runs int) (*SuiteResult, error) {
-	srv, base, err := probeServer()
+// server (answering after delay) through the harness, runs times, against
+// the same requests made by a plain loop; and compares two harness runs'
+// digests.
+func SuiteOverhead(ctx context.Context, checks, parallel, runs int, delay time.Duration) (*SuiteResult, error) {
+	srv, base, err := probeServer(delay)
 	if err != nil {
 		return nil, err
 	}

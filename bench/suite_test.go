@@ -10,7 +10,7 @@ import (
 // Two runs of the same suite against a service whose answers carry fresh
 // times, ids and durations give the same digests and the same report.
 func TestSuiteOverhead_TwoRunsGiveIdenticalDigests(t *testing.T) {
-	r, err := bench.SuiteOverhead(context.Background(), 40, 4, 2)
+	r, err := bench.SuiteOverhead(context.Background(), 40, 4, 2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
