@@ -207,4 +207,35 @@ type DeployService interface {
 	DecideNoRollback(ctx context.Context, run int64, reason string) (*DeployRun, error)
 	GetDeployRun(ctx context.Context, id int64) (*DeployRun, error)
 	ListDeployRuns(ctx context.Context, f DeployFilter) ([]*DeployRun, error)
+	// EnvironmentStatus says whether an environment takes mutating work:
+	// each of its prerequisites the policy names that is unmet, for the
+	// task when one is given (its waivers count), is a blocker.
+	EnvironmentStatus(ctx context.Context, name, task string) (*EnvironmentState, error)
+}
+
+// EnvironmentState is an environment the policy declares and what stops
+// mutating work there.
+type EnvironmentState struct {
+	Name        string `json:"name"`
+	Class       string `json:"class"`
+	Protected   bool   `json:"protected,omitempty"`
+	Description string `json:"description,omitempty"`
+	// Task is the task whose waivers were counted, if any.
+	Task     string     `json:"task,omitempty"`
+	Blockers []*Blocker `json:"blockers"`
+}
+
+// Blocker is one unmet prerequisite of an environment.
+type Blocker struct {
+	// Prerequisite names the policy's prerequisite, e.g.
+	// kind-compute-capacity.
+	Prerequisite string `json:"prerequisite"`
+	Description  string `json:"description"`
+	// Remedy says what would meet it.
+	Remedy string `json:"remedy"`
+}
+
+// String says the blocker in a few words: the prerequisite and why.
+func (b *Blocker) String() string {
+	return "prerequisite " + b.Prerequisite + " unmet: " + b.Description
 }

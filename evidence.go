@@ -25,6 +25,9 @@ const (
 	EvidenceExport        = "export"
 	EvidenceDrill         = "drill"
 	EvidenceDiff          = "diff"
+	// EvidenceCITerminal is a watched CI run's terminal state: what a
+	// monitor task's gate waits for.
+	EvidenceCITerminal = "ci-terminal"
 	// EvidenceContext holds transcripts and chat: useful to a reader,
 	// never proof of anything (R11).
 	EvidenceContext = "context"

@@ -21,6 +21,7 @@ type Service interface {
 	SessionService
 	DeployService
 	PlanService
+	WebhookService
 	TreeService
 	SearchService
 }

@@ -24,18 +24,27 @@ type Suite struct {
 	// Coverage lists the items the suite is meant to prove; an item no
 	// check covers shows as not covered.
 	Coverage []string `yaml:"coverage"`
-	Checks   []*Check `yaml:"checks"`
+	// Masks normalise each check's output before its digest is taken,
+	// so that the same behaviour gives the same digest.
+	Masks  []Mask   `yaml:"masks"`
+	Checks []*Check `yaml:"checks"`
+
+	masks []mask
 
 	File   string `yaml:"-"`
 	Digest string `yaml:"-"`
 }
 
-// Check is one named command and the coverage items it proves when it
-// exits 0.
+// Check is one named command or HTTP probe and the coverage items
+// (areas) it proves when it passes.
 type Check struct {
 	Name    string   `yaml:"name"`
 	Command []string `yaml:"command"`
+	HTTP    *Probe   `yaml:"http"`
 	Covers  []string `yaml:"covers"`
+	// Mutating checks change the environment; they run only where the
+	// environment's prerequisites are met.
+	Mutating bool `yaml:"mutating"`
 	// Timeout bounds the command; DefaultTimeout when empty.
 	Timeout string `yaml:"timeout"`
 
@@ -104,6 +113,18 @@ func Load(file string, data []byte) (*Suite, error) {
 		}
 		declared[item] = true
 	}
+	for i := range s.Masks {
+		n := field(top, "masks")
+		if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+			n = n.Content[i]
+		}
+		m, err := s.Masks[i].compile()
+		if err != nil {
+			at(n, "masks[%d]: %v", i, err)
+			continue
+		}
+		s.masks = append(s.masks, m)
+	}
 	if len(s.Checks) == 0 {
 		at(top, "checks: a suite needs at least one check")
 	}
@@ -124,8 +145,15 @@ func Load(file string, data []byte) (*Suite, error) {
 			at(field(n, "name"), "checks[%d].name: check %q is named twice", i, c.Name)
 		}
 		seen[c.Name] = true
-		if len(c.Command) == 0 || c.Command[0] == "" {
-			at(n, "checks[%d].command: is required, as a list of arguments: [curl, -fsS, URL]", i)
+		switch {
+		case c.HTTP != nil && len(c.Command) > 0:
+			at(n, "checks[%d]: give command or http, not both", i)
+		case c.HTTP != nil:
+			for _, e := range c.HTTP.check() {
+				at(field(n, "http"), "checks[%d].http.%s", i, e)
+			}
+		case len(c.Command) == 0 || c.Command[0] == "":
+			at(n, "checks[%d].command: is required, as a list of arguments: [curl, -fsS, URL], or give an http probe", i)
 		}
 		if len(c.Covers) == 0 {
 			at(n, "checks[%d].covers: name the coverage item(s) the check proves", i)
@@ -158,6 +186,8 @@ const (
 	Proven     = "proven"
 	Failing    = "failing"
 	NotCovered = "not-covered"
+	// Blocked: a check would cover the item, but a blocker stopped it.
+	Blocked = "blocked"
 )
 
 // Result is one check's outcome and the evidence that records it.
@@ -167,6 +197,19 @@ type Result struct {
 	Evidence string   `json:"evidence"`
 	ExitCode int      `json:"exit_code"`
 	Passed   bool     `json:"passed"`
+	// Status is an HTTP probe's response status.
+	Status int `json:"status,omitempty"`
+	// Failure says why a check failed.
+	Failure string `json:"failure,omitempty"`
+	// Digest is the sha256 of the check's normalised output: the same
+	// behaviour gives the same digest, run after run.
+	Digest string `json:"digest,omitempty"`
+	// Refused names the blocker that stopped a mutating check.
+	Refused string `json:"refused,omitempty"`
+	// Output is the normalised output the digest is of.
+	Output []byte `json:"-"`
+	// Duration is how long the check took (not part of any digest).
+	Duration time.Duration `json:"-"`
 }
 
 // Item is one coverage item's state and the evidence behind it.
@@ -178,6 +221,8 @@ type Item struct {
 	// counted (R3).
 	Proven  []string `json:"proven,omitempty"`
 	Failing []string `json:"failing,omitempty"`
+	// Blockers name what stopped the item's mutating checks.
+	Blockers []string `json:"blockers,omitempty"`
 	// Suite names where the item's state came from.
 	Suite string `json:"suite,omitempty"`
 }
@@ -185,13 +230,16 @@ type Item struct {
 // Matrix is the coverage of one suite run, recorded as coverage
 // evidence: its content is this, as JSON.
 type Matrix struct {
-	Suite       string   `json:"suite"`
-	SuiteDigest string   `json:"suite_digest"`
-	Task        string   `json:"task"`
-	Deploy      int64    `json:"deploy,omitempty"`
-	Stage       string   `json:"stage,omitempty"`
-	Results     []Result `json:"results"`
-	Items       []Item   `json:"items"`
+	Suite       string `json:"suite"`
+	SuiteDigest string `json:"suite_digest"`
+	Task        string `json:"task"`
+	Environment string `json:"environment,omitempty"`
+	Deploy      int64  `json:"deploy,omitempty"`
+	Stage       string `json:"stage,omitempty"`
+	// Report is the evidence holding the run's JUnit report.
+	Report  string   `json:"report,omitempty"`
+	Results []Result `json:"results"`
+	Items   []Item   `json:"items"`
 }
 
 // Derive computes the coverage of a suite from its checks' results:
@@ -211,9 +259,14 @@ func Derive(s *Suite, results []Result) []Item {
 				byItem[item] = it
 				order = append(order, item)
 			}
-			if r.Passed {
+			switch {
+			case r.Refused != "":
+				if !slices.Contains(it.Blockers, r.Refused) {
+					it.Blockers = append(it.Blockers, r.Refused)
+				}
+			case r.Passed:
 				it.Proven = append(it.Proven, r.Evidence)
-			} else {
+			default:
 				it.Failing = append(it.Failing, r.Evidence)
 			}
 		}
@@ -226,6 +279,8 @@ func Derive(s *Suite, results []Result) []Item {
 			it.State = Failing
 		case len(it.Proven) > 0:
 			it.State = Proven
+		case len(it.Blockers) > 0:
+			it.State = Blocked
 		}
 		out = append(out, *it)
 	}
@@ -245,7 +300,10 @@ func Merge(matrices []Matrix) []Item {
 			}
 			// A newer suite that does not cover the item does not erase
 			// what an older one proved.
-			if !seen || it.State != NotCovered || prev.State == NotCovered {
+			// Nor does a blocked newer run: what stopped it is shown only
+			// where nothing was proven or failed.
+			weak := func(state string) bool { return state == NotCovered || state == Blocked }
+			if !seen || !weak(it.State) || weak(prev.State) {
 				byItem[it.Item] = it
 			}
 		}

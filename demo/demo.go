@@ -8,3 +8,9 @@ import _ "embed"
 //
 //go:embed governance.yaml
 var Policy []byte
+
+// UATSuite is the full kind UAT check suite (kind-uat.yaml): one probe
+// per coverage area, the terminal one mutating.
+//
+//go:embed kind-uat.yaml
+var UATSuite []byte

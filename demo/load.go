@@ -31,7 +31,54 @@ func Load(ctx context.Context, svc fairway.Service) error {
 	l.tasks()
 	l.work()
 	l.outcomes()
+	l.runs()
 	return l.err
+}
+
+// runs records a kind deploy-run of the full UAT: CI, deploy and the
+// deterministic smoke passed, and its UAT stage waits while the mutating
+// checks are blocked by compute capacity; and a monitor task watching
+// main CI, settled when the webhook delivers its end.
+func (l *loader) runs() {
+	const uat = "OPS-UAT-KIND-FULL-001"
+	l.do(func() error {
+		ci, err := l.svc.AddEvidence(l.as("codex-1"), fairway.EvidenceAdd{Task: uat, Kind: fairway.EvidenceCommandResult, Filename: "ci.log",
+			Note: "CI of the UAT build", Command: &fairway.Command{Argv: []string{"make", "ci"}, ExitCode: 0}},
+			fairway.EvidenceParts{Content: strings.NewReader("ok  \tgpuaas/...\t(cached)\n")})
+		if err != nil {
+			return err
+		}
+		smoke := `<?xml version="1.0" encoding="UTF-8"?>
+<testsuite name="kind-smoke" tests="5" failures="0" errors="0" skipped="0">
+  <testcase name="session" classname="kind-smoke.auth/session"><properties><property name="digest" value="sha256:5d0c3ab1f0e9a4c2b7d86e1f3a2c4b5d6e7f8091a2b3c4d5e6f708192a3b4c5d"></property></properties></testcase>
+  <testcase name="mfa-posture" classname="kind-smoke.account/security"></testcase>
+  <testcase name="catalog" classname="kind-smoke.catalog/read-models"></testcase>
+  <testcase name="invoices" classname="kind-smoke.billing/finance-reads"></testcase>
+  <testcase name="ops-read-models" classname="kind-smoke.admin/ops-read-models"></testcase>
+</testsuite>
+`
+		sm, err := l.svc.AddEvidence(l.as("codex-1"), fairway.EvidenceAdd{Task: uat, Kind: fairway.EvidenceSmoke, Filename: "kind-smoke.junit.xml",
+			Note: "read-only kind smoke, outputs normalised (timestamps, ids, durations masked)"}, fairway.EvidenceParts{Content: strings.NewReader(smoke)})
+		if err != nil {
+			return err
+		}
+		run, err := l.svc.StartDeploy(l.as("codex-1"), fairway.DeployStart{Task: uat, Environment: "kind-local", Commit: "5c1f0e2d9a8b"})
+		if err != nil {
+			return err
+		}
+		for _, m := range []fairway.StageMove{
+			{Run: run.ID, Stage: fairway.StageCI, Status: fairway.StagePassed, Evidence: []string{ci.ID}},
+			{Run: run.ID, Stage: fairway.StageDeploy, Status: fairway.StagePassed, Evidence: []string{ci.ID}, Note: "alternate small profile"},
+			{Run: run.ID, Stage: fairway.StageSmoke, Status: fairway.StagePassed, Evidence: []string{sm.ID}},
+		} {
+			if _, err := l.svc.MoveStage(l.as("codex-1"), m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	l.task("priya", fairway.TaskCreate{Key: "PLAT-CI-MONITOR-001", Lane: "platform", Owner: "codex-1", Priority: prio(3), Risk: fairway.RiskLow,
+		Title: "Watch main CI of the release commit", Labels: []string{"monitor", "repo/acme/gpuaas", "workflow/ci.yml"}})
 }
 
 type loader struct {
@@ -62,6 +109,7 @@ func (l *loader) actors() {
 		{Name: "gustavo", Kind: fairway.KindHuman, DisplayName: "Gustavo (product)"},
 		{Name: "codex-1", Kind: fairway.KindAgent, DisplayName: "Codex"},
 		{Name: "claude-1", Kind: fairway.KindAgent, DisplayName: "Claude Code"},
+		{Name: "ci", Kind: fairway.KindService, DisplayName: "CI events (webhooks)"},
 	}
 	for i, p := range people {
 		ctx := l.ctx

@@ -155,3 +155,21 @@ func (c *Client) Plan(ctx context.Context, f fairway.PlanFilter) (*fairway.Plan,
 	var out fairway.Plan
 	return &out, c.do(ctx, "GET", "/api/v1/plan", q, nil, &out, nil)
 }
+
+func (s *Server) environmentStatus(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.service.EnvironmentStatus(r.Context(), r.PathValue("name"), r.URL.Query().Get("task"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// EnvironmentStatus reads an environment and what blocks mutating work
+// there, counting the task's waivers when one is given.
+func (c *Client) EnvironmentStatus(ctx context.Context, name, task string) (*fairway.EnvironmentState, error) {
+	q := url.Values{}
+	setNonEmpty(q, "task", task)
+	var out fairway.EnvironmentState
+	return &out, c.do(ctx, "GET", "/api/v1/environments/"+pathEscape(name), q, nil, &out, nil)
+}

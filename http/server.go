@@ -115,6 +115,7 @@ var routes = []route{
 	{"GET", "/api/v1/deploys/{id}", (*Server).getDeployRun},
 	{"POST", "/api/v1/deploys/{id}/stages/{stage}", (*Server).moveStage},
 	{"POST", "/api/v1/deploys/{id}/no-rollback", (*Server).decideNoRollback},
+	{"GET", "/api/v1/environments/{name}", (*Server).environmentStatus},
 	{"GET", "/api/v1/policy", (*Server).activePolicy},
 	{"POST", "/api/v1/policy/bootstrap", (*Server).bootstrapPolicy},
 	{"POST", "/api/v1/tasks/{key}/policy", (*Server).proposePolicy},
@@ -150,6 +151,12 @@ func (s *Server) MountMCP(h http.Handler) {
 	}
 }
 
+// webhookRoutes take CI events: no bearer token, the delivery's
+// signature is its credential, checked by the ledger.
+var webhookRoutes = []route{
+	{"POST", "/api/v1/webhooks/{source}", (*Server).receiveWebhook},
+}
+
 // Routes lists the API's operations as "METHOD /path", with the MCP
 // endpoint's.
 func Routes() []string {
@@ -157,7 +164,7 @@ func Routes() []string {
 	for _, m := range mcpMethods {
 		out = append(out, m+" "+MCPPath)
 	}
-	for _, rt := range routes {
+	for _, rt := range append(routes[:len(routes):len(routes)], webhookRoutes...) {
 		out = append(out, rt.method+" "+rt.pattern)
 	}
 	return out
@@ -186,6 +193,13 @@ func NewServer(service fairway.Service, auth Authenticator, logger *slog.Logger)
 			h = s.witness(rt.handle, h)
 		}
 		s.mux.HandleFunc(rt.method+" "+rt.pattern, h)
+	}
+	for _, rt := range webhookRoutes {
+		s.mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) {
+			if err := rt.handle(s, w, r); err != nil {
+				s.writeError(w, r, err)
+			}
+		})
 	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &fairway.Error{Code: fairway.ENOTFOUND, Message: fmt.Sprintf("no API operation %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path)})

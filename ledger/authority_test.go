@@ -341,6 +341,14 @@ var calls = map[string]call{
 	"ListDeployRuns": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.ListDeployRuns(ctx, fairway.DeployFilter{}))
 	}},
+	"ReceiveWebhook": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		l.Getenv = func(k string) string { return map[string]string{"FAIRWAY_GITHUB_WEBHOOK_SECRET": "s3cret"}[k] }
+		body := []byte(`{"action":"completed","repository":{"full_name":"acme/gpuaas"},"workflow_run":{"id":1,"path":".github/workflows/ci.yml","head_sha":"0123abcd","status":"completed","conclusion":"success"}}`)
+		return ignore(l.ReceiveWebhook(ctx, fairway.WebhookDelivery{Source: "github", Event: "workflow_run", Delivery: "d-1", Signature: githubSignature("s3cret", body), Body: body}))
+	}},
+	"EnvironmentStatus": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.EnvironmentStatus(ctx, "kind-local", ""))
+	}},
 	"Plan": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.Plan(ctx, fairway.PlanFilter{}))
 	}},
@@ -419,8 +427,11 @@ var allowed = map[string][]string{
 	// Agents execute deploys and record their stages; deciding not to roll
 	// back is a human's decision.
 	"StartDeploy": ownCredential, "MoveStage": ownCredential, "DecideNoRollback": humanOnly,
-	"GetDeployRun": everyone, "ListDeployRuns": everyone,
-	"Plan": everyone,
+	"GetDeployRun": everyone, "ListDeployRuns": everyone, "EnvironmentStatus": everyone,
+	// A webhook's signature is its credential: whoever delivers it, the
+	// policy's service actor records it.
+	"ReceiveWebhook": everyone,
+	"Plan":           everyone,
 }
 
 func TestAuthority_EveryMethodByEveryCaller(t *testing.T) {

@@ -34,6 +34,9 @@ type Ledger struct {
 	// WatchPoll is how often Watch looks for other processes' events
 	// (DefaultWatchPoll when zero).
 	WatchPoll time.Duration
+	// Getenv reads the server's environment: where webhook secrets are
+	// (os.Getenv when nil). Tests replace it.
+	Getenv func(string) string
 
 	changes    changes
 	listenOnce sync.Once

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"fairway"
@@ -38,7 +39,7 @@ func (l *Ledger) Plan(ctx context.Context, f fairway.PlanFilter) (*fairway.Plan,
 		if p == nil {
 			return fairway.Errorf(fairway.ECONFLICT, "no governance policy is in force, so nothing says which work is safe; bootstrap one with `fairway policy apply FILE`")
 		}
-		out.PolicyDigest = rec.Digest
+		out.PolicyDigest, out.UnblocksBound = rec.Digest, UnblocksBound
 		lanes, err := tx.Lanes()
 		if err != nil {
 			return err
@@ -56,7 +57,7 @@ func (l *Ledger) Plan(ctx context.Context, f fairway.PlanFilter) (*fairway.Plan,
 			if s.State != fairway.LaneWaiting {
 				continue
 			}
-			w, err := laneWait(tx, s)
+			w, err := laneWait(tx, s, limit)
 			if err != nil {
 				return err
 			}
@@ -65,26 +66,11 @@ func (l *Ledger) Plan(ctx context.Context, f fairway.PlanFilter) (*fairway.Plan,
 		if !found {
 			return fairway.Errorf(fairway.ENOTFOUND, "lane %q not found", f.Lane)
 		}
-		// Safe work is a share of ready work; read a wide page and keep it.
-		ready, err := tx.ReadyTasks(fairway.NextFilter{Limit: max(limit*20, 1000)})
+		safe, err := l.safeWork(tx, p, limit)
 		if err != nil {
 			return err
 		}
-		for _, t := range ready {
-			if !p.IsSafeFallback(t) {
-				continue
-			}
-			n, err := unblocks(tx, t.Key)
-			if err != nil {
-				return err
-			}
-			out.Safe = append(out.Safe, &fairway.SafeWork{Task: t, Why: safeWhy(p, t), Unblocks: n})
-		}
-		// Ready order (priority, risk, age) breaks ties.
-		sort.SliceStable(out.Safe, func(i, j int) bool { return out.Safe[i].Unblocks > out.Safe[j].Unblocks })
-		if len(out.Safe) > limit {
-			out.Safe = out.Safe[:limit]
-		}
+		out.Safe = safe
 		return nil
 	})
 	if err != nil {
@@ -93,34 +79,203 @@ func (l *Ledger) Plan(ctx context.Context, f fairway.PlanFilter) (*fairway.Plan,
 	return out, nil
 }
 
-// laneWait lists what a waiting lane's tasks wait on.
-func laneWait(tx fairway.Tx, s *fairway.LaneState) (*fairway.LaneWait, error) {
-	w := &fairway.LaneWait{Lane: s.Name, WaitingOn: s.WaitingOn, Held: []*fairway.HeldTask{}}
-	tasks, err := tx.Tasks(fairway.TaskFilter{Lane: s.Name})
+// docsLabels mark docs, runbook and portal work.
+var docsLabels = []string{"docs", "runbook", "portal"}
+
+// safeWork lists what is safe to do while lanes wait, each with why and
+// what to do, the most unblocking first (ready order, then the order of
+// the kinds, breaks ties).
+func (l *Ledger) safeWork(tx fairway.Tx, p *policy.Policy, limit int) ([]*fairway.SafeWork, error) {
+	var out []*fairway.SafeWork
+	// works reports whether work on t could change a protected control:
+	// such a task is never offered to be worked on (R5).
+	unsafe := func(t *fairway.Task) bool { return t.Mutating || len(p.ProtectedClassesOf(t)) > 0 }
+	g := newGraph(tx)
+	add := func(w *fairway.SafeWork, key string) error {
+		n, err := g.unblocks(key)
+		if err != nil {
+			return err
+		}
+		w.Unblocks = n
+		out = append(out, w)
+		return nil
+	}
+	terminalEvidence := func(t *fairway.Task) (string, error) {
+		list, err := tx.LatestProof(t.Key, fairway.EvidenceCITerminal)
+		if err != nil || len(list) == 0 {
+			return "", err
+		}
+		return list[0].ID, nil
+	}
+	// Ready tasks: safe work is a share of them; read a page a few times
+	// the limit, so the ranking has a choice and the plan stays cheap on
+	// a large ledger.
+	page := limit + 10
+	ready, err := tx.ReadyTasks(fairway.NextFilter{Limit: page})
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range tasks {
-		h := &fairway.HeldTask{Key: t.Key, Title: t.Title, Status: t.Status}
-		switch t.Status {
-		case fairway.StatusBlocked:
-			h.WaitsOn = t.WaitReason
-		case fairway.StatusInReview:
-			h.WaitsOn = fairway.WaitReviewer
-		case fairway.StatusOpen:
-			h.WaitsOn = fairway.WaitDependency
-		default:
+	for _, t := range ready {
+		if unsafe(t) {
 			continue
 		}
-		blockers, err := unfinishedBlockers(tx, t.Key)
+		w := &fairway.SafeWork{Kind: fairway.SafeTask, Task: t, Action: "`fairway task take " + t.Key + "`",
+			Why: "not mutating and touches no protected change class: working it changes no environment"}
+		switch {
+		case slices.Contains(t.Labels, fairway.LabelMonitor):
+			ev, err := terminalEvidence(t)
+			if err != nil {
+				return nil, err
+			}
+			if ev == "" {
+				continue // its run has not ended: nothing to do yet
+			}
+			w.Kind, w.Why = fairway.SafeMonitor, "monitor task whose watched run ended ("+ev+"): settling it reads what CI recorded and changes nothing"
+			w.Action = "move it to review: `fairway task move " + t.Key + " in_review`; a human closes it"
+		case p.IsSafeFallback(t) || slices.ContainsFunc(t.Labels, func(l string) bool { return slices.Contains(docsLabels, l) }):
+			w.Kind, w.Why = fairway.SafeDocs, safeWhy(p, t)
+		}
+		if err := add(w, t.Key); err != nil {
+			return nil, err
+		}
+	}
+	// Tasks in review: a monitor whose run ended waits only for a human's
+	// close; a required domain nobody reviewed waits to be routed.
+	inReview, err := tx.Tasks(fairway.TaskFilter{Status: fairway.StatusInReview, Limit: page})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range inReview {
+		if slices.Contains(t.Labels, fairway.LabelMonitor) && !unsafe(t) {
+			ev, err := terminalEvidence(t)
+			if err != nil {
+				return nil, err
+			}
+			if ev != "" {
+				if err := add(&fairway.SafeWork{Kind: fairway.SafeMonitor, Task: t, Why: "monitor task whose watched run ended (" + ev + "): its terminal evidence is recorded",
+					Action: "a human closes it once its gate passes: `fairway task close " + t.Key + "`"}, t.Key); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		needs, err := p.Needs(t, false)
 		if err != nil {
 			return nil, err
 		}
-		if t.Status == fairway.StatusOpen && len(blockers) == 0 {
-			continue // ready; a waiting lane has none, but be exact
+		reviews, err := tx.Reviews(t.Key)
+		if err != nil {
+			return nil, err
 		}
-		h.Blockers = blockers
-		w.Held = append(w.Held, h)
+		var unrouted []string
+		for _, n := range needs {
+			if n.Kind != policy.NeedReview || slices.ContainsFunc(reviews, func(r *fairway.Review) bool { return r.Domain == n.Name }) {
+				continue
+			}
+			if !slices.Contains(unrouted, n.Name) {
+				unrouted = append(unrouted, n.Name)
+			}
+		}
+		if len(unrouted) > 0 {
+			if err := add(&fairway.SafeWork{Kind: fairway.SafeReview, Task: t,
+				Why:    "in review, and nobody of " + strings.Join(unrouted, ", ") + " has reviewed it: asking a reviewer moves it toward its approval and loosens nothing",
+				Action: "ask a member of " + strings.Join(unrouted, ", ") + " to review it: `fairway gate explain " + t.Key + "` names the domains"}, t.Key); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Deploy-runs: findings without a follow-up task; non-production
+	// suites due to run.
+	runs, err := tx.DeployRuns(fairway.DeployFilter{})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		if r.State != fairway.DeployRunning {
+			continue
+		}
+		t, err := tx.Task(r.Task)
+		if err != nil {
+			return nil, err
+		}
+		failed := ""
+		for _, st := range []string{fairway.StageSmoke, fairway.StageUAT} {
+			if r.Stage(st).Status == fairway.StageFailed {
+				failed = st
+			}
+		}
+		id := strconv.FormatInt(r.ID, 10)
+		switch {
+		case failed != "" && len(r.FollowUps) == 0:
+			err = add(&fairway.SafeWork{Kind: fairway.SafeFinding, Task: t, Run: r.ID,
+				Why:    "deploy-run " + id + " failed its " + failed + " checks and no follow-up task holds the findings: recording them changes no environment",
+				Action: "after its rollback stage or a human's no-rollback: `fairway deploy stage " + id + " follow-up --status passed --finding TEXT`"}, t.Key)
+		case failed == "" && !r.Protected && r.Class != "production" && r.Stage(fairway.StageDeploy).Status == fairway.StagePassed:
+			due := ""
+			for _, st := range []string{fairway.StageSmoke, fairway.StageUAT} {
+				if due == "" && r.Stage(st).Status == fairway.StagePending {
+					due = st
+				}
+			}
+			if due == "" {
+				continue
+			}
+			err = add(&fairway.SafeWork{Kind: fairway.SafeSuite, Task: t, Run: r.ID,
+				Why: "the " + due + " suite of deploy-run " + id + " in " + r.Environment + " (" + r.Class + ", not production) is due: its checks touch no production control, " +
+					"and mutating checks are refused while the environment's prerequisites are unmet",
+				Action: "`fairway check run SUITE --task " + t.Key + " --deploy " + id + " --stage " + due + "`"}, t.Key)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	// What it unblocks decides; ready order, then the kinds' order, break
+	// ties.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Unblocks > out[j].Unblocks })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	if out == nil {
+		out = []*fairway.SafeWork{}
+	}
+	return out, nil
+}
+
+// laneWait lists what a waiting lane's tasks wait on: the first limit
+// of them with their blockers (blocked ones first, then those in review,
+// then those waiting on dependencies), and how many there are.
+func laneWait(tx fairway.Tx, s *fairway.LaneState, limit int) (*fairway.LaneWait, error) {
+	w := &fairway.LaneWait{Lane: s.Name, WaitingOn: s.WaitingOn, Held: []*fairway.HeldTask{}}
+	counts, err := tx.CountTasksByStatus(s.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range []string{fairway.StatusBlocked, fairway.StatusInReview, fairway.StatusOpen} {
+		// An open task of a waiting lane is not ready: it waits on its
+		// dependencies.
+		w.HeldTotal += counts[st]
+		if len(w.Held) >= limit || counts[st] == 0 {
+			continue
+		}
+		tasks, err := tx.Tasks(fairway.TaskFilter{Lane: s.Name, Status: st, Limit: limit - len(w.Held)})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tasks {
+			h := &fairway.HeldTask{Key: t.Key, Title: t.Title, Status: t.Status}
+			switch t.Status {
+			case fairway.StatusBlocked:
+				h.WaitsOn = t.WaitReason
+			case fairway.StatusInReview:
+				h.WaitsOn = fairway.WaitReviewer
+			default:
+				h.WaitsOn = fairway.WaitDependency
+			}
+			if h.Blockers, err = unfinishedBlockers(tx, t.Key); err != nil {
+				return nil, err
+			}
+			w.Held = append(w.Held, h)
+		}
 	}
 	return w, nil
 }
@@ -143,28 +298,67 @@ func unfinishedBlockers(tx fairway.Tx, key string) ([]string, error) {
 	return out, nil
 }
 
-// unblocks counts the unfinished tasks downstream of key, each once.
-func unblocks(tx fairway.Tx, key string) (int, error) {
+// UnblocksBound is how many tasks downstream of one piece of safe work
+// the planner looks at: it counts the unfinished ones among them, so a
+// count of UnblocksBound or more means "at least that many".
+const UnblocksBound = 10
+
+// graph memoises the dependency edges and task statuses one plan reads,
+// so that overlapping downstream walks read each task once.
+type graph struct {
+	tx       fairway.Tx
+	blocking map[string][]string
+	status   map[string]string
+}
+
+func newGraph(tx fairway.Tx) *graph {
+	return &graph{tx: tx, blocking: map[string][]string{}, status: map[string]string{}}
+}
+
+func (g *graph) next(key string) ([]string, error) {
+	if n, ok := g.blocking[key]; ok {
+		return n, nil
+	}
+	n, err := g.tx.Blocking(key)
+	g.blocking[key] = n
+	return n, err
+}
+
+func (g *graph) statusOf(key string) (string, error) {
+	if s, ok := g.status[key]; ok {
+		return s, nil
+	}
+	t, err := g.tx.Task(key)
+	if err != nil {
+		return "", err
+	}
+	g.status[key] = t.Status
+	return t.Status, nil
+}
+
+// unblocks counts the unfinished tasks downstream of key, each once,
+// breadth first, looking at UnblocksBound tasks at most.
+func (g *graph) unblocks(key string) (int, error) {
 	seen := map[string]bool{key: true}
 	queue := []string{key}
 	n := 0
-	for len(queue) > 0 {
+	for len(queue) > 0 && len(seen) <= UnblocksBound {
 		k := queue[0]
 		queue = queue[1:]
-		next, err := tx.Blocking(k)
+		next, err := g.next(k)
 		if err != nil {
 			return 0, err
 		}
 		for _, d := range next {
-			if seen[d] {
+			if seen[d] || len(seen) > UnblocksBound {
 				continue
 			}
 			seen[d] = true
-			t, err := tx.Task(d)
+			st, err := g.statusOf(d)
 			if err != nil {
 				return 0, err
 			}
-			if !fairway.IsTerminal(t.Status) {
+			if !fairway.IsTerminal(st) {
 				n++
 			}
 			queue = append(queue, d)
@@ -173,13 +367,13 @@ func unblocks(tx fairway.Tx, key string) (int, error) {
 	return n, nil
 }
 
-// safeWhy says why the policy counts a task as safe.
+// safeWhy says why a labelled task counts as safe.
 func safeWhy(p *policy.Policy, t *fairway.Task) string {
 	var labels []string
 	for _, l := range t.Labels {
-		if slices.Contains(p.Fallback.SafeLabels, l) {
+		if slices.Contains(p.Fallback.SafeLabels, l) || slices.Contains(docsLabels, l) {
 			labels = append(labels, l)
 		}
 	}
-	return "labelled " + strings.Join(labels, ", ") + " (the policy's fallback work); not mutating; touches no protected change class"
+	return "labelled " + strings.Join(labels, ", ") + " (docs, runbook, portal or the policy's fallback work); not mutating; touches no protected change class"
 }

@@ -2,8 +2,10 @@ package policy
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,6 +29,9 @@ type Environment struct {
 	// DefaultDeployClass when empty.
 	ChangeClass     string   `yaml:"change_class"`
 	ApprovalWindows []Window `yaml:"approval_windows"`
+	// Prerequisites name the policy's prerequisites that must be met (or
+	// waived) before mutating checks run here: the kind capacity blocker.
+	Prerequisites []string `yaml:"prerequisites"`
 }
 
 // Window is a span of time in which protected deploys may run.
@@ -91,6 +96,11 @@ func (c *checker) checkEnvironments() {
 		if len(e.ApprovalWindows) > 0 && !e.Protected {
 			c.errorf(path+".approval_windows", "approval windows are for protected environments; mark it protected: true or remove them")
 		}
+		for i, pr := range e.Prerequisites {
+			if p.Prerequisites[pr] == nil {
+				c.errorf(fmt.Sprintf("%s.prerequisites[%d]", path, i), "prerequisite %q is not declared under prerequisites", pr)
+			}
+		}
 		for i, w := range e.ApprovalWindows {
 			wpath := fmt.Sprintf("%s.approval_windows[%d]", path, i)
 			if w.Start.IsZero() || w.End.IsZero() {
@@ -108,6 +118,60 @@ func (c *checker) checkEnvironments() {
 			if p.Environments[env] == nil {
 				c.errorf(fmt.Sprintf("rules[%d].deploy_runs[%d]", i, j), "environment %q is not declared under environments", env)
 			}
+		}
+	}
+}
+
+// Webhook is one CI event endpoint: which environment variable of the
+// server holds its secret (the secret itself is never in the policy nor
+// the ledger) and which service actor records what it receives.
+type Webhook struct {
+	SecretEnv string `yaml:"secret_env"`
+	Actor     string `yaml:"actor"`
+	// MaxSkew bounds how old a generic delivery's timestamp may be;
+	// DefaultMaxSkew when empty.
+	MaxSkew string `yaml:"max_skew"`
+
+	maxSkew time.Duration
+}
+
+// DefaultMaxSkew is how far a generic delivery's timestamp may be from
+// the server's clock.
+const DefaultMaxSkew = 5 * time.Minute
+
+// Skew returns the webhook's replay bound.
+func (w *Webhook) Skew() time.Duration {
+	if w.maxSkew == 0 {
+		return DefaultMaxSkew
+	}
+	return w.maxSkew
+}
+
+var envNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z_][A-Z0-9_]{0,99}$`) })
+
+func (c *checker) checkWebhooks() {
+	for _, src := range sortedKeys(c.p.Webhooks) {
+		w := c.p.Webhooks[src]
+		path := "webhooks." + src
+		if src != "github" && src != "generic" {
+			c.errorf(path+"#key", "%q is not a webhook source: use github or generic", src)
+		}
+		if w == nil {
+			c.errorf(path, "webhook %q has no settings", src)
+			continue
+		}
+		if !envNameRE().MatchString(w.SecretEnv) {
+			c.errorf(path+".secret_env", "%q is not an environment variable name (e.g. FAIRWAY_GITHUB_WEBHOOK_SECRET): name where the server finds the secret, never the secret", w.SecretEnv)
+		}
+		if !nameRE().MatchString(w.Actor) {
+			c.errorf(path+".actor", "%q is not an actor name: name the service actor that records the events", w.Actor)
+		}
+		if w.MaxSkew != "" {
+			d, err := time.ParseDuration(w.MaxSkew)
+			if err != nil || d <= 0 || d > 24*time.Hour {
+				c.errorf(path+".max_skew", "%q is not a duration between 1s and 24h", w.MaxSkew)
+			}
+			w.maxSkew = d
 		}
 	}
 }

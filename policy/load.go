@@ -368,6 +368,7 @@ func (c *checker) check() {
 	c.checkDefaults()
 	c.checkEvidenceKinds()
 	c.checkEnvironments()
+	c.checkWebhooks()
 	for i, k := range p.Secrets.Redact {
 		for _, r := range p.Secrets.Refuse {
 			if k == r {

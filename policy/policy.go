@@ -36,6 +36,9 @@ type Policy struct {
 	EvidenceKinds map[string]*EvidenceKind `yaml:"evidence_kinds"`
 	// Environments are where deploy-runs go.
 	Environments map[string]*Environment `yaml:"environments"`
+	// Webhooks configures the CI event endpoints, by source (github,
+	// generic).
+	Webhooks map[string]*Webhook `yaml:"webhooks"`
 	// Defaults is what a task's gate requires when nothing else in the
 	// policy applies to it, so that a gate never passes over nothing.
 	Defaults *Defaults `yaml:"defaults"`

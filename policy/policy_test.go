@@ -128,6 +128,12 @@ func TestLoad_EnvironmentErrorsNamePlace(t *testing.T) {
 		{"window on unprotected", "class: dev\n", "class: dev\n    approval_windows:\n      - {start: 2026-11-02T09:00:00Z, end: 2026-11-02T17:00:00Z}\n",
 			"environments.dev.approval_windows: approval windows are for protected environments"},
 		{"rule names unknown environment", "deploy_runs: [dev]", "deploy_runs: [qa]", `rules[1].deploy_runs[0]: environment "qa" is not declared under environments`},
+		{"unknown environment prerequisite", "    class: dev\n    prerequisites: [kind-compute-capacity]\n", "    class: dev\n    prerequisites: [gpu-capacity]\n",
+			`environments.dev.prerequisites[0]: prerequisite "gpu-capacity" is not declared under prerequisites`},
+		{"a secret where its name goes", "secret_env: FAIRWAY_GITHUB_WEBHOOK_SECRET\n", "secret_env: hunter2-not-a-name\n",
+			`webhooks.github.secret_env: "hunter2-not-a-name" is not an environment variable name`},
+		{"unknown webhook source", "  generic:\n", "  gitlab:\n", `webhooks.gitlab#key: "gitlab" is not a webhook source: use github or generic`},
+		{"bad skew", "max_skew: 5m\n", "max_skew: forever\n", `webhooks.generic.max_skew: "forever" is not a duration between 1s and 24h`},
 	}
 	for _, c := range cases {
 		if !strings.Contains(base, c.from) {

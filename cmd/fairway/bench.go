@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -23,7 +24,7 @@ import (
 
 func init() {
 	register(&command{
-		name: "bench", summary: "Measure write throughput, next on a large graph, and CLI process cost", args: "[--quick] [--tlog [--tlog-events N]] [--postgres URL]",
+		name: "bench", summary: "Measure write throughput, next and its fallback plan on a large graph, the check harness, and CLI process cost", args: "[--quick] [--only plan,suite] [--tlog [--tlog-events N]] [--postgres URL]",
 		example: `fairway bench
 fairway bench --quick --json
 fairway bench --tlog                  # only the audit log's Merkle tree: append cost, proofs at 10 million events, checkpoint verify
@@ -37,6 +38,7 @@ fairway bench --postgres 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=di
 			fs.StringVar(&o.ingestChild, "ingest-child", "", "internal: ingest into this folder and exit (used to measure peak memory)")
 			fs.BoolVar(&o.tlog, "tlog", false, "measure only the transparency log: durable appends with and without the Merkle tree, proof size and time in a large tree, checkpoint verification")
 			o.tlogEvents = optInt(fs, "tlog-events", 10_000_000, "with --tlog: events in the in-memory tree the proofs are measured in (default 10 million; 1 million with --quick)")
+			fs.StringVar(&o.only, "only", "", "run only these measurements, comma-separated: plan (next's fallback plan), suite (the check harness)")
 			return func(a *app, pos []string) error { return runBench(a, pos, o) }
 		},
 	})
@@ -62,6 +64,7 @@ type benchOptions struct {
 	tlog        bool
 	tlogEvents  *optional[int]
 	postgres    string
+	only        string
 }
 
 func runBench(a *app, pos []string, o benchOptions) error {
@@ -98,6 +101,9 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	}
 	ctx := a.ctx
 	var rows []benchRow
+	if o.only != "" {
+		return benchOnly(a, progress, o, work)
+	}
 	if o.tlog {
 		events := int64(o.tlogEvents.value())
 		if quick && !o.tlogEvents.set {
@@ -236,6 +242,17 @@ func runBench(a *app, pos []string, o benchOptions) error {
 		Baseline: ms(start), Ratio: ms(nextProc) / ms(start), Goal: "< 50 ms", Note: "baseline: process start without a store (fairway help serve)"})
 	rows = append(rows, benchRow{Name: fmt.Sprintf("next over %dk tasks, %dk edges", tasks/1000, edges/1000), Value: ms(next), Unit: "ms median",
 		Baseline: ms(get), Ratio: ms(next) / ms(get), Goal: "< 50 ms", Note: "baseline: reading one task by key"})
+
+	// 3b, 3c: the fallback plan and the check harness.
+	planRow, err := benchPlan(a, progress, exe, work, tasks, edges, runs, start)
+	if err != nil {
+		return err
+	}
+	suiteRows, err := benchSuite(a, progress, quick)
+	if err != nil {
+		return err
+	}
+	rows = append(append(rows, planRow), suiteRows...)
 
 	// 4. Evidence ingest, against hashing the same bytes alone.
 	progress("ingesting %d MiB of log as evidence (child process, for peak memory)", ingestMiB)
@@ -534,4 +551,117 @@ func benchMCP(ctx context.Context, exe, dir string, runs int) ([]benchRow, error
 		{Name: "MCP tool call overhead, in process", Value: inProc.MCP, Unit: "µs median", Baseline: inProc.Direct, Ratio: inProc.MCP / inProc.Direct,
 			Goal: "(shows the protocol's cost)", Note: "baseline: the same claim as a ledger call; the MCP call goes through the SDK's in-memory transport"},
 	}, nil
+}
+
+// benchPlan times `fairway next --lane` on a lane that waits, so that it
+// falls back to planning, as a whole process over a large ledger.
+func benchPlan(a *app, progress func(string, ...any), exe, work string, tasks, edges, runs int, start time.Duration) (benchRow, error) {
+	ctx := a.ctx
+	// 3b. next when the asked-for lane waits: the planner's fallback over
+	// a large ledger of many lanes.
+	lanes := 200
+	progress("building %d tasks in %d lanes with %d edges, one lane waiting", tasks, lanes, edges)
+	ll, ls, las, _, err := bench.OpenLedger(ctx, filepath.Join(work, "lanes"), sqlite.Options{})
+	if err != nil {
+		return benchRow{}, err
+	}
+	if err := bench.LaneGraph(ctx, ll, las, tasks, lanes, edges, 1); err != nil {
+		ls.Close()
+		return benchRow{}, err
+	}
+	ls.Close()
+	lanesDir := filepath.Join(work, "lanes")
+	planOut, err := exec.Command(exe, "next", "--lane", bench.WaitingLane, "--json", "--dir", lanesDir).Output()
+	if err != nil {
+		return benchRow{}, fmt.Errorf("next --lane %s: %w", bench.WaitingLane, err)
+	}
+	var plan fairway.Plan
+	if err := json.Unmarshal(planOut, &plan); err != nil || len(plan.Waiting) != 1 || len(plan.Safe) == 0 {
+		return benchRow{}, fmt.Errorf("next --lane %s did not fall back to a plan with safe work: %v %.200s", bench.WaitingLane, err, planOut)
+	}
+	progress("timing next --lane %s (fallback planning)", bench.WaitingLane)
+	planProc, err := bench.Time(runs, func() error {
+		return exec.Command(exe, "next", "--lane", bench.WaitingLane, "--dir", lanesDir).Run()
+	})
+	if err != nil {
+		return benchRow{}, fmt.Errorf("next process: %w", err)
+	}
+	return benchRow{Name: fmt.Sprintf("next --lane (waits) with fallback plan, whole process, %dk tasks, %d lanes", tasks/1000, lanes), Value: ms(planProc), Unit: "ms median",
+		Baseline: ms(start), Ratio: ms(planProc) / ms(start), Goal: "< 50 ms",
+		Note: fmt.Sprintf("baseline: process start without a store; the plan offered %d safe items, held %d tasks", len(plan.Safe), plan.Waiting[0].HeldTotal)}, nil
+
+}
+
+// benchSuite times the check harness on a 200-probe suite against the
+// same requests made plainly, and compares two runs' digests.
+func benchSuite(a *app, progress func(string, ...any), quick bool) ([]benchRow, error) {
+	ctx := a.ctx
+	// 3c. A 200-check suite of cheap probes: the harness against the same
+	// requests made plainly; and two runs' digests.
+	progress("timing a 200-check probe suite against a local server")
+	suiteRuns := 21
+	if quick {
+		suiteRuns = 7
+	}
+	sr, err := bench.SuiteOverhead(ctx, 200, 8, suiteRuns, 0)
+	if err != nil {
+		return nil, fmt.Errorf("suite: %w", err)
+	}
+	// The same with probes that take 2 ms each, as a probe of a real
+	// service does: the harness's cost per check is the same, the share
+	// smaller.
+	slow, err := bench.SuiteOverhead(ctx, 200, 8, suiteRuns, 2*time.Millisecond)
+	if err != nil {
+		return nil, fmt.Errorf("suite: %w", err)
+	}
+	rows := []benchRow{{Name: "check suite of 200 HTTP probes, harness overhead", Value: 100 * (sr.Harness.Seconds()/sr.Baseline.Seconds() - 1), Unit: "% over the probes",
+		Baseline: ms(sr.Baseline), Ratio: sr.Harness.Seconds() / sr.Baseline.Seconds(), Goal: "< 10%",
+		Note: fmt.Sprintf("harness %.2f ms median (parallel 8: masks, digests, JUnit); baseline: the same 200 requests made by a plain loop, 8 at once, %.2f ms; recording evidence in the ledger is not included", ms(sr.Harness), ms(sr.Baseline))}}
+	rows = append(rows, benchRow{Name: "check suite of 200 HTTP probes of 2 ms, harness overhead", Value: 100 * (slow.Harness.Seconds()/slow.Baseline.Seconds() - 1), Unit: "% over the probes",
+		Baseline: ms(slow.Baseline), Ratio: slow.Harness.Seconds() / slow.Baseline.Seconds(), Goal: "< 10%",
+		Note: fmt.Sprintf("as above, the server answering after 2 ms: harness %.2f ms, baseline %.2f ms", ms(slow.Harness), ms(slow.Baseline))})
+	report := "identical"
+	if !sr.Report {
+		report = "DIFFERENT"
+	}
+	rows = append(rows, benchRow{Name: "check suite, two runs, identical digests", Value: float64(sr.Identical), Unit: fmt.Sprintf("of %d", sr.Checks), Goal: "all",
+		Note: "JUnit reports of the two runs: " + report + "; the server's answers carry fresh times, request ids and durations, which the suite's masks normalise"})
+	return rows, nil
+
+}
+
+// benchOnly runs the measurements --only names.
+func benchOnly(a *app, progress func(string, ...any), o benchOptions, work string) error {
+	var rows []benchRow
+	for _, name := range strings.Split(o.only, ",") {
+		switch strings.TrimSpace(name) {
+		case "plan":
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			runs, tasks, edges := 40, 100000, 300000
+			if o.quick {
+				runs, tasks, edges = 10, 20000, 60000
+			}
+			start, err := bench.Time(runs, func() error { return exec.Command(exe, "help", "serve").Run() })
+			if err != nil {
+				return err
+			}
+			row, err := benchPlan(a, progress, exe, work, tasks, edges, runs, start)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, row)
+		case "suite":
+			r, err := benchSuite(a, progress, o.quick)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, r...)
+		default:
+			return fairway.FieldError("only", "%q is not a measurement --only can run: use plan or suite", name)
+		}
+	}
+	return printBench(a, rows)
 }

@@ -66,7 +66,7 @@ func TestCheck_RunRecordsEvidenceCoverageAndStage(t *testing.T) {
 		if len(res.Results) != 2 || !res.Results[0].Passed || res.Results[1].Passed || res.Results[1].ExitCode != 3 {
 			t.Fatalf("results = %+v", res.Results)
 		}
-		if s := res.Run.Stage(fairway.StageSmoke); s.Status != fairway.StageFailed || len(s.Evidence) != 3 || s.Evidence[2] != res.Coverage {
+		if s := res.Run.Stage(fairway.StageSmoke); s.Status != fairway.StageFailed || len(s.Evidence) != 4 || s.Evidence[2] != res.Report || s.Evidence[3] != res.Coverage {
 			t.Fatalf("smoke stage = %+v", s)
 		}
 		var items []check.Item

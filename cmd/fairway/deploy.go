@@ -203,6 +203,9 @@ func printPlan(w io.Writer, p *fairway.Plan) {
 			}
 			fmt.Fprintln(w)
 		}
+		if more := l.HeldTotal - len(l.Held); more > 0 {
+			fmt.Fprintf(w, "  … and %d more\n", more)
+		}
 	}
 	if len(p.Safe) == 0 {
 		fmt.Fprintln(w, "no safe fallback work is ready")
@@ -210,6 +213,14 @@ func printPlan(w io.Writer, p *fairway.Plan) {
 	}
 	fmt.Fprintln(w, "safe fallback work, most unblocking first:")
 	for _, s := range p.Safe {
-		fmt.Fprintf(w, "  %-32s unblocks %-3d %s\n    why safe: %s\n", s.Task.Key, s.Unblocks, oneLine(s.Task.Title), s.Why)
+		what := s.Task.Key
+		if s.Run != 0 {
+			what = fmt.Sprintf("%s run %d", s.Task.Key, s.Run)
+		}
+		unblocks := fmt.Sprint(s.Unblocks)
+		if p.UnblocksBound > 0 && s.Unblocks >= p.UnblocksBound {
+			unblocks += "+"
+		}
+		fmt.Fprintf(w, "  %-8s %-32s unblocks %-4s %s\n    why safe: %s\n    do: %s\n", s.Kind, what, unblocks, oneLine(s.Task.Title), s.Why, s.Action)
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 // EvidenceCITerminal is the kind of the evidence a monitor task's gate
 // waits for: the watched run's terminal state.
-const EvidenceCITerminal = "ci-terminal"
+const EvidenceCITerminal = fairway.EvidenceCITerminal
 
 // ciConclusions are the terminal conclusions of a CI run, as GitHub
 // reports them; any other run system maps onto them.

@@ -301,6 +301,7 @@ fairway task close OPS-FIX-001 --acknowledge EV-12 --as alice   # its latest smo
 		example: `fairway next
 fairway next --mine --as codex   # ready work you own; start it with fairway task take KEY
 fairway next --safe          # plan: waiting lanes, and the safe fallback work meanwhile
+fairway next --lane kind-uat # when the lane waits: what holds it, and safe work with why (JSON: the plan)
 fairway next --lane safe-work --json`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			var f fairway.NextFilter
@@ -341,6 +342,21 @@ fairway next --lane safe-work --json`,
 				empty := "nothing is ready: no open task has all its dependencies done"
 				if f.Owner != "" {
 					empty = "nothing owned by " + f.Owner + " is ready; see `fairway next --safe` for safe fallback work"
+				}
+				if len(tasks) == 0 && f.Owner == "" {
+					// The asked-for lane waits: plan what is safe meanwhile.
+					// With no policy in force nothing says what is safe.
+					plan, err := svc.Plan(ctx, fairway.PlanFilter{Lane: f.Lane, Limit: f.Limit})
+					if fairway.ErrorCode(err) == fairway.ECONFLICT {
+						return a.output(tasks, func(w io.Writer) { printTaskTable(w, tasks, empty) })
+					}
+					if err != nil {
+						return err
+					}
+					return a.output(plan, func(w io.Writer) {
+						fmt.Fprintln(w, empty)
+						printPlan(w, plan)
+					})
 				}
 				return a.output(tasks, func(w io.Writer) { printTaskTable(w, tasks, empty) })
 			}

@@ -1,0 +1,335 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Probe is an HTTP check: a request, and what its response must show.
+type Probe struct {
+	Method string `yaml:"method"`
+	// URL and header values may name process environment variables as
+	// ${NAME}, so one suite runs against every environment and a token
+	// never sits in the suite (nor in the evidence: header values are
+	// not recorded).
+	URL     string            `yaml:"url"`
+	Headers map[string]string `yaml:"headers"`
+	// Status is the expected response status; 200 when zero.
+	Status int `yaml:"status"`
+	// Body is a regular expression the response body must match.
+	Body string `yaml:"body"`
+
+	body *regexp.Regexp
+}
+
+// MaxBody bounds the response body a probe reads and records.
+const MaxBody = 1 << 20
+
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// check validates the probe, returning "field: reason" problems.
+func (p *Probe) check() []string {
+	var errs []string
+	if p.Method == "" {
+		p.Method = http.MethodGet
+	}
+	if !slices.Contains(methods, p.Method) {
+		errs = append(errs, fmt.Sprintf("method: %q is not an HTTP method: use one of %s", p.Method, strings.Join(methods, ", ")))
+	}
+	if p.URL == "" {
+		errs = append(errs, "url: is required, e.g. ${BASE_URL}/healthz")
+	} else if u, err := url.Parse(os.Expand(p.URL, func(string) string { return "x" })); err != nil || (u.Scheme != "http" && u.Scheme != "https" && !strings.HasPrefix(p.URL, "$")) {
+		errs = append(errs, fmt.Sprintf("url: %q is not an http or https URL", p.URL))
+	}
+	if p.Status == 0 {
+		p.Status = http.StatusOK
+	}
+	if p.Status < 100 || p.Status > 599 {
+		errs = append(errs, fmt.Sprintf("status: %d is not an HTTP status", p.Status))
+	}
+	if p.Body != "" {
+		re, err := regexp.Compile(p.Body)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("body: %q is not a regular expression: %v", p.Body, err))
+		}
+		p.body = re
+	}
+	for k := range p.Headers {
+		if k == "" || strings.ContainsAny(k, " :\r\n") {
+			errs = append(errs, fmt.Sprintf("headers: %q is not a header name", k))
+		}
+	}
+	return errs
+}
+
+// Mask replaces what varies between runs of the same behaviour (a
+// timestamp, a duration, a generated id) with a fixed text before a
+// check's output is digested.
+type Mask struct {
+	// Builtin is one of timestamps, durations, uuids, hex-ids; or give
+	// Pattern.
+	Builtin string `yaml:"builtin"`
+	Pattern string `yaml:"pattern"`
+	// As replaces each match; <builtin> or <masked> when empty.
+	As string `yaml:"as"`
+}
+
+type mask struct {
+	re *regexp.Regexp
+	as []byte
+}
+
+// Builtins are the masks a suite can name.
+var Builtins = map[string]string{
+	"timestamps": `\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?`,
+	"durations":  `\b\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h)\b`,
+	"uuids":      `\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`,
+	"hex-ids":    `\b[0-9a-f]{16,64}\b`,
+}
+
+func (m Mask) compile() (mask, error) {
+	pat := m.Pattern
+	as := m.As
+	switch {
+	case m.Builtin != "" && m.Pattern != "":
+		return mask{}, errors.New("give builtin or pattern, not both")
+	case m.Builtin != "":
+		pat = Builtins[m.Builtin]
+		if pat == "" {
+			names := make([]string, 0, len(Builtins))
+			for n := range Builtins {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return mask{}, fmt.Errorf("builtin %q is not a mask: use one of %s", m.Builtin, strings.Join(names, ", "))
+		}
+		if as == "" {
+			as = "<" + m.Builtin + ">"
+		}
+	case m.Pattern == "":
+		return mask{}, errors.New("give builtin (timestamps, durations, uuids, hex-ids) or pattern")
+	}
+	re, err := regexp.Compile(pat)
+	if err != nil {
+		return mask{}, fmt.Errorf("pattern %q is not a regular expression: %v", pat, err)
+	}
+	if as == "" {
+		as = "<masked>"
+	}
+	return mask{re: re, as: []byte(as)}, nil
+}
+
+// Normalise applies the suite's masks, in order, to a check's output.
+func (s *Suite) Normalise(out []byte) []byte {
+	for _, m := range s.masks {
+		out = m.re.ReplaceAllLiteral(out, m.as)
+	}
+	return out
+}
+
+// Digest is the sha256 of normalised output.
+func Digest(normalised []byte) string {
+	sum := sha256.Sum256(normalised)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// expand replaces ${NAME} with the process environment's value.
+func expand(s string, env func(string) string) string { return os.Expand(s, env) }
+
+// RunProbe sends a probe's request within ctx and judges the response.
+// The result's output is the response status line and body, normalised
+// by the suite's masks; header values sent are never part of it.
+func (s *Suite) RunProbe(ctx context.Context, client *http.Client, c *Check, env func(string) string) Result {
+	r := Result{Check: c.Name, Covers: c.Covers}
+	p := c.HTTP
+	start := time.Now()
+	defer func() { r.Duration = time.Since(start) }()
+	target := expand(p.URL, env)
+	req, err := http.NewRequestWithContext(ctx, p.Method, target, nil)
+	if err != nil {
+		r.Failure = fmt.Sprintf("bad request: %v", err)
+		return s.finish(r, []byte(r.Failure+"\n"))
+	}
+	for k, v := range p.Headers {
+		req.Header.Set(k, expand(v, env))
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		r.Failure = "no response: " + probeError(ctx, err)
+		return s.finish(r, []byte(r.Failure+"\n"))
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
+	resp.Body.Close()
+	if err != nil {
+		r.Failure = "response body: " + probeError(ctx, err)
+		return s.finish(r, []byte(r.Failure+"\n"))
+	}
+	r.Status = resp.StatusCode
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "%s %s\nHTTP %d\n", p.Method, c.Name, resp.StatusCode)
+	out.Write(body)
+	switch {
+	case resp.StatusCode != p.Status:
+		r.Failure = fmt.Sprintf("status %d, want %d", resp.StatusCode, p.Status)
+	case p.body != nil && !p.body.Match(body):
+		r.Failure = fmt.Sprintf("body does not match %q", p.Body)
+	default:
+		r.Passed = true
+	}
+	if !r.Passed {
+		r.ExitCode = 1
+	}
+	return s.finish(r, out.Bytes())
+}
+
+func probeError(ctx context.Context, err error) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return "timed out"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+func (s *Suite) finish(r Result, out []byte) Result {
+	if !r.Passed && r.ExitCode == 0 {
+		r.ExitCode = 1
+	}
+	r.Output = s.Normalise(out)
+	r.Digest = Digest(r.Output)
+	return r
+}
+
+// Outcome finishes a command check's result from its exit and output.
+func (s *Suite) Outcome(c *Check, exitCode int, interrupted bool, output []byte) Result {
+	r := Result{Check: c.Name, Covers: c.Covers, ExitCode: exitCode, Passed: exitCode == 0 && !interrupted}
+	switch {
+	case interrupted:
+		r.Failure = "interrupted (timed out)"
+	case exitCode != 0:
+		r.Failure = fmt.Sprintf("exited %d", exitCode)
+	}
+	r.Output = s.Normalise(output)
+	r.Digest = Digest(r.Output)
+	return r
+}
+
+// Execute runs fn for every check, at most parallel at once, each within
+// its own timeout, and returns the results in the suite's order, however
+// they finished. progress, when set, is called after each check, one
+// call at a time.
+func Execute(ctx context.Context, s *Suite, parallel int, fn func(ctx context.Context, c *Check) (Result, error), progress func(done int, r Result)) ([]Result, error) {
+	if parallel < 1 {
+		parallel = 1
+	}
+	results := make([]Result, len(s.Checks))
+	errs := make([]error, len(s.Checks))
+	var (
+		mu   sync.Mutex
+		done int
+		wg   sync.WaitGroup
+	)
+	sem := make(chan struct{}, parallel)
+	for i, c := range s.Checks {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			cctx, cancel := context.WithTimeout(ctx, c.TimeoutOf())
+			defer cancel()
+			results[i], errs[i] = fn(cctx, c)
+			if progress != nil {
+				mu.Lock()
+				done++
+				progress(done, results[i])
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return results, errors.Join(errs...)
+}
+
+// JUnit is a suite run as a JUnit XML report: one test case per check,
+// its coverage areas as the class name, a failure saying why it failed
+// (for a refused check, the blocker), and the
+// normalised output's digest as a property. It holds no times, so the
+// same behaviour gives the same report. A refused mutating check is a
+// failure of type refused.
+func JUnit(s *Suite, results []Result) []byte {
+	type property struct {
+		Name  string `xml:"name,attr"`
+		Value string `xml:"value,attr"`
+	}
+	type message struct {
+		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr,omitempty"`
+	}
+	type testcase struct {
+		Name       string     `xml:"name,attr"`
+		Classname  string     `xml:"classname,attr"`
+		Properties []property `xml:"properties>property,omitempty"`
+		Failure    *message   `xml:"failure,omitempty"`
+		Skipped    *message   `xml:"skipped,omitempty"`
+		SystemOut  string     `xml:"system-out,omitempty"`
+	}
+	type testsuite struct {
+		XMLName  xml.Name   `xml:"testsuite"`
+		Name     string     `xml:"name,attr"`
+		Tests    int        `xml:"tests,attr"`
+		Failures int        `xml:"failures,attr"`
+		Errors   int        `xml:"errors,attr"`
+		Skipped  int        `xml:"skipped,attr"`
+		Cases    []testcase `xml:"testcase"`
+	}
+	ts := testsuite{Name: s.Name, Tests: len(results)}
+	for _, r := range results {
+		tc := testcase{Name: r.Check, Classname: s.Name + "." + strings.Join(r.Covers, ",")}
+		if r.Digest != "" {
+			tc.Properties = append(tc.Properties, property{Name: "digest", Value: r.Digest})
+		}
+		if r.Evidence != "" {
+			tc.Properties = append(tc.Properties, property{Name: "evidence", Value: r.Evidence})
+		}
+		switch {
+		case r.Refused != "":
+			// A refused check did not pass: the report fails, so the gate
+			// never takes a partial run for a passing one.
+			ts.Failures++
+			tc.Failure = &message{Message: "refused: " + r.Refused, Type: "refused"}
+		case !r.Passed:
+			ts.Failures++
+			tc.Failure = &message{Message: r.Failure}
+		}
+		if r.Output != nil {
+			tc.SystemOut = strings.ToValidUTF8(string(r.Output), "\uFFFD")
+		}
+		ts.Cases = append(ts.Cases, tc)
+	}
+	out, _ := xml.MarshalIndent(ts, "", "  ")
+	return append([]byte(xml.Header), append(out, '\n')...)
+}
+
+// OneCase is a single check's result as a JUnit report of one test: how
+// a probe is recorded, so that the gate judges it like any test report.
+func OneCase(s *Suite, r Result) []byte {
+	return JUnit(&Suite{Name: s.Name, masks: s.masks}, []Result{r})
+}

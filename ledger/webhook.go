@@ -1,0 +1,306 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"fairway"
+	"fairway/policy"
+)
+
+// ReceiveWebhook verifies a CI event and settles the monitor tasks that
+// watch its run. The signature is checked with the secret the policy's
+// webhook names, read from the server's environment; a bad one is
+// refused and audited. Everything is written by the webhook's service
+// actor, whoever delivered it. A delivery id seen before is a no-op. The
+// delivery is marked received after its effects are written, so a crash
+// in between leaves it to be delivered again: nothing acknowledged is
+// lost (R12), and a redelivery finds the tasks already in review.
+func (l *Ledger) ReceiveWebhook(ctx context.Context, d fairway.WebhookDelivery) (*fairway.WebhookResult, error) {
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	var cfg *policy.Webhook
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		p, _, err := l.activePolicy(tx)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			cfg = p.Webhooks[d.Source]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cfg == nil {
+		return nil, fairway.Errorf(fairway.ECONFLICT, "the policy in force configures no %s webhook; add webhooks.%s with secret_env and actor", d.Source, d.Source)
+	}
+	// The webhook's service actor acts, never the caller's credential.
+	ctx = fairway.NewContextWithAuth(fairway.NewContextWithActor(ctx, &fairway.Actor{Name: cfg.Actor}), &fairway.Auth{})
+	subject := "webhook:" + d.Source + ":" + d.Delivery
+	getenv := l.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	secret := getenv(cfg.SecretEnv)
+	if secret == "" {
+		return nil, fairway.Errorf(fairway.ECONFLICT, "the server has no %s webhook secret: set $%s in its environment to the secret the CI signs with", d.Source, cfg.SecretEnv)
+	}
+	if reason := verifySignature(d, secret, cfg.Skew(), l.now()); reason != "" {
+		refused := fairway.Errorf(fairway.EUNAUTHORIZED, "the %s webhook delivery %s is refused: %s", d.Source, d.Delivery, reason)
+		err := l.write(ctx, "webhook.receive", subject, func(w *write) error {
+			return w.refuseWith(refused, map[string]any{"code": refused.Code, "reason": refused.Message, "source": d.Source, "event": d.Event, "delivery": d.Delivery})
+		})
+		return nil, err
+	}
+	out := &fairway.WebhookResult{Delivery: d.Delivery, Tasks: []*fairway.WebhookTouch{}}
+	seen, err := l.deliverySeen(ctx, subject)
+	if err != nil || seen {
+		out.Duplicate = seen
+		return out, err
+	}
+	run, ignored, err := parseCIEvent(d)
+	if err != nil {
+		return nil, err
+	}
+	out.Run, out.Ignored = run, ignored
+	if run != nil && ignored == "" {
+		if err := l.settleMonitors(ctx, d, run, out); err != nil {
+			return nil, err
+		}
+		if len(out.Tasks) == 0 {
+			out.Ignored = fmt.Sprintf("no open monitor task watches %s run %s of %s (labels monitor and repo/%s)", run.Provider, run.Run, run.Repo, strings.ToLower(run.Repo))
+		}
+	}
+	err = l.write(ctx, "webhook.receive", subject, func(w *write) error {
+		if w.by.Kind != fairway.KindService {
+			return w.refuse(fairway.Errorf(fairway.EFORBIDDEN, "webhook actor %s is a %s; the policy must name a service actor to record CI events", w.by.Name, w.by.Kind))
+		}
+		tasks := make([]string, 0, len(out.Tasks))
+		for _, t := range out.Tasks {
+			tasks = append(tasks, t.Task)
+		}
+		return w.record(map[string]any{"source": d.Source, "event": d.Event, "delivery": d.Delivery, "run": run, "ignored": out.Ignored, "tasks": tasks})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// deliverySeen reports whether a delivery was received before.
+func (l *Ledger) deliverySeen(ctx context.Context, subject string) (bool, error) {
+	seen := false
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		events, err := tx.AuditEvents(fairway.AuditFilter{Subject: subject, Limit: 100})
+		for _, e := range events {
+			seen = seen || e.Action == "webhook.receive"
+		}
+		return err
+	})
+	return seen, err
+}
+
+// verifySignature says why a delivery's signature does not hold, or "".
+func verifySignature(d fairway.WebhookDelivery, secret string, skew time.Duration, now time.Time) string {
+	hexSig, ok := strings.CutPrefix(d.Signature, "sha256=")
+	if !ok {
+		return "no sha256= signature (X-Hub-Signature-256, or X-Fairway-Signature for the generic source)"
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return "the signature is not hex"
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	if d.Source == fairway.WebhookGeneric {
+		sec, err := strconv.ParseInt(d.Timestamp, 10, 64)
+		if err != nil {
+			return "no timestamp (X-Fairway-Timestamp, Unix seconds)"
+		}
+		at := time.Unix(sec, 0)
+		if at.Before(now.Add(-skew)) || at.After(now.Add(skew)) {
+			return fmt.Sprintf("its timestamp %s is more than %s from the server's clock", at.UTC().Format(time.RFC3339), skew)
+		}
+		mac.Write([]byte(d.Timestamp + "."))
+	}
+	mac.Write(d.Body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return "the signature does not match the body"
+	}
+	return ""
+}
+
+// parseCIEvent reads the run an event reports, or says why it is ignored.
+func parseCIEvent(d fairway.WebhookDelivery) (*fairway.CIRun, string, error) {
+	bad := func(err error) error {
+		return fairway.FieldError("body", "is not a %s %s payload: %v", d.Source, orText(d.Event, "event"), err)
+	}
+	type repo struct {
+		FullName string `json:"full_name"`
+	}
+	switch {
+	case d.Source == fairway.WebhookGeneric:
+		var r fairway.CIRun
+		dec := json.NewDecoder(bytes.NewReader(d.Body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			return nil, "", bad(err)
+		}
+		if r.Repo == "" || r.Run == "" || r.Status == "" {
+			return nil, "", fairway.FieldError("body", "a generic event needs repo, run and status (and conclusion once completed)")
+		}
+		r.Provider = orText(r.Provider, "ci")
+		if !r.Terminal() {
+			return &r, "the run has not ended (status " + r.Status + ")", nil
+		}
+		return &r, "", nil
+	case d.Event == "workflow_run":
+		// https://docs.github.com/en/webhooks/webhook-events-and-payloads#workflow_run
+		var p struct {
+			Action      string `json:"action"`
+			Repository  repo   `json:"repository"`
+			WorkflowRun *struct {
+				ID         int64  `json:"id"`
+				Name       string `json:"name"`
+				Path       string `json:"path"`
+				HeadSHA    string `json:"head_sha"`
+				HTMLURL    string `json:"html_url"`
+				Status     string `json:"status"`
+				Conclusion string `json:"conclusion"`
+			} `json:"workflow_run"`
+			Workflow *struct {
+				Path string `json:"path"`
+			} `json:"workflow"`
+		}
+		if err := json.Unmarshal(d.Body, &p); err != nil {
+			return nil, "", bad(err)
+		}
+		wr := p.WorkflowRun
+		if wr == nil || p.Repository.FullName == "" {
+			return nil, "", bad(fmt.Errorf("no workflow_run or repository"))
+		}
+		file := wr.Path
+		if file == "" && p.Workflow != nil {
+			file = p.Workflow.Path
+		}
+		r := &fairway.CIRun{Provider: "github", Repo: strings.ToLower(p.Repository.FullName), Workflow: strings.ToLower(path.Base(file)),
+			Run: strconv.FormatInt(wr.ID, 10), URL: wr.HTMLURL, Commit: wr.HeadSHA, Status: wr.Status, Conclusion: wr.Conclusion}
+		if file == "" {
+			r.Workflow = strings.ToLower(wr.Name)
+		}
+		if p.Action != "completed" || !r.Terminal() {
+			return r, fmt.Sprintf("workflow run %s is %s (action %s), not completed", r.Run, r.Status, p.Action), nil
+		}
+		return r, "", nil
+	case d.Event == "check_suite":
+		// https://docs.github.com/en/webhooks/webhook-events-and-payloads#check_suite
+		var p struct {
+			Action     string `json:"action"`
+			Repository repo   `json:"repository"`
+			CheckSuite *struct {
+				ID         int64  `json:"id"`
+				HeadSHA    string `json:"head_sha"`
+				Status     string `json:"status"`
+				Conclusion string `json:"conclusion"`
+				URL        string `json:"url"`
+				App        struct {
+					Slug string `json:"slug"`
+				} `json:"app"`
+			} `json:"check_suite"`
+		}
+		if err := json.Unmarshal(d.Body, &p); err != nil {
+			return nil, "", bad(err)
+		}
+		cs := p.CheckSuite
+		if cs == nil || p.Repository.FullName == "" {
+			return nil, "", bad(fmt.Errorf("no check_suite or repository"))
+		}
+		r := &fairway.CIRun{Provider: "github", Repo: strings.ToLower(p.Repository.FullName), Workflow: strings.ToLower(cs.App.Slug),
+			Run: strconv.FormatInt(cs.ID, 10), URL: cs.URL, Commit: cs.HeadSHA, Status: cs.Status, Conclusion: cs.Conclusion}
+		if p.Action != "completed" || !r.Terminal() {
+			return r, fmt.Sprintf("check suite %s is %s (action %s), not completed", r.Run, r.Status, p.Action), nil
+		}
+		return r, "", nil
+	case d.Event == "ping":
+		return nil, "ping: the webhook is set up", nil
+	}
+	return nil, fmt.Sprintf("GitHub event %q is not one Fairway acts on (workflow_run, check_suite)", d.Event), nil
+}
+
+// settleMonitors records the terminal run on each open monitor task
+// watching it, moves the task to review, and opens a follow-up when the
+// run did not succeed.
+func (l *Ledger) settleMonitors(ctx context.Context, d fairway.WebhookDelivery, run *fairway.CIRun, out *fairway.WebhookResult) error {
+	var watching []*fairway.Task
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		tasks, err := tx.Tasks(fairway.TaskFilter{})
+		for _, t := range tasks {
+			if w, ok := fairway.WatchOf(t); ok && w.Matches(run) && !fairway.IsTerminal(t.Status) {
+				watching = append(watching, t)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// The run's URL stays out of the record: a long run id in a URL path
+	// reads to the secret scanner as a high-entropy string, and the
+	// repository and run id name the run as well.
+	body, err := json.MarshalIndent(map[string]any{"provider": run.Provider, "repo": run.Repo, "workflow": run.Workflow, "run": run.Run,
+		"commit": run.Commit, "conclusion": run.Conclusion, "source": d.Source, "delivery": d.Delivery}, "", "  ")
+	if err != nil {
+		return err
+	}
+	for _, t := range watching {
+		e, err := l.AddEvidence(ctx, fairway.EvidenceAdd{Task: t.Key, Kind: fairway.EvidenceCITerminal, Filename: "ci-run.json", MediaType: "application/json",
+			Note: fmt.Sprintf("%s run %s of %s (%s) concluded %s; %s webhook delivery %s", run.Provider, run.Run, run.Repo, orText(run.Workflow, "-"), run.Conclusion, d.Source, d.Delivery)},
+			fairway.EvidenceParts{Content: bytes.NewReader(append(body, '\n'))})
+		if err != nil {
+			return err
+		}
+		touch := &fairway.WebhookTouch{Task: t.Key, Evidence: e.ID}
+		// open or blocked → in_progress → in_review; the gate, and a
+		// human, decide the rest.
+		if t.Status == fairway.StatusOpen || t.Status == fairway.StatusBlocked {
+			if t, err = l.TransitionTask(ctx, t.Key, fairway.Transition{Status: fairway.StatusInProgress}); err != nil {
+				return err
+			}
+		}
+		if t.Status == fairway.StatusInProgress {
+			if t, err = l.TransitionTask(ctx, t.Key, fairway.Transition{Status: fairway.StatusInReview}); err != nil {
+				return err
+			}
+		}
+		touch.Status = t.Status
+		if run.Conclusion != "success" {
+			// A failure is terminal evidence too; what failed becomes
+			// scoped follow-up work.
+			c := fairway.TaskCreate{Title: clipTitle(fmt.Sprintf("Follow-up: %s run %s of %s concluded %s", run.Provider, run.Run, run.Repo, run.Conclusion)),
+				Lane: t.Lane, Labels: []string{"follow-up"},
+				Scope: fairway.Scope{Text: fmt.Sprintf("Watched by %s; terminal evidence %s; %s run %s of %s at %s", t.Key, e.ID, run.Provider, run.Run, run.Repo, orText(run.Commit, "an unknown commit"))}}
+			if t.Lane == "" {
+				c.Key = t.Key + "-FU-" + strings.TrimPrefix(e.ID, "EV-")
+			}
+			fu, err := l.CreateTask(ctx, c)
+			if err != nil {
+				return err
+			}
+			touch.FollowUp = fu.Key
+		}
+		out.Tasks = append(out.Tasks, touch)
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+package ledger_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"fairway"
+	"fairway/ledger"
+)
+
+// githubSignature is X-Hub-Signature-256 as GitHub computes it.
+func githubSignature(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// payload reads a testdata payload without its comment lines.
+func payload(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile("testdata/webhooks/" + name + ".txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	for line := range strings.Lines(string(data)) {
+		if !strings.HasPrefix(line, "#") {
+			out.WriteString(line)
+		}
+	}
+	return out.Bytes()
+}
+
+func webhookLedger(t *testing.T) (*ledger.Ledger, time.Time) {
+	l := MustOpenLedger(t)
+	setUp(t, l, true)
+	now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	l.Now = func() time.Time { return now }
+	l.Getenv = func(k string) string {
+		return map[string]string{"FAIRWAY_GITHUB_WEBHOOK_SECRET": "It's a Secret to Everybody", "FAIRWAY_CI_WEBHOOK_SECRET": "generic-s3cret"}[k]
+	}
+	return l, now
+}
+
+// TestWebhook_GitHubSignatureAsDocumented: the signature GitHub's own
+// documentation gives for its example secret and body is accepted, and
+// one byte off is refused (401) and audited as a refusal, changing
+// nothing else. The example is from
+// https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
+func TestWebhook_GitHubSignatureAsDocumented(t *testing.T) {
+	l, _ := webhookLedger(t)
+	ctx := as("codex") // whoever delivers; the signature is the credential
+	body := []byte("Hello, World!")
+	d := fairway.WebhookDelivery{Source: "github", Event: "ping", Delivery: "72d3162e-cc78-11e3-81ab-4c9367dc0958", Body: body,
+		Signature: "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"}
+	res, err := l.ReceiveWebhook(ctx, d)
+	if err != nil || res.Ignored != "ping: the webhook is set up" {
+		t.Fatalf("documented signature: %+v %v", res, err)
+	}
+	before := auditLen(t, l)
+	for _, bad := range []fairway.WebhookDelivery{
+		{Source: "github", Event: "ping", Delivery: "d-2", Body: []byte("Hello, World?"), Signature: d.Signature},
+		{Source: "github", Event: "ping", Delivery: "d-3", Body: body, Signature: strings.TrimPrefix(d.Signature, "sha256=")},
+		{Source: "github", Event: "ping", Delivery: "d-4", Body: body, Signature: githubSignature("guess", body)},
+	} {
+		_, err := l.ReceiveWebhook(ctx, bad)
+		if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "delivery "+bad.Delivery+" is refused") {
+			t.Errorf("%s: %v, want unauthorized", bad.Delivery, err)
+		}
+	}
+	events := must(l.AuditLog(context.Background(), fairway.AuditFilter{AfterSeq: int64(before)}))
+	if len(events) != 3 {
+		t.Fatalf("%d events after the bad deliveries, want their 3 refusals", len(events))
+	}
+	for _, e := range events {
+		if e.Action != "webhook.receive.refused" || e.Actor != "ci" || !strings.HasPrefix(e.Subject, "webhook:github:d-") || strings.Contains(string(e.Change), "Secret") {
+			t.Errorf("refusal event = %s %s %s %s", e.Action, e.Actor, e.Subject, e.Change)
+		}
+	}
+}
+
+// TestWebhook_TerminalRunsSettleTheirMonitorTasks walks GitHub payloads
+// shaped as documented: a run that has not ended settles nothing; a
+// success is recorded on the monitor task watching that workflow and
+// commit and moves it to review; a failure is recorded on the task
+// watching that run id, moves it to review and opens a follow-up; a check
+// suite settles the task watching its commit; a replayed delivery id is a
+// no-op; a task watching another repository is never touched.
+func TestWebhook_TerminalRunsSettleTheirMonitorTasks(t *testing.T) {
+	l, now := webhookLedger(t)
+	alice := as("alice")
+	for _, c := range []fairway.TaskCreate{
+		{Key: "OPS-CI-MONITOR-001", Title: "main CI on the release commit", Labels: []string{"monitor", "repo/acme/gpuaas", "workflow/ci.yml", "sha/5c1f0e2d9a8b"}},
+		{Key: "OPS-CI-MONITOR-002", Title: "the rerun", Labels: []string{"monitor", "repo/acme/gpuaas", "run/9120455999"}},
+		{Key: "OPS-CI-MONITOR-003", Title: "release checks", Labels: []string{"monitor", "repo/acme/gpuaas", "workflow/github-actions", "sha/a7d3e9f10b2c"}},
+		{Key: "OPS-CI-MONITOR-004", Title: "another repository", Labels: []string{"monitor", "repo/acme/portal"}},
+		{Key: "OPS-CI-PLAIN-001", Title: "labelled like a watch but not a monitor", Labels: []string{"repo/acme/gpuaas"}},
+	} {
+		must(l.CreateTask(alice, c))
+	}
+	deliver := func(event, name, id string) (*fairway.WebhookResult, error) {
+		body := payload(t, name)
+		return l.ReceiveWebhook(as("omar"), fairway.WebhookDelivery{Source: "github", Event: event, Delivery: id, Body: body,
+			Signature: githubSignature("It's a Secret to Everybody", body)})
+	}
+	res, err := deliver("workflow_run", "workflow_run.requested", "d-req")
+	if err != nil || len(res.Tasks) != 0 || res.Ignored != "workflow run 9120455731 is queued (action requested), not completed" {
+		t.Fatalf("requested: %+v %v", res, err)
+	}
+	type touch struct{ task, status, followUp string }
+	got := func(res *fairway.WebhookResult) []touch {
+		var out []touch
+		for _, w := range res.Tasks {
+			fu := ""
+			if w.FollowUp != "" {
+				fu = "follow-up"
+			}
+			out = append(out, touch{w.Task, w.Status, fu})
+		}
+		return out
+	}
+	cases := []struct {
+		event, name, id string
+		want            []touch
+		conclusion      string
+	}{
+		{"workflow_run", "workflow_run.completed.success", "d-ok", []touch{{"OPS-CI-MONITOR-001", "in_review", ""}}, "success"},
+		{"workflow_run", "workflow_run.completed.failure", "d-fail", []touch{{"OPS-CI-MONITOR-002", "in_review", "follow-up"}}, "failure"},
+		{"check_suite", "check_suite.completed.failure", "d-suite", []touch{{"OPS-CI-MONITOR-003", "in_review", "follow-up"}}, "failure"},
+	}
+	for _, c := range cases {
+		res, err := deliver(c.event, c.name, c.id)
+		if err != nil || fmt.Sprint(got(res)) != fmt.Sprint(c.want) || res.Run.Conclusion != c.conclusion || res.Run.Repo != "acme/gpuaas" {
+			t.Fatalf("%s: %+v %v, want %v", c.name, res, err, c.want)
+		}
+		w := res.Tasks[0]
+		ev := must(l.GetEvidence(context.Background(), w.Evidence))
+		if ev.Task != w.Task || ev.Kind != fairway.EvidenceCITerminal || ev.RecordedBy != "ci" || !strings.Contains(ev.Note, "concluded "+c.conclusion+"; github webhook delivery "+c.id) {
+			t.Fatalf("%s evidence = %+v", c.name, ev)
+		}
+		if w.FollowUp != "" {
+			fu := must(l.GetTask(context.Background(), w.FollowUp))
+			if !strings.Contains(fu.Title, "concluded failure") || !strings.Contains(fu.Scope.Text, "Watched by "+w.Task+"; terminal evidence "+w.Evidence) {
+				t.Fatalf("follow-up = %+v", fu)
+			}
+		}
+	}
+	// The gate of the settled monitor no longer waits for terminal evidence.
+	d := must(l.ExplainGate(context.Background(), "OPS-CI-MONITOR-001"))
+	for _, r := range d.Requirements {
+		if r.ID == "evidence:ci-terminal" && r.State != fairway.ReqSatisfied {
+			t.Fatalf("ci-terminal requirement = %+v", r)
+		}
+	}
+	// A replay is a no-op.
+	before := must(l.ListEvidence(context.Background(), fairway.EvidenceFilter{}))
+	res, err = deliver("workflow_run", "workflow_run.completed.success", "d-ok")
+	if err != nil || !res.Duplicate || len(res.Tasks) != 0 {
+		t.Fatalf("replay: %+v %v", res, err)
+	}
+	if after := must(l.ListEvidence(context.Background(), fairway.EvidenceFilter{})); len(after) != len(before) {
+		t.Fatalf("a replay recorded evidence: %d → %d", len(before), len(after))
+	}
+	for _, key := range []string{"OPS-CI-MONITOR-004", "OPS-CI-PLAIN-001"} {
+		if tk := must(l.GetTask(context.Background(), key)); tk.Status != fairway.StatusOpen {
+			t.Errorf("%s is %s", key, tk.Status)
+		}
+	}
+	// The generic endpoint: signed over the timestamp and the body; a
+	// timestamp outside the skew is refused.
+	body := []byte(`{"provider":"buildkite","repo":"acme/portal","workflow":"deploy","run":"77","status":"completed","conclusion":"success","commit":"0123abcd"}`)
+	generic := func(ts time.Time, id string) (*fairway.WebhookResult, error) {
+		stamp := strconv.FormatInt(ts.Unix(), 10)
+		mac := hmac.New(sha256.New, []byte("generic-s3cret"))
+		mac.Write([]byte(stamp + "."))
+		mac.Write(body)
+		return l.ReceiveWebhook(as("codex"), fairway.WebhookDelivery{Source: "generic", Delivery: id, Timestamp: stamp, Body: body, Signature: "sha256=" + hex.EncodeToString(mac.Sum(nil))})
+	}
+	if _, err := generic(now.Add(-6*time.Minute), "bk-1"); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "more than 5m0s from the server's clock") {
+		t.Fatalf("stale generic delivery: %v", err)
+	}
+	res, err = generic(now.Add(-time.Minute), "bk-2")
+	if err != nil || fmt.Sprint(got(res)) != "[{OPS-CI-MONITOR-004 in_review }]" {
+		t.Fatalf("generic: %+v %v", res, err)
+	}
+	// Without the secret in the server's environment nothing is trusted.
+	l.Getenv = func(string) string { return "" }
+	if _, err := deliver("workflow_run", "workflow_run.completed.success", "d-new"); fairway.ErrorCode(err) != fairway.ECONFLICT || !strings.Contains(err.Error(), "$FAIRWAY_GITHUB_WEBHOOK_SECRET") {
+		t.Fatalf("no secret: %v", err)
+	}
+}
