@@ -40,6 +40,9 @@ type Ledger struct {
 
 	changes    changes
 	listenOnce sync.Once
+	// webhooks serializes deliveries in this process, so that the same
+	// delivery arriving twice at once is applied once.
+	webhooks sync.Mutex
 }
 
 var _ fairway.Service = (*Ledger)(nil)

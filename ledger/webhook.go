@@ -66,6 +66,10 @@ func (l *Ledger) ReceiveWebhook(ctx context.Context, d fairway.WebhookDelivery) 
 		return nil, err
 	}
 	out := &fairway.WebhookResult{Delivery: d.Delivery, Tasks: []*fairway.WebhookTouch{}}
+	// From the check that the delivery is new to its receipt, one
+	// delivery at a time: CI redelivers on timeouts, sometimes at once.
+	l.webhooks.Lock()
+	defer l.webhooks.Unlock()
 	seen, err := l.deliverySeen(ctx, subject)
 	if err != nil || seen {
 		out.Duplicate = seen

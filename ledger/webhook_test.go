@@ -198,3 +198,44 @@ func TestWebhook_TerminalRunsSettleTheirMonitorTasks(t *testing.T) {
 		t.Fatalf("no secret: %v", err)
 	}
 }
+
+// The same delivery arriving several times at once (CI redelivering on a
+// timeout) is applied once: one terminal record, one follow-up.
+func TestWebhook_ConcurrentRedeliveriesApplyOnce(t *testing.T) {
+	l, _ := webhookLedger(t)
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-CI-MONITOR-002", Title: "the rerun", Labels: []string{"monitor", "repo/acme/gpuaas", "run/9120455999"}}))
+	body := payload(t, "workflow_run.completed.failure")
+	const n = 8
+	results := make(chan *fairway.WebhookResult, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			res, err := l.ReceiveWebhook(as("omar"), fairway.WebhookDelivery{Source: "github", Event: "workflow_run", Delivery: "d-same", Body: body,
+				Signature: githubSignature("It's a Secret to Everybody", body)})
+			results <- res
+			errs <- err
+		}()
+	}
+	applied := 0
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		if res := <-results; !res.Duplicate {
+			applied++
+		}
+	}
+	if applied != 1 {
+		t.Fatalf("%d of %d identical deliveries were applied, want 1", applied, n)
+	}
+	ev := must(l.ListEvidence(context.Background(), fairway.EvidenceFilter{Task: "OPS-CI-MONITOR-002"}))
+	followUps := 0
+	for _, tk := range must(l.ListTasks(context.Background(), fairway.TaskFilter{})) {
+		if strings.HasPrefix(tk.Title, "Follow-up: ") {
+			followUps++
+		}
+	}
+	if len(ev) != 1 || followUps != 1 {
+		t.Fatalf("%d terminal records and %d follow-ups, want one each", len(ev), followUps)
+	}
+}
