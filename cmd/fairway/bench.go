@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -19,14 +20,16 @@ import (
 
 func init() {
 	register(&command{
-		name: "bench", summary: "Measure write throughput, next on a large graph, and CLI process cost", args: "[--quick]",
+		name: "bench", summary: "Measure write throughput, next on a large graph, and CLI process cost", args: "[--quick] [--baseline BINARY]",
 		example: `fairway bench
-fairway bench --quick --json`,
+fairway bench --quick --json
+fairway bench --quick --baseline ./fairway-before   # the same bench of another build, side by side`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			var o benchOptions
 			fs.BoolVar(&o.quick, "quick", false, "smaller runs, for a fast look")
 			fs.StringVar(&o.workdir, "workdir", "", "folder for the benchmark stores (default: a temporary folder, removed after)")
 			o.ingestMiB = optInt(fs, "ingest-mib", 1024, "size of the evidence ingest measurement, in MiB")
+			fs.StringVar(&o.baseline, "baseline", "", "also run this other fairway binary's bench in the same run and show its figures beside these")
 			fs.StringVar(&o.ingestChild, "ingest-child", "", "internal: ingest into this folder and exit (used to measure peak memory)")
 			return func(a *app, pos []string) error { return runBench(a, pos, o) }
 		},
@@ -42,6 +45,9 @@ type benchRow struct {
 	Ratio    float64 `json:"ratio,omitempty"`
 	Goal     string  `json:"goal"`
 	Note     string  `json:"note,omitempty"`
+	// Before and BeforeRatio are the same row from --baseline's binary.
+	Before      *float64 `json:"before,omitempty"`
+	BeforeRatio *float64 `json:"before_ratio,omitempty"`
 }
 
 // benchOptions are the flags of `fairway bench`.
@@ -50,6 +56,7 @@ type benchOptions struct {
 	workdir     string
 	ingestMiB   *optional[int]
 	ingestChild string
+	baseline    string
 }
 
 func runBench(a *app, pos []string, o benchOptions) error {
@@ -80,6 +87,12 @@ func runBench(a *app, pos []string, o benchOptions) error {
 		}
 		defer os.RemoveAll(dir)
 		work = dir
+	}
+	if o.baseline != "" {
+		// Fail before the long run, not after it.
+		if _, err := exec.LookPath(o.baseline); err != nil {
+			return fairway.FieldError("baseline", "%s is not a program this can run: %v", o.baseline, err)
+		}
 	}
 	progress := func(format string, args ...any) {
 		fmt.Fprintf(a.stderr, "bench: "+format+"\n", args...)
@@ -265,13 +278,36 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	rows = append(rows, benchRow{Name: "fairway run -- true, overhead", Value: ms(wrapped) - ms(direct), Unit: "ms median", Baseline: ms(direct),
 		Ratio: ms(wrapped) / ms(direct), Goal: "< 20 ms", Note: "baseline: running true directly"})
 
+	if o.baseline != "" {
+		if err := benchBefore(a, o, ingestMiB, rows, progress); err != nil {
+			return err
+		}
+	}
 	return a.output(rows, func(w io.Writer) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "BENCHMARK\tRESULT\tBASELINE\tRATIO\tGOAL")
+		if o.baseline == "" {
+			fmt.Fprintln(tw, "BENCHMARK\tRESULT\tBASELINE\tRATIO\tGOAL")
+		} else {
+			fmt.Fprintln(tw, "BENCHMARK\tRESULT\tBASELINE\tRATIO\tBEFORE\tBEFORE RATIO\tGOAL")
+		}
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%.2f %s\t%.2f\t%.1fx\t%s\n", r.Name, r.Value, r.Unit, r.Baseline, r.Ratio, r.Goal)
+			fmt.Fprintf(tw, "%s\t%.2f %s\t%.2f\t%.1fx", r.Name, r.Value, r.Unit, r.Baseline, r.Ratio)
+			if o.baseline != "" {
+				before, ratio := "-", "-"
+				if r.Before != nil {
+					before = fmt.Sprintf("%.2f", *r.Before)
+				}
+				if r.BeforeRatio != nil {
+					ratio = fmt.Sprintf("%.1fx", *r.BeforeRatio)
+				}
+				fmt.Fprintf(tw, "\t%s\t%s", before, ratio)
+			}
+			fmt.Fprintf(tw, "\t%s\n", r.Goal)
 		}
 		tw.Flush()
+		if o.baseline != "" {
+			fmt.Fprintf(w, "  BEFORE is %s's bench, run after this one on the same machine; - where it has no such row\n", o.baseline)
+		}
 		for _, r := range rows {
 			fmt.Fprintf(w, "  %s — %s\n", r.Name, r.Note)
 		}
@@ -279,3 +315,36 @@ func runBench(a *app, pos []string, o benchOptions) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// benchBefore runs another fairway binary's bench with the same sizes
+// and sets each row's Before figures from its row of the same name.
+func benchBefore(a *app, o benchOptions, ingestMiB int64, rows []benchRow, progress func(string, ...any)) error {
+	progress("running the bench of %s", o.baseline)
+	args := []string{"bench", "--json", "--ingest-mib", strconv.FormatInt(ingestMiB, 10)}
+	if o.quick {
+		args = append(args, "--quick")
+	}
+	if o.workdir != "" {
+		args = append(args, "--workdir", filepath.Join(o.workdir, "before"))
+	}
+	cmd := exec.CommandContext(a.ctx, o.baseline, args...)
+	cmd.Stderr = a.stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("bench of %s: %w", o.baseline, err)
+	}
+	var before []benchRow
+	if err := json.Unmarshal(out, &before); err != nil {
+		return fmt.Errorf("bench of %s printed no rows this reads: %w", o.baseline, err)
+	}
+	byName := map[string]benchRow{}
+	for _, r := range before {
+		byName[r.Name] = r
+	}
+	for i := range rows {
+		if b, ok := byName[rows[i].Name]; ok {
+			rows[i].Before, rows[i].BeforeRatio = &b.Value, &b.Ratio
+		}
+	}
+	return nil
+}
