@@ -132,6 +132,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// WritesHoldTheHead says a write batch holds the write lock and keeps
+// the audit head in memory (fairway.HeadHoldingStore).
+func (s *Store) WritesHoldTheHead() bool { return true }
+
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
