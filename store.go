@@ -175,6 +175,9 @@ type EvidenceTx interface {
 	// nothing supersedes, newest first: what a gate judges, including
 	// exit codes and report summaries.
 	LatestProof(task, kind string) ([]*Evidence, error)
+	// LatestProofs is LatestProof for several kinds of one task in one
+	// query: out[i] is LatestProof(task, kinds[i]).
+	LatestProofs(task string, kinds []string) ([][]*Evidence, error)
 	// NewestEvidence returns, for each kind, a task's newest record that
 	// nothing supersedes, ordered by kind: one query, whatever the number
 	// of records.
