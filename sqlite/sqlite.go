@@ -303,6 +303,9 @@ type writer struct {
 	// docs are the search texts the batch's writes changed, indexed
 	// together before the commit.
 	docs []fairway.SearchDoc
+	// nodes are the audit tree nodes the batch's writes completed,
+	// stored together before the commit.
+	nodes []fairway.MerkleNode
 }
 
 func (w *writer) close() {
@@ -384,8 +387,8 @@ func (w *writer) commit(batch []*writeRequest) {
 		finish(mapErr(err))
 		return
 	}
-	w.head, w.headDirty, w.docs = nil, false, nil
-	defer func() { w.head, w.headDirty, w.docs = nil, false, nil }()
+	w.head, w.headDirty, w.docs, w.nodes = nil, false, nil, nil
+	defer func() { w.head, w.headDirty, w.docs, w.nodes = nil, false, nil, nil }()
 	t := &tx{ctx: ctx, q: w, w: w}
 	for i, req := range batch {
 		if err := req.ctx.Err(); err != nil {
@@ -396,10 +399,10 @@ func (w *writer) commit(batch []*writeRequest) {
 			results[i] = mapErr(err)
 			continue
 		}
-		head, dirty, docs := w.head, w.headDirty, len(w.docs)
+		head, dirty, docs, nodes := w.head, w.headDirty, len(w.docs), len(w.nodes)
 		if err := runSafely(req.fn, t); err != nil {
 			results[i] = err
-			w.head, w.headDirty, w.docs = head, dirty, w.docs[:docs]
+			w.head, w.headDirty, w.docs, w.nodes = head, dirty, w.docs[:docs], w.nodes[:nodes]
 			if rerr := w.exec(ctx, "ROLLBACK TO write"); rerr != nil {
 				_ = w.exec(ctx, "ROLLBACK")
 				finish(mapErr(rerr))
@@ -413,6 +416,11 @@ func (w *writer) commit(batch []*writeRequest) {
 		}
 	}
 	if err := t.indexDocs(w.docs); err != nil {
+		_ = w.exec(ctx, "ROLLBACK")
+		finish(mapErr(err))
+		return
+	}
+	if err := t.insertNodesNow(w.nodes); err != nil {
 		_ = w.exec(ctx, "ROLLBACK")
 		finish(mapErr(err))
 		return
