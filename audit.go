@@ -8,7 +8,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AuditEvent is one appended, hash-chained record of a change. Hash covers
@@ -88,6 +91,21 @@ func CanonicalJSON(v any) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
+	// json.Marshal's output is compact and its strings and numbers are
+	// already as a second Marshal would write them: only object keys
+	// need sorting. The scan below does that without decoding into maps,
+	// and gives the same bytes as decoding with UseNumber and encoding
+	// again (canonicalSlow), which it falls back to on anything else.
+	c := canonicalizer{in: b, out: make([]byte, 0, len(b))}
+	if c.value() && c.pos == len(b) {
+		return c.out, nil
+	}
+	return canonicalSlow(b)
+}
+
+// canonicalSlow decodes JSON with its numbers as written and encodes it
+// again, which sorts object keys.
+func canonicalSlow(b []byte) (json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var generic any
@@ -95,6 +113,159 @@ func CanonicalJSON(v any) (json.RawMessage, error) {
 		return nil, err
 	}
 	return json.Marshal(generic)
+}
+
+// canonicalizer copies compact JSON from in to out, sorting the keys of
+// every object (the last of equal keys wins, as when decoding). Each
+// method reports false on anything it does not expect.
+type canonicalizer struct {
+	in  []byte
+	pos int
+	out []byte
+}
+
+func (c *canonicalizer) value() bool {
+	if c.pos >= len(c.in) {
+		return false
+	}
+	switch ch := c.in[c.pos]; {
+	case ch == '{':
+		return c.object()
+	case ch == '[':
+		c.out = append(c.out, '[')
+		c.pos++
+		if c.pos < len(c.in) && c.in[c.pos] == ']' {
+			c.out = append(c.out, ']')
+			c.pos++
+			return true
+		}
+		for {
+			if !c.value() || c.pos >= len(c.in) {
+				return false
+			}
+			ch := c.in[c.pos]
+			c.out = append(c.out, ch)
+			c.pos++
+			if ch == ']' {
+				return true
+			}
+			if ch != ',' {
+				return false
+			}
+		}
+	case ch == '"':
+		s, ok := c.str()
+		c.out = append(c.out, s...)
+		return ok
+	default:
+		start := c.pos
+		for c.pos < len(c.in) {
+			switch c.in[c.pos] {
+			case ',', ']', '}':
+				c.out = append(c.out, c.in[start:c.pos]...)
+				return c.pos > start
+			}
+			c.pos++
+		}
+		c.out = append(c.out, c.in[start:c.pos]...)
+		return c.pos > start
+	}
+}
+
+// str scans a string and returns it as a second Marshal would write it.
+func (c *canonicalizer) str() ([]byte, bool) {
+	start := c.pos
+	c.pos++
+	plain := true
+	for c.pos < len(c.in) {
+		switch ch := c.in[c.pos]; {
+		case ch == '\\':
+			plain = false
+			c.pos += 2
+			continue
+		case ch == '"':
+			c.pos++
+			raw := c.in[start:c.pos]
+			if plain && utf8.Valid(raw) {
+				return raw, true
+			}
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				return nil, false
+			}
+			b, err := json.Marshal(s)
+			return b, err == nil
+		}
+		c.pos++
+	}
+	return nil, false
+}
+
+type canonicalPair struct {
+	key   string // decoded, for sorting
+	raw   []byte // as written
+	value []byte
+}
+
+func (c *canonicalizer) object() bool {
+	c.pos++ // {
+	if c.pos < len(c.in) && c.in[c.pos] == '}' {
+		c.pos++
+		c.out = append(c.out, '{', '}')
+		return true
+	}
+	var pairs []canonicalPair
+	for {
+		if c.pos >= len(c.in) || c.in[c.pos] != '"' {
+			return false
+		}
+		raw, ok := c.str()
+		if !ok || c.pos >= len(c.in) || c.in[c.pos] != ':' {
+			return false
+		}
+		c.pos++
+		key := string(raw[1 : len(raw)-1])
+		if bytes.IndexByte(raw, '\\') >= 0 {
+			if json.Unmarshal(raw, &key) != nil {
+				return false
+			}
+		}
+		// The value goes to out for now and is moved into its pair.
+		mark := len(c.out)
+		if !c.value() {
+			return false
+		}
+		pairs = append(pairs, canonicalPair{key: key, raw: raw, value: append([]byte(nil), c.out[mark:]...)})
+		c.out = c.out[:mark]
+		if c.pos >= len(c.in) {
+			return false
+		}
+		ch := c.in[c.pos]
+		c.pos++
+		if ch == '}' {
+			break
+		}
+		if ch != ',' {
+			return false
+		}
+	}
+	slices.SortStableFunc(pairs, func(a, b canonicalPair) int { return strings.Compare(a.key, b.key) })
+	c.out = append(c.out, '{')
+	first := true
+	for i, p := range pairs {
+		if i+1 < len(pairs) && pairs[i+1].key == p.key {
+			continue // a later equal key wins
+		}
+		if !first {
+			c.out = append(c.out, ',')
+		}
+		first = false
+		c.out = append(c.out, p.raw...)
+		c.out = append(c.out, ':')
+		c.out = append(c.out, p.value...)
+	}
+	c.out = append(c.out, '}')
+	return true
 }
 
 // AuditFilter pages through the log in sequence order.

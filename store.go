@@ -63,6 +63,17 @@ type ChangeNotifier interface {
 	Changes(ctx context.Context) (<-chan struct{}, error)
 }
 
+// HeadHoldingStore is implemented by a store whose write transactions
+// hold the audit head from their start and read it at no cost (SQLite's
+// one writer keeps it in memory for a batch). Over such a store the
+// ledger keeps the actors and token hashes it has read, each valid at the
+// audit head it was read at: checking the head is cheaper than reading
+// them. A store that would lock the head earlier to answer (PostgreSQL's
+// SELECT ... FOR UPDATE) does not implement it.
+type HeadHoldingStore interface {
+	WritesHoldTheHead() bool
+}
+
 // Tx is one store transaction: one interface per entity, as the stores
 // and the storetest suite have one file per entity.
 type Tx interface {
@@ -167,6 +178,9 @@ type EvidenceTx interface {
 	// nothing supersedes, newest first: what a gate judges, including
 	// exit codes and report summaries.
 	LatestProof(task, kind string) ([]*Evidence, error)
+	// LatestProofs is LatestProof for several kinds of one task in one
+	// query: out[i] is LatestProof(task, kinds[i]).
+	LatestProofs(task string, kinds []string) ([][]*Evidence, error)
 	// NewestEvidence returns, for each kind, a task's newest record that
 	// nothing supersedes, ordered by kind: one query, whatever the number
 	// of records.

@@ -97,9 +97,24 @@ func (l *Ledger) Authenticate(ctx context.Context, token string) (*fairway.Actor
 	hash := HashToken(token)
 	var a *fairway.Actor
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
-		var err error
-		a, err = tx.ActorByTokenHash(hash)
-		return err
+		if l.ids == nil {
+			var err error
+			a, err = tx.ActorByTokenHash(hash)
+			return err
+		}
+		head, err := tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if a, ok = l.ids.token(keyOf(head), hash); ok {
+			return nil
+		}
+		if a, err = tx.ActorByTokenHash(hash); err != nil {
+			return err
+		}
+		l.ids.keep(keyOf(head), a, hash)
+		return nil
 	})
 	if err != nil {
 		return nil, err

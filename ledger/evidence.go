@@ -231,41 +231,15 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		return nil, err
 	}
 
-	var all []*staged
-	abortAll := func() {
-		for _, st := range all {
-			st.w.Abort()
-		}
+	all, err := l.stageParts(ctx, a, parts)
+	if err != nil {
+		return nil, err
 	}
-	for _, p := range []struct {
-		name     string
-		r        io.Reader
-		expected string
-	}{{fairway.PartContent, parts.Content, a.ExpectedDigest}, {fairway.PartStdout, parts.Stdout, a.ExpectedStdoutDigest}, {fairway.PartStderr, parts.Stderr, a.ExpectedStderrDigest}} {
-		if p.r == nil {
-			continue
-		}
-		st, err := l.ingest(ctx, p.name, p.r)
-		if err != nil {
-			abortAll()
-			return nil, err
-		}
-		all = append(all, st)
-		if p.expected != "" && p.expected != st.original {
-			abortAll()
-			return nil, fairway.FieldError("expected_"+strings.TrimPrefix(p.name+"_digest", "content_"),
-				"the %s received has digest %s, not %s: it was changed or cut short on the way; send it again", p.name, st.original, p.expected)
-		}
-	}
+	abortAll := all.abort
 
 	// Secrets: refuse or redact, as policy says for this kind. Either way
 	// the finding (rule and place, never the value) is audited.
-	var findings []fairway.SecretFinding
-	for _, st := range all {
-		for _, f := range st.findings {
-			findings = append(findings, fairway.SecretFinding{Part: st.part, Rule: f.Rule, Line: f.Line, Column: f.Column})
-		}
-	}
+	findings := all.findings()
 	if len(findings) > 0 && action != fairway.SecretRedact {
 		abortAll()
 		refusal := &fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf(
@@ -298,38 +272,12 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		Source: a.Source, Environment: a.Environment,
 		Scan: fairway.ScanReport{Findings: findings, Redacted: len(findings) > 0},
 	}
-	for _, st := range all {
-		switch st.part {
-		case fairway.PartContent:
-			e.Digest, e.Size = st.w.Digest(), st.w.Size()
-			e.MediaType = mediaType(a.Filename, a.MediaType, st.sniff)
-			e.Scan.Scanned = st.scanned
-		case fairway.PartStdout:
-			a.Command.StdoutDigest, a.Command.StdoutSize = st.w.Digest(), st.w.Size()
-		case fairway.PartStderr:
-			a.Command.StderrDigest, a.Command.StderrSize = st.w.Digest(), st.w.Size()
-		}
-	}
-	e.Command = a.Command
-	if st := all[0]; st.w.Size() <= maxSummarySize && mayBeReport(st.sniff) {
-		if r, err := st.w.Reader(); err == nil {
-			e.Summary, _ = report.Summarize(r)
-			r.Close()
-		}
-	}
+	all.describe(e, &a)
 	e.ID = evidenceID(e)
 
-	var created []string
-	for _, st := range all {
-		isNew, err := st.w.Commit(ctx)
-		if isNew {
-			created = append(created, st.w.Digest())
-		}
-		if err != nil {
-			l.removeBlobs(created)
-			abortAll()
-			return nil, err
-		}
+	created, err := l.commitParts(ctx, all)
+	if err != nil {
+		return nil, err
 	}
 	err = l.write(ctx, "evidence.add", e.Task, func(w *write) error {
 		if err := w.onTask(e.Task); err != nil {
@@ -357,6 +305,101 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		return nil, err
 	}
 	return e, nil
+}
+
+// stagedParts are an evidence record's parts, streamed into the blob
+// store and not yet committed to it.
+type stagedParts []*staged
+
+// stageParts streams each part given into the blob store, scanning it
+// for secrets and hashing it, and checks it against the digest the
+// sender expected. On an error nothing stays staged.
+func (l *Ledger) stageParts(ctx context.Context, a fairway.EvidenceAdd, parts fairway.EvidenceParts) (stagedParts, error) {
+	var all stagedParts
+	for _, p := range []struct {
+		name     string
+		r        io.Reader
+		expected string
+	}{{fairway.PartContent, parts.Content, a.ExpectedDigest}, {fairway.PartStdout, parts.Stdout, a.ExpectedStdoutDigest}, {fairway.PartStderr, parts.Stderr, a.ExpectedStderrDigest}} {
+		if p.r == nil {
+			continue
+		}
+		st, err := l.ingest(ctx, p.name, p.r)
+		if err != nil {
+			all.abort()
+			return nil, err
+		}
+		all = append(all, st)
+		if p.expected != "" && p.expected != st.original {
+			all.abort()
+			return nil, fairway.FieldError("expected_"+strings.TrimPrefix(p.name+"_digest", "content_"),
+				"the %s received has digest %s, not %s: it was changed or cut short on the way; send it again", p.name, st.original, p.expected)
+		}
+	}
+	return all, nil
+}
+
+// abort drops every staged part.
+func (all stagedParts) abort() {
+	for _, st := range all {
+		st.w.Abort()
+	}
+}
+
+// findings are the secrets the scans found, by part: rule and place,
+// never the value.
+func (all stagedParts) findings() []fairway.SecretFinding {
+	var out []fairway.SecretFinding
+	for _, st := range all {
+		for _, f := range st.findings {
+			out = append(out, fairway.SecretFinding{Part: st.part, Rule: f.Rule, Line: f.Line, Column: f.Column})
+		}
+	}
+	return out
+}
+
+// describe sets what the staged bytes say on the record: digests and
+// sizes, the content's media type and scan, and a report's summary
+// (JUnit, SARIF) when the content is one.
+func (all stagedParts) describe(e *fairway.Evidence, a *fairway.EvidenceAdd) {
+	for _, st := range all {
+		switch st.part {
+		case fairway.PartContent:
+			e.Digest, e.Size = st.w.Digest(), st.w.Size()
+			e.MediaType = mediaType(a.Filename, a.MediaType, st.sniff)
+			e.Scan.Scanned = st.scanned
+		case fairway.PartStdout:
+			a.Command.StdoutDigest, a.Command.StdoutSize = st.w.Digest(), st.w.Size()
+		case fairway.PartStderr:
+			a.Command.StderrDigest, a.Command.StderrSize = st.w.Digest(), st.w.Size()
+		}
+	}
+	e.Command = a.Command
+	if st := all[0]; st.w.Size() <= maxSummarySize && mayBeReport(st.sniff) {
+		if r, err := st.w.Reader(); err == nil {
+			e.Summary, _ = report.Summarize(r)
+			r.Close()
+		}
+	}
+}
+
+// commitParts commits the staged parts to the blob store and returns the
+// digests it newly created (to remove if the record is not written). On
+// an error nothing new is left behind.
+func (l *Ledger) commitParts(ctx context.Context, all stagedParts) ([]string, error) {
+	var created []string
+	for _, st := range all {
+		isNew, err := st.w.Commit(ctx)
+		if isNew {
+			created = append(created, st.w.Digest())
+		}
+		if err != nil {
+			l.removeBlobs(created)
+			all.abort()
+			return nil, err
+		}
+	}
+	return created, nil
 }
 
 // nextProofLink is the task's proof chain once e is added, or nil when e

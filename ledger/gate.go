@@ -30,6 +30,9 @@ type facts struct {
 	// blobs is what the blob store held when checked before the
 	// transaction; set by decide.
 	blobs *blobCheck
+	// proofs holds the current proof records of every kind the needs
+	// read, newest first, read together by decide.
+	proofs map[proofRef][]*fairway.Evidence
 }
 
 // gatherFacts reads everything the gate needs about a task.
@@ -139,6 +142,15 @@ func (l *Ledger) decide(tx fairway.Tx, f *facts, blobs *blobCheck) (*fairway.Gat
 	d.Requirements = append(d.Requirements, deps...)
 	if r, ok := scopeRequirement(f); ok {
 		d.Requirements = append(d.Requirements, r)
+	}
+	var refs []proofRef
+	for _, n := range f.needs {
+		if k, ok := requirementKinds[n.Kind]; ok && k.proof != nil {
+			refs = append(refs, k.proof(f.task.Key, n)...)
+		}
+	}
+	if f.proofs, err = readProofs(tx, refs); err != nil {
+		return nil, err
 	}
 	for _, n := range f.needs {
 		k, ok := requirementKinds[n.Kind]

@@ -43,13 +43,21 @@ type Ledger struct {
 	// webhooks serializes deliveries in this process, so that the same
 	// delivery arriving twice at once is applied once.
 	webhooks sync.Mutex
+	// ids keeps actors and token hashes read, over a store whose writes
+	// hold the audit head anyway (fairway.HeadHoldingStore); nil
+	// otherwise.
+	ids *identities
 }
 
 var _ fairway.Service = (*Ledger)(nil)
 
 // New returns a ledger over store, keeping evidence bytes in blobs.
 func New(store fairway.Store, blobs fairway.BlobStore) *Ledger {
-	return &Ledger{store: store, Blobs: blobs, Now: time.Now, NewToken: randomToken, MFAMaxAge: 15 * time.Minute}
+	l := &Ledger{store: store, Blobs: blobs, Now: time.Now, NewToken: randomToken, MFAMaxAge: 15 * time.Minute}
+	if h, ok := store.(fairway.HeadHoldingStore); ok && h.WritesHoldTheHead() {
+		l.ids = &identities{}
+	}
+	return l
 }
 
 // Store returns the underlying store.
@@ -73,18 +81,36 @@ func HashToken(token string) string {
 
 // actor returns the acting actor as the store knows it: the context names
 // who acts, the store says what kind they are and whether they may still
-// act. Nothing about an actor is cached, so a disabled actor stops at once
-// on every server that shares the store.
+// act. An actor kept in memory is used only at the audit head it was read
+// at (identities), so a disabled actor stops at once on every server that
+// shares the store.
 func (l *Ledger) actor(ctx context.Context, tx fairway.Tx) (*fairway.Actor, error) {
 	a := fairway.ActorFromContext(ctx)
 	if a == nil || a.Name == "" {
 		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "no actor: pass --as NAME or set FAIRWAY_ACTOR (local mode), or a bearer token (server mode)")
+	}
+	var at headKey
+	if l.ids != nil {
+		head, err := tx.AuditHead()
+		if err != nil {
+			return nil, err
+		}
+		at = keyOf(head)
+		if kept, ok := l.ids.actor(at, a.Name); ok {
+			if kept.Disabled() {
+				return nil, disabledError(kept)
+			}
+			return kept, nil
+		}
 	}
 	stored, err := tx.Actor(a.Name)
 	if fairway.ErrorCode(err) == fairway.ENOTFOUND {
 		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "actor %q is not known; create it with `fairway actor create %s --kind human|agent|service`", a.Name, a.Name)
 	} else if err != nil {
 		return nil, err
+	}
+	if l.ids != nil {
+		l.ids.keep(at, stored, "")
 	}
 	if stored.Disabled() {
 		return nil, disabledError(stored)
@@ -118,7 +144,13 @@ func (l *Ledger) record(tx fairway.Tx, by *fairway.Actor, at time.Time, action, 
 	if err != nil {
 		return err
 	}
-	return tx.AppendAudit(e, tree)
+	if err := tx.AppendAudit(e, tree); err != nil {
+		return err
+	}
+	if l.ids != nil {
+		l.ids.appended(keyOf(head), headKey{e.Seq, e.Hash}, action)
+	}
+	return nil
 }
 
 // AuditLog pages through the audit log.

@@ -96,9 +96,12 @@ type proof struct {
 // decides, so a later failure undoes an earlier success.
 func (l *Ledger) proofOf(tx fairway.Tx, f *facts, task, kind string) (proof, error) {
 	var out proof
-	list, err := tx.LatestProof(task, kind)
-	if err != nil {
-		return out, err
+	list, read := f.proofs[proofRef{task: task, kind: kind}]
+	if !read {
+		var err error
+		if list, err = tx.LatestProof(task, kind); err != nil {
+			return out, err
+		}
 	}
 	for _, e := range list {
 		if !fairway.CountsAsProof(e) {
@@ -291,18 +294,20 @@ func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool)
 		if err != nil {
 			return err
 		}
+		var refs []proofRef
 		for _, n := range needs {
 			k, ok := requirementKinds[n.Kind]
 			if !ok || k.proof == nil || onlyProtected && !n.Protected {
 				continue
 			}
-			for _, ref := range k.proof(key, n) {
-				list, err := tx.LatestProof(ref.task, ref.kind)
-				if err != nil {
-					return err
-				}
-				lists = append(lists, slices.DeleteFunc(list, func(e *fairway.Evidence) bool { return !fairway.CountsAsProof(e) }))
-			}
+			refs = append(refs, k.proof(key, n)...)
+		}
+		proofs, err := readProofs(tx, refs)
+		if err != nil {
+			return err
+		}
+		for _, ref := range refs {
+			lists = append(lists, slices.DeleteFunc(slices.Clone(proofs[ref]), func(e *fairway.Evidence) bool { return !fairway.CountsAsProof(e) }))
 		}
 		return nil
 	})
@@ -310,6 +315,32 @@ func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool)
 		return nil, err
 	}
 	return l.statProof(ctx, lists)
+}
+
+// readProofs reads the current proof of every ref, newest first, in one
+// query per task rather than one per kind.
+func readProofs(tx fairway.Tx, refs []proofRef) (map[proofRef][]*fairway.Evidence, error) {
+	kinds := map[string][]string{}
+	var tasks []string
+	for _, ref := range refs {
+		if _, ok := kinds[ref.task]; !ok {
+			tasks = append(tasks, ref.task)
+		}
+		if !slices.Contains(kinds[ref.task], ref.kind) {
+			kinds[ref.task] = append(kinds[ref.task], ref.kind)
+		}
+	}
+	out := make(map[proofRef][]*fairway.Evidence, len(refs))
+	for _, task := range tasks {
+		lists, err := tx.LatestProofs(task, kinds[task])
+		if err != nil {
+			return nil, err
+		}
+		for i, kind := range kinds[task] {
+			out[proofRef{task: task, kind: kind}] = lists[i]
+		}
+	}
+	return out, nil
 }
 
 // statProof stats, outside any transaction, the bytes of lists of proof

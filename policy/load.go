@@ -164,24 +164,52 @@ func (c *checker) check() {
 	}
 	c.env = env
 
-	domain := func(path, name string) {
-		if _, ok := p.ReviewDomains[name]; !ok {
-			c.errorf(path, "review domain %q is not defined under review_domains", name)
+	c.checkDomains()
+	c.checkLayers()
+	c.checkSurfaces()
+	c.checkProtectedClasses()
+	c.checkPrerequisites()
+	c.checkRules()
+	c.checkSurfaceEvidence()
+	c.checkWaiversAndSecrets()
+	c.checkDefaults()
+	c.checkEvidenceKinds()
+	c.checkEnvironments()
+	c.checkWebhooks()
+	for i, k := range p.Secrets.Redact {
+		for _, r := range p.Secrets.Refuse {
+			if k == r {
+				c.errorf(fmt.Sprintf("secrets.redact[%d]", i), "kind %q is both redacted and refused", k)
+			}
 		}
 	}
-	kind := func(path, k string) {
-		if !kindRE().MatchString(k) {
-			c.errorf(path, "%q is not an evidence kind", k)
-		}
+}
+
+// domain reports a review domain the policy does not define.
+func (c *checker) domain(path, name string) {
+	if _, ok := c.p.ReviewDomains[name]; !ok {
+		c.errorf(path, "review domain %q is not defined under review_domains", name)
 	}
+}
+
+// kind reports a name that is not an evidence kind.
+func (c *checker) kind(path, k string) {
+	if !kindRE().MatchString(k) {
+		c.errorf(path, "%q is not an evidence kind", k)
+	}
+}
+
+// checkDomains checks review domains, the policy's owners and groups.
+func (c *checker) checkDomains() {
+	p := c.p
 	if len(p.ReviewDomains) == 0 {
 		c.errorf("review_domains", "at least one review domain is needed")
 	}
 	if len(p.Owners) == 0 {
-		c.errorf("owners", "name the review domain(s) that must approve changes to this policy")
+		c.errorf("owners", "name the review c.domain(s) that must approve changes to this policy")
 	}
 	for i, o := range p.Owners {
-		domain(fmt.Sprintf("owners[%d]", i), o)
+		c.domain(fmt.Sprintf("owners[%d]", i), o)
 	}
 	for _, g := range sortedKeys(p.Groups) {
 		if !nameRE().MatchString(g) {
@@ -210,6 +238,12 @@ func (c *checker) check() {
 			c.errorf(path+".min_approvals", "must not be negative")
 		}
 	}
+}
+
+// checkLayers checks layers and that no contract is owned twice, and
+// compiles the contract patterns.
+func (c *checker) checkLayers() {
+	p := c.p
 	owners := map[string]string{}
 	for _, name := range sortedKeys(p.Layers) {
 		l := p.Layers[name]
@@ -221,7 +255,7 @@ func (c *checker) check() {
 		if l.ReviewDomain == "" {
 			c.errorf(path, "layer %q needs a review_domain to speak for its contracts", name)
 		} else {
-			domain(path+".review_domain", l.ReviewDomain)
+			c.domain(path+".review_domain", l.ReviewDomain)
 		}
 		for i, ct := range l.Contracts {
 			cpath := fmt.Sprintf("%s.contracts[%d]", path, i)
@@ -243,6 +277,11 @@ func (c *checker) check() {
 			p.contractOwner = append(p.contractOwner, contractRule{pattern: ct, re: re, layer: name})
 		}
 	}
+}
+
+// checkSurfaces checks each surface's domains and evidence kinds.
+func (c *checker) checkSurfaces() {
+	p := c.p
 	for _, name := range sortedKeys(p.Surfaces) {
 		s := p.Surfaces[name]
 		path := "surfaces." + name
@@ -251,15 +290,21 @@ func (c *checker) check() {
 			continue
 		}
 		for i, d := range s.ReviewDomains {
-			domain(fmt.Sprintf("%s.review_domains[%d]", path, i), d)
+			c.domain(fmt.Sprintf("%s.review_domains[%d]", path, i), d)
 		}
 		for i, k := range s.Evidence {
-			kind(fmt.Sprintf("%s.evidence[%d]", path, i), k)
+			c.kind(fmt.Sprintf("%s.evidence[%d]", path, i), k)
 		}
 		if s.WaiverDomain != "" {
-			domain(path+".waiver_domain", s.WaiverDomain)
+			c.domain(path+".waiver_domain", s.WaiverDomain)
 		}
 	}
+}
+
+// checkProtectedClasses checks protected change classes, defaulting
+// their rollback evidence.
+func (c *checker) checkProtectedClasses() {
+	p := c.p
 	for _, name := range sortedKeys(p.ProtectedClasses) {
 		pc := p.ProtectedClasses[name]
 		path := "protected_change_classes." + name
@@ -271,17 +316,23 @@ func (c *checker) check() {
 			c.errorf(path, "protected change class %q needs approvals from at least one domain", name)
 		}
 		for i, d := range pc.Approvals {
-			domain(fmt.Sprintf("%s.approvals[%d]", path, i), d)
+			c.domain(fmt.Sprintf("%s.approvals[%d]", path, i), d)
 		}
 		if pc.RollbackEvidence == "" {
 			pc.RollbackEvidence = fairway.EvidenceRollbackPlan
 		} else {
-			kind(path+".rollback_evidence", pc.RollbackEvidence)
+			c.kind(path+".rollback_evidence", pc.RollbackEvidence)
 		}
 		if pc.RollbackEvidence == fairway.EvidenceContext {
 			c.errorf(path+".rollback_evidence", "context evidence can never satisfy a requirement")
 		}
 	}
+}
+
+// checkPrerequisites checks prerequisites and their alternatives, and
+// compiles their conditions.
+func (c *checker) checkPrerequisites() {
+	p := c.p
 	for _, name := range sortedKeys(p.Prerequisites) {
 		pr := p.Prerequisites[name]
 		path := "prerequisites." + name
@@ -314,13 +365,18 @@ func (c *checker) check() {
 			}
 		}
 		if pr.WaiverDomain != "" {
-			domain(path+".waiver_domain", pr.WaiverDomain)
+			c.domain(path+".waiver_domain", pr.WaiverDomain)
 		}
 		if pr.When == "" {
 			c.errorf(path, "prerequisite %q needs a when condition (CEL) saying which tasks it gates", name)
 		}
 		pr.when = c.compile(path+".when", pr.When)
 	}
+}
+
+// checkRules checks rules and compiles their conditions.
+func (c *checker) checkRules() {
+	p := c.p
 	for i, r := range p.Rules {
 		path := fmt.Sprintf("rules[%d]", i)
 		if r == nil {
@@ -334,16 +390,21 @@ func (c *checker) check() {
 			c.errorf(path, "a rule needs a when condition (CEL)")
 		}
 		for j, d := range r.ReviewDomains {
-			domain(fmt.Sprintf("%s.review_domains[%d]", path, j), d)
+			c.domain(fmt.Sprintf("%s.review_domains[%d]", path, j), d)
 		}
 		for j, k := range r.Evidence {
-			kind(fmt.Sprintf("%s.evidence[%d]", path, j), k)
+			c.kind(fmt.Sprintf("%s.evidence[%d]", path, j), k)
 			if k == fairway.EvidenceContext {
 				c.errorf(fmt.Sprintf("%s.evidence[%d]", path, j), "context evidence can never satisfy a requirement")
 			}
 		}
 		r.when = c.compile(path+".when", r.When)
 	}
+}
+
+// checkSurfaceEvidence refuses context evidence as a surface's proof.
+func (c *checker) checkSurfaceEvidence() {
+	p := c.p
 	for name, s := range p.Surfaces {
 		for j, k := range s.Evidence {
 			if k == fairway.EvidenceContext {
@@ -351,8 +412,14 @@ func (c *checker) check() {
 			}
 		}
 	}
+}
+
+// checkWaiversAndSecrets checks the waiver settings and the secret
+// kinds.
+func (c *checker) checkWaiversAndSecrets() {
+	p := c.p
 	if p.Waivers.Domain != "" {
-		domain("waivers.domain", p.Waivers.Domain)
+		c.domain("waivers.domain", p.Waivers.Domain)
 	}
 	if p.Waivers.MaxDays < 0 {
 		c.errorf("waivers.max_days", "must not be negative")
@@ -362,18 +429,7 @@ func (c *checker) check() {
 		kinds []string
 	}{{"secrets.redact", p.Secrets.Redact}, {"secrets.refuse", p.Secrets.Refuse}} {
 		for i, k := range list.kinds {
-			kind(fmt.Sprintf("%s[%d]", list.path, i), k)
-		}
-	}
-	c.checkDefaults()
-	c.checkEvidenceKinds()
-	c.checkEnvironments()
-	c.checkWebhooks()
-	for i, k := range p.Secrets.Redact {
-		for _, r := range p.Secrets.Refuse {
-			if k == r {
-				c.errorf(fmt.Sprintf("secrets.redact[%d]", i), "kind %q is both redacted and refused", k)
-			}
+			c.kind(fmt.Sprintf("%s[%d]", list.path, i), k)
 		}
 	}
 }

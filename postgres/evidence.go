@@ -56,6 +56,48 @@ func (t *tx) LatestProof(task, kind string) ([]*fairway.Evidence, error) {
 		ORDER BY recorded_at DESC, id DESC`, task, kind)
 }
 
+// LatestProofs lists the current proof of several kinds of a task, each
+// newest first, in one query.
+func (t *tx) LatestProofs(task string, kinds []string) ([][]*fairway.Evidence, error) {
+	out := make([][]*fairway.Evidence, len(kinds))
+	if len(kinds) == 0 {
+		return out, nil
+	}
+	rows, err := t.query(`SELECT kind, record FROM evidence e
+		WHERE task = $1 AND kind = ANY($2)
+		AND NOT EXISTS (SELECT 1 FROM evidence s WHERE s.supersedes = e.id)
+		ORDER BY kind, recorded_at DESC, id DESC`, task, kinds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byKind := map[string][]*fairway.Evidence{}
+	for rows.Next() {
+		var kind string
+		e, err := scanEvidence(kindFirst{rows, &kind})
+		if err != nil {
+			return nil, t.note(err)
+		}
+		byKind[kind] = append(byKind[kind], e)
+	}
+	if err := t.note(rows.Err()); err != nil {
+		return nil, err
+	}
+	for i, k := range kinds {
+		out[i] = byKind[k]
+	}
+	return out, nil
+}
+
+// kindFirst scans a leading kind column, then hands the rest to the
+// record's scanner.
+type kindFirst struct {
+	r    rowScanner
+	kind *string
+}
+
+func (k kindFirst) Scan(dest ...any) error { return k.r.Scan(append([]any{k.kind}, dest...)...) }
+
 // NewestEvidence returns each kind's newest current record of a task. The
 // newest are picked from the index's columns first, and only their
 // records read: a task with a thousand records reads a handful.

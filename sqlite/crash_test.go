@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -45,7 +46,7 @@ func crashWriter(path string) {
 			defer wg.Done()
 			for i := 0; ; i++ {
 				key := fmt.Sprintf("P%d-W%d-%d", os.Getpid(), w, i)
-				if _, err := l.CreateTask(as, fairway.TaskCreate{Key: key, Title: "crash test"}); err != nil {
+				if _, err := l.CreateTask(as, fairway.TaskCreate{Key: key, Title: "crash test " + crashWord(key)}); err != nil {
 					fmt.Fprintln(os.Stderr, err)
 					os.Exit(1)
 				}
@@ -58,9 +59,14 @@ func crashWriter(path string) {
 	wg.Wait()
 }
 
+// crashWord is one search word made of a task key.
+func crashWord(key string) string {
+	return "k" + strings.NewReplacer("-", "x").Replace(key)
+}
+
 // TestCrash_AcknowledgedWritesSurviveKill9 kills a busy writer with SIGKILL
-// several times and checks that every write it acknowledged is there and
-// the audit chain still verifies.
+// several times and checks that every write it acknowledged is there, is
+// found by search, and the audit chain still verifies.
 func TestCrash_AcknowledgedWritesSurviveKill9(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "fairway.db")
 	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
@@ -112,6 +118,14 @@ func TestCrash_AcknowledgedWritesSurviveKill9(t *testing.T) {
 	for _, key := range acked {
 		if _, err := l.GetTask(context.Background(), key); err != nil {
 			t.Fatalf("acknowledged task %s lost after kill -9: %v", key, err)
+		}
+	}
+	// Search finds every acknowledged write too: its text was indexed
+	// in the transaction that wrote it.
+	for _, key := range acked {
+		hits, err := l.Search(context.Background(), fairway.SearchQuery{Text: crashWord(key)})
+		if err != nil || len(hits) != 1 || hits[0].Task != key {
+			t.Fatalf("search for acknowledged task %s after kill -9: %d hits %v", key, len(hits), err)
 		}
 	}
 	v, err := l.VerifyAudit(context.Background())

@@ -29,23 +29,35 @@ func decodeRange(b []byte) ([][]byte, error) {
 	return out, nil
 }
 
-// insertNodes stores the complete nodes an append finished.
+// insertNodes stores the complete nodes an append finished. In a write
+// batch they are kept and stored together just before the commit, as
+// the audit head is: one statement for the batch's tree instead of one
+// per write.
 func (t *tx) insertNodes(nodes []fairway.MerkleNode) error {
-	if len(nodes) == 0 {
+	if t.w != nil {
+		t.w.nodes = append(t.w.nodes, nodes...)
 		return nil
 	}
-	// One statement for all the nodes an append completes: a durable
-	// write pays one round trip for the tree, not one per node.
-	q := `INSERT INTO merkle_nodes (level, idx, hash) VALUES (?,?,?)` + strings.Repeat(`,(?,?,?)`, len(nodes)-1)
-	args := make([]any, 0, 3*len(nodes))
-	for _, n := range nodes {
-		args = append(args, n.Level, n.Index, n.Hash)
-	}
-	if _, err := t.exec(q, args...); err != nil {
-		if isUniqueViolation(err) {
-			return fairway.Errorf(fairway.ECONFLICT, "audit tree node %d/%d exists already", nodes[0].Level, nodes[0].Index)
+	return t.insertNodesNow(nodes)
+}
+
+// insertNodesNow writes nodes, a few hundred to a statement.
+func (t *tx) insertNodesNow(nodes []fairway.MerkleNode) error {
+	const perStatement = 500
+	for len(nodes) > 0 {
+		n := min(len(nodes), perStatement)
+		q := `INSERT INTO merkle_nodes (level, idx, hash) VALUES (?,?,?)` + strings.Repeat(`,(?,?,?)`, n-1)
+		args := make([]any, 0, 3*n)
+		for _, node := range nodes[:n] {
+			args = append(args, node.Level, node.Index, node.Hash)
 		}
-		return err
+		if _, err := t.exec(q, args...); err != nil {
+			if isUniqueViolation(err) {
+				return fairway.Errorf(fairway.ECONFLICT, "audit tree node %d/%d exists already", nodes[0].Level, nodes[0].Index)
+			}
+			return err
+		}
+		nodes = nodes[n:]
 	}
 	return nil
 }
@@ -67,6 +79,10 @@ func (t *tx) AppendTree(seq int64, tree *fairway.MerkleAppend) error {
 func (t *tx) MerkleHashes(ids []fairway.MerkleNodeID) ([][]byte, error) {
 	out := make([][]byte, len(ids))
 	for i, id := range ids {
+		if h := t.pendingNode(id); h != nil {
+			out[i] = h
+			continue
+		}
 		err := t.q.QueryRowContext(t.ctx, `SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?`, id.Level, id.Index).Scan(&out[i])
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, fairway.Errorf(fairway.ENOTFOUND, "audit tree node %d/%d is missing", id.Level, id.Index)
@@ -75,6 +91,19 @@ func (t *tx) MerkleHashes(ids []fairway.MerkleNodeID) ([][]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// pendingNode returns a node this write batch made and has not stored yet.
+func (t *tx) pendingNode(id fairway.MerkleNodeID) []byte {
+	if t.w == nil {
+		return nil
+	}
+	for i := len(t.w.nodes) - 1; i >= 0; i-- {
+		if n := t.w.nodes[i]; n.Level == id.Level && n.Index == id.Index {
+			return append([]byte(nil), n.Hash...)
+		}
+	}
+	return nil
 }
 
 // InsertCheckpoint stores a signed checkpoint.

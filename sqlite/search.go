@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"encoding/json"
 	"strings"
 
 	"fairway"
@@ -22,14 +23,59 @@ func (t *tx) index(d fairway.SearchDoc) error {
 // indexNow writes one record's search text, and its FTS5 index through
 // the table's triggers.
 func (t *tx) indexNow(d fairway.SearchDoc) error {
-	if d.Text == "" {
-		_, err := t.exec(`DELETE FROM search_docs WHERE kind = ? AND id = ?`, d.Kind, d.ID)
-		return err
+	return t.indexDocs([]fairway.SearchDoc{d})
+}
+
+// indexDocs writes the search texts of many records in at most two
+// statements, the later text of a record winning. FTS5 writes its
+// pending index changes out at the start of every statement that touches
+// it (a statement savepoint), so a statement per record would write a
+// segment per record and merge them again: one statement for all of a
+// commit's records writes one.
+func (t *tx) indexDocs(docs []fairway.SearchDoc) error {
+	if len(docs) == 0 {
+		return nil
 	}
-	_, err := t.exec(`INSERT INTO search_docs (kind, id, task, body) VALUES (?, ?, ?, ?)
-		ON CONFLICT (kind, id) DO UPDATE SET task = excluded.task, body = excluded.body
-		WHERE body <> excluded.body OR task <> excluded.task`, d.Kind, d.ID, d.Task, d.Text)
-	return err
+	last := make(map[[2]string]int, len(docs))
+	for i, d := range docs {
+		last[[2]string{d.Kind, d.ID}] = i
+	}
+	var set, gone [][]string
+	for i, d := range docs {
+		if last[[2]string{d.Kind, d.ID}] != i {
+			continue
+		}
+		if d.Text == "" {
+			gone = append(gone, []string{d.Kind, d.ID})
+		} else {
+			set = append(set, []string{d.Kind, d.ID, d.Task, d.Text})
+		}
+	}
+	if len(gone) > 0 {
+		b, err := json.Marshal(gone)
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM search_docs WHERE rowid IN (SELECT d.rowid FROM json_each(?) j
+			JOIN search_docs d ON d.kind = j.value->>0 AND d.id = j.value->>1)`, string(b)); err != nil {
+			return err
+		}
+	}
+	if len(set) > 0 {
+		b, err := json.Marshal(set)
+		if err != nil {
+			return err
+		}
+		// WHERE true tells the parser the ON CONFLICT is the upsert's,
+		// not a join constraint.
+		if _, err := t.exec(`INSERT INTO search_docs (kind, id, task, body)
+			SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?) WHERE true
+			ON CONFLICT (kind, id) DO UPDATE SET task = excluded.task, body = excluded.body
+			WHERE body <> excluded.body OR task <> excluded.task`, string(b)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Search matches every word of the query as a quoted FTS5 string, so no

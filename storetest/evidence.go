@@ -381,6 +381,22 @@ func testEvidenceSummaries(t *testing.T, e *env) {
 		if len(latest) != 1 || latest[0].ID != fix.ID {
 			t.Fatalf("latest proof after correction = %+v", latest)
 		}
+		// Several kinds at once: each as LatestProof gives it, a kind
+		// with no record empty, a kind asked twice given twice.
+		kinds := []string{"log", "none-such", "context", "log"}
+		lists, err := tx.LatestProofs("SUM-1", kinds)
+		if err != nil || len(lists) != len(kinds) {
+			t.Fatalf("latest proofs = %d lists %v, want %d", len(lists), err, len(kinds))
+		}
+		for i, k := range kinds {
+			one, _ := tx.LatestProof("SUM-1", k)
+			if len(one) != len(lists[i]) || len(one) > 0 && !reflect.DeepEqual(one, lists[i]) {
+				t.Fatalf("latest proofs of %s = %+v, want %+v", k, lists[i], one)
+			}
+		}
+		if len(lists[0]) != 1 || len(lists[1]) != 0 || len(lists[2]) != 1 {
+			t.Fatalf("latest proofs = %d %d %d records, want 1 0 1", len(lists[0]), len(lists[1]), len(lists[2]))
+		}
 		who, _ := tx.EvidenceRecorders("SUM-1")
 		if strings.Join(who, ",") != "alice,codex" {
 			t.Fatalf("recorders = %v", who)
@@ -416,6 +432,10 @@ func testProofLinkKeptAsGiven(t *testing.T, s fairway.Store) {
 		latest, err := tx.LatestProof("LINK-1", "command-result")
 		if err != nil || len(latest) != 2 || !reflect.DeepEqual(latest[0], report) || !reflect.DeepEqual(latest[1], run) {
 			t.Fatalf("latest proof = %+v %v, want the two whole records newest first", latest, err)
+		}
+		lists, err := tx.LatestProofs("LINK-1", []string{"command-result"})
+		if err != nil || len(lists) != 1 || !reflect.DeepEqual(lists[0], latest) {
+			t.Fatalf("latest proofs = %+v %v, want %+v", lists, err, latest)
 		}
 		return nil
 	})

@@ -24,9 +24,10 @@ import (
 
 func init() {
 	register(&command{
-		name: "bench", summary: "Measure write throughput, next and its fallback plan on a large graph, the check harness, and CLI process cost", args: "[--quick] [--only plan,suite] [--tlog [--tlog-events N]] [--postgres URL]",
+		name: "bench", summary: "Measure write throughput, next and its fallback plan on a large graph, the check harness, and CLI process cost", args: "[--quick] [--baseline BINARY] [--only plan,suite] [--tlog [--tlog-events N]] [--postgres URL]",
 		example: `fairway bench
 fairway bench --quick --json
+fairway bench --quick --baseline ./fairway-before   # the same bench of another build, side by side
 fairway bench --tlog                  # only the audit log's Merkle tree: append cost, proofs at 10 million events, checkpoint verify
 fairway bench --postgres 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'   # also 1, 2 and 3 replicas on PostgreSQL`,
 		setup: func(fs *flag.FlagSet) runFunc {
@@ -35,6 +36,7 @@ fairway bench --postgres 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=di
 			fs.StringVar(&o.workdir, "workdir", "", "folder for the benchmark stores (default: a temporary folder, removed after)")
 			o.ingestMiB = optInt(fs, "ingest-mib", 1024, "size of the evidence ingest measurement, in MiB")
 			fs.StringVar(&o.postgres, "postgres", "", "also measure PostgreSQL at this `URL`: writes through 1, 2 and 3 replicas, and next; each run uses a schema of its own, dropped after")
+			fs.StringVar(&o.baseline, "baseline", "", "also run this other fairway binary's bench, before and after this one, and show its better figures beside these")
 			fs.StringVar(&o.ingestChild, "ingest-child", "", "internal: ingest into this folder and exit (used to measure peak memory)")
 			fs.BoolVar(&o.tlog, "tlog", false, "measure only the transparency log: durable appends with and without the Merkle tree, proof size and time in a large tree, checkpoint verification")
 			o.tlogEvents = optInt(fs, "tlog-events", 10_000_000, "with --tlog: events in the in-memory tree the proofs are measured in (default 10 million; 1 million with --quick)")
@@ -53,6 +55,9 @@ type benchRow struct {
 	Ratio    float64 `json:"ratio,omitempty"`
 	Goal     string  `json:"goal"`
 	Note     string  `json:"note,omitempty"`
+	// Before and BeforeRatio are the same row from --baseline's binary.
+	Before      *float64 `json:"before,omitempty"`
+	BeforeRatio *float64 `json:"before_ratio,omitempty"`
 }
 
 // benchOptions are the flags of `fairway bench`.
@@ -65,6 +70,7 @@ type benchOptions struct {
 	tlogEvents  *optional[int]
 	postgres    string
 	only        string
+	baseline    string
 }
 
 func runBench(a *app, pos []string, o benchOptions) error {
@@ -96,8 +102,24 @@ func runBench(a *app, pos []string, o benchOptions) error {
 		defer os.RemoveAll(dir)
 		work = dir
 	}
+	if o.baseline != "" {
+		// Fail before the long run, not after it.
+		if _, err := exec.LookPath(o.baseline); err != nil {
+			return fairway.FieldError("baseline", "%s is not a program this can run: %v", o.baseline, err)
+		}
+	}
 	progress := func(format string, args ...any) {
 		fmt.Fprintf(a.stderr, "bench: "+format+"\n", args...)
+	}
+	// The other build runs before and after this one, and keeps the
+	// better of its two figures: a busy moment does not count against
+	// it.
+	var before [2][]benchRow
+	if o.baseline != "" {
+		var err error
+		if before[0], err = benchBefore(a, o, ingestMiB, progress); err != nil {
+			return err
+		}
 	}
 	ctx := a.ctx
 	var rows []benchRow
@@ -115,7 +137,7 @@ func runBench(a *app, pos []string, o benchOptions) error {
 		if rows, err := tlogBench(a, work, quick, events, progress); err != nil {
 			return err
 		} else {
-			return printBench(a, rows)
+			return printBench(a, rows, "")
 		}
 	}
 
@@ -385,17 +407,43 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	}
 	rows = append(rows, mcpRows...)
 
-	return printBench(a, rows)
+	if o.baseline != "" {
+		var err error
+		if before[1], err = benchBefore(a, o, ingestMiB, progress); err != nil {
+			return err
+		}
+		setBefore(rows, before[0], before[1])
+	}
+	return printBench(a, rows, o.baseline)
 }
 
-func printBench(a *app, rows []benchRow) error {
+// printBench writes the table; with a baseline build, its figures beside.
+func printBench(a *app, rows []benchRow, baseline string) error {
 	return a.output(rows, func(w io.Writer) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "BENCHMARK\tRESULT\tBASELINE\tRATIO\tGOAL")
+		if baseline == "" {
+			fmt.Fprintln(tw, "BENCHMARK\tRESULT\tBASELINE\tRATIO\tGOAL")
+		} else {
+			fmt.Fprintln(tw, "BENCHMARK\tRESULT\tBASELINE\tRATIO\tBEFORE\tBEFORE RATIO\tGOAL")
+		}
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%.2f %s\t%.2f\t%.1fx\t%s\n", r.Name, r.Value, r.Unit, r.Baseline, r.Ratio, r.Goal)
+			fmt.Fprintf(tw, "%s\t%.2f %s\t%.2f\t%.1fx", r.Name, r.Value, r.Unit, r.Baseline, r.Ratio)
+			if baseline != "" {
+				before, ratio := "-", "-"
+				if r.Before != nil {
+					before = fmt.Sprintf("%.2f", *r.Before)
+				}
+				if r.BeforeRatio != nil {
+					ratio = fmt.Sprintf("%.1fx", *r.BeforeRatio)
+				}
+				fmt.Fprintf(tw, "\t%s\t%s", before, ratio)
+			}
+			fmt.Fprintf(tw, "\t%s\n", r.Goal)
 		}
 		tw.Flush()
+		if baseline != "" {
+			fmt.Fprintf(w, "  BEFORE is %s's bench, run before and after this one on the same machine, the better of its two figures; - where it has no such row\n", baseline)
+		}
 		for _, r := range rows {
 			fmt.Fprintf(w, "  %s — %s\n", r.Name, r.Note)
 		}
@@ -663,5 +711,50 @@ func benchOnly(a *app, progress func(string, ...any), o benchOptions, work strin
 			return fairway.FieldError("only", "%q is not a measurement --only can run: use plan or suite", name)
 		}
 	}
-	return printBench(a, rows)
+	return printBench(a, rows, "")
+}
+
+// benchBefore runs another fairway binary's bench with the same sizes
+// and returns its rows.
+func benchBefore(a *app, o benchOptions, ingestMiB int64, progress func(string, ...any)) ([]benchRow, error) {
+	progress("running the bench of %s", o.baseline)
+	args := []string{"bench", "--json", "--ingest-mib", strconv.FormatInt(ingestMiB, 10)}
+	if o.quick {
+		args = append(args, "--quick")
+	}
+	if o.workdir != "" {
+		args = append(args, "--workdir", filepath.Join(o.workdir, "before"))
+	}
+	cmd := exec.CommandContext(a.ctx, o.baseline, args...)
+	cmd.Stderr = a.stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("bench of %s: %w", o.baseline, err)
+	}
+	var rows []benchRow
+	if err := json.Unmarshal(out, &rows); err != nil {
+		return nil, fmt.Errorf("bench of %s printed no rows this reads: %w", o.baseline, err)
+	}
+	return rows, nil
+}
+
+// setBefore sets each row's Before figures from the other build's rows
+// of the same name, the better of its two runs: the higher rate, or the
+// lower time or memory.
+func setBefore(rows []benchRow, runs ...[]benchRow) {
+	best := map[string]benchRow{}
+	for _, run := range runs {
+		for _, r := range run {
+			b, seen := best[r.Name]
+			higher := strings.HasSuffix(r.Unit, "/s")
+			if !seen || higher && r.Value > b.Value || !higher && r.Value < b.Value {
+				best[r.Name] = r
+			}
+		}
+	}
+	for i := range rows {
+		if b, ok := best[rows[i].Name]; ok {
+			rows[i].Before, rows[i].BeforeRatio = &b.Value, &b.Ratio
+		}
+	}
 }

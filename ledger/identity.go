@@ -1,0 +1,103 @@
+package ledger
+
+import (
+	"strings"
+	"sync"
+
+	"fairway"
+)
+
+// identities keeps the actors the ledger has read, and which actor each
+// token hash names, so a write or a request does not read them from the
+// store every time. What it keeps is stamped with the audit head it was
+// read at (sequence and chain hash, which commits to every event before
+// it) and is used only while the store's head is that head, or one this
+// ledger moved it to with events that change no actor and no token. Any
+// other head (another process wrote, a write was rolled back, a ledger
+// was imported) empties it first, so a disabled actor or a revoked token
+// is refused on the very next request, whichever process changed it.
+type identities struct {
+	mu     sync.Mutex
+	at     headKey
+	actors map[string]fairway.Actor
+	tokens map[string]string // token hash → actor name
+}
+
+// headKey names an audit head: its sequence and chain hash.
+type headKey struct {
+	seq  int64
+	hash string
+}
+
+func keyOf(h fairway.AuditHead) headKey { return headKey{h.Seq, h.Hash} }
+
+// changesIdentity says whether an event's action may change an actor or
+// a token: creating, disabling or binding an actor, issuing or revoking
+// tokens. A refusal changes nothing.
+func changesIdentity(action string) bool {
+	if strings.HasSuffix(action, ".refused") {
+		return false
+	}
+	return strings.HasPrefix(action, "actor.") || strings.HasPrefix(action, "token.")
+}
+
+// rebase empties the cache unless it was read at head. The caller holds mu.
+func (c *identities) rebase(head headKey) {
+	if c.at == head && c.actors != nil {
+		return
+	}
+	c.at, c.actors, c.tokens = head, map[string]fairway.Actor{}, map[string]string{}
+}
+
+// actor returns a copy of the actor named, if it is kept for head.
+func (c *identities) actor(head headKey, name string) (*fairway.Actor, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at != head {
+		return nil, false
+	}
+	a, ok := c.actors[name]
+	return &a, ok
+}
+
+// token returns a copy of the actor a token hash names, if kept for head.
+func (c *identities) token(head headKey, hash string) (*fairway.Actor, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at != head {
+		return nil, false
+	}
+	name, ok := c.tokens[hash]
+	if !ok {
+		return nil, false
+	}
+	a, ok := c.actors[name]
+	return &a, ok
+}
+
+// keep stores an actor as read at head, and the token hash that named
+// it when there is one.
+func (c *identities) keep(head headKey, a *fairway.Actor, tokenHash string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rebase(head)
+	c.actors[a.Name] = *a
+	if tokenHash != "" {
+		c.tokens[tokenHash] = a.Name
+	}
+}
+
+// appended follows an event this ledger appended, moving the head from
+// before to after inside a write transaction: what is kept stays valid
+// when the event changes no identity, and is dropped when it may. The
+// write may still roll back; the head then goes back to one this cache
+// does not name, and the next use empties it.
+func (c *identities) appended(before, after headKey, action string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at == before && c.actors != nil && !changesIdentity(action) {
+		c.at = after
+		return
+	}
+	c.at, c.actors, c.tokens = after, map[string]fairway.Actor{}, map[string]string{}
+}

@@ -1,0 +1,94 @@
+package ledger_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"fairway"
+	"fairway/blob"
+	"fairway/ledger"
+	"fairway/sqlite"
+)
+
+// Two ledgers on one store file, as two processes or replicas: what one
+// does to an actor or a token holds in the other from its very next
+// request, though each keeps actors it has read in memory.
+func TestIdentity_DisableAndRevokeHoldAcrossLedgersAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	open := func() *ledger.Ledger {
+		s, err := sqlite.Open(context.Background(), filepath.Join(dir, "fairway.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		blobs, err := blob.NewFileStore(filepath.Join(dir, "blobs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ledger.New(s, blobs)
+	}
+	one, two := open(), open()
+	must(one.CreateActor(context.Background(), fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman}))
+	codex := must(one.CreateActor(as("alice"), fairway.ActorCreate{Name: "codex", Kind: fairway.KindAgent, IssueToken: true}))
+	gemini := must(one.CreateActor(as("alice"), fairway.ActorCreate{Name: "gemini", Kind: fairway.KindAgent, IssueToken: true}))
+
+	// The second ledger reads both agents and their tokens, twice, so
+	// whatever it keeps is warm.
+	for range 2 {
+		for _, tok := range []string{codex.Token, gemini.Token} {
+			a, err := two.Authenticate(context.Background(), tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := two.CreateLane(as(a.Name), fairway.LaneCreate{Name: "lane-" + a.Name + "-" + tok[len(tok)-6:]}); err != nil && fairway.ErrorCode(err) != fairway.ECONFLICT {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// Through the first: codex is disabled, gemini's token revoked.
+	must(one.DisableActor(as("alice"), "codex", "replaced"))
+	if n := must(one.RevokeTokens(as("alice"), "gemini")); n != 1 {
+		t.Fatalf("revoked %d tokens, want 1", n)
+	}
+
+	// The second refuses both on the very next request.
+	if _, err := two.CreateLane(as("codex"), fairway.LaneCreate{Name: "after-disable"}); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("disabled actor writing through the other ledger: %v, want unauthorized", err)
+	}
+	if _, err := two.Authenticate(context.Background(), codex.Token); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("disabled actor's token at the other ledger: %v, want unauthorized", err)
+	}
+	if _, err := two.Authenticate(context.Background(), gemini.Token); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("revoked token at the other ledger: %v, want unauthorized", err)
+	}
+	// gemini itself still acts (in local mode, no token), and a new token
+	// works at once in the other ledger.
+	if _, err := two.CreateLane(as("gemini"), fairway.LaneCreate{Name: "after-revoke"}); err != nil {
+		t.Fatalf("gemini without a token: %v", err)
+	}
+	fresh := must(one.RotateToken(as("alice"), "gemini"))
+	if a, err := two.Authenticate(context.Background(), fresh.Token); err != nil || a.Name != "gemini" {
+		t.Fatalf("fresh token at the other ledger: %v %v", a, err)
+	}
+
+	// The same through one ledger: a disable is refused at its next write.
+	// Both ledgers have just read gemini.
+	if _, err := one.CreateLane(as("gemini"), fairway.LaneCreate{Name: "before-disable"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := two.CreateLane(as("gemini"), fairway.LaneCreate{Name: "before-disable-2"}); err != nil {
+		t.Fatal(err)
+	}
+	must(two.DisableActor(as("alice"), "gemini", "replaced"))
+	if _, err := two.CreateLane(as("gemini"), fairway.LaneCreate{Name: "after-disable-2"}); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("disabled actor writing through the same ledger: %v, want unauthorized", err)
+	}
+	if _, err := one.CreateLane(as("gemini"), fairway.LaneCreate{Name: "after-disable-3"}); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("disabled actor writing through the other ledger: %v, want unauthorized", err)
+	}
+	if _, err := two.Authenticate(context.Background(), fresh.Token); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("disabled actor's fresh token: %v, want unauthorized", err)
+	}
+}
