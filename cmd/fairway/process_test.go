@@ -12,6 +12,7 @@ import (
 
 	"fairway"
 	"fairway/ledger"
+	"fairway/blobtest"
 	"fairway/sqlite"
 )
 
@@ -24,7 +25,9 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	blobtest.StopS3()
+	os.Exit(code)
 }
 
 func fairwayCommand(dir string, args ...string) *exec.Cmd {

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fairway/blobtest"
+
+	"github.com/minio/minio-go/v7"
+)
+
+// TestLocalMode_BlobsInS3: with $FAIRWAY_BLOBS naming a bucket (and the
+// credentials in the AWS variables, not the URL), evidence bytes go to
+// the bucket, not the blobs folder; `evidence verify` re-reads and
+// re-hashes the objects and names one whose bytes were changed.
+func TestLocalMode_BlobsInS3(t *testing.T) {
+	srv := blobtest.S3(t)
+	prefix := srv.NewPrefix()
+	e := newCLIEnv(t, true)
+	env := map[string]string{
+		"FAIRWAY_BLOBS":         "s3://" + srv.Bucket + "/" + prefix + "?endpoint=http://" + srv.Endpoint,
+		"AWS_ACCESS_KEY_ID":     srv.AccessKey,
+		"AWS_SECRET_ACCESS_KEY": srv.SecretKey,
+	}
+	run := func(args ...string) (string, string, int) { return e.runWith(env, "alice", args...) }
+	if out, errs, code := run("task", "create", "OPS-FIX-001", "--title", "restore"); code != 0 {
+		t.Fatalf("task create: %d %s %s", code, out, errs)
+	}
+	plan := filepath.Join(t.TempDir(), "rollback.md")
+	body := "restore tunnel config v41\n"
+	os.WriteFile(plan, []byte(body), 0o644)
+	if out, errs, code := run("evidence", "add", "--task", "OPS-FIX-001", "--kind", "rollback-plan", plan); code != 0 || !strings.HasPrefix(out, "recorded EV-") {
+		t.Fatalf("evidence add: %d %q %s", code, out, errs)
+	}
+	if entries, err := os.ReadDir(filepath.Join(e.dir, "blobs", "sha256")); err != nil || len(entries) != 0 {
+		t.Fatalf("the blobs folder was used although $FAIRWAY_BLOBS names a bucket: %d entries, %v", len(entries), err)
+	}
+	digest := blobtest.Digest([]byte(body))
+	hexd := strings.TrimPrefix(digest, "sha256:")
+	key := prefix + "/sha256/" + hexd[:2] + "/" + hexd
+	c, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if info, err := c.StatObject(ctx, srv.Bucket, key, minio.StatObjectOptions{}); err != nil || info.Size != int64(len(body)) {
+		t.Fatalf("object %s: %+v, %v", key, info, err)
+	}
+	if out, errs, code := run("evidence", "verify"); code != 0 || out != "evidence intact: 1 blobs checked\n" {
+		t.Fatalf("evidence verify: %d %q %s", code, out, errs)
+	}
+	// Same size, other bytes: only re-hashing can tell.
+	forged := strings.Replace(body, "v41", "v40", 1)
+	if _, err := c.PutObject(ctx, srv.Bucket, key, strings.NewReader(forged), int64(len(forged)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := run("evidence", "verify")
+	wantOut := " content " + digest + ": the blob's bytes hash to " + blobtest.Digest([]byte(forged)) + "\n"
+	if code != exitConflict || !strings.HasPrefix(out, "EV-") || !strings.HasSuffix(out, wantOut) ||
+		errs != "fairway: 1 evidence blob(s) do not match their digest\n" {
+		t.Fatalf("evidence verify of a changed object: %d %q %q; want a line ending %q", code, out, errs, wantOut)
+	}
+	if err := c.RemoveObject(ctx, srv.Bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, code := run("evidence", "verify"); code != exitConflict || !strings.HasSuffix(out, " content "+digest+": the blob is missing\n") {
+		t.Fatalf("evidence verify of a removed object: %d %q", code, out)
+	}
+}
+
+// TestBlobsURL_Refusals: a bad blobs URL is refused with what and why,
+// and never shows a credential.
+func TestBlobsURL_Refusals(t *testing.T) {
+	e := newCLIEnv(t, true)
+	env := map[string]string{"FAIRWAY_BLOBS": "s3://evidence?endpoint=127.0.0.1:1&secret_key=hunter2"}
+	_, errs, code := e.runWith(env, "alice", "next")
+	if code != exitUsage || errs != "fairway: blobs: \"s3://evidence?endpoint=127.0.0.1%3A1&secret_key=xxxxx\" has no credentials: give access_key and secret_key in the query, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n" {
+		t.Fatalf("next with a blobs URL without an access key: %d %q", code, errs)
+	}
+}
