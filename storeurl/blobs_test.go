@@ -23,7 +23,9 @@ func TestParseBlobs(t *testing.T) {
 	env := map[string]string{"AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "envsecret"}
 	getenv := func(k string) string { return env[k] }
 	noenv := func(string) string { return "" }
-	s3 := func(o blob.S3Options) storeurl.BlobLocation { return storeurl.BlobLocation{Kind: storeurl.BlobS3, S3: o} }
+	s3 := func(o blob.S3Options) storeurl.BlobLocation {
+		return storeurl.BlobLocation{Kind: storeurl.BlobS3, S3: o}
+	}
 	tests := []struct {
 		raw     string
 		getenv  func(string) string

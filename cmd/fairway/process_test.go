@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"fairway"
-	"fairway/ledger"
 	"fairway/blobtest"
+	"fairway/ledger"
 	"fairway/sqlite"
 )
 
