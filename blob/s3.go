@@ -1,7 +1,9 @@
 package blob
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -9,8 +11,6 @@ import (
 	"hash"
 	"io"
 	"net/http"
-	"os"
-	"runtime"
 	"strings"
 	"time"
 
@@ -36,54 +36,70 @@ type S3Options struct {
 	Prefix string
 	// AccessKey, SecretKey and SessionToken sign requests.
 	AccessKey, SecretKey, SessionToken string
-	// StagingDir holds uploads while they are hashed (default: the
-	// system's temporary folder). It should be on disk, not in memory:
-	// an upload is staged whole before it is sent.
-	StagingDir string
 	// PartSize and Threads bound an upload's memory: Threads buffers of
 	// PartSize bytes are filled in turn and sent in parallel (defaults:
-	// 16 MiB and 4).
+	// 8 MiB and 4). A blob may have at most 10,000 parts, so PartSize
+	// also caps its size (8 MiB: 78 GiB).
 	PartSize uint64
 	Threads  uint
+	// StaleAfter is how old a temporary object or unfinished upload must
+	// be before a new store removes it (default StaleUpload); younger
+	// ones may belong to an upload still running in another replica.
+	StaleAfter time.Duration
 	// Transport replaces the HTTP transport (nil: the client's default).
 	Transport http.RoundTripper
 }
 
 // Defaults for S3Options.
 const (
-	DefaultPartSize = 16 << 20
+	DefaultPartSize = 8 << 20
 	DefaultThreads  = 4
+	// InlineSize is the largest blob held in memory and sent in one PUT.
+	InlineSize = 2 << 20
 )
 
-// StaleUpload is how old an unfinished multipart upload under the store's
-// prefix must be before a new S3Store aborts it as left behind by a crash.
+// StaleUpload is how old a temporary object or unfinished multipart
+// upload under the store's prefix must be before a new S3Store removes it
+// as left behind by a crash.
 const StaleUpload = 24 * time.Hour
+
+// maxCopySize is the largest object one CopyObject may copy; larger ones
+// are copied part by part.
+const maxCopySize = 5 << 30
 
 // S3Store keeps blobs in an S3-compatible bucket under
 // PREFIX/sha256/ab/abcdef…, the file store's layout.
 //
-// How a digest is verified before a record can point at an object: an
-// upload is staged in a local file, hashed as it streams in, and sent
-// under its digest key only at Commit ("verify, then put"); the bytes are
-// hashed a second time as they are sent, and a mismatch fails the upload
-// before it completes. S3 makes an object visible only when its PUT, or
-// its multipart upload's completion, succeeds, so an upload interrupted
-// halfway leaves nothing under any digest (unfinished multipart parts are
-// invisible; a new store aborts those older than StaleUpload).
+// How bytes reach their digest key. A blob's digest is known only once
+// its last byte is in, and an S3 key must be named before an upload
+// starts. A small blob (up to InlineSize) is held in memory, hashed, and
+// sent under its digest key at Commit in one PUT: verify, then put. A
+// larger one streams, as it is written and while it is hashed, into a
+// multipart upload under PREFIX/tmp/RANDOM (memory: Threads parts of
+// PartSize at most), each part carrying a checksum the server checks;
+// Commit completes that upload, checks the object's size against the
+// bytes hashed, and copies it server-side to its digest key. S3 makes an
+// object visible only when its PUT, multipart completion or copy
+// succeeds, so an upload interrupted halfway leaves nothing under any
+// digest: at most an unfinished multipart upload or a temporary object,
+// which the next S3Store started on the prefix removes once older than
+// StaleUpload.
 //
-// The other way, streaming to a temporary key and copying it server-side
-// to the digest key once the digest is known, was not chosen: the copy
-// makes the server read and write every byte a second time (SeaweedFS
-// and most others copy data, not a pointer), which doubles the server's
-// work on large evidence, and it leaves an object under a temporary key
-// that a crash must clean up.
+// The other way, staging the whole upload in a local file and sending it
+// under its digest at Commit, was measured and not chosen: nothing can be
+// sent until the last byte is in, so the upload's time adds to the
+// ingest's instead of overlapping it, and the staged copy costs the local
+// disk a write and a read of every byte. A server-side copy reads and
+// writes inside the storage service, which does it several times faster
+// than a client can upload (SeaweedFS: 256 MiB copied in 0.4 s against
+// 3 s to upload).
 type S3Store struct {
-	client   *minio.Client
-	bucket   string
-	prefix   string
-	staging  string
-	partSize uint64
-	threads  uint
+	client     *minio.Client
+	bucket     string
+	prefix     string
+	partSize   uint64
+	threads    uint
+	staleAfter time.Duration
 }
 
 var _ fairway.BlobStore = (*S3Store)(nil)
@@ -110,15 +126,15 @@ func NewS3Store(ctx context.Context, o S3Options) (*S3Store, error) {
 		return nil, fairway.FieldError("blobs", "endpoint %q: %v", o.Endpoint, err)
 	}
 	s := &S3Store{
-		client:   client,
-		bucket:   o.Bucket,
-		prefix:   normalizePrefix(o.Prefix),
-		staging:  o.StagingDir,
-		partSize: o.PartSize,
-		threads:  o.Threads,
+		client:     client,
+		bucket:     o.Bucket,
+		prefix:     normalizePrefix(o.Prefix),
+		partSize:   o.PartSize,
+		threads:    o.Threads,
+		staleAfter: o.StaleAfter,
 	}
-	if s.staging == "" {
-		s.staging = os.TempDir()
+	if s.staleAfter == 0 {
+		s.staleAfter = StaleUpload
 	}
 	if s.partSize == 0 {
 		s.partSize = DefaultPartSize
@@ -133,7 +149,7 @@ func NewS3Store(ctx context.Context, o S3Options) (*S3Store, error) {
 	if !ok {
 		return nil, fairway.Errorf(fairway.ENOTFOUND, "blobs: bucket %q does not exist at %s; create it first", o.Bucket, o.Endpoint)
 	}
-	s.abortStaleUploads(ctx)
+	s.removeStale(ctx)
 	return s, nil
 }
 
@@ -145,24 +161,31 @@ func normalizePrefix(p string) string {
 	return p + "/"
 }
 
-// abortStaleUploads drops unfinished multipart uploads older than
-// StaleUpload; younger ones may belong to an upload still running in
-// another replica. Failing to list them is not an error: they are
-// invisible, and only cost space.
-func (s *S3Store) abortStaleUploads(ctx context.Context) {
+// removeStale removes temporary objects and aborts unfinished multipart
+// uploads under the prefix older than staleAfter. Failing to is not an
+// error: they are never under a digest, and only cost space.
+func (s *S3Store) removeStale(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var stale []string
-	for u := range s.client.ListIncompleteUploads(ctx, s.bucket, s.prefix+"sha256/", true) {
+	for u := range s.client.ListIncompleteUploads(ctx, s.bucket, s.prefix, true) {
 		if u.Err != nil {
-			return
+			break
 		}
-		if time.Since(u.Initiated) > StaleUpload {
+		if time.Since(u.Initiated) > s.staleAfter {
 			stale = append(stale, u.Key)
 		}
 	}
 	for _, key := range stale {
 		s.client.RemoveIncompleteUpload(ctx, s.bucket, key)
+	}
+	for o := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + "tmp/", Recursive: true}) {
+		if o.Err != nil {
+			break
+		}
+		if time.Since(o.LastModified) > s.staleAfter {
+			s.client.RemoveObject(ctx, s.bucket, o.Key, minio.RemoveObjectOptions{})
+		}
 	}
 }
 
@@ -237,65 +260,149 @@ func (s *S3Store) Remove(ctx context.Context, digest string) error {
 	return nil
 }
 
-// Create stages a blob in a file of the staging folder. Where the system
-// allows it the file is unlinked at once, so a crash leaves nothing to
-// clean up.
+// Create starts a blob: in memory while it is small, streaming into a
+// temporary object once it is not.
 func (s *S3Store) Create(ctx context.Context) (fairway.BlobWriter, error) {
-	f, err := os.CreateTemp(s.staging, "fairway-stage-*")
-	if err != nil {
-		return nil, fmt.Errorf("stage blob: %w", err)
+	return &s3Writer{s: s, ctx: ctx, h: sha256.New()}, nil
+}
+
+// PutOptions are the options uploads are sent with: Threads buffers of
+// PartSize bytes, filled in turn and sent in parallel.
+func (s *S3Store) PutOptions() minio.PutObjectOptions {
+	return minio.PutObjectOptions{
+		ContentType:           "application/octet-stream",
+		PartSize:              s.partSize,
+		NumThreads:            s.threads,
+		ConcurrentStreamParts: true,
 	}
-	w := &s3Writer{s: s, f: f, h: sha256.New()}
-	if runtime.GOOS != "windows" {
-		if err := os.Remove(f.Name()); err == nil {
-			w.unlinked = true
-		}
-	}
-	return w, nil
 }
 
 type s3Writer struct {
-	s        *S3Store
-	f        *os.File
-	unlinked bool
-	h        hash.Hash
-	size     int64
-	err      error
-	done     bool
+	s    *S3Store
+	ctx  context.Context
+	h    hash.Hash
+	size int64
+	// buf holds the bytes while there are at most InlineSize of them.
+	buf []byte
+	// Once there are more, they stream through pw into an upload to
+	// tmpKey, which reports on up.
+	pw     *io.PipeWriter
+	tmpKey string
+	up     chan upload
+	// sent is the finished temporary upload, once sealed.
+	sent *upload
+	err  error
+	done bool
+}
+
+type upload struct {
+	info minio.UploadInfo
+	err  error
 }
 
 func (w *s3Writer) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	if w.done {
-		return 0, errors.New("blob already committed or aborted")
+	if w.done || w.sent != nil {
+		return 0, errors.New("blob already sealed, committed or aborted")
 	}
-	n, err := w.f.Write(p)
+	if w.pw == nil && len(w.buf)+len(p) <= InlineSize {
+		w.buf = append(w.buf, p...)
+		w.h.Write(p)
+		w.size += int64(len(p))
+		return len(p), nil
+	}
+	if w.pw == nil {
+		w.startUpload()
+		held := w.buf
+		w.buf = nil
+		if _, err := w.pw.Write(held); err != nil {
+			w.err = fmt.Errorf("upload blob: %w", err)
+			return 0, w.err
+		}
+	}
+	n, err := w.pw.Write(p)
 	w.h.Write(p[:n])
 	w.size += int64(n)
 	if err != nil {
-		w.err = fmt.Errorf("write blob: %w", err)
+		w.err = fmt.Errorf("upload blob: %w", err)
 		return n, w.err
 	}
 	return n, nil
 }
 
+// startUpload begins the multipart upload to a temporary key that the
+// pipe feeds.
+func (w *s3Writer) startUpload() {
+	b := make([]byte, 16)
+	rand.Read(b)
+	w.tmpKey = w.s.prefix + "tmp/" + hex.EncodeToString(b)
+	pr, pw := io.Pipe()
+	w.pw, w.up = pw, make(chan upload, 1)
+	go func() {
+		info, err := w.s.client.PutObject(w.ctx, w.s.bucket, w.tmpKey, pr, -1, w.s.PutOptions())
+		// Unblock a writer if the upload stopped before the stream did.
+		pr.CloseWithError(cmpErr(err, errors.New("upload ended")))
+		w.up <- upload{info, err}
+	}()
+}
+
+func cmpErr(err, otherwise error) error {
+	if err != nil {
+		return err
+	}
+	return otherwise
+}
+
+// seal ends the stream and waits for the temporary upload to complete.
+func (w *s3Writer) seal() error {
+	if w.sent == nil {
+		w.pw.Close()
+		u := <-w.up
+		w.sent = &u
+	}
+	if w.sent.err != nil {
+		return fmt.Errorf("upload blob: %w", w.sent.err)
+	}
+	if w.sent.info.Size != w.size {
+		return fmt.Errorf("upload blob: the server holds %d bytes of the %d sent", w.sent.info.Size, w.size)
+	}
+	return nil
+}
+
 func (w *s3Writer) Digest() string { return "sha256:" + hex.EncodeToString(w.h.Sum(nil)) }
 func (w *s3Writer) Size() int64    { return w.size }
 
-// Reader reads the staged file back.
+// Reader reads back what was written: from memory, or from the temporary
+// object once its upload is complete. Nothing may be written after.
 func (w *s3Writer) Reader() (io.ReadCloser, error) {
 	if w.done {
 		return nil, errors.New("blob already committed or aborted")
 	}
-	return io.NopCloser(io.NewSectionReader(w.f, 0, w.size)), nil
+	if w.err != nil {
+		return nil, w.err
+	}
+	if w.pw == nil {
+		return io.NopCloser(bytes.NewReader(w.buf)), nil
+	}
+	if err := w.seal(); err != nil {
+		return nil, err
+	}
+	obj, err := w.s.client.GetObject(w.ctx, w.s.bucket, w.tmpKey, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := obj.Stat(); err != nil {
+		obj.Close()
+		return nil, err
+	}
+	return obj, nil
 }
 
-// Commit sends the staged bytes under their digest unless the bucket
-// already holds them. The bytes are hashed again as they are sent; if
-// they no longer match the digest (the staged file changed under us), the
-// upload fails before it completes and no object appears.
+// Commit puts the bytes under their digest unless the bucket already
+// holds them: a small blob in one PUT, a large one by completing its
+// temporary upload and copying it server-side.
 func (w *s3Writer) Commit(ctx context.Context) (bool, error) {
 	if w.done {
 		return false, errors.New("blob already committed or aborted")
@@ -311,6 +418,13 @@ func (w *s3Writer) Commit(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if w.pw != nil {
+		// Complete the temporary upload first: a failure there must not
+		// be mistaken for a blob already stored.
+		if err := w.seal(); err != nil {
+			return false, err
+		}
+	}
 	if info, err := w.s.client.StatObject(ctx, w.s.bucket, key, minio.StatObjectOptions{}); err == nil && info.Size == w.size {
 		// Same bytes already stored: content addressing makes this a
 		// no-op. (An object of another size under this digest is damaged;
@@ -319,25 +433,48 @@ func (w *s3Writer) Commit(ctx context.Context) (bool, error) {
 	} else if err != nil && !isNotFound(err) {
 		return false, fmt.Errorf("stat blob %s: %w", digest, err)
 	}
-	src := &verifyingReader{r: io.NewSectionReader(w.f, 0, w.size), h: sha256.New(), want: digest, size: w.size}
-	_, err = w.s.client.PutObject(ctx, w.s.bucket, key, src, w.size, minio.PutObjectOptions{
-		ContentType:           "application/octet-stream",
-		PartSize:              w.s.partSize,
-		NumThreads:            w.s.threads,
-		ConcurrentStreamParts: true,
-	})
+	if w.pw == nil {
+		if _, err := w.s.client.PutObject(ctx, w.s.bucket, key, bytes.NewReader(w.buf), w.size, w.s.PutOptions()); err != nil {
+			return false, fmt.Errorf("upload blob %s: %w", digest, err)
+		}
+		return true, nil
+	}
+	dst := minio.CopyDestOptions{Bucket: w.s.bucket, Object: key}
+	src := minio.CopySrcOptions{Bucket: w.s.bucket, Object: w.tmpKey}
+	if w.size <= maxCopySize {
+		_, err = w.s.client.CopyObject(ctx, dst, src)
+	} else {
+		_, err = w.s.client.ComposeObject(ctx, dst, src)
+	}
 	if err != nil {
-		return false, fmt.Errorf("upload blob %s: %w", digest, err)
+		return false, fmt.Errorf("copy blob %s to its digest: %w", digest, err)
+	}
+	if info, err := w.s.client.StatObject(ctx, w.s.bucket, key, minio.StatObjectOptions{}); err != nil || info.Size != w.size {
+		return false, fmt.Errorf("copy blob %s to its digest: the copy holds %d bytes of %d: %v", digest, info.Size, w.size, err)
 	}
 	return true, nil
 }
 
+// discard ends the temporary upload, if any, and removes its object: an
+// unfinished upload is aborted by the client when its stream fails.
 func (w *s3Writer) discard() {
-	w.f.Close()
-	if !w.unlinked {
-		os.Remove(w.f.Name())
+	w.buf = nil
+	if w.pw == nil {
+		return
+	}
+	if w.sent == nil {
+		w.pw.CloseWithError(errAborted)
+		u := <-w.up
+		w.sent = &u
+	}
+	// The upload completed (or ended as the abort came): its object is
+	// removed; a failed upload was aborted by the client.
+	if w.sent.err == nil {
+		w.s.client.RemoveObject(context.WithoutCancel(w.ctx), w.s.bucket, w.tmpKey, minio.RemoveObjectOptions{})
 	}
 }
+
+var errAborted = errors.New("blob aborted")
 
 func (w *s3Writer) Abort() error {
 	if w.done {
@@ -346,31 +483,4 @@ func (w *s3Writer) Abort() error {
 	w.done = true
 	w.discard()
 	return nil
-}
-
-// ErrStagedChanged is the error of an upload whose bytes, read back from
-// staging, no longer hash to the digest computed as they arrived.
-var ErrStagedChanged = errors.New("staged bytes changed before upload: they no longer match their digest")
-
-// verifyingReader hashes what it passes on and, at the end, turns EOF into
-// ErrStagedChanged unless the bytes match the digest. It offers only Read,
-// so the client streams it once and cannot seek around the check.
-type verifyingReader struct {
-	r    io.Reader
-	h    hash.Hash
-	want string
-	size int64
-	n    int64
-}
-
-func (v *verifyingReader) Read(p []byte) (int, error) {
-	n, err := v.r.Read(p)
-	v.h.Write(p[:n])
-	v.n += int64(n)
-	if err == io.EOF {
-		if v.n != v.size || "sha256:"+hex.EncodeToString(v.h.Sum(nil)) != v.want {
-			return n, ErrStagedChanged
-		}
-	}
-	return n, err
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"fairway"
 	"fairway/blob"
@@ -132,8 +133,8 @@ func TestS3Store_InterruptedUploadLeavesNothing(t *testing.T) {
 		name string
 		size int
 	}{
-		{"single PUT", 3 << 20},
-		{"multipart", 40 << 20},
+		{"inline, one PUT at commit", 1 << 20},
+		{"streamed, multipart", 40 << 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prefix := srv.NewPrefix()
@@ -174,31 +175,107 @@ func TestS3Store_InterruptedUploadLeavesNothing(t *testing.T) {
 	}
 }
 
-// TestS3Store_StagedBytesChangedRefused: if the staged bytes change
-// between hashing and sending (a damaged staging disk), the upload fails
-// and nothing appears under the digest the record would have named.
-func TestS3Store_StagedBytesChangedRefused(t *testing.T) {
+// TestS3Store_CrashLeavesNoDigest: a writer abandoned mid-stream, or
+// after its temporary upload completed, as a crash would leave it, puts
+// nothing under a digest; the next store on the prefix removes what it
+// left once stale.
+func TestS3Store_CrashLeavesNoDigest(t *testing.T) {
 	srv := blobtest.S3(t)
 	ctx := context.Background()
-	for _, size := range []int{1 << 10, 24 << 20} {
-		prefix := srv.NewPrefix()
-		o := s3Options(srv, prefix)
-		o.PartSize = 5 << 20
-		s := openS3(t, o)
-		body := bytes.Repeat([]byte("x"), size)
+	prefix := srv.NewPrefix()
+	o := s3Options(srv, prefix)
+	o.PartSize = 5 << 20
+	s := openS3(t, o)
+	sealed := bytes.Repeat([]byte("sealed, never committed\n"), 1<<18) // 6 MiB
+	w, err := s.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(sealed)
+	// Reader completes the temporary upload and reads it back.
+	rc, err := w.Reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, sealed) {
+		t.Fatalf("staged bytes read back as %d bytes, want %d", len(got), len(sealed))
+	}
+	// A second writer stops mid-part: its multipart upload is unfinished.
+	w2, err := s.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2.Write(bytes.Repeat([]byte("half\n"), 3<<18))
+	keys := objects(t, srv, prefix)
+	if len(keys) != 1 || !strings.HasPrefix(keys[0], prefix+"/tmp/") {
+		t.Fatalf("objects after a crash = %v, want one temporary object", keys)
+	}
+	if _, err := s.Stat(ctx, blobtest.Digest(sealed)); fairway.ErrorCode(err) != fairway.ENOTFOUND {
+		t.Fatalf("stat of bytes never committed: %v", err)
+	}
+	c, _ := srv.Client()
+	unfinished := func() int {
+		n := 0
+		for u := range c.ListIncompleteUploads(ctx, srv.Bucket, prefix+"/", true) {
+			if u.Err != nil {
+				t.Fatal(u.Err)
+			}
+			n++
+		}
+		return n
+	}
+	if n := unfinished(); n != 1 {
+		t.Fatalf("%d unfinished uploads, want the crashed writer's one", n)
+	}
+	// A store opened now leaves them: they may be uploads still running.
+	openS3(t, s3Options(srv, prefix))
+	if keys := objects(t, srv, prefix); len(keys) != 1 || unfinished() != 1 {
+		t.Fatalf("a fresh store removed young uploads: %v", keys)
+	}
+	o.StaleAfter = time.Nanosecond
+	openS3(t, o)
+	if keys := objects(t, srv, prefix); len(keys) != 0 {
+		t.Fatalf("stale temporary objects kept: %v", keys)
+	}
+	if n := unfinished(); n != 0 {
+		t.Fatalf("%d stale unfinished uploads kept", n)
+	}
+}
+
+// TestS3Store_AbortOfStreamLeavesNothing: aborting a streamed blob,
+// before or after its temporary upload completed, leaves no object and
+// no unfinished upload.
+func TestS3Store_AbortOfStreamLeavesNothing(t *testing.T) {
+	srv := blobtest.S3(t)
+	ctx := context.Background()
+	prefix := srv.NewPrefix()
+	o := s3Options(srv, prefix)
+	o.PartSize = 5 << 20
+	s := openS3(t, o)
+	for _, seal := range []bool{false, true} {
 		w, err := s.Create(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write(body)
-		if _, err := blob.StagingFile(w).WriteAt([]byte("Y"), int64(size-1)); err != nil {
+		w.Write(bytes.Repeat([]byte("aborted\n"), 1<<20)) // 8 MiB
+		if seal {
+			rc, err := w.Reader()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc.Close()
+		}
+		if err := w.Abort(); err != nil {
 			t.Fatal(err)
 		}
-		if created, err := w.Commit(ctx); !errors.Is(err, blob.ErrStagedChanged) || created {
-			t.Fatalf("%d bytes: commit of changed staged bytes: created %t, %v; want %v", size, created, err, blob.ErrStagedChanged)
-		}
 		if keys := objects(t, srv, prefix); len(keys) != 0 {
-			t.Fatalf("%d bytes: changed staged bytes were stored: %v", size, keys)
+			t.Fatalf("sealed %t: abort left objects %v", seal, keys)
+		}
+		c, _ := srv.Client()
+		for u := range c.ListIncompleteUploads(ctx, srv.Bucket, prefix+"/", true) {
+			t.Fatalf("sealed %t: abort left an unfinished upload %s (%v)", seal, u.Key, u.Err)
 		}
 	}
 }
@@ -232,8 +309,8 @@ func TestS3Store_DamagedObjectReplaced(t *testing.T) {
 }
 
 // TestS3Store_LargeBlobMultipart: a blob larger than everything the
-// client may buffer (Threads × PartSize) goes up as a multipart upload
-// and reads back whole.
+// client may buffer (Threads × PartSize) streams up in parts, lands under
+// its digest alone (the temporary object removed) and reads back whole.
 func TestS3Store_LargeBlobMultipart(t *testing.T) {
 	srv := blobtest.S3(t)
 	ctx := context.Background()
@@ -253,13 +330,8 @@ func TestS3Store_LargeBlobMultipart(t *testing.T) {
 	if _, err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	info, err := s.Client().StatObject(ctx, s.Bucket(), mustKey(t, s, d), minio.StatObjectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A multipart object's ETag ends in -PARTS.
-	if !strings.HasSuffix(info.ETag, "-7") {
-		t.Fatalf("ETag %q: want a 7-part multipart upload of 33 MiB in 5 MiB parts", info.ETag)
+	if keys := objects(t, srv, o.Prefix); len(keys) != 1 || keys[0] != mustKey(t, s, d) {
+		t.Fatalf("objects after commit = %v, want the blob alone", keys)
 	}
 	rc, err := s.Open(ctx, d)
 	if err != nil {

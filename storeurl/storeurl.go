@@ -129,7 +129,7 @@ type BlobLocation struct {
 // s3Params are the query parameters an s3:// URL may carry.
 var s3Params = map[string]bool{
 	"endpoint": true, "secure": true, "region": true, "access_key": true, "secret_key": true,
-	"session_token": true, "staging": true, "part_size_mib": true, "threads": true,
+	"session_token": true, "part_size_mib": true, "threads": true,
 }
 
 // ParseBlobs reads a blobs URL: s3://BUCKET/PREFIX?endpoint=HOST:PORT&…
@@ -175,12 +175,12 @@ func parseS3(raw string, getenv func(string) string) (BlobLocation, error) {
 	q := u.Query()
 	for k := range q {
 		if !s3Params[k] {
-			return BlobLocation{}, fairway.FieldError("blobs", "%q: unknown parameter %q; known: endpoint, secure, region, access_key, secret_key, session_token, staging, part_size_mib, threads", redactS3(raw), k)
+			return BlobLocation{}, fairway.FieldError("blobs", "%q: unknown parameter %q; known: endpoint, secure, region, access_key, secret_key, session_token, part_size_mib, threads", redactS3(raw), k)
 		}
 	}
 	o := blob.S3Options{
 		Bucket: u.Host, Prefix: strings.Trim(u.Path, "/"), Endpoint: "s3.amazonaws.com", Secure: true,
-		Region: q.Get("region"), StagingDir: q.Get("staging"),
+		Region:    q.Get("region"),
 		AccessKey: q.Get("access_key"), SecretKey: q.Get("secret_key"), SessionToken: q.Get("session_token"),
 	}
 	if ep := q.Get("endpoint"); ep != "" {

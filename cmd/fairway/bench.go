@@ -21,13 +21,16 @@ func init() {
 	register(&command{
 		name: "bench", summary: "Measure write throughput, next on a large graph, and CLI process cost", args: "[--quick]",
 		example: `fairway bench
-fairway bench --quick --json`,
+fairway bench --quick --json
+fairway bench --s3-only --s3 's3://evidence/bench?endpoint=127.0.0.1:8333&secure=false'   # credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			var o benchOptions
 			fs.BoolVar(&o.quick, "quick", false, "smaller runs, for a fast look")
 			fs.StringVar(&o.workdir, "workdir", "", "folder for the benchmark stores (default: a temporary folder, removed after)")
 			o.ingestMiB = optInt(fs, "ingest-mib", 1024, "size of the evidence ingest measurement, in MiB")
 			fs.StringVar(&o.ingestChild, "ingest-child", "", "internal: ingest into this folder and exit (used to measure peak memory)")
+			fs.StringVar(&o.s3, "s3", "", "also time one evidence upload of --ingest-mib to this bucket `URL` (s3://BUCKET/PREFIX?endpoint=HOST:PORT) against minio-go's own PutObject")
+			fs.BoolVar(&o.s3Only, "s3-only", false, "run only the --s3 measurement")
 			return func(a *app, pos []string) error { return runBench(a, pos, o) }
 		},
 	})
@@ -50,6 +53,8 @@ type benchOptions struct {
 	workdir     string
 	ingestMiB   *optional[int]
 	ingestChild string
+	s3          string
+	s3Only      bool
 }
 
 func runBench(a *app, pos []string, o benchOptions) error {
@@ -58,7 +63,7 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	}
 	ingestMiB := int64(o.ingestMiB.value())
 	if dir := o.ingestChild; dir != "" {
-		if _, err := bench.Ingest(a.ctx, dir, ingestMiB<<20); err != nil {
+		if err := benchIngestChild(a, dir, ingestMiB<<20); err != nil {
 			return err
 		}
 		peak, err := bench.PeakRSS()
@@ -86,6 +91,19 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	}
 	ctx := a.ctx
 	var rows []benchRow
+	if o.s3Only {
+		if o.s3 == "" {
+			return usagef("--s3-only needs --s3 s3://BUCKET/PREFIX?endpoint=HOST:PORT")
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		if rows, err = benchS3(a, exe, work, o.s3, ingestMiB, progress); err != nil {
+			return err
+		}
+		return a.benchOutput(rows)
+	}
 
 	// 1. One whole `fairway task create` process, against `fairway
 	// --help`-like process start as the baseline.
@@ -265,11 +283,23 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	rows = append(rows, benchRow{Name: "fairway run -- true, overhead", Value: ms(wrapped) - ms(direct), Unit: "ms median", Baseline: ms(direct),
 		Ratio: ms(wrapped) / ms(direct), Goal: "< 20 ms", Note: "baseline: running true directly"})
 
+	if o.s3 != "" {
+		s3rows, err := benchS3(a, exe, work, o.s3, ingestMiB, progress)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, s3rows...)
+	}
+	return a.benchOutput(rows)
+}
+
+// benchOutput prints the bench table, or the rows as JSON.
+func (a *app) benchOutput(rows []benchRow) error {
 	return a.output(rows, func(w io.Writer) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "BENCHMARK\tRESULT\tBASELINE\tRATIO\tGOAL")
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%.2f %s\t%.2f\t%.1fx\t%s\n", r.Name, r.Value, r.Unit, r.Baseline, r.Ratio, r.Goal)
+			fmt.Fprintf(tw, "%s\t%.2f %s\t%.2f\t%.2fx\t%s\n", r.Name, r.Value, r.Unit, r.Baseline, r.Ratio, r.Goal)
 		}
 		tw.Flush()
 		for _, r := range rows {
