@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,5 +82,67 @@ func TestBlobsURL_Refusals(t *testing.T) {
 	_, errs, code := e.runWith(env, "alice", "next")
 	if code != exitUsage || errs != "fairway: blobs: \"s3://evidence?endpoint=127.0.0.1%3A1&secret_key=xxxxx\" has no credentials: give access_key and secret_key in the query, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n" {
 		t.Fatalf("next with a blobs URL without an access key: %d %q", code, errs)
+	}
+}
+
+// TestLocalMode_LargeRedactedLogInS3: a log larger than what is held in
+// memory, with a secret near its end, streams to the bucket, is read back
+// from there to be redacted, and only the redacted bytes end under a
+// digest; no temporary object stays.
+func TestLocalMode_LargeRedactedLogInS3(t *testing.T) {
+	srv := blobtest.S3(t)
+	prefix := srv.NewPrefix()
+	e := newCLIEnv(t, true)
+	env := map[string]string{"FAIRWAY_BLOBS": srv.URL(prefix)}
+	run := func(args ...string) (string, string, int) { return e.runWith(env, "alice", args...) }
+	if out, errs, code := run("task", "create", "OPS-FIX-001", "--title", "restore"); code != 0 {
+		t.Fatalf("task create: %d %s %s", code, out, errs)
+	}
+	token := "ghp_1234567890abcdefghijABCDEFGHIJ123456"
+	log := strings.Repeat("pod-a Running restarts=0\n", 5<<20/25) + "token " + token + "\n"
+	file := filepath.Join(t.TempDir(), "big.log")
+	os.WriteFile(file, []byte(log), 0o644)
+	out, errs, code := run("evidence", "add", "--task", "OPS-FIX-001", "--kind", "log", file, "--json")
+	if code != 0 {
+		t.Fatalf("evidence add: %d %s %s", code, out, errs)
+	}
+	var evs []struct {
+		Digest string `json:"digest"`
+		Size   int64  `json:"size"`
+		Scan   struct {
+			Redacted bool `json:"redacted"`
+		} `json:"scan"`
+	}
+	if err := json.Unmarshal([]byte(out), &evs); err != nil || len(evs) != 1 {
+		t.Fatalf("%v: %s", err, out)
+	}
+	ev := evs[0]
+	if !ev.Scan.Redacted || ev.Size < 5<<20 {
+		t.Fatalf("evidence: %+v", ev)
+	}
+	c, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var keys []string
+	for o := range c.ListObjects(ctx, srv.Bucket, minio.ListObjectsOptions{Prefix: prefix + "/", Recursive: true}) {
+		keys = append(keys, o.Key)
+	}
+	hexd := strings.TrimPrefix(ev.Digest, "sha256:")
+	if len(keys) != 1 || keys[0] != prefix+"/sha256/"+hexd[:2]+"/"+hexd {
+		t.Fatalf("objects = %v, want the redacted blob alone", keys)
+	}
+	obj, err := c.GetObject(ctx, srv.Bucket, keys[0], minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := io.ReadAll(obj)
+	obj.Close()
+	if err != nil || blobtest.Digest(stored) != ev.Digest || bytes.Contains(stored, []byte(token)) {
+		t.Fatalf("stored %d bytes hashing to %s (record: %s), token kept: %t, %v", len(stored), blobtest.Digest(stored), ev.Digest, bytes.Contains(stored, []byte(token)), err)
+	}
+	if out, errs, code := run("evidence", "verify"); code != 0 || out != "evidence intact: 1 blobs checked\n" {
+		t.Fatalf("evidence verify: %d %q %s", code, out, errs)
 	}
 }
