@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"fairway"
 	"fairway/blobtest"
+	fairwayhttp "fairway/http"
 
 	"github.com/minio/minio-go/v7"
 )
@@ -144,5 +147,66 @@ func TestLocalMode_LargeRedactedLogInS3(t *testing.T) {
 	}
 	if out, errs, code := run("evidence", "verify"); code != 0 || out != "evidence intact: 1 blobs checked\n" {
 		t.Fatalf("evidence verify: %d %q %s", code, out, errs)
+	}
+}
+
+// TestServe_BlobsInS3: `fairway serve --blobs s3://…`, a real process,
+// stores uploaded evidence in the bucket and names the bucket, never its
+// credentials, when it starts.
+func TestServe_BlobsInS3(t *testing.T) {
+	srv := blobtest.S3(t)
+	prefix := srv.NewPrefix()
+	dir := t.TempDir()
+	out, err := fairwayCommand(dir, "actor", "create", "alice", "--kind", "human", "--json").Output()
+	if err != nil {
+		t.Fatalf("actor create: %v %s", err, out)
+	}
+	var created struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(out, &created); err != nil || created.Token == "" {
+		t.Fatalf("actor create said %s: %v", out, err)
+	}
+	if out, err := fairwayCommand(dir, "task", "create", "OPS-FIX-001", "--title", "restore").CombinedOutput(); err != nil {
+		t.Fatalf("task create: %v %s", err, out)
+	}
+	cmd := fairwayCommand(dir, "serve", "--addr", "127.0.0.1:0", "--blobs", srv.URL(prefix))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("serve said %q: %v", line, err)
+	}
+	wantBlobs := "blobs s3://" + srv.Bucket + "/" + prefix + "?endpoint=" + srv.Endpoint + "&secure=false)"
+	if !strings.Contains(line, wantBlobs) || strings.Contains(line, srv.SecretKey) || strings.Contains(line, srv.AccessKey) {
+		t.Fatalf("serve said %q; want it to name %q and no credential", line, wantBlobs)
+	}
+	addr, _, _ := strings.Cut(strings.TrimPrefix(line, "Fairway is serving "), " ")
+	c := fairwayhttp.NewClient(addr, created.Token)
+	body := "rollback: restore tunnel config v41\n"
+	e, err := c.AddEvidence(context.Background(), fairway.EvidenceAdd{Task: "OPS-FIX-001", Kind: "rollback-plan", Filename: "rollback.md"},
+		fairway.EvidenceParts{Content: strings.NewReader(body)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hexd := strings.TrimPrefix(e.Digest, "sha256:")
+	obj, err := mc.GetObject(context.Background(), srv.Bucket, prefix+"/sha256/"+hexd[:2]+"/"+hexd, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	if got, err := io.ReadAll(obj); err != nil || string(got) != body {
+		t.Fatalf("the bucket holds %q, %v; want %q", got, err, body)
 	}
 }
