@@ -76,9 +76,12 @@ const maxCopySize = 5 << 30
 // sent under its digest key at Commit in one PUT: verify, then put. A
 // larger one streams, as it is written and while it is hashed, into a
 // multipart upload under PREFIX/tmp/RANDOM (memory: Threads parts of
-// PartSize at most), each part carrying a checksum the server checks;
+// PartSize at most), each part checked in transit (over HTTP every chunk
+// carries a SHA-256 signature the server verifies; over HTTPS, TLS);
 // Commit completes that upload, checks the object's size against the
-// bytes hashed, and copies it server-side to its digest key. S3 makes an
+// bytes hashed, and copies it server-side to its digest key. The digest
+// is thus of exactly the bytes the temporary object holds before any key
+// named by it exists. S3 makes an
 // object visible only when its PUT, multipart completion or copy
 // succeeds, so an upload interrupted halfway leaves nothing under any
 // digest: at most an unfinished multipart upload or a temporary object,
