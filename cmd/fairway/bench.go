@@ -31,6 +31,7 @@ fairway bench --s3-only --s3 's3://evidence/bench?endpoint=127.0.0.1:8333&secure
 			fs.StringVar(&o.ingestChild, "ingest-child", "", "internal: ingest into this folder and exit (used to measure peak memory)")
 			fs.StringVar(&o.s3, "s3", "", "also time one evidence upload of --ingest-mib to this bucket `URL` (s3://BUCKET/PREFIX?endpoint=HOST:PORT) against minio-go's own PutObject")
 			fs.BoolVar(&o.s3Only, "s3-only", false, "run only the --s3 measurement")
+			o.s3Runs = optInt(fs, "s3-runs", 3, "how many times each --s3 upload runs (medians are reported)")
 			return func(a *app, pos []string) error { return runBench(a, pos, o) }
 		},
 	})
@@ -55,6 +56,7 @@ type benchOptions struct {
 	ingestChild string
 	s3          string
 	s3Only      bool
+	s3Runs      *optional[int]
 }
 
 func runBench(a *app, pos []string, o benchOptions) error {
@@ -91,6 +93,9 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	}
 	ctx := a.ctx
 	var rows []benchRow
+	if o.s3Runs.value() < 1 {
+		return usagef("--s3-runs must be at least 1")
+	}
 	if o.s3Only {
 		if o.s3 == "" {
 			return usagef("--s3-only needs --s3 s3://BUCKET/PREFIX?endpoint=HOST:PORT")
@@ -99,7 +104,7 @@ func runBench(a *app, pos []string, o benchOptions) error {
 		if err != nil {
 			return err
 		}
-		if rows, err = benchS3(a, exe, work, o.s3, ingestMiB, progress); err != nil {
+		if rows, err = benchS3(a, exe, work, o.s3, ingestMiB, o.s3Runs.value(), progress); err != nil {
 			return err
 		}
 		return a.benchOutput(rows)
@@ -284,7 +289,7 @@ func runBench(a *app, pos []string, o benchOptions) error {
 		Ratio: ms(wrapped) / ms(direct), Goal: "< 20 ms", Note: "baseline: running true directly"})
 
 	if o.s3 != "" {
-		s3rows, err := benchS3(a, exe, work, o.s3, ingestMiB, progress)
+		s3rows, err := benchS3(a, exe, work, o.s3, ingestMiB, o.s3Runs.value(), progress)
 		if err != nil {
 			return err
 		}
