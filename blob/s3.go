@@ -107,8 +107,9 @@ type S3Store struct {
 
 var _ fairway.BlobStore = (*S3Store)(nil)
 
-// NewS3Store connects to the bucket, checks that it exists, and aborts
-// multipart uploads under the prefix that a crashed process left behind.
+// NewS3Store connects to the bucket, checks that it exists, and removes
+// the temporary objects and unfinished uploads under the prefix that a
+// crashed process left behind (those older than StaleAfter).
 func NewS3Store(ctx context.Context, o S3Options) (*S3Store, error) {
 	if o.Bucket == "" {
 		return nil, fairway.FieldError("blobs", "names no bucket; write it as s3://BUCKET/PREFIX?endpoint=HOST:PORT")
