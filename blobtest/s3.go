@@ -36,10 +36,11 @@ type S3Server struct {
 	// empty store use a prefix of their own in it (NewPrefix).
 	Bucket string
 
-	cmd  *exec.Cmd
-	dir  string
-	log  string
-	done chan struct{}
+	cmd   *exec.Cmd
+	dir   string
+	log   string
+	ports []int
+	done  chan struct{}
 }
 
 var (
@@ -120,6 +121,7 @@ func StartS3(bin string) (*S3Server, error) {
 		return nil, err
 	}
 	s.Endpoint = "127.0.0.1:" + strconv.Itoa(p[6])
+	s.ports = p
 	logf, err := os.Create(s.log)
 	if err != nil {
 		return nil, err
@@ -131,7 +133,9 @@ func StartS3(bin string) (*S3Server, error) {
 		"-master.telemetry=false", "-master.volumeSizeLimitMB=1024",
 		"-volume.port=" + strconv.Itoa(p[2]), "-volume.port.grpc=" + strconv.Itoa(p[3]), "-volume.max=16",
 		"-filer", "-filer.port=" + strconv.Itoa(p[4]), "-filer.port.grpc=" + strconv.Itoa(p[5]),
+		"-filer.localSocket=" + filepath.Join(dir, "filer.sock"),
 		"-s3", "-s3.port=" + strconv.Itoa(p[6]), "-s3.port.grpc=" + strconv.Itoa(p[7]),
+		"-s3.localSocket=" + filepath.Join(dir, "s3.sock"),
 		"-s3.port.iceberg=0", "-s3.port.lance=0",
 		"-s3.config=" + filepath.Join(dir, "s3.json"),
 	}
@@ -229,4 +233,11 @@ func (s *S3Server) Stop() {
 		}
 	}
 	os.RemoveAll(s.dir)
+	// weed puts the Unix sockets of its gRPC services in /tmp whatever
+	// its flags say, named by port; they outlive it.
+	for _, p := range s.ports {
+		for _, svc := range []string{"master", "volume", "filer", "s3"} {
+			os.Remove(fmt.Sprintf("/tmp/seaweedfs-%s-grpc-%d.sock", svc, p))
+		}
+	}
 }
