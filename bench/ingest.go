@@ -80,15 +80,21 @@ func WriteOnly(dir string, size int64) error {
 // store in dir, the whole path of `fairway evidence add`: scan, hash,
 // write, fsync, record.
 func Ingest(ctx context.Context, dir string, size int64) (*fairway.Evidence, error) {
+	blobs, err := blob.NewFileStore(filepath.Join(dir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	return IngestInto(ctx, dir, size, blobs)
+}
+
+// IngestInto is Ingest with the bytes going to blobs (object storage,
+// say) and the record to a fresh SQLite store in dir.
+func IngestInto(ctx context.Context, dir string, size int64, blobs fairway.BlobStore) (*fairway.Evidence, error) {
 	s, err := sqlite.Open(ctx, filepath.Join(dir, "fairway.db"), sqlite.Options{})
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	blobs, err := blob.NewFileStore(filepath.Join(dir, "blobs"))
-	if err != nil {
-		return nil, err
-	}
 	l := ledger.New(s, blobs)
 	a, err := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman})
 	if err != nil {

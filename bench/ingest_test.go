@@ -11,7 +11,10 @@ import (
 	"strconv"
 	"testing"
 
+	"fairway"
 	"fairway/bench"
+	"fairway/blobtest"
+	"fairway/storeurl"
 )
 
 const ingestChildEnv = "FAIRWAY_TEST_INGEST_CHILD"
@@ -19,7 +22,7 @@ const ingestChildEnv = "FAIRWAY_TEST_INGEST_CHILD"
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(ingestChildEnv); dir != "" {
 		size, _ := strconv.ParseInt(os.Getenv("FAIRWAY_TEST_INGEST_BYTES"), 10, 64)
-		e, err := bench.Ingest(context.Background(), dir, size)
+		e, err := ingestChild(dir, size, os.Getenv(ingestS3Env))
 		if err != nil {
 			os.Stderr.WriteString(err.Error())
 			os.Exit(1)
@@ -32,7 +35,28 @@ func TestMain(m *testing.M) {
 		fmt.Printf("%s %d", e.Digest, peak)
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	blobtest.StopS3()
+	os.Exit(code)
+}
+
+// ingestS3Env hands the ingest child a bucket URL for the blobs.
+const ingestS3Env = "FAIRWAY_TEST_INGEST_S3"
+
+func ingestChild(dir string, size int64, blobsURL string) (*fairway.Evidence, error) {
+	ctx := context.Background()
+	if blobsURL == "" {
+		return bench.Ingest(ctx, dir, size)
+	}
+	loc, err := storeurl.ParseBlobs(blobsURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := storeurl.OpenBlobs(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	return bench.IngestInto(ctx, dir, size, blobs)
 }
 
 // TestIngest_BoundedMemory streams a large log through the whole evidence
@@ -43,9 +67,21 @@ func TestIngest_BoundedMemory(t *testing.T) {
 	if v := os.Getenv("FAIRWAY_TEST_INGEST_MIB"); v != "" {
 		mib, _ = strconv.ParseInt(v, 10, 64)
 	}
+	checkIngestMemory(t, mib, "", 64<<20)
+}
+
+// TestIngest_BoundedMemoryToS3: the same into object storage, where the
+// upload's part buffers (Threads × PartSize) are held besides; 96 MiB is
+// three times those.
+func TestIngest_BoundedMemoryToS3(t *testing.T) {
+	srv := blobtest.S3(t)
+	checkIngestMemory(t, 96, srv.URL(srv.NewPrefix()), 128<<20)
+}
+
+func checkIngestMemory(t *testing.T, mib int64, blobsURL string, limit int64) {
 	size := mib << 20
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), ingestChildEnv+"="+t.TempDir(), "FAIRWAY_TEST_INGEST_BYTES="+strconv.FormatInt(size, 10))
+	cmd.Env = append(os.Environ(), ingestChildEnv+"="+t.TempDir(), "FAIRWAY_TEST_INGEST_BYTES="+strconv.FormatInt(size, 10), ingestS3Env+"="+blobsURL)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -62,7 +98,6 @@ func TestIngest_BoundedMemory(t *testing.T) {
 		t.Fatalf("stored digest %s, want %s", digest, want)
 	}
 	t.Logf("ingested %d MiB; peak RSS %.1f MiB", mib, float64(peak)/(1<<20))
-	limit := int64(64 << 20)
 	if raceEnabled {
 		limit = 512 << 20 // the race detector's shadow memory
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"fairway"
-	"fairway/blob"
 	fairwayhttp "fairway/http"
 	"fairway/ledger"
 	"fairway/sqlite"
@@ -94,6 +93,9 @@ type app struct {
 	session string
 	// store is a store URL (serve --store); $FAIRWAY_STORE otherwise.
 	store string
+	// blobs is a blob store URL (serve --blobs); $FAIRWAY_BLOBS
+	// otherwise, else the blobs folder beside the local store.
+	blobs string
 
 	// createsStore lets a command start a new local store (the first
 	// actor of a ledger).
@@ -437,6 +439,17 @@ func (a *app) storeLocation() (storeurl.Location, error) {
 	return storeurl.Parse(firstNonEmpty(a.store, a.getenv("FAIRWAY_STORE"), a.storePath()))
 }
 
+// blobLocation is --blobs, or $FAIRWAY_BLOBS, or the blobs folder beside
+// the local store. S3 credentials may come from AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY.
+func (a *app) blobLocation() (storeurl.BlobLocation, error) {
+	raw := firstNonEmpty(a.blobs, a.getenv("FAIRWAY_BLOBS"))
+	if raw == "" {
+		return storeurl.BlobLocation{Kind: storeurl.BlobFile, Path: filepath.Join(a.storeDir(), "blobs")}, nil
+	}
+	return storeurl.ParseBlobs(raw, a.getenv)
+}
+
 // requireStore refuses to work on a local store that does not exist,
 // unless the command is one that starts a ledger (the first actor): a
 // mistyped --dir must not quietly begin a new, empty ledger.
@@ -465,7 +478,11 @@ func (a *app) openLedger(opts sqlite.Options) (*ledger.Ledger, error) {
 		return nil, err
 	}
 	a.closer = func() { store.Close() }
-	blobs, err := blob.NewFileStore(filepath.Join(a.storeDir(), "blobs"))
+	bloc, err := a.blobLocation()
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := storeurl.OpenBlobs(a.ctx, bloc)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,8 @@ func init() {
 fairway bench --quick --json
 fairway bench --quick --baseline ./fairway-before   # the same bench of another build, side by side
 fairway bench --tlog                  # only the audit log's Merkle tree: append cost, proofs at 10 million events, checkpoint verify
-fairway bench --postgres 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'   # also 1, 2 and 3 replicas on PostgreSQL`,
+fairway bench --postgres 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'   # also 1, 2 and 3 replicas on PostgreSQL
+fairway bench --s3-only --s3 's3://evidence/bench?endpoint=127.0.0.1:8333&secure=false'   # credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			var o benchOptions
 			fs.BoolVar(&o.quick, "quick", false, "smaller runs, for a fast look")
@@ -41,6 +42,9 @@ fairway bench --postgres 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=di
 			fs.BoolVar(&o.tlog, "tlog", false, "measure only the transparency log: durable appends with and without the Merkle tree, proof size and time in a large tree, checkpoint verification")
 			o.tlogEvents = optInt(fs, "tlog-events", 10_000_000, "with --tlog: events in the in-memory tree the proofs are measured in (default 10 million; 1 million with --quick)")
 			fs.StringVar(&o.only, "only", "", "run only these measurements, comma-separated: plan (next's fallback plan), suite (the check harness)")
+			fs.StringVar(&o.s3, "s3", "", "also time one evidence upload of --ingest-mib to this bucket `URL` (s3://BUCKET/PREFIX?endpoint=HOST:PORT) against minio-go's own PutObject")
+			fs.BoolVar(&o.s3Only, "s3-only", false, "run only the --s3 measurement")
+			o.s3Runs = optInt(fs, "s3-runs", 3, "how many times each --s3 upload runs (medians are reported)")
 			return func(a *app, pos []string) error { return runBench(a, pos, o) }
 		},
 	})
@@ -71,6 +75,9 @@ type benchOptions struct {
 	postgres    string
 	only        string
 	baseline    string
+	s3          string
+	s3Only      bool
+	s3Runs      *optional[int]
 }
 
 func runBench(a *app, pos []string, o benchOptions) error {
@@ -79,7 +86,7 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	}
 	ingestMiB := int64(o.ingestMiB.value())
 	if dir := o.ingestChild; dir != "" {
-		if _, err := bench.Ingest(a.ctx, dir, ingestMiB<<20); err != nil {
+		if err := benchIngestChild(a, dir, ingestMiB<<20); err != nil {
 			return err
 		}
 		peak, err := bench.PeakRSS()
@@ -123,6 +130,22 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	}
 	ctx := a.ctx
 	var rows []benchRow
+	if o.s3Runs.value() < 1 {
+		return usagef("--s3-runs must be at least 1")
+	}
+	if o.s3Only {
+		if o.s3 == "" {
+			return usagef("--s3-only needs --s3 s3://BUCKET/PREFIX?endpoint=HOST:PORT")
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		if rows, err = benchS3(a, exe, work, o.s3, ingestMiB, o.s3Runs.value(), progress); err != nil {
+			return err
+		}
+		return printBench(a, rows, "")
+	}
 	if o.only != "" {
 		return benchOnly(a, progress, o, work)
 	}
@@ -407,6 +430,13 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	}
 	rows = append(rows, mcpRows...)
 
+	if o.s3 != "" {
+		s3rows, err := benchS3(a, exe, work, o.s3, ingestMiB, o.s3Runs.value(), progress)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, s3rows...)
+	}
 	if o.baseline != "" {
 		var err error
 		if before[1], err = benchBefore(a, o, ingestMiB, progress); err != nil {

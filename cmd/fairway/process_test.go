@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"fairway"
+	"fairway/blobtest"
 	"fairway/internal/fakeagent"
 	"fairway/ledger"
 	"fairway/sqlite"
@@ -28,7 +29,9 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	blobtest.StopS3()
+	os.Exit(code)
 }
 
 func fairwayCommand(dir string, args ...string) *exec.Cmd {

@@ -25,6 +25,7 @@ import (
 type serveOptions struct {
 	addr         string
 	store        string
+	blobs        string
 	oidc         fairwayhttp.OIDCConfig
 	mfaACR       *listFlag
 	mfaMaxAge    time.Duration
@@ -42,6 +43,7 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 			o := serveOptions{}
 			addrFlag(fs, &o.addr)
 			fs.StringVar(&o.store, "store", "", "store `URL`: postgres://…, sqlite:PATH or a path (default $FAIRWAY_STORE, else the local store)")
+			fs.StringVar(&o.blobs, "blobs", "", "evidence bytes at this `URL`: s3://BUCKET/PREFIX?endpoint=HOST:PORT or a folder (default $FAIRWAY_BLOBS, else the blobs folder of the local store)")
 			fs.StringVar(&o.oidc.Issuer, "oidc-issuer", "", "accept ID tokens from this OIDC issuer (default $FAIRWAY_OIDC_ISSUER)")
 			fs.StringVar(&o.oidc.Audience, "oidc-audience", "", "the audience (client ID) tokens must carry (default $FAIRWAY_OIDC_AUDIENCE)")
 			fs.StringVar(&o.oidc.UsernameClaim, "oidc-username-claim", "preferred_username", "claim naming the actor")
@@ -70,7 +72,7 @@ func serve(a *app, pos []string, o serveOptions) error {
 		return err
 	}
 	defer ln.Close()
-	a.store = o.store
+	a.store, a.blobs = o.store, o.blobs
 	l, err := a.openLedger(sqlite.Options{})
 	if err != nil {
 		return err
@@ -197,7 +199,8 @@ func serveLedger(a *app, l *ledger.Ledger, ln net.Listener, auth fairwayhttp.Aut
 	go sweepSessions(a.ctx, l, logger)
 	return srv.Serve(a.ctx, ln, func(bound net.Addr) {
 		loc, _ := a.storeLocation()
-		fmt.Fprintf(a.stdout, "Fairway is serving http://%s (store %s); Ctrl-C to stop\n", bound, loc)
+		bloc, _ := a.blobLocation()
+		fmt.Fprintf(a.stdout, "Fairway is serving http://%s (store %s, blobs %s); Ctrl-C to stop\n", bound, loc, bloc)
 		if len(actors) == 0 {
 			fmt.Fprintf(a.stdout, "The ledger is empty. Create the first actor in another terminal:\n  fairway actor create YOUR-NAME --kind human\n")
 		}
