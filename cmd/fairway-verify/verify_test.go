@@ -160,7 +160,8 @@ func TestPacket_VerifiesAndNamesEveryTampering(t *testing.T) {
 	}
 	smokeID := smoke["id"].(string)
 	content := smoke["blobs"].(map[string]any)["content"].(string)
-	reviewProof := fmt.Sprintf("proofs/event-%d.json", int64(items["review 4"].(map[string]any)["event"].(float64)))
+	reviewEvent := int64(items["review 4"].(map[string]any)["event"].(float64))
+	reviewProof := fmt.Sprintf("proofs/event-%d.json", reviewEvent)
 	_, otherPub, _ := tlog.GenerateKey("fairway.test/audit")
 	flip := func(rel string, edit func([]byte) []byte) func(string) {
 		return func(p string) {
@@ -201,10 +202,10 @@ func TestPacket_VerifiesAndNamesEveryTampering(t *testing.T) {
 			p.Hashes[0][0] ^= 1
 			out, _ := json.Marshal(p)
 			return out
-		}), pub, reviewProof + ": event 68 is NOT in the log checkpoint fairway.test/audit/"},
+		}), pub, reviewProof + fmt.Sprintf(": event %d is NOT in the log checkpoint fairway.test/audit/", reviewEvent)},
 		{"a review record edited", flip("records/review-4.json", func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`"reviewer":"omar"`), []byte(`"reviewer":"mallory"`), 1)
-		}), pub, "records/review-4.json: review 4 is not what audit event 68 (review.approved) wrote"},
+		}), pub, fmt.Sprintf("records/review-4.json: review 4 is not what audit event %d (review.approved) wrote", reviewEvent)},
 		{"an evidence record edited", flip("records/evidence-"+smokeID+".json", func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`"exit_code":0`), []byte(`"exit_code":3`), 1)
 		}), pub, "records/evidence-" + smokeID + ".json: the record hashes to sha256:"},

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"fairway"
-	"fairway/blob"
 	"fairway/ledger"
 	"fairway/sqlite"
 	"fairway/storeurl"
@@ -81,7 +80,7 @@ func migrate(a *app, pos []string, to, blobsURL string) error {
 	}
 	var dstBlobs fairway.BlobStore
 	if blobsURL != "" {
-		if dstBlobs, err = migrateTargetBlobs(blobsURL); err != nil {
+		if dstBlobs, err = migrateTargetBlobs(a.ctx, blobsURL, a.getenv); err != nil {
 			return err
 		}
 	}
@@ -204,17 +203,14 @@ func migrate(a *app, pos []string, to, blobsURL string) error {
 	})
 }
 
-// migrateTargetBlobs opens the blob store a --blobs URL names. Folders (a
-// path or file:PATH) are built in; other schemes are added here.
-func migrateTargetBlobs(raw string) (fairway.BlobStore, error) {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	switch {
-	case !ok:
-		return blob.NewFileStore(strings.TrimPrefix(raw, "file:"))
-	case scheme == "file":
-		return blob.NewFileStore(rest)
+// migrateTargetBlobs opens the blob store a --blobs URL names: a folder
+// (a path or file:PATH) or a bucket (s3://BUCKET/PREFIX?endpoint=…).
+func migrateTargetBlobs(ctx context.Context, raw string, getenv func(string) string) (fairway.BlobStore, error) {
+	loc, err := storeurl.ParseBlobs(raw, getenv)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fairway.FieldError("blobs", "scheme %q is not a blob store this build knows; give a folder path or file:PATH", scheme)
+	return storeurl.OpenBlobs(ctx, loc)
 }
 
 // migrateBlobs copies the evidence blobs of the ledger dst holds from
