@@ -126,16 +126,24 @@ func TestSessionStart_TmuxPaneKilled(t *testing.T) {
 		t.Fatalf("live pane not confirmed: %s", why)
 	}
 	syscall.Kill(s.PID, syscall.SIGKILL)
-	if code := <-done; code != 137 {
+	// tmux marks a pane dead when its terminal closes and reads how the
+	// process ended when it reaps it; on a loaded machine it may not have
+	// done so within the watcher's patience. Either way the session is
+	// interrupted, never left attached: only the code said may differ.
+	code := <-done
+	reason, note := "the process exited with code 137 (killed)", "(tmux, exit 137, killed)"
+	if code == -1 {
+		reason, note = "the process exited with code -1 ("+provider.ExitUnknown+")", "(tmux, exit -1, "+provider.ExitUnknown+")"
+	} else if code != 137 {
 		t.Fatalf("exit %d\n%s\noutput:\n%q\nobservations: %q", code, errb.String(), out.String(), observed(sc.sessions("SC-6")[0]))
 	}
 	s = sc.sessions("SC-6")[0]
-	if s.State != fairway.SessionInterrupted || s.Reason != "the process exited with code 137 (killed)" || len(s.ProviderSessions) != 1 {
+	if s.State != fairway.SessionInterrupted || s.Reason != reason || len(s.ProviderSessions) != 1 {
 		t.Fatalf("session %s: %s %v", s.State, s.Reason, s.ProviderSessions)
 	}
 	var ev []*fairway.Evidence
 	sc.mustJSON(&ev, "alice", "evidence", "list", "SC-6")
-	if len(ev) != 1 || ev[0].Kind != fairway.EvidenceContext || !strings.Contains(ev[0].Note, "(tmux, exit 137, killed)") {
+	if len(ev) != 1 || ev[0].Kind != fairway.EvidenceContext || !strings.Contains(ev[0].Note, note) {
 		t.Fatalf("evidence %+v", ev)
 	}
 }
