@@ -77,7 +77,7 @@ func (p *Portal) Build(ctx context.Context, o BuildOptions) (*BuildReport, error
 		commit = o.Source.Commit
 	}
 	badge := &Badge{State: markState, Reason: markReason, Commit: commit}
-	total := len(tasks) + 3
+	total := len(tasks) + len(staticPages)
 	lastPct := -1
 	step := func() {
 		// Redraw only when the percentage moves: a big ledger has many pages.
@@ -97,7 +97,9 @@ func (p *Portal) Build(ctx context.Context, o BuildOptions) (*BuildReport, error
 		data       func() (any, error)
 	}{
 		{"index.html", "overview", static("Shared Platform Governance", "overview", 0), func() (any, error) { return p.overviewData(ctx) }},
-		{"lanes.html", "lanes", static("Lanes", "lanes", 0), func() (any, error) { return p.lanesData(ctx) }},
+		{"lanes.html", "lanes", static("Lanes", "lanes", 0), func() (any, error) { return p.lanesData(ctx, taskFilter{}) }},
+		{"uat.html", "uat", static("UAT coverage", "uat", 0), func() (any, error) { return p.uatData(ctx) }},
+		{"deploys.html", "deploys", static("Deploy-runs", "deploys", 0), func() (any, error) { return p.deploysData(ctx, fairway.DeployFilter{}) }},
 		{"audit.html", "audit", static("Audit log", "audit", 0), func() (any, error) { return p.auditData(ctx, 0) }},
 	}
 	for _, pg := range pages {
@@ -149,6 +151,9 @@ func (p *Portal) Build(ctx context.Context, o BuildOptions) (*BuildReport, error
 	}
 	return rep, b.write(o.Out)
 }
+
+// staticPages are the site's pages besides one per task.
+var staticPages = []string{"index.html", "lanes.html", "uat.html", "deploys.html", "audit.html"}
 
 // siteBuild holds a site's files in memory until they are checked.
 type siteBuild struct {

@@ -53,14 +53,15 @@ type gatedTask struct {
 }
 
 // agenticControls are the nouns with which Fairway keeps agents' work
-// governed: the seed's agentic engineering boundary. Capabilities not yet
-// in this Fairway (provider sessions, deploy-runs) are left out.
+// governed: the seed's agentic engineering boundary.
 var agenticControls = [][2]string{
 	{"Fairway task", "Scope, owner, status, dependencies, risk, review domains"},
+	{"Provider session", "Codex, Claude, Gemini, tmux, shell or browser work attached to a task: a lease with heartbeat and fencing generation, observations, handoff; replaceable at any moment"},
 	{"Evidence artifact", "Command and result, source commit, environment, logs, screenshots, UAT or scan output; immutable, addressed by sha256"},
 	{"Review record", "Independent domain approval or concrete requested changes, bound to the snapshot it judged"},
 	{"Claim", "What an agent says about its work: shown to reviewers, never counted as evidence"},
 	{"Waiver", "Lifts one requirement until it expires; approved by an independent human of its domain"},
+	{"Deploy-run", "Environment, source commit, artifacts; stages ci → deploy → smoke → UAT → rollback → follow-up, each with its evidence"},
 }
 
 func (p *Portal) overviewData(ctx context.Context) (*overviewData, error) {
@@ -174,6 +175,10 @@ func sortedKeys[V any](m map[string]V) []string {
 type lanesData struct {
 	Statuses []string
 	Lanes    []laneRow
+	Filter   taskFilter
+	// Choices are the values each filter offers.
+	LaneNames, Owners, Surfaces, Risks []string
+	Shown, Total                       int
 }
 
 type laneRow struct {
@@ -181,7 +186,7 @@ type laneRow struct {
 	Columns [][]*fairway.Task
 }
 
-func (p *Portal) lanesData(ctx context.Context) (*lanesData, error) {
+func (p *Portal) lanesData(ctx context.Context, f taskFilter) (*lanesData, error) {
 	lanes, err := p.svc.ListLanes(ctx)
 	if err != nil {
 		return nil, err
@@ -191,17 +196,38 @@ func (p *Portal) lanesData(ctx context.Context) (*lanesData, error) {
 		return nil, err
 	}
 	byLane := map[string]map[string][]*fairway.Task{}
+	d := &lanesData{Statuses: fairway.Statuses, Filter: f, Risks: fairway.Risks, Total: len(tasks)}
+	owners, surfaces := map[string]bool{}, map[string]bool{}
 	for _, t := range tasks {
+		if t.Owner != "" {
+			owners[t.Owner] = true
+		}
+		for _, s := range t.Scope.Surfaces {
+			surfaces[s] = true
+		}
+		if !f.keep(t) {
+			continue
+		}
+		d.Shown++
 		if byLane[t.Lane] == nil {
 			byLane[t.Lane] = map[string][]*fairway.Task{}
 		}
 		byLane[t.Lane][t.Status] = append(byLane[t.Lane][t.Status], t)
 	}
-	d := &lanesData{Statuses: fairway.Statuses}
+	d.Owners, d.Surfaces = sortedKeys(owners), sortedKeys(surfaces)
+	for _, l := range lanes {
+		d.LaneNames = append(d.LaneNames, l.Name)
+	}
 	if len(byLane[""]) > 0 {
 		lanes = append(lanes, &fairway.LaneState{Lane: fairway.Lane{Name: "", Description: "Tasks in no lane"}, State: fairway.LaneMoving})
 	}
 	for _, l := range lanes {
+		if f.Lane != "" && l.Name != f.Lane {
+			continue
+		}
+		if f.Active() && len(byLane[l.Name]) == 0 {
+			continue
+		}
 		row := laneRow{LaneState: l}
 		for _, s := range fairway.Statuses {
 			row.Columns = append(row.Columns, byLane[l.Name][s])
@@ -223,6 +249,8 @@ type taskData struct {
 	Waivers    []*fairway.Waiver
 	Narrowings []*fairway.Narrowing
 	Timeline   []*fairway.AuditEvent
+	Sessions   []sessionView
+	Runs       []*fairway.DeployRun
 	// CanReview is set when the reader is a human: the forms are shown,
 	// and the ledger still judges every post.
 	CanReview bool
@@ -333,6 +361,12 @@ func (p *Portal) taskData(ctx context.Context, key string, reader *fairway.Actor
 	if d.Timeline, err = p.svc.AuditLog(ctx, fairway.AuditFilter{Subject: key, Limit: 500}); err != nil {
 		return nil, err
 	}
+	if d.Sessions, err = p.sessionsOf(ctx, key); err != nil {
+		return nil, err
+	}
+	if d.Runs, err = p.svc.ListDeployRuns(ctx, fairway.DeployFilter{Task: key}); err != nil {
+		return nil, err
+	}
 	d.CanReview = !static && reader.IsHuman() && !fairway.IsTerminal(t.Status)
 	return d, nil
 }
@@ -408,6 +442,9 @@ func mediaBase(media string) string {
 type auditData struct {
 	Verify *fairway.AuditVerification
 	Events []*fairway.AuditEvent
+	// Checkpoints are the newest signed checkpoints of the audit tree.
+	Checkpoints []*fairway.Checkpoint
+	Tree        *fairway.TreeHead
 	// Earlier is the sequence to page back from; 0 when at the start.
 	Earlier int64
 	From    int64
@@ -437,6 +474,12 @@ func (p *Portal) auditData(ctx context.Context, before int64) (*auditData, error
 		evs[i], evs[j] = evs[j], evs[i]
 	}
 	d := &auditData{Verify: v, Events: evs, From: after + 1}
+	if d.Checkpoints, err = p.svc.Checkpoints(ctx, fairway.CheckpointFilter{Limit: 5}); err != nil {
+		return nil, err
+	}
+	if d.Tree, err = p.svc.AuditTree(ctx); err != nil {
+		return nil, err
+	}
 	if after > 0 {
 		d.Earlier = after + 1
 	}

@@ -57,10 +57,10 @@ func New(svc fairway.Service, auth Authenticator, key []byte, logger *slog.Logge
 }
 
 // pageNames are the templates, one file each, rendered inside layout.html.
-var pageNames = []string{"overview", "lanes", "task", "audit", "search", "signin", "error"}
+var pageNames = []string{"overview", "lanes", "task", "audit", "search", "signin", "error", "deploys", "uat"}
 
 func mustParse() map[string]*template.Template {
-	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html"))
 	out := map[string]*template.Template{}
 	for _, name := range pageNames {
 		out[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html"))
@@ -81,6 +81,8 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /lanes", p.page(p.lanes))
 	mux.HandleFunc("GET /tasks/{key}", p.page(p.task))
 	mux.HandleFunc("GET /audit", p.page(p.audit))
+	mux.HandleFunc("GET /deploys", p.page(p.deploys))
+	mux.HandleFunc("GET /uat", p.page(p.uat))
 	mux.HandleFunc("GET /search", p.page(p.search))
 	mux.HandleFunc("GET /evidence/{id}/{part}", p.signedIn(p.evidenceBytes))
 	mux.HandleFunc("POST /tasks/{key}/reviews", p.action(p.review))
