@@ -105,7 +105,7 @@ func (p *Portal) task(ctx context.Context, r *http.Request, v *view) (string, an
 		return "", nil, err
 	}
 	d.Flash = flashText(r.URL.Query().Get("done"))
-	v.Title = key + " · " + d.Task.Title
+	v.Title, v.Subject = key+" · "+d.Task.Title, key
 	return "task", d, nil
 }
 

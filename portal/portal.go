@@ -85,6 +85,7 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /uat", p.page(p.uat))
 	mux.HandleFunc("GET /search", p.page(p.search))
 	mux.HandleFunc("GET /evidence/{id}/{part}", p.signedIn(p.evidenceBytes))
+	mux.HandleFunc("GET /live", p.signedIn(p.live))
 	mux.HandleFunc("POST /tasks/{key}/reviews", p.action(p.review))
 	mux.HandleFunc("POST /waivers/{id}/approve", p.action(p.approveWaiver))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -93,9 +94,10 @@ func (p *Portal) Handler() http.Handler {
 	return secureHeaders(mux)
 }
 
-// contentSecurity allows nothing but this origin's stylesheet, images and
-// form posts: no script runs in a portal page, whatever text it shows.
-const contentSecurity = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+// contentSecurity allows nothing but this origin's stylesheet, images,
+// form posts and its one script file (live updates) with its fetches:
+// no inline script or style runs in a portal page, whatever text it shows.
+const contentSecurity = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func secureHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

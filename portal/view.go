@@ -26,6 +26,8 @@ type view struct {
 	Base  string
 	Badge *Badge
 	Now   time.Time
+	// Subject is the task a live page follows; empty follows every change.
+	Subject string
 }
 
 // Badge is the static site's state: "current" only when its source checks
