@@ -43,7 +43,9 @@
         var next = doc.getElementById("main");
         if (!next) return;
         var y = window.scrollY;
-        main.replaceChildren.apply(main, Array.prototype.map.call(next.childNodes, function (n) { return document.adoptNode(n); }));
+        // Copy the list first: adopting a node takes it out of next.
+        var nodes = Array.prototype.slice.call(next.childNodes);
+        main.replaceChildren.apply(main, nodes.map(function (n) { return document.adoptNode(n); }));
         window.scrollTo(0, y);
         status = document.getElementById("live-status");
         say("Live: updated " + new Date().toLocaleTimeString(), true);
