@@ -96,7 +96,7 @@ func (p *Portal) Build(ctx context.Context, o BuildOptions) (*BuildReport, error
 		v          *view
 		data       func() (any, error)
 	}{
-		{"index.html", "overview", static("Shared Platform Governance", "overview", 0), func() (any, error) { return p.overviewData(ctx) }},
+		{"index.html", "overview", static("Shared Platform Governance", "overview", 0), func() (any, error) { return p.overviewData(ctx, true) }},
 		{"lanes.html", "lanes", static("Lanes", "lanes", 0), func() (any, error) { return p.lanesData(ctx, taskFilter{}) }},
 		{"uat.html", "uat", static("UAT coverage", "uat", 0), func() (any, error) { return p.uatData(ctx) }},
 		{"deploys.html", "deploys", static("Deploy-runs", "deploys", 0), func() (any, error) { return p.deploysData(ctx, fairway.DeployFilter{}) }},

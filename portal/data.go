@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,6 +23,10 @@ type overviewData struct {
 	Fallback  string
 	Counts    map[string]int
 	Total     int
+	// CloseoutAt is the audit event the closeout dependencies were
+	// computed at; CloseoutStale is set while newer ones are computed.
+	CloseoutAt    int64
+	CloseoutStale bool
 }
 
 type layerRow struct {
@@ -64,7 +69,7 @@ var agenticControls = [][2]string{
 	{"Deploy-run", "Environment, source commit, artifacts; stages ci → deploy → smoke → UAT → rollback → follow-up, each with its evidence"},
 }
 
-func (p *Portal) overviewData(ctx context.Context) (*overviewData, error) {
+func (p *Portal) overviewData(ctx context.Context, fresh bool) (*overviewData, error) {
 	d := &overviewData{Counts: map[string]int{}}
 	pol, err := p.activePolicy(ctx)
 	if err != nil {
@@ -102,15 +107,35 @@ func (p *Portal) overviewData(ctx context.Context) (*overviewData, error) {
 			d.Total += n
 		}
 	}
-	if d.Closeout, err = p.closeout(ctx); err != nil {
+	if pol == nil {
+		return d, nil
+	}
+	if fresh {
+		head, err := p.svc.AuditTree(ctx)
+		if err != nil {
+			return nil, err
+		}
+		d.CloseoutAt = head.Size
+		d.Closeout, err = p.closeout(ctx, pol)
+		return d, err
+	}
+	c, err := p.cachedCloseout(ctx, pol)
+	if err != nil {
 		return nil, err
 	}
+	d.Closeout, d.CloseoutAt, d.CloseoutStale = c.rows, c.seq, c.stale
 	return d, nil
 }
 
 // closeout gathers the prerequisites that open gates require, each with
 // the tasks it holds: the seed's "current closeout dependencies".
-func (p *Portal) closeout(ctx context.Context) ([]closeoutRow, error) {
+// Only a task the policy gives a prerequisite has its gate explained: the
+// policy's conditions are cheap, a gate explanation reads the task's
+// records.
+func (p *Portal) closeout(ctx context.Context, pol *policy.Policy) ([]closeoutRow, error) {
+	if len(pol.Prerequisites) == 0 {
+		return nil, nil
+	}
 	tasks, err := p.svc.ListTasks(ctx, fairway.TaskFilter{})
 	if err != nil {
 		return nil, err
@@ -118,6 +143,13 @@ func (p *Portal) closeout(ctx context.Context) ([]closeoutRow, error) {
 	rows := map[string]*closeoutRow{}
 	for _, t := range tasks {
 		if fairway.IsTerminal(t.Status) {
+			continue
+		}
+		needs, err := pol.Needs(t, false)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(needs, func(n *policy.Need) bool { return n.Kind == policy.NeedPrerequisite }) {
 			continue
 		}
 		g, err := p.svc.ExplainGate(ctx, t.Key)
@@ -159,7 +191,18 @@ func (p *Portal) activePolicy(ctx context.Context) (*policy.Policy, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	return policy.Load(rec.File, []byte(rec.Source))
+	p.policyMu.Lock()
+	defer p.policyMu.Unlock()
+	if p.policy != nil && p.policy.Digest == rec.Digest {
+		return p.policy, nil
+	}
+	// Loading compiles every condition: done once per policy, not per page.
+	pol, err := policy.Load(rec.File, []byte(rec.Source))
+	if err != nil {
+		return nil, err
+	}
+	p.policy = pol
+	return pol, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -62,7 +62,7 @@ func httpStatus(code string) int {
 
 func (p *Portal) overview(ctx context.Context, r *http.Request, v *view) (string, any, error) {
 	v.Title, v.Nav = "Shared Platform Governance", "overview"
-	d, err := p.overviewData(ctx)
+	d, err := p.overviewData(ctx, false)
 	return "overview", d, err
 }
 

@@ -13,9 +13,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"fairway"
+	"fairway/policy"
 )
 
 //go:embed templates/*.html
@@ -40,6 +42,10 @@ type Portal struct {
 	logger *slog.Logger
 	// Now is the clock pages are stamped with.
 	Now func() time.Time
+
+	closeoutCache closeoutCache
+	policyMu      sync.Mutex
+	policy        *policy.Policy
 }
 
 // New returns a portal over svc; auth resolves the token a person signs
