@@ -42,6 +42,8 @@ type Portal struct {
 	logger *slog.Logger
 	// Now is the clock pages are stamped with.
 	Now func() time.Time
+	// OIDC, when set, offers sign-in through the identity provider.
+	OIDC *OIDCLogin
 
 	closeoutCache closeoutCache
 	policyMu      sync.Mutex
@@ -63,7 +65,7 @@ func New(svc fairway.Service, auth Authenticator, key []byte, logger *slog.Logge
 }
 
 // pageNames are the templates, one file each, rendered inside layout.html.
-var pageNames = []string{"overview", "lanes", "task", "audit", "search", "signin", "error", "deploys", "uat"}
+var pageNames = []string{"overview", "lanes", "task", "audit", "search", "signin", "error", "deploys", "uat", "continue"}
 
 func mustParse() map[string]*template.Template {
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html"))
@@ -83,6 +85,8 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /signin", p.signinForm)
 	mux.HandleFunc("POST /signin", p.signin)
 	mux.HandleFunc("POST /signout", p.signout)
+	mux.HandleFunc("GET /oidc/start", p.oidcStart)
+	mux.HandleFunc("GET /oidc/callback", p.oidcCallback)
 	mux.HandleFunc("GET /{$}", p.page(p.overview))
 	mux.HandleFunc("GET /lanes", p.page(p.lanes))
 	mux.HandleFunc("GET /tasks/{key}", p.page(p.task))

@@ -93,6 +93,7 @@ func (p *Portal) action(h func(w http.ResponseWriter, r *http.Request, c *caller
 }
 
 type signinData struct {
+	OIDC    bool
 	Next    string
 	Nonce   string
 	Message string
@@ -111,7 +112,7 @@ func (p *Portal) showSignin(w http.ResponseWriter, r *http.Request, status int, 
 	nonce := base64.RawURLEncoding.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: nonce, Path: "/signin", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 600})
 	w.Header().Set("Cache-Control", "no-store")
-	p.render(w, r, status, "signin", &view{Title: "Sign in"}, signinData{Next: safeNext(r.FormValue("next")), Nonce: nonce, Message: msg})
+	p.render(w, r, status, "signin", &view{Title: "Sign in"}, signinData{OIDC: p.OIDC != nil, Next: safeNext(r.FormValue("next")), Nonce: nonce, Message: msg})
 }
 
 func (p *Portal) signin(w http.ResponseWriter, r *http.Request) {

@@ -28,6 +28,8 @@ type view struct {
 	Now   time.Time
 	// Subject is the task a live page follows; empty follows every change.
 	Subject string
+	// Refresh is a path of this site the page moves on to at once.
+	Refresh string
 }
 
 // Badge is the static site's state: "current" only when its source checks

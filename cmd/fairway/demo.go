@@ -68,7 +68,7 @@ func runDemo(a *app, pos []string, addr string, loadOnly bool) error {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "Portal: http://%s/ — sign in with one of these tokens (this demo store only):\n%s", ln.Addr(), signIn)
-	return serveLedger(a, l, ln, nil, 0)
+	return serveLedger(a, l, ln, nil, 0, nil)
 }
 
 // demoTokens issues tokens for a reviewer of each kind of decision the
