@@ -86,4 +86,3 @@ func (p *Portal) storeCloseout(pol *policy.Policy, seq int64, rows []closeoutRow
 	}
 	c.valid, c.seq, c.digest, c.rows = true, seq, pol.Digest, rows
 }
-

@@ -196,4 +196,3 @@ func jwtClaim(token, name string) (string, bool) {
 	s, ok := claims[name].(string)
 	return s, ok
 }
-
