@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"fairway"
@@ -121,4 +122,14 @@ func Percentile(n int, p float64, fn func() error) (time.Duration, error) {
 func (fx *PortalFixture) Site(ctx context.Context, dir string, progress io.Writer) (*portal.BuildReport, error) {
 	ctx = fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice", Kind: fairway.KindHuman})
 	return fx.Portal.Build(ctx, portal.BuildOptions{Out: filepath.Join(dir, "site"), Progress: progress})
+}
+
+// CPUTime returns the processor time this process has used, user and
+// system: on a shared machine it tells a slow run from a starved one.
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

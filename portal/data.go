@@ -338,35 +338,24 @@ type domainView struct {
 const inlineLimit = 32 << 10
 
 func (p *Portal) taskData(ctx context.Context, key string, reader *fairway.Actor, static bool) (*taskData, error) {
-	t, err := p.svc.GetTask(ctx, key)
+	// One read of the ledger for the task and its records, as the API's
+	// task view: a page is one snapshot, and a static build of many
+	// tasks makes one transaction per task instead of one per record kind.
+	tv, err := p.svc.TaskView(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	d := &taskData{Task: t, Pending: map[int64]bool{}}
-	if d.Gate, err = p.svc.ExplainGate(ctx, key); err != nil {
-		return nil, err
-	}
-	if d.Deps, err = p.svc.Dependencies(ctx, key); err != nil {
-		return nil, err
-	}
-	evs, err := p.svc.ListEvidence(ctx, fairway.EvidenceFilter{Task: key})
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range evs {
+	t := tv.Task
+	d := &taskData{Task: t, Pending: map[int64]bool{}, Gate: tv.Gate, Deps: &fairway.TaskDependencies{Key: t.Key, BlockedBy: tv.BlockedBy, Blocks: tv.Blocks},
+		Claims: tv.Claims, Waivers: tv.Waivers, Narrowings: tv.Narrowings}
+	for _, e := range tv.Evidence {
 		ev, err := p.evidenceView(ctx, e)
 		if err != nil {
 			return nil, err
 		}
 		d.Evidence = append(d.Evidence, ev)
 	}
-	if d.Claims, err = p.svc.ListClaims(ctx, key); err != nil {
-		return nil, err
-	}
-	reviews, err := p.svc.ListReviews(ctx, key)
-	if err != nil {
-		return nil, err
-	}
+	reviews := tv.Reviews
 	resolved := map[int64]bool{}
 	for _, r := range reviews {
 		if r.Verdict == fairway.VerdictResolved {
@@ -392,19 +381,13 @@ func (p *Portal) taskData(ctx context.Context, key string, reader *fairway.Actor
 			d.Domains = append(d.Domains, domainView{Domain: rq.Name, State: rq.State, Detail: rq.Detail, OpenRequests: openByDomain[rq.Name]})
 		}
 	}
-	if d.Waivers, err = p.svc.ListWaivers(ctx, key, ""); err != nil {
-		return nil, err
-	}
 	for _, w := range d.Waivers {
 		d.Pending[w.ID] = w.ApprovedBy == ""
-	}
-	if d.Narrowings, err = p.svc.ListNarrowings(ctx, key); err != nil {
-		return nil, err
 	}
 	if d.Timeline, err = p.svc.AuditLog(ctx, fairway.AuditFilter{Subject: key, Limit: 500}); err != nil {
 		return nil, err
 	}
-	if d.Sessions, err = p.sessionsOf(ctx, key); err != nil {
+	if d.Sessions, err = p.sessionsOf(ctx, tv.Sessions); err != nil {
 		return nil, err
 	}
 	if d.Runs, err = p.svc.ListDeployRuns(ctx, fairway.DeployFilter{Task: key}); err != nil {

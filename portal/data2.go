@@ -23,13 +23,9 @@ type sessionView struct {
 	*fairway.Session
 }
 
-// sessionsOf lists a task's sessions, newest first, each with its
-// observations.
-func (p *Portal) sessionsOf(ctx context.Context, key string) ([]sessionView, error) {
-	list, err := p.svc.ListSessions(ctx, fairway.SessionFilter{Task: key})
-	if err != nil {
-		return nil, err
-	}
+// sessionsOf lists a task's sessions (given oldest first) newest first,
+// each with its observations.
+func (p *Portal) sessionsOf(ctx context.Context, list []*fairway.Session) ([]sessionView, error) {
 	out := make([]sessionView, 0, len(list))
 	for i := len(list) - 1; i >= 0; i-- {
 		s, err := p.svc.GetSession(ctx, list[i].ID)

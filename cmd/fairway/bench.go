@@ -360,12 +360,12 @@ func benchPortal(a *app, work string, quick bool, progress func(string, ...any))
 	}
 	defer sfx.Store.Close()
 	progress("building the static site")
-	start = time.Now()
+	start, cpu := time.Now(), bench.CPUTime()
 	rep, err := sfx.Site(ctx, filepath.Join(work, "site"), a.stderr)
 	if err != nil {
 		return nil, err
 	}
-	build := time.Since(start)
+	build, buildCPU := time.Since(start), bench.CPUTime()-cpu
 	progress("reading the same data through the JSON API")
 	start = time.Now()
 	all, err := sfx.Ledger.ListTasks(fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice", Kind: fairway.KindHuman}), fairway.TaskFilter{})
@@ -379,6 +379,6 @@ func benchPortal(a *app, work string, quick bool, progress func(string, ...any))
 	}
 	read := time.Since(start)
 	rows = append(rows, benchRow{Name: fmt.Sprintf("static site build, %dk tasks (%d pages)", siteTasks/1000, rep.Pages), Value: build.Seconds(), Unit: "s", Baseline: read.Seconds(),
-		Ratio: build.Seconds() / read.Seconds(), Goal: "< 30 s", Note: "baseline: reading every task's view through the JSON API, same handler"})
+		Ratio: build.Seconds() / read.Seconds(), Goal: "< 30 s", Note: fmt.Sprintf("baseline: reading every task's view through the JSON API, same handler; the build used %.1f s of processor time (user+system, all cores): a wall time far above it means the machine was busy", buildCPU.Seconds())})
 	return rows, nil
 }
