@@ -6,10 +6,12 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"fairway"
 	"fairway/demo"
 	"fairway/sqlite"
+	"fairway/tlog"
 )
 
 func init() {
@@ -68,6 +70,14 @@ func runDemo(a *app, pos []string, addr string, loadOnly bool) error {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "Portal: http://%s/ — sign in with one of these tokens (this demo store only):\n%s", ln.Addr(), signIn)
+	// A key of this run only signs checkpoints of the audit tree, so the
+	// audit page shows them; it is never written anywhere.
+	skey, vkey, err := tlog.GenerateKey("fairway-demo")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Audit checkpoints are signed every minute with a key of this run; its public key:\n  %s\n", vkey)
+	go signEvery(a, l, skey, time.Minute)
 	return serveLedger(a, l, ln, nil, 0, nil)
 }
 
