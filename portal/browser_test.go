@@ -235,10 +235,16 @@ func TestBrowser_EveryPageAtLaptopAndPhoneWidth(t *testing.T) {
 		for _, pg := range pages {
 			var text string
 			var overflow bool
+			var unnamed []string
 			err := chromedp.Run(ctx,
 				chromedp.Navigate(srv.URL+pg.path),
 				chromedp.WaitVisible(pg.ready, chromedp.ByQuery),
 				chromedp.Text(`#main`, &text, chromedp.ByID),
+				// Every control and link has an accessible name: its text,
+				// a label, or an aria-label.
+				chromedp.Evaluate(`Array.from(document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea'))
+					.filter(e => !((e.getAttribute('aria-label') || '').trim() || (e.labels && e.labels.length) || e.textContent.trim() || e.querySelector('img[alt]')))
+					.map(e => e.outerHTML.slice(0, 120))`, &unnamed),
 				// Wide tables scroll inside their own box; the page itself
 				// never scrolls sideways.
 				chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &overflow),
@@ -252,12 +258,32 @@ func TestBrowser_EveryPageAtLaptopAndPhoneWidth(t *testing.T) {
 			if overflow {
 				t.Errorf("%s at %s scrolls sideways", pg.path, width.name)
 			}
+			if len(unnamed) > 0 {
+				t.Errorf("%s has controls without an accessible name: %v", pg.path, unnamed)
+			}
 			shot(t, ctx, dir, pg.name+"-"+width.name)
 		}
 	}
+	// The keyboard's first stop is the skip link, which moves focus to
+	// the page's content.
+	var first, focused string
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(srv.URL+"/lanes"),
+		chromedp.WaitVisible(`.board`, chromedp.ByQuery),
+		chromedp.KeyEvent("\t"),
+		chromedp.Evaluate(`document.activeElement.textContent`, &first),
+		chromedp.KeyEvent("\r"),
+		chromedp.Evaluate(`(document.activeElement && document.activeElement.id) || location.hash.slice(1)`, &focused),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first != "Skip to content" || focused != "main" {
+		t.Errorf("keyboard: first stop %q, after Enter focus on #%s", first, focused)
+	}
 	// Overview → a task → its evidence, by clicking.
 	var evidence, download string
-	err := chromedp.Run(ctx,
+	err = chromedp.Run(ctx,
 		chromedp.EmulateViewport(1366, 900),
 		chromedp.Navigate(srv.URL+"/"),
 		chromedp.Click(`a[href="/tasks/OPS-UAT-KIND-FULL-001"]`, chromedp.ByQuery),
