@@ -454,3 +454,31 @@ func TestTemplates_NoInlineStyleOrScript(t *testing.T) {
 		}
 	}
 }
+
+// TestPortal_CookiesAreSecureOverTLS: served over TLS, the session and
+// sign-in cookies carry Secure, so a browser never sends them in clear.
+func TestPortal_CookiesAreSecureOverTLS(t *testing.T) {
+	_, l, tokens := demoPortal(t)
+	srv := httptest.NewTLSServer(portal.New(l, ledger.TokenAuth{L: l}, []byte("test key"), nil).Handler())
+	t.Cleanup(srv.Close)
+	c := srv.Client()
+	jar, _ := cookiejar.New(nil)
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, form := get(t, c, srv.URL+"/signin")
+	for _, ck := range res.Cookies() {
+		if ck.Name == "fairway_signin" && !ck.Secure {
+			t.Errorf("sign-in cookie over TLS is not Secure: %+v", ck)
+		}
+	}
+	res, _ = post(t, c, srv.URL+"/signin", url.Values{"nonce": {hidden(t, form, "nonce")}, "token": {tokens["omar"]}})
+	var session *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == "fairway_session" {
+			session = ck
+		}
+	}
+	if session == nil || !session.Secure || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("session cookie over TLS = %+v, want Secure, HttpOnly, SameSite=Strict", session)
+	}
+}
