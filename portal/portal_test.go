@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"fairway"
 	"fairway/blob"
@@ -480,5 +482,44 @@ func TestPortal_CookiesAreSecureOverTLS(t *testing.T) {
 	}
 	if session == nil || !session.Secure || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode {
 		t.Fatalf("session cookie over TLS = %+v, want Secure, HttpOnly, SameSite=Strict", session)
+	}
+}
+
+// TestPortal_OverviewCloseoutFollowsTheLedger: the overview's closeout
+// dependencies name the audit event they were computed at; after a
+// write the page shows the previous figures marked as being recomputed,
+// then the new ones.
+func TestPortal_OverviewCloseoutFollowsTheLedger(t *testing.T) {
+	srv, l, tokens := demoPortal(t)
+	c := signIn(t, srv, tokens["omar"])
+	head, err := l.AuditTree(as("omar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := get(t, c, srv.URL+"/")
+	at := fmt.Sprintf("as of audit event #%d", head.Size)
+	if !strings.Contains(body, at) || strings.Contains(body, "data-recheck") {
+		t.Fatalf("first overview does not say %q, or says it is recomputing", at)
+	}
+	// The waiver lifts the kind capacity prerequisite of the kind UAT task.
+	if _, err := l.ApproveWaiver(as("omar"), 1); err != nil {
+		t.Fatal(err)
+	}
+	_, body = get(t, c, srv.URL+"/")
+	if !strings.Contains(body, at) || !strings.Contains(body, `data-recheck="closeout"`) {
+		t.Fatalf("overview right after a write: want the figures of #%d marked as recomputing", head.Size)
+	}
+	next := fmt.Sprintf("as of audit event #%d", head.Size+1)
+	for range 200 {
+		if _, body = get(t, c, srv.URL+"/"); strings.Contains(body, next) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(body, next) || strings.Contains(body, "data-recheck") {
+		t.Fatalf("the overview never showed the figures %s", next)
+	}
+	if !strings.Contains(body, "waived") {
+		t.Errorf("recomputed closeout does not show the waived prerequisite:\n%s", excerpt(body[strings.Index(body, `id="closeout"`):]))
 	}
 }

@@ -50,6 +50,7 @@
         status = document.getElementById("live-status");
         say("Live: updated " + new Date().toLocaleTimeString(), true);
         main.dispatchEvent(new CustomEvent("fairway:updated"));
+        recheck();
       })
       .catch(function () { say("Live updates paused: reload the page", false); })
       .finally(function () {
@@ -62,6 +63,13 @@
     if (!timer) timer = setTimeout(refresh, 250);
   }
 
+  // A region the server is still computing (data-recheck) is fetched
+  // again shortly, with no event to wait for.
+  function recheck() {
+    if (main.querySelector("[data-recheck]") && !timer) timer = setTimeout(refresh, 2000);
+  }
+
+  recheck();
   var src = new EventSource("/live" + (subject ? "?subject=" + encodeURIComponent(subject) : ""));
   src.addEventListener("open", function () { say("Live", true); });
   src.addEventListener("change", schedule);
