@@ -228,7 +228,10 @@ func testLoginLinks(t *testing.T, s fairway.Store) {
 		return nil
 	})
 	var got *fairway.Actor
-	update(t, s, func(tx fairway.Tx) (err error) { got, err = tx.UseLoginLink("h-link", at.Add(5*time.Minute)); return err })
+	update(t, s, func(tx fairway.Tx) (err error) {
+		got, err = tx.UseLoginLink("h-link", at.Add(5*time.Minute))
+		return err
+	})
 	if got == nil || got.Name != "sana" {
 		t.Fatalf("UseLoginLink = %+v", got)
 	}
