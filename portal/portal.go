@@ -44,6 +44,8 @@ type Portal struct {
 	Now func() time.Time
 	// OIDC, when set, offers sign-in through the identity provider.
 	OIDC *OIDCLogin
+	// Links, when set, accepts one-time login links.
+	Links LoginLinks
 
 	closeoutCache closeoutCache
 	policyMu      sync.Mutex
@@ -65,7 +67,7 @@ func New(svc fairway.Service, auth Authenticator, key []byte, logger *slog.Logge
 }
 
 // pageNames are the templates, one file each, rendered inside layout.html.
-var pageNames = []string{"overview", "lanes", "task", "audit", "search", "signin", "error", "deploys", "uat", "continue"}
+var pageNames = []string{"overview", "lanes", "task", "audit", "search", "signin", "error", "deploys", "uat", "continue", "login"}
 
 func mustParse() map[string]*template.Template {
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html"))
@@ -85,6 +87,8 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /signin", p.signinForm)
 	mux.HandleFunc("POST /signin", p.signin)
 	mux.HandleFunc("POST /signout", p.signout)
+	mux.HandleFunc("GET /login", p.loginLink)
+	mux.HandleFunc("POST /signin/link", p.redeemLink)
 	mux.HandleFunc("GET /oidc/start", p.oidcStart)
 	mux.HandleFunc("GET /oidc/callback", p.oidcCallback)
 	mux.HandleFunc("GET /{$}", p.page(p.overview))

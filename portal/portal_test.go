@@ -51,6 +51,7 @@ func demoPortal(tb testing.TB) (*httptest.Server, *ledger.Ledger, map[string]str
 		tokens[name] = out.Token
 	}
 	p := portal.New(l, ledger.TokenAuth{L: l}, []byte("test key"), nil)
+	p.Links = l
 	srv := httptest.NewServer(p.Handler())
 	tb.Cleanup(srv.Close)
 	return srv, l, tokens
@@ -521,5 +522,46 @@ func TestPortal_OverviewCloseoutFollowsTheLedger(t *testing.T) {
 	}
 	if !strings.Contains(body, "waived") {
 		t.Errorf("recomputed closeout does not show the waived prerequisite:\n%s", excerpt(body[strings.Index(body, `id="closeout"`):]))
+	}
+}
+
+// TestPortal_OneTimeLoginLink: a link opens a page that spends nothing;
+// its button signs the person in once; the same link is refused after.
+func TestPortal_OneTimeLoginLink(t *testing.T) {
+	srv, l, _ := demoPortal(t)
+	link, err := l.IssueLoginLink(as("sergei"), ledger.LoginLinkTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := browser(t)
+	res, page := get(t, c, srv.URL+"/login?link="+url.QueryEscape(link.Link))
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, "Sign in with this link") {
+		t.Fatalf("link page: %d\n%s", res.StatusCode, excerpt(page))
+	}
+	// Opening the page spent nothing: a previewer that fetched it leaves
+	// the link good.
+	get(t, browser(t), srv.URL+"/login?link="+url.QueryEscape(link.Link))
+	res, body := post(t, c, srv.URL+"/signin/link", url.Values{"nonce": {hidden(t, page, "nonce")}, "link": {link.Link}, "next": {"/audit"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/audit" {
+		t.Fatalf("spending the link: %d %q\n%s", res.StatusCode, res.Header.Get("Location"), excerpt(body))
+	}
+	if _, body := get(t, c, srv.URL+"/"); !strings.Contains(body, "Signed in as <b>sergei</b> (human)") {
+		t.Fatalf("after the link: %s", excerpt(body))
+	}
+	// Again, from another browser: used.
+	c2 := browser(t)
+	_, page = get(t, c2, srv.URL+"/login?link="+url.QueryEscape(link.Link))
+	res, body = post(t, c2, srv.URL+"/signin/link", url.Values{"nonce": {hidden(t, page, "nonce")}, "link": {link.Link}})
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "used already") {
+		t.Fatalf("the link again: %d\n%s", res.StatusCode, excerpt(body))
+	}
+	// Without the page's nonce (another site's form): refused, link kept.
+	link2, _ := l.IssueLoginLink(as("omar"), ledger.LoginLinkTTL)
+	res, _ = post(t, browser(t), srv.URL+"/signin/link", url.Values{"link": {link2.Link}})
+	if res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a link posted without the form's nonce: %d", res.StatusCode)
+	}
+	if _, err := l.RedeemLoginLink(context.Background(), link2.Link); err != nil {
+		t.Fatalf("the refused post spent the link: %v", err)
 	}
 }

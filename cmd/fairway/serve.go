@@ -193,6 +193,7 @@ func serveLedger(a *app, l *ledger.Ledger, ln net.Listener, auth fairwayhttp.Aut
 	// a person signs in once with a token kept in an HttpOnly cookie.
 	pt := portal.New(l, auth, nil, logger)
 	pt.OIDC = login
+	pt.Links = l
 	srv.Handle("/", pt.Handler())
 	actors, err := l.ListActors(a.ctx)
 	if err != nil {
