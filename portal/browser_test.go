@@ -220,7 +220,7 @@ func TestBrowser_EveryPageAtLaptopAndPhoneWidth(t *testing.T) {
 		{"/tasks/OPS-MFA-SENSITIVE-GATE-001", "task-sessions", "#sessions", "replaced by"},
 		{"/tasks/OPS-SAFE-003", "task-interrupted", "#sessions", "the process exited with code 137"},
 		{"/tasks/OPS-UAT-DEV-DEPLOY-001", "task-deploy", "#deploys", "rollback"},
-		{"/uat", "uat", "#uat-matrix", "failing evidence"},
+		{"/uat", "uat", "#uat-matrix", "smoke failed in deploy-run 1: terminal connect failed"},
 		{"/deploys", "deploys", ".pipeline", "rolled back to revision 41"},
 		{"/audit", "audit", "#checkpoints", "Chain verified"},
 		{"/search?q=smoke", "search", "#search-table", "smoke"},

@@ -107,6 +107,7 @@ func (p *Portal) uatData(ctx context.Context) (*uatData, error) {
 	}
 	taskOf := map[string]string{}
 	runOf := map[string]int64{}
+	lastRun := map[string]*fairway.DeployRun{}
 	for _, e := range evs {
 		rc, err := p.svc.OpenEvidence(ctx, e.ID, fairway.PartContent)
 		if err != nil {
@@ -141,6 +142,9 @@ func (p *Portal) uatData(ctx context.Context) (*uatData, error) {
 			}
 		}
 		byEnv[env] = append(byEnv[env], m)
+		if m.Deploy != 0 {
+			lastRun[env] = runs[m.Deploy]
+		}
 	}
 	merged := map[string]map[string]check.Item{}
 	var areas []string
@@ -168,9 +172,15 @@ func (p *Portal) uatData(ctx context.Context) (*uatData, error) {
 				c.State, c.Evidence = check.Proven, it.Proven
 			case ok && it.State == check.Failing:
 				c.State, c.Evidence = check.Failing, it.Failing
-				c.Blocker = "failing evidence: " + strings.Join(it.Failing, ", ")
+				c.Blocker = "its evidence fails"
+				if r := lastRun[env]; r != nil {
+					c.Blocker = failingStage(r)
+				}
 			case ok:
-				c.Blocker = "suite " + it.Suite + " declares it, but no check covers it"
+				c.Blocker = "suite " + it.Suite + " has no check that covers it"
+				if r := lastRun[env]; r != nil {
+					c.Blocker = "no check of suite " + it.Suite + " covered it in deploy-run " + itoa(r.ID)
+				}
 			default:
 				c.Blocker = envBlocker(env, allRuns)
 			}
@@ -182,6 +192,20 @@ func (p *Portal) uatData(ctx context.Context) (*uatData, error) {
 		d.Rows = append(d.Rows, row)
 	}
 	return d, nil
+}
+
+// failingStage names a run's first failed stage and its note.
+func failingStage(r *fairway.DeployRun) string {
+	for _, st := range r.Stages {
+		if st.Status == fairway.StageFailed {
+			msg := st.Name + " failed in deploy-run " + itoa(r.ID)
+			if st.Note != "" {
+				msg += ": " + st.Note
+			}
+			return msg
+		}
+	}
+	return "its evidence fails"
 }
 
 // envBlocker says why an environment has no coverage of an area: no run

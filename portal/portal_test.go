@@ -374,6 +374,19 @@ func TestPortal_PagesShowTheLedger(t *testing.T) {
 		{"/tasks/OPS-SAFE-001", []string{"smoke passed, ready for review", "never counted as evidence", "12 checks, 12 passed", "task.create",
 			"Latest evidence of each kind, required or not", `<span class="pill st-unjudged">unjudged</span>`}},
 		{"/audit", []string{"Chain verified:", "review.approved.refused"}},
+		{"/audit", []string{`<h2 id="checkpoints">Signed checkpoints</h2>`, "No checkpoint has been signed yet"}},
+		{"/uat", []string{`<th scope="col">dev</th><th scope="col">kind-local</th><th scope="col">production</th>`,
+			"smoke failed in deploy-run 1: terminal connect failed: the dev ingress refuses websocket upgrades",
+			"no check of suite kind-smoke covered it in deploy-run 1", "no deploy-run to production yet", "Suites: kind-smoke."}},
+		{"/deploys", []string{"Deploy-run #1", "Deploy-run #2", `<span class="stagename">rollback</span> <span class="pill st-passed">passed</span>`,
+			`<span class="stagename">smoke</span> <span class="pill st-failed">failed</span>`, "rolled back to revision 41"}},
+		{"/deploys?env=kind-local", []string{"Deploy-run #2"}},
+		{"/tasks/OPS-MFA-SENSITIVE-GATE-001", []string{`<span class="pill st-replaced">replaced</span>`, `<span class="pill st-detached">detached</span>`,
+			"asks whether to edit the step-up route owned by IAM", "Step-up check drafted behind the IAM contract", "generation 2"}},
+		{"/tasks/OPS-SAFE-003", []string{`<span class="pill st-interrupted">interrupted</span>`, "the process exited with code 137 (killed: out of memory on ws-ops-2)",
+			`<span class="pill st-bad">exit 137</span>`}},
+		{"/lanes?owner=sergei", []string{"OPS-MFA-LIVE-DRILL-001", "1 of 20 tasks"}},
+		{"/deploys?env=nowhere", []string{"No deploy-runs match the filter."}},
 		{"/search?q=tunnel&kind=task", []string{`<a class="mono" href="/tasks/OPS-EDGE-TUNNEL-001">OPS-EDGE-TUNNEL-001</a>`, `<option value="task" selected>task</option>`}},
 		{"/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", []string{"No matches.", `value="&lt;script&gt;alert(1)&lt;/script&gt;"`}},
 	}
@@ -386,6 +399,12 @@ func TestPortal_PagesShowTheLedger(t *testing.T) {
 			if !strings.Contains(body, w) {
 				t.Errorf("%s does not show %q", tc.path, w)
 			}
+		}
+	}
+	// A filter that names no status or risk is refused, saying why.
+	for path, want := range map[string]string{"/lanes?status=finished": `&#34;finished&#34; is not a status: use one of open`, "/lanes?risk=extreme": `&#34;extreme&#34; is not a risk: use one of low`} {
+		if res, body := get(t, c, srv.URL+path); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, want) {
+			t.Errorf("%s: %d, want 400 saying %q:\n%s", path, res.StatusCode, want, excerpt(body))
 		}
 	}
 	// An approval made stale by new evidence says so (R4).
