@@ -84,13 +84,6 @@ type uatCell struct {
 	Blocker string
 }
 
-// matrixRecord is a coverage matrix with where it was recorded.
-type matrixRecord struct {
-	check.Matrix
-	Env string
-	ID  string
-}
-
 func (p *Portal) uatData(ctx context.Context) (*uatData, error) {
 	evs, err := p.svc.ListEvidence(ctx, fairway.EvidenceFilter{Kind: coverageKind})
 	if err != nil {
