@@ -212,6 +212,9 @@ func serveLedger(a *app, l *ledger.Ledger, ln net.Listener, auth fairwayhttp.Aut
 	return srv.Serve(a.ctx, ln, func(bound net.Addr) {
 		loc, _ := a.storeLocation()
 		fmt.Fprintf(a.stdout, "Fairway is serving http://%s (store %s); Ctrl-C to stop\n", bound, loc)
+		if len(actors) > 0 {
+			fmt.Fprintf(a.stdout, "Sign in to the portal with a one-time link: fairway portal login-link --as NAME --url http://%s\n", bound)
+		}
 		if len(actors) == 0 {
 			fmt.Fprintf(a.stdout, "The ledger is empty. Create the first actor in another terminal:\n  fairway actor create YOUR-NAME --kind human\n")
 		}
