@@ -162,6 +162,13 @@ type ActorTx interface {
 	LiveTokens(actor string) ([]string, error)
 	// ActorByIdentity finds the actor bound to an issuer and subject.
 	ActorByIdentity(issuer, subject string) (*Actor, error)
+	// InsertLoginLink stores the hash of a one-time portal login link of
+	// an actor, good until expires. A login link is never a bearer token:
+	// ActorByTokenHash and LiveTokens leave it out.
+	InsertLoginLink(hash, actor string, expires time.Time) error
+	// UseLoginLink spends a login link at at and returns its actor;
+	// EUNAUTHORIZED when it is unknown, used, revoked or expired.
+	UseLoginLink(hash string, at time.Time) (*Actor, error)
 }
 
 // EvidenceTx stores evidence records (never their bytes) and claims.

@@ -31,6 +31,8 @@ func Load(ctx context.Context, svc fairway.Service) error {
 	l.tasks()
 	l.work()
 	l.outcomes()
+	l.sessions()
+	l.deploys()
 	l.runs()
 	return l.err
 }
@@ -183,8 +185,8 @@ func (l *loader) tasks() {
 
 func (l *loader) work() {
 	smoke := []struct{ area, key string }{
-		{"auth/session", "OPS-SAFE-001"}, {"account/security", "OPS-SAFE-002"}, {"catalog/read models", "OPS-SAFE-003"},
-		{"billing and finance reads", "OPS-SAFE-004"}, {"admin/ops read models", "OPS-SAFE-005"}, {"terminal connect", "OPS-SAFE-006"},
+		{"auth/session", "OPS-SAFE-001"}, {"account/security", "OPS-SAFE-002"}, {"catalog/read-models", "OPS-SAFE-003"},
+		{"billing/finance-reads", "OPS-SAFE-004"}, {"admin/ops-read-models", "OPS-SAFE-005"}, {"terminal/connect", "OPS-SAFE-006"},
 	}
 	for _, s := range smoke {
 		l.task("olivia", fairway.TaskCreate{Lane: "safe-work", Owner: "codex-1", Priority: prio(2), Risk: fairway.RiskLow, Labels: []string{"safe-fallback", "kind-smoke"},
@@ -262,4 +264,141 @@ func (l *loader) outcomes() {
 		_, err := l.svc.CancelTask(l.as("olivia"), "OPS-SAFE-009", "the legacy console was retired; its smoke moved into terminal connect")
 		return err
 	})
+}
+
+// sessions shows provider sessions as attachments to tasks: one killed
+// mid-run (interrupted, with what was observed before), and one replaced
+// by a fresh session that left a handoff (R10).
+func (l *loader) sessions() {
+	exit137 := 137
+	l.do(func() error {
+		a, err := l.svc.AttachSession(l.as("codex-1"), fairway.SessionAttach{Task: "OPS-SAFE-003", Provider: "codex", Host: "ws-ops-2",
+			ProviderSessions: []string{"codex-7d1e"}, TmuxSocket: "fairway", TmuxPane: "%3", Dir: "gpuaas/smoke", BaseCommit: "4be1c07"})
+		if err != nil {
+			return err
+		}
+		id := a.Session.ID
+		for _, o := range []fairway.SessionObserve{
+			{Session: id, Source: fairway.SourceHeartbeat},
+			{Session: id, Source: fairway.SourceScreenStable, Detail: "catalog smoke output stable for 30s"},
+			{Session: id, Source: fairway.SourceProcessExit, ExitCode: &exit137, Detail: "killed: out of memory on ws-ops-2"},
+		} {
+			if _, err := l.svc.ObserveSession(l.as("codex-1"), o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	l.do(func() error {
+		first, err := l.svc.AttachSession(l.as("claude-1"), fairway.SessionAttach{Task: "OPS-MFA-SENSITIVE-GATE-001", Provider: "claude", Host: "ws-sec-1",
+			ProviderSessions: []string{"claude-51a0"}, PID: 48211, PIDStart: "Mon Nov 30 09:12:03 2026", Dir: "iam/step-up", BaseCommit: "9c2f4aa"})
+		if err != nil {
+			return err
+		}
+		if _, err := l.svc.ObserveSession(l.as("claude-1"), fairway.SessionObserve{Session: first.Session.ID, Source: fairway.SourceWaiting,
+			Detail: "asks whether to edit the step-up route owned by IAM"}); err != nil {
+			return err
+		}
+		next, err := l.svc.AttachSession(l.as("claude-1"), fairway.SessionAttach{Task: "OPS-MFA-SENSITIVE-GATE-001", Provider: "claude", Host: "ws-sec-1",
+			Replace: first.Session.ID, ProviderSessions: []string{"claude-77b3"}, Dir: "iam/step-up", BaseCommit: "9c2f4aa"})
+		if err != nil {
+			return err
+		}
+		if _, err := l.svc.ObserveSession(l.as("claude-1"), fairway.SessionObserve{Session: next.Session.ID, Source: fairway.SourceHeartbeat}); err != nil {
+			return err
+		}
+		_, err = l.svc.DetachSession(l.as("claude-1"), next.Session.ID,
+			"Step-up check drafted behind the IAM contract; it waits on the MFA live drill (OPS-MFA-LIVE-DRILL-001) before review. Nothing was pushed.")
+		return err
+	})
+}
+
+// CoverageKind is the kind of evidence that holds a check suite run's
+// coverage matrix (as `fairway check run` records it).
+const CoverageKind = "coverage"
+
+// deploys shows a deploy-run to dev whose smoke failed and was rolled
+// back, and a kind run whose smoke passed, each with the coverage of its
+// smoke suite, so the UAT matrix has evidence in two environments.
+func (l *loader) deploys() {
+	add := func(by, key, kind, file, body string) string {
+		var id string
+		l.do(func() error {
+			e, err := l.svc.AddEvidence(l.as(by), fairway.EvidenceAdd{Task: key, Kind: kind, Filename: file}, fairway.EvidenceParts{Content: strings.NewReader(body)})
+			if err == nil {
+				id = e.ID
+			}
+			return err
+		})
+		return id
+	}
+	move := func(by string, run *int64, stage, status, note string, ev ...string) {
+		l.do(func() error {
+			_, err := l.svc.MoveStage(l.as(by), fairway.StageMove{Run: *run, Stage: stage, Status: status, Evidence: ev, Note: note})
+			return err
+		})
+	}
+	start := func(key, env, commit string) *int64 {
+		var id int64
+		l.do(func() error {
+			r, err := l.svc.StartDeploy(l.as("codex-1"), fairway.DeployStart{Task: key, Environment: env, Commit: commit})
+			if err == nil {
+				id = r.ID
+			}
+			return err
+		})
+		return &id
+	}
+	coverage := func(key string, run *int64, env string, proven, failing map[string]string) {
+		var items []string
+		for _, it := range []string{"auth/session", "account/security", "catalog/read-models", "billing/finance-reads", "admin/ops-read-models", "terminal/connect"} {
+			state, ev := "not-covered", ""
+			if id, ok := proven[it]; ok {
+				state, ev = "proven", fmt.Sprintf(`,"proven":[%q]`, id)
+			} else if id, ok := failing[it]; ok {
+				state, ev = "failing", fmt.Sprintf(`,"failing":[%q]`, id)
+			}
+			items = append(items, fmt.Sprintf(`{"item":%q,"state":%q,"suite":"kind-smoke"%s}`, it, state, ev))
+		}
+		body := fmt.Sprintf(`{"suite":"kind-smoke","task":%q,"deploy":%d,"stage":"smoke","environment":%q,"items":[%s]}`+"\n", key, *run, env, strings.Join(items, ","))
+		l.do(func() error {
+			_, err := l.svc.AddEvidence(l.as("codex-1"), fairway.EvidenceAdd{Task: key, Kind: CoverageKind, Filename: "coverage.json", MediaType: "application/json",
+				Note: "coverage of check suite kind-smoke in " + env}, fairway.EvidenceParts{Content: strings.NewReader(body)})
+			return err
+		})
+	}
+
+	dev := "OPS-UAT-DEV-DEPLOY-001"
+	run := start(dev, "dev", "4be1c07")
+	ci := add("codex-1", dev, fairway.EvidenceTestReport, "ci-junit.xml",
+		`<testsuites><testsuite name="ci"><testcase name="build"/><testcase name="unit"/><testcase name="lint"/></testsuite></testsuites>`)
+	move("codex-1", run, fairway.StageCI, fairway.StagePassed, "", ci)
+	dep := add("codex-1", dev, fairway.EvidenceLog, "deploy.log", "helm upgrade gpuaas-console --namespace dev\nrelease gpuaas-console upgraded: revision 42\n")
+	move("codex-1", run, fairway.StageDeploy, fairway.StagePassed, "", dep)
+	auth := add("codex-1", dev, fairway.EvidenceSmoke, "smoke-auth.log", "auth/session: 12 checks, 12 passed\n")
+	term := add("codex-1", dev, fairway.EvidenceSmoke, "smoke-terminal.log", "terminal connect: 4 checks, 1 passed, 3 failed\nwebsocket upgrade refused by the dev ingress (HTTP 426)\n")
+	coverage(dev, run, "dev", map[string]string{"auth/session": auth}, map[string]string{"terminal/connect": term})
+	move("codex-1", run, fairway.StageSmoke, fairway.StageFailed, "terminal connect failed: the dev ingress refuses websocket upgrades", auth, term)
+	move("codex-1", run, fairway.StageUAT, fairway.StageSkipped, "smoke failed; UAT does not start on a broken deploy")
+	rb := add("codex-1", dev, fairway.EvidenceLog, "rollback.log", "helm rollback gpuaas-console 41 --namespace dev\nrollback to revision 41 complete\nterminal connect: 4 checks, 4 passed\n")
+	move("codex-1", run, fairway.StageRollback, fairway.StagePassed, "rolled back to revision 41; terminal connect passes again", rb)
+	l.do(func() error {
+		_, err := l.svc.MoveStage(l.as("codex-1"), fairway.StageMove{Run: *run, Stage: fairway.StageFollowUp, Status: fairway.StagePassed,
+			Note: "the dev ingress websocket fix is tracked with the edge tunnel rotation (OPS-EDGE-TUNNEL-001)"})
+		return err
+	})
+
+	kind := "OPS-UAT-KIND-FULL-001"
+	krun := start(kind, "kind-local", "4be1c07")
+	kci := add("codex-1", kind, fairway.EvidenceTestReport, "ci-junit.xml",
+		`<testsuites><testsuite name="ci"><testcase name="build"/><testcase name="unit"/></testsuite></testsuites>`)
+	move("codex-1", krun, fairway.StageCI, fairway.StagePassed, "", kci)
+	kdep := add("codex-1", kind, fairway.EvidenceLog, "deploy.log", "kind load docker-image gpuaas-console:4be1c07\nkubectl rollout status deploy/gpuaas-console: successfully rolled out\n")
+	move("codex-1", krun, fairway.StageDeploy, fairway.StagePassed, "on the alternate small profile", kdep)
+	proven := map[string]string{}
+	for _, area := range []string{"auth/session", "account/security", "catalog/read-models", "terminal/connect"} {
+		proven[area] = add("codex-1", kind, fairway.EvidenceSmoke, "smoke-"+strings.ReplaceAll(strings.Fields(area)[0], "/", "-")+".log", area+": 4 checks, 4 passed\n")
+	}
+	coverage(kind, krun, "kind-local", proven, nil)
+	move("codex-1", krun, fairway.StageSmoke, fairway.StagePassed, "", proven["auth/session"], proven["terminal/connect"])
 }

@@ -17,6 +17,8 @@ import (
 //     A service may create agents and services and issue their tokens.
 //     Agents and session credentials create no actors and issue no
 //     tokens; anyone may revoke their own tokens.
+//   - Only a human, with its own credential, gets a portal login link,
+//     and only for itself.
 //   - A reviewer or waiver approver is independent of the task (R2).
 //   - A session is attached with an actor's own credential; it is
 //     controlled by its actor, by its own credential only, or by a human
@@ -73,6 +75,13 @@ func (w *write) requireCredentialAuthority(what, kind string) error {
 		return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("agents cannot %s; ask a human", what)})
 	}
 	return nil
+}
+
+// requireMayLogIn refuses a login link to anyone but a human asking for
+// one with its own credential: a link signs a person into the portal,
+// where reviews are made.
+func (w *write) requireMayLogIn() error {
+	return w.requireHuman("get a portal login link", "Agents sign in with their own token")
 }
 
 // requireMayRevoke refuses revoking target's tokens by anyone but target

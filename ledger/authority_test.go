@@ -482,7 +482,7 @@ func TestAuthority_EveryMethodByEveryCaller(t *testing.T) {
 }
 
 func auditLen(t *testing.T, l *ledger.Ledger) int {
-	return len(must(l.AuditLog(context.Background(), fairway.AuditFilter{})))
+	return len(must(l.AuditLog(context.Background(), fairway.AuditFilter{Limit: 10000})))
 }
 
 // Who may create which kind of actor and be issued whose token.

@@ -80,7 +80,7 @@ func TestNarrowing_OrdinaryEditsCannotDropRequirements(t *testing.T) {
 	if got := must(l.GetTask(context.Background(), key)); got.UpdatedAt != after.UpdatedAt {
 		t.Fatal("a refused narrowing changed the task")
 	}
-	events := must(l.AuditLog(context.Background(), fairway.AuditFilter{}))
+	events := must(l.AuditLog(context.Background(), fairway.AuditFilter{Limit: 10000}))
 	if len(events)-seq < 3 {
 		t.Fatalf("narrowing refusals audited: %d events", len(events)-seq)
 	}

@@ -159,7 +159,7 @@ func (r *rowWitness) addActor(e *fairway.AuditEvent) {
 		Subject     string          `json:"subject"`
 	}
 	switch e.Action {
-	case "actor.create", "actor.disable", "actor.bind", "token.rotate", "token.revoke":
+	case "actor.create", "actor.disable", "actor.bind", "token.rotate", "token.revoke", "login.redeem":
 	default:
 		return
 	}
@@ -196,6 +196,8 @@ func (r *rowWitness) addActor(e *fairway.AuditEvent) {
 		r.issue(w, v.TokenIssued, v.TokenHash)
 	case "token.revoke":
 		w.tokens, w.tokensUnknowable = map[string]bool{}, false
+	case "login.redeem":
+		r.issue(w, v.TokenIssued, v.TokenHash)
 	}
 }
 

@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,10 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"fairway"
+	fairwayhttp "fairway/http"
+	"fairway/ledger"
 )
 
 // chromium finds the browser: $FAIRWAY_CHROMIUM, else Debian's chromium
@@ -195,4 +200,156 @@ func TestBrowser_ReviewerApprovesAndAnAgentCannot(t *testing.T) {
 		t.Errorf("console errors: %v %v", *problems, *aproblems)
 	}
 	t.Logf("screenshots in %s", dir)
+}
+
+// TestBrowser_EveryPageAtLaptopAndPhoneWidth loads each page of the demo
+// at two widths, follows the overview to a task and on to its evidence,
+// and fails on any console error (a CSP violation among them).
+func TestBrowser_EveryPageAtLaptopAndPhoneWidth(t *testing.T) {
+	exe := chromium(t)
+	srv, _, tokens := demoPortal(t)
+	dir := artifacts(t)
+	ctx, problems := openBrowser(t, exe)
+	if err := chromedp.Run(ctx, browserSignIn(srv.URL, tokens["sergei"])); err != nil {
+		t.Fatal(err)
+	}
+	pages := []struct{ path, name, ready, want string }{
+		{"/", "overview", "#closeout", "Current safe work"},
+		{"/lanes", "lanes", ".board", "waiting on"},
+		{"/lanes?surface=mfa&risk=high", "lanes-filtered", ".board", "1 of"},
+		{"/tasks/OPS-MFA-SENSITIVE-GATE-001", "task-sessions", "#sessions", "replaced by"},
+		{"/tasks/OPS-SAFE-003", "task-interrupted", "#sessions", "the process exited with code 137"},
+		{"/tasks/OPS-UAT-DEV-DEPLOY-001", "task-deploy", "#deploys", "rollback"},
+		{"/uat", "uat", "#uat-matrix", "smoke failed in deploy-run 1: terminal connect failed"},
+		{"/deploys", "deploys", ".pipeline", "rolled back to revision 41"},
+		{"/audit", "audit", "#checkpoints", "Chain verified"},
+		{"/search?q=smoke", "search", "#search-table", "smoke"},
+	}
+	for _, width := range []struct {
+		name string
+		w, h int64
+	}{{"laptop", 1366, 900}, {"phone", 390, 844}} {
+		if err := chromedp.Run(ctx, chromedp.EmulateViewport(width.w, width.h)); err != nil {
+			t.Fatal(err)
+		}
+		for _, pg := range pages {
+			var text string
+			var overflow bool
+			var unnamed []string
+			err := chromedp.Run(ctx,
+				chromedp.Navigate(srv.URL+pg.path),
+				chromedp.WaitVisible(pg.ready, chromedp.ByQuery),
+				chromedp.Text(`#main`, &text, chromedp.ByID),
+				// Every control and link has an accessible name: its text,
+				// a label, or an aria-label.
+				chromedp.Evaluate(`Array.from(document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea'))
+					.filter(e => !((e.getAttribute('aria-label') || '').trim() || (e.labels && e.labels.length) || e.textContent.trim() || e.querySelector('img[alt]')))
+					.map(e => e.outerHTML.slice(0, 120))`, &unnamed),
+				// Wide tables scroll inside their own box; the page itself
+				// never scrolls sideways.
+				chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &overflow),
+			)
+			if err != nil {
+				t.Fatalf("%s at %s: %v", pg.path, width.name, err)
+			}
+			if !strings.Contains(text, pg.want) {
+				t.Errorf("%s at %s does not show %q", pg.path, width.name, pg.want)
+			}
+			if overflow {
+				t.Errorf("%s at %s scrolls sideways", pg.path, width.name)
+			}
+			if len(unnamed) > 0 {
+				t.Errorf("%s has controls without an accessible name: %v", pg.path, unnamed)
+			}
+			shot(t, ctx, dir, pg.name+"-"+width.name)
+		}
+	}
+	// The keyboard's first stop is the skip link, which moves focus to
+	// the page's content.
+	var first, focused string
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(srv.URL+"/lanes"),
+		chromedp.WaitVisible(`.board`, chromedp.ByQuery),
+		chromedp.KeyEvent("\t"),
+		chromedp.Evaluate(`document.activeElement.textContent`, &first),
+		chromedp.KeyEvent("\r"),
+		chromedp.Evaluate(`(document.activeElement && document.activeElement.id) || location.hash.slice(1)`, &focused),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first != "Skip to content" || focused != "main" {
+		t.Errorf("keyboard: first stop %q, after Enter focus on #%s", first, focused)
+	}
+	// Overview → a task → its evidence, by clicking.
+	var evidence, download string
+	err = chromedp.Run(ctx,
+		chromedp.EmulateViewport(1366, 900),
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.Click(`a[href="/tasks/OPS-UAT-KIND-FULL-001"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#evidence`, chromedp.ByID),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('.evidence pre.log')).map(e => e.innerText).join(" | ")`, &evidence),
+		chromedp.Evaluate(`document.querySelector('.evidence a[download]').getAttribute('href')`, &download),
+	)
+	if err != nil {
+		t.Fatalf("overview to evidence: %v", err)
+	}
+	if !strings.Contains(evidence, "kind smoke on the alternate small profile") {
+		t.Errorf("the task's smoke log in the page: %q", evidence)
+	}
+	if !strings.HasPrefix(download, "/evidence/EV-") {
+		t.Errorf("evidence download link = %q", download)
+	}
+	if len(*problems) > 0 {
+		t.Errorf("console errors: %v", *problems)
+	}
+	t.Logf("screenshots in %s", dir)
+}
+
+// TestBrowser_TaskPageUpdatesLive: a task page open in one tab changes,
+// without a reload, when a write is made through the JSON API.
+func TestBrowser_TaskPageUpdatesLive(t *testing.T) {
+	exe := chromium(t)
+	srv, l, tokens := demoPortal(t)
+	api := httptest.NewServer(fairwayhttp.NewServer(l, ledger.TokenAuth{L: l}, nil))
+	t.Cleanup(api.Close)
+	dir := artifacts(t)
+	const key = "OPS-SAFE-004"
+	ctx, problems := openBrowser(t, exe)
+	var marker bool
+	err := chromedp.Run(ctx,
+		browserSignIn(srv.URL, tokens["omar"]),
+		chromedp.Navigate(srv.URL+"/tasks/"+key),
+		chromedp.WaitVisible(`#claims`, chromedp.ByID),
+		// A mark on the window survives only if the page is not reloaded.
+		chromedp.Evaluate(`window.fairwayNoReload = true`, nil),
+		chromedp.WaitVisible(`#live-status.on`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const claim = "billing smoke ran against the active allocation: 9 checks passed"
+	c := fairwayhttp.NewClient(api.URL, tokens["codex-1"])
+	if _, err := c.AddClaim(context.Background(), fairway.ClaimAdd{Task: key, Text: claim}); err != nil {
+		t.Fatal(err)
+	}
+	var claims string
+	err = chromedp.Run(ctx,
+		chromedp.WaitVisible(`.claim`, chromedp.ByQuery),
+		chromedp.Text(`.claim`, &claims, chromedp.ByQuery),
+		chromedp.Evaluate(`window.fairwayNoReload === true`, &marker),
+		chromedp.ActionFunc(func(context.Context) error { shot(t, ctx, dir, "task-live-update"); return nil }),
+	)
+	if err != nil {
+		t.Fatalf("waiting for the live update: %v", err)
+	}
+	if !strings.Contains(claims, claim) {
+		t.Errorf("claims after the API write: %q", claims)
+	}
+	if !marker {
+		t.Error("the page was reloaded; it should have updated in place")
+	}
+	if len(*problems) > 0 {
+		t.Errorf("console errors: %v", *problems)
+	}
 }

@@ -12,9 +12,12 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fairway"
@@ -77,7 +80,7 @@ func (p *Portal) Build(ctx context.Context, o BuildOptions) (*BuildReport, error
 		commit = o.Source.Commit
 	}
 	badge := &Badge{State: markState, Reason: markReason, Commit: commit}
-	total := len(tasks) + 3
+	total := len(tasks) + len(staticPages)
 	lastPct := -1
 	step := func() {
 		// Redraw only when the percentage moves: a big ledger has many pages.
@@ -96,8 +99,10 @@ func (p *Portal) Build(ctx context.Context, o BuildOptions) (*BuildReport, error
 		v          *view
 		data       func() (any, error)
 	}{
-		{"index.html", "overview", static("Shared Platform Governance", "overview", 0), func() (any, error) { return p.overviewData(ctx) }},
-		{"lanes.html", "lanes", static("Lanes", "lanes", 0), func() (any, error) { return p.lanesData(ctx) }},
+		{"index.html", "overview", static("Shared Platform Governance", "overview", 0), func() (any, error) { return p.overviewData(ctx, true) }},
+		{"lanes.html", "lanes", static("Lanes", "lanes", 0), func() (any, error) { return p.lanesData(ctx, taskFilter{}) }},
+		{"uat.html", "uat", static("UAT coverage", "uat", 0), func() (any, error) { return p.uatData(ctx) }},
+		{"deploys.html", "deploys", static("Deploy-runs", "deploys", 0), func() (any, error) { return p.deploysData(ctx, fairway.DeployFilter{}) }},
 		{"audit.html", "audit", static("Audit log", "audit", 0), func() (any, error) { return p.auditData(ctx, 0) }},
 	}
 	for _, pg := range pages {
@@ -110,23 +115,83 @@ func (p *Portal) Build(ctx context.Context, o BuildOptions) (*BuildReport, error
 		}
 		step()
 	}
-	for _, t := range tasks {
-		d, err := p.taskData(ctx, t.Key, nil, true)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range d.Evidence {
-			for _, part := range e.Parts {
-				if err := b.evidence(part); err != nil {
-					return nil, err
+	// Task pages are read and rendered by a few workers at once: each is
+	// one read transaction and one template run, independent of the
+	// others. Their files are collected here, in one goroutine.
+	type rendered struct {
+		file  string
+		page  []byte
+		parts []partView
+		err   error
+	}
+	keys := make(chan *fairway.Task)
+	out := make(chan rendered)
+	workers := min(max(runtime.GOMAXPROCS(0), 2), 8)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range keys {
+				r := rendered{file: staticPath("/tasks/" + t.Key)}
+				d, err := p.taskData(wctx, t.Key, nil, true)
+				if err == nil {
+					var buf bytes.Buffer
+					if err = p.execute(&buf, "task", static(t.Key+" · "+t.Title, "lanes", 1), d); err != nil {
+						err = fmt.Errorf("render %s: %w", r.file, err)
+					}
+					r.page = buf.Bytes()
+					for _, e := range d.Evidence {
+						r.parts = append(r.parts, e.Parts...)
+					}
+				}
+				r.err = err
+				select {
+				case out <- r:
+				case <-wctx.Done():
+					return
 				}
 			}
+		}()
+	}
+	go func() {
+		defer close(keys)
+		for _, t := range tasks {
+			select {
+			case keys <- t:
+			case <-wctx.Done():
+				return
+			}
 		}
-		if err := b.page(staticPath("/tasks/"+t.Key), "task", static(t.Key+" · "+t.Title, "lanes", 1), d); err != nil {
-			return nil, err
+	}()
+	go func() { wg.Wait(); close(out) }()
+	var firstErr error
+	for r := range out {
+		if firstErr != nil {
+			continue
 		}
+		if r.err != nil {
+			firstErr = r.err
+			cancel()
+			continue
+		}
+		for _, part := range r.parts {
+			if err := b.evidence(part); err != nil {
+				firstErr = err
+				cancel()
+				break
+			}
+		}
+		b.files[r.file] = r.page
+		b.pages = append(b.pages, r.file)
 		step()
 	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	sort.Strings(b.pages)
 	if o.Progress != nil {
 		fmt.Fprintln(o.Progress)
 	}
@@ -149,6 +214,9 @@ func (p *Portal) Build(ctx context.Context, o BuildOptions) (*BuildReport, error
 	}
 	return rep, b.write(o.Out)
 }
+
+// staticPages are the site's pages besides one per task.
+var staticPages = []string{"index.html", "lanes.html", "uat.html", "deploys.html", "audit.html"}
 
 // siteBuild holds a site's files in memory until they are checked.
 type siteBuild struct {
@@ -226,16 +294,45 @@ func (b *siteBuild) check() []string {
 }
 
 func (b *siteBuild) write(out string) error {
-	for _, name := range sortedKeys(b.files) {
-		f := filepath.Join(out, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(f, b.files[name], 0o644); err != nil {
-			return err
+	names := sortedKeys(b.files)
+	dirs := map[string]bool{}
+	for _, name := range names {
+		dir := filepath.Dir(filepath.Join(out, filepath.FromSlash(name)))
+		if !dirs[dir] {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			dirs[dir] = true
 		}
 	}
-	return nil
+	// Creating a file waits on the file system more than on a core: a
+	// few at once.
+	var next atomic.Int64
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		go func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(names) {
+					errs <- nil
+					return
+				}
+				name := names[i]
+				if err := os.WriteFile(filepath.Join(out, filepath.FromSlash(name)), b.files[name], 0o644); err != nil {
+					next.Store(int64(len(names)))
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	var first error
+	for range cap(errs) {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // recordBuild records the build as command-result evidence on the task:

@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,6 +23,10 @@ type overviewData struct {
 	Fallback  string
 	Counts    map[string]int
 	Total     int
+	// CloseoutAt is the audit event the closeout dependencies were
+	// computed at; CloseoutStale is set while newer ones are computed.
+	CloseoutAt    int64
+	CloseoutStale bool
 }
 
 type layerRow struct {
@@ -53,17 +58,18 @@ type gatedTask struct {
 }
 
 // agenticControls are the nouns with which Fairway keeps agents' work
-// governed: the seed's agentic engineering boundary. Capabilities not yet
-// in this Fairway (provider sessions, deploy-runs) are left out.
+// governed: the seed's agentic engineering boundary.
 var agenticControls = [][2]string{
 	{"Fairway task", "Scope, owner, status, dependencies, risk, review domains"},
+	{"Provider session", "Codex, Claude, Gemini, tmux, shell or browser work attached to a task: a lease with heartbeat and fencing generation, observations, handoff; replaceable at any moment"},
 	{"Evidence artifact", "Command and result, source commit, environment, logs, screenshots, UAT or scan output; immutable, addressed by sha256"},
 	{"Review record", "Independent domain approval or concrete requested changes, bound to the snapshot it judged"},
 	{"Claim", "What an agent says about its work: shown to reviewers, never counted as evidence"},
 	{"Waiver", "Lifts one requirement until it expires; approved by an independent human of its domain"},
+	{"Deploy-run", "Environment, source commit, artifacts; stages ci → deploy → smoke → UAT → rollback → follow-up, each with its evidence"},
 }
 
-func (p *Portal) overviewData(ctx context.Context) (*overviewData, error) {
+func (p *Portal) overviewData(ctx context.Context, fresh bool) (*overviewData, error) {
 	d := &overviewData{Counts: map[string]int{}}
 	pol, err := p.activePolicy(ctx)
 	if err != nil {
@@ -101,15 +107,35 @@ func (p *Portal) overviewData(ctx context.Context) (*overviewData, error) {
 			d.Total += n
 		}
 	}
-	if d.Closeout, err = p.closeout(ctx); err != nil {
+	if pol == nil {
+		return d, nil
+	}
+	if fresh {
+		head, err := p.svc.AuditTree(ctx)
+		if err != nil {
+			return nil, err
+		}
+		d.CloseoutAt = head.Size
+		d.Closeout, err = p.closeout(ctx, pol)
+		return d, err
+	}
+	c, err := p.cachedCloseout(ctx, pol)
+	if err != nil {
 		return nil, err
 	}
+	d.Closeout, d.CloseoutAt, d.CloseoutStale = c.rows, c.seq, c.stale
 	return d, nil
 }
 
 // closeout gathers the prerequisites that open gates require, each with
 // the tasks it holds: the seed's "current closeout dependencies".
-func (p *Portal) closeout(ctx context.Context) ([]closeoutRow, error) {
+// Only a task the policy gives a prerequisite has its gate explained: the
+// policy's conditions are cheap, a gate explanation reads the task's
+// records.
+func (p *Portal) closeout(ctx context.Context, pol *policy.Policy) ([]closeoutRow, error) {
+	if len(pol.Prerequisites) == 0 {
+		return nil, nil
+	}
 	tasks, err := p.svc.ListTasks(ctx, fairway.TaskFilter{})
 	if err != nil {
 		return nil, err
@@ -117,6 +143,13 @@ func (p *Portal) closeout(ctx context.Context) ([]closeoutRow, error) {
 	rows := map[string]*closeoutRow{}
 	for _, t := range tasks {
 		if fairway.IsTerminal(t.Status) {
+			continue
+		}
+		needs, err := pol.Needs(t, false)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(needs, func(n *policy.Need) bool { return n.Kind == policy.NeedPrerequisite }) {
 			continue
 		}
 		g, err := p.svc.ExplainGate(ctx, t.Key)
@@ -158,7 +191,18 @@ func (p *Portal) activePolicy(ctx context.Context) (*policy.Policy, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	return policy.Load(rec.File, []byte(rec.Source))
+	p.policyMu.Lock()
+	defer p.policyMu.Unlock()
+	if p.policy != nil && p.policy.Digest == rec.Digest {
+		return p.policy, nil
+	}
+	// Loading compiles every condition: done once per policy, not per page.
+	pol, err := policy.Load(rec.File, []byte(rec.Source))
+	if err != nil {
+		return nil, err
+	}
+	p.policy = pol
+	return pol, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -174,6 +218,10 @@ func sortedKeys[V any](m map[string]V) []string {
 type lanesData struct {
 	Statuses []string
 	Lanes    []laneRow
+	Filter   taskFilter
+	// Choices are the values each filter offers.
+	LaneNames, Owners, Surfaces, Risks []string
+	Shown, Total                       int
 }
 
 type laneRow struct {
@@ -181,7 +229,7 @@ type laneRow struct {
 	Columns [][]*fairway.Task
 }
 
-func (p *Portal) lanesData(ctx context.Context) (*lanesData, error) {
+func (p *Portal) lanesData(ctx context.Context, f taskFilter) (*lanesData, error) {
 	lanes, err := p.svc.ListLanes(ctx)
 	if err != nil {
 		return nil, err
@@ -191,17 +239,38 @@ func (p *Portal) lanesData(ctx context.Context) (*lanesData, error) {
 		return nil, err
 	}
 	byLane := map[string]map[string][]*fairway.Task{}
+	d := &lanesData{Statuses: fairway.Statuses, Filter: f, Risks: fairway.Risks, Total: len(tasks)}
+	owners, surfaces := map[string]bool{}, map[string]bool{}
 	for _, t := range tasks {
+		if t.Owner != "" {
+			owners[t.Owner] = true
+		}
+		for _, s := range t.Scope.Surfaces {
+			surfaces[s] = true
+		}
+		if !f.keep(t) {
+			continue
+		}
+		d.Shown++
 		if byLane[t.Lane] == nil {
 			byLane[t.Lane] = map[string][]*fairway.Task{}
 		}
 		byLane[t.Lane][t.Status] = append(byLane[t.Lane][t.Status], t)
 	}
-	d := &lanesData{Statuses: fairway.Statuses}
+	d.Owners, d.Surfaces = sortedKeys(owners), sortedKeys(surfaces)
+	for _, l := range lanes {
+		d.LaneNames = append(d.LaneNames, l.Name)
+	}
 	if len(byLane[""]) > 0 {
 		lanes = append(lanes, &fairway.LaneState{Lane: fairway.Lane{Name: "", Description: "Tasks in no lane"}, State: fairway.LaneMoving})
 	}
 	for _, l := range lanes {
+		if f.Lane != "" && l.Name != f.Lane {
+			continue
+		}
+		if f.Active() && len(byLane[l.Name]) == 0 {
+			continue
+		}
 		row := laneRow{LaneState: l}
 		for _, s := range fairway.Statuses {
 			row.Columns = append(row.Columns, byLane[l.Name][s])
@@ -223,6 +292,8 @@ type taskData struct {
 	Waivers    []*fairway.Waiver
 	Narrowings []*fairway.Narrowing
 	Timeline   []*fairway.AuditEvent
+	Sessions   []sessionView
+	Runs       []*fairway.DeployRun
 	// CanReview is set when the reader is a human: the forms are shown,
 	// and the ledger still judges every post.
 	CanReview bool
@@ -267,35 +338,24 @@ type domainView struct {
 const inlineLimit = 32 << 10
 
 func (p *Portal) taskData(ctx context.Context, key string, reader *fairway.Actor, static bool) (*taskData, error) {
-	t, err := p.svc.GetTask(ctx, key)
+	// One read of the ledger for the task and its records, as the API's
+	// task view: a page is one snapshot, and a static build of many
+	// tasks makes one transaction per task instead of one per record kind.
+	tv, err := p.svc.TaskView(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	d := &taskData{Task: t, Pending: map[int64]bool{}}
-	if d.Gate, err = p.svc.ExplainGate(ctx, key); err != nil {
-		return nil, err
-	}
-	if d.Deps, err = p.svc.Dependencies(ctx, key); err != nil {
-		return nil, err
-	}
-	evs, err := p.svc.ListEvidence(ctx, fairway.EvidenceFilter{Task: key})
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range evs {
+	t := tv.Task
+	d := &taskData{Task: t, Pending: map[int64]bool{}, Gate: tv.Gate, Deps: &fairway.TaskDependencies{Key: t.Key, BlockedBy: tv.BlockedBy, Blocks: tv.Blocks},
+		Claims: tv.Claims, Waivers: tv.Waivers, Narrowings: tv.Narrowings}
+	for _, e := range tv.Evidence {
 		ev, err := p.evidenceView(ctx, e)
 		if err != nil {
 			return nil, err
 		}
 		d.Evidence = append(d.Evidence, ev)
 	}
-	if d.Claims, err = p.svc.ListClaims(ctx, key); err != nil {
-		return nil, err
-	}
-	reviews, err := p.svc.ListReviews(ctx, key)
-	if err != nil {
-		return nil, err
-	}
+	reviews := tv.Reviews
 	resolved := map[int64]bool{}
 	for _, r := range reviews {
 		if r.Verdict == fairway.VerdictResolved {
@@ -321,16 +381,16 @@ func (p *Portal) taskData(ctx context.Context, key string, reader *fairway.Actor
 			d.Domains = append(d.Domains, domainView{Domain: rq.Name, State: rq.State, Detail: rq.Detail, OpenRequests: openByDomain[rq.Name]})
 		}
 	}
-	if d.Waivers, err = p.svc.ListWaivers(ctx, key, ""); err != nil {
-		return nil, err
-	}
 	for _, w := range d.Waivers {
 		d.Pending[w.ID] = w.ApprovedBy == ""
 	}
-	if d.Narrowings, err = p.svc.ListNarrowings(ctx, key); err != nil {
+	if d.Timeline, err = p.svc.AuditLog(ctx, fairway.AuditFilter{Subject: key, Limit: 500}); err != nil {
 		return nil, err
 	}
-	if d.Timeline, err = p.svc.AuditLog(ctx, fairway.AuditFilter{Subject: key, Limit: 500}); err != nil {
+	if d.Sessions, err = p.sessionsOf(ctx, tv.Sessions); err != nil {
+		return nil, err
+	}
+	if d.Runs, err = p.svc.ListDeployRuns(ctx, fairway.DeployFilter{Task: key}); err != nil {
 		return nil, err
 	}
 	d.CanReview = !static && reader.IsHuman() && !fairway.IsTerminal(t.Status)
@@ -408,6 +468,9 @@ func mediaBase(media string) string {
 type auditData struct {
 	Verify *fairway.AuditVerification
 	Events []*fairway.AuditEvent
+	// Checkpoints are the newest signed checkpoints of the audit tree.
+	Checkpoints []*fairway.Checkpoint
+	Tree        *fairway.TreeHead
 	// Earlier is the sequence to page back from; 0 when at the start.
 	Earlier int64
 	From    int64
@@ -437,6 +500,12 @@ func (p *Portal) auditData(ctx context.Context, before int64) (*auditData, error
 		evs[i], evs[j] = evs[j], evs[i]
 	}
 	d := &auditData{Verify: v, Events: evs, From: after + 1}
+	if d.Checkpoints, err = p.svc.Checkpoints(ctx, fairway.CheckpointFilter{Limit: 5}); err != nil {
+		return nil, err
+	}
+	if d.Tree, err = p.svc.AuditTree(ctx); err != nil {
+		return nil, err
+	}
 	if after > 0 {
 		d.Earlier = after + 1
 	}

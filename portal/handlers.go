@@ -62,14 +62,36 @@ func httpStatus(code string) int {
 
 func (p *Portal) overview(ctx context.Context, r *http.Request, v *view) (string, any, error) {
 	v.Title, v.Nav = "Shared Platform Governance", "overview"
-	d, err := p.overviewData(ctx)
+	d, err := p.overviewData(ctx, false)
 	return "overview", d, err
 }
 
 func (p *Portal) lanes(ctx context.Context, r *http.Request, v *view) (string, any, error) {
 	v.Title, v.Nav = "Lanes", "lanes"
-	d, err := p.lanesData(ctx)
+	f, err := filterFrom(r.URL.Query())
+	if err != nil {
+		return "", nil, err
+	}
+	d, err := p.lanesData(ctx, f)
 	return "lanes", d, err
+}
+
+func (p *Portal) deploys(ctx context.Context, r *http.Request, v *view) (string, any, error) {
+	v.Title, v.Nav = "Deploy-runs", "deploys"
+	f := fairway.DeployFilter{Environment: r.URL.Query().Get("env"), Task: r.URL.Query().Get("task")}
+	if f.Task != "" {
+		if err := fairway.ValidateKey("task", f.Task); err != nil {
+			return "", nil, err
+		}
+	}
+	d, err := p.deploysData(ctx, f)
+	return "deploys", d, err
+}
+
+func (p *Portal) uat(ctx context.Context, r *http.Request, v *view) (string, any, error) {
+	v.Title, v.Nav = "UAT coverage", "uat"
+	d, err := p.uatData(ctx)
+	return "uat", d, err
 }
 
 func (p *Portal) task(ctx context.Context, r *http.Request, v *view) (string, any, error) {
@@ -83,7 +105,7 @@ func (p *Portal) task(ctx context.Context, r *http.Request, v *view) (string, an
 		return "", nil, err
 	}
 	d.Flash = flashText(r.URL.Query().Get("done"))
-	v.Title = key + " · " + d.Task.Title
+	v.Title, v.Subject = key+" · "+d.Task.Title, key
 	return "task", d, nil
 }
 

@@ -13,9 +13,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"fairway"
+	"fairway/policy"
 )
 
 //go:embed templates/*.html
@@ -40,6 +42,14 @@ type Portal struct {
 	logger *slog.Logger
 	// Now is the clock pages are stamped with.
 	Now func() time.Time
+	// OIDC, when set, offers sign-in through the identity provider.
+	OIDC *OIDCLogin
+	// Links, when set, accepts one-time login links.
+	Links LoginLinks
+
+	closeoutCache closeoutCache
+	policyMu      sync.Mutex
+	policy        *policy.Policy
 }
 
 // New returns a portal over svc; auth resolves the token a person signs
@@ -57,10 +67,10 @@ func New(svc fairway.Service, auth Authenticator, key []byte, logger *slog.Logge
 }
 
 // pageNames are the templates, one file each, rendered inside layout.html.
-var pageNames = []string{"overview", "lanes", "task", "audit", "search", "signin", "error"}
+var pageNames = []string{"overview", "lanes", "task", "audit", "search", "signin", "error", "deploys", "uat", "continue", "login"}
 
 func mustParse() map[string]*template.Template {
-	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html"))
 	out := map[string]*template.Template{}
 	for _, name := range pageNames {
 		out[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html"))
@@ -77,12 +87,19 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /signin", p.signinForm)
 	mux.HandleFunc("POST /signin", p.signin)
 	mux.HandleFunc("POST /signout", p.signout)
+	mux.HandleFunc("GET /login", p.loginLink)
+	mux.HandleFunc("POST /signin/link", p.redeemLink)
+	mux.HandleFunc("GET /oidc/start", p.oidcStart)
+	mux.HandleFunc("GET /oidc/callback", p.oidcCallback)
 	mux.HandleFunc("GET /{$}", p.page(p.overview))
 	mux.HandleFunc("GET /lanes", p.page(p.lanes))
 	mux.HandleFunc("GET /tasks/{key}", p.page(p.task))
 	mux.HandleFunc("GET /audit", p.page(p.audit))
+	mux.HandleFunc("GET /deploys", p.page(p.deploys))
+	mux.HandleFunc("GET /uat", p.page(p.uat))
 	mux.HandleFunc("GET /search", p.page(p.search))
 	mux.HandleFunc("GET /evidence/{id}/{part}", p.signedIn(p.evidenceBytes))
+	mux.HandleFunc("GET /live", p.signedIn(p.live))
 	mux.HandleFunc("POST /tasks/{key}/reviews", p.action(p.review))
 	mux.HandleFunc("POST /waivers/{id}/approve", p.action(p.approveWaiver))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -91,9 +108,10 @@ func (p *Portal) Handler() http.Handler {
 	return secureHeaders(mux)
 }
 
-// contentSecurity allows nothing but this origin's stylesheet, images and
-// form posts: no script runs in a portal page, whatever text it shows.
-const contentSecurity = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+// contentSecurity allows nothing but this origin's stylesheet, images,
+// form posts and its one script file (live updates) with its fetches:
+// no inline script or style runs in a portal page, whatever text it shows.
+const contentSecurity = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func secureHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"fairway"
 	"fairway/blob"
@@ -49,6 +51,7 @@ func demoPortal(tb testing.TB) (*httptest.Server, *ledger.Ledger, map[string]str
 		tokens[name] = out.Token
 	}
 	p := portal.New(l, ledger.TokenAuth{L: l}, []byte("test key"), nil)
+	p.Links = l
 	srv := httptest.NewServer(p.Handler())
 	tb.Cleanup(srv.Close)
 	return srv, l, tokens
@@ -180,8 +183,8 @@ func TestPortal_SignInSetsAStrictHttpOnlyCookie(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, "Signed in as <b>omar</b>") {
 		t.Fatalf("overview after sign in: %d", res.StatusCode)
 	}
-	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script-src") {
-		t.Errorf("Content-Security-Policy = %q: want no script allowed", csp)
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "unsafe") {
+		t.Errorf("Content-Security-Policy = %q: want only this origin's script files, nothing inline", csp)
 	}
 
 	// Revoking the token ends the browser session at once (R1).
@@ -324,7 +327,7 @@ func TestPortal_UserTextRendersInert(t *testing.T) {
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("%s: %d", path, res.StatusCode)
 		}
-		if strings.Contains(body, "<script") || strings.Contains(body, "<img src=x") || strings.ContainsRune(body, 0x1b) || strings.ContainsRune(body, 0x07) {
+		if strings.Contains(strings.ReplaceAll(body, liveScript, ""), "<script") || strings.Contains(body, "<img src=x") || strings.ContainsRune(body, 0x1b) || strings.ContainsRune(body, 0x07) {
 			t.Errorf("%s holds live markup or control bytes:\n%s", path, excerpt(body))
 		}
 	}
@@ -371,6 +374,19 @@ func TestPortal_PagesShowTheLedger(t *testing.T) {
 		{"/tasks/OPS-SAFE-001", []string{"smoke passed, ready for review", "never counted as evidence", "12 checks, 12 passed", "task.create",
 			"Latest evidence of each kind, required or not", `<span class="pill st-unjudged">unjudged</span>`}},
 		{"/audit", []string{"Chain verified:", "review.approved.refused"}},
+		{"/audit", []string{`<h2 id="checkpoints">Signed checkpoints</h2>`, "No checkpoint has been signed yet"}},
+		{"/uat", []string{`<th scope="col">dev</th><th scope="col">kind-local</th><th scope="col">production</th>`,
+			"smoke failed in deploy-run 1: terminal connect failed: the dev ingress refuses websocket upgrades",
+			"no check of suite kind-smoke covered it in deploy-run 1", "no deploy-run to production yet", "Suites: kind-smoke."}},
+		{"/deploys", []string{"Deploy-run #1", "Deploy-run #2", `<span class="stagename">rollback</span> <span class="pill st-passed">passed</span>`,
+			`<span class="stagename">smoke</span> <span class="pill st-failed">failed</span>`, "rolled back to revision 41"}},
+		{"/deploys?env=kind-local", []string{"Deploy-run #2"}},
+		{"/tasks/OPS-MFA-SENSITIVE-GATE-001", []string{`<span class="pill st-replaced">replaced</span>`, `<span class="pill st-detached">detached</span>`,
+			"asks whether to edit the step-up route owned by IAM", "Step-up check drafted behind the IAM contract", "generation 2"}},
+		{"/tasks/OPS-SAFE-003", []string{`<span class="pill st-interrupted">interrupted</span>`, "the process exited with code 137 (killed: out of memory on ws-ops-2)",
+			`<span class="pill st-bad">exit 137</span>`}},
+		{"/lanes?owner=sergei", []string{"OPS-MFA-LIVE-DRILL-001", "1 of 21 tasks"}},
+		{"/deploys?env=nowhere", []string{"No deploy-runs match the filter."}},
 		{"/search?q=tunnel&kind=task", []string{`<a class="mono" href="/tasks/OPS-EDGE-TUNNEL-001">OPS-EDGE-TUNNEL-001</a>`, `<option value="task" selected>task</option>`}},
 		{"/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", []string{"No matches.", `value="&lt;script&gt;alert(1)&lt;/script&gt;"`}},
 	}
@@ -383,6 +399,12 @@ func TestPortal_PagesShowTheLedger(t *testing.T) {
 			if !strings.Contains(body, w) {
 				t.Errorf("%s does not show %q", tc.path, w)
 			}
+		}
+	}
+	// A filter that names no status or risk is refused, saying why.
+	for path, want := range map[string]string{"/lanes?status=finished": `&#34;finished&#34; is not a status: use one of open`, "/lanes?risk=extreme": `&#34;extreme&#34; is not a risk: use one of low`} {
+		if res, body := get(t, c, srv.URL+path); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, want) {
+			t.Errorf("%s: %d, want 400 saying %q:\n%s", path, res.StatusCode, want, excerpt(body))
 		}
 	}
 	// An approval made stale by new evidence says so (R4).
@@ -427,6 +449,9 @@ func excerpt(s string) string {
 	return s
 }
 
+// liveScript is the one script element a portal page holds.
+const liveScript = `<script src="/assets/live.js" defer></script>`
+
 // TestTemplates_NoInlineStyleOrScript keeps the templates within the
 // Content-Security-Policy, which would silently drop inline styles.
 func TestTemplates_NoInlineStyleOrScript(t *testing.T) {
@@ -436,6 +461,8 @@ func TestTemplates_NoInlineStyleOrScript(t *testing.T) {
 	}
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
+		// The one script a page loads is a file of this origin.
+		b = []byte(strings.ReplaceAll(string(b), liveScript, ""))
 		for _, banned := range []string{`style="`, "<style", "<script", " on"} {
 			if banned == " on" {
 				if regexp.MustCompile(` on[a-z]+=`).Match(b) {
@@ -447,5 +474,113 @@ func TestTemplates_NoInlineStyleOrScript(t *testing.T) {
 				t.Errorf("%s holds %q, which the portal's CSP refuses", f, banned)
 			}
 		}
+	}
+}
+
+// TestPortal_CookiesAreSecureOverTLS: served over TLS, the session and
+// sign-in cookies carry Secure, so a browser never sends them in clear.
+func TestPortal_CookiesAreSecureOverTLS(t *testing.T) {
+	_, l, tokens := demoPortal(t)
+	srv := httptest.NewTLSServer(portal.New(l, ledger.TokenAuth{L: l}, []byte("test key"), nil).Handler())
+	t.Cleanup(srv.Close)
+	c := srv.Client()
+	jar, _ := cookiejar.New(nil)
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, form := get(t, c, srv.URL+"/signin")
+	for _, ck := range res.Cookies() {
+		if ck.Name == "fairway_signin" && !ck.Secure {
+			t.Errorf("sign-in cookie over TLS is not Secure: %+v", ck)
+		}
+	}
+	res, _ = post(t, c, srv.URL+"/signin", url.Values{"nonce": {hidden(t, form, "nonce")}, "token": {tokens["omar"]}})
+	var session *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == "fairway_session" {
+			session = ck
+		}
+	}
+	if session == nil || !session.Secure || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("session cookie over TLS = %+v, want Secure, HttpOnly, SameSite=Strict", session)
+	}
+}
+
+// TestPortal_OverviewCloseoutFollowsTheLedger: the overview's closeout
+// dependencies name the audit event they were computed at; after a
+// write the page shows the previous figures marked as being recomputed,
+// then the new ones.
+func TestPortal_OverviewCloseoutFollowsTheLedger(t *testing.T) {
+	srv, l, tokens := demoPortal(t)
+	c := signIn(t, srv, tokens["omar"])
+	head, err := l.AuditTree(as("omar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := get(t, c, srv.URL+"/")
+	at := fmt.Sprintf("as of audit event #%d", head.Size)
+	if !strings.Contains(body, at) || strings.Contains(body, "data-recheck") {
+		t.Fatalf("first overview does not say %q, or says it is recomputing", at)
+	}
+	// The waiver lifts the kind capacity prerequisite of the kind UAT task.
+	if _, err := l.ApproveWaiver(as("omar"), 1); err != nil {
+		t.Fatal(err)
+	}
+	_, body = get(t, c, srv.URL+"/")
+	if !strings.Contains(body, at) || !strings.Contains(body, `data-recheck="closeout"`) {
+		t.Fatalf("overview right after a write: want the figures of #%d marked as recomputing", head.Size)
+	}
+	next := fmt.Sprintf("as of audit event #%d", head.Size+1)
+	for range 200 {
+		if _, body = get(t, c, srv.URL+"/"); strings.Contains(body, next) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(body, next) || strings.Contains(body, "data-recheck") {
+		t.Fatalf("the overview never showed the figures %s", next)
+	}
+	if !strings.Contains(body, "waived") {
+		t.Errorf("recomputed closeout does not show the waived prerequisite:\n%s", excerpt(body[strings.Index(body, `id="closeout"`):]))
+	}
+}
+
+// TestPortal_OneTimeLoginLink: a link opens a page that spends nothing;
+// its button signs the person in once; the same link is refused after.
+func TestPortal_OneTimeLoginLink(t *testing.T) {
+	srv, l, _ := demoPortal(t)
+	link, err := l.IssueLoginLink(as("sergei"), ledger.LoginLinkTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := browser(t)
+	res, page := get(t, c, srv.URL+"/login?link="+url.QueryEscape(link.Link))
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, "Sign in with this link") {
+		t.Fatalf("link page: %d\n%s", res.StatusCode, excerpt(page))
+	}
+	// Opening the page spent nothing: a previewer that fetched it leaves
+	// the link good.
+	get(t, browser(t), srv.URL+"/login?link="+url.QueryEscape(link.Link))
+	res, body := post(t, c, srv.URL+"/signin/link", url.Values{"nonce": {hidden(t, page, "nonce")}, "link": {link.Link}, "next": {"/audit"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/audit" {
+		t.Fatalf("spending the link: %d %q\n%s", res.StatusCode, res.Header.Get("Location"), excerpt(body))
+	}
+	if _, body := get(t, c, srv.URL+"/"); !strings.Contains(body, "Signed in as <b>sergei</b> (human)") {
+		t.Fatalf("after the link: %s", excerpt(body))
+	}
+	// Again, from another browser: used.
+	c2 := browser(t)
+	_, page = get(t, c2, srv.URL+"/login?link="+url.QueryEscape(link.Link))
+	res, body = post(t, c2, srv.URL+"/signin/link", url.Values{"nonce": {hidden(t, page, "nonce")}, "link": {link.Link}})
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "used already") {
+		t.Fatalf("the link again: %d\n%s", res.StatusCode, excerpt(body))
+	}
+	// Without the page's nonce (another site's form): refused, link kept.
+	link2, _ := l.IssueLoginLink(as("omar"), ledger.LoginLinkTTL)
+	res, _ = post(t, browser(t), srv.URL+"/signin/link", url.Values{"link": {link2.Link}})
+	if res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a link posted without the form's nonce: %d", res.StatusCode)
+	}
+	if _, err := l.RedeemLoginLink(context.Background(), link2.Link); err != nil {
+		t.Fatalf("the refused post spent the link: %v", err)
 	}
 }

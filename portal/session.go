@@ -93,6 +93,7 @@ func (p *Portal) action(h func(w http.ResponseWriter, r *http.Request, c *caller
 }
 
 type signinData struct {
+	OIDC    bool
 	Next    string
 	Nonce   string
 	Message string
@@ -106,12 +107,8 @@ func (p *Portal) signinForm(w http.ResponseWriter, r *http.Request) {
 // form (double submit), so another site cannot sign a browser in as
 // someone else.
 func (p *Portal) showSignin(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	b := make([]byte, 18)
-	rand.Read(b)
-	nonce := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: nonce, Path: "/signin", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 600})
-	w.Header().Set("Cache-Control", "no-store")
-	p.render(w, r, status, "signin", &view{Title: "Sign in"}, signinData{Next: safeNext(r.FormValue("next")), Nonce: nonce, Message: msg})
+	nonce := p.signinNonce(w, r)
+	p.render(w, r, status, "signin", &view{Title: "Sign in"}, signinData{OIDC: p.OIDC != nil, Next: safeNext(r.FormValue("next")), Nonce: nonce, Message: msg})
 }
 
 func (p *Portal) signin(w http.ResponseWriter, r *http.Request) {
@@ -153,4 +150,15 @@ func safeNext(next string) string {
 		return "/"
 	}
 	return next
+}
+
+// signinNonce sets a fresh sign-in nonce cookie and returns the nonce for
+// the form (double submit).
+func (p *Portal) signinNonce(w http.ResponseWriter, r *http.Request) string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	nonce := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: nonce, Path: "/signin", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 600})
+	w.Header().Set("Cache-Control", "no-store")
+	return nonce
 }

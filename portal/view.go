@@ -26,6 +26,10 @@ type view struct {
 	Base  string
 	Badge *Badge
 	Now   time.Time
+	// Subject is the task a live page follows; empty follows every change.
+	Subject string
+	// Refresh is a path of this site the page moves on to at once.
+	Refresh string
 }
 
 // Badge is the static site's state: "current" only when its source checks
@@ -80,6 +84,12 @@ func fileSafe(s string) string {
 
 type errorData struct{ Message string }
 
+// runArg is what the "run" template draws: one deploy-run on a page.
+type runArg struct {
+	P page
+	R *fairway.DeployRun
+}
+
 // render executes a page into a buffer first, so a template error never
 // sends half a page with a 200 status.
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view, data any) {
@@ -109,6 +119,8 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	"join":      func(l []string) string { return strings.Join(l, ", ") },
+	"deref":     func(p *int) int { return *p },
+	"runOf":     func(pg page, r *fairway.DeployRun) runArg { return runArg{P: pg, R: r} },
 	"agentic":   func() [][2]string { return agenticControls },
 	"hasSuffix": strings.HasSuffix,
 	"isKey":     func(s string) bool { return fairway.ValidateKey("subject", s) == nil },

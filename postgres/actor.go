@@ -109,7 +109,7 @@ func (t *tx) RevokeTokens(actor string, at time.Time) (int, error) {
 // ActorByTokenHash finds the actor a live token belongs to.
 func (t *tx) ActorByTokenHash(hash string) (*fairway.Actor, error) {
 	a, err := scanActor(t.queryRow(`SELECT `+actorColumns+`
-		FROM tokens k JOIN actors a ON a.name = k.actor WHERE k.hash = $1 AND k.revoked_at = 0`, hash))
+		FROM tokens k JOIN actors a ON a.name = k.actor WHERE k.hash = $1 AND k.revoked_at = 0 AND k.login = 0`, hash))
 	if isNoRows(err) {
 		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the token is not known or was revoked; ask an administrator for one with `fairway token rotate NAME`")
 	}
@@ -118,5 +118,31 @@ func (t *tx) ActorByTokenHash(hash string) (*fairway.Actor, error) {
 
 // LiveTokens lists the hashes of an actor's tokens not revoked.
 func (t *tx) LiveTokens(actor string) ([]string, error) {
-	return t.queryStrings(`SELECT hash FROM tokens WHERE actor = $1 AND revoked_at = 0 ORDER BY hash`, actor)
+	return t.queryStrings(`SELECT hash FROM tokens WHERE actor = $1 AND revoked_at = 0 AND login = 0 ORDER BY hash`, actor)
+}
+
+// InsertLoginLink stores the hash of a one-time login link of an actor.
+func (t *tx) InsertLoginLink(hash, actor string, expires time.Time) error {
+	_, err := t.exec(`INSERT INTO tokens (hash, actor, created_at, login, expires_at) VALUES ($1, $2, extract(epoch FROM now())::bigint, 1, $3)`, hash, actor, nanos(expires))
+	return err
+}
+
+// UseLoginLink spends a login link: it must be known, unused and not
+// expired at at; it is then revoked, and its actor returned.
+func (t *tx) UseLoginLink(hash string, at time.Time) (*fairway.Actor, error) {
+	var actor string
+	var expires int64
+	err := t.queryRow(`SELECT actor, expires_at FROM tokens WHERE hash = $1 AND login = 1 AND revoked_at = 0 FOR UPDATE`, hash).Scan(&actor, &expires)
+	if isNoRows(err) {
+		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "this login link is unknown or was used already; ask for a new one with `fairway portal login-link`")
+	} else if err != nil {
+		return nil, err
+	}
+	if expires <= nanos(at) {
+		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "this login link expired at %s; ask for a new one with `fairway portal login-link`", fromNanos(expires).UTC().Format(time.RFC3339))
+	}
+	if _, err := t.exec(`UPDATE tokens SET revoked_at = $1 WHERE hash = $2`, nanos(at), hash); err != nil {
+		return nil, err
+	}
+	return t.Actor(actor)
 }

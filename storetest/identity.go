@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -198,4 +199,56 @@ func testNewestEvidence(t *testing.T, s fairway.Store) {
 		}
 		return nil
 	})
+}
+
+// testLoginLinks: a login link is spent once, before it expires, and is
+// never a bearer token nor a live token of its actor.
+func testLoginLinks(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	update(t, s, func(tx fairway.Tx) error {
+		if err := tx.InsertActor(&fairway.Actor{Name: "sana", Kind: fairway.KindHuman, CreatedAt: at}); err != nil {
+			return err
+		}
+		if err := tx.InsertToken("h-token", "sana"); err != nil {
+			return err
+		}
+		if err := tx.InsertLoginLink("h-link", "sana", at.Add(10*time.Minute)); err != nil {
+			return err
+		}
+		return tx.InsertLoginLink("h-old", "sana", at.Add(time.Minute))
+	})
+	view(t, s, func(tx fairway.Tx) error {
+		if _, err := tx.ActorByTokenHash("h-link"); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+			t.Errorf("a login link as a bearer token: %v, want EUNAUTHORIZED", err)
+		}
+		live, err := tx.LiveTokens("sana")
+		if err != nil || !reflect.DeepEqual(live, []string{"h-token"}) {
+			t.Errorf("LiveTokens = %v %v, want only the token", live, err)
+		}
+		return nil
+	})
+	var got *fairway.Actor
+	update(t, s, func(tx fairway.Tx) (err error) {
+		got, err = tx.UseLoginLink("h-link", at.Add(5*time.Minute))
+		return err
+	})
+	if got == nil || got.Name != "sana" {
+		t.Fatalf("UseLoginLink = %+v", got)
+	}
+	for _, tc := range []struct {
+		hash string
+		want string
+	}{{"h-link", "used already"}, {"h-old", "expired at 2026-11-02T00:01:00Z"}, {"h-token", "unknown"}, {"h-none", "unknown"}} {
+		err := s.Update(context.Background(), func(tx fairway.Tx) error { _, err := tx.UseLoginLink(tc.hash, at.Add(5*time.Minute)); return err })
+		if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("UseLoginLink(%s) = %v, want EUNAUTHORIZED saying %q", tc.hash, err, tc.want)
+		}
+	}
+	// Revoking an actor's tokens revokes its links too.
+	update(t, s, func(tx fairway.Tx) error { return tx.InsertLoginLink("h-new", "sana", at.Add(time.Hour)) })
+	update(t, s, func(tx fairway.Tx) error { _, err := tx.RevokeTokens("sana", at.Add(6*time.Minute)); return err })
+	err := s.Update(context.Background(), func(tx fairway.Tx) error { _, err := tx.UseLoginLink("h-new", at.Add(7*time.Minute)); return err })
+	if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Errorf("a link of an actor whose tokens were revoked: %v", err)
+	}
 }

@@ -38,6 +38,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"LaneSequence", testLaneSequence},
 		{"ActorTokens", testActorTokens},
 		{"ActorLifecycle", testActorLifecycle},
+		{"LoginLinks", testLoginLinks},
 		{"NarrowingRoundTrip", testNarrowingRoundTrip},
 		{"ScopeRecords", testScopeRecords},
 		{"WaiversAll", testWaiversAll},

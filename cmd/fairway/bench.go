@@ -24,16 +24,18 @@ import (
 
 func init() {
 	register(&command{
-		name: "bench", summary: "Measure write throughput, next and its fallback plan on a large graph, the check harness, and CLI process cost", args: "[--quick] [--baseline BINARY] [--only plan,suite] [--tlog [--tlog-events N]] [--postgres URL]",
+		name: "bench", summary: "Measure write throughput, next and its fallback plan on a large graph, the check harness, and CLI process cost", args: "[--quick] [--portal] [--baseline BINARY] [--only plan,suite] [--tlog [--tlog-events N]] [--postgres URL]",
 		example: `fairway bench
 fairway bench --quick --json
 fairway bench --quick --baseline ./fairway-before   # the same bench of another build, side by side
 fairway bench --tlog                  # only the audit log's Merkle tree: append cost, proofs at 10 million events, checkpoint verify
 fairway bench --postgres 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'   # also 1, 2 and 3 replicas on PostgreSQL
-fairway bench --s3-only --s3 's3://evidence/bench?endpoint=127.0.0.1:8333&secure=false'   # credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY`,
+fairway bench --s3-only --s3 's3://evidence/bench?endpoint=127.0.0.1:8333&secure=false'   # credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+fairway bench --portal          # the portal's pages at 100,000 tasks and a static build of 10,000`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			var o benchOptions
 			fs.BoolVar(&o.quick, "quick", false, "smaller runs, for a fast look")
+			fs.BoolVar(&o.portal, "portal", false, "measure the portal only: page render time against the JSON API, and a static build")
 			fs.StringVar(&o.workdir, "workdir", "", "folder for the benchmark stores (default: a temporary folder, removed after)")
 			o.ingestMiB = optInt(fs, "ingest-mib", 1024, "size of the evidence ingest measurement, in MiB")
 			fs.StringVar(&o.postgres, "postgres", "", "also measure PostgreSQL at this `URL`: writes through 1, 2 and 3 replicas, and next; each run uses a schema of its own, dropped after")
@@ -67,6 +69,7 @@ type benchRow struct {
 // benchOptions are the flags of `fairway bench`.
 type benchOptions struct {
 	quick       bool
+	portal      bool
 	workdir     string
 	ingestMiB   *optional[int]
 	ingestChild string
@@ -130,6 +133,13 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	}
 	ctx := a.ctx
 	var rows []benchRow
+	if o.portal {
+		rows, err := benchPortal(a, work, quick, progress)
+		if err != nil {
+			return err
+		}
+		return printBench(a, rows, "")
+	}
 	if o.s3Runs.value() < 1 {
 		return usagef("--s3-runs must be at least 1")
 	}
@@ -787,4 +797,93 @@ func setBefore(rows []benchRow, runs ...[]benchRow) {
 			rows[i].Before, rows[i].BeforeRatio = &b.Value, &b.Ratio
 		}
 	}
+}
+
+// benchPortal times the task page and the overview at 100,000 tasks,
+// each against the JSON API requests that return the same data, in the
+// same handler and run; and a static build of 10,000 tasks.
+func benchPortal(a *app, work string, quick bool, progress func(string, ...any)) ([]benchRow, error) {
+	ctx := a.ctx
+	tasks, siteTasks, runs := 100000, 10000, 200
+	if quick {
+		tasks, siteTasks, runs = 20000, 2000, 50
+	}
+	progress("building a ledger of %d tasks under the demo policy", tasks)
+	fx, err := bench.NewPortalFixture(ctx, filepath.Join(work, "portal"), tasks)
+	if err != nil {
+		return nil, err
+	}
+	defer fx.Store.Close()
+	var rows []benchRow
+	p95 := func(paths ...string) (time.Duration, error) {
+		return bench.Percentile(runs, 95, func() error {
+			for _, path := range paths {
+				if err := fx.Get(path); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	task := "/tasks/" + fx.Task
+	progress("timing the task page and its JSON (%d runs each)", runs)
+	page, err := p95(task)
+	if err != nil {
+		return nil, err
+	}
+	api, err := p95("/api/v1/tasks/"+fx.Task+"/view", "/api/v1/audit?subject="+fx.Task+"&limit=500", "/api/v1/deploys?task="+fx.Task)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, benchRow{Name: fmt.Sprintf("portal task page, %dk tasks", tasks/1000), Value: ms(page), Unit: "ms p95", Baseline: ms(api), Ratio: ms(page) / ms(api),
+		Goal: "< 100 ms", Note: "baseline: the JSON API for the same data (task view, its audit events, its deploy-runs), same handler"})
+
+	progress("computing the overview's closeout dependencies once (first view)")
+	start := time.Now()
+	if err := fx.Get("/"); err != nil {
+		return nil, err
+	}
+	first := time.Since(start)
+	progress("timing the overview and its JSON (%d runs each)", runs)
+	overview, err := p95("/")
+	if err != nil {
+		return nil, err
+	}
+	oapi, err := p95("/api/v1/policy", "/api/v1/lanes", "/api/v1/next?safe=true")
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, benchRow{Name: fmt.Sprintf("portal overview, %dk tasks", tasks/1000), Value: ms(overview), Unit: "ms p95", Baseline: ms(oapi), Ratio: ms(overview) / ms(oapi),
+		Goal: "< 100 ms", Note: "baseline: the JSON API for the same data (policy, lanes, safe next); closeout dependencies as of the current event"})
+	rows = append(rows, benchRow{Name: fmt.Sprintf("portal overview, first view, %dk tasks", tasks/1000), Value: ms(first), Unit: "ms once", Baseline: ms(oapi), Ratio: ms(first) / ms(oapi),
+		Goal: "(no goal; later views reuse it until the ledger moves, then recompute in the background)", Note: "computes closeout dependencies from every open gate the policy gives a prerequisite"})
+
+	progress("building a ledger of %d tasks for the static site", siteTasks)
+	sfx, err := bench.NewPortalFixture(ctx, filepath.Join(work, "site"), siteTasks)
+	if err != nil {
+		return nil, err
+	}
+	defer sfx.Store.Close()
+	progress("building the static site")
+	start, cpu := time.Now(), bench.CPUTime()
+	rep, err := sfx.Site(ctx, filepath.Join(work, "site"), a.stderr)
+	if err != nil {
+		return nil, err
+	}
+	build, buildCPU := time.Since(start), bench.CPUTime()-cpu
+	progress("reading the same data through the JSON API")
+	start = time.Now()
+	all, err := sfx.Ledger.ListTasks(fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice", Kind: fairway.KindHuman}), fairway.TaskFilter{})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range all {
+		if err := sfx.Get("/api/v1/tasks/" + t.Key + "/view"); err != nil {
+			return nil, err
+		}
+	}
+	read := time.Since(start)
+	rows = append(rows, benchRow{Name: fmt.Sprintf("static site build, %dk tasks (%d pages)", siteTasks/1000, rep.Pages), Value: build.Seconds(), Unit: "s", Baseline: read.Seconds(),
+		Ratio: build.Seconds() / read.Seconds(), Goal: "< 30 s", Note: fmt.Sprintf("baseline: reading every task's view through the JSON API, same handler; the build used %.1f s of processor time (user+system, all cores): a wall time far above it means the machine was busy", buildCPU.Seconds())})
+	return rows, nil
 }

@@ -331,3 +331,43 @@ func TestCLI_NoStoreIsNotFound(t *testing.T) {
 		t.Fatalf("next once the store exists: exit %d", code)
 	}
 }
+
+// TestPortalLoginLink_CLI: the CLI prints a one-time link for its human
+// (local store only); the link signs that person in once.
+func TestPortalLoginLink_CLI(t *testing.T) {
+	e := newCLIEnv(t, true)
+	out, errOut, code := e.run("omar", "portal", "login-link", "--url", "https://fairway.example/", "--json")
+	if code != 0 {
+		t.Fatalf("login-link: exit %d: %s", code, errOut)
+	}
+	var got struct {
+		Actor string `json:"actor"`
+		Link  string `json:"link"`
+		URL   string `json:"url"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got.Actor != "omar" || got.URL != "https://fairway.example/login?link="+got.Link || !strings.HasPrefix(got.Link, ledger.LoginLinkPrefix) {
+		t.Fatalf("login-link = %+v", got)
+	}
+	if _, errOut, code := e.run("codex", "portal", "login-link"); code != exitForbidden || !strings.Contains(errOut, "only a human can get a portal login link") {
+		t.Errorf("an agent's login link: exit %d: %s", code, errOut)
+	}
+	if _, errOut, code := e.run("omar", "portal", "login-link", "--url", "ftp://x"); code != exitUsage || !strings.Contains(errOut, "is not the portal's address") {
+		t.Errorf("a bad --url: exit %d: %s", code, errOut)
+	}
+	store, err := sqlite.Open(context.Background(), filepath.Join(e.dir, "fairway.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	l := ledger.New(store, nil)
+	l.Now = e.clock.Now
+	if a, err := l.RedeemLoginLink(context.Background(), got.Link); err != nil || a.Actor.Name != "omar" {
+		t.Fatalf("redeeming the printed link: %+v %v", a, err)
+	}
+	if _, err := l.RedeemLoginLink(context.Background(), got.Link); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("the printed link, twice: %v", err)
+	}
+}

@@ -6,10 +6,13 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"fairway"
 	"fairway/demo"
+	"fairway/ledger"
 	"fairway/sqlite"
+	"fairway/tlog"
 )
 
 func init() {
@@ -68,7 +71,23 @@ func runDemo(a *app, pos []string, addr string, loadOnly bool) error {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "Portal: http://%s/ — sign in with one of these tokens (this demo store only):\n%s", ln.Addr(), signIn)
-	return serveLedger(a, l, ln, nil, 0)
+	fmt.Fprintf(a.stdout, "Or open a one-time sign-in link (good once, for %s; `fairway portal login-link --as NAME --dir %s` makes more):\n", ledger.LoginLinkTTL, a.storeDir())
+	for _, who := range []string{"omar", "sergei"} {
+		link, err := l.IssueLoginLink(fairway.NewContextWithActor(a.ctx, &fairway.Actor{Name: who}), ledger.LoginLinkTTL)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "  %-8s http://%s/login?link=%s\n", who, ln.Addr(), link.Link)
+	}
+	// A key of this run only signs checkpoints of the audit tree, so the
+	// audit page shows them; it is never written anywhere.
+	skey, vkey, err := tlog.GenerateKey("fairway-demo")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Audit checkpoints are signed every minute with a key of this run; its public key:\n  %s\n", vkey)
+	go signEvery(a, l, skey, time.Minute)
+	return serveLedger(a, l, ln, nil, 0, nil)
 }
 
 // demoTokens issues tokens for a reviewer of each kind of decision the

@@ -4,14 +4,60 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"strings"
+	"time"
 
 	"fairway"
+	"fairway/ledger"
 	"fairway/portal"
 	"fairway/runner"
 )
 
 func init() {
+	register(&command{
+		name: "portal login-link", summary: "Print a one-time link that signs you into the portal (local store only)", args: "[--url BASE] [--ttl 10m]",
+		example: `fairway portal login-link --as omar
+fairway portal login-link --as omar --url https://fairway.example --ttl 5m --json`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			var base string
+			var ttl time.Duration
+			fs.StringVar(&base, "url", "http://127.0.0.1:8080", "the portal's `BASE` URL, as people open it")
+			fs.DurationVar(&ttl, "ttl", ledger.LoginLinkTTL, "how long the link is good for (at most 1h); it signs in once")
+			return func(a *app, pos []string) error {
+				u, err := url.Parse(base)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return fairway.FieldError("url", "%q is not the portal's address: give it as http(s)://HOST[:PORT]", base)
+				}
+				if a.remote() {
+					return fairway.Errorf(fairway.EINVALID, "login links are issued against the local store, on the machine that holds it: run this there without --server (a link signs its person in to any portal over that store)")
+				}
+				svc, ctx, err := a.service(pos, 0, "no arguments")
+				if err != nil {
+					return err
+				}
+				l, ok := svc.(*ledger.Ledger)
+				if !ok {
+					return fairway.Errorf(fairway.EINVALID, "login links are issued against the local store")
+				}
+				link, err := l.IssueLoginLink(ctx, ttl)
+				if err != nil {
+					return err
+				}
+				u.Path = strings.TrimSuffix(u.Path, "/") + "/login"
+				u.RawQuery = url.Values{"link": {link.Link}}.Encode()
+				out := struct {
+					*ledger.LoginLink
+					URL string `json:"url"`
+				}{link, u.String()}
+				return a.output(out, func(w io.Writer) {
+					fmt.Fprintf(w, "%s\n", u.String())
+					fmt.Fprintf(w, "signs %s in once, until %s\n", link.Actor, link.ExpiresAt.Format(time.RFC3339))
+				})
+			}
+		},
+	})
 	register(&command{
 		name: "portal build", summary: "Write the portal's pages as a static site; it says current only with source checks and build evidence for the commit", args: "--out DIR [--task KEY]",
 		example: `fairway portal build --out site --task DOCS-PORTAL-001 --as priya`,

@@ -32,6 +32,8 @@ type serveOptions struct {
 	maxEvidenceM int
 	signKey      string
 	signEvery    time.Duration
+	clientID     string
+	clientSecret string
 }
 
 func init() {
@@ -46,6 +48,8 @@ curl -H "Authorization: Bearer $FAIRWAY_TOKEN" http://127.0.0.1:8080/api/v1/next
 			fs.StringVar(&o.blobs, "blobs", "", "evidence bytes at this `URL`: s3://BUCKET/PREFIX?endpoint=HOST:PORT or a folder (default $FAIRWAY_BLOBS, else the blobs folder of the local store)")
 			fs.StringVar(&o.oidc.Issuer, "oidc-issuer", "", "accept ID tokens from this OIDC issuer (default $FAIRWAY_OIDC_ISSUER)")
 			fs.StringVar(&o.oidc.Audience, "oidc-audience", "", "the audience (client ID) tokens must carry (default $FAIRWAY_OIDC_AUDIENCE)")
+			fs.StringVar(&o.clientID, "oidc-client-id", "", "with --oidc-issuer: the portal signs people in through the issuer (authorization code with PKCE) as this client (default $FAIRWAY_OIDC_CLIENT_ID; also the default audience)")
+			fs.StringVar(&o.clientSecret, "oidc-client-secret", "", "the client's secret, for a confidential client (default $FAIRWAY_OIDC_CLIENT_SECRET, which keeps it out of the process list)")
 			fs.StringVar(&o.oidc.UsernameClaim, "oidc-username-claim", "preferred_username", "claim naming the actor")
 			fs.StringVar(&o.oidc.GroupsClaim, "oidc-groups-claim", "groups", "claim listing the caller's groups")
 			o.mfaACR = listVar(fs, "oidc-mfa-acr", "an acr `VALUE` that proves MFA (repeatable); amr values such as otp or hwk always do")
@@ -82,7 +86,12 @@ func serve(a *app, pos []string, o serveOptions) error {
 	l.StepUpACR = o.mfaACR.vals
 	oidc := o.oidc
 	oidc.Issuer = firstNonEmpty(oidc.Issuer, a.getenv("FAIRWAY_OIDC_ISSUER"))
-	oidc.Audience = firstNonEmpty(oidc.Audience, a.getenv("FAIRWAY_OIDC_AUDIENCE"))
+	clientID := firstNonEmpty(o.clientID, a.getenv("FAIRWAY_OIDC_CLIENT_ID"))
+	oidc.Audience = firstNonEmpty(oidc.Audience, a.getenv("FAIRWAY_OIDC_AUDIENCE"), clientID)
+	var login *portal.OIDCLogin
+	if clientID != "" && oidc.Issuer == "" {
+		return fairway.FieldError("oidc-client-id", "needs --oidc-issuer: the identity provider to sign people in through")
+	}
 	if oidc.Issuer != "" {
 		oidc.MFAACRValues, oidc.MaxAge = l.StepUpACR, o.mfaMaxAge
 		oa, err := fairwayhttp.NewOIDCAuth(a.ctx, oidc, l.ActorForIdentity, auth)
@@ -90,6 +99,11 @@ func serve(a *app, pos []string, o serveOptions) error {
 			return err
 		}
 		auth = oa
+		if clientID != "" {
+			if login, err = portal.NewOIDCLogin(a.ctx, oidc.Issuer, clientID, firstNonEmpty(o.clientSecret, a.getenv("FAIRWAY_OIDC_CLIENT_SECRET"))); err != nil {
+				return err
+			}
+		}
 	}
 	if path := firstNonEmpty(o.signKey, a.getenv("FAIRWAY_SIGNING_KEY")); path != "" {
 		skey, err := readSigningKey("sign-key", path)
@@ -101,7 +115,7 @@ func serve(a *app, pos []string, o serveOptions) error {
 		}
 		go signEvery(a, l, skey, o.signEvery)
 	}
-	return serveLedger(a, l, ln, auth, int64(o.maxEvidenceM)<<20)
+	return serveLedger(a, l, ln, auth, int64(o.maxEvidenceM)<<20, login)
 }
 
 // readSigningKey reads a private key file and checks it can sign.
@@ -169,7 +183,7 @@ func listen(addr string) (net.Listener, error) {
 
 // serveLedger serves the API and the overview page for l on ln until the
 // command is interrupted. auth defaults to Fairway's bearer tokens.
-func serveLedger(a *app, l *ledger.Ledger, ln net.Listener, auth fairwayhttp.Authenticator, maxEvidence int64) error {
+func serveLedger(a *app, l *ledger.Ledger, ln net.Listener, auth fairwayhttp.Authenticator, maxEvidence int64, login *portal.OIDCLogin) error {
 	if auth == nil {
 		auth = ledger.TokenAuth{L: l}
 	}
@@ -180,7 +194,10 @@ func serveLedger(a *app, l *ledger.Ledger, ln net.Listener, auth fairwayhttp.Aut
 	}
 	// The portal's pages sit beside the API, behind the same authenticator:
 	// a person signs in once with a token kept in an HttpOnly cookie.
-	srv.Handle("/", portal.New(l, auth, nil, logger).Handler())
+	pt := portal.New(l, auth, nil, logger)
+	pt.OIDC = login
+	pt.Links = l
+	srv.Handle("/", pt.Handler())
 	// Agents use Fairway as tools at /mcp, with the API's bearer tokens.
 	srv.MountMCP(mcp.HTTPHandler(l, auth))
 	actors, err := l.ListActors(a.ctx)
@@ -201,6 +218,9 @@ func serveLedger(a *app, l *ledger.Ledger, ln net.Listener, auth fairwayhttp.Aut
 		loc, _ := a.storeLocation()
 		bloc, _ := a.blobLocation()
 		fmt.Fprintf(a.stdout, "Fairway is serving http://%s (store %s, blobs %s); Ctrl-C to stop\n", bound, loc, bloc)
+		if len(actors) > 0 {
+			fmt.Fprintf(a.stdout, "Sign in to the portal with a one-time link: fairway portal login-link --as NAME --url http://%s\n", bound)
+		}
 		if len(actors) == 0 {
 			fmt.Fprintf(a.stdout, "The ledger is empty. Create the first actor in another terminal:\n  fairway actor create YOUR-NAME --kind human\n")
 		}
