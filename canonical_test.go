@@ -3,6 +3,7 @@ package fairway
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 )
@@ -19,7 +20,7 @@ func canonicalInputs() []any {
 		map[string]any{"b": 1, "a": []any{map[string]any{"z": nil, "y": true, "x": 1.5e300}}, "": "empty key", "ä": "non-ascii key", "a\"b": "quote in key"},
 		map[string]any{},
 		[]any{},
-		[]any{[]any{}, map[string]any{}, "", 0, -0.0, 1e21, 12345678901234567890.0},
+		[]any{[]any{}, map[string]any{}, "", 0, math.Copysign(0, -1), 1e21, 12345678901234567890.0},
 		"just a string", 42, nil, true,
 		json.RawMessage(`{"b":2,"a":1,"b":3}`),
 		json.RawMessage(` { "k" : [ 1 , 2.50 , -0 , 1E5 ] , "\u0041" : "\u00e9\/" } `),
