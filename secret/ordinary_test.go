@@ -118,6 +118,8 @@ var mustFlag = []struct{ rule, text string }{
 	{"high-entropy-string", "https://example.com/cb?code=Zk9sT2xQdWN3R3VxV1ZZa0RzT3BRaHh6bE1NbkVrRjA&state=1"},
 	{"high-entropy-string", "data:text/plain;base64,Zk9sT2xQdWN3R3VxV1ZZa0RzT3BRaHh6bE1NbkVrRjA"},
 	{"high-entropy-string", "/tmp/TestSessionStart1234567890/Zk9sT2xQdWN3R3VxV1ZZa0RzT3BRaHh6bE1NbkVrRjA/001"},
+	{"high-entropy-string", "https://hooks.example.com/hooks/Xq4Wr6Ts8Uv0Yw2Zx4Ab6Cd8Ef"},
+	{"high-entropy-string", "--workdir /tmp/work3917264508/wt-Q7fK2pX9vL4mN8rT3bY6hJ1dS5gW0zC"},
 }
 
 // scanCounts scans both tables and returns the ordinary strings flagged
