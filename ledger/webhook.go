@@ -260,11 +260,8 @@ func (l *Ledger) settleMonitors(ctx context.Context, d fairway.WebhookDelivery, 
 	if err != nil {
 		return err
 	}
-	// The run's URL stays out of the record: a long run id in a URL path
-	// reads to the secret scanner as a high-entropy string, and the
-	// repository and run id name the run as well.
 	body, err := json.MarshalIndent(map[string]any{"provider": run.Provider, "repo": run.Repo, "workflow": run.Workflow, "run": run.Run,
-		"commit": run.Commit, "conclusion": run.Conclusion, "source": d.Source, "delivery": d.Delivery}, "", "  ")
+		"url": run.URL, "commit": run.Commit, "conclusion": run.Conclusion, "source": d.Source, "delivery": d.Delivery}, "", "  ")
 	if err != nil {
 		return err
 	}

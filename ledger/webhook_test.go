@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -131,11 +132,14 @@ func TestWebhook_TerminalRunsSettleTheirMonitorTasks(t *testing.T) {
 	cases := []struct {
 		event, name, id string
 		want            []touch
-		conclusion      string
+		conclusion, url string
 	}{
-		{"workflow_run", "workflow_run.completed.success", "d-ok", []touch{{"OPS-CI-MONITOR-001", "in_review", ""}}, "success"},
-		{"workflow_run", "workflow_run.completed.failure", "d-fail", []touch{{"OPS-CI-MONITOR-002", "in_review", "follow-up"}}, "failure"},
-		{"check_suite", "check_suite.completed.failure", "d-suite", []touch{{"OPS-CI-MONITOR-003", "in_review", "follow-up"}}, "failure"},
+		{"workflow_run", "workflow_run.completed.success", "d-ok", []touch{{"OPS-CI-MONITOR-001", "in_review", ""}}, "success",
+			"https://github.com/Acme/gpuaas/actions/runs/9120455731"},
+		{"workflow_run", "workflow_run.completed.failure", "d-fail", []touch{{"OPS-CI-MONITOR-002", "in_review", "follow-up"}}, "failure",
+			"https://github.com/Acme/gpuaas/actions/runs/9120455999"},
+		{"check_suite", "check_suite.completed.failure", "d-suite", []touch{{"OPS-CI-MONITOR-003", "in_review", "follow-up"}}, "failure",
+			"https://api.github.com/repos/Acme/gpuaas/check-suites/27712093311"},
 	}
 	for _, c := range cases {
 		res, err := deliver(c.event, c.name, c.id)
@@ -146,6 +150,15 @@ func TestWebhook_TerminalRunsSettleTheirMonitorTasks(t *testing.T) {
 		ev := must(l.GetEvidence(context.Background(), w.Evidence))
 		if ev.Task != w.Task || ev.Kind != fairway.EvidenceCITerminal || ev.RecordedBy != "ci" || !strings.Contains(ev.Note, "concluded "+c.conclusion+"; github webhook delivery "+c.id) {
 			t.Fatalf("%s evidence = %+v", c.name, ev)
+		}
+		// The record links the run: its URL is kept, not taken for a
+		// secret.
+		r := must(l.OpenEvidence(context.Background(), w.Evidence, fairway.PartContent))
+		var record map[string]string
+		err = json.NewDecoder(r).Decode(&record)
+		r.Close()
+		if err != nil || record["url"] != c.url || record["run"] != res.Run.Run {
+			t.Fatalf("%s record = %v %v, want url %s", c.name, record, err, c.url)
 		}
 		if w.FollowUp != "" {
 			fu := must(l.GetTask(context.Background(), w.FollowUp))

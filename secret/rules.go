@@ -117,7 +117,7 @@ var genericRules = []*Rule{
 			`([^\s"'$<>{}()\[\],;]{8,})`), Group: 1},
 	{ID: "url-credentials", Description: "credentials inside a URL",
 		Keywords: []string{"://"},
-		Expr:     `[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]{1,64}:([^\s:/@]{6,128})@[^\s/]+`, Group: 1},
+		Expr:     `[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]{1,64}:([^\s:/@]{3,128})@[^\s/]+`, Group: 1},
 }
 
 // placeholders are values of password assignments that are clearly not

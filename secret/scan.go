@@ -500,9 +500,14 @@ func isTokenByte(c byte) bool { return tokenByte[c] }
 
 // digestLabels mark a token as a content digest, not a key: go.sum's
 // "h1:" and the "sha512-" of subresource integrity (package-lock.json).
+// The bytes of an inline image (data:image/png;base64,...) are no key
+// either.
 var digestLabels = []string{"h1:", "sha1-", "sha256-", "sha384-", "sha512-"}
 
 func isDigest(line []byte, i, j int) bool {
+	if inlineImage(line[:i]) {
+		return true
+	}
 	for _, l := range digestLabels {
 		if strings.HasSuffix(l, ":") {
 			if i >= len(l) && string(line[i-len(l):i]) == l {
@@ -513,6 +518,26 @@ func isDigest(line []byte, i, j int) bool {
 		}
 	}
 	return false
+}
+
+// inlineImage reports whether before ends with the header of an inline
+// image's bytes, as in data:image/png;base64, of a data URL.
+func inlineImage(before []byte) bool {
+	const tail = ";base64,"
+	if !bytes.HasSuffix(before, []byte(tail)) {
+		return false
+	}
+	at := bytes.LastIndex(before, []byte("data:image/"))
+	if at < 0 {
+		return false
+	}
+	// Only the media type and its parameters between the two.
+	for _, c := range before[at+len("data:image/") : len(before)-len(tail)] {
+		if !isAlnum(c) && !strings.ContainsRune("+.-;=_", rune(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // highEntropySpans returns [start, end) of tokens that look random enough
@@ -528,12 +553,149 @@ func highEntropySpans(line []byte) [][2]int {
 		for j < len(line) && isTokenByte(line[j]) {
 			j++
 		}
-		if n := j - i; n >= minEntropyLen && n <= maxEntropyLen && mixed(line[i:j]) && shannon(line[i:j]) >= minEntropy && !isDigest(line, i, j) {
-			out = append(out, [2]int{i, j})
+		if n := j - i; n >= minEntropyLen && n <= maxEntropyLen && !isDigest(line, i, j) {
+			if random(line[i:j]) {
+				out = append(out, [2]int{i, j})
+			} else {
+				// A path or URL whose words and numbers make the whole
+				// read as ordinary may still hold a key as one of its
+				// parts: each long enough part is judged alone.
+				out = appendRandomParts(out, line, i, j)
+			}
 		}
 		i = j
 	}
 	return out
+}
+
+// random reports whether token b looks like a generated key: it mixes
+// upper case, lower case and digits, its bytes are spread widely enough,
+// and it is not made of words and numbers.
+func random(b []byte) bool {
+	return mixed(b) && shannon(b) >= minEntropy && meanRun(b) < maxMeanRun
+}
+
+// appendRandomParts appends the parts of line[i:j] between slashes that
+// are long enough and random on their own.
+func appendRandomParts(out [][2]int, line []byte, i, j int) [][2]int {
+	for k := i; k < j; {
+		e := k + bytes.IndexByte(line[k:j], '/')
+		if e < k {
+			e = j
+		}
+		if e-k >= minEntropyLen && random(line[k:e]) {
+			out = append(out, [2]int{k, e})
+		}
+		k = e + 1
+	}
+	return out
+}
+
+// maxMeanRun bounds the mean run length of a random token. Paths, URLs
+// and identifiers (actions/runs/9120455731, TestSessionStart1234567890/001)
+// are words and numbers, runs of five or more; a generated key changes
+// case or turns to a digit every other byte or so. About one random
+// base64 or alphanumeric key of 32 bytes in 1,600 reaches 3.5, one in
+// 4,000 at 40 bytes, none of 200,000 at 64
+// (TestScanText_RandomKeysAreStillFound).
+const maxMeanRun = 3.5
+
+// meanRun is the mean length of the runs b's letters and digits form: a
+// run of digits, of lower case letters, of capitals, or a capital and the
+// lower case letters after it (a word of an identifier). A run of hex
+// digits of one case (a commit id in a URL) counts as one run. Other
+// bytes separate runs.
+func meanRun(b []byte) float64 {
+	class := func(c byte) int {
+		switch {
+		case 'a' <= c && c <= 'z':
+			return 1
+		case 'A' <= c && c <= 'Z':
+			return 2
+		case '0' <= c && c <= '9':
+			return 3
+		}
+		return 0
+	}
+	chars, runs := 0, 0
+	for i := 0; i < len(b); {
+		c := class(b[i])
+		if c == 0 {
+			i++
+			continue
+		}
+		j := i + 1
+		if h := hexRun(b[i:]); h >= minHexRun && (i == 0 || !isAlnum(b[i-1])) {
+			j = i + h
+		} else if p := onePart(b[i:]); p > 0 && (i == 0 || !isAlnum(b[i-1])) {
+			j = i + p
+		} else if c == 2 {
+			for j < len(b) && class(b[j]) == 2 {
+				j++
+			}
+			if j == i+1 {
+				for j < len(b) && class(b[j]) == 1 {
+					j++
+				}
+			}
+		} else {
+			for j < len(b) && class(b[j]) == c {
+				j++
+			}
+		}
+		chars += j - i
+		runs++
+		i = j
+	}
+	if runs == 0 {
+		return 0
+	}
+	return float64(chars) / float64(runs)
+}
+
+// onePart returns the length of the part b starts with, up to the next
+// byte that is no letter or digit, when that part is of one case (a pod
+// name's suffix such as x2k4p, a temporary directory's name); 0 when it
+// holds both cases.
+func onePart(b []byte) int {
+	var upper, lower bool
+	n := 0
+	for n < len(b) && isAlnum(b[n]) {
+		upper = upper || 'A' <= b[n] && b[n] <= 'Z'
+		lower = lower || 'a' <= b[n] && b[n] <= 'z'
+		n++
+	}
+	if upper && lower {
+		return 0
+	}
+	return n
+}
+
+// minHexRun is the shortest run of hex digits counted as one run: a
+// short commit id. A random base64 key holds one by chance in about one
+// in four thousand places.
+const minHexRun = 7
+
+// hexRun returns the length of the run of hex digits of one case that b
+// starts with, when it ends b or a non-alphanumeric byte follows it; 0
+// otherwise.
+func hexRun(b []byte) int {
+	lower, upper := 0, 0
+	for lower < len(b) && ('0' <= b[lower] && b[lower] <= '9' || 'a' <= b[lower] && b[lower] <= 'f') {
+		lower++
+	}
+	for upper < len(b) && ('0' <= b[upper] && b[upper] <= '9' || 'A' <= b[upper] && b[upper] <= 'F') {
+		upper++
+	}
+	n := max(lower, upper)
+	if n < len(b) && isAlnum(b[n]) {
+		return 0
+	}
+	return n
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // mixed reports whether b holds upper case, lower case and digits.

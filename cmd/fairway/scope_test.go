@@ -16,13 +16,9 @@ import (
 // commit.
 func gitTree(t *testing.T) (string, string) {
 	t.Helper()
-	// Not t.TempDir(): its name (the test's, with digits) reads as a
-	// high-entropy string to the secret scan of the session's workdir.
-	dir, err := os.MkdirTemp("", "tree")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	// t.TempDir's name (the test's, with random digits) is recorded as
+	// the session's workdir and must pass its secret scan.
+	dir := t.TempDir()
 	git := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"}, args...)...)
