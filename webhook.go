@@ -87,6 +87,9 @@ type WebhookTouch struct {
 	Evidence string `json:"evidence"`
 	Status   string `json:"status"`
 	FollowUp string `json:"follow_up,omitempty"`
+	// Refused says why the task could not be moved toward review (the
+	// terminal record is on it all the same).
+	Refused string `json:"refused,omitempty"`
 }
 
 // WebhookService receives CI events.

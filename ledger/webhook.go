@@ -304,13 +304,28 @@ func (l *Ledger) settleMonitors(ctx context.Context, d fairway.WebhookDelivery, 
 		touch := &fairway.WebhookTouch{Task: t.Key, Evidence: e.ID}
 		// open or blocked → in_progress → in_review; the gate, and a
 		// human, decide the rest.
+		// A move the rules refuse (a protected mutating task may not
+		// start, R5) leaves the task where it is, with the refusal named
+		// and audited; the other tasks and the receipt go on, so a
+		// redelivery does not settle them twice.
+		move := func(to string) error {
+			moved, err := l.TransitionTask(ctx, t.Key, fairway.Transition{Status: to})
+			if code := fairway.ErrorCode(err); code == fairway.EFORBIDDEN || code == fairway.ECONFLICT || code == fairway.EGATEFAILED {
+				touch.Refused = fairway.ErrorMessage(err)
+				return nil
+			}
+			if err == nil {
+				t = moved
+			}
+			return err
+		}
 		if t.Status == fairway.StatusOpen || t.Status == fairway.StatusBlocked {
-			if t, err = l.TransitionTask(ctx, t.Key, fairway.Transition{Status: fairway.StatusInProgress}); err != nil {
+			if err := move(fairway.StatusInProgress); err != nil {
 				return err
 			}
 		}
-		if t.Status == fairway.StatusInProgress {
-			if t, err = l.TransitionTask(ctx, t.Key, fairway.Transition{Status: fairway.StatusInReview}); err != nil {
+		if t.Status == fairway.StatusInProgress && touch.Refused == "" {
+			if err := move(fairway.StatusInReview); err != nil {
 				return err
 			}
 		}

@@ -299,3 +299,42 @@ func TestWebhook_ReplayUnderANewDeliveryIDIsADuplicate(t *testing.T) {
 		t.Errorf("a replayed old run settled a new monitor task: %s", tk.Status)
 	}
 }
+
+// A monitor task the ledger will not move (a mutating task of a protected
+// change class cannot start without its approvals, R5) does not make the
+// delivery fail halfway: the other tasks watching the run are settled
+// once, the refused task keeps its status with the terminal record on it,
+// and the delivery is received, so a redelivery is a no-op instead of
+// recording the run and opening follow-ups again on the tasks settled
+// before the refusal.
+func TestWebhook_ATaskThatCannotMoveDoesNotFailTheDelivery(t *testing.T) {
+	l, _ := webhookLedger(t)
+	alice := as("alice")
+	must(l.CreateTask(alice, fairway.TaskCreate{Key: "OPS-CI-MONITOR-002", Title: "the rerun", Labels: []string{"monitor", "repo/acme/gpuaas", "run/9120455999"}}))
+	must(l.CreateTask(alice, fairway.TaskCreate{Key: "OPS-CI-MONITOR-003", Title: "edge change watching the same run", Mutating: true,
+		Scope: fairway.Scope{ChangeClasses: []string{"edge-dns"}}, Labels: []string{"monitor", "repo/acme/gpuaas", "run/9120455999"}}))
+	body := payload(t, "workflow_run.completed.failure")
+	deliver := func(id string) (*fairway.WebhookResult, error) {
+		return l.ReceiveWebhook(as("omar"), fairway.WebhookDelivery{Source: "github", Event: "workflow_run", Delivery: id, Body: body,
+			Signature: githubSignature("It's a Secret to Everybody", body)})
+	}
+	res, err := deliver("d-1")
+	if err != nil {
+		t.Fatalf("delivery: %v", err)
+	}
+	status := map[string]string{}
+	for _, w := range res.Tasks {
+		status[w.Task] = w.Status
+	}
+	if status["OPS-CI-MONITOR-002"] != fairway.StatusInReview || status["OPS-CI-MONITOR-003"] != fairway.StatusOpen {
+		t.Fatalf("settled = %v", status)
+	}
+	if res, err := deliver("d-1"); err != nil || !res.Duplicate {
+		t.Fatalf("redelivery: %+v %v, want a duplicate", res, err)
+	}
+	for _, key := range []string{"OPS-CI-MONITOR-002", "OPS-CI-MONITOR-003"} {
+		if ev := must(l.ListEvidence(context.Background(), fairway.EvidenceFilter{Task: key})); len(ev) != 1 {
+			t.Errorf("%s has %d terminal records, want 1", key, len(ev))
+		}
+	}
+}
