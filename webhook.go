@@ -103,3 +103,15 @@ type WebhookService interface {
 	// whoever calls it.
 	ReceiveWebhook(ctx context.Context, d WebhookDelivery) (*WebhookResult, error)
 }
+
+// FollowUpKey is the key of the follow-up a failed run opens on a
+// lane-less monitor task: the task's key, "-FU-" and the terminal
+// evidence's id, which keeps it unique; a long task key is cut to leave
+// the suffix room within MaxKeyLen.
+func FollowUpKey(task, evidence string) string {
+	suffix := "-FU-" + strings.TrimPrefix(evidence, "EV-")
+	if len(task)+len(suffix) > MaxKeyLen {
+		task = strings.TrimRight(task[:MaxKeyLen-len(suffix)], "-")
+	}
+	return task + suffix
+}

@@ -337,7 +337,7 @@ func (l *Ledger) settleMonitors(ctx context.Context, d fairway.WebhookDelivery, 
 				Lane: t.Lane, Labels: []string{"follow-up"},
 				Scope: fairway.Scope{Text: fmt.Sprintf("Watched by %s; terminal evidence %s; %s run %s of %s at %s", t.Key, e.ID, run.Provider, run.Run, run.Repo, orText(run.Commit, "an unknown commit"))}}
 			if t.Lane == "" {
-				c.Key = t.Key + "-FU-" + strings.TrimPrefix(e.ID, "EV-")
+				c.Key = fairway.FollowUpKey(t.Key, e.ID)
 			}
 			fu, err := l.CreateTask(ctx, c)
 			if err != nil {

@@ -338,3 +338,27 @@ func TestWebhook_ATaskThatCannotMoveDoesNotFailTheDelivery(t *testing.T) {
 		}
 	}
 }
+
+// A failure on a lane-less monitor task whose key is long still opens
+// its follow-up (a key within the limit): the follow-up's key is not
+// allowed to fail the delivery after the run was recorded and the task
+// moved, which left the delivery unreceived, so every retry recorded the
+// run again.
+func TestWebhook_FollowUpOfALongKeyedTask(t *testing.T) {
+	l, _ := webhookLedger(t)
+	key := "OPS-" + strings.Repeat("MONITOR-", 10) + "RERUN-0001"
+	if len(key) > fairway.MaxKeyLen || len(key)+len("-FU-0123456789AB") <= fairway.MaxKeyLen {
+		t.Fatalf("key of %d characters does not make the case", len(key))
+	}
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: key, Title: "the rerun", Labels: []string{"monitor", "repo/acme/gpuaas", "run/9120455999"}}))
+	body := payload(t, "workflow_run.completed.failure")
+	res, err := l.ReceiveWebhook(as("omar"), fairway.WebhookDelivery{Source: "github", Event: "workflow_run", Delivery: "d-long", Body: body,
+		Signature: githubSignature("It's a Secret to Everybody", body)})
+	if err != nil || len(res.Tasks) != 1 || res.Tasks[0].FollowUp == "" || len(res.Tasks[0].FollowUp) > fairway.MaxKeyLen {
+		t.Fatalf("delivery: %+v %v", res, err)
+	}
+	fu := must(l.GetTask(context.Background(), res.Tasks[0].FollowUp))
+	if !strings.Contains(fu.Scope.Text, "Watched by "+key) {
+		t.Fatalf("follow-up = %+v", fu)
+	}
+}
