@@ -345,7 +345,7 @@ func (l *Ledger) ObserveSession(ctx context.Context, o fairway.SessionObserve) (
 		if err := w.tx.InsertObservation(obs); err != nil {
 			return err
 		}
-		if p := strings.TrimSpace(o.ProviderSession); p != "" && !slices.Contains(s.ProviderSessions, p) {
+		if p := strings.TrimSpace(o.ProviderSession); p != "" && !slices.Contains(s.ProviderSessions, p) && len(s.ProviderSessions) < fairway.MaxProviderSessions {
 			s.ProviderSessions = append(s.ProviderSessions, p)
 			s.UpdatedAt = w.now
 			if err := w.tx.UpdateSession(s); err != nil {

@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -464,5 +465,25 @@ func TestSession_ZombieObservationWithThePlainTokenIsRefused(t *testing.T) {
 		if strings.Contains(o.Detail, "still working") {
 			t.Fatalf("the ended session took an observation: %+v", o)
 		}
+	}
+}
+
+// A session keeps at most 20 provider session ids, as attach takes at
+// most 20: an agent's hooks naming a new id on every call cannot grow
+// the session's row without bound. Every observation is still recorded.
+func TestSession_ProviderSessionIDsAreBounded(t *testing.T) {
+	l, _ := sessionLedger(t)
+	att := must(l.AttachSession(as("codex"), fairway.SessionAttach{Task: "OPS-FIX-001", Provider: "codex"}))
+	cred := withCred(t, l, att.Token)
+	for i := range 30 {
+		must(l.ObserveSession(cred, fairway.SessionObserve{Session: att.Session.ID, Source: fairway.SourceHook,
+			Detail: fmt.Sprintf("turn %d", i), ProviderSession: fmt.Sprintf("thread-%02d", i)}))
+	}
+	s := must(l.GetSession(as("alice"), att.Session.ID))
+	if len(s.ProviderSessions) != 20 || s.ProviderSessions[0] != "thread-00" || s.ProviderSessions[19] != "thread-19" {
+		t.Fatalf("%d provider sessions kept: %v", len(s.ProviderSessions), s.ProviderSessions)
+	}
+	if len(s.Observations) < 30 {
+		t.Fatalf("%d observations, want the 30 made", len(s.Observations))
 	}
 }
