@@ -3,6 +3,7 @@ package fairway
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -146,6 +147,13 @@ func validatePaths(field string, paths []string, emptyOK bool) error {
 		}
 		if err := CheckText(field, p, 4096); err != nil {
 			return err
+		}
+		// A repository path as git lists it: "a/../b" would match one
+		// glob and be another file.
+		for el := range strings.SplitSeq(p, "/") {
+			if el == "" || el == "." || el == ".." {
+				return FieldError(field, "%q is not a repository path as git lists it (no leading, trailing or doubled slash, no . or .. element)", clip(p))
+			}
 		}
 	}
 	return nil

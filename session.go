@@ -201,8 +201,8 @@ func (a *SessionAttach) Validate() error {
 			return err
 		}
 	}
-	if len(a.ProviderSessions) > 20 {
-		return FieldError("provider_sessions", "has more than 20 entries")
+	if len(a.ProviderSessions) > MaxProviderSessions {
+		return FieldError("provider_sessions", "has more than %d entries", MaxProviderSessions)
 	}
 	for _, id := range a.ProviderSessions {
 		if err := CheckLine("provider_sessions", id, 200); err != nil {
@@ -228,6 +228,9 @@ func (a *SessionAttach) Validate() error {
 	}
 	return nil
 }
+
+// MaxProviderSessions bounds the provider session ids a session keeps.
+const MaxProviderSessions = 20
 
 // SessionObserve is the input to record an observation of a session.
 // A process-exit observation ends the session: detached when the process

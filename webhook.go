@@ -87,6 +87,9 @@ type WebhookTouch struct {
 	Evidence string `json:"evidence"`
 	Status   string `json:"status"`
 	FollowUp string `json:"follow_up,omitempty"`
+	// Refused says why the task could not be moved toward review (the
+	// terminal record is on it all the same).
+	Refused string `json:"refused,omitempty"`
 }
 
 // WebhookService receives CI events.
@@ -99,4 +102,16 @@ type WebhookService interface {
 	// before is a no-op. It acts as the service actor the policy names,
 	// whoever calls it.
 	ReceiveWebhook(ctx context.Context, d WebhookDelivery) (*WebhookResult, error)
+}
+
+// FollowUpKey is the key of the follow-up a failed run opens on a
+// lane-less monitor task: the task's key, "-FU-" and the terminal
+// evidence's id, which keeps it unique; a long task key is cut to leave
+// the suffix room within MaxKeyLen.
+func FollowUpKey(task, evidence string) string {
+	suffix := "-FU-" + strings.TrimPrefix(evidence, "EV-")
+	if len(task)+len(suffix) > MaxKeyLen {
+		task = strings.TrimRight(task[:MaxKeyLen-len(suffix)], "-")
+	}
+	return task + suffix
 }

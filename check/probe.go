@@ -162,7 +162,14 @@ func (s *Suite) RunProbe(ctx context.Context, client *http.Client, c *Check, env
 	target := expand(p.URL, env)
 	req, err := http.NewRequestWithContext(ctx, p.Method, target, nil)
 	if err != nil {
-		r.Failure = fmt.Sprintf("bad request: %v", err)
+		// Named as the suite writes it: the error would quote the URL
+		// with the environment's values in it.
+		why := err.Error()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			why = ue.Err.Error()
+		}
+		r.Failure = fmt.Sprintf("bad request: %s is not a URL once its variables are filled in: %s", p.URL, why)
 		return s.finish(r, []byte(r.Failure+"\n"))
 	}
 	for k, v := range p.Headers {

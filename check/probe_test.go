@@ -180,3 +180,27 @@ func TestDerive_RefusedMutatingCheckShowsItsBlocker(t *testing.T) {
 		t.Fatalf("merged = %+v", merged)
 	}
 }
+
+// A probe whose URL, once its ${VARS} are filled in, is not a URL fails
+// naming the URL as the suite writes it: the values that came from the
+// environment (a token in a query, say) never reach the output that is
+// recorded as evidence, nor the failure shown.
+func TestProbe_BadURLNeverShowsTheEnvironmentsValues(t *testing.T) {
+	s, err := check.Load("suite.yaml", []byte(`name: leak
+coverage: [api]
+checks:
+  - name: api
+    http: {url: "${BASE}/v1?key=${API_KEY}"}
+    covers: [api]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) string {
+		return map[string]string{"BASE": "http://127.0.0.1:1", "API_KEY": "sk-live-\x7fq8Zt3"}[k]
+	}
+	r := s.RunProbe(context.Background(), http.DefaultClient, s.Checks[0], env)
+	if r.Passed || strings.Contains(r.Failure, "q8Zt3") || strings.Contains(string(r.Output), "q8Zt3") || !strings.Contains(r.Failure, "${BASE}/v1?key=${API_KEY}") {
+		t.Fatalf("failure %q, output %q", r.Failure, r.Output)
+	}
+}

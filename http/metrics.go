@@ -38,6 +38,13 @@ func (m *metrics) observe(method, route string, status int, took time.Duration) 
 	if route == "" {
 		route = "unmatched"
 	}
+	// The method is the caller's choice, token or not: only the
+	// standard ones become labels.
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+	default:
+		method = "other"
+	}
 	secs := took.Seconds()
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -332,11 +332,20 @@ func (l *Ledger) ObserveSession(ctx context.Context, o fairway.SessionObserve) (
 		if err != nil {
 			return err
 		}
+		// An agent reports on its live session only, but for how its
+		// process ended (session start records that after a detach or a
+		// replacement): a replaced agent's hooks are fenced with its
+		// plain token as with its session credential (R10).
+		if w.by.Kind == fairway.KindAgent && o.Source != fairway.SourceProcessExit {
+			if err := w.requireLive(s); err != nil {
+				return err
+			}
+		}
 		obs := &fairway.Observation{Session: s.ID, At: w.now, Source: o.Source, Detail: strings.TrimSpace(o.Detail), ExitCode: o.ExitCode}
 		if err := w.tx.InsertObservation(obs); err != nil {
 			return err
 		}
-		if p := strings.TrimSpace(o.ProviderSession); p != "" && !slices.Contains(s.ProviderSessions, p) {
+		if p := strings.TrimSpace(o.ProviderSession); p != "" && !slices.Contains(s.ProviderSessions, p) && len(s.ProviderSessions) < fairway.MaxProviderSessions {
 			s.ProviderSessions = append(s.ProviderSessions, p)
 			s.UpdatedAt = w.now
 			if err := w.tx.UpdateSession(s); err != nil {

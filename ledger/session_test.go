@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -445,4 +446,44 @@ func TestSession_HeldTaskTakesAgentWritesOnlyThroughItsSession(t *testing.T) {
 	}
 	// A human is not fenced by an agent's session.
 	must(l.AddClaim(as("alice"), fairway.ClaimAdd{Task: "OPS-FIX-001", Text: "reviewing"}))
+}
+
+// A replaced agent cannot go on writing to its old session with its
+// plain token either: observations (what the agent's hooks report) on a
+// session that ended are refused like every other zombie write, so the
+// ended session's status stream stays what it was when it was replaced.
+func TestSession_ZombieObservationWithThePlainTokenIsRefused(t *testing.T) {
+	l, _ := sessionLedger(t)
+	old := must(l.AttachSession(as("codex"), fairway.SessionAttach{Task: "OPS-FIX-001", Provider: "codex"}))
+	repl := must(l.AttachSession(as("claude"), fairway.SessionAttach{Task: "OPS-FIX-001", Provider: "claude", Replace: old.Session.ID}))
+	_, err := l.ObserveSession(as("codex"), fairway.SessionObserve{Session: old.Session.ID, Source: fairway.SourceHook, Detail: "codex agent-turn-complete: still working"})
+	wantErr(t, "zombie observation", err, fairway.EFORBIDDEN, "is replaced")
+	if !strings.Contains(err.Error(), repl.Session.ID) {
+		t.Errorf("%v does not name the session that holds the task", err)
+	}
+	for _, o := range must(l.GetSession(as("alice"), old.Session.ID)).Observations {
+		if strings.Contains(o.Detail, "still working") {
+			t.Fatalf("the ended session took an observation: %+v", o)
+		}
+	}
+}
+
+// A session keeps at most 20 provider session ids, as attach takes at
+// most 20: an agent's hooks naming a new id on every call cannot grow
+// the session's row without bound. Every observation is still recorded.
+func TestSession_ProviderSessionIDsAreBounded(t *testing.T) {
+	l, _ := sessionLedger(t)
+	att := must(l.AttachSession(as("codex"), fairway.SessionAttach{Task: "OPS-FIX-001", Provider: "codex"}))
+	cred := withCred(t, l, att.Token)
+	for i := range 30 {
+		must(l.ObserveSession(cred, fairway.SessionObserve{Session: att.Session.ID, Source: fairway.SourceHook,
+			Detail: fmt.Sprintf("turn %d", i), ProviderSession: fmt.Sprintf("thread-%02d", i)}))
+	}
+	s := must(l.GetSession(as("alice"), att.Session.ID))
+	if len(s.ProviderSessions) != 20 || s.ProviderSessions[0] != "thread-00" || s.ProviderSessions[19] != "thread-19" {
+		t.Fatalf("%d provider sessions kept: %v", len(s.ProviderSessions), s.ProviderSessions)
+	}
+	if len(s.Observations) < 30 {
+		t.Fatalf("%d observations, want the 30 made", len(s.Observations))
+	}
 }

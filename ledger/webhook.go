@@ -65,12 +65,38 @@ func (l *Ledger) ReceiveWebhook(ctx context.Context, d fairway.WebhookDelivery) 
 		})
 		return nil, err
 	}
+	// The actor's kind is checked before anything is written in its name.
+	var notService *fairway.Error
+	err = l.store.View(ctx, func(tx fairway.Tx) error {
+		a, err := tx.Actor(cfg.Actor)
+		if err != nil {
+			return err
+		}
+		if a.Kind != fairway.KindService {
+			notService = fairway.Errorf(fairway.EFORBIDDEN, "webhook actor %s is a %s; the policy must name a service actor to record CI events", a.Name, a.Kind)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if notService != nil {
+		return nil, l.write(ctx, "webhook.receive", subject, func(w *write) error { return w.refuse(notService) })
+	}
+	// Neither GitHub nor the generic source signs the delivery id: the
+	// same signed body under another id is a replay of the same event,
+	// and is recognised by the body's digest.
+	sum := sha256.Sum256(d.Body)
+	bodySubject := "webhook:" + d.Source + ":sha256:" + hex.EncodeToString(sum[:])
 	out := &fairway.WebhookResult{Delivery: d.Delivery, Tasks: []*fairway.WebhookTouch{}}
 	// From the check that the delivery is new to its receipt, one
 	// delivery at a time: CI redelivers on timeouts, sometimes at once.
 	l.webhooks.Lock()
 	defer l.webhooks.Unlock()
 	seen, err := l.deliverySeen(ctx, subject)
+	if err == nil && !seen {
+		seen, err = l.deliverySeen(ctx, bodySubject)
+	}
 	if err != nil || seen {
 		out.Duplicate = seen
 		return out, err
@@ -88,7 +114,7 @@ func (l *Ledger) ReceiveWebhook(ctx context.Context, d fairway.WebhookDelivery) 
 			out.Ignored = fmt.Sprintf("no open monitor task watches %s run %s of %s (labels monitor and repo/%s)", run.Provider, run.Run, run.Repo, strings.ToLower(run.Repo))
 		}
 	}
-	err = l.write(ctx, "webhook.receive", subject, func(w *write) error {
+	err = l.write(ctx, "webhook.receive", bodySubject, func(w *write) error {
 		if w.by.Kind != fairway.KindService {
 			return w.refuse(fairway.Errorf(fairway.EFORBIDDEN, "webhook actor %s is a %s; the policy must name a service actor to record CI events", w.by.Name, w.by.Kind))
 		}
@@ -275,13 +301,28 @@ func (l *Ledger) settleMonitors(ctx context.Context, d fairway.WebhookDelivery, 
 		touch := &fairway.WebhookTouch{Task: t.Key, Evidence: e.ID}
 		// open or blocked → in_progress → in_review; the gate, and a
 		// human, decide the rest.
+		// A move the rules refuse (a protected mutating task may not
+		// start, R5) leaves the task where it is, with the refusal named
+		// and audited; the other tasks and the receipt go on, so a
+		// redelivery does not settle them twice.
+		move := func(to string) error {
+			moved, err := l.TransitionTask(ctx, t.Key, fairway.Transition{Status: to})
+			if code := fairway.ErrorCode(err); code == fairway.EFORBIDDEN || code == fairway.ECONFLICT || code == fairway.EGATEFAILED {
+				touch.Refused = fairway.ErrorMessage(err)
+				return nil
+			}
+			if err == nil {
+				t = moved
+			}
+			return err
+		}
 		if t.Status == fairway.StatusOpen || t.Status == fairway.StatusBlocked {
-			if t, err = l.TransitionTask(ctx, t.Key, fairway.Transition{Status: fairway.StatusInProgress}); err != nil {
+			if err := move(fairway.StatusInProgress); err != nil {
 				return err
 			}
 		}
-		if t.Status == fairway.StatusInProgress {
-			if t, err = l.TransitionTask(ctx, t.Key, fairway.Transition{Status: fairway.StatusInReview}); err != nil {
+		if t.Status == fairway.StatusInProgress && touch.Refused == "" {
+			if err := move(fairway.StatusInReview); err != nil {
 				return err
 			}
 		}
@@ -293,7 +334,7 @@ func (l *Ledger) settleMonitors(ctx context.Context, d fairway.WebhookDelivery, 
 				Lane: t.Lane, Labels: []string{"follow-up"},
 				Scope: fairway.Scope{Text: fmt.Sprintf("Watched by %s; terminal evidence %s; %s run %s of %s at %s", t.Key, e.ID, run.Provider, run.Run, run.Repo, orText(run.Commit, "an unknown commit"))}}
 			if t.Lane == "" {
-				c.Key = t.Key + "-FU-" + strings.TrimPrefix(e.ID, "EV-")
+				c.Key = fairway.FollowUpKey(t.Key, e.ID)
 			}
 			fu, err := l.CreateTask(ctx, c)
 			if err != nil {

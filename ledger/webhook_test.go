@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"fairway"
+	"fairway/demo"
 	"fairway/ledger"
 )
 
@@ -250,5 +251,127 @@ func TestWebhook_ConcurrentRedeliveriesApplyOnce(t *testing.T) {
 	}
 	if len(ev) != 1 || followUps != 1 {
 		t.Fatalf("%d terminal records and %d follow-ups, want one each", len(ev), followUps)
+	}
+}
+
+// A policy whose webhook names a human (or an agent) records nothing: the
+// actor's kind is checked before any evidence, move or follow-up is
+// written in its name, not after.
+func TestWebhook_NonServiceActorWritesNothing(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	must(l.BootstrapPolicy(as("alice"), "governance.yaml", bytes.Replace(demo.Policy, []byte("actor: ci"), []byte("actor: omar"), 1)))
+	l.Getenv = func(k string) string {
+		return map[string]string{"FAIRWAY_GITHUB_WEBHOOK_SECRET": "It's a Secret to Everybody"}[k]
+	}
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-CI-MONITOR-002", Title: "the rerun", Labels: []string{"monitor", "repo/acme/gpuaas", "run/9120455999"}}))
+	tasksBefore := len(must(l.ListTasks(context.Background(), fairway.TaskFilter{})))
+	body := payload(t, "workflow_run.completed.failure")
+	_, err := l.ReceiveWebhook(as("codex"), fairway.WebhookDelivery{Source: "github", Event: "workflow_run", Delivery: "d-human", Body: body,
+		Signature: githubSignature("It's a Secret to Everybody", body)})
+	if fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "webhook actor omar is a human") {
+		t.Fatalf("human webhook actor: %v, want forbidden", err)
+	}
+	if ev := must(l.ListEvidence(context.Background(), fairway.EvidenceFilter{Task: "OPS-CI-MONITOR-002"})); len(ev) != 0 {
+		t.Errorf("evidence recorded in a human's name: %+v", ev[0])
+	}
+	if tk := must(l.GetTask(context.Background(), "OPS-CI-MONITOR-002")); tk.Status != fairway.StatusOpen {
+		t.Errorf("the monitor task moved to %s", tk.Status)
+	}
+	if n := len(must(l.ListTasks(context.Background(), fairway.TaskFilter{}))); n != tasksBefore {
+		t.Errorf("%d tasks after the refusal, want %d: a follow-up was opened", n, tasksBefore)
+	}
+}
+
+// GitHub signs the body only, not X-GitHub-Delivery (nor does the
+// generic source sign X-Fairway-Delivery): a captured delivery replayed
+// under a new delivery id carries a valid signature. The same signed body
+// is one event, whatever id it arrives under: no second record, no
+// second follow-up, and no settling a monitor task created since.
+func TestWebhook_ReplayUnderANewDeliveryIDIsADuplicate(t *testing.T) {
+	l, _ := webhookLedger(t)
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-CI-MONITOR-002", Title: "the rerun", Labels: []string{"monitor", "repo/acme/gpuaas", "run/9120455999"}}))
+	body := payload(t, "workflow_run.completed.failure")
+	deliver := func(id string) (*fairway.WebhookResult, error) {
+		return l.ReceiveWebhook(as("omar"), fairway.WebhookDelivery{Source: "github", Event: "workflow_run", Delivery: id, Body: body,
+			Signature: githubSignature("It's a Secret to Everybody", body)})
+	}
+	if res, err := deliver("d-original"); err != nil || len(res.Tasks) != 1 {
+		t.Fatalf("original: %+v %v", res, err)
+	}
+	// A monitor task created after the run ended, watching the repository.
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-CI-MONITOR-009", Title: "next release", Labels: []string{"monitor", "repo/acme/gpuaas"}}))
+	res, err := deliver("d-forged-new-id")
+	if err != nil || !res.Duplicate || len(res.Tasks) != 0 {
+		t.Fatalf("replay under a new id: %+v %v, want a duplicate", res, err)
+	}
+	if ev := must(l.ListEvidence(context.Background(), fairway.EvidenceFilter{Task: "OPS-CI-MONITOR-002"})); len(ev) != 1 {
+		t.Errorf("%d terminal records on the watched task, want 1", len(ev))
+	}
+	if tk := must(l.GetTask(context.Background(), "OPS-CI-MONITOR-009")); tk.Status != fairway.StatusOpen {
+		t.Errorf("a replayed old run settled a new monitor task: %s", tk.Status)
+	}
+}
+
+// A monitor task the ledger will not move (a mutating task of a protected
+// change class cannot start without its approvals, R5) does not make the
+// delivery fail halfway: the other tasks watching the run are settled
+// once, the refused task keeps its status with the terminal record on it,
+// and the delivery is received, so a redelivery is a no-op instead of
+// recording the run and opening follow-ups again on the tasks settled
+// before the refusal.
+func TestWebhook_ATaskThatCannotMoveDoesNotFailTheDelivery(t *testing.T) {
+	l, _ := webhookLedger(t)
+	alice := as("alice")
+	must(l.CreateTask(alice, fairway.TaskCreate{Key: "OPS-CI-MONITOR-002", Title: "the rerun", Labels: []string{"monitor", "repo/acme/gpuaas", "run/9120455999"}}))
+	must(l.CreateTask(alice, fairway.TaskCreate{Key: "OPS-CI-MONITOR-003", Title: "edge change watching the same run", Mutating: true,
+		Scope: fairway.Scope{ChangeClasses: []string{"edge-dns"}}, Labels: []string{"monitor", "repo/acme/gpuaas", "run/9120455999"}}))
+	body := payload(t, "workflow_run.completed.failure")
+	deliver := func(id string) (*fairway.WebhookResult, error) {
+		return l.ReceiveWebhook(as("omar"), fairway.WebhookDelivery{Source: "github", Event: "workflow_run", Delivery: id, Body: body,
+			Signature: githubSignature("It's a Secret to Everybody", body)})
+	}
+	res, err := deliver("d-1")
+	if err != nil {
+		t.Fatalf("delivery: %v", err)
+	}
+	status := map[string]string{}
+	for _, w := range res.Tasks {
+		status[w.Task] = w.Status
+	}
+	if status["OPS-CI-MONITOR-002"] != fairway.StatusInReview || status["OPS-CI-MONITOR-003"] != fairway.StatusOpen {
+		t.Fatalf("settled = %v", status)
+	}
+	if res, err := deliver("d-1"); err != nil || !res.Duplicate {
+		t.Fatalf("redelivery: %+v %v, want a duplicate", res, err)
+	}
+	for _, key := range []string{"OPS-CI-MONITOR-002", "OPS-CI-MONITOR-003"} {
+		if ev := must(l.ListEvidence(context.Background(), fairway.EvidenceFilter{Task: key})); len(ev) != 1 {
+			t.Errorf("%s has %d terminal records, want 1", key, len(ev))
+		}
+	}
+}
+
+// A failure on a lane-less monitor task whose key is long still opens
+// its follow-up (a key within the limit): the follow-up's key is not
+// allowed to fail the delivery after the run was recorded and the task
+// moved, which left the delivery unreceived, so every retry recorded the
+// run again.
+func TestWebhook_FollowUpOfALongKeyedTask(t *testing.T) {
+	l, _ := webhookLedger(t)
+	key := "OPS-" + strings.Repeat("MONITOR-", 10) + "RERUN-0001"
+	if len(key) > fairway.MaxKeyLen || len(key)+len("-FU-0123456789AB") <= fairway.MaxKeyLen {
+		t.Fatalf("key of %d characters does not make the case", len(key))
+	}
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: key, Title: "the rerun", Labels: []string{"monitor", "repo/acme/gpuaas", "run/9120455999"}}))
+	body := payload(t, "workflow_run.completed.failure")
+	res, err := l.ReceiveWebhook(as("omar"), fairway.WebhookDelivery{Source: "github", Event: "workflow_run", Delivery: "d-long", Body: body,
+		Signature: githubSignature("It's a Secret to Everybody", body)})
+	if err != nil || len(res.Tasks) != 1 || res.Tasks[0].FollowUp == "" || len(res.Tasks[0].FollowUp) > fairway.MaxKeyLen {
+		t.Fatalf("delivery: %+v %v", res, err)
+	}
+	fu := must(l.GetTask(context.Background(), res.Tasks[0].FollowUp))
+	if !strings.Contains(fu.Scope.Text, "Watched by "+key) {
+		t.Fatalf("follow-up = %+v", fu)
 	}
 }

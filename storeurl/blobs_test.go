@@ -51,7 +51,10 @@ func TestParseBlobs(t *testing.T) {
 		{raw: "s3:evidence", getenv: getenv, wantErr: `blobs: "s3:evidence" is not an s3:// URL; write it as s3://BUCKET/PREFIX?endpoint=HOST:PORT`},
 		{raw: "s3:///prefix?endpoint=h:1", getenv: getenv, wantErr: `blobs: "s3:///prefix?endpoint=h%3A1" names no bucket; write it as s3://BUCKET/PREFIX?endpoint=HOST:PORT`},
 		{raw: "s3://evidence?endpoint=h:1&secret_key=s3cret&acces_key=AK", getenv: getenv,
-			wantErr: `blobs: "s3://evidence?acces_key=AK&endpoint=h%3A1&secret_key=xxxxx": unknown parameter "acces_key"; known: endpoint, secure, region, access_key, secret_key, session_token, part_size_mib, threads`},
+			wantErr: `blobs: "s3://evidence?acces_key=xxxxx&endpoint=h%3A1&secret_key=xxxxx": unknown parameter "acces_key"; known: endpoint, secure, region, access_key, secret_key, session_token, part_size_mib, threads`},
+		// A misspelt credential is still a credential: its value is never shown.
+		{raw: "s3://evidence?endpoint=h:1&access_key=AK&secret_kye=s3cret", getenv: getenv,
+			wantErr: `blobs: "s3://evidence?access_key=xxxxx&endpoint=h%3A1&secret_kye=xxxxx": unknown parameter "secret_kye"; known: endpoint, secure, region, access_key, secret_key, session_token, part_size_mib, threads`},
 		{raw: "s3://AK:s3cret@evidence?endpoint=h:1", getenv: getenv,
 			wantErr: `blobs: "s3://xxxxx@evidence?endpoint=h%3A1" carries credentials before the bucket; give them as access_key and secret_key in the query, or in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`},
 		{raw: "s3://evidence?endpoint=h:1&secret_key=s3cret", getenv: getenv,

@@ -84,9 +84,11 @@ func redact(raw string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
+	for _, k := range []string{"password", "sslpassword"} {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+			u.RawQuery = q.Encode()
+		}
 	}
 	return u.String()
 }
@@ -233,8 +235,10 @@ func redactS3(raw string) string {
 		u.User = url.User("xxxxx")
 	}
 	q := u.Query()
-	for _, k := range []string{"access_key", "secret_key", "session_token"} {
-		if q.Has(k) {
+	// The credentials, and the value of any parameter Fairway does not
+	// know: a misspelt secret_key is still a secret.
+	for k := range q {
+		if k == "access_key" || k == "secret_key" || k == "session_token" || !s3Params[k] {
 			q.Set(k, "xxxxx")
 		}
 	}

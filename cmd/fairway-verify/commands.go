@@ -306,9 +306,20 @@ func (w *witness) get(ctx context.Context, path string, q url.Values) ([]byte, e
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %s", u.Path, resp.Status, bytes.TrimSpace(body))
+		return nil, fmt.Errorf("GET %s: %s: %s", u.Path, shown(resp.Status), shown(string(bytes.TrimSpace(body))))
 	}
 	return body, nil
+}
+
+// shown is what the server said, fit for a terminal: control bytes
+// escaped (never terminal escape sequences) and cut to 500 bytes.
+func shown(s string) string {
+	cut := ""
+	if len(s) > 500 {
+		s, cut = strings.ToValidUTF8(s[:500], ""), "… (cut)"
+	}
+	q := strconv.Quote(s)
+	return q[1:len(q)-1] + cut
 }
 
 func (w *witness) poll(ctx context.Context) error {

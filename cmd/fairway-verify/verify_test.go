@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -548,5 +550,22 @@ func TestUsage_ExitCodesAndHelp(t *testing.T) {
 		if r.code != c.code || !strings.HasSuffix(r.stdout, c.out) || !strings.HasPrefix(r.stderr, c.errIn) {
 			t.Errorf("%v: exit %d\nstdout %q\nstderr %q\nwant exit %d, stdout ending %q, stderr starting %q", c.args, r.code, r.stdout, r.stderr, c.code, c.out, c.errIn)
 		}
+	}
+}
+
+// The witness trusts nothing the server says: an error answer's body is
+// shown quoted and cut short, so a hostile server (or anyone on a plain
+// http path) cannot write terminal escape sequences, or megabytes, into
+// the operator's terminal or log.
+func TestWitness_ErrorBodyIsQuotedAndShort(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, "\x1b]0;owned\x07\x1b[2Jerror"+strings.Repeat("x", 100000))
+	}))
+	defer srv.Close()
+	s := newSignedLog(t)
+	r := verify(t, "watch", srv.URL, "--key", s.pub, "--state", filepath.Join(t.TempDir(), "state"), "--once")
+	if r.code != 1 || strings.ContainsAny(r.stderr, "\x1b\x07") || len(r.stderr) > 2000 || !strings.Contains(r.stderr, "500 Internal Server Error") {
+		t.Fatalf("exit %d, stderr %d bytes: %.300q", r.code, len(r.stderr), r.stderr)
 	}
 }

@@ -80,7 +80,8 @@ func migrate(a *app, pos []string, to, blobsURL string) error {
 	}
 	var dstBlobs fairway.BlobStore
 	if blobsURL != "" {
-		if dstBlobs, err = migrateTargetBlobs(a.ctx, blobsURL, a.getenv); err != nil {
+		// Shown from here on without the credentials its query may hold.
+		if dstBlobs, blobsURL, err = migrateTargetBlobs(a.ctx, blobsURL, a.getenv); err != nil {
 			return err
 		}
 	}
@@ -205,12 +206,13 @@ func migrate(a *app, pos []string, to, blobsURL string) error {
 
 // migrateTargetBlobs opens the blob store a --blobs URL names: a folder
 // (a path or file:PATH) or a bucket (s3://BUCKET/PREFIX?endpoint=…).
-func migrateTargetBlobs(ctx context.Context, raw string, getenv func(string) string) (fairway.BlobStore, error) {
+func migrateTargetBlobs(ctx context.Context, raw string, getenv func(string) string) (fairway.BlobStore, string, error) {
 	loc, err := storeurl.ParseBlobs(raw, getenv)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return storeurl.OpenBlobs(ctx, loc)
+	s, err := storeurl.OpenBlobs(ctx, loc)
+	return s, loc.String(), err
 }
 
 // migrateBlobs copies the evidence blobs of the ledger dst holds from

@@ -12,6 +12,7 @@ import (
 
 	"fairway"
 	"fairway/blob"
+	"fairway/blobtest"
 	"fairway/ledger"
 	"fairway/postgres"
 	"fairway/sqlite"
@@ -212,5 +213,30 @@ func TestProgressBar_TerminalAndPlain(t *testing.T) {
 	}
 	if want := "copying tasks: 50 of 200\ncopying tasks: 200 of 200\n"; plain.String() != want {
 		t.Errorf("plain: %q, want %q", plain.String(), want)
+	}
+}
+
+// A --blobs URL may carry its credentials in the query (the README says
+// so); migrate's report shows where the bytes went without them, in text
+// and in --json, on the first run and on a rerun that only copies blobs.
+func TestMigrate_NeverPrintsBlobCredentials(t *testing.T) {
+	store := postgresSchemaURL(t)
+	srv := blobtest.S3(t)
+	dir := filepath.Join(t.TempDir(), ".fairway")
+	if out, err := fairwayCommand(dir, "demo", "--load-only").CombinedOutput(); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	blobs := srv.URL(srv.NewPrefix())
+	for i, args := range [][]string{{"migrate", "--to", store, "--blobs", blobs}, {"migrate", "--to", store, "--blobs", blobs, "--json"}} {
+		out, err := fairwayCommand(dir, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("run %d: %v\n%s", i+1, err, out)
+		}
+		if !strings.Contains(string(out), "evidence blobs: ") && !strings.Contains(string(out), `"blobs_target"`) {
+			t.Fatalf("run %d names no blob target:\n%s", i+1, out)
+		}
+		if strings.Contains(string(out), srv.SecretKey) || strings.Contains(string(out), "access_key="+srv.AccessKey) {
+			t.Errorf("run %d printed the blob store's credentials:\n%s", i+1, out)
+		}
 	}
 }

@@ -99,7 +99,7 @@ func init() {
 					c := fairway.TaskCreate{Title: fmt.Sprintf("Follow-up: %s run %s concluded %s", in.Provider, in.Run, in.Conclusion), Lane: t.Lane, Labels: []string{"follow-up"},
 						Scope: fairway.Scope{Text: fmt.Sprintf("Watched by %s; terminal evidence %s", t.Key, out.Evidence.ID)}}
 					if t.Lane == "" {
-						c.Key = t.Key + "-FU-" + strings.TrimPrefix(out.Evidence.ID, "EV-")
+						c.Key = fairway.FollowUpKey(t.Key, out.Evidence.ID)
 					}
 					if out.FollowUp, err = svc.CreateTask(ctx, c); err != nil {
 						return err

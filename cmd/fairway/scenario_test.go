@@ -262,6 +262,13 @@ func TestScenario_ZombieWriteIsRefused(t *testing.T) {
 	io.WriteString(stdinW, "y\n")
 	waitFor(t, "the agent to wait", func() bool { return strings.Contains(out.String(), "waiting> ") })
 	zombie := sc.sessions("SC-3")[0]
+	// Someone else who learnt the session's id (it is no secret) creates
+	// the file a transcript would once have been kept in, to read it.
+	planted := filepath.Join(os.TempDir(), "fairway-transcript-"+zombie.ID+".log")
+	if err := os.WriteFile(planted, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(planted)
 	var att fairway.AttachedSession
 	sc.mustJSON(&att, "codex", "session", "attach", "--task", "SC-3", "--provider", "claude", "--replace", zombie.ID)
 	io.WriteString(stdinW, "go\n")
@@ -287,12 +294,19 @@ func TestScenario_ZombieWriteIsRefused(t *testing.T) {
 	// written into it, and is kept in a file the error names.
 	var ev []*fairway.Evidence
 	sc.mustJSON(&ev, "alice", "evidence", "list", "SC-3")
-	kept := filepath.Join(os.TempDir(), "fairway-transcript-"+z.ID+".log")
+	_, kept, _ := strings.Cut(r.errOut, "it is kept in ")
+	kept, _, _ = strings.Cut(kept, "\n")
 	defer os.Remove(kept)
 	b, _ := os.ReadFile(kept)
 	if len(ev) != 0 || !strings.Contains(r.errOut, "the transcript was not recorded: task SC-3 is held by session "+att.Session.ID) ||
-		!strings.Contains(r.errOut, "it is kept in "+kept) || !strings.Contains(string(b), "claim exited 5") {
+		!strings.HasPrefix(kept, filepath.Join(os.TempDir(), "fairway-transcript-"+z.ID+"-")) || !strings.Contains(string(b), "claim exited 5") {
 		t.Fatalf("transcript: evidence %+v\n%s\nkept: %q", ev, r.errOut, b)
+	}
+	if info, err := os.Stat(kept); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("kept file: %v %v", info, err)
+	}
+	if b, _ := os.ReadFile(planted); len(b) != 0 {
+		t.Fatalf("the transcript went into a file someone else created: %q", b)
 	}
 }
 

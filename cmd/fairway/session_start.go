@@ -578,10 +578,14 @@ func (w *sessionWatch) finish(exit provider.Exit) error {
 		return err
 	})
 	if err != nil {
-		// Kept where the user can read it, so nothing seen is lost.
-		path := filepath.Join(os.TempDir(), "fairway-transcript-"+w.s.ID+".log")
-		if werr := os.WriteFile(path, w.transcript.Bytes(), 0o600); werr == nil {
-			err = fmt.Errorf("%w; it is kept in %s", err, path)
+		// Kept where the user can read it, so nothing seen is lost: in a
+		// new file of its own (the session id is no secret, so a name
+		// made of it alone could be created first by someone else).
+		if f, werr := os.CreateTemp("", "fairway-transcript-"+w.s.ID+"-*.log"); werr == nil {
+			_, werr = f.Write(w.transcript.Bytes())
+			if cerr := f.Close(); werr == nil && cerr == nil {
+				err = fmt.Errorf("%w; it is kept in %s", err, f.Name())
+			}
 		}
 		failures = append(failures, fmt.Errorf("the transcript was not recorded: %w", err))
 	}
