@@ -78,9 +78,15 @@ func processState(pid int) (string, error) {
 }
 
 // Liveness confirms a session for restart reconciliation: a tmux session
-// by its pane, anything else by its pid and start time. A session with
-// neither recorded cannot be confirmed, and so is not.
+// by its pane, anything else by its pid and start time. A session this
+// machine has nothing to check for — attached on another host, or with
+// neither pid nor pane recorded (an agent attached over MCP or the API) —
+// is not judged here: its lease decides, expiring it when its heartbeats
+// stop (R10). Otherwise every restart would interrupt every remote agent.
 func Liveness(ctx context.Context, s *fairway.Session) (bool, string) {
+	if host, _ := os.Hostname(); s.Host != "" && host != "" && s.Host != host {
+		return true, "on host " + s.Host + ", not this one: its lease decides"
+	}
 	if s.TmuxSocket != "" && s.TmuxPane != "" {
 		t, err := NewTmux(s.TmuxSocket)
 		if err != nil {
@@ -91,5 +97,5 @@ func Liveness(ctx context.Context, s *fairway.Session) (bool, string) {
 	if s.PID != 0 {
 		return ProcessAlive(s.PID, s.PIDStart)
 	}
-	return false, "no pid or tmux pane was recorded, so nothing confirms it is alive"
+	return true, "no pid or tmux pane was recorded to check: its lease decides"
 }

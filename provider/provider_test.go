@@ -38,8 +38,13 @@ func TestShell_KilledProcessIsNotConfirmedAlive(t *testing.T) {
 	if ok, why := provider.Liveness(ctx, s); ok || why != fmt.Sprintf("pid %d is gone", p.PID) {
 		t.Fatalf("killed process: %t %q", ok, why)
 	}
-	if ok, why := provider.Liveness(ctx, &fairway.Session{Provider: "codex"}); ok || !strings.Contains(why, "nothing confirms") {
+	// Nothing to check here (an agent attached over MCP, or another
+	// host's session): left to its lease, not interrupted by a restart.
+	if ok, why := provider.Liveness(ctx, &fairway.Session{Provider: "codex"}); !ok || !strings.Contains(why, "its lease decides") {
 		t.Fatalf("nothing recorded: %t %q", ok, why)
+	}
+	if ok, why := provider.Liveness(ctx, &fairway.Session{Provider: "codex", Host: "another-host.invalid", PID: p.PID}); !ok || !strings.Contains(why, "another-host.invalid") {
+		t.Fatalf("another host's pid: %t %q", ok, why)
 	}
 }
 
