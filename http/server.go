@@ -40,6 +40,10 @@ type Server struct {
 	// MaxEvidenceBytes bounds one evidence upload, all parts together, so
 	// that a client cannot fill the server's disk.
 	MaxEvidenceBytes int64
+	// WebhookReadTimeout bounds how long a webhook delivery's body may
+	// take to arrive (DefaultWebhookReadTimeout when zero): the route
+	// answers without a token, so a trickling sender is cut off.
+	WebhookReadTimeout time.Duration
 
 	service fairway.Service
 	auth    Authenticator

@@ -6,9 +6,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"fairway"
 )
+
+// DefaultWebhookReadTimeout is how long a webhook delivery's body may
+// take to arrive unless the server says otherwise.
+const DefaultWebhookReadTimeout = 10 * time.Second
 
 // Webhook headers: GitHub's, and the generic source's.
 const (
@@ -27,6 +32,13 @@ func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		d.Delivery, d.Signature, d.Timestamp = r.Header.Get(HeaderDelivery), r.Header.Get(HeaderSignature), r.Header.Get(HeaderTimestamp)
 	}
+	// Anyone can post here: a sender that trickles its body does not hold
+	// the connection for long.
+	timeout := s.WebhookReadTimeout
+	if timeout <= 0 {
+		timeout = DefaultWebhookReadTimeout
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError

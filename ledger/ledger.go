@@ -42,7 +42,8 @@ type Ledger struct {
 	listenOnce sync.Once
 	// webhooks serializes deliveries in this process, so that the same
 	// delivery arriving twice at once is applied once.
-	webhooks sync.Mutex
+	webhooks        sync.Mutex
+	webhookRefusals refusalBudget
 	// ids keeps actors and token hashes read, over a store whose writes
 	// hold the audit head anyway (fairway.HeadHoldingStore); nil
 	// otherwise.

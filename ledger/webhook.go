@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"fairway"
@@ -60,8 +61,18 @@ func (l *Ledger) ReceiveWebhook(ctx context.Context, d fairway.WebhookDelivery) 
 	}
 	if reason := verifySignature(d, secret, cfg.Skew(), l.now()); reason != "" {
 		refused := fairway.Errorf(fairway.EUNAUTHORIZED, "the %s webhook delivery %s is refused: %s", d.Source, d.Delivery, reason)
+		// Anyone can post here: refusals are audited up to a rate, and
+		// the next audited one counts those that were not.
+		audit, suppressed := l.webhookRefusals.allow(d.Source, l.now())
+		if !audit {
+			return nil, refused
+		}
 		err := l.write(ctx, "webhook.receive", subject, func(w *write) error {
-			return w.refuseWith(refused, map[string]any{"code": refused.Code, "reason": refused.Message, "source": d.Source, "event": d.Event, "delivery": d.Delivery})
+			change := map[string]any{"code": refused.Code, "reason": refused.Message, "source": d.Source, "event": d.Event, "delivery": d.Delivery}
+			if suppressed > 0 {
+				change["unaudited_refusals_before"] = suppressed
+			}
+			return w.refuseWith(refused, change)
 		})
 		return nil, err
 	}
@@ -345,4 +356,38 @@ func (l *Ledger) settleMonitors(ctx context.Context, d fairway.WebhookDelivery, 
 		out.Tasks = append(out.Tasks, touch)
 	}
 	return nil
+}
+
+// refusalLimit bounds how many refused webhook deliveries a source gets
+// audited per minute: an unauthenticated sender cannot flood the log.
+const refusalLimit = 30
+
+// refusalBudget counts refused deliveries per source in the current
+// minute, and those left unaudited since the last audited one.
+type refusalBudget struct {
+	mu         sync.Mutex
+	window     time.Time
+	counts     map[string]int
+	suppressed map[string]int
+}
+
+// allow says whether a refusal from source is audited now, and how many
+// before it were not.
+func (b *refusalBudget) allow(source string, now time.Time) (bool, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if minute := now.Truncate(time.Minute); !minute.Equal(b.window) || b.counts == nil {
+		b.window, b.counts = minute, map[string]int{}
+		if b.suppressed == nil {
+			b.suppressed = map[string]int{}
+		}
+	}
+	if b.counts[source] >= refusalLimit {
+		b.suppressed[source]++
+		return false, 0
+	}
+	b.counts[source]++
+	n := b.suppressed[source]
+	b.suppressed[source] = 0
+	return true, n
 }

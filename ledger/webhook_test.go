@@ -375,3 +375,38 @@ func TestWebhook_FollowUpOfALongKeyedTask(t *testing.T) {
 		t.Fatalf("follow-up = %+v", fu)
 	}
 }
+
+// Anyone can post to a webhook: forged deliveries are refused every time,
+// but audited at most 30 a minute per source; the next audited refusal
+// says how many were not.
+func TestWebhook_RefusalFloodIsAuditedAtARate(t *testing.T) {
+	l, now := webhookLedger(t)
+	clock := now
+	l.Now = func() time.Time { return clock }
+	head := func() int64 {
+		tree := must(l.AuditTree(context.Background()))
+		return tree.Size
+	}
+	before := head()
+	forged := func(i int) error {
+		_, err := l.ReceiveWebhook(as("omar"), fairway.WebhookDelivery{Source: "github", Event: "workflow_run", Delivery: fmt.Sprintf("forged-%d", i),
+			Body: []byte(`{"action":"completed"}`), Signature: "sha256=" + strings.Repeat("0", 64)})
+		return err
+	}
+	for i := range 40 {
+		if err := forged(i); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+			t.Fatalf("forged delivery %d: %v", i, err)
+		}
+	}
+	if got := head() - before; got != 30 {
+		t.Fatalf("%d refusals audited in one minute, want 30", got)
+	}
+	clock = clock.Add(time.Minute)
+	if err := forged(40); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("forged delivery a minute later: %v", err)
+	}
+	events := must(l.AuditLog(context.Background(), fairway.AuditFilter{AfterSeq: before + 30}))
+	if len(events) != 1 || !strings.Contains(string(events[0].Change), `"unaudited_refusals_before":10`) {
+		t.Fatalf("the next minute's refusal: %d events %v", len(events), events)
+	}
+}
