@@ -224,9 +224,18 @@ func fenced(s *fairway.Session) *fairway.Error {
 // session returns a session to change, refusing callers who may not
 // control it, and ending it first when its lease ran out.
 func (w *write) sessionFor(id string) (*fairway.Session, error) {
-	s, err := w.tx.Session(id)
-	if err != nil {
-		return nil, err
+	var s *fairway.Session
+	if w.session != nil && w.session.ID == id {
+		// The write's own session, read and found live by the fence in
+		// this same transaction: reading it again would read the same row.
+		c := *w.session
+		c.ProviderSessions = slices.Clone(c.ProviderSessions)
+		s = &c
+	} else {
+		var err error
+		if s, err = w.tx.Session(id); err != nil {
+			return nil, err
+		}
 	}
 	w.taskScoped = true // controlling a session is its own business
 	if err := w.requireSessionControl(s); err != nil {
@@ -263,7 +272,7 @@ func (l *Ledger) HeartbeatSession(ctx context.Context, id string) (*fairway.Sess
 			return err
 		}
 		s.LeaseUntil, s.UpdatedAt = w.now.Add(s.LeaseTTL), w.now
-		if err := w.tx.UpdateSession(s); err != nil {
+		if err := w.tx.RenewSessionLease(id, s.LeaseUntil, s.UpdatedAt); err != nil {
 			return err
 		}
 		if err := w.tx.InsertObservation(&fairway.Observation{Session: id, At: w.now, Source: fairway.SourceHeartbeat}); err != nil {
