@@ -534,14 +534,36 @@ func (l *Ledger) Reconcile(ctx context.Context, alive Liveness) ([]*fairway.Sess
 func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairway.Actor, *fairway.Auth, error) {
 	hash := HashToken(token)
 	var a *fairway.Actor
-	var s *fairway.Session
+	var cred sessionCred
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
-		var err error
-		if s, err = tx.SessionByTokenHash(hash); err != nil {
+		// What a credential names is kept at the audit head it was read
+		// at, as actors are (identities): every heartbeat authenticates,
+		// and reading the session and its actor each time cost more than
+		// the heartbeat's own write.
+		var head headKey
+		if l.ids != nil {
+			h, err := tx.AuditHead()
+			if err != nil {
+				return err
+			}
+			head = keyOf(h)
+			var ok bool
+			if cred, a, ok = l.ids.session(head, hash); ok {
+				return nil
+			}
+		}
+		s, err := tx.SessionByTokenHash(hash)
+		if err != nil {
 			return err
 		}
-		a, err = tx.Actor(s.Actor)
-		return err
+		if a, err = tx.Actor(s.Actor); err != nil {
+			return err
+		}
+		cred = sessionCred{id: s.ID, actor: s.Actor, generation: s.Generation}
+		if l.ids != nil {
+			l.ids.keepSession(head, hash, cred, a)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, nil, err
@@ -549,5 +571,5 @@ func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairwa
 	if a.Disabled() {
 		return nil, nil, disabledError(a)
 	}
-	return a, &fairway.Auth{Session: s.ID, Generation: s.Generation}, nil
+	return a, &fairway.Auth{Session: cred.id, Generation: cred.generation}, nil
 }
