@@ -18,16 +18,55 @@ var builtinMatchers = map[string]matchAt{
 	"hex-ids":    matchHexID,
 }
 
+// starts are the bytes a builtin's match can start with, each paired
+// with whether its match starts at a word boundary (\b): a position
+// inside a run of word characters is then never a start.
+type starts struct {
+	first    *[256]bool
+	boundary bool
+}
+
+var builtinStarts = map[string]starts{
+	"timestamps": {table(isDigit), false},
+	"durations":  {table(isDigit), true},
+	"uuids":      {table(isHex), true},
+	"hex-ids":    {table(isLowerHex), true},
+}
+
+// wordTable is isWord as a table.
+var wordTable = table(isWord)
+
+func table(f func(c byte) bool) *[256]bool {
+	var t [256]bool
+	for c := range t {
+		t[c] = f(byte(c))
+	}
+	return &t
+}
+
 // replaceAll replaces every match of m in src, leftmost first and not
-// overlapping, with as, as regexp.ReplaceAllLiteral does. It returns src
-// itself when nothing matches.
-func replaceAll(src []byte, m matchAt, as []byte) []byte {
+// overlapping, with as, as regexp.ReplaceAllLiteral does, trying m only
+// where st says a match can start. It returns src itself when nothing
+// matches.
+func replaceAll(src []byte, m matchAt, st starts, as []byte) []byte {
 	var out []byte
 	last := 0
 	for i := 0; i < len(src); {
+		c := src[i]
+		if !st.first[c] || st.boundary && i > 0 && wordTable[src[i-1]] {
+			i++
+			continue
+		}
 		end := m(src, i)
 		if end < 0 {
 			i++
+			if st.boundary {
+				// Nothing else in this run of word characters follows
+				// a boundary.
+				for i < len(src) && wordTable[src[i]] {
+					i++
+				}
+			}
 			continue
 		}
 		if out == nil {

@@ -43,7 +43,7 @@ func checkBuiltinAgrees(t testing.TB, name string, text []byte) {
 	re := regexp.MustCompile(Builtins[name])
 	as := []byte("<" + name + ">")
 	want := re.ReplaceAllLiteral(text, as)
-	got := replaceAll(bytes.Clone(text), builtinMatchers[name], as)
+	got := replaceAll(bytes.Clone(text), builtinMatchers[name], builtinStarts[name], as)
 	if !bytes.Equal(got, want) {
 		t.Fatalf("%s on %q:\n got  %q\n want %q", name, text, got, want)
 	}
@@ -52,7 +52,7 @@ func checkBuiltinAgrees(t testing.TB, name string, text []byte) {
 // Each builtin's matcher replaces exactly what its expression does, on
 // edge cases and on a million random texts.
 func TestBuiltinMatchers_AgreeWithTheirExpressions(t *testing.T) {
-	if len(builtinMatchers) != len(Builtins) {
+	if len(builtinMatchers) != len(Builtins) || len(builtinStarts) != len(Builtins) {
 		t.Fatalf("%d matchers for %d builtins", len(builtinMatchers), len(Builtins))
 	}
 	r := rand.New(rand.NewPCG(1, 2))

@@ -94,8 +94,9 @@ type Mask struct {
 type mask struct {
 	re *regexp.Regexp
 	// match, for a builtin, finds what re finds, faster.
-	match matchAt
-	as    []byte
+	match  matchAt
+	starts starts
+	as     []byte
 }
 
 // Builtins are the masks a suite can name.
@@ -135,14 +136,14 @@ func (m Mask) compile() (mask, error) {
 	if as == "" {
 		as = "<masked>"
 	}
-	return mask{re: re, match: builtinMatchers[m.Builtin], as: []byte(as)}, nil
+	return mask{re: re, match: builtinMatchers[m.Builtin], starts: builtinStarts[m.Builtin], as: []byte(as)}, nil
 }
 
 // Normalise applies the suite's masks, in order, to a check's output.
 func (s *Suite) Normalise(out []byte) []byte {
 	for _, m := range s.masks {
 		if m.match != nil {
-			out = replaceAll(out, m.match, m.as)
+			out = replaceAll(out, m.match, m.starts, m.as)
 		} else {
 			out = m.re.ReplaceAllLiteral(out, m.as)
 		}
@@ -188,9 +189,10 @@ func (s *Suite) RunProbe(ctx context.Context, client *http.Client, c *Check, env
 		return s.finish(r, []byte(r.Failure+"\n"))
 	}
 	r.Status = resp.StatusCode
-	var out bytes.Buffer
-	fmt.Fprintf(&out, "%s %s\nHTTP %d\n", p.Method, c.Name, resp.StatusCode)
-	out.Write(body)
+	out := make([]byte, 0, len(p.Method)+len(c.Name)+16+len(body))
+	out = append(append(append(append(out, p.Method...), ' '), c.Name...), "\nHTTP "...)
+	out = append(strconv.AppendInt(out, int64(resp.StatusCode), 10), '\n')
+	out = append(out, body...)
 	switch {
 	case resp.StatusCode != p.Status:
 		r.Failure = fmt.Sprintf("status %d, want %d", resp.StatusCode, p.Status)
@@ -202,7 +204,7 @@ func (s *Suite) RunProbe(ctx context.Context, client *http.Client, c *Check, env
 	if !r.Passed {
 		r.ExitCode = 1
 	}
-	return s.finish(r, out.Bytes())
+	return s.finish(r, out)
 }
 
 func probeError(ctx context.Context, err error) string {
