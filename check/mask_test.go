@@ -2,9 +2,12 @@ package check
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"math/rand/v2"
 	"regexp"
 	"testing"
+	"time"
 )
 
 // maskSamples are texts at the edges of the builtin expressions: word
@@ -91,5 +94,58 @@ func TestNormalise_MasksApplyInOrder(t *testing.T) {
 	got := string(s.Normalise([]byte("done 15ms later; id 0123456789abcdef01; 2s")))
 	if want := "done LATER; id <hex-ids>; <durations>"; got != want {
 		t.Fatalf("Normalise = %q, want %q", got, want)
+	}
+}
+
+// Checks of one timeout that start close together share a context whose
+// deadline is no sooner than each one's timeout and at most 1/64 of it
+// later; one that starts later gets its own; a context no check uses or
+// can share any more is cancelled, and every one is when the run ends.
+func TestTimeouts_SharedDeadlinesNeverCutACheckShort(t *testing.T) {
+	parent, cancelParent := context.WithCancel(context.Background())
+	defer cancelParent()
+	ts := &timeouts{parent: parent, shared: map[time.Duration]*sharedTimeout{}}
+	const hour = time.Hour
+	t0 := time.Now()
+	a, releaseA := ts.get(hour)
+	b, releaseB := ts.get(hour)
+	t1 := time.Now()
+	if a != b {
+		t.Fatal("two checks of the same timeout starting together got two contexts")
+	}
+	d, ok := a.Deadline()
+	// b started at the latest at t1 and a at the earliest at t0: each
+	// is bounded no sooner than its hour and at most 1/64 of it later.
+	if !ok || d.Before(t1.Add(hour)) || d.After(t1.Add(hour+hour/64)) || d.Sub(t0) > hour+hour/64+t1.Sub(t0) {
+		t.Fatalf("deadline %s: want between %s and %s", d, t1.Add(hour), t1.Add(hour+hour/64))
+	}
+	other, releaseOther := ts.get(2 * hour)
+	if other == a {
+		t.Fatal("checks of different timeouts share a context")
+	}
+	releaseA()
+	releaseB()
+	if a.Err() != nil {
+		t.Fatalf("context cancelled while later checks may still share it: %v", a.Err())
+	}
+
+	// A short timeout whose sharing window has passed: a new context,
+	// and the old one is cancelled when its last check is done.
+	short := 64 * time.Microsecond
+	s1, release1 := ts.get(short)
+	time.Sleep(time.Millisecond)
+	s2, release2 := ts.get(short)
+	if s1 == s2 {
+		t.Fatal("a check starting after the sharing window got the old context")
+	}
+	release1()
+	if !errors.Is(s1.Err(), context.Canceled) && !errors.Is(s1.Err(), context.DeadlineExceeded) {
+		t.Fatalf("old context after its last check: %v", s1.Err())
+	}
+	release2()
+	releaseOther()
+	ts.stop()
+	if a.Err() == nil || other.Err() == nil {
+		t.Fatal("contexts left running after the run")
 	}
 }

@@ -256,6 +256,8 @@ func Execute(ctx context.Context, s *Suite, parallel int, fn func(ctx context.Co
 		done int
 		wg   sync.WaitGroup
 	)
+	deadlines := &timeouts{parent: ctx, shared: map[time.Duration]*sharedTimeout{}}
+	defer deadlines.stop()
 	sem := make(chan struct{}, parallel)
 	for i, c := range s.Checks {
 		sem <- struct{}{}
@@ -263,9 +265,9 @@ func Execute(ctx context.Context, s *Suite, parallel int, fn func(ctx context.Co
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			cctx, cancel := context.WithTimeout(ctx, c.TimeoutOf())
-			defer cancel()
+			cctx, release := deadlines.get(c.TimeoutOf())
 			results[i], errs[i] = fn(cctx, c)
+			release()
 			if progress != nil {
 				mu.Lock()
 				done++
@@ -276,6 +278,67 @@ func Execute(ctx context.Context, s *Suite, parallel int, fn func(ctx context.Co
 	}
 	wg.Wait()
 	return results, errors.Join(errs...)
+}
+
+// timeouts hands out the contexts that bound checks. A context with a
+// deadline (its timer, and the children the HTTP transport hangs on it)
+// cost a probe of a local service as much as the rest of the harness, so
+// checks of the same timeout that start within 1/64 of it of each other
+// share one, whose deadline is the timeout after the last start it may
+// serve: a check is stopped no sooner than its timeout, and no later
+// than 1/64 of it after.
+type timeouts struct {
+	parent context.Context
+	mu     sync.Mutex
+	shared map[time.Duration]*sharedTimeout
+	all    []context.CancelFunc
+}
+
+type sharedTimeout struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	// until is the last start it serves; users counts the checks it
+	// bounds now.
+	until time.Time
+	users int
+}
+
+// timeoutSlack is the share of a timeout by which a check may overrun it.
+const timeoutSlack = 64
+
+// get returns a context that ends no sooner than timeout from now, and
+// the function to call when the check is done with it.
+func (t *timeouts) get(timeout time.Duration) (context.Context, func()) {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.shared[timeout]
+	if st == nil || now.After(st.until) || st.ctx.Err() != nil {
+		slack := timeout / timeoutSlack
+		ctx, cancel := context.WithDeadline(t.parent, now.Add(timeout+slack))
+		st = &sharedTimeout{ctx: ctx, cancel: cancel, until: now.Add(slack)}
+		t.shared[timeout] = st
+		t.all = append(t.all, cancel)
+	}
+	st.users++
+	return st.ctx, func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		// The last check of a context no later check can share frees
+		// its timer at once.
+		if st.users--; st.users == 0 && time.Now().After(st.until) {
+			st.cancel()
+		}
+	}
+}
+
+// stop frees every context's timer.
+func (t *timeouts) stop() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, cancel := range t.all {
+		cancel()
+	}
 }
 
 // JUnit is a suite run as a JUnit XML report: one test case per check,
