@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -258,21 +259,28 @@ func Execute(ctx context.Context, s *Suite, parallel int, fn func(ctx context.Co
 	)
 	deadlines := &timeouts{parent: ctx, shared: map[time.Duration]*sharedTimeout{}}
 	defer deadlines.stop()
-	sem := make(chan struct{}, parallel)
-	for i, c := range s.Checks {
-		sem <- struct{}{}
+	// parallel workers take the checks in the suite's order: a goroutine
+	// per check grew a fresh stack for every probe.
+	var next atomic.Int64
+	for range min(parallel, len(s.Checks)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			cctx, release := deadlines.get(c.TimeoutOf())
-			results[i], errs[i] = fn(cctx, c)
-			release()
-			if progress != nil {
-				mu.Lock()
-				done++
-				progress(done, results[i])
-				mu.Unlock()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(s.Checks) {
+					return
+				}
+				c := s.Checks[i]
+				cctx, release := deadlines.get(c.TimeoutOf())
+				results[i], errs[i] = fn(cctx, c)
+				release()
+				if progress != nil {
+					mu.Lock()
+					done++
+					progress(done, results[i])
+					mu.Unlock()
+				}
 			}
 		}()
 	}
