@@ -293,6 +293,11 @@ type SessionTx interface {
 	// UpdateSession stores a session's lease, state, links, handoff and
 	// provider session ids.
 	UpdateSession(s *Session) error
+	// RenewSessionLease stores a heartbeat's new lease end and update
+	// time and nothing else: a session's searchable text (its handoff)
+	// does not change, so it is not indexed again. ENOTFOUND when there
+	// is no such session.
+	RenewSessionLease(id string, leaseUntil, updatedAt time.Time) error
 	Session(id string) (*Session, error)
 	// SessionByTokenHash finds the session a credential belongs to,
 	// whatever its state; EUNAUTHORIZED when none.

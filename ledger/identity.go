@@ -21,6 +21,17 @@ type identities struct {
 	at     headKey
 	actors map[string]fairway.Actor
 	tokens map[string]string // token hash → actor name
+	// sessions maps a session credential's hash to what it names: the
+	// session, its actor and its generation, which never change once the
+	// session is attached. Whether the session may still act is the
+	// fence's question, asked of the store in every write.
+	sessions map[string]sessionCred
+}
+
+// sessionCred is what a session credential names.
+type sessionCred struct {
+	id, actor  string
+	generation int64
 }
 
 // headKey names an audit head: its sequence and chain hash.
@@ -46,7 +57,7 @@ func (c *identities) rebase(head headKey) {
 	if c.at == head && c.actors != nil {
 		return
 	}
-	c.at, c.actors, c.tokens = head, map[string]fairway.Actor{}, map[string]string{}
+	c.at, c.actors, c.tokens, c.sessions = head, map[string]fairway.Actor{}, map[string]string{}, map[string]sessionCred{}
 }
 
 // actor returns a copy of the actor named, if it is kept for head.
@@ -75,6 +86,32 @@ func (c *identities) token(head headKey, hash string) (*fairway.Actor, bool) {
 	return &a, ok
 }
 
+// session returns the session a credential hash names and a copy of its
+// actor, if both are kept for head.
+func (c *identities) session(head headKey, hash string) (sessionCred, *fairway.Actor, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at != head {
+		return sessionCred{}, nil, false
+	}
+	cred, ok := c.sessions[hash]
+	if !ok {
+		return sessionCred{}, nil, false
+	}
+	a, ok := c.actors[cred.actor]
+	return cred, &a, ok
+}
+
+// keepSession stores a session credential's hash, what it names and its
+// actor, as read at head.
+func (c *identities) keepSession(head headKey, hash string, cred sessionCred, a *fairway.Actor) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rebase(head)
+	c.actors[a.Name] = *a
+	c.sessions[hash] = cred
+}
+
 // keep stores an actor as read at head, and the token hash that named
 // it when there is one.
 func (c *identities) keep(head headKey, a *fairway.Actor, tokenHash string) {
@@ -99,5 +136,5 @@ func (c *identities) appended(before, after headKey, action string) {
 		c.at = after
 		return
 	}
-	c.at, c.actors, c.tokens = after, map[string]fairway.Actor{}, map[string]string{}
+	c.at, c.actors, c.tokens, c.sessions = after, map[string]fairway.Actor{}, map[string]string{}, map[string]sessionCred{}
 }

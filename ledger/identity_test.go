@@ -15,6 +15,12 @@ import (
 // does to an actor or a token holds in the other from its very next
 // request, though each keeps actors it has read in memory.
 func TestIdentity_DisableAndRevokeHoldAcrossLedgersAtOnce(t *testing.T) {
+	one, two := twoLedgers(t)
+	testDisableAndRevoke(t, one, two)
+}
+
+// twoLedgers opens two ledgers on one store file.
+func twoLedgers(t *testing.T) (*ledger.Ledger, *ledger.Ledger) {
 	dir := t.TempDir()
 	open := func() *ledger.Ledger {
 		s, err := sqlite.Open(context.Background(), filepath.Join(dir, "fairway.db"), sqlite.Options{})
@@ -28,7 +34,10 @@ func TestIdentity_DisableAndRevokeHoldAcrossLedgersAtOnce(t *testing.T) {
 		}
 		return ledger.New(s, blobs)
 	}
-	one, two := open(), open()
+	return open(), open()
+}
+
+func testDisableAndRevoke(t *testing.T, one, two *ledger.Ledger) {
 	must(one.CreateActor(context.Background(), fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman}))
 	codex := must(one.CreateActor(as("alice"), fairway.ActorCreate{Name: "codex", Kind: fairway.KindAgent, IssueToken: true}))
 	gemini := must(one.CreateActor(as("alice"), fairway.ActorCreate{Name: "gemini", Kind: fairway.KindAgent, IssueToken: true}))
@@ -90,5 +99,67 @@ func TestIdentity_DisableAndRevokeHoldAcrossLedgersAtOnce(t *testing.T) {
 	}
 	if _, err := two.Authenticate(context.Background(), fresh.Token); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
 		t.Fatalf("disabled actor's fresh token: %v, want unauthorized", err)
+	}
+}
+
+// A session credential authenticates from memory once read, as tokens
+// do, yet a session replaced or an actor disabled through another ledger
+// on the same store holds at once: the replaced session's writes are
+// fenced, the disabled actor's credential refused.
+func TestIdentity_SessionCredentialsHoldAcrossLedgersAtOnce(t *testing.T) {
+	one, two := twoLedgers(t)
+	must(one.CreateActor(context.Background(), fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman}))
+	must(one.CreateActor(as("alice"), fairway.ActorCreate{Name: "codex", Kind: fairway.KindAgent}))
+	must(one.CreateActor(as("alice"), fairway.ActorCreate{Name: "claude", Kind: fairway.KindAgent}))
+	must(one.CreateTask(as("alice"), fairway.TaskCreate{Key: "T-1", Title: "one", Risk: "low"}))
+	must(one.CreateTask(as("alice"), fairway.TaskCreate{Key: "T-2", Title: "two", Risk: "low"}))
+	old := must(one.AttachSession(as("codex"), fairway.SessionAttach{Task: "T-1", Provider: "shell"}))
+	other := must(one.AttachSession(as("claude"), fairway.SessionAttach{Task: "T-2", Provider: "shell"}))
+
+	// The second ledger authenticates both credentials and heartbeats
+	// with them, twice, so what it keeps is warm.
+	cred := func(l *ledger.Ledger, token string) (context.Context, error) {
+		a, auth, err := ledger.TokenAuth{L: l}.Authenticate(context.Background(), token)
+		if err != nil {
+			return nil, err
+		}
+		return fairway.NewContextWithAuth(fairway.NewContextWithActor(context.Background(), a), auth), nil
+	}
+	for range 2 {
+		for _, att := range []*fairway.AttachedSession{old, other} {
+			ctx, err := cred(two, att.Token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if auth := fairway.AuthFromContext(ctx); auth.Session != att.Session.ID || auth.Generation != att.Session.Generation {
+				t.Fatalf("credential of %s authenticated as %+v", att.Session.ID, auth)
+			}
+			must(two.HeartbeatSession(ctx, att.Session.ID))
+		}
+	}
+
+	// Through the first: codex's session is replaced, claude disabled.
+	repl := must(one.AttachSession(as("alice"), fairway.SessionAttach{Task: "T-1", Provider: "shell", Replace: old.Session.ID}))
+	must(one.DisableActor(as("alice"), "claude", "replaced"))
+
+	// The second: the old credential still names its session and
+	// generation, and its heartbeat is fenced; the replacement's works;
+	// the disabled actor's credential is refused.
+	ctx, err := cred(two, old.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := two.HeartbeatSession(ctx, old.Session.ID); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+		t.Fatalf("replaced session's heartbeat through the other ledger: %v, want forbidden", err)
+	}
+	if ctx, err = cred(two, repl.Token); err != nil {
+		t.Fatal(err)
+	}
+	must(two.HeartbeatSession(ctx, repl.Session.ID))
+	if _, err := cred(two, other.Token); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("disabled actor's session credential at the other ledger: %v, want unauthorized", err)
+	}
+	if _, err := cred(one, other.Token); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("disabled actor's session credential at the same ledger: %v, want unauthorized", err)
 	}
 }

@@ -224,9 +224,18 @@ func fenced(s *fairway.Session) *fairway.Error {
 // session returns a session to change, refusing callers who may not
 // control it, and ending it first when its lease ran out.
 func (w *write) sessionFor(id string) (*fairway.Session, error) {
-	s, err := w.tx.Session(id)
-	if err != nil {
-		return nil, err
+	var s *fairway.Session
+	if w.session != nil && w.session.ID == id {
+		// The write's own session, read and found live by the fence in
+		// this same transaction: reading it again would read the same row.
+		c := *w.session
+		c.ProviderSessions = slices.Clone(c.ProviderSessions)
+		s = &c
+	} else {
+		var err error
+		if s, err = w.tx.Session(id); err != nil {
+			return nil, err
+		}
 	}
 	w.taskScoped = true // controlling a session is its own business
 	if err := w.requireSessionControl(s); err != nil {
@@ -263,7 +272,7 @@ func (l *Ledger) HeartbeatSession(ctx context.Context, id string) (*fairway.Sess
 			return err
 		}
 		s.LeaseUntil, s.UpdatedAt = w.now.Add(s.LeaseTTL), w.now
-		if err := w.tx.UpdateSession(s); err != nil {
+		if err := w.tx.RenewSessionLease(id, s.LeaseUntil, s.UpdatedAt); err != nil {
 			return err
 		}
 		if err := w.tx.InsertObservation(&fairway.Observation{Session: id, At: w.now, Source: fairway.SourceHeartbeat}); err != nil {
@@ -534,14 +543,36 @@ func (l *Ledger) Reconcile(ctx context.Context, alive Liveness) ([]*fairway.Sess
 func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairway.Actor, *fairway.Auth, error) {
 	hash := HashToken(token)
 	var a *fairway.Actor
-	var s *fairway.Session
+	var cred sessionCred
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
-		var err error
-		if s, err = tx.SessionByTokenHash(hash); err != nil {
+		// What a credential names is kept at the audit head it was read
+		// at, as actors are (identities): every heartbeat authenticates,
+		// and reading the session and its actor each time cost more than
+		// the heartbeat's own write.
+		var head headKey
+		if l.ids != nil {
+			h, err := tx.AuditHead()
+			if err != nil {
+				return err
+			}
+			head = keyOf(h)
+			var ok bool
+			if cred, a, ok = l.ids.session(head, hash); ok {
+				return nil
+			}
+		}
+		s, err := tx.SessionByTokenHash(hash)
+		if err != nil {
 			return err
 		}
-		a, err = tx.Actor(s.Actor)
-		return err
+		if a, err = tx.Actor(s.Actor); err != nil {
+			return err
+		}
+		cred = sessionCred{id: s.ID, actor: s.Actor, generation: s.Generation}
+		if l.ids != nil {
+			l.ids.keepSession(head, hash, cred, a)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, nil, err
@@ -549,5 +580,5 @@ func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairwa
 	if a.Disabled() {
 		return nil, nil, disabledError(a)
 	}
-	return a, &fairway.Auth{Session: s.ID, Generation: s.Generation}, nil
+	return a, &fairway.Auth{Session: cred.id, Generation: cred.generation}, nil
 }

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -485,5 +486,39 @@ func TestSession_ProviderSessionIDsAreBounded(t *testing.T) {
 	}
 	if len(s.Observations) < 30 {
 		t.Fatalf("%d observations, want the 30 made", len(s.Observations))
+	}
+}
+
+// A heartbeat, made with the session's own credential or by a human,
+// moves the lease to its TTL from now and the update time, and nothing
+// else; it is audited and observed each time.
+func TestSession_HeartbeatRenewsOnlyTheLease(t *testing.T) {
+	l, clk := sessionLedger(t)
+	att := must(l.AttachSession(as("codex"), fairway.SessionAttach{Task: "OPS-FIX-001", Provider: "shell",
+		ProviderSessions: []string{"0b5e-1"}, Host: "build-3", PID: 4242, PIDStart: "98765", Dir: "src", BaseCommit: "0123abcd", LeaseTTL: 30 * time.Second}))
+	for i, ctx := range []context.Context{withCred(t, l, att.Token), as("alice")} {
+		before := must(l.GetSession(as("alice"), att.Session.ID))
+		clk.advance(10 * time.Second)
+		got := must(l.HeartbeatSession(ctx, att.Session.ID))
+		after := must(l.GetSession(as("alice"), att.Session.ID))
+		if !got.UpdatedAt.After(before.UpdatedAt) || !got.LeaseUntil.Equal(got.UpdatedAt.Add(30*time.Second)) {
+			t.Fatalf("heartbeat %d: lease %s, updated %s (before: updated %s)", i, got.LeaseUntil, got.UpdatedAt, before.UpdatedAt)
+		}
+		want := *before
+		want.LeaseUntil, want.UpdatedAt, want.Observations = got.LeaseUntil, got.UpdatedAt, nil
+		if !reflect.DeepEqual(got, &want) {
+			t.Fatalf("heartbeat %d returned %+v, want %+v", i, got, &want)
+		}
+		stored := *after
+		stored.Observations = nil
+		if !reflect.DeepEqual(&stored, &want) {
+			t.Fatalf("heartbeat %d stored %+v, want %+v", i, &stored, &want)
+		}
+		if len(after.Observations) != i+1 || after.Observations[0].Source != fairway.SourceHeartbeat || !after.Observations[0].At.Equal(got.UpdatedAt) {
+			t.Fatalf("heartbeat %d: observations %+v", i, after.Observations)
+		}
+		if a := lastAction(t, l); a != "session.heartbeat" {
+			t.Fatalf("heartbeat %d: last audit event %s", i, a)
+		}
 	}
 }

@@ -57,6 +57,19 @@ func (t *tx) UpdateSession(s *fairway.Session) error {
 	return t.index(fairway.HandoffSearchDoc(s))
 }
 
+// RenewSessionLease stores a heartbeat's lease end and update time,
+// with no search re-index: nothing searchable changed.
+func (t *tx) RenewSessionLease(id string, leaseUntil, updatedAt time.Time) error {
+	tag, err := t.exec(`UPDATE sessions SET lease_until = $1, updated_at = $2 WHERE id = $3`, nanos(leaseUntil), nanos(updatedAt), id)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("session", id)
+	}
+	return nil
+}
+
 // Session returns one session.
 func (t *tx) Session(id string) (*fairway.Session, error) {
 	s, err := scanSession(t.queryRow(`SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))

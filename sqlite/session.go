@@ -56,6 +56,19 @@ func (t *tx) UpdateSession(s *fairway.Session) error {
 	return t.index(fairway.HandoffSearchDoc(s))
 }
 
+// RenewSessionLease stores a heartbeat's lease end and update time,
+// with no search re-index: nothing searchable changed.
+func (t *tx) RenewSessionLease(id string, leaseUntil, updatedAt time.Time) error {
+	res, err := t.exec(`UPDATE sessions SET lease_until = ?, updated_at = ? WHERE id = ?`, nanos(leaseUntil), nanos(updatedAt), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("session", id)
+	}
+	return nil
+}
+
 // Session returns one session.
 func (t *tx) Session(id string) (*fairway.Session, error) {
 	s, err := scanSession(t.q.QueryRowContext(t.ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))

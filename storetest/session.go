@@ -174,3 +174,49 @@ func testSessionObservations(t *testing.T, s fairway.Store) {
 		return nil
 	})
 }
+
+// testSessionLeaseRenewal: renewing a lease changes the lease end and the
+// update time and nothing else; the session's handoff stays found by
+// search; an unknown session is ENOTFOUND and the transaction stays usable.
+func testSessionLeaseRenewal(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	ses := &fairway.Session{
+		ID: "ses-00000000000000d4", Task: "S-1", Actor: "codex", ActorKind: fairway.KindAgent, Provider: "shell",
+		ProviderSessions: []string{"0b5e-9"}, PID: 77, PIDStart: "1234", Generation: 1, LeaseTTL: time.Minute,
+		LeaseUntil: at.Add(time.Minute), State: fairway.SessionAttached, Handoff: "lease renewal keeps this handoff findable",
+		AttachedAt: at, UpdatedAt: at,
+	}
+	update(t, s, func(tx fairway.Tx) error {
+		if err := tx.InsertActor(&fairway.Actor{Name: "codex", Kind: fairway.KindAgent, CreatedAt: at}); err != nil {
+			return err
+		}
+		if err := tx.InsertTask(newTask("S-1", at)); err != nil {
+			return err
+		}
+		return tx.InsertSession(ses, "hash-d4")
+	})
+	renewed := at.Add(10 * time.Second)
+	update(t, s, func(tx fairway.Tx) error {
+		wantCode(t, tx.RenewSessionLease("ses-ffffffffffffffff", renewed, renewed), fairway.ENOTFOUND)
+		return tx.RenewSessionLease(ses.ID, renewed.Add(time.Minute), renewed)
+	})
+	want := *ses
+	want.LeaseUntil, want.UpdatedAt = renewed.Add(time.Minute), renewed
+	view(t, s, func(tx fairway.Tx) error {
+		got, err := tx.Session(ses.ID)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, &want) {
+			t.Errorf("renewed session = %+v, want %+v", got, &want)
+		}
+		hits, err := tx.Search(fairway.SearchQuery{Text: "renewal handoff", Limit: 10})
+		if err != nil {
+			return err
+		}
+		if len(hits) != 1 || hits[0].Kind != fairway.SearchHandoff || hits[0].ID != ses.ID {
+			t.Errorf("search after renewal = %+v, want the handoff of %s", hits, ses.ID)
+		}
+		return nil
+	})
+}

@@ -50,6 +50,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"EvidenceProofLinkKeptAsGiven", testProofLinkKeptAsGiven},
 		{"SessionRoundTrip", testSessionRoundTrip},
 		{"SessionObservations", testSessionObservations},
+		{"SessionLeaseRenewal", testSessionLeaseRenewal},
 		{"MerkleTreeKept", testMerkleTreeKept},
 		{"MerkleRollbackKeepsTree", testMerkleRollbackKeepsTree},
 		{"CheckpointsKept", testCheckpointsKept},

@@ -24,7 +24,7 @@ import (
 
 func init() {
 	register(&command{
-		name: "bench", summary: "Measure write throughput, next and its fallback plan on a large graph, the check harness, and CLI process cost", args: "[--quick] [--portal] [--baseline BINARY] [--only plan,suite] [--tlog [--tlog-events N]] [--postgres URL]",
+		name: "bench", summary: "Measure write throughput, next and its fallback plan on a large graph, the check harness, and CLI process cost", args: "[--quick] [--portal] [--baseline BINARY] [--only plan,sessions,suite] [--tlog [--tlog-events N]] [--postgres URL]",
 		example: `fairway bench
 fairway bench --quick --json
 fairway bench --quick --baseline ./fairway-before   # the same bench of another build, side by side
@@ -43,7 +43,7 @@ fairway bench --portal          # the portal's pages at 100,000 tasks and a stat
 			fs.StringVar(&o.ingestChild, "ingest-child", "", "internal: ingest into this folder and exit (used to measure peak memory)")
 			fs.BoolVar(&o.tlog, "tlog", false, "measure only the transparency log: durable appends with and without the Merkle tree, proof size and time in a large tree, checkpoint verification")
 			o.tlogEvents = optInt(fs, "tlog-events", 10_000_000, "with --tlog: events in the in-memory tree the proofs are measured in (default 10 million; 1 million with --quick)")
-			fs.StringVar(&o.only, "only", "", "run only these measurements, comma-separated: plan (next's fallback plan), suite (the check harness)")
+			fs.StringVar(&o.only, "only", "", "run only these measurements, comma-separated: plan (next's fallback plan), sessions (heartbeats and their CPU, reconcile), suite (the check harness)")
 			fs.StringVar(&o.s3, "s3", "", "also time one evidence upload of --ingest-mib to this bucket `URL` (s3://BUCKET/PREFIX?endpoint=HOST:PORT) against minio-go's own PutObject")
 			fs.BoolVar(&o.s3Only, "s3-only", false, "run only the --s3 measurement")
 			o.s3Runs = optInt(fs, "s3-runs", 3, "how many times each --s3 upload runs (medians are reported)")
@@ -379,56 +379,11 @@ func runBench(a *app, pos []string, o benchOptions) error {
 	// 7. Sessions: heartbeats through a `fairway serve` child process, the
 	// CPU that live sessions heartbeating every 10 s cost it, and restart
 	// reconciliation.
-	sessions, beats := 1000, 10000
-	if quick {
-		sessions, beats = 1000, 2000
-	}
-	progress("attaching %d live sessions", sessions)
-	sfx, err := bench.NewSessionFixture(ctx, filepath.Join(work, "sessions"), sessions)
+	sessionRows, err := benchSessions(ctx, progress, exe, work, quick)
 	if err != nil {
-		return fmt.Errorf("session fixture: %w", err)
+		return err
 	}
-	srv, err := bench.StartServer(exe, sfx.Dir)
-	if err != nil {
-		return fmt.Errorf("session server: %w", err)
-	}
-	progress("%d heartbeats from 32 clients, and as many no-op requests", beats)
-	hbRate, hbCPU, err := sfx.Heartbeats(ctx, srv, 32, beats)
-	if err == nil {
-		var noopRate float64
-		noopRate, _, err = sfx.Noops(ctx, srv, 32, beats)
-		rows = append(rows, benchRow{Name: "session heartbeats through the server, 32 clients", Value: hbRate, Unit: "heartbeats/s", Baseline: noopRate, Ratio: hbRate / noopRate,
-			Goal: ">= 100/s (1000 sessions every 10 s)", Note: fmt.Sprintf("baseline: authenticated no-op requests (whoami) to the same server; each heartbeat is a durable write; server CPU %.0f µs per heartbeat at saturation", float64(hbCPU.Microseconds())/float64(beats))})
-	}
-	if err == nil {
-		progress("%d sessions heartbeating once each over 10 s", sessions)
-		var cpu, wall, noopCPU, noopWall time.Duration
-		cpu, wall, err = sfx.PacedHeartbeats(ctx, srv, 10*time.Second)
-		if err == nil {
-			progress("as many no-op requests over 10 s")
-			noopCPU, noopWall, err = sfx.PacedNoops(ctx, srv, 10*time.Second)
-		}
-		share := 100 * cpu.Seconds() / wall.Seconds()
-		noopShare := 100 * noopCPU.Seconds() / noopWall.Seconds()
-		rows = append(rows, benchRow{Name: fmt.Sprintf("%d live sessions heartbeating every 10 s", sessions), Value: share, Unit: "% of one core",
-			Baseline: noopShare, Ratio: share / noopShare, Goal: "< 5%",
-			Note: fmt.Sprintf("server process CPU time (user+system, /proc) over %s of paced heartbeats (%.0f µs each); baseline: the same pace of authenticated no-op requests (whoami)",
-				wall.Round(time.Millisecond), float64(cpu.Microseconds())/float64(sessions))})
-	}
-	srv.Stop()
-	if err != nil {
-		return fmt.Errorf("session heartbeats: %w", err)
-	}
-	progress("reconciling %d sessions", sessions)
-	alive, dead, n, err := sfx.Reconcile(ctx)
-	if err != nil {
-		return fmt.Errorf("reconcile: %w", err)
-	}
-	if n != sessions {
-		return fmt.Errorf("reconcile interrupted %d of %d sessions", n, sessions)
-	}
-	rows = append(rows, benchRow{Name: fmt.Sprintf("reconcile %d sessions, all gone", sessions), Value: ms(dead), Unit: "ms", Baseline: ms(alive), Ratio: ms(dead) / ms(alive),
-		Goal: "< 10 s", Note: "each interrupted with its reason (one durable write each); baseline: the same sessions all confirmed alive (pid and start time read from /proc, no write)"})
+	rows = append(rows, sessionRows...)
 
 	// 7. A claim recorded through an MCP tool call, against the same
 	// claim through a whole CLI process, and against the same ledger call
@@ -741,6 +696,16 @@ func benchOnly(a *app, progress func(string, ...any), o benchOptions, work strin
 				return err
 			}
 			rows = append(rows, row)
+		case "sessions":
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			r, err := benchSessions(a.ctx, progress, exe, work, o.quick)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, r...)
 		case "suite":
 			r, err := benchSuite(a, progress, o.quick)
 			if err != nil {
@@ -748,7 +713,7 @@ func benchOnly(a *app, progress func(string, ...any), o benchOptions, work strin
 			}
 			rows = append(rows, r...)
 		default:
-			return fairway.FieldError("only", "%q is not a measurement --only can run: use plan or suite", name)
+			return fairway.FieldError("only", "%q is not a measurement --only can run: use plan, sessions or suite", name)
 		}
 	}
 	return printBench(a, rows, "")
@@ -885,5 +850,64 @@ func benchPortal(a *app, work string, quick bool, progress func(string, ...any))
 	read := time.Since(start)
 	rows = append(rows, benchRow{Name: fmt.Sprintf("static site build, %dk tasks (%d pages)", siteTasks/1000, rep.Pages), Value: build.Seconds(), Unit: "s", Baseline: read.Seconds(),
 		Ratio: build.Seconds() / read.Seconds(), Goal: "< 30 s", Note: fmt.Sprintf("baseline: reading every task's view through the JSON API, same handler; the build used %.1f s of processor time (user+system, all cores): a wall time far above it means the machine was busy", buildCPU.Seconds())})
+	return rows, nil
+}
+
+// benchSessions measures heartbeats through a `fairway serve` child
+// process of exe on a store in work, the CPU that live sessions
+// heartbeating every 10 s cost it, and restart reconciliation.
+func benchSessions(ctx context.Context, progress func(string, ...any), exe, work string, quick bool) ([]benchRow, error) {
+	var rows []benchRow
+	sessions, beats := 1000, 10000
+	if quick {
+		sessions, beats = 1000, 2000
+	}
+	progress("attaching %d live sessions", sessions)
+	sfx, err := bench.NewSessionFixture(ctx, filepath.Join(work, "sessions"), sessions)
+	if err != nil {
+		return nil, fmt.Errorf("session fixture: %w", err)
+	}
+	srv, err := bench.StartServer(exe, sfx.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("session server: %w", err)
+	}
+	progress("%d heartbeats from 32 clients, and as many no-op requests", beats)
+	hbRate, hbCPU, err := sfx.Heartbeats(ctx, srv, 32, beats)
+	if err == nil {
+		var noopRate float64
+		noopRate, _, err = sfx.Noops(ctx, srv, 32, beats)
+		rows = append(rows, benchRow{Name: "session heartbeats through the server, 32 clients", Value: hbRate, Unit: "heartbeats/s", Baseline: noopRate, Ratio: hbRate / noopRate,
+			Goal: ">= 100/s (1000 sessions every 10 s)", Note: fmt.Sprintf("baseline: authenticated no-op requests (whoami) to the same server; each heartbeat is a durable write; server CPU %.0f µs per heartbeat at saturation", float64(hbCPU.Microseconds())/float64(beats))})
+	}
+	if err == nil {
+		progress("%d sessions heartbeating once each over 10 s", sessions)
+		var cpu, wall, noopCPU, noopWall time.Duration
+		cpu, wall, err = sfx.PacedHeartbeats(ctx, srv, 10*time.Second)
+		if err == nil {
+			progress("as many no-op requests over 10 s")
+			noopCPU, noopWall, err = sfx.PacedNoops(ctx, srv, 10*time.Second)
+		}
+		share := 100 * cpu.Seconds() / wall.Seconds()
+		noopShare := 100 * noopCPU.Seconds() / noopWall.Seconds()
+		rows = append(rows, benchRow{Name: fmt.Sprintf("%d live sessions heartbeating every 10 s", sessions), Value: share, Unit: "% of one core",
+			Baseline: noopShare, Ratio: share / noopShare, Goal: "< 5%",
+			Note: fmt.Sprintf("server process CPU time (user+system, /proc) over %s of paced heartbeats (%.0f µs each); baseline: the same pace of authenticated no-op requests (whoami)",
+				wall.Round(time.Millisecond), float64(cpu.Microseconds())/float64(sessions))})
+	}
+	srv.Stop()
+	if err != nil {
+		return nil, fmt.Errorf("session heartbeats: %w", err)
+	}
+	progress("reconciling %d sessions", sessions)
+	alive, dead, n, err := sfx.Reconcile(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: %w", err)
+	}
+	if n != sessions {
+		return nil, fmt.Errorf("reconcile interrupted %d of %d sessions", n, sessions)
+	}
+	rows = append(rows, benchRow{Name: fmt.Sprintf("reconcile %d sessions, all gone", sessions), Value: ms(dead), Unit: "ms", Baseline: ms(alive), Ratio: ms(dead) / ms(alive),
+		Goal: "< 10 s", Note: "each interrupted with its reason (one durable write each); baseline: the same sessions all confirmed alive (pid and start time read from /proc, no write)"})
+
 	return rows, nil
 }
