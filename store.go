@@ -280,3 +280,20 @@ func DecodeJSONColumns(pairs ...any) error {
 	}
 	return nil
 }
+
+type lingerKey struct{}
+
+// WithWriteLinger marks the writes made with ctx as ones that may wait up
+// to d for other writes to share their commit: still durable before they
+// are acknowledged, only later. For writes nobody waits on, such as lease
+// renewals, so that many of them pay for one fsync. A store may ignore it.
+func WithWriteLinger(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, lingerKey{}, d)
+}
+
+// WriteLinger returns how long a write made with ctx may wait for
+// company; zero when it is to commit at once.
+func WriteLinger(ctx context.Context) time.Duration {
+	d, _ := ctx.Value(lingerKey{}).(time.Duration)
+	return d
+}

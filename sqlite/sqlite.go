@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fairway"
@@ -50,6 +51,9 @@ type Store struct {
 	readDB   *sql.DB
 	writes   chan *writeRequest
 	maxBatch int
+	// held is how many writes the writer holds while they linger for
+	// company (for tests to see).
+	held atomic.Int64
 
 	// readStmts caches statements prepared on readDB; database/sql keeps
 	// one prepared copy per pooled connection behind each.
@@ -68,6 +72,9 @@ type writeRequest struct {
 	ctx  context.Context
 	fn   func(fairway.Tx) error
 	done chan error
+	// linger is how long the write may wait for others to share its
+	// commit (fairway.WithWriteLinger); zero commits as soon as it can.
+	linger time.Duration
 }
 
 var (
@@ -248,7 +255,7 @@ func (s *Store) View(ctx context.Context, fn func(fairway.Tx) error) error {
 
 // Update queues fn for the writer and waits until its batch is committed.
 func (s *Store) Update(ctx context.Context, fn func(fairway.Tx) error) error {
-	req := &writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	req := &writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1), linger: fairway.WriteLinger(ctx)}
 	s.closing.RLock()
 	if s.closed {
 		s.closing.RUnlock()
@@ -297,8 +304,42 @@ func (s *Store) writeLoop() {
 				break drain
 			}
 		}
+		batch = s.linger(batch)
 		w.commit(batch)
 	}
+}
+
+// linger holds a batch whose every write may wait (fairway.WithWriteLinger)
+// for more writes to share its commit and fsync, up to the shortest wait
+// any of them allows; a write that may not wait ends the wait.
+func (s *Store) linger(batch []*writeRequest) []*writeRequest {
+	var wait time.Duration
+	for _, r := range batch {
+		if r.linger <= 0 {
+			return batch
+		}
+		if wait == 0 || r.linger < wait {
+			wait = r.linger
+		}
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	defer s.held.Store(0)
+	for len(batch) < s.maxBatch {
+		s.held.Store(int64(len(batch)))
+		select {
+		case req := <-s.writes:
+			batch = append(batch, req)
+			if req.linger <= 0 {
+				return batch
+			}
+		case <-timer.C:
+			return batch
+		case <-s.quit:
+			return batch
+		}
+	}
+	return batch
 }
 
 // writer holds the one write connection and its prepared statements.
