@@ -134,6 +134,9 @@ type Summary struct {
 	// SARIF: findings per severity level (error, warning, note, none).
 	Findings map[string]int `json:"findings,omitempty"`
 	Tools    []string       `json:"tools,omitempty"`
+	// CI run (format ci-run): how a watched run ended, as its ci-terminal
+	// record says (success, failure, cancelled, …).
+	Conclusion string `json:"conclusion,omitempty"`
 }
 
 // SecretFinding says where a secret was found, never what it was.

@@ -377,7 +377,11 @@ func (all stagedParts) describe(e *fairway.Evidence, a *fairway.EvidenceAdd) {
 	e.Command = a.Command
 	if st := all[0]; st.w.Size() <= maxSummarySize && mayBeReport(st.sniff) {
 		if r, err := st.w.Reader(); err == nil {
-			e.Summary, _ = report.Summarize(r)
+			if e.Kind == fairway.EvidenceCITerminal {
+				e.Summary, _ = report.CIRun(r)
+			} else {
+				e.Summary, _ = report.Summarize(r)
+			}
 			r.Close()
 		}
 	}

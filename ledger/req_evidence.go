@@ -206,6 +206,11 @@ func judge(e *fairway.Evidence, s policy.Success) verdict {
 			shows = append(shows, "SARIF report with no findings at or above "+s.SARIFThreshold)
 		}
 	}
+	if sm := e.Summary; sm != nil && sm.Format == "ci-run" {
+		// A monitor's run ending is what it waits for, however it ended;
+		// how it ended is shown, and a failure is flagged to the closer.
+		shows = append(shows, "the watched run concluded "+sm.Conclusion)
+	}
 	if len(shows) == 0 {
 		shows = append(shows, "the gate cannot judge what it shows, so it counts by its kind")
 	}
@@ -392,6 +397,10 @@ func latestEvidence(tx fairway.Tx, f *facts) ([]fairway.EvidenceOutcome, error) 
 		switch v := judge(e, f.policy.SuccessOf(kind)); {
 		case !v.ok:
 			o.Outcome, o.Detail = fairway.OutcomeFailing, v.failure
+		case e.Summary != nil && e.Summary.Format == "ci-run" && e.Summary.Conclusion != "success":
+			// Terminal evidence satisfies the monitor, but a run that did
+			// not succeed is never shown as fine: a closer acknowledges it.
+			o.Outcome, o.Detail = fairway.OutcomeFailing, "the watched run concluded "+e.Summary.Conclusion
 		case e.Command == nil && e.Summary == nil:
 			o.Outcome, o.Detail = fairway.OutcomeUnjudged, "the gate cannot judge what it shows"
 		default:

@@ -142,12 +142,16 @@ func TestWebhook_TerminalRunsSettleTheirMonitorTasks(t *testing.T) {
 		{"check_suite", "check_suite.completed.failure", "d-suite", []touch{{"OPS-CI-MONITOR-003", "in_review", "follow-up"}}, "failure",
 			"https://api.github.com/repos/Acme/gpuaas/check-suites/27712093311"},
 	}
+	var failedRunEvidence string
 	for _, c := range cases {
 		res, err := deliver(c.event, c.name, c.id)
 		if err != nil || fmt.Sprint(got(res)) != fmt.Sprint(c.want) || res.Run.Conclusion != c.conclusion || res.Run.Repo != "acme/gpuaas" {
 			t.Fatalf("%s: %+v %v, want %v", c.name, res, err, c.want)
 		}
 		w := res.Tasks[0]
+		if c.id == "d-fail" {
+			failedRunEvidence = w.Evidence
+		}
 		ev := must(l.GetEvidence(context.Background(), w.Evidence))
 		if ev.Task != w.Task || ev.Kind != fairway.EvidenceCITerminal || ev.RecordedBy != "ci" || !strings.Contains(ev.Note, "concluded "+c.conclusion+"; github webhook delivery "+c.id) {
 			t.Fatalf("%s evidence = %+v", c.name, ev)
@@ -167,6 +171,21 @@ func TestWebhook_TerminalRunsSettleTheirMonitorTasks(t *testing.T) {
 				t.Fatalf("follow-up = %+v", fu)
 			}
 		}
+	}
+	// A run that failed satisfies its monitor (it ended) but is never shown
+	// as fine: it is failing latest evidence, which a closer acknowledges.
+	failed := must(l.ExplainGate(context.Background(), "OPS-CI-MONITOR-002"))
+	for _, r := range failed.Requirements {
+		if r.ID == "evidence:ci-terminal" && (r.State != fairway.ReqSatisfied || !strings.Contains(r.Detail, "the watched run concluded failure")) {
+			t.Fatalf("ci-terminal requirement of the failed run = %+v", r)
+		}
+	}
+	if f := failed.Failing(); len(f) != 1 || f[0] != failedRunEvidence {
+		t.Fatalf("failing latest evidence = %v, want the failed run's record %s", f, failedRunEvidence)
+	}
+	ok := must(l.ExplainGate(context.Background(), "OPS-CI-MONITOR-001"))
+	if f := ok.Failing(); len(f) != 0 {
+		t.Fatalf("a successful run shows failing evidence %v", f)
 	}
 	// The gate of the settled monitor no longer waits for terminal evidence.
 	d := must(l.ExplainGate(context.Background(), "OPS-CI-MONITOR-001"))

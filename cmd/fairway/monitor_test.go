@@ -14,7 +14,8 @@ import (
 // TestMonitor_TerminalEvidencePassesTheGateAndNothingCloses: a monitor
 // task's gate waits for the watched run's terminal evidence; recording it
 // moves the task to review and the gate passes, but only a human closes
-// it. A failure is terminal too, and opens a follow-up.
+// it. A failure is terminal too, and opens a follow-up; the closer
+// acknowledges it.
 func TestMonitor_TerminalEvidencePassesTheGateAndNothingCloses(t *testing.T) {
 	for _, conclusion := range []string{"success", "failure"} {
 		e := newCLIEnv(t, true)
@@ -51,6 +52,15 @@ func TestMonitor_TerminalEvidencePassesTheGateAndNothingCloses(t *testing.T) {
 			t.Fatalf("gate after: %s", out)
 		}
 		step("codex", exitForbidden, "task", "close", "OPS-CI-MONITOR-001")
+		if conclusion == "failure" {
+			// The run ended, so the monitor's gate passes; that it failed is
+			// shown as failing evidence, which the closer must acknowledge.
+			if out := step("alice", exitConflict, "task", "close", "OPS-CI-MONITOR-001"); !strings.Contains(out, "the watched run concluded failure") || !strings.Contains(out, "--acknowledge "+res.Evidence.ID) {
+				t.Fatalf("close over a failed run without acknowledging it: %s", out)
+			}
+			step("alice", 0, "task", "close", "OPS-CI-MONITOR-001", "--acknowledge", res.Evidence.ID)
+			continue
+		}
 		step("alice", 0, "task", "close", "OPS-CI-MONITOR-001")
 	}
 }
