@@ -137,7 +137,7 @@ func TestRedactEnvValue_BySecretNameOrContent(t *testing.T) {
 		{"STRIPE_KEY", "k", "[REDACTED:secret-env-value]"},
 		{"PGPASSWORD", "pw", "[REDACTED:secret-env-value]"},
 		{"DATABASE_URL", "postgres://app:Sup3rS3cret@db/x", "postgres://app:[REDACTED:url-credentials]@db/x"},
-		{"PWD", "/home/me", "/home/me"},
+		{"PWD", "/srv/fairway", "/srv/fairway"},
 		{"SSH_AUTH_SOCK", "/run/agent.1", "/run/agent.1"},
 		{"TOKEN_FILE", "/run/secrets/t", "/run/secrets/t"},
 		{"GOFLAGS", "-mod=mod", "-mod=mod"},
