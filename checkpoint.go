@@ -2,6 +2,7 @@ package fairway
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -107,4 +108,26 @@ type TreeService interface {
 	InclusionProof(ctx context.Context, seq, size int64) (*InclusionProof, error)
 	// ConsistencyProof proves the tree of size to extends that of size from.
 	ConsistencyProof(ctx context.Context, from, to int64) (*ConsistencyProof, error)
+}
+
+// EncodeTreeRange is how a store keeps the audit tree's compact range in
+// the audit head: its 32-byte hashes end to end.
+func EncodeTreeRange(rng [][]byte) []byte {
+	b := make([]byte, 0, 32*len(rng))
+	for _, h := range rng {
+		b = append(b, h...)
+	}
+	return b
+}
+
+// DecodeTreeRange reads what EncodeTreeRange wrote.
+func DecodeTreeRange(b []byte) ([][]byte, error) {
+	if len(b)%32 != 0 {
+		return nil, fmt.Errorf("audit head: tree range of %d bytes is not whole hashes", len(b))
+	}
+	out := make([][]byte, 0, len(b)/32)
+	for i := 0; i < len(b); i += 32 {
+		out = append(out, append([]byte(nil), b[i:i+32]...))
+	}
+	return out, nil
 }

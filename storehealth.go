@@ -2,6 +2,10 @@ package fairway
 
 import (
 	"context"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -113,4 +117,26 @@ func (r *WriteRecorder) Stats() StoreStats {
 	r.lock()
 	defer r.mu.Unlock()
 	return StoreStats{BatchWrites: r.batch.clone(), CommitSeconds: r.commit.clone(), Retries: r.retries}
+}
+
+// LatestMigration is the number of the newest migration file matching
+// pattern in fsys (files are named NNNN_what.sql).
+func LatestMigration(fsys fs.FS, pattern string) int {
+	names, _ := fs.Glob(fsys, pattern)
+	latest := 0
+	for _, name := range names {
+		if v, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0]); err == nil && v > latest {
+			latest = v
+		}
+	}
+	return latest
+}
+
+// SchemaCurrent is a store's readiness answer once its database answered
+// with the newest migration applied: nil when that is this build's.
+func SchemaCurrent(version, want int) error {
+	if version != want {
+		return Errorf(EINTERNAL, "the database schema is at migration %d, this build's is %d: migrations are not current", version, want)
+	}
+	return nil
 }

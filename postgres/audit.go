@@ -24,7 +24,7 @@ func (t *tx) AuditHead() (fairway.AuditHead, error) {
 		return h, err
 	}
 	var err error
-	if h.Range, err = decodeRange(rng); err != nil {
+	if h.Range, err = fairway.DecodeTreeRange(rng); err != nil {
 		return h, err
 	}
 	if t.w != nil {
@@ -61,7 +61,7 @@ func (t *tx) setHead(h fairway.AuditHead) error {
 		t.w.head, t.w.headDirty = &h, true
 		return nil
 	}
-	if _, err := t.exec(`UPDATE audit_head SET seq = $1, hash = $2, tree_size = $3, tree_range = $4 WHERE id = 1`, h.Seq, h.Hash, h.TreeSize, encodeRange(h.Range)); err != nil {
+	if _, err := t.exec(`UPDATE audit_head SET seq = $1, hash = $2, tree_size = $3, tree_range = $4 WHERE id = 1`, h.Seq, h.Hash, h.TreeSize, fairway.EncodeTreeRange(h.Range)); err != nil {
 		return err
 	}
 	return t.notifyAudit()
@@ -80,7 +80,7 @@ func (t *tx) storeHead() error {
 		return nil
 	}
 	h := t.w.head
-	if _, err := t.exec(`UPDATE audit_head SET seq = $1, hash = $2, tree_size = $3, tree_range = $4 WHERE id = 1`, h.Seq, h.Hash, h.TreeSize, encodeRange(h.Range)); err != nil {
+	if _, err := t.exec(`UPDATE audit_head SET seq = $1, hash = $2, tree_size = $3, tree_range = $4 WHERE id = 1`, h.Seq, h.Hash, h.TreeSize, fairway.EncodeTreeRange(h.Range)); err != nil {
 		return err
 	}
 	return t.notifyAudit()

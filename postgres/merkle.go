@@ -2,32 +2,11 @@ package postgres
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
 	"fairway"
 )
-
-// encodeRange stores a compact range as its 32-byte hashes end to end.
-func encodeRange(rng [][]byte) []byte {
-	b := make([]byte, 0, 32*len(rng))
-	for _, h := range rng {
-		b = append(b, h...)
-	}
-	return b
-}
-
-func decodeRange(b []byte) ([][]byte, error) {
-	if len(b)%32 != 0 {
-		return nil, fmt.Errorf("audit head: tree range of %d bytes is not whole hashes", len(b))
-	}
-	out := make([][]byte, 0, len(b)/32)
-	for i := 0; i < len(b); i += 32 {
-		out = append(out, append([]byte(nil), b[i:i+32]...))
-	}
-	return out, nil
-}
 
 // insertNodes stores the complete nodes an append finished, in one
 // statement.

@@ -21,7 +21,7 @@ func (t *tx) AuditHead() (fairway.AuditHead, error) {
 	if err != nil {
 		return h, mapErr(err)
 	}
-	if h.Range, err = decodeRange(rng); err != nil {
+	if h.Range, err = fairway.DecodeTreeRange(rng); err != nil {
 		return h, err
 	}
 	if t.w != nil {
@@ -58,7 +58,7 @@ func (t *tx) setHead(h fairway.AuditHead) error {
 		t.w.head, t.w.headDirty = &h, true
 		return nil
 	}
-	_, err := t.exec(`UPDATE audit_head SET seq = ?, hash = ?, tree_size = ?, tree_range = ? WHERE id = 1`, h.Seq, h.Hash, h.TreeSize, encodeRange(h.Range))
+	_, err := t.exec(`UPDATE audit_head SET seq = ?, hash = ?, tree_size = ?, tree_range = ? WHERE id = 1`, h.Seq, h.Hash, h.TreeSize, fairway.EncodeTreeRange(h.Range))
 	return err
 }
 
@@ -67,7 +67,7 @@ func (w *writer) storeHead(ctx context.Context) error {
 	if !w.headDirty {
 		return nil
 	}
-	_, err := w.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ?, tree_size = ?, tree_range = ? WHERE id = 1`, w.head.Seq, w.head.Hash, w.head.TreeSize, encodeRange(w.head.Range))
+	_, err := w.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ?, tree_size = ?, tree_range = ? WHERE id = 1`, w.head.Seq, w.head.Hash, w.head.TreeSize, fairway.EncodeTreeRange(w.head.Range))
 	return err
 }
 

@@ -577,16 +577,7 @@ func isUniqueViolation(err error) bool {
 }
 
 // latestMigration is the number of the newest embedded migration.
-func latestMigration() int {
-	names, _ := fs.Glob(migrations, "migrations/*.sql")
-	latest := 0
-	for _, name := range names {
-		if v, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0]); err == nil && v > latest {
-			latest = v
-		}
-	}
-	return latest
-}
+func latestMigration() int { return fairway.LatestMigration(migrations, "migrations/*.sql") }
 
 // Ready checks that the database file answers and that its schema is at
 // this build's newest migration.
@@ -595,10 +586,7 @@ func (s *Store) Ready(ctx context.Context) error {
 	if err := s.readDB.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&version); err != nil {
 		return fairway.Errorf(fairway.EINTERNAL, "the database does not answer: %v", err)
 	}
-	if want := latestMigration(); version != want {
-		return fairway.Errorf(fairway.EINTERNAL, "the database schema is at migration %d, this build's is %d: migrations are not current", version, want)
-	}
-	return nil
+	return fairway.SchemaCurrent(version, latestMigration())
 }
 
 // Stats returns the store's write figures and its readers' pool use.
