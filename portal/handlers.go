@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"errors"
+	fairwayhttp "fairway/http"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,30 +35,12 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, v *view, err error
 	status := http.StatusInternalServerError
 	if errors.As(err, &fe) {
 		msg = fe.Message
-		status = httpStatus(fe.Code)
+		status = fairwayhttp.ErrorStatus(fe.Code)
 	} else {
 		p.logger.Error("portal", "path", r.URL.Path, "err", err)
 	}
 	v.Title = http.StatusText(status)
 	p.render(w, r, status, "error", v, errorData{Message: msg})
-}
-
-func httpStatus(code string) int {
-	switch code {
-	case fairway.EINVALID:
-		return http.StatusBadRequest
-	case fairway.ENOTFOUND:
-		return http.StatusNotFound
-	case fairway.ECONFLICT:
-		return http.StatusConflict
-	case fairway.EFORBIDDEN:
-		return http.StatusForbidden
-	case fairway.EUNAUTHORIZED, fairway.ESTEPUP:
-		return http.StatusUnauthorized
-	case fairway.EGATEFAILED:
-		return http.StatusUnprocessableEntity
-	}
-	return http.StatusInternalServerError
 }
 
 func (p *Portal) overview(ctx context.Context, r *http.Request, v *view) (string, any, error) {
@@ -214,7 +197,7 @@ func (p *Portal) taskWithError(w http.ResponseWriter, r *http.Request, c *caller
 	d.Error = refusalText(refusal)
 	status := http.StatusInternalServerError
 	if code := fairway.ErrorCode(refusal); code != fairway.EINTERNAL {
-		status = httpStatus(code)
+		status = fairwayhttp.ErrorStatus(code)
 	}
 	p.render(w, r, status, "task", v, d)
 }
