@@ -178,20 +178,30 @@ func Graph(ctx context.Context, s fairway.Store, tasks, edges int, seed uint64) 
 			return err
 		}
 	}
+	return randomEdges(ctx, s, rng, "G", tasks, edges, chunk)
+}
+
+// randomEdges adds edges dependencies between distinct random tasks
+// PREFIX-000000 … of tasks, each blocked by one created before it (so no
+// cycle), chunk per transaction.
+func randomEdges(ctx context.Context, s fairway.Store, rng *rand.Rand, prefix string, tasks, edges, chunk int) error {
 	seen := map[[2]int]bool{}
 	for lo := 0; lo < edges; lo += chunk {
-		err := s.Update(ctx, func(tx fairway.Tx) error {
-			for n := lo; n < min(lo+chunk, edges); {
-				blocked := 1 + rng.IntN(tasks-1)
-				blocker := rng.IntN(blocked)
-				if seen[[2]int{blocked, blocker}] {
-					continue
-				}
+		var pairs [][2]int
+		for len(pairs) < min(chunk, edges-lo) {
+			blocked := 1 + rng.IntN(tasks-1)
+			blocker := rng.IntN(blocked)
+			if !seen[[2]int{blocked, blocker}] {
 				seen[[2]int{blocked, blocker}] = true
-				if err := tx.InsertDependency(fmt.Sprintf("G-%06d", blocked), fmt.Sprintf("G-%06d", blocker)); err != nil {
+				pairs = append(pairs, [2]int{blocked, blocker})
+			}
+		}
+		// The pairs are drawn before the transaction, which may run again.
+		err := s.Update(ctx, func(tx fairway.Tx) error {
+			for _, p := range pairs {
+				if err := tx.InsertDependency(fmt.Sprintf("%s-%06d", prefix, p[0]), fmt.Sprintf("%s-%06d", prefix, p[1])); err != nil {
 					return err
 				}
-				n++
 			}
 			return nil
 		})

@@ -73,26 +73,5 @@ func LaneGraph(ctx context.Context, l *ledger.Ledger, as context.Context, tasks,
 			return err
 		}
 	}
-	seen := map[[2]int]bool{}
-	for lo := 0; lo < edges; lo += chunk {
-		err := s.Update(ctx, func(tx fairway.Tx) error {
-			for n := lo; n < min(lo+chunk, edges); {
-				blocked := 1 + rng.IntN(tasks-1)
-				blocker := rng.IntN(blocked)
-				if seen[[2]int{blocked, blocker}] {
-					continue
-				}
-				seen[[2]int{blocked, blocker}] = true
-				if err := tx.InsertDependency(fmt.Sprintf("L-%06d", blocked), fmt.Sprintf("L-%06d", blocker)); err != nil {
-					return err
-				}
-				n++
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return randomEdges(ctx, s, rng, "L", tasks, edges, chunk)
 }
