@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -39,18 +40,35 @@ func appendAudit(ctx context.Context, s *sqlite.Store, i int64, tree bool) error
 	})
 }
 
-// TreeAppends measures durable audit appends per second from writers
-// goroutines on two stores, one keeping the Merkle tree and one not,
-// alternating rounds of total/rounds appends so both see the same disk.
-func TreeAppends(ctx context.Context, dir string, opts sqlite.Options, writers, total, rounds int) (plain, tree float64, err error) {
+// AppendFigures compare durable audit appends with and without the
+// Merkle tree, as medians over alternating rounds.
+type AppendFigures struct {
+	// Plain and Tree are appends per second.
+	Plain, Tree float64
+	// PlainCPU and TreeCPU are this process's processor time per append.
+	PlainCPU, TreeCPU time.Duration
+	// RateRatio and CPURatio are the medians of each round's tree figure
+	// over its plain one: the two ran back to back, on the same machine
+	// load, so their ratio is steadier than the ratio of the medians.
+	RateRatio, CPURatio float64
+}
+
+// TreeAppends measures durable audit appends from writers goroutines on
+// two stores, one keeping the Merkle tree and one not, in rounds of
+// total/rounds appends that alternate between them so both see the same
+// disk and the same neighbours; each figure is the median of its rounds,
+// so that one round slowed by another process does not decide it.
+func TreeAppends(ctx context.Context, dir string, opts sqlite.Options, writers, total, rounds int) (*AppendFigures, error) {
 	var stores [2]*sqlite.Store
 	for k := range stores {
+		var err error
 		if stores[k], err = sqlite.Open(ctx, filepath.Join(dir, fmt.Sprintf("tree-%d-%d", writers, k), "fairway.db"), opts); err != nil {
-			return 0, 0, err
+			return nil, err
 		}
 		defer stores[k].Close()
 	}
-	var elapsed [2]time.Duration
+	var rates [2][]float64
+	var cpus [2][]time.Duration
 	per := total / rounds
 	var seq [2]int64
 	for r := 0; r < rounds; r++ {
@@ -58,17 +76,30 @@ func TreeAppends(ctx context.Context, dir string, opts sqlite.Options, writers, 
 			// Alternate which goes first, so neither always follows the
 			// other's fsyncs.
 			k = (k + r) % 2
-			start := time.Now()
+			start, cpu := time.Now(), CPUTime()
 			base := seq[k]
 			if _, err := parallel(writers, per, func(i int64) error { return appendAudit(ctx, stores[k], base+i, k == 1) }); err != nil {
-				return 0, 0, err
+				return nil, err
 			}
-			elapsed[k] += time.Since(start)
+			rates[k] = append(rates[k], float64(per)/time.Since(start).Seconds())
+			cpus[k] = append(cpus[k], (CPUTime()-cpu)/time.Duration(per))
 			seq[k] += int64(per)
 		}
 	}
-	n := float64(per * rounds)
-	return n / elapsed[0].Seconds(), n / elapsed[1].Seconds(), nil
+	f := &AppendFigures{Plain: median(rates[0]), Tree: median(rates[1]), PlainCPU: Median(cpus[0]), TreeCPU: Median(cpus[1])}
+	var rateRatios, cpuRatios []float64
+	for r := range rates[0] {
+		rateRatios = append(rateRatios, rates[1][r]/rates[0][r])
+		cpuRatios = append(cpuRatios, float64(cpus[1][r])/float64(cpus[0][r]))
+	}
+	f.RateRatio, f.CPURatio = median(rateRatios), median(cpuRatios)
+	return f, nil
+}
+
+func median(r []float64) float64 {
+	s := append([]float64(nil), r...)
+	sort.Float64s(s)
+	return s[len(s)/2]
 }
 
 // bigTree is an RFC 6962 tree of synthetic leaves kept in memory: every

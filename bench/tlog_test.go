@@ -32,9 +32,9 @@ func TestLogVerify_Verifies(t *testing.T) {
 // the ledger uses.
 func TestTreeAppends_BothStoresAppend(t *testing.T) {
 	dir := t.TempDir()
-	plain, tree, err := TreeAppends(context.Background(), dir, sqlite.Options{}, 4, 40, 2)
-	if err != nil || plain <= 0 || tree <= 0 {
-		t.Fatalf("TreeAppends = %v, %v, %v", plain, tree, err)
+	f, err := TreeAppends(context.Background(), dir, sqlite.Options{}, 4, 40, 2)
+	if err != nil || f.Plain <= 0 || f.Tree <= 0 || f.PlainCPU <= 0 || f.TreeCPU <= 0 {
+		t.Fatalf("TreeAppends = %+v, %v", f, err)
 	}
 	s, err := sqlite.Open(context.Background(), filepath.Join(dir, "tree-4-1", "fairway.db"), sqlite.Options{})
 	if err != nil {

@@ -138,7 +138,7 @@ func checkAgainstTree(tx fairway.Tx, c *fairway.Checkpoint) error {
 	if c.Size > head.TreeSize {
 		return fairway.Errorf(fairway.EINVALID, "note: the checkpoint signs %d events but the log holds %d; sign the current tree (`fairway audit checkpoint`)", c.Size, head.TreeSize)
 	}
-	root, err := tlog.RootAt(c.Size, tx.MerkleHashes)
+	root, err := tlog.RootAt(c.Size, treeNodes(tx))
 	if err != nil {
 		return err
 	}
@@ -187,11 +187,11 @@ func (l *Ledger) InclusionProof(ctx context.Context, seq, size int64) (*fairway.
 		if len(events) == 0 || events[0].Seq != seq {
 			return fairway.Errorf(fairway.ENOTFOUND, "audit event %d is missing; run `fairway audit verify`", seq)
 		}
-		path, err := tlog.Inclusion(seq-1, size, tx.MerkleHashes)
+		path, err := tlog.Inclusion(seq-1, size, treeNodes(tx))
 		if err != nil {
 			return err
 		}
-		root, err := tlog.RootAt(size, tx.MerkleHashes)
+		root, err := tlog.RootAt(size, treeNodes(tx))
 		if err != nil {
 			return err
 		}
@@ -220,15 +220,15 @@ func (l *Ledger) ConsistencyProof(ctx context.Context, from, to int64) (*fairway
 		if from < 1 || from > to {
 			return fairway.FieldError("from", "must be between 1 and %d (the size proved to)", to)
 		}
-		path, err := tlog.Consistency(from, to, tx.MerkleHashes)
+		path, err := tlog.Consistency(from, to, treeNodes(tx))
 		if err != nil {
 			return err
 		}
-		r1, err := tlog.RootAt(from, tx.MerkleHashes)
+		r1, err := tlog.RootAt(from, treeNodes(tx))
 		if err != nil {
 			return err
 		}
-		r2, err := tlog.RootAt(to, tx.MerkleHashes)
+		r2, err := tlog.RootAt(to, treeNodes(tx))
 		if err != nil {
 			return err
 		}
@@ -238,11 +238,34 @@ func (l *Ledger) ConsistencyProof(ctx context.Context, from, to int64) (*fairway
 	return out, err
 }
 
-// verifyTree checks the stored Merkle tree against the events: every leaf
-// is the hash of its event and the head's root is the root of them all.
-// It names the first event whose stored leaf differs. A log rewritten
-// together with its tree passes here; only a checkpoint signed before the
-// rewrite catches that (`fairway audit verify --checkpoint`).
+// treeNodes reads the audit tree's nodes in tx: the stored ones from the
+// store, the lower ones hashed up from their events.
+func treeNodes(tx fairway.Tx) tlog.Fetch {
+	return tlog.Nodes(tx.MerkleHashes, func(from, to int64) ([][]byte, error) {
+		events, err := tx.AuditEvents(fairway.AuditFilter{AfterSeq: from, Limit: int(to - from)})
+		if err != nil {
+			return nil, err
+		}
+		out := make([][]byte, 0, len(events))
+		for i, e := range events {
+			if e.Seq != from+int64(i)+1 {
+				break
+			}
+			out = append(out, tlog.LeafHash(e))
+		}
+		if int64(len(out)) != to-from {
+			return nil, fairway.Errorf(fairway.ENOTFOUND, "audit event %d is missing; run `fairway audit verify`", from+int64(len(out))+1)
+		}
+		return out, nil
+	})
+}
+
+// verifyTree checks the stored Merkle tree against the events: every
+// stored node is the hash of the events under it and the head's root is
+// the root of them all. It names the first event under the first node
+// that differs. A log rewritten together with its tree passes here; only
+// a checkpoint signed before the rewrite catches that (`fairway audit
+// verify --checkpoint`).
 func verifyTree(tx fairway.Tx, head fairway.AuditHead, res *fairway.AuditVerification) (*fairway.AuditVerification, error) {
 	if head.TreeSize != head.Seq {
 		// A log older than its tree, not caught up yet: nothing to compare.
@@ -252,30 +275,46 @@ func verifyTree(tx fairway.Tx, head fairway.AuditHead, res *fairway.AuditVerific
 		res.OK, res.FirstBadSeq, res.Problem = false, seq, problem
 		return res, nil
 	}
+	var nodes []fairway.MerkleNode
 	v := tlog.NewLogVerifier(nil)
+	v.OnStoredNode = func(n fairway.MerkleNode) { nodes = append(nodes, n) }
 	for after := int64(0); after < head.Seq; {
-		page, err := tx.AuditEvents(fairway.AuditFilter{AfterSeq: after, Limit: 1000})
+		page, err := tx.AuditEvents(fairway.AuditFilter{AfterSeq: after, Limit: 1024})
 		if err != nil {
 			return nil, err
 		}
 		if len(page) == 0 {
 			break
 		}
-		ids := make([]fairway.MerkleNodeID, len(page))
-		for i, e := range page {
-			ids[i] = fairway.MerkleNodeID{Index: e.Seq - 1}
+		nodes = nodes[:0]
+		for _, e := range page {
+			v.Add(e)
 		}
-		leaves, err := tx.MerkleHashes(ids)
+		ids := make([]fairway.MerkleNodeID, len(nodes))
+		for i, n := range nodes {
+			ids[i] = n.MerkleNodeID
+		}
+		if len(ids) == 0 {
+			after = page[len(page)-1].Seq
+			continue
+		}
+		stored, err := tx.MerkleHashes(ids)
 		if fairway.ErrorCode(err) == fairway.ENOTFOUND {
-			return bad(page[0].Seq, fmt.Sprintf("the audit tree lacks leaves for events %d to %d (deleted)", page[0].Seq, page[len(page)-1].Seq))
-		} else if err != nil {
+			for _, id := range ids {
+				if _, err := tx.MerkleHashes([]fairway.MerkleNodeID{id}); fairway.ErrorCode(err) == fairway.ENOTFOUND {
+					first, last := coveredEvents(id)
+					return bad(first, fmt.Sprintf("the audit tree lacks its node over events %d to %d (deleted)", first, last))
+				}
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
-		for i, e := range page {
-			if !tlog.SameRoot(leaves[i], tlog.LeafHash(e)) {
-				return bad(e.Seq, fmt.Sprintf("event %d is not the leaf the audit tree holds for it (edited)", e.Seq))
+		for i, n := range nodes {
+			if !tlog.SameRoot(stored[i], n.Hash) {
+				first, last := coveredEvents(n.MerkleNodeID)
+				return bad(first, fmt.Sprintf("events %d to %d do not hash to the audit tree's node over them: one of them, or the node, was edited", first, last))
 			}
-			v.Add(e)
 		}
 		after = page[len(page)-1].Seq
 	}
@@ -285,7 +324,16 @@ func verifyTree(tx fairway.Tx, head fairway.AuditHead, res *fairway.AuditVerific
 		return nil, err
 	}
 	if !tlog.SameRoot(got.Root, want) {
-		return bad(head.Seq, fmt.Sprintf("the audit tree's root for %d events is not the root of the events (the tree was edited)", head.Seq))
+		first := head.Seq&^(1<<tlog.StoredLevel-1) + 1
+		if first > head.Seq {
+			first = head.Seq
+		}
+		return bad(first, fmt.Sprintf("the audit tree's root for %d events is not the root of the events: one of events %d to %d, or the tree's head, was edited", head.Seq, first, head.Seq))
 	}
 	return res, nil
+}
+
+// coveredEvents returns the first and last event under a tree node.
+func coveredEvents(id fairway.MerkleNodeID) (first, last int64) {
+	return id.Index<<id.Level + 1, (id.Index + 1) << id.Level
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"fairway"
 	"fairway/ledger"
@@ -117,6 +118,102 @@ func TestAuditVerify_DetectsTampering(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			path := seedLog(t)
 			if v := verify(t, path); !v.OK || v.Events != 8 {
+				t.Fatalf("before tampering: %+v", v)
+			}
+			c.tamper(t, path)
+			v := verify(t, path)
+			if v.OK || v.FirstBadSeq != c.firstBad || v.Problem != c.problem {
+				t.Fatalf("verify = ok %v first bad %d %q; want first bad %d %q", v.OK, v.FirstBadSeq, v.Problem, c.firstBad, c.problem)
+			}
+		})
+	}
+}
+
+// A forger who rewrites an event and recomputes the hash chain after it,
+// but not the Merkle tree, is caught by the tree: by the stored node over
+// the event's 64, or, in the last partial run of events, by the head's
+// root. Deleting a stored node is caught too.
+func TestAuditVerify_DetectsTreeTampering(t *testing.T) {
+	seed := func(t *testing.T) string {
+		path := filepath.Join(t.TempDir(), "fairway.db")
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := ledger.New(s, nil)
+		ctx := context.Background()
+		if _, err := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: "human"}); err != nil {
+			t.Fatal(err)
+		}
+		as := fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice"})
+		for i := 1; i <= 99; i++ {
+			if _, err := l.CreateTask(as, fairway.TaskCreate{Key: fmt.Sprintf("T-%d", i), Title: "task"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	// rechain rewrites event seq's subject and every hash from it on,
+	// and the head's hash, as a forger who knows the algorithm would.
+	rechain := func(t *testing.T, path string, seq int64) {
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.Query(`SELECT seq, at, actor, actor_kind, action, subject, change, prev, hash FROM audit_events WHERE seq >= ? - 1 ORDER BY seq`, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var events []*fairway.AuditEvent
+		for rows.Next() {
+			var e fairway.AuditEvent
+			var at int64
+			var change string
+			if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.ActorKind, &e.Action, &e.Subject, &change, &e.Prev, &e.Hash); err != nil {
+				t.Fatal(err)
+			}
+			e.At, e.Change = time.Unix(0, at).UTC(), []byte(change)
+			events = append(events, &e)
+		}
+		rows.Close()
+		prev := events[0].Hash
+		for _, e := range events[1:] {
+			if e.Seq == seq {
+				e.Subject = "T-FORGED"
+			}
+			e.Prev = prev
+			e.Hash = e.ComputeHash()
+			prev = e.Hash
+			if _, err := db.Exec(`UPDATE audit_events SET subject = ?, prev = ?, hash = ? WHERE seq = ?`, e.Subject, e.Prev, e.Hash, e.Seq); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.Exec(`UPDATE audit_head SET hash = ? WHERE id = 1`, prev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name     string
+		tamper   func(t *testing.T, path string)
+		firstBad int64
+		problem  string
+	}{
+		{"event under a stored node", func(t *testing.T, p string) { rechain(t, p, 10) }, 1,
+			"events 1 to 64 do not hash to the audit tree's node over them: one of them, or the node, was edited"},
+		{"event after the last stored node", func(t *testing.T, p string) { rechain(t, p, 90) }, 65,
+			"the audit tree's root for 100 events is not the root of the events: one of events 65 to 100, or the tree's head, was edited"},
+		{"stored node deleted", func(t *testing.T, p string) {
+			rawExec(t, p, `DROP TRIGGER IF EXISTS merkle_nodes_no_delete`, `DELETE FROM merkle_nodes WHERE level = 6 AND idx = 0`)
+		}, 1, "the audit tree lacks its node over events 1 to 64 (deleted)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := seed(t)
+			if v := verify(t, path); !v.OK || v.Events != 100 {
 				t.Fatalf("before tampering: %+v", v)
 			}
 			c.tamper(t, path)

@@ -36,31 +36,39 @@ func appendEvents(t *testing.T, s fairway.Store, n int) []*fairway.AuditEvent {
 }
 
 // The store keeps the tree nodes and the head's compact range as given:
-// every leaf is readable, the range yields the root of the events, and a
-// node never stored is ENOTFOUND.
+// every node the ledger gave it (one per 64 events and those above) reads
+// back, the range yields the root of the events, and a node never stored
+// is ENOTFOUND.
 func testMerkleTreeKept(t *testing.T, s fairway.Store) {
-	events := appendEvents(t, s, 11)
+	events := appendEvents(t, s, 130)
 	view(t, s, func(tx fairway.Tx) error {
 		head, err := tx.AuditHead()
 		if err != nil {
 			return err
 		}
-		if head.Seq != 11 || head.TreeSize != 11 || len(head.Range) != 3 {
-			t.Fatalf("head = seq %d tree %d range %d hashes; want 11, 11, 3", head.Seq, head.TreeSize, len(head.Range))
+		if head.Seq != 130 || head.TreeSize != 130 || len(head.Range) != 2 {
+			t.Fatalf("head = seq %d tree %d range %d hashes; want 130, 130, 2", head.Seq, head.TreeSize, len(head.Range))
 		}
+		var want []fairway.MerkleNode
 		v := tlog.NewLogVerifier(nil)
-		ids := make([]fairway.MerkleNodeID, len(events))
-		for i, e := range events {
+		v.OnStoredNode = func(n fairway.MerkleNode) { want = append(want, n) }
+		for _, e := range events {
 			v.Add(e)
-			ids[i] = fairway.MerkleNodeID{Index: int64(i)}
 		}
-		leaves, err := tx.MerkleHashes(ids)
+		ids := make([]fairway.MerkleNodeID, len(want))
+		for i, n := range want {
+			ids[i] = n.MerkleNodeID
+		}
+		if fmt.Sprint(ids) != "[{6 0} {6 1} {7 0}]" {
+			t.Fatalf("nodes to store = %v, want 6/0, 6/1, 7/0", ids)
+		}
+		got, err := tx.MerkleHashes(ids)
 		if err != nil {
 			return err
 		}
-		for i, e := range events {
-			if !bytes.Equal(leaves[i], tlog.LeafHash(e)) {
-				t.Errorf("leaf %d = %x, want %x", i, leaves[i], tlog.LeafHash(e))
+		for i, n := range want {
+			if !bytes.Equal(got[i], n.Hash) {
+				t.Errorf("node %v = %x, want %x", n.MerkleNodeID, got[i], n.Hash)
 			}
 		}
 		root, err := tlog.Root(head.TreeSize, head.Range)
@@ -70,11 +78,10 @@ func testMerkleTreeKept(t *testing.T, s fairway.Store) {
 		if want := v.Finish().Root; !bytes.Equal(root, want) {
 			t.Errorf("root from the stored range = %x, want %x", root, want)
 		}
-		// Level 3 node 0 covers leaves 0-7; node 1 would need 16 leaves.
-		if _, err := tx.MerkleHashes([]fairway.MerkleNodeID{{Level: 3, Index: 0}}); err != nil {
-			t.Errorf("node 3/0: %v", err)
-		}
-		_, err = tx.MerkleHashes([]fairway.MerkleNodeID{{Level: 0, Index: 1}, {Level: 3, Index: 1}})
+		// Node 6/2 would need 192 events; level 0 is never stored.
+		_, err = tx.MerkleHashes([]fairway.MerkleNodeID{{Level: 6, Index: 0}, {Level: 6, Index: 2}})
+		wantCode(t, err, fairway.ENOTFOUND)
+		_, err = tx.MerkleHashes([]fairway.MerkleNodeID{{Level: 0, Index: 1}})
 		wantCode(t, err, fairway.ENOTFOUND)
 		return nil
 	})
@@ -83,7 +90,7 @@ func testMerkleTreeKept(t *testing.T, s fairway.Store) {
 // A write that fails leaves the head's tree where it was, also when other
 // writes share its commit.
 func testMerkleRollbackKeepsTree(t *testing.T, s fairway.Store) {
-	appendEvents(t, s, 3)
+	appendEvents(t, s, 63)
 	var before fairway.AuditHead
 	view(t, s, func(tx fairway.Tx) (err error) { before, err = tx.AuditHead(); return err })
 	err := s.Update(ctx, func(tx fairway.Tx) error {
@@ -111,7 +118,8 @@ func testMerkleRollbackKeepsTree(t *testing.T, s fairway.Store) {
 		if head.TreeSize != before.TreeSize || !equalRanges(head.Range, before.Range) {
 			t.Errorf("tree after a failed write = %d %x, want %d %x", head.TreeSize, head.Range, before.TreeSize, before.Range)
 		}
-		_, err = tx.MerkleHashes([]fairway.MerkleNodeID{{Index: 3}})
+		// The refused 64th event would have finished node 6/0.
+		_, err = tx.MerkleHashes([]fairway.MerkleNodeID{{Level: 6, Index: 0}})
 		wantCode(t, err, fairway.ENOTFOUND)
 		return nil
 	})

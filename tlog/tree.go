@@ -30,22 +30,119 @@ func LeafHash(e *fairway.AuditEvent) []byte {
 // EmptyRoot is the root of the tree with no leaves: SHA-256 of nothing.
 func EmptyRoot() []byte { return hasher.EmptyRoot() }
 
+// StoredLevel is the lowest level of the tree nodes a store keeps. A node
+// below it lies inside one perfect subtree of 2^StoredLevel leaves and is
+// recomputed from those events when a proof needs it (Nodes): storing
+// every node cost two rows per event, this one row per 32 events, and a
+// proof reads at most 64 more events.
+const StoredLevel = 6
+
 // Append computes what adding leaf (the tree's leaf number size) does to a
 // tree of size leaves whose compact range is rng: the complete nodes it
-// finishes, leaf first, and the new compact range. rng is not modified.
+// finishes that a store keeps (level StoredLevel and above, lowest first)
+// and the new compact range. rng is not modified.
 func Append(size int64, rng [][]byte, leaf []byte) (*fairway.MerkleAppend, error) {
 	r, err := factory.NewRange(0, uint64(size), clone(rng))
 	if err != nil {
 		return nil, fmt.Errorf("audit tree head: %w", err)
 	}
 	out := &fairway.MerkleAppend{}
-	if err := r.Append(leaf, func(id compact.NodeID, hash []byte) {
-		out.Nodes = append(out.Nodes, fairway.MerkleNode{MerkleNodeID: fromID(id), Hash: hash})
-	}); err != nil {
+	if err := r.Append(leaf, storedNodes(func(n fairway.MerkleNode) { out.Nodes = append(out.Nodes, n) })); err != nil {
 		return nil, err
 	}
 	out.Range = r.Hashes()
 	return out, nil
+}
+
+// storedNodes adapts visit to a compact range's visitor, passing on only
+// the nodes a store keeps.
+func storedNodes(visit func(fairway.MerkleNode)) compact.VisitFn {
+	if visit == nil {
+		return nil
+	}
+	return func(id compact.NodeID, hash []byte) {
+		if id.Level >= StoredLevel {
+			visit(fairway.MerkleNode{MerkleNodeID: fromID(id), Hash: hash})
+		}
+	}
+}
+
+// Leaves returns the leaf hashes of the events numbered from to to-1
+// (leaf i is event i+1), all of them or an error.
+type Leaves func(from, to int64) ([][]byte, error)
+
+// Nodes returns a Fetch over a store that keeps the nodes from
+// StoredLevel up: those it reads with stored, the lower ones it hashes up
+// from their leaves, reading each run of leaves once per call.
+func Nodes(stored Fetch, leaves Leaves) Fetch {
+	return func(ids []fairway.MerkleNodeID) ([][]byte, error) {
+		out := make([][]byte, len(ids))
+		var high []fairway.MerkleNodeID
+		var highAt []int
+		// spans are the leaves the low nodes need, one run per subtree
+		// of 2^StoredLevel leaves.
+		type span struct{ from, to int64 }
+		spans := map[int64]*span{}
+		for i, id := range ids {
+			if id.Level >= StoredLevel {
+				high, highAt = append(high, id), append(highAt, i)
+				continue
+			}
+			if id.Index < 0 || id.Index > (1<<62)>>id.Level {
+				return nil, fairway.Errorf(fairway.EINVALID, "audit tree node %d/%d: no such node", id.Level, id.Index)
+			}
+			from := id.Index << id.Level
+			to := from + 1<<id.Level
+			b := from >> StoredLevel
+			if s, ok := spans[b]; ok {
+				s.from, s.to = min(s.from, from), max(s.to, to)
+			} else {
+				spans[b] = &span{from, to}
+			}
+		}
+		if len(high) > 0 {
+			hashes, err := stored(high)
+			if err != nil {
+				return nil, err
+			}
+			for k, i := range highAt {
+				out[i] = hashes[k]
+			}
+		}
+		read := map[int64][][]byte{}
+		for b, s := range spans {
+			hs, err := leaves(s.from, s.to)
+			if err != nil {
+				return nil, err
+			}
+			if int64(len(hs)) != s.to-s.from {
+				return nil, fairway.Errorf(fairway.ENOTFOUND, "audit tree leaves %d to %d: %d of %d found", s.from, s.to-1, len(hs), s.to-s.from)
+			}
+			read[b] = hs
+		}
+		for i, id := range ids {
+			if id.Level >= StoredLevel {
+				continue
+			}
+			from := id.Index << id.Level
+			s := spans[from>>StoredLevel]
+			out[i] = subtreeRoot(read[from>>StoredLevel][from-s.from : from-s.from+1<<id.Level])
+		}
+		return out, nil
+	}
+}
+
+// subtreeRoot hashes a perfect subtree's leaves (a power of two of them)
+// up to its root.
+func subtreeRoot(leaves [][]byte) []byte {
+	level := append([][]byte(nil), leaves...)
+	for len(level) > 1 {
+		for i := 0; i < len(level)/2; i++ {
+			level[i] = hasher.HashChildren(level[2*i], level[2*i+1])
+		}
+		level = level[:len(level)/2]
+	}
+	return level[0]
 }
 
 // Root returns the root of the tree of size leaves with compact range rng.

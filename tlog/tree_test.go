@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/merkle/testonly"
 
@@ -12,11 +13,15 @@ import (
 	"fairway/tlog"
 )
 
-// memTree keeps the nodes Append reports, as a store does.
+// memTree keeps the nodes Append reports, as a store does, and the leaf
+// hashes, as the events do; fetch reads it as the ledger reads a store.
 type memTree struct {
-	size  int64
-	rng   [][]byte
-	nodes map[fairway.MerkleNodeID][]byte
+	size   int64
+	rng    [][]byte
+	nodes  map[fairway.MerkleNodeID][]byte
+	leaves [][]byte
+	// leafReads counts the leaf hashes fetch read.
+	leafReads int
 }
 
 func newMemTree() *memTree { return &memTree{nodes: map[fairway.MerkleNodeID][]byte{}} }
@@ -31,12 +36,15 @@ func (m *memTree) add(t testing.TB, leaf []byte) {
 		if _, dup := m.nodes[n.MerkleNodeID]; dup {
 			t.Fatalf("node %+v reported twice", n.MerkleNodeID)
 		}
+		if n.Level < tlog.StoredLevel {
+			t.Fatalf("node %+v reported for storing, below level %d", n.MerkleNodeID, tlog.StoredLevel)
+		}
 		m.nodes[n.MerkleNodeID] = n.Hash
 	}
-	m.size, m.rng = m.size+1, app.Range
+	m.size, m.rng, m.leaves = m.size+1, app.Range, append(m.leaves, leaf)
 }
 
-func (m *memTree) fetch(ids []fairway.MerkleNodeID) ([][]byte, error) {
+func (m *memTree) stored(ids []fairway.MerkleNodeID) ([][]byte, error) {
 	out := make([][]byte, len(ids))
 	for i, id := range ids {
 		h, ok := m.nodes[id]
@@ -46,6 +54,64 @@ func (m *memTree) fetch(ids []fairway.MerkleNodeID) ([][]byte, error) {
 		out[i] = h
 	}
 	return out, nil
+}
+
+func (m *memTree) fetch(ids []fairway.MerkleNodeID) ([][]byte, error) {
+	return tlog.Nodes(m.stored, func(from, to int64) ([][]byte, error) {
+		if to > int64(len(m.leaves)) {
+			return nil, fmt.Errorf("leaves %d to %d: only %d leaves", from, to, len(m.leaves))
+		}
+		m.leafReads += int(to - from)
+		return m.leaves[from:to], nil
+	})(ids)
+}
+
+// A store keeps one node per 2^StoredLevel leaves and those above it;
+// every complete node of the tree, stored or not, reads as the reference
+// tree's, and a fetch reads at most one subtree of leaves per low node.
+func TestNodes_StoredAndComputedMatchTheFullTree(t *testing.T) {
+	const n = 300
+	m := newMemTree()
+	full := map[fairway.MerkleNodeID][]byte{}
+	ref := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	r := ref.NewEmptyRange(0)
+	for k := 0; k < n; k++ {
+		leaf := rfc6962.DefaultHasher.HashLeaf([]byte(fmt.Sprint(k)))
+		m.add(t, leaf)
+		if err := r.Append(leaf, func(id compact.NodeID, h []byte) {
+			full[fairway.MerkleNodeID{Level: uint8(id.Level), Index: int64(id.Index)}] = h
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 300 leaves: 4 nodes at level 6, 2 at level 7, 1 at level 8.
+	if len(m.nodes) != 7 {
+		t.Fatalf("stored %d nodes, want 7: %v", len(m.nodes), m.nodes)
+	}
+	for id, want := range full {
+		m.leafReads = 0
+		got, err := m.fetch([]fairway.MerkleNodeID{id})
+		if err != nil || !bytes.Equal(got[0], want) {
+			t.Fatalf("node %+v = %x, %v; want %x", id, got, err, want)
+		}
+		if id.Level < tlog.StoredLevel && m.leafReads != 1<<id.Level || id.Level >= tlog.StoredLevel && m.leafReads != 0 {
+			t.Fatalf("node %+v read %d leaves", id, m.leafReads)
+		}
+	}
+	// Two low nodes of one subtree share one read of the leaves.
+	m.leafReads = 0
+	if _, err := m.fetch([]fairway.MerkleNodeID{{Level: 0, Index: 64}, {Level: 2, Index: 31}, {Level: 3, Index: 8}}); err != nil {
+		t.Fatal(err)
+	}
+	if m.leafReads != 64 {
+		t.Fatalf("three nodes of leaves 64-127 read %d leaves, want 64 (one run)", m.leafReads)
+	}
+	if _, err := m.fetch([]fairway.MerkleNodeID{{Level: 3, Index: -1}}); err == nil {
+		t.Fatal("a node at a negative index was fetched")
+	}
+	if _, err := m.fetch([]fairway.MerkleNodeID{{Level: 2, Index: 75}}); err == nil {
+		t.Fatal("a node over leaves 300-303, not all appended, was fetched")
+	}
 }
 
 // The RFC 6962 known answers: the roots of the trees built from the test

@@ -38,6 +38,10 @@ type LogVerifier struct {
 	// good is the largest checkpoint size matched so far.
 	good int64
 	res  *Verification
+	// OnStoredNode, when set, is given every complete node a store keeps
+	// (level StoredLevel and up) as the events finish it, so that a
+	// verifier can compare them with the stored ones.
+	OnStoredNode func(fairway.MerkleNode)
 }
 
 // NewLogVerifier returns a verifier against checkpoints already opened
@@ -57,7 +61,7 @@ func (v *LogVerifier) Add(e *fairway.AuditEvent) bool {
 		bad := v.chain.Finish(fairway.AuditHead{})
 		return v.fail(bad.FirstBadSeq, bad.Problem)
 	}
-	if err := v.rng.Append(LeafHash(e), nil); err != nil {
+	if err := v.rng.Append(LeafHash(e), storedNodes(v.OnStoredNode)); err != nil {
 		return v.fail(e.Seq, err.Error())
 	}
 	v.res.Events++
