@@ -52,20 +52,22 @@ const GenesisHash = "00000000000000000000000000000000000000000000000000000000000
 // alike, whatever bytes they hold; At is written as integer nanoseconds so
 // that no time formatting can change it. It is the preimage of Hash and
 // the leaf of the log's Merkle tree.
-func (e *AuditEvent) LeafData() []byte {
-	fields := [][]byte{[]byte(e.Actor), []byte(e.ActorKind), []byte(e.Action), []byte(e.Subject), e.Change, []byte(e.Prev)}
-	size := 16
-	for _, f := range fields {
-		size += 8 + len(f)
-	}
-	b := make([]byte, 0, size)
+func (e *AuditEvent) LeafData() []byte { return e.AppendLeafData(nil) }
+
+// AppendLeafData appends the event's encoding (LeafData) to dst, so that
+// a hash with a prefix (the Merkle tree's leaf) needs no second copy.
+func (e *AuditEvent) AppendLeafData(dst []byte) []byte {
+	b := slices.Grow(dst, 16+6*8+len(e.Actor)+len(e.ActorKind)+len(e.Action)+len(e.Subject)+len(e.Change)+len(e.Prev))
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Seq))
 	b = binary.BigEndian.AppendUint64(b, uint64(e.At.UnixNano()))
-	for _, f := range fields {
+	for _, f := range [...]string{e.Actor, e.ActorKind, e.Action, e.Subject} {
 		b = binary.BigEndian.AppendUint64(b, uint64(len(f)))
 		b = append(b, f...)
 	}
-	return b
+	b = binary.BigEndian.AppendUint64(b, uint64(len(e.Change)))
+	b = append(b, e.Change...)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(e.Prev)))
+	return append(b, e.Prev...)
 }
 
 // ComputeHash returns the hash of the event's fields other than Hash.

@@ -7,7 +7,9 @@
 package tlog
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"math/bits"
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
@@ -24,7 +26,8 @@ var factory = &compact.RangeFactory{Hash: hasher.HashChildren}
 // LeafHash returns the RFC 6962 leaf hash of an event: SHA-256 of 0x00
 // followed by the event's encoding (AuditEvent.LeafData).
 func LeafHash(e *fairway.AuditEvent) []byte {
-	return hasher.HashLeaf(e.LeafData())
+	sum := sha256.Sum256(e.AppendLeafData([]byte{rfc6962.RFC6962LeafHashPrefix}))
+	return sum[:]
 }
 
 // EmptyRoot is the root of the tree with no leaves: SHA-256 of nothing.
@@ -42,16 +45,40 @@ const StoredLevel = 6
 // finishes that a store keeps (level StoredLevel and above, lowest first)
 // and the new compact range. rng is not modified.
 func Append(size int64, rng [][]byte, leaf []byte) (*fairway.MerkleAppend, error) {
-	r, err := factory.NewRange(0, uint64(size), clone(rng))
-	if err != nil {
-		return nil, fmt.Errorf("audit tree head: %w", err)
+	// The compact range of [0, size) holds one perfect subtree's root per
+	// bit set in size, largest first. The new leaf merges with the
+	// smallest ones while size's low bits are set, as a carry does.
+	if size < 0 || bits.OnesCount64(uint64(size)) != len(rng) {
+		return nil, fmt.Errorf("audit tree head: a tree of %d leaves has %d subtree roots, not %d", size, bits.OnesCount64(uint64(max(size, 0))), len(rng))
 	}
 	out := &fairway.MerkleAppend{}
-	if err := r.Append(leaf, storedNodes(func(n fairway.MerkleNode) { out.Nodes = append(out.Nodes, n) })); err != nil {
-		return nil, err
+	h, n := leaf, len(rng)
+	for level := uint8(0); size>>level&1 == 1; level++ {
+		h = hashChildren(rng[n-1], h)
+		n--
+		if level+1 >= StoredLevel {
+			out.Nodes = append(out.Nodes, fairway.MerkleNode{MerkleNodeID: fairway.MerkleNodeID{Level: level + 1, Index: size >> (level + 1)}, Hash: h})
+		}
 	}
-	out.Range = r.Hashes()
+	out.Range = make([][]byte, n+1)
+	copy(out.Range, rng[:n])
+	out.Range[n] = h
 	return out, nil
+}
+
+// hashChildren is RFC 6962's interior node hash, SHA-256 of 0x01, left
+// and right, without the hasher's allocations for the usual 32-byte
+// children.
+func hashChildren(l, r []byte) []byte {
+	if len(l) != sha256.Size || len(r) != sha256.Size {
+		return hasher.HashChildren(l, r)
+	}
+	var buf [1 + 2*sha256.Size]byte
+	buf[0] = rfc6962.RFC6962NodeHashPrefix
+	copy(buf[1:], l)
+	copy(buf[1+sha256.Size:], r)
+	sum := sha256.Sum256(buf[:])
+	return sum[:]
 }
 
 // storedNodes adapts visit to a compact range's visitor, passing on only
@@ -138,7 +165,7 @@ func subtreeRoot(leaves [][]byte) []byte {
 	level := append([][]byte(nil), leaves...)
 	for len(level) > 1 {
 		for i := 0; i < len(level)/2; i++ {
-			level[i] = hasher.HashChildren(level[2*i], level[2*i+1])
+			level[i] = hashChildren(level[2*i], level[2*i+1])
 		}
 		level = level[:len(level)/2]
 	}

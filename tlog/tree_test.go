@@ -3,6 +3,7 @@ package tlog_test
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -298,5 +299,24 @@ func BenchmarkAppend(b *testing.B) {
 			b.Fatal(err)
 		}
 		size, rng = size+1, app.Range
+	}
+}
+
+// LeafHash is RFC 6962's leaf hash of the event's encoding, and Append
+// refuses a range that cannot be the compact range of its size.
+func TestLeafHashAndAppendInput(t *testing.T) {
+	e := &fairway.AuditEvent{Seq: 7, Actor: "alice", ActorKind: "human", Action: "task.create", Subject: "T-1", Change: []byte(`{"a":1}`), Prev: "ab"}
+	if got, want := tlog.LeafHash(e), rfc6962.DefaultHasher.HashLeaf(e.LeafData()); !bytes.Equal(got, want) {
+		t.Fatalf("LeafHash = %x, want %x", got, want)
+	}
+	leaf := rfc6962.DefaultHasher.HashLeaf([]byte("x"))
+	for _, c := range []struct {
+		size int64
+		rng  int
+	}{{3, 1}, {4, 2}, {0, 1}, {-1, 0}} {
+		_, err := tlog.Append(c.size, make([][]byte, c.rng), leaf)
+		if err == nil || !strings.Contains(err.Error(), "audit tree head: a tree of") {
+			t.Errorf("Append(size %d, %d roots) = %v, want a refusal", c.size, c.rng, err)
+		}
 	}
 }
