@@ -84,6 +84,58 @@ type ActorService interface {
 	RotateToken(ctx context.Context, name string) (*ActorCreated, error)
 	// RevokeTokens revokes every token of an actor and reports how many.
 	RevokeTokens(ctx context.Context, name string) (int, error)
+	// ListTokens lists an actor's tokens that are not revoked, oldest
+	// first: their ids and times, never a secret.
+	ListTokens(ctx context.Context, actor string) ([]*Token, error)
+	// RevokeToken revokes one token by its id, with the authority that
+	// RevokeTokens asks for its actor's tokens.
+	RevokeToken(ctx context.Context, id string) (*Token, error)
+}
+
+// Token is what the ledger keeps of a bearer token: never the secret,
+// only its hash (which stays in the store) and the id derived from it.
+type Token struct {
+	ID        string    `json:"id"`
+	Actor     string    `json:"actor"`
+	CreatedAt time.Time `json:"created_at"`
+	// ExpiresAt is when it stops working; zero for a token that does not
+	// expire (an ordinary actor token).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	// FromLoginLink is set for a portal session's token, minted when a
+	// one-time login link was spent.
+	FromLoginLink bool `json:"from_login_link,omitempty"`
+}
+
+// Expired reports whether the token has expired at now.
+func (t *Token) Expired(now time.Time) bool {
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
+}
+
+// TokenIDLen is the length of a token id: that many leading hex digits
+// of the token's SHA-256 hash, which the audit log already names, so an
+// id says nothing a reader of the log could not see.
+const TokenIDLen = 16
+
+var tokenIDRE = lazyRegexp(`^[0-9a-f]{16}$`)
+
+// TokenID returns the id of the token whose hex SHA-256 hash is given.
+func TokenID(hash string) string {
+	if len(hash) < TokenIDLen {
+		return hash
+	}
+	return hash[:TokenIDLen]
+}
+
+// CheckTokenID refuses anything but a token id as `token list` shows it.
+func CheckTokenID(id string) error {
+	if !tokenIDRE().MatchString(id) {
+		if len(id) > 64 {
+			id = id[:64] + "…"
+		}
+		return FieldError("id", "%q is not a token id: give the 16 hex digits `fairway token list` shows (to revoke every token of an actor: `fairway token revoke --all NAME`)", id)
+	}
+	return nil
 }
 
 type actorKey struct{}

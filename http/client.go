@@ -130,6 +130,23 @@ func (c *Client) RevokeTokens(ctx context.Context, name string) (int, error) {
 	return out.Revoked, c.do(ctx, "DELETE", "/api/v1/actors/"+pathEscape(name)+"/tokens", nil, nil, &out, nil)
 }
 
+// ListTokens lists an actor's tokens not revoked; the caller's own when
+// actor is empty.
+func (c *Client) ListTokens(ctx context.Context, actor string) ([]*fairway.Token, error) {
+	var out []*fairway.Token
+	q := url.Values{}
+	if actor != "" {
+		q.Set("actor", actor)
+	}
+	return out, c.do(ctx, "GET", "/api/v1/tokens", q, nil, &out, nil)
+}
+
+// RevokeToken revokes one token by its id.
+func (c *Client) RevokeToken(ctx context.Context, id string) (*fairway.Token, error) {
+	var out fairway.Token
+	return &out, c.do(ctx, "DELETE", "/api/v1/tokens/"+pathEscape(id), nil, nil, &out, nil)
+}
+
 // ListActors lists actors.
 func (c *Client) ListActors(ctx context.Context) ([]*fairway.Actor, error) {
 	var out []*fairway.Actor

@@ -79,6 +79,24 @@ func (s *Server) revokeTokens(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.service.ListTokens(r.Context(), r.URL.Query().Get("actor"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, nonNil(out))
+	return nil
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.service.RevokeToken(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
 func (s *Server) listLanes(w http.ResponseWriter, r *http.Request) error {
 	out, err := s.service.ListLanes(r.Context())
 	if err != nil {

@@ -213,6 +213,13 @@ var calls = map[string]call{
 	"RevokeTokens": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.RevokeTokens(ctx, "alice"))
 	}},
+	"ListTokens": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ListTokens(ctx, "alice"))
+	}},
+	"RevokeToken": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		tok := must(l.RotateToken(as("alice"), "alice")).Token
+		return ignore(l.RevokeToken(ctx, fairway.TokenID(ledger.HashToken(tok))))
+	}},
 	"AuditLog": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.AuditLog(ctx, fairway.AuditFilter{}))
 	}},
@@ -407,7 +414,10 @@ var allowed = map[string][]string{
 	"DisableActor": humanOnly,
 	"RotateToken":  humanOnly, // a human's token
 	"RevokeTokens": humanOnly, // a human's tokens, by someone else
-	"AuditLog":     everyone, "VerifyAudit": everyone, "Watch": everyone,
+	// The audit log shows every token's issue and revocation to all.
+	"ListTokens":  everyone,
+	"RevokeToken": humanOnly, // one of a human's tokens, by someone else
+	"AuditLog":    everyone, "VerifyAudit": everyone, "Watch": everyone,
 	// A checkpoint is checked against the log before it is stored, and
 	// proofs are public: any known actor may ask for them.
 	"AuditTree": everyone, "PublishCheckpoint": ownCredential, "Checkpoints": everyone, "InclusionProof": everyone, "ConsistencyProof": everyone,
