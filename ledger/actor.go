@@ -132,7 +132,8 @@ func (l *Ledger) authenticateToken(ctx context.Context, hash string) (*fairway.A
 	if a.Disabled() {
 		return nil, nil, disabledError(a)
 	}
-	if k.Expired(l.now()) {
+	// The clock is read only for a token that can expire.
+	if !k.ExpiresAt.IsZero() && k.Expired(l.now()) {
 		return nil, nil, expiredError(k)
 	}
 	return a, k, nil
