@@ -51,6 +51,24 @@ type ActorCreate struct {
 type ActorCreated struct {
 	Actor *Actor `json:"actor"`
 	Token string `json:"token,omitempty"`
+	// TokenExpiresAt is when the token stops working; zero for never.
+	TokenExpiresAt time.Time `json:"token_expires_at,omitzero"`
+}
+
+// Bounds of a token's life, when one is asked for: long enough to use,
+// short enough that an expiry still means something.
+const (
+	MinTokenTTL = 5 * time.Minute
+	MaxTokenTTL = 366 * 24 * time.Hour
+)
+
+// CheckTokenTTL refuses a token life outside the bounds; 0 (never) is
+// allowed.
+func CheckTokenTTL(ttl time.Duration) error {
+	if ttl != 0 && (ttl < MinTokenTTL || ttl > MaxTokenTTL) {
+		return FieldError("ttl", "%s is not a token's life: give between %s and %s (366 days), such as 720h, or 0 for a token that does not expire", ttl, MinTokenTTL, MaxTokenTTL)
+	}
+	return nil
 }
 
 var actorNameRE = lazyRegexp(`^[a-z][a-z0-9._-]{0,62}$`)
@@ -80,8 +98,9 @@ type ActorService interface {
 	// DisableActor stops an actor: its tokens and sessions are refused
 	// from then on. Humans only.
 	DisableActor(ctx context.Context, name, reason string) (*Actor, error)
-	// RotateToken revokes every token of an actor and issues a new one.
-	RotateToken(ctx context.Context, name string) (*ActorCreated, error)
+	// RotateToken revokes every token of an actor and issues a new one,
+	// which expires after ttl, or never when ttl is 0.
+	RotateToken(ctx context.Context, name string, ttl time.Duration) (*ActorCreated, error)
 	// RevokeTokens revokes every token of an actor and reports how many.
 	RevokeTokens(ctx context.Context, name string) (int, error)
 	// ListTokens lists an actor's tokens that are not revoked, oldest

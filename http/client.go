@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"fairway"
 )
@@ -117,9 +118,13 @@ func (c *Client) DisableActor(ctx context.Context, name, reason string) (*fairwa
 }
 
 // RotateToken revokes an actor's tokens and issues a new one.
-func (c *Client) RotateToken(ctx context.Context, name string) (*fairway.ActorCreated, error) {
+func (c *Client) RotateToken(ctx context.Context, name string, ttl time.Duration) (*fairway.ActorCreated, error) {
 	var out fairway.ActorCreated
-	return &out, c.do(ctx, "POST", "/api/v1/actors/"+pathEscape(name)+"/token", nil, nil, &out, nil)
+	var q url.Values
+	if ttl != 0 {
+		q = url.Values{"ttl": {ttl.String()}}
+	}
+	return &out, c.do(ctx, "POST", "/api/v1/actors/"+pathEscape(name)+"/token", q, nil, &out, nil)
 }
 
 // RevokeTokens revokes an actor's tokens.

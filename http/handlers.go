@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"time"
 
 	"fairway"
 )
@@ -62,7 +63,14 @@ func (s *Server) disableActor(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) rotateToken(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.service.RotateToken(r.Context(), r.PathValue("name"))
+	var ttl time.Duration
+	if v := r.URL.Query().Get("ttl"); v != "" {
+		var err error
+		if ttl, err = time.ParseDuration(v); err != nil {
+			return fairway.FieldError("ttl", "%q is not a duration: give one such as 720h", v)
+		}
+	}
+	out, err := s.service.RotateToken(r.Context(), r.PathValue("name"), ttl)
 	if err != nil {
 		return err
 	}

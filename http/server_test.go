@@ -633,9 +633,15 @@ func TestAPI_TokensOneByOne(t *testing.T) {
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	e.l.Now = func() time.Time { return now }
 	alice := fairwayhttp.NewClient(e.srv.URL, e.token)
-	second, err := alice.RotateToken(ctx, "codex")
-	if err != nil {
-		t.Fatal(err)
+	for _, bad := range []string{"forever", "1m", "9000h"} {
+		status, body := e.do(t, "POST", "/api/v1/actors/codex/token?ttl="+bad, e.token, "")
+		if errObj, _ := body["error"].(map[string]any); status != 400 || errObj["field"] != "ttl" {
+			t.Fatalf("rotate with ttl=%s: %d %v, want 400 naming ttl", bad, status, body)
+		}
+	}
+	second, err := alice.RotateToken(ctx, "codex", 3*time.Hour)
+	if err != nil || !second.TokenExpiresAt.Equal(now.Add(3*time.Hour)) {
+		t.Fatalf("rotate with a 3h life: %+v %v", second, err)
 	}
 	link, err := e.l.IssueLoginLink(fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice"}), ledger.LoginLinkTTL, time.Hour)
 	if err != nil {
@@ -677,7 +683,11 @@ func TestAPI_TokensOneByOne(t *testing.T) {
 		t.Fatalf("an expired token: %d %v, want 401 saying it expired", status, body)
 	}
 	list, err := codex.ListTokens(ctx, "codex")
-	if err != nil || len(list) != 1 || list[0].ID != fairway.TokenID(ledger.HashToken(second.Token)) {
+	if err != nil || len(list) != 1 || list[0].ID != fairway.TokenID(ledger.HashToken(second.Token)) || !list[0].ExpiresAt.Equal(second.TokenExpiresAt) {
 		t.Fatalf("codex's tokens = %+v %v", list, err)
+	}
+	now = now.Add(2 * time.Hour)
+	if _, err := codex.Whoami(ctx); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "fairway token rotate codex") {
+		t.Fatalf("codex's 3h token after 3h: %v, want unauthorized saying how to get a new one", err)
 	}
 }

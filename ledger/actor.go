@@ -202,8 +202,11 @@ func (l *Ledger) DisableActor(ctx context.Context, name, reason string) (*fairwa
 }
 
 // RotateToken revokes every token of an actor and issues a new one,
-// returned once.
-func (l *Ledger) RotateToken(ctx context.Context, name string) (*fairway.ActorCreated, error) {
+// returned once, that expires after ttl (never when 0).
+func (l *Ledger) RotateToken(ctx context.Context, name string, ttl time.Duration) (*fairway.ActorCreated, error) {
+	if err := fairway.CheckTokenTTL(ttl); err != nil {
+		return nil, err
+	}
 	var out *fairway.ActorCreated
 	err := l.write(ctx, "token.rotate", name, func(w *write) error {
 		a, err := w.tx.Actor(name)
@@ -227,10 +230,17 @@ func (l *Ledger) RotateToken(ctx context.Context, name string) (*fairway.ActorCr
 			return err
 		}
 		out = &fairway.ActorCreated{Actor: a}
-		if out.Token, err = w.issueToken(a.Name, time.Time{}, false); err != nil {
+		if ttl != 0 {
+			out.TokenExpiresAt = w.now.Add(ttl)
+		}
+		if out.Token, err = w.issueToken(a.Name, out.TokenExpiresAt, false); err != nil {
 			return err
 		}
-		return w.record(map[string]any{"actor": a.Name, "tokens_revoked": revoked, "token_issued": true, "token_hash": HashToken(out.Token), "sessions_ended": ended})
+		change := map[string]any{"actor": a.Name, "tokens_revoked": revoked, "token_issued": true, "token_hash": HashToken(out.Token), "sessions_ended": ended}
+		if ttl != 0 {
+			change["token_expires_at"] = out.TokenExpiresAt
+		}
+		return w.record(change)
 	})
 	if err != nil {
 		return nil, err

@@ -28,7 +28,7 @@ func TestToken_LoginLinkTokenExpiresEvenWhileKept(t *testing.T) {
 	setUp(t, l, false)
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	l.Now = func() time.Time { return now }
-	plain := must(l.RotateToken(as("alice"), "omar")).Token
+	plain := must(l.RotateToken(as("alice"), "omar", 0)).Token
 	token := signInWithLink(t, l, "alice", 0)
 	short := signInWithLink(t, l, "alice", 2*time.Hour)
 	for _, tok := range []string{token, short, plain} {
@@ -96,9 +96,9 @@ func TestToken_RevokeOneByID(t *testing.T) {
 	ctx := context.Background()
 	l := MustOpenLedger(t)
 	setUp(t, l, false)
-	omar1 := must(l.RotateToken(as("alice"), "omar")).Token
+	omar1 := must(l.RotateToken(as("alice"), "omar", 0)).Token
 	omar2 := signInWithLink(t, l, "omar", 0)
-	codex := must(l.RotateToken(as("alice"), "codex")).Token
+	codex := must(l.RotateToken(as("alice"), "codex", 0)).Token
 	for _, tok := range []string{omar1, omar2, codex} {
 		must(l.Authenticate(ctx, tok)) // kept in memory from here
 	}
@@ -177,7 +177,7 @@ func TestToken_SignOut(t *testing.T) {
 	ctx := context.Background()
 	l := MustOpenLedger(t)
 	setUp(t, l, false)
-	plain := must(l.RotateToken(as("alice"), "omar")).Token
+	plain := must(l.RotateToken(as("alice"), "omar", 0)).Token
 	portal := signInWithLink(t, l, "omar", 0)
 	if err := l.SignOut(ctx, portal); err != nil {
 		t.Fatal(err)
@@ -204,5 +204,39 @@ func TestToken_SignOut(t *testing.T) {
 	}
 	if v := must(l.VerifyAudit(ctx)); !v.OK {
 		t.Fatalf("audit verify: %+v", v)
+	}
+}
+
+// An ordinary token expires only when asked: token rotate --ttl, within
+// bounds; its expiry is in the audit event and witnessed by audit verify.
+func TestToken_RotateWithTTL(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	l.Now = func() time.Time { return now }
+	before := auditLen(t, l)
+	for _, ttl := range []time.Duration{-time.Hour, time.Minute, 367 * 24 * time.Hour} {
+		if _, err := l.RotateToken(as("alice"), "codex", ttl); fairway.ErrorCode(err) != fairway.EINVALID || !strings.Contains(err.Error(), "ttl") {
+			t.Errorf("rotate with ttl %s: %v, want EINVALID", ttl, err)
+		}
+	}
+	if n := auditLen(t, l); n != before {
+		t.Fatalf("refused rotations wrote %d events", n-before)
+	}
+	out := must(l.RotateToken(as("alice"), "codex", 720*time.Hour))
+	if !out.TokenExpiresAt.Equal(now.Add(720 * time.Hour)) {
+		t.Fatalf("expires at %s", out.TokenExpiresAt)
+	}
+	events := must(l.AuditLog(ctx, fairway.AuditFilter{Subject: "codex"}))
+	if last := events[len(events)-1]; last.Action != "token.rotate" || !strings.Contains(string(last.Change), `"token_expires_at":"2026-12-30T09:00:00Z"`) {
+		t.Fatalf("the rotation's event: %s %s", last.Action, last.Change)
+	}
+	if v := must(l.VerifyAudit(ctx)); !v.OK {
+		t.Fatalf("audit verify: %+v", v)
+	}
+	now = now.Add(720 * time.Hour)
+	if _, err := l.Authenticate(ctx, out.Token); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "fairway token rotate codex") {
+		t.Fatalf("after 720h: %v, want expired", err)
 	}
 }

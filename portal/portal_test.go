@@ -44,7 +44,7 @@ func demoPortal(tb testing.TB) (*httptest.Server, *ledger.Ledger, map[string]str
 	}
 	tokens := map[string]string{}
 	for _, name := range []string{"omar", "priya", "sergei", "codex-1", "olivia"} {
-		out, err := l.RotateToken(as("olivia"), name)
+		out, err := l.RotateToken(as("olivia"), name, 0)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -423,4 +423,10 @@ func TestToken_CLIListAndRevokeOne(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"session_ttl": "2h0m0s"`) {
 		t.Errorf("--session-ttl 2h: exit %d: %s %s", code, out, errOut)
 	}
+	if _, errOut, code := e.run("olivia", "token", "rotate", "codex", "--ttl", "1m"); code != exitUsage || !strings.Contains(errOut, "is not a token's life") {
+		t.Errorf("token rotate --ttl 1m: exit %d: %s", code, errOut)
+	}
+	if out, errOut, code := e.run("olivia", "token", "rotate", "codex", "--ttl", "2h"); code != 0 || !strings.Contains(out, "it expires at 2026-11-01T") {
+		t.Errorf("token rotate --ttl 2h: exit %d: %s %s", code, out, errOut)
+	}
 }

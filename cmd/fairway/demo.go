@@ -102,7 +102,7 @@ func demoTokens(a *app, l fairway.Service) (string, error) {
 		{"sergei", "human, security reviewer (MFA domain)"},
 		{"codex-1", "agent: sees no review forms"},
 	} {
-		out, err := l.RotateToken(ctx, who.name)
+		out, err := l.RotateToken(ctx, who.name, 0)
 		if err != nil {
 			return "", err
 		}

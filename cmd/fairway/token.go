@@ -32,21 +32,28 @@ func init() {
 		},
 	})
 	register(&command{
-		name: "token rotate", summary: "Revoke an actor's tokens and issue a new one, shown once", args: "NAME",
-		example: `fairway token rotate codex-1 --as olivia`,
-		setup: noFlags(func(a *app, pos []string) error {
-			svc, ctx, err := a.service(pos, 1, "NAME")
-			if err != nil {
-				return err
+		name: "token rotate", summary: "Revoke an actor's tokens and issue a new one, shown once; --ttl makes it expire", args: "NAME [--ttl DURATION]",
+		example: `fairway token rotate codex-1 --as olivia              # a token that does not expire
+fairway token rotate ci --ttl 720h --as olivia          # stops working after 30 days; rotate again before`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			ttl := fs.Duration("ttl", 0, "the new token expires after this long (5m to 8784h); 0, the default, never")
+			return func(a *app, pos []string) error {
+				svc, ctx, err := a.service(pos, 1, "NAME")
+				if err != nil {
+					return err
+				}
+				out, err := svc.RotateToken(ctx, pos[0], *ttl)
+				if err != nil {
+					return err
+				}
+				return a.output(out, func(w io.Writer) {
+					fmt.Fprintf(w, "token: %s\n(shown once: only its hash is stored; every earlier token of %s is revoked)\n", out.Token, out.Actor.Name)
+					if !out.TokenExpiresAt.IsZero() {
+						fmt.Fprintf(w, "it expires at %s\n", out.TokenExpiresAt.UTC().Format(time.RFC3339))
+					}
+				})
 			}
-			out, err := svc.RotateToken(ctx, pos[0])
-			if err != nil {
-				return err
-			}
-			return a.output(out, func(w io.Writer) {
-				fmt.Fprintf(w, "token: %s\n(shown once: only its hash is stored; every earlier token of %s is revoked)\n", out.Token, out.Actor.Name)
-			})
-		}),
+		},
 	})
 	register(&command{
 		name: "token list", summary: "List an actor's tokens that still work or expired: ids, times, never a secret", args: "[ACTOR]",
