@@ -40,7 +40,7 @@ type LoginLink struct {
 // mints when it is spent works for sessionTTL (PortalSessionTTL when 0).
 func (l *Ledger) IssueLoginLink(ctx context.Context, ttl, sessionTTL time.Duration) (*LoginLink, error) {
 	if ttl <= 0 || ttl > time.Hour {
-		return nil, fairway.FieldError("ttl", "%s is not a login link's life: give a duration of at most an hour, such as 10m", ttl)
+		return nil, fairway.FieldError("ttl", "%s is not a login link's life: give a duration of at most an hour, such as 10m (how long the sign-in it starts lasts is --session-ttl, 12h by default)", ttl)
 	}
 	if sessionTTL == 0 {
 		sessionTTL = PortalSessionTTL
