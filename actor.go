@@ -51,6 +51,24 @@ type ActorCreate struct {
 type ActorCreated struct {
 	Actor *Actor `json:"actor"`
 	Token string `json:"token,omitempty"`
+	// TokenExpiresAt is when the token stops working; zero for never.
+	TokenExpiresAt time.Time `json:"token_expires_at,omitzero"`
+}
+
+// Bounds of a token's life, when one is asked for: long enough to use,
+// short enough that an expiry still means something.
+const (
+	MinTokenTTL = 5 * time.Minute
+	MaxTokenTTL = 366 * 24 * time.Hour
+)
+
+// CheckTokenTTL refuses a token life outside the bounds; 0 (never) is
+// allowed.
+func CheckTokenTTL(ttl time.Duration) error {
+	if ttl != 0 && (ttl < MinTokenTTL || ttl > MaxTokenTTL) {
+		return FieldError("ttl", "%s is not a token's life: give between %s and %s (366 days), such as 720h, or 0 for a token that does not expire", ttl, MinTokenTTL, MaxTokenTTL)
+	}
+	return nil
 }
 
 var actorNameRE = lazyRegexp(`^[a-z][a-z0-9._-]{0,62}$`)
@@ -80,10 +98,63 @@ type ActorService interface {
 	// DisableActor stops an actor: its tokens and sessions are refused
 	// from then on. Humans only.
 	DisableActor(ctx context.Context, name, reason string) (*Actor, error)
-	// RotateToken revokes every token of an actor and issues a new one.
-	RotateToken(ctx context.Context, name string) (*ActorCreated, error)
+	// RotateToken revokes every token of an actor and issues a new one,
+	// which expires after ttl, or never when ttl is 0.
+	RotateToken(ctx context.Context, name string, ttl time.Duration) (*ActorCreated, error)
 	// RevokeTokens revokes every token of an actor and reports how many.
 	RevokeTokens(ctx context.Context, name string) (int, error)
+	// ListTokens lists an actor's tokens that are not revoked, oldest
+	// first: their ids and times, never a secret.
+	ListTokens(ctx context.Context, actor string) ([]*Token, error)
+	// RevokeToken revokes one token by its id, with the authority that
+	// RevokeTokens asks for its actor's tokens.
+	RevokeToken(ctx context.Context, id string) (*Token, error)
+}
+
+// Token is what the ledger keeps of a bearer token: never the secret,
+// only its hash (which stays in the store) and the id derived from it.
+type Token struct {
+	ID        string    `json:"id"`
+	Actor     string    `json:"actor"`
+	CreatedAt time.Time `json:"created_at"`
+	// ExpiresAt is when it stops working; zero for a token that does not
+	// expire (an ordinary actor token).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	// FromLoginLink is set for a portal session's token, minted when a
+	// one-time login link was spent.
+	FromLoginLink bool `json:"from_login_link,omitempty"`
+}
+
+// Expired reports whether the token has expired at now.
+func (t *Token) Expired(now time.Time) bool {
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
+}
+
+// TokenIDLen is the length of a token id: that many leading hex digits
+// of the token's SHA-256 hash, which the audit log already names, so an
+// id says nothing a reader of the log could not see.
+const TokenIDLen = 16
+
+var tokenIDRE = lazyRegexp(`^[0-9a-f]{16}$`)
+
+// TokenID returns the id of the token whose hex SHA-256 hash is given.
+func TokenID(hash string) string {
+	if len(hash) < TokenIDLen {
+		return hash
+	}
+	return hash[:TokenIDLen]
+}
+
+// CheckTokenID refuses anything but a token id as `token list` shows it.
+func CheckTokenID(id string) error {
+	if !tokenIDRE().MatchString(id) {
+		if len(id) > 64 {
+			id = id[:64] + "…"
+		}
+		return FieldError("id", "%q is not a token id: give the 16 hex digits `fairway token list` shows (to revoke every token of an actor: `fairway token revoke --all NAME`)", id)
+	}
+	return nil
 }
 
 type actorKey struct{}

@@ -26,6 +26,7 @@ type DumpTx interface {
 	// column's type (a bool into an integer column as 0 or 1, and back).
 	// Loading audit_head replaces the head an empty store starts with.
 	LoadRow(table string, columns []string, row []any) error
-	// FinishLoad moves the store's ID generators past the loaded rows.
+	// FinishLoad moves the store's ID generators past the loaded rows,
+	// and brings rows from an export of an older schema up to this one.
 	FinishLoad() error
 }

@@ -152,23 +152,40 @@ type ActorTx interface {
 	// UpdateActor stores an actor's disabled state and identity binding;
 	// ECONFLICT when the identity is bound to another actor.
 	UpdateActor(a *Actor) error
-	InsertToken(tokenHash, actor string) error
-	// ActorByTokenHash finds the actor of a token that is not revoked;
-	// EUNAUTHORIZED when none.
-	ActorByTokenHash(tokenHash string) (*Actor, error)
+	// InsertToken stores a bearer token's hash and what is known of it:
+	// its actor, when it was made, until when it works, whether a login
+	// link minted it. Its id is TokenID(hash), set on t.
+	InsertToken(hash string, t *Token) error
+	// ActorByTokenHash finds the actor of a token that is not revoked,
+	// and the token; EUNAUTHORIZED when none. Whether it expired is the
+	// caller's question: the store does not read the clock.
+	ActorByTokenHash(tokenHash string) (*Actor, *Token, error)
 	// RevokeTokens revokes an actor's live tokens and counts them.
 	RevokeTokens(actor string, at time.Time) (int, error)
-	// LiveTokens lists the hashes of an actor's tokens not revoked.
-	LiveTokens(actor string) ([]string, error)
+	// RevokeToken revokes one token that is not revoked yet; ENOTFOUND
+	// when there is none with that id.
+	RevokeToken(id string, at time.Time) error
+	// Token returns a bearer token (never a login link) by id, revoked or
+	// not; ENOTFOUND when there is none.
+	Token(id string) (*Token, error)
+	// Tokens lists an actor's bearer tokens not revoked, expired or not,
+	// oldest first.
+	Tokens(actor string) ([]*Token, error)
+	// LiveTokens maps the hash of each of an actor's tokens not revoked
+	// to its expiry (zero when it has none).
+	LiveTokens(actor string) (map[string]time.Time, error)
 	// ActorByIdentity finds the actor bound to an issuer and subject.
 	ActorByIdentity(issuer, subject string) (*Actor, error)
 	// InsertLoginLink stores the hash of a one-time portal login link of
-	// an actor, good until expires. A login link is never a bearer token:
-	// ActorByTokenHash and LiveTokens leave it out.
-	InsertLoginLink(hash, actor string, expires time.Time) error
-	// UseLoginLink spends a login link at at and returns its actor;
-	// EUNAUTHORIZED when it is unknown, used, revoked or expired.
-	UseLoginLink(hash string, at time.Time) (*Actor, error)
+	// an actor, made at at and good until expires; the token it mints
+	// lives tokenTTL.
+	// A login link is never a bearer token: ActorByTokenHash, Token,
+	// Tokens and LiveTokens leave it out.
+	InsertLoginLink(hash, actor string, at, expires time.Time, tokenTTL time.Duration) error
+	// UseLoginLink spends a login link at at and returns its actor and
+	// the life of the token it mints (zero for a link stored without
+	// one); EUNAUTHORIZED when it is unknown, used, revoked or expired.
+	UseLoginLink(hash string, at time.Time) (*Actor, time.Duration, error)
 }
 
 // EvidenceTx stores evidence records (never their bytes) and claims.

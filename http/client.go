@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"fairway"
 )
@@ -117,9 +118,13 @@ func (c *Client) DisableActor(ctx context.Context, name, reason string) (*fairwa
 }
 
 // RotateToken revokes an actor's tokens and issues a new one.
-func (c *Client) RotateToken(ctx context.Context, name string) (*fairway.ActorCreated, error) {
+func (c *Client) RotateToken(ctx context.Context, name string, ttl time.Duration) (*fairway.ActorCreated, error) {
 	var out fairway.ActorCreated
-	return &out, c.do(ctx, "POST", "/api/v1/actors/"+pathEscape(name)+"/token", nil, nil, &out, nil)
+	var q url.Values
+	if ttl != 0 {
+		q = url.Values{"ttl": {ttl.String()}}
+	}
+	return &out, c.do(ctx, "POST", "/api/v1/actors/"+pathEscape(name)+"/token", q, nil, &out, nil)
 }
 
 // RevokeTokens revokes an actor's tokens.
@@ -128,6 +133,23 @@ func (c *Client) RevokeTokens(ctx context.Context, name string) (int, error) {
 		Revoked int `json:"revoked"`
 	}
 	return out.Revoked, c.do(ctx, "DELETE", "/api/v1/actors/"+pathEscape(name)+"/tokens", nil, nil, &out, nil)
+}
+
+// ListTokens lists an actor's tokens not revoked; the caller's own when
+// actor is empty.
+func (c *Client) ListTokens(ctx context.Context, actor string) ([]*fairway.Token, error) {
+	var out []*fairway.Token
+	q := url.Values{}
+	if actor != "" {
+		q.Set("actor", actor)
+	}
+	return out, c.do(ctx, "GET", "/api/v1/tokens", q, nil, &out, nil)
+}
+
+// RevokeToken revokes one token by its id.
+func (c *Client) RevokeToken(ctx context.Context, id string) (*fairway.Token, error) {
+	var out fairway.Token
+	return &out, c.do(ctx, "DELETE", "/api/v1/tokens/"+pathEscape(id), nil, nil, &out, nil)
 }
 
 // ListActors lists actors.

@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"time"
 
 	"fairway"
 )
@@ -62,7 +63,14 @@ func (s *Server) disableActor(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) rotateToken(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.service.RotateToken(r.Context(), r.PathValue("name"))
+	var ttl time.Duration
+	if v := r.URL.Query().Get("ttl"); v != "" {
+		var err error
+		if ttl, err = time.ParseDuration(v); err != nil {
+			return fairway.FieldError("ttl", "%q is not a duration: give one such as 720h", v)
+		}
+	}
+	out, err := s.service.RotateToken(r.Context(), r.PathValue("name"), ttl)
 	if err != nil {
 		return err
 	}
@@ -76,6 +84,24 @@ func (s *Server) revokeTokens(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
+	return nil
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.service.ListTokens(r.Context(), r.URL.Query().Get("actor"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, nonNil(out))
+	return nil
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.service.RevokeToken(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -77,6 +77,8 @@ var routes = []route{
 	{"POST", "/api/v1/actors/{name}/disable", (*Server).disableActor},
 	{"POST", "/api/v1/actors/{name}/token", (*Server).rotateToken},
 	{"DELETE", "/api/v1/actors/{name}/tokens", (*Server).revokeTokens},
+	{"GET", "/api/v1/tokens", (*Server).listTokens},
+	{"DELETE", "/api/v1/tokens/{id}", (*Server).revokeToken},
 	{"GET", "/api/v1/lanes", (*Server).listLanes},
 	{"POST", "/api/v1/lanes", (*Server).createLane},
 	{"GET", "/api/v1/lanes/{name}", (*Server).getLane},

@@ -623,3 +623,71 @@ func TestServer_MetricsMethodsAreBounded(t *testing.T) {
 		t.Fatalf("metrics by made-up method:\n%.2000s", text)
 	}
 }
+
+// Tokens one by one over the API: the client lists and revokes through
+// the routes; a revoked token and an expired one get 401 saying why;
+// an agent cannot revoke a human's token.
+func TestAPI_TokensOneByOne(t *testing.T) {
+	e := newAPIEnv(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	e.l.Now = func() time.Time { return now }
+	alice := fairwayhttp.NewClient(e.srv.URL, e.token)
+	for _, bad := range []string{"forever", "1m", "9000h"} {
+		status, body := e.do(t, "POST", "/api/v1/actors/codex/token?ttl="+bad, e.token, "")
+		if errObj, _ := body["error"].(map[string]any); status != 400 || errObj["field"] != "ttl" {
+			t.Fatalf("rotate with ttl=%s: %d %v, want 400 naming ttl", bad, status, body)
+		}
+	}
+	second, err := alice.RotateToken(ctx, "codex", 3*time.Hour)
+	if err != nil || !second.TokenExpiresAt.Equal(now.Add(3*time.Hour)) {
+		t.Fatalf("rotate with a 3h life: %+v %v", second, err)
+	}
+	link, err := e.l.IssueLoginLink(fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice"}), ledger.LoginLinkTTL, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn, err := e.l.RedeemLoginLink(ctx, link.Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := alice.ListTokens(ctx, "")
+	if err != nil || len(mine) != 2 || mine[1].ID != fairway.TokenID(ledger.HashToken(signedIn.Token)) || !mine[1].ExpiresAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("alice's own tokens = %+v %v", mine, err)
+	}
+	codex := fairwayhttp.NewClient(e.srv.URL, second.Token)
+	if _, err := codex.RevokeToken(ctx, mine[0].ID); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+		t.Fatalf("an agent revoking a human's token over the API: %v, want forbidden", err)
+	}
+	if _, err := alice.RevokeToken(ctx, "alice"); fairway.ErrorCode(err) != fairway.EINVALID {
+		t.Fatalf("an actor's name as a token id: %v, want invalid", err)
+	}
+	k, err := alice.RevokeToken(ctx, mine[1].ID)
+	if err != nil || k.ID != mine[1].ID || k.RevokedAt.IsZero() {
+		t.Fatalf("revoke = %+v %v", k, err)
+	}
+	status, body := e.do(t, "GET", "/api/v1/whoami", signedIn.Token, "")
+	if status != 401 {
+		t.Fatalf("the revoked token: %d %v, want 401", status, body)
+	}
+	if status, _ := e.do(t, "GET", "/api/v1/whoami", e.token, ""); status != 200 {
+		t.Fatalf("alice's other token after revoking one: %d", status)
+	}
+	// An expired sign-in: 401, saying it expired and how to get another.
+	link, _ = e.l.IssueLoginLink(fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice"}), ledger.LoginLinkTTL, time.Hour)
+	signedIn, _ = e.l.RedeemLoginLink(ctx, link.Link)
+	now = now.Add(time.Hour)
+	status, body = e.do(t, "GET", "/api/v1/whoami", signedIn.Token, "")
+	if errObj, _ := body["error"].(map[string]any); status != 401 || !strings.Contains(fmt.Sprint(errObj["message"]), "expired at 2026-11-30T10:00:00Z") ||
+		!strings.Contains(fmt.Sprint(errObj["message"]), "fairway portal login-link") {
+		t.Fatalf("an expired token: %d %v, want 401 saying it expired", status, body)
+	}
+	list, err := codex.ListTokens(ctx, "codex")
+	if err != nil || len(list) != 1 || list[0].ID != fairway.TokenID(ledger.HashToken(second.Token)) || !list[0].ExpiresAt.Equal(second.TokenExpiresAt) {
+		t.Fatalf("codex's tokens = %+v %v", list, err)
+	}
+	now = now.Add(2 * time.Hour)
+	if _, err := codex.Whoami(ctx); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "fairway token rotate codex") {
+		t.Fatalf("codex's 3h token after 3h: %v, want unauthorized saying how to get a new one", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"fairway"
 )
@@ -38,10 +39,11 @@ func (l *Ledger) CreateActor(ctx context.Context, c fairway.ActorCreate) (*fairw
 		}
 		out = &fairway.ActorCreated{Actor: a}
 		if c.IssueToken {
-			out.Token = l.NewToken()
-			if err := w.tx.InsertToken(HashToken(out.Token), a.Name); err != nil {
+			token, err := w.issueToken(a.Name, time.Time{}, false)
+			if err != nil {
 				return err
 			}
+			out.Token = token
 		}
 		change := map[string]any{"actor": a, "token_issued": c.IssueToken}
 		if c.IssueToken {
@@ -92,14 +94,22 @@ func (l *Ledger) Whoami(ctx context.Context) (*fairway.Actor, error) {
 
 // Authenticate returns the actor a live bearer token belongs to. Tokens
 // are looked up each time: a revoked token or a disabled actor stops at
-// once, on every server that shares the store.
+// once, on every server that shares the store; an expired one stops at
+// its expiry, also while it is kept in memory.
 func (l *Ledger) Authenticate(ctx context.Context, token string) (*fairway.Actor, error) {
-	hash := HashToken(token)
+	a, _, err := l.authenticateToken(ctx, HashToken(token))
+	return a, err
+}
+
+// authenticateToken returns the actor of a live, unexpired token and the
+// token, by the token's hash.
+func (l *Ledger) authenticateToken(ctx context.Context, hash string) (*fairway.Actor, *fairway.Token, error) {
 	var a *fairway.Actor
+	var k *fairway.Token
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		if l.ids == nil {
 			var err error
-			a, err = tx.ActorByTokenHash(hash)
+			a, k, err = tx.ActorByTokenHash(hash)
 			return err
 		}
 		head, err := tx.AuditHead()
@@ -107,22 +117,35 @@ func (l *Ledger) Authenticate(ctx context.Context, token string) (*fairway.Actor
 			return err
 		}
 		var ok bool
-		if a, ok = l.ids.token(keyOf(head), hash); ok {
+		if a, k, ok = l.ids.token(keyOf(head), hash); ok {
 			return nil
 		}
-		if a, err = tx.ActorByTokenHash(hash); err != nil {
+		if a, k, err = tx.ActorByTokenHash(hash); err != nil {
 			return err
 		}
-		l.ids.keep(keyOf(head), a, hash)
+		l.ids.keep(keyOf(head), a, hash, k)
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if a.Disabled() {
-		return nil, disabledError(a)
+		return nil, nil, disabledError(a)
 	}
-	return a, nil
+	// The clock is read only for a token that can expire.
+	if !k.ExpiresAt.IsZero() && k.Expired(l.now()) {
+		return nil, nil, expiredError(k)
+	}
+	return a, k, nil
+}
+
+// expiredError says that a token expired, when, and how to get another.
+func expiredError(k *fairway.Token) error {
+	at := k.ExpiresAt.UTC().Format(time.RFC3339)
+	if k.FromLoginLink {
+		return fairway.Errorf(fairway.EUNAUTHORIZED, "your portal sign-in (token %s of %s) expired at %s; sign in again with a new link from `fairway portal login-link --as %s`", k.ID, k.Actor, at, k.Actor)
+	}
+	return fairway.Errorf(fairway.EUNAUTHORIZED, "token %s of %s expired at %s; ask for a new one with `fairway token rotate %s`", k.ID, k.Actor, at, k.Actor)
 }
 
 // DisableActor stops an actor: from the next request on, its tokens,
@@ -179,8 +202,11 @@ func (l *Ledger) DisableActor(ctx context.Context, name, reason string) (*fairwa
 }
 
 // RotateToken revokes every token of an actor and issues a new one,
-// returned once.
-func (l *Ledger) RotateToken(ctx context.Context, name string) (*fairway.ActorCreated, error) {
+// returned once, that expires after ttl (never when 0).
+func (l *Ledger) RotateToken(ctx context.Context, name string, ttl time.Duration) (*fairway.ActorCreated, error) {
+	if err := fairway.CheckTokenTTL(ttl); err != nil {
+		return nil, err
+	}
 	var out *fairway.ActorCreated
 	err := l.write(ctx, "token.rotate", name, func(w *write) error {
 		a, err := w.tx.Actor(name)
@@ -203,11 +229,18 @@ func (l *Ledger) RotateToken(ctx context.Context, name string) (*fairway.ActorCr
 		if err != nil {
 			return err
 		}
-		out = &fairway.ActorCreated{Actor: a, Token: l.NewToken()}
-		if err := w.tx.InsertToken(HashToken(out.Token), a.Name); err != nil {
+		out = &fairway.ActorCreated{Actor: a}
+		if ttl != 0 {
+			out.TokenExpiresAt = w.now.Add(ttl)
+		}
+		if out.Token, err = w.issueToken(a.Name, out.TokenExpiresAt, false); err != nil {
 			return err
 		}
-		return w.record(map[string]any{"actor": a.Name, "tokens_revoked": revoked, "token_issued": true, "token_hash": HashToken(out.Token), "sessions_ended": ended})
+		change := map[string]any{"actor": a.Name, "tokens_revoked": revoked, "token_issued": true, "token_hash": HashToken(out.Token), "sessions_ended": ended}
+		if ttl != 0 {
+			change["token_expires_at"] = out.TokenExpiresAt
+		}
+		return w.record(change)
 	})
 	if err != nil {
 		return nil, err

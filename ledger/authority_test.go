@@ -208,10 +208,17 @@ var calls = map[string]call{
 		return ignore(l.DisableActor(ctx, "alice", "left the team"))
 	}},
 	"RotateToken": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
-		return ignore(l.RotateToken(ctx, "alice"))
+		return ignore(l.RotateToken(ctx, "alice", 0))
 	}},
 	"RevokeTokens": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.RevokeTokens(ctx, "alice"))
+	}},
+	"ListTokens": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.ListTokens(ctx, "alice"))
+	}},
+	"RevokeToken": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		tok := must(l.RotateToken(as("alice"), "alice", 0)).Token
+		return ignore(l.RevokeToken(ctx, fairway.TokenID(ledger.HashToken(tok))))
 	}},
 	"AuditLog": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.AuditLog(ctx, fairway.AuditFilter{}))
@@ -407,7 +414,10 @@ var allowed = map[string][]string{
 	"DisableActor": humanOnly,
 	"RotateToken":  humanOnly, // a human's token
 	"RevokeTokens": humanOnly, // a human's tokens, by someone else
-	"AuditLog":     everyone, "VerifyAudit": everyone, "Watch": everyone,
+	// The audit log shows every token's issue and revocation to all.
+	"ListTokens":  everyone,
+	"RevokeToken": humanOnly, // one of a human's tokens, by someone else
+	"AuditLog":    everyone, "VerifyAudit": everyone, "Watch": everyone,
 	// A checkpoint is checked against the log before it is stored, and
 	// proofs are public: any known actor may ask for them.
 	"AuditTree": everyone, "PublishCheckpoint": ownCredential, "Checkpoints": everyone, "InclusionProof": everyone, "ConsistencyProof": everyone,
@@ -509,7 +519,7 @@ func TestAuthority_ActorsAndTokensByKind(t *testing.T) {
 				t.Errorf("%s creating a %s: %v, want allowed=%t", c.caller, kind, err, want)
 			}
 			if err == nil {
-				_, err = l.RotateToken(ctx, "new-"+kind)
+				_, err = l.RotateToken(ctx, "new-"+kind, 0)
 				if err != nil {
 					t.Errorf("%s rotating the token of the %s it created: %v", c.caller, kind, err)
 				}
@@ -523,7 +533,7 @@ func TestAuthority_ActorsAndTokensByKind(t *testing.T) {
 func TestAuthority_RevokedTokenStops(t *testing.T) {
 	l := MustOpenLedger(t)
 	setUp(t, l, false)
-	out := must(l.RotateToken(as("alice"), "codex"))
+	out := must(l.RotateToken(as("alice"), "codex", 0))
 	if a, err := l.Authenticate(context.Background(), out.Token); err != nil || a.Name != "codex" {
 		t.Fatalf("fresh token: %v %v", a, err)
 	}
@@ -542,7 +552,7 @@ func TestAuthority_RevokedTokenStops(t *testing.T) {
 func TestAuthority_DisabledActorStops(t *testing.T) {
 	l := MustOpenLedger(t)
 	setUp(t, l, false)
-	tok := must(l.RotateToken(as("alice"), "codex"))
+	tok := must(l.RotateToken(as("alice"), "codex", 0))
 	if _, err := l.DisableActor(as("codex"), "alice", "mutiny"); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
 		t.Fatalf("agent disabling a human: %v, want forbidden", err)
 	}
@@ -562,7 +572,7 @@ func TestAuthority_DisabledActorStops(t *testing.T) {
 	if _, err := l.CreateLane(as("codex"), fairway.LaneCreate{Name: "x"}); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
 		t.Fatalf("disabled actor writing: %v, want unauthorized", err)
 	}
-	if _, err := l.RotateToken(as("alice"), "codex"); fairway.ErrorCode(err) != fairway.ECONFLICT {
+	if _, err := l.RotateToken(as("alice"), "codex", 0); fairway.ErrorCode(err) != fairway.ECONFLICT {
 		t.Fatalf("a token for a disabled actor: %v, want conflict", err)
 	}
 }

@@ -20,7 +20,7 @@ type identities struct {
 	mu     sync.Mutex
 	at     headKey
 	actors map[string]fairway.Actor
-	tokens map[string]string // token hash → actor name
+	tokens map[string]fairway.Token // token hash → the token, naming its actor
 	// sessions maps a session credential's hash to what it names: the
 	// session, its actor and its generation, which never change once the
 	// session is attached. Whether the session may still act is the
@@ -57,7 +57,7 @@ func (c *identities) rebase(head headKey) {
 	if c.at == head && c.actors != nil {
 		return
 	}
-	c.at, c.actors, c.tokens, c.sessions = head, map[string]fairway.Actor{}, map[string]string{}, map[string]sessionCred{}
+	c.at, c.actors, c.tokens, c.sessions = head, map[string]fairway.Actor{}, map[string]fairway.Token{}, map[string]sessionCred{}
 }
 
 // actor returns a copy of the actor named, if it is kept for head.
@@ -71,19 +71,21 @@ func (c *identities) actor(head headKey, name string) (*fairway.Actor, bool) {
 	return &a, ok
 }
 
-// token returns a copy of the actor a token hash names, if kept for head.
-func (c *identities) token(head headKey, hash string) (*fairway.Actor, bool) {
+// token returns copies of the actor a token hash names and of the token
+// (its expiry among what it says), if kept for head. Expiry is judged by
+// the caller on every use: a kept token does not outlive it.
+func (c *identities) token(head headKey, hash string) (*fairway.Actor, *fairway.Token, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.at != head {
-		return nil, false
+		return nil, nil, false
 	}
-	name, ok := c.tokens[hash]
+	k, ok := c.tokens[hash]
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	a, ok := c.actors[name]
-	return &a, ok
+	a, ok := c.actors[k.Actor]
+	return &a, &k, ok
 }
 
 // session returns the session a credential hash names and a copy of its
@@ -112,15 +114,15 @@ func (c *identities) keepSession(head headKey, hash string, cred sessionCred, a 
 	c.sessions[hash] = cred
 }
 
-// keep stores an actor as read at head, and the token hash that named
-// it when there is one.
-func (c *identities) keep(head headKey, a *fairway.Actor, tokenHash string) {
+// keep stores an actor as read at head, and the token that named it
+// (by its hash) when there is one.
+func (c *identities) keep(head headKey, a *fairway.Actor, tokenHash string, k *fairway.Token) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.rebase(head)
 	c.actors[a.Name] = *a
-	if tokenHash != "" {
-		c.tokens[tokenHash] = a.Name
+	if tokenHash != "" && k != nil {
+		c.tokens[tokenHash] = *k
 	}
 }
 
@@ -136,5 +138,5 @@ func (c *identities) appended(before, after headKey, action string) {
 		c.at = after
 		return
 	}
-	c.at, c.actors, c.tokens, c.sessions = after, map[string]fairway.Actor{}, map[string]string{}, map[string]sessionCred{}
+	c.at, c.actors, c.tokens, c.sessions = after, map[string]fairway.Actor{}, map[string]fairway.Token{}, map[string]sessionCred{}
 }

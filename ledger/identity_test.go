@@ -77,7 +77,7 @@ func testDisableAndRevoke(t *testing.T, one, two *ledger.Ledger) {
 	if _, err := two.CreateLane(as("gemini"), fairway.LaneCreate{Name: "after-revoke"}); err != nil {
 		t.Fatalf("gemini without a token: %v", err)
 	}
-	fresh := must(one.RotateToken(as("alice"), "gemini"))
+	fresh := must(one.RotateToken(as("alice"), "gemini", 0))
 	if a, err := two.Authenticate(context.Background(), fresh.Token); err != nil || a.Name != "gemini" {
 		t.Fatalf("fresh token at the other ledger: %v %v", a, err)
 	}

@@ -111,7 +111,7 @@ func (l *Ledger) actor(ctx context.Context, tx fairway.Tx) (*fairway.Actor, erro
 		return nil, err
 	}
 	if l.ids != nil {
-		l.ids.keep(at, stored, "")
+		l.ids.keep(at, stored, "", nil)
 	}
 	if stored.Disabled() {
 		return nil, disabledError(stored)

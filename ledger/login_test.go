@@ -21,18 +21,18 @@ func TestLoginLink_OneTimeShortLivedHashedAudited(t *testing.T) {
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	l.Now = func() time.Time { return now }
 	asActor := as
-	if _, err := l.IssueLoginLink(withSession(l, "alice"), ledger.LoginLinkTTL); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+	if _, err := l.IssueLoginLink(withSession(l, "alice"), ledger.LoginLinkTTL, 0); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
 		t.Fatalf("a login link with a session credential: %v", err)
 	}
 
-	if _, err := l.IssueLoginLink(asActor("codex"), ledger.LoginLinkTTL); fairway.ErrorCode(err) != fairway.EFORBIDDEN ||
+	if _, err := l.IssueLoginLink(asActor("codex"), ledger.LoginLinkTTL, 0); fairway.ErrorCode(err) != fairway.EFORBIDDEN ||
 		!strings.Contains(err.Error(), "only a human can get a portal login link") {
 		t.Fatalf("agent's login link: %v", err)
 	}
-	if _, err := l.IssueLoginLink(asActor("alice"), 2*time.Hour); fairway.ErrorCode(err) != fairway.EINVALID {
+	if _, err := l.IssueLoginLink(asActor("alice"), 2*time.Hour, 0); fairway.ErrorCode(err) != fairway.EINVALID {
 		t.Fatalf("a two-hour link: %v, want EINVALID", err)
 	}
-	link, err := l.IssueLoginLink(asActor("alice"), ledger.LoginLinkTTL)
+	link, err := l.IssueLoginLink(asActor("alice"), ledger.LoginLinkTTL, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestLoginLink_OneTimeShortLivedHashedAudited(t *testing.T) {
 	if _, err := l.RedeemLoginLink(ctx, link.Link); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "used already") {
 		t.Fatalf("a link used twice: %v", err)
 	}
-	late, err := l.IssueLoginLink(asActor("alice"), time.Minute)
+	late, err := l.IssueLoginLink(asActor("alice"), time.Minute, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"fairway"
 )
@@ -43,7 +44,7 @@ type witnessedActor struct {
 	kind             string
 	disabled         bool
 	issuer, subject  string
-	tokens           map[string]bool
+	tokens           map[string]time.Time // hash → expiry, zero for none
 	tokensUnknowable bool
 }
 
@@ -155,11 +156,13 @@ func (r *rowWitness) addActor(e *fairway.AuditEvent) {
 		Actor       json.RawMessage `json:"actor"`
 		TokenIssued bool            `json:"token_issued"`
 		TokenHash   string          `json:"token_hash"`
+		TokenID     string          `json:"token_id"`
+		Expires     time.Time       `json:"token_expires_at"`
 		Issuer      string          `json:"issuer"`
 		Subject     string          `json:"subject"`
 	}
 	switch e.Action {
-	case "actor.create", "actor.disable", "actor.bind", "token.rotate", "token.revoke", "login.redeem":
+	case "actor.create", "actor.disable", "actor.bind", "token.rotate", "token.revoke", "token.revoke.one", "token.signout", "login.redeem":
 	default:
 		return
 	}
@@ -171,9 +174,9 @@ func (r *rowWitness) addActor(e *fairway.AuditEvent) {
 		if json.Unmarshal(v.Actor, &a) != nil {
 			return
 		}
-		w := &witnessedActor{seq: e.Seq, kind: a.Kind, issuer: a.Issuer, subject: a.Subject, tokens: map[string]bool{}}
+		w := &witnessedActor{seq: e.Seq, kind: a.Kind, issuer: a.Issuer, subject: a.Subject, tokens: map[string]time.Time{}}
 		r.actors[a.Name] = w
-		r.issue(w, v.TokenIssued, v.TokenHash)
+		r.issue(w, v.TokenIssued, v.TokenHash, v.Expires)
 		return
 	}
 	var name string
@@ -187,24 +190,30 @@ func (r *rowWitness) addActor(e *fairway.AuditEvent) {
 	w.seq = e.Seq
 	switch e.Action {
 	case "actor.disable":
-		w.disabled, w.tokens = true, map[string]bool{}
+		w.disabled, w.tokens = true, map[string]time.Time{}
 	case "actor.bind":
 		w.issuer, w.subject = v.Issuer, v.Subject
 	case "token.rotate":
-		w.tokens = map[string]bool{}
+		w.tokens = map[string]time.Time{}
 		w.tokensUnknowable = false
-		r.issue(w, v.TokenIssued, v.TokenHash)
+		r.issue(w, v.TokenIssued, v.TokenHash, v.Expires)
 	case "token.revoke":
-		w.tokens, w.tokensUnknowable = map[string]bool{}, false
+		w.tokens, w.tokensUnknowable = map[string]time.Time{}, false
+	case "token.revoke.one", "token.signout":
+		for h := range w.tokens {
+			if fairway.TokenID(h) == v.TokenID {
+				delete(w.tokens, h)
+			}
+		}
 	case "login.redeem":
-		r.issue(w, v.TokenIssued, v.TokenHash)
+		r.issue(w, v.TokenIssued, v.TokenHash, v.Expires)
 	}
 }
 
-func (r *rowWitness) issue(w *witnessedActor, issued bool, hash string) {
+func (r *rowWitness) issue(w *witnessedActor, issued bool, hash string, expires time.Time) {
 	switch {
 	case hash != "":
-		w.tokens[hash] = true
+		w.tokens[hash] = expires
 	case issued:
 		w.tokensUnknowable = true
 	}
@@ -233,9 +242,14 @@ func (r *rowWitness) checkActors(tx fairway.Tx, differs func(int64, string, ...a
 		if err != nil {
 			return err
 		}
-		for _, h := range live {
-			if !w.tokens[h] {
+		for h, expires := range live {
+			issued, ok := w.tokens[h]
+			if !ok {
 				differs(0, "actor %s has a live token that no audit event issued", a.Name)
+				break
+			}
+			if !expires.Equal(issued) {
+				differs(0, "actor %s has token %s whose expiry differs from what its audit event issued: it was changed outside the ledger", a.Name, fairway.TokenID(h))
 				break
 			}
 		}

@@ -34,6 +34,9 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 		{"evidence moved to another task", `DROP TRIGGER evidence_no_update; UPDATE evidence SET task = 'OPS-FIX-001', record = replace(record, '"task":"OPS-FIX-002"', '"task":"OPS-FIX-001"')`, "differs from what event"},
 		{"an agent made human", `UPDATE actors SET kind = 'human' WHERE name = 'codex'`, "actor codex differs from what the audit log left"},
 		{"a token slipped in", `INSERT INTO tokens (hash, actor, created_at) VALUES ('forged', 'omar', 1)`, "actor omar has a live token that no audit event issued"},
+		{"a portal sign-in made to last", `UPDATE tokens SET expires_at = expires_at + 1000000000000000 WHERE from_link = 1 AND revoked_at = 0`, "actor alice has token"},
+		{"a portal sign-in made never to end", `UPDATE tokens SET expires_at = 0 WHERE from_link = 1 AND revoked_at = 0`, "whose expiry differs from what its audit event issued"},
+		{"a revoked token revived", `UPDATE tokens SET revoked_at = 0 WHERE from_link = 1`, "actor alice has a live token that no audit event issued"},
 		{"the policy's source edited", `UPDATE policies SET source = replace(source, 'require_mfa: true', 'require_mfa: false')`, "the policy in force"},
 		{"a scope drift erased", `DROP TRIGGER scope_records_no_update; UPDATE scope_records SET outside = '[]'`, "scope record 1 of OPS-FIX-001 differs from what event"},
 		{"a scope acknowledgement slipped in", `INSERT INTO scope_records (task, kind, paths, by_actor, at) VALUES ('OPS-FIX-001','acknowledge','["infra/x.tf"]','omar',1)`,
@@ -54,6 +57,14 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 			setUp(t, l, true)
 			must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-FIX-003", Domain: "ops", Verdict: fairway.VerdictChangesRequested, Items: []string{"more"}}))
 			must(l.CheckScope(as("alice"), fairway.ScopeCheck{Task: "OPS-FIX-001", Paths: []string{"infra/x.tf"}}))
+			// alice signs in to the portal twice and revokes the second.
+			for i := range 2 {
+				link := must(l.IssueLoginLink(as("alice"), ledger.LoginLinkTTL, 0))
+				signedIn := must(l.RedeemLoginLink(ctx, link.Link))
+				if i == 1 {
+					must(l.RevokeToken(as("alice"), fairway.TokenID(ledger.HashToken(signedIn.Token))))
+				}
+			}
 			if v := must(l.VerifyAudit(ctx)); !v.OK {
 				t.Fatalf("before: %+v", v)
 			}

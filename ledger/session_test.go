@@ -249,7 +249,7 @@ func TestSession_CredentialCannotApproveCloseOrCreateActors(t *testing.T) {
 		"create human": func() error {
 			return ignore(l.CreateActor(ctx, fairway.ActorCreate{Name: "eve", Kind: fairway.KindHuman}))
 		},
-		"issue a token": func() error { return ignore(l.RotateToken(ctx, "codex")) },
+		"issue a token": func() error { return ignore(l.RotateToken(ctx, "codex", 0)) },
 		"disable":       func() error { return ignore(l.DisableActor(ctx, "codex", "x")) },
 		"attach another": func() error {
 			return ignore(l.AttachSession(ctx, fairway.SessionAttach{Task: "OPS-FIX-002", Provider: "tmux"}))

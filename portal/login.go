@@ -9,9 +9,11 @@ import (
 	"fairway"
 )
 
-// LoginLinks spends one-time login links (the ledger does).
+// LoginLinks spends one-time login links, and revokes the token one
+// yielded when its person signs out (the ledger does both).
 type LoginLinks interface {
 	RedeemLoginLink(ctx context.Context, link string) (*fairway.ActorCreated, error)
+	SignOut(ctx context.Context, token string) error
 }
 
 type loginData struct {

@@ -44,7 +44,7 @@ func demoPortal(tb testing.TB) (*httptest.Server, *ledger.Ledger, map[string]str
 	}
 	tokens := map[string]string{}
 	for _, name := range []string{"omar", "priya", "sergei", "codex-1", "olivia"} {
-		out, err := l.RotateToken(as("olivia"), name)
+		out, err := l.RotateToken(as("olivia"), name, 0)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -548,7 +548,7 @@ func TestPortal_OverviewCloseoutFollowsTheLedger(t *testing.T) {
 // its button signs the person in once; the same link is refused after.
 func TestPortal_OneTimeLoginLink(t *testing.T) {
 	srv, l, _ := demoPortal(t)
-	link, err := l.IssueLoginLink(as("sergei"), ledger.LoginLinkTTL)
+	link, err := l.IssueLoginLink(as("sergei"), ledger.LoginLinkTTL, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -575,12 +575,75 @@ func TestPortal_OneTimeLoginLink(t *testing.T) {
 		t.Fatalf("the link again: %d\n%s", res.StatusCode, excerpt(body))
 	}
 	// Without the page's nonce (another site's form): refused, link kept.
-	link2, _ := l.IssueLoginLink(as("omar"), ledger.LoginLinkTTL)
+	link2, _ := l.IssueLoginLink(as("omar"), ledger.LoginLinkTTL, 0)
 	res, _ = post(t, browser(t), srv.URL+"/signin/link", url.Values{"link": {link2.Link}})
 	if res.StatusCode != http.StatusForbidden {
 		t.Fatalf("a link posted without the form's nonce: %d", res.StatusCode)
 	}
 	if _, err := l.RedeemLoginLink(context.Background(), link2.Link); err != nil {
 		t.Fatalf("the refused post spent the link: %v", err)
+	}
+}
+
+// TestPortal_SignOutRevokesTheLinksToken: a copy of the session cookie
+// (a stolen one) stops working once its person signs out, and the
+// revocation is audited; a token pasted into the sign-in form is the
+// person's own credential and survives signing out.
+func TestPortal_SignOutRevokesTheLinksToken(t *testing.T) {
+	srv, l, tokens := demoPortal(t)
+	link, err := l.IssueLoginLink(as("sergei"), ledger.LoginLinkTTL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := browser(t)
+	_, page := get(t, c, srv.URL+"/login?link="+url.QueryEscape(link.Link))
+	if res, body := post(t, c, srv.URL+"/signin/link", url.Values{"nonce": {hidden(t, page, "nonce")}, "link": {link.Link}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("spending the link: %d\n%s", res.StatusCode, excerpt(body))
+	}
+	base, _ := url.Parse(srv.URL)
+	var stolen *http.Cookie
+	for _, ck := range c.Jar.Cookies(base) {
+		if ck.Name == "fairway_session" {
+			stolen = ck
+		}
+	}
+	if stolen == nil {
+		t.Fatal("no session cookie after the link")
+	}
+	thief := browser(t)
+	thief.Jar.SetCookies(base, []*http.Cookie{{Name: stolen.Name, Value: stolen.Value, Path: "/"}})
+	_, body := get(t, thief, srv.URL+"/")
+	if !strings.Contains(body, "Signed in as <b>sergei</b>") {
+		t.Fatalf("the copied cookie before sign-out: %s", excerpt(body))
+	}
+	res, _ := post(t, c, srv.URL+"/signout", url.Values{"csrf": {hidden(t, body, "csrf")}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/signin" {
+		t.Fatalf("sign out: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	res, _ = get(t, thief, srv.URL+"/")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/signin") {
+		t.Fatalf("the copied cookie after sign-out: %d %q, want sent to sign in", res.StatusCode, res.Header.Get("Location"))
+	}
+	if _, err := l.Authenticate(context.Background(), stolen.Value); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("the signed-out token at the ledger: %v, want EUNAUTHORIZED", err)
+	}
+	events, err := l.AuditLog(as("sergei"), fairway.AuditFilter{Subject: "sergei"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := events[len(events)-1]
+	if last.Action != "token.signout" || last.Actor != "sergei" || !strings.Contains(string(last.Change), `"token_id":"`+fairway.TokenID(ledger.HashToken(stolen.Value))+`"`) {
+		t.Fatalf("the last event of sergei: %s by %s %s, want token.signout naming the token", last.Action, last.Actor, last.Change)
+	}
+
+	// A pasted token: signing out forgets it in this browser, no more.
+	pasted := signIn(t, srv, tokens["omar"])
+	_, body = get(t, pasted, srv.URL+"/")
+	post(t, pasted, srv.URL+"/signout", url.Values{"csrf": {hidden(t, body, "csrf")}})
+	if a, err := l.Authenticate(context.Background(), tokens["omar"]); err != nil || a.Name != "omar" {
+		t.Fatalf("omar's own token after signing out of the portal: %v %v, want still omar's", a, err)
+	}
+	if v, err := l.VerifyAudit(as("omar")); err != nil || !v.OK {
+		t.Fatalf("audit verify after sign-outs: %+v %v", v, err)
 	}
 }

@@ -134,10 +134,22 @@ func (p *Portal) signin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
+// signout ends the browser's session: the token a login link minted for
+// it is revoked (audited), so a copy of the cookie stops working too; a
+// token the person pasted is theirs, and only forgotten here.
 func (p *Portal) signout(w http.ResponseWriter, r *http.Request) {
-	if c, _ := p.authenticate(r); c != nil && !p.validCSRF(r, c.token) {
+	c, _ := p.authenticate(r)
+	if c != nil && !p.validCSRF(r, c.token) {
 		p.render(w, r, http.StatusForbidden, "error", &view{Title: "Refused"}, errorData{Message: "This form did not come from a page of this portal. Reload the page and try again."})
 		return
+	}
+	if c != nil && p.Links != nil {
+		if err := p.Links.SignOut(r.Context(), c.token); err != nil {
+			p.logger.Error("portal sign-out: revoking the session's token", "actor", c.actor.Name, "err", err)
+			p.render(w, r, http.StatusInternalServerError, "error", &view{Title: "Sign out"}, errorData{Message: "Signing out failed: the session's token could not be revoked, so it still works. Try again; if it keeps failing, revoke it with `fairway token list` and `fairway token revoke ID`."})
+			return
+		}
+		p.logger.Info("portal sign-out", "actor", c.actor.Name)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)

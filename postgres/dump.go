@@ -127,9 +127,16 @@ func (t *tx) LoadRow(table string, columns []string, row []any) error {
 	return err
 }
 
-// FinishLoad moves every identity and serial sequence past the largest
-// loaded ID, so the next insert does not collide with a copied row.
+// FinishLoad brings rows from an export of an older schema up to this
+// one (upgradeLoaded), and moves every identity and serial sequence past
+// the largest loaded ID, so the next insert does not collide with a
+// copied row.
 func (t *tx) FinishLoad() error {
+	for _, q := range upgradeLoaded {
+		if _, err := t.exec(q); err != nil {
+			return err
+		}
+	}
 	tables, err := t.queryStrings(`SELECT table_name::text FROM information_schema.columns
 		WHERE table_schema = current_schema() AND column_name = 'id' AND table_name::text = ANY($1) ORDER BY 1`, fairway.LedgerTables)
 	if err != nil {
@@ -148,4 +155,12 @@ func (t *tx) FinishLoad() error {
 		}
 	}
 	return nil
+}
+
+// upgradeLoaded does to loaded rows what later migrations did to stored
+// ones: an export made before migration 0015 carries tokens without an
+// id, and their creation in seconds.
+var upgradeLoaded = []string{
+	`UPDATE tokens SET id = substr(hash, 1, 16) WHERE id = ''`,
+	`UPDATE tokens SET created_at = created_at * 1000000000 WHERE created_at < 100000000000`,
 }

@@ -21,3 +21,15 @@ func TestExportImport_SQLiteToPostgres(t *testing.T) {
 	t.Cleanup(func() { from.Close() })
 	storetest.RoundTrip(t, from, MustOpenStore(t, postgres.Options{}), false)
 }
+
+// An export made before tokens had ids imports into PostgreSQL, and its
+// tokens get them.
+func TestImport_TokensFromBeforeIDs(t *testing.T) {
+	testURL(t)
+	from, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "fairway.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { from.Close() })
+	storetest.ImportsTokensFromBeforeIDs(t, from, MustOpenStore(t, postgres.Options{}))
+}

@@ -94,9 +94,39 @@ func (t *tx) CountActors() (int, error) {
 	return n, mapErr(err)
 }
 
-// InsertToken stores the hash of a bearer token.
-func (t *tx) InsertToken(hash, actor string) error {
-	_, err := t.exec(`INSERT INTO tokens (hash, actor, created_at) VALUES (?, ?, strftime('%s','now'))`, hash, actor)
+const tokenColumns = `k.id, k.actor, k.created_at, k.expires_at, k.revoked_at, k.from_link`
+
+func scanToken(r rowScanner) (*fairway.Token, error) {
+	var k fairway.Token
+	var created, expires, revoked, fromLink int64
+	if err := r.Scan(&k.ID, &k.Actor, &created, &expires, &revoked, &fromLink); err != nil {
+		return nil, err
+	}
+	k.CreatedAt, k.FromLoginLink = fromNanos(created), fromLink != 0
+	if expires != 0 {
+		k.ExpiresAt = fromNanos(expires)
+	}
+	if revoked != 0 {
+		k.RevokedAt = fromNanos(revoked)
+	}
+	return &k, nil
+}
+
+// InsertToken stores the hash of a bearer token and what is known of it.
+func (t *tx) InsertToken(hash string, k *fairway.Token) error {
+	k.ID = fairway.TokenID(hash)
+	var expires, fromLink int64
+	if !k.ExpiresAt.IsZero() {
+		expires = nanos(k.ExpiresAt)
+	}
+	if k.FromLoginLink {
+		fromLink = 1
+	}
+	_, err := t.exec(`INSERT INTO tokens (hash, id, actor, created_at, expires_at, from_link) VALUES (?, ?, ?, ?, ?, ?)`,
+		hash, k.ID, k.Actor, nanos(k.CreatedAt), expires, fromLink)
+	if isUniqueViolation(err) {
+		return fairway.Errorf(fairway.ECONFLICT, "a token with id %s exists already; issue another", k.ID)
+	}
 	return err
 }
 
@@ -110,43 +140,119 @@ func (t *tx) RevokeTokens(actor string, at time.Time) (int, error) {
 	return int(n), mapErr(err)
 }
 
-// ActorByTokenHash finds the actor a live token belongs to.
-func (t *tx) ActorByTokenHash(hash string) (*fairway.Actor, error) {
-	a, err := scanActor(t.q.QueryRowContext(t.ctx, `SELECT `+actorColumns+`
-		FROM tokens k JOIN actors a ON a.name = k.actor WHERE k.hash = ? AND k.revoked_at = 0 AND k.login = 0`, hash))
-	if isNoRows(err) {
-		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the token is not known or was revoked; ask an administrator for one with `fairway token rotate NAME`")
+// RevokeToken revokes one live bearer token.
+func (t *tx) RevokeToken(id string, at time.Time) error {
+	res, err := t.exec(`UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at = 0 AND login = 0`, nanos(at), id)
+	if err != nil {
+		return err
 	}
-	return a, mapErr(err)
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("token", id)
+	}
+	return nil
 }
 
-// LiveTokens lists the hashes of an actor's tokens not revoked.
-func (t *tx) LiveTokens(actor string) ([]string, error) {
-	return t.queryStrings(`SELECT hash FROM tokens WHERE actor = ? AND revoked_at = 0 AND login = 0 ORDER BY hash`, actor)
+// ActorByTokenHash finds the actor a live token belongs to, and the token.
+func (t *tx) ActorByTokenHash(hash string) (*fairway.Actor, *fairway.Token, error) {
+	var a fairway.Actor
+	var k fairway.Token
+	var created, disabled, kCreated, expires, revoked, fromLink int64
+	err := t.q.QueryRowContext(t.ctx, `SELECT `+actorColumns+`, `+tokenColumns+`
+		FROM tokens k JOIN actors a ON a.name = k.actor WHERE k.hash = ? AND k.revoked_at = 0 AND k.login = 0`, hash).Scan(
+		&a.Name, &a.Kind, &a.DisplayName, &created, &a.CreatedBy, &disabled, &a.DisabledBy, &a.DisabledReason, &a.Issuer, &a.Subject,
+		&k.ID, &k.Actor, &kCreated, &expires, &revoked, &fromLink)
+	if isNoRows(err) {
+		return nil, nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the token is not known or was revoked; ask an administrator for one with `fairway token rotate NAME`")
+	} else if err != nil {
+		return nil, nil, mapErr(err)
+	}
+	a.CreatedAt = fromNanos(created)
+	if disabled != 0 {
+		a.DisabledAt = fromNanos(disabled)
+	}
+	k.CreatedAt, k.FromLoginLink = fromNanos(kCreated), fromLink != 0
+	if expires != 0 {
+		k.ExpiresAt = fromNanos(expires)
+	}
+	return &a, &k, nil
 }
 
-// InsertLoginLink stores the hash of a one-time login link of an actor.
-func (t *tx) InsertLoginLink(hash, actor string, expires time.Time) error {
-	_, err := t.exec(`INSERT INTO tokens (hash, actor, created_at, login, expires_at) VALUES (?, ?, strftime('%s','now'), 1, ?)`, hash, actor, nanos(expires))
+// Token returns a bearer token by id, revoked or not.
+func (t *tx) Token(id string) (*fairway.Token, error) {
+	k, err := scanToken(t.q.QueryRowContext(t.ctx, `SELECT `+tokenColumns+` FROM tokens k WHERE k.id = ? AND k.login = 0`, id))
+	if isNoRows(err) {
+		return nil, notFound("token", id)
+	}
+	return k, mapErr(err)
+}
+
+// Tokens lists an actor's bearer tokens not revoked, oldest first.
+func (t *tx) Tokens(actor string) ([]*fairway.Token, error) {
+	rows, err := t.q.QueryContext(t.ctx, `SELECT `+tokenColumns+` FROM tokens k WHERE k.actor = ? AND k.revoked_at = 0 AND k.login = 0 ORDER BY k.created_at, k.id`, actor)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []*fairway.Token
+	for rows.Next() {
+		k, err := scanToken(rows)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, k)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// LiveTokens maps the hash of each of an actor's tokens not revoked to
+// its expiry.
+func (t *tx) LiveTokens(actor string) (map[string]time.Time, error) {
+	rows, err := t.q.QueryContext(t.ctx, `SELECT hash, expires_at FROM tokens WHERE actor = ? AND revoked_at = 0 AND login = 0`, actor)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var hash string
+		var expires int64
+		if err := rows.Scan(&hash, &expires); err != nil {
+			return nil, mapErr(err)
+		}
+		out[hash] = time.Time{}
+		if expires != 0 {
+			out[hash] = fromNanos(expires)
+		}
+	}
+	return out, mapErr(rows.Err())
+}
+
+// InsertLoginLink stores the hash of a one-time login link of an actor,
+// made at at, and the life of the token it mints.
+func (t *tx) InsertLoginLink(hash, actor string, at, expires time.Time, tokenTTL time.Duration) error {
+	_, err := t.exec(`INSERT INTO tokens (hash, id, actor, created_at, login, expires_at, token_ttl) VALUES (?, ?, ?, ?, 1, ?, ?)`,
+		hash, fairway.TokenID(hash), actor, nanos(at), nanos(expires), int64(tokenTTL))
 	return err
 }
 
 // UseLoginLink spends a login link: it must be known, unused and not
-// expired at at; it is then revoked, and its actor returned.
-func (t *tx) UseLoginLink(hash string, at time.Time) (*fairway.Actor, error) {
+// expired at at; it is then revoked, and its actor and the life of the
+// token it mints returned.
+func (t *tx) UseLoginLink(hash string, at time.Time) (*fairway.Actor, time.Duration, error) {
 	var actor string
-	var expires int64
-	err := t.q.QueryRowContext(t.ctx, `SELECT actor, expires_at FROM tokens WHERE hash = ? AND login = 1 AND revoked_at = 0`, hash).Scan(&actor, &expires)
+	var expires, ttl int64
+	err := t.q.QueryRowContext(t.ctx, `SELECT actor, expires_at, token_ttl FROM tokens WHERE hash = ? AND login = 1 AND revoked_at = 0`, hash).Scan(&actor, &expires, &ttl)
 	if isNoRows(err) {
-		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "this login link is unknown or was used already; ask for a new one with `fairway portal login-link`")
+		return nil, 0, fairway.Errorf(fairway.EUNAUTHORIZED, "this login link is unknown or was used already; ask for a new one with `fairway portal login-link`")
 	} else if err != nil {
-		return nil, mapErr(err)
+		return nil, 0, mapErr(err)
 	}
 	if expires <= nanos(at) {
-		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "this login link expired at %s; ask for a new one with `fairway portal login-link`", fromNanos(expires).UTC().Format(time.RFC3339))
+		return nil, 0, fairway.Errorf(fairway.EUNAUTHORIZED, "this login link expired at %s; ask for a new one with `fairway portal login-link`", fromNanos(expires).UTC().Format(time.RFC3339))
 	}
 	if _, err := t.exec(`UPDATE tokens SET revoked_at = ? WHERE hash = ?`, nanos(at), hash); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return t.Actor(actor)
+	a, err := t.Actor(actor)
+	return a, time.Duration(ttl), err
 }

@@ -107,5 +107,21 @@ func (t *tx) LoadRow(table string, columns []string, row []any) error {
 	return err
 }
 
-// FinishLoad has nothing to do: SQLite's rowids follow the largest.
-func (t *tx) FinishLoad() error { return nil }
+// FinishLoad brings rows from an export of an older schema up to this
+// one (upgradeLoaded); SQLite's rowids follow the largest by themselves.
+func (t *tx) FinishLoad() error {
+	for _, q := range upgradeLoaded {
+		if _, err := t.exec(q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// upgradeLoaded does to loaded rows what later migrations did to stored
+// ones: an export made before migration 0015 carries tokens without an
+// id, and their creation in seconds.
+var upgradeLoaded = []string{
+	`UPDATE tokens SET id = substr(hash, 1, 16) WHERE id = ''`,
+	`UPDATE tokens SET created_at = created_at * 1000000000 WHERE created_at < 100000000000`,
+}

@@ -33,6 +33,11 @@ func TestConformance_WithoutGroupCommit(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) fairway.Store { return MustOpenStore(t, sqlite.Options{MaxBatch: 1}) })
 }
 
+// An export made before tokens had ids imports, and its tokens get them.
+func TestImport_TokensFromBeforeIDs(t *testing.T) {
+	storetest.ImportsTokensFromBeforeIDs(t, MustOpenStore(t, sqlite.Options{}), MustOpenStore(t, sqlite.Options{}))
+}
+
 // Search texts are indexed once per write batch, before its commit: a
 // write that fails takes its text with it, one that succeeds is found.
 func TestSearch_IndexFollowsTheBatch(t *testing.T) {

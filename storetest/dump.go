@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -145,4 +147,98 @@ func mustBlobs(t *testing.T) *blob.FileStore {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// ImportsTokensFromBeforeIDs: an export made before tokens had ids (its
+// tokens rows without id, from_link and token_ttl, created_at in
+// seconds) imports into to, and every token gets the id and the time
+// the stored ones got from the migration.
+func ImportsTokensFromBeforeIDs(t *testing.T, from, to fairway.Store) {
+	t.Helper()
+	src := ledger.New(from, mustBlobs(t))
+	alice, err := src.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman, IssueToken: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.CreateActor(fairway.NewContextWithActor(ctx, alice.Actor), fairway.ActorCreate{Name: "codex", Kind: fairway.KindAgent, IssueToken: true}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := src.Export(ctx, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	var old bytes.Buffer
+	drop := map[int]bool{}
+	created, inTokens := -1, false
+	for _, line := range strings.SplitAfter(out.String(), "\n") {
+		var l struct {
+			Table   string            `json:"table"`
+			Columns []string          `json:"columns"`
+			Row     []json.RawMessage `json:"row"`
+		}
+		if line == "" || json.Unmarshal([]byte(line), &l) != nil || l.Table == "" && l.Row == nil {
+			old.WriteString(line)
+			continue
+		}
+		if l.Table != "" {
+			inTokens = l.Table == "tokens"
+			if !inTokens {
+				old.WriteString(line)
+				continue
+			}
+			var cols []string
+			for i, c := range l.Columns {
+				switch c {
+				case "id", "from_link", "token_ttl":
+					drop[i] = true
+					continue
+				case "created_at":
+					created = len(cols)
+				}
+				cols = append(cols, c)
+			}
+			b, _ := json.Marshal(map[string]any{"table": "tokens", "columns": cols})
+			old.Write(append(b, '\n'))
+			continue
+		}
+		if !inTokens {
+			old.WriteString(line)
+			continue
+		}
+		var row []json.RawMessage
+		for i, v := range l.Row {
+			if !drop[i] {
+				row = append(row, v)
+			}
+		}
+		var nanos int64
+		if err := json.Unmarshal(row[created], &nanos); err != nil {
+			t.Fatalf("created_at %s: %v", row[created], err)
+		}
+		row[created] = json.RawMessage(strconv.FormatInt(nanos/1e9, 10))
+		b, _ := json.Marshal(map[string]any{"row": row})
+		old.Write(append(b, '\n'))
+	}
+	if created < 0 || len(drop) != 3 {
+		t.Fatalf("the export's tokens table: created_at at %d, dropped %v", created, drop)
+	}
+	dst := ledger.New(to, mustBlobs(t))
+	res, err := dst.Import(ctx, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(old.Bytes())), nil }, nil)
+	if err != nil || !res.OK {
+		t.Fatalf("importing an export from before token ids: %+v %v", res, err)
+	}
+	as := fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice"})
+	for _, name := range []string{"alice", "codex"} {
+		list, err := dst.ListTokens(as, name)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("%s's tokens after the import: %+v %v", name, list, err)
+		}
+		if k := list[0]; len(k.ID) != fairway.TokenIDLen || k.CreatedAt.Year() < 2000 {
+			t.Fatalf("%s's token after the import: %+v, want an id and a time in nanoseconds", name, k)
+		}
+	}
+	k, err := dst.RevokeToken(as, fairway.TokenID(ledger.HashToken(alice.Token)))
+	if err != nil || k.Actor != "alice" {
+		t.Fatalf("revoking the imported token by id: %+v %v", k, err)
+	}
 }

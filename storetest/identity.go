@@ -23,10 +23,10 @@ func testActorLifecycle(t *testing.T, s fairway.Store) {
 				return err
 			}
 		}
-		if err := tx.InsertToken("h-1", "sana"); err != nil {
+		if err := tx.InsertToken("h-1", &fairway.Token{Actor: "sana", CreatedAt: at}); err != nil {
 			return err
 		}
-		return tx.InsertToken("h-2", "sana")
+		return tx.InsertToken("h-2", &fairway.Token{Actor: "sana", CreatedAt: at})
 	})
 	a.Issuer, a.Subject = "https://idp.example", "sub-sana"
 	a.DisabledAt, a.DisabledBy, a.DisabledReason = at.Add(time.Hour), "olivia", "left"
@@ -59,8 +59,74 @@ func testActorLifecycle(t *testing.T, s fairway.Store) {
 		t.Fatalf("RevokeTokens again = %d, want 0", n)
 	}
 	view(t, s, func(tx fairway.Tx) error {
-		_, err := tx.ActorByTokenHash("h-1")
+		_, _, err := tx.ActorByTokenHash("h-1")
 		wantCode(t, err, fairway.EUNAUTHORIZED)
+		return nil
+	})
+}
+
+// testTokensOneByOne: a token keeps its id, times and expiry; one token
+// is revoked without touching the others; a revoked one cannot be
+// revoked again, is listed no more, and no longer finds its actor.
+func testTokensOneByOne(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	expires := at.Add(12 * time.Hour)
+	plain := &fairway.Token{Actor: "sana", CreatedAt: at}
+	portal := &fairway.Token{Actor: "sana", CreatedAt: at.Add(time.Second), ExpiresAt: expires, FromLoginLink: true}
+	update(t, s, func(tx fairway.Tx) error {
+		if err := tx.InsertActor(&fairway.Actor{Name: "sana", Kind: fairway.KindHuman, CreatedAt: at}); err != nil {
+			return err
+		}
+		if err := tx.InsertToken("aaaaaaaaaaaaaaaa0001", plain); err != nil {
+			return err
+		}
+		return tx.InsertToken("bbbbbbbbbbbbbbbb0002", portal)
+	})
+	if plain.ID != "aaaaaaaaaaaaaaaa" || portal.ID != "bbbbbbbbbbbbbbbb" {
+		t.Fatalf("token ids = %q %q, want the hashes' first 16 digits", plain.ID, portal.ID)
+	}
+	// Two hashes with one id: refused, never a second token behind one id.
+	err := s.Update(ctx, func(tx fairway.Tx) error {
+		return tx.InsertToken("aaaaaaaaaaaaaaaa9999", &fairway.Token{Actor: "sana", CreatedAt: at})
+	})
+	wantCode(t, err, fairway.ECONFLICT)
+	view(t, s, func(tx fairway.Tx) error {
+		list, err := tx.Tokens("sana")
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(list, []*fairway.Token{plain, portal}) {
+			t.Errorf("Tokens = %+v, want %+v then %+v", list, plain, portal)
+		}
+		_, k, err := tx.ActorByTokenHash("bbbbbbbbbbbbbbbb0002")
+		if err != nil || !reflect.DeepEqual(k, portal) {
+			t.Errorf("ActorByTokenHash's token = %+v %v, want %+v", k, err, portal)
+		}
+		live, err := tx.LiveTokens("sana")
+		if want := map[string]time.Time{"aaaaaaaaaaaaaaaa0001": {}, "bbbbbbbbbbbbbbbb0002": expires}; err != nil || !reflect.DeepEqual(live, want) {
+			t.Errorf("LiveTokens = %v %v, want %v", live, err, want)
+		}
+		_, err = tx.Token("cccccccccccccccc")
+		wantCode(t, err, fairway.ENOTFOUND)
+		return nil
+	})
+	update(t, s, func(tx fairway.Tx) error { return tx.RevokeToken(portal.ID, at.Add(time.Hour)) })
+	err = s.Update(ctx, func(tx fairway.Tx) error { return tx.RevokeToken(portal.ID, at.Add(2*time.Hour)) })
+	wantCode(t, err, fairway.ENOTFOUND)
+	view(t, s, func(tx fairway.Tx) error {
+		k, err := tx.Token(portal.ID)
+		if err != nil || !k.RevokedAt.Equal(at.Add(time.Hour)) {
+			t.Errorf("revoked token = %+v %v, want revoked at %s", k, err, at.Add(time.Hour))
+		}
+		_, _, err = tx.ActorByTokenHash("bbbbbbbbbbbbbbbb0002")
+		wantCode(t, err, fairway.EUNAUTHORIZED)
+		if a, _, err := tx.ActorByTokenHash("aaaaaaaaaaaaaaaa0001"); err != nil || a.Name != "sana" {
+			t.Errorf("the other token = %v %v, want sana's, still live", a, err)
+		}
+		list, err := tx.Tokens("sana")
+		if err != nil || len(list) != 1 || list[0].ID != plain.ID {
+			t.Errorf("Tokens after revoking one = %+v %v, want only %s", list, err, plain.ID)
+		}
 		return nil
 	})
 }
@@ -209,45 +275,57 @@ func testLoginLinks(t *testing.T, s fairway.Store) {
 		if err := tx.InsertActor(&fairway.Actor{Name: "sana", Kind: fairway.KindHuman, CreatedAt: at}); err != nil {
 			return err
 		}
-		if err := tx.InsertToken("h-token", "sana"); err != nil {
+		if err := tx.InsertToken("h-token", &fairway.Token{Actor: "sana", CreatedAt: at}); err != nil {
 			return err
 		}
-		if err := tx.InsertLoginLink("h-link", "sana", at.Add(10*time.Minute)); err != nil {
+		if err := tx.InsertLoginLink("h-link", "sana", at, at.Add(10*time.Minute), 3*time.Hour); err != nil {
 			return err
 		}
-		return tx.InsertLoginLink("h-old", "sana", at.Add(time.Minute))
+		return tx.InsertLoginLink("h-old", "sana", at, at.Add(time.Minute), time.Hour)
 	})
 	view(t, s, func(tx fairway.Tx) error {
-		if _, err := tx.ActorByTokenHash("h-link"); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		if _, _, err := tx.ActorByTokenHash("h-link"); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
 			t.Errorf("a login link as a bearer token: %v, want EUNAUTHORIZED", err)
 		}
 		live, err := tx.LiveTokens("sana")
-		if err != nil || !reflect.DeepEqual(live, []string{"h-token"}) {
+		if err != nil || !reflect.DeepEqual(live, map[string]time.Time{"h-token": {}}) {
 			t.Errorf("LiveTokens = %v %v, want only the token", live, err)
+		}
+		if _, err := tx.Token(fairway.TokenID("h-link")); fairway.ErrorCode(err) != fairway.ENOTFOUND {
+			t.Errorf("a login link as a token by id: %v, want ENOTFOUND", err)
+		}
+		if list, err := tx.Tokens("sana"); err != nil || len(list) != 1 || list[0].ID != "h-token" {
+			t.Errorf("Tokens = %+v %v, want only the token", list, err)
 		}
 		return nil
 	})
+	// A link is never revoked as a token by id: only spending it ends it.
+	err := s.Update(context.Background(), func(tx fairway.Tx) error { return tx.RevokeToken(fairway.TokenID("h-link"), at) })
+	wantCode(t, err, fairway.ENOTFOUND)
 	var got *fairway.Actor
+	var ttl time.Duration
 	update(t, s, func(tx fairway.Tx) (err error) {
-		got, err = tx.UseLoginLink("h-link", at.Add(5*time.Minute))
+		got, ttl, err = tx.UseLoginLink("h-link", at.Add(5*time.Minute))
 		return err
 	})
-	if got == nil || got.Name != "sana" {
-		t.Fatalf("UseLoginLink = %+v", got)
+	if got == nil || got.Name != "sana" || ttl != 3*time.Hour {
+		t.Fatalf("UseLoginLink = %+v %s, want sana and the 3h the link was issued with", got, ttl)
 	}
 	for _, tc := range []struct {
 		hash string
 		want string
 	}{{"h-link", "used already"}, {"h-old", "expired at 2026-11-02T00:01:00Z"}, {"h-token", "unknown"}, {"h-none", "unknown"}} {
-		err := s.Update(context.Background(), func(tx fairway.Tx) error { _, err := tx.UseLoginLink(tc.hash, at.Add(5*time.Minute)); return err })
+		err := s.Update(context.Background(), func(tx fairway.Tx) error { _, _, err := tx.UseLoginLink(tc.hash, at.Add(5*time.Minute)); return err })
 		if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("UseLoginLink(%s) = %v, want EUNAUTHORIZED saying %q", tc.hash, err, tc.want)
 		}
 	}
 	// Revoking an actor's tokens revokes its links too.
-	update(t, s, func(tx fairway.Tx) error { return tx.InsertLoginLink("h-new", "sana", at.Add(time.Hour)) })
+	update(t, s, func(tx fairway.Tx) error {
+		return tx.InsertLoginLink("h-new", "sana", at, at.Add(time.Hour), time.Hour)
+	})
 	update(t, s, func(tx fairway.Tx) error { _, err := tx.RevokeTokens("sana", at.Add(6*time.Minute)); return err })
-	err := s.Update(context.Background(), func(tx fairway.Tx) error { _, err := tx.UseLoginLink("h-new", at.Add(7*time.Minute)); return err })
+	err = s.Update(context.Background(), func(tx fairway.Tx) error { _, _, err := tx.UseLoginLink("h-new", at.Add(7*time.Minute)); return err })
 	if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
 		t.Errorf("a link of an actor whose tokens were revoked: %v", err)
 	}

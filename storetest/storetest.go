@@ -39,6 +39,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ActorTokens", testActorTokens},
 		{"ActorLifecycle", testActorLifecycle},
 		{"LoginLinks", testLoginLinks},
+		{"TokensOneByOne", testTokensOneByOne},
 		{"NarrowingRoundTrip", testNarrowingRoundTrip},
 		{"ScopeRecords", testScopeRecords},
 		{"WaiversAll", testWaiversAll},
@@ -305,16 +306,18 @@ func testActorTokens(t *testing.T, s fairway.Store) {
 	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
 	a := &fairway.Actor{Name: "codex-1", Kind: fairway.KindAgent, DisplayName: "Codex", CreatedAt: at, CreatedBy: "alice"}
 	update(t, s, func(tx fairway.Tx) error { return tx.InsertActor(a) })
-	update(t, s, func(tx fairway.Tx) error { return tx.InsertToken("hash-1", "codex-1") })
+	update(t, s, func(tx fairway.Tx) error {
+		return tx.InsertToken("hash-1", &fairway.Token{Actor: "codex-1", CreatedAt: at})
+	})
 	view(t, s, func(tx fairway.Tx) error {
-		got, err := tx.ActorByTokenHash("hash-1")
+		got, _, err := tx.ActorByTokenHash("hash-1")
 		if err != nil {
 			return err
 		}
 		if !reflect.DeepEqual(got, a) {
 			t.Errorf("ActorByTokenHash = %+v, want %+v", got, a)
 		}
-		_, err = tx.ActorByTokenHash("hash-2")
+		_, _, err = tx.ActorByTokenHash("hash-2")
 		wantCode(t, err, fairway.EUNAUTHORIZED)
 		n, err := tx.CountActors()
 		if n != 1 || err != nil {

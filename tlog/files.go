@@ -110,10 +110,11 @@ func CheckConsistency(older, newer *Checkpoint, hashes [][]byte) error {
 	return nil
 }
 
-// Rehash reports whether an event matches its hash. An event printed
-// with indentation (`--json` output) has its change re-spaced; the ledger
-// hashes the compact form, so that is tried too, and kept when it
-// matches.
+// Rehash reports whether an event matches its hash. `--json` output
+// keeps an event's change as stored (fairway.MarshalIndent), but a proof
+// printed by an earlier fairway, or re-indented by a tool, has it
+// re-spaced; the ledger hashes the compact form, so that is tried too,
+// and kept when it matches.
 func Rehash(e *fairway.AuditEvent) bool {
 	if e.Hash == e.ComputeHash() {
 		return true

@@ -55,8 +55,10 @@ func readCheckpoints(files []string, vkey string) ([]*fairway.Checkpoint, error)
 	return out, nil
 }
 
+// printJSON writes v indented, every audit event in it (a log's first
+// difference names two) with its change as stored.
 func printJSON(w io.Writer, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := fairway.MarshalIndent(v)
 	if err != nil {
 		return err
 	}

@@ -569,3 +569,61 @@ func TestWitness_ErrorBodyIsQuotedAndShort(t *testing.T) {
 		t.Fatalf("exit %d, stderr %d bytes: %.300q", r.code, len(r.stderr), r.stderr)
 	}
 }
+
+// `fairway audit prove --json` and `audit log --json` print each event's
+// change byte for byte as the ledger stored it (as `audit export` does),
+// so the printed event matches its hash and its proof verifies as it is:
+// no re-compacting, by fairway-verify or by hand with tlog.
+func TestProof_JSONOutputVerifiesAsPrinted(t *testing.T) {
+	s := newSignedLog(t)
+	seq := s.sizes[1]
+	// An event whose change nests objects and arrays: indentation would
+	// re-space it.
+	fw(t, s.dir, "alice", "task", "create", "T-NEST", "--title", "nested {braces} & <tags>", "--surface", "edge", "--label", "a", "--label", "b")
+	stored := map[int64]string{}
+	for _, line := range strings.Split(strings.TrimSpace(fw(t, s.dir, "alice", "audit", "export")), "\n") {
+		var e struct {
+			Seq    int64           `json:"seq"`
+			Change json.RawMessage `json:"change"`
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatal(err)
+		}
+		stored[e.Seq] = string(e.Change)
+	}
+	out := fw(t, s.dir, "alice", "audit", "prove", "--seq", itoa(seq), "--checkpoint", s.cps[1], "--key", s.pub, "--json")
+	if !strings.Contains(out, "\n  \"seq\": ") || !strings.Contains(out, `"change": `+stored[seq]+",\n") {
+		t.Fatalf("the proof is not indented with the change as stored (%s):\n%s", stored[seq], out)
+	}
+	var p fairway.InclusionProof
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatal(err)
+	}
+	cp := mustOpen(t, s.cps[1], s.pub)
+	if p.Event.ComputeHash() != p.Event.Hash {
+		t.Fatalf("the printed event does not match its hash as printed: change %s", p.Event.Change)
+	}
+	if err := tlog.VerifyInclusion(seq-1, cp.Size, tlog.LeafHash(p.Event), p.Hashes, cp.Root); err != nil {
+		t.Fatalf("the printed proof, checked by hand: %v", err)
+	}
+	file := filepath.Join(s.dir, "event.proof")
+	os.WriteFile(file, []byte(out), 0o644)
+	if r := verify(t, "proof", file, "--key", s.pub, "--checkpoint", s.cps[1]); r.code != 0 || !strings.HasPrefix(r.stdout, "VALID: event "+itoa(seq)) {
+		t.Fatalf("fairway-verify on the printed proof: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	var events []*fairway.AuditEvent
+	if err := json.Unmarshal([]byte(fw(t, s.dir, "alice", "audit", "log", "--json", "--limit", "1000")), &events); err != nil {
+		t.Fatal(err)
+	}
+	nested := false
+	for _, e := range events {
+		if string(e.Change) != stored[e.Seq] || e.ComputeHash() != e.Hash {
+			t.Errorf("audit log --json: event %d's change %s, stored %s", e.Seq, e.Change, stored[e.Seq])
+		}
+		nested = nested || e.Subject == "T-NEST" && strings.Contains(string(e.Change), `["a","b"]`)
+	}
+	if len(events) != len(stored) || !nested {
+		t.Fatalf("audit log --json printed %d events of %d (the nested one: %t)", len(events), len(stored), nested)
+	}
+}

@@ -502,8 +502,16 @@ func firstNonEmpty(vals ...string) string {
 	return ""
 }
 
-// printJSON writes v as indented JSON.
-func (a *app) printJSON(v any) error { return jsonEncoder(a.stdout).Encode(v) }
+// printJSON writes v as indented JSON, every audit event in it with its
+// change as stored, so a printed event or proof verifies as it is.
+func (a *app) printJSON(v any) error {
+	b, err := fairway.MarshalIndent(v)
+	if err != nil {
+		return err
+	}
+	_, err = a.stdout.Write(append(b, '\n'))
+	return err
+}
 
 func jsonEncoder(w io.Writer) *json.Encoder {
 	enc := json.NewEncoder(w)

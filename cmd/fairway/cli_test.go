@@ -371,3 +371,62 @@ func TestPortalLoginLink_CLI(t *testing.T) {
 		t.Fatalf("the printed link, twice: %v", err)
 	}
 }
+
+// TestToken_CLIListAndRevokeOne: token list shows ids and times, never a
+// secret; token revoke takes an id, and an actor's name only with --all;
+// the same in local and server mode. A login link's sign-in life has
+// bounds.
+func TestToken_CLIListAndRevokeOne(t *testing.T) {
+	for _, local := range []bool{true, false} {
+		e := newCLIEnv(t, local)
+		out, errOut, code := e.run("olivia", "token", "list", "omar", "--json")
+		if code != 0 {
+			t.Fatalf("local=%t token list: exit %d: %s", local, code, errOut)
+		}
+		var list []fairway.Token
+		if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 || list[0].Actor != "omar" {
+			t.Fatalf("local=%t token list = %s (%v)", local, out, err)
+		}
+		id := fairway.TokenID(ledger.HashToken(e.tokens["omar"]))
+		if list[0].ID != id || strings.Contains(out, e.tokens["omar"]) || strings.Contains(out, ledger.HashToken(e.tokens["omar"])) {
+			t.Fatalf("local=%t token list shows %s, want id %s and neither the token nor its hash", local, out, id)
+		}
+		if out, _, _ := e.run("omar", "token", "list"); !strings.Contains(out, id) || !strings.Contains(out, "never") {
+			t.Fatalf("local=%t token list of your own: %s", local, out)
+		}
+		if _, errOut, code := e.run("omar", "token", "revoke", "omar"); code != exitUsage || !strings.Contains(errOut, "--all") {
+			t.Fatalf("local=%t token revoke NAME without --all: exit %d: %s", local, code, errOut)
+		}
+		if _, errOut, code := e.run("codex", "token", "revoke", id); code != exitForbidden {
+			t.Fatalf("local=%t an agent revoking a human's token: exit %d: %s", local, code, errOut)
+		}
+		out, errOut, code = e.run("olivia", "token", "revoke", id)
+		if code != 0 || !strings.Contains(out, "revoked token "+id+" of omar") {
+			t.Fatalf("local=%t token revoke ID: exit %d: %s %s", local, code, out, errOut)
+		}
+		if out, _, _ := e.run("olivia", "token", "list", "omar"); !strings.Contains(out, "no live tokens") {
+			t.Fatalf("local=%t after revoking: %s", local, out)
+		}
+		out, errOut, code = e.run("codex", "token", "revoke", "--all", "codex")
+		if code != 0 || !strings.Contains(out, "revoked 1 token(s) of codex") {
+			t.Fatalf("local=%t token revoke --all: exit %d: %s %s", local, code, out, errOut)
+		}
+	}
+	e := newCLIEnv(t, true)
+	if _, errOut, code := e.run("omar", "portal", "login-link", "--session-ttl", "30d"); code != exitUsage {
+		t.Errorf("--session-ttl 30d: exit %d: %s", code, errOut)
+	}
+	if _, errOut, code := e.run("omar", "portal", "login-link", "--session-ttl", "200h"); code != exitUsage || !strings.Contains(errOut, "between 5m0s and 168h0m0s") {
+		t.Errorf("--session-ttl 200h: exit %d: %s", code, errOut)
+	}
+	out, errOut, code := e.run("omar", "portal", "login-link", "--session-ttl", "2h", "--json")
+	if code != 0 || !strings.Contains(out, `"session_ttl": "2h0m0s"`) {
+		t.Errorf("--session-ttl 2h: exit %d: %s %s", code, out, errOut)
+	}
+	if _, errOut, code := e.run("olivia", "token", "rotate", "codex", "--ttl", "1m"); code != exitUsage || !strings.Contains(errOut, "is not a token's life") {
+		t.Errorf("token rotate --ttl 1m: exit %d: %s", code, errOut)
+	}
+	if out, errOut, code := e.run("olivia", "token", "rotate", "codex", "--ttl", "2h"); code != 0 || !strings.Contains(out, "it expires at 2026-11-01T") {
+		t.Errorf("token rotate --ttl 2h: exit %d: %s %s", code, out, errOut)
+	}
+}

@@ -73,7 +73,7 @@ func runDemo(a *app, pos []string, addr string, loadOnly bool) error {
 	fmt.Fprintf(a.stdout, "Portal: http://%s/ — sign in with one of these tokens (this demo store only):\n%s", ln.Addr(), signIn)
 	fmt.Fprintf(a.stdout, "Or open a one-time sign-in link (good once, for %s; `fairway portal login-link --as NAME --dir %s` makes more):\n", ledger.LoginLinkTTL, a.storeDir())
 	for _, who := range []string{"omar", "sergei"} {
-		link, err := l.IssueLoginLink(fairway.NewContextWithActor(a.ctx, &fairway.Actor{Name: who}), ledger.LoginLinkTTL)
+		link, err := l.IssueLoginLink(fairway.NewContextWithActor(a.ctx, &fairway.Actor{Name: who}), ledger.LoginLinkTTL, 0)
 		if err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ func demoTokens(a *app, l fairway.Service) (string, error) {
 		{"sergei", "human, security reviewer (MFA domain)"},
 		{"codex-1", "agent: sees no review forms"},
 	} {
-		out, err := l.RotateToken(ctx, who.name)
+		out, err := l.RotateToken(ctx, who.name, 0)
 		if err != nil {
 			return "", err
 		}

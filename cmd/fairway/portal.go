@@ -17,14 +17,17 @@ import (
 
 func init() {
 	register(&command{
-		name: "portal login-link", summary: "Print a one-time link that signs you into the portal (local store only)", args: "[--url BASE] [--ttl 10m]",
+		name: "portal login-link", summary: "Print a one-time link that signs you into the portal (local store only)", args: "[--url BASE] [--ttl 10m] [--session-ttl 12h]",
 		example: `fairway portal login-link --as omar
-fairway portal login-link --as omar --url https://fairway.example --ttl 5m --json`,
+fairway portal login-link --as omar --url https://fairway.example --ttl 5m --session-ttl 2h --json
+# The link must be opened within --ttl; the sign-in it starts ends after --session-ttl
+# or at "Sign out", whichever comes first. Then ask for a new link.`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			var base string
-			var ttl time.Duration
+			var ttl, sessionTTL time.Duration
 			fs.StringVar(&base, "url", "http://127.0.0.1:8080", "the portal's `BASE` URL, as people open it")
 			fs.DurationVar(&ttl, "ttl", ledger.LoginLinkTTL, "how long the link is good for (at most 1h); it signs in once")
+			fs.DurationVar(&sessionTTL, "session-ttl", ledger.PortalSessionTTL, "how long the portal sign-in the link starts lasts (5m to 168h); its token then stops working")
 			return func(a *app, pos []string) error {
 				u, err := url.Parse(base)
 				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -41,7 +44,7 @@ fairway portal login-link --as omar --url https://fairway.example --ttl 5m --jso
 				if !ok {
 					return fairway.Errorf(fairway.EINVALID, "login links are issued against the local store")
 				}
-				link, err := l.IssueLoginLink(ctx, ttl)
+				link, err := l.IssueLoginLink(ctx, ttl, sessionTTL)
 				if err != nil {
 					return err
 				}
@@ -53,7 +56,7 @@ fairway portal login-link --as omar --url https://fairway.example --ttl 5m --jso
 				}{link, u.String()}
 				return a.output(out, func(w io.Writer) {
 					fmt.Fprintf(w, "%s\n", u.String())
-					fmt.Fprintf(w, "signs %s in once, until %s\n", link.Actor, link.ExpiresAt.Format(time.RFC3339))
+					fmt.Fprintf(w, "signs %s in once, until %s; the sign-in lasts %s\n", link.Actor, link.ExpiresAt.Format(time.RFC3339), link.SessionTTL)
 				})
 			}
 		},

@@ -4,6 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"text/tabwriter"
+	"time"
+
+	"fairway"
 )
 
 func init() {
@@ -28,37 +32,121 @@ func init() {
 		},
 	})
 	register(&command{
-		name: "token rotate", summary: "Revoke an actor's tokens and issue a new one, shown once", args: "NAME",
-		example: `fairway token rotate codex-1 --as olivia`,
+		name: "token rotate", summary: "Revoke an actor's tokens and issue a new one, shown once; --ttl makes it expire", args: "NAME [--ttl DURATION]",
+		example: `fairway token rotate codex-1 --as olivia              # a token that does not expire
+fairway token rotate ci --ttl 720h --as olivia          # stops working after 30 days; rotate again before`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			ttl := fs.Duration("ttl", 0, "the new token expires after this long (5m to 8784h); 0, the default, never")
+			return func(a *app, pos []string) error {
+				svc, ctx, err := a.service(pos, 1, "NAME")
+				if err != nil {
+					return err
+				}
+				out, err := svc.RotateToken(ctx, pos[0], *ttl)
+				if err != nil {
+					return err
+				}
+				return a.output(out, func(w io.Writer) {
+					fmt.Fprintf(w, "token: %s\n(shown once: only its hash is stored; every earlier token of %s is revoked)\n", out.Token, out.Actor.Name)
+					if !out.TokenExpiresAt.IsZero() {
+						fmt.Fprintf(w, "it expires at %s\n", out.TokenExpiresAt.UTC().Format(time.RFC3339))
+					}
+				})
+			}
+		},
+	})
+	register(&command{
+		name: "token list", summary: "List an actor's tokens that still work or expired: ids, times, never a secret", args: "[ACTOR]",
+		example: `fairway token list --as omar             # your own tokens
+fairway token list codex-1 --as olivia    # another actor's; then: fairway token revoke ID`,
 		setup: noFlags(func(a *app, pos []string) error {
-			svc, ctx, err := a.service(pos, 1, "NAME")
+			if len(pos) > 1 {
+				return usagef("want at most one argument, the ACTOR (default: you), got %d", len(pos))
+			}
+			svc, ctx, err := a.connect()
 			if err != nil {
 				return err
 			}
-			out, err := svc.RotateToken(ctx, pos[0])
+			actor := ""
+			if len(pos) == 1 {
+				actor = pos[0]
+			}
+			list, err := svc.ListTokens(ctx, actor)
 			if err != nil {
 				return err
 			}
-			return a.output(out, func(w io.Writer) {
-				fmt.Fprintf(w, "token: %s\n(shown once: only its hash is stored; every earlier token of %s is revoked)\n", out.Token, out.Actor.Name)
+			if list == nil {
+				list = []*fairway.Token{}
+			}
+			now := time.Now()
+			if a.now != nil {
+				now = a.now()
+			}
+			return a.output(list, func(w io.Writer) {
+				if len(list) == 0 {
+					fmt.Fprintln(w, "no live tokens")
+					return
+				}
+				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tACTOR\tCREATED\tEXPIRES\tFROM")
+				for _, k := range list {
+					expires := "never"
+					if !k.ExpiresAt.IsZero() {
+						expires = k.ExpiresAt.UTC().Format(time.RFC3339)
+						if k.Expired(now) {
+							expires += " (expired)"
+						}
+					}
+					from := "issued"
+					if k.FromLoginLink {
+						from = "login link"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Actor, k.CreatedAt.UTC().Format(time.RFC3339), expires, from)
+				}
+				tw.Flush()
 			})
 		}),
 	})
 	register(&command{
-		name: "token revoke", summary: "Revoke every token of an actor (your own, or as who could issue them)", args: "NAME",
-		example: `fairway token revoke codex-1 --as olivia`,
-		setup: noFlags(func(a *app, pos []string) error {
-			svc, ctx, err := a.service(pos, 1, "NAME")
-			if err != nil {
-				return err
+		name: "token revoke", summary: "Revoke one token by id, or with --all every token of an actor (your own, or as who could issue them)", args: "TOKEN-ID | --all NAME",
+		example: `fairway token list codex-1 --as olivia               # find the id
+fairway token revoke 3f9a2c1d5e6b7a80 --as olivia     # that token stops; codex-1's others go on
+fairway token revoke --all codex-1 --as codex-1       # every token of codex-1, and its sessions end`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			all := fs.Bool("all", false, "revoke every token of the actor NAME instead of one token, and end its sessions")
+			return func(a *app, pos []string) error {
+				if *all {
+					svc, ctx, err := a.service(pos, 1, "NAME")
+					if err != nil {
+						return err
+					}
+					n, err := svc.RevokeTokens(ctx, pos[0])
+					if err != nil {
+						return err
+					}
+					return a.output(map[string]int{"revoked": n}, func(w io.Writer) {
+						fmt.Fprintf(w, "revoked %d token(s) of %s\n", n, pos[0])
+					})
+				}
+				if err := wantArgs(pos, 1, "TOKEN-ID"); err != nil {
+					return err
+				}
+				// An actor's name is refused here, not taken for --all.
+				if err := fairway.CheckTokenID(pos[0]); err != nil {
+					return err
+				}
+				svc, ctx, err := a.connect()
+				if err != nil {
+					return err
+				}
+				k, err := svc.RevokeToken(ctx, pos[0])
+				if err != nil {
+					return err
+				}
+				return a.output(k, func(w io.Writer) {
+					fmt.Fprintf(w, "revoked token %s of %s\n", k.ID, k.Actor)
+				})
 			}
-			n, err := svc.RevokeTokens(ctx, pos[0])
-			if err != nil {
-				return err
-			}
-			return a.output(map[string]int{"revoked": n}, func(w io.Writer) {
-				fmt.Fprintf(w, "revoked %d token(s) of %s\n", n, pos[0])
-			})
-		}),
+		},
 	})
 }

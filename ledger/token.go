@@ -1,0 +1,111 @@
+package ledger
+
+import (
+	"context"
+	"time"
+
+	"fairway"
+)
+
+// issueToken mints a bearer token for actor, stores its hash (never the
+// token) with its expiry, and returns the token, to be shown once. The
+// caller's audit event names the hash (and the expiry, when there is
+// one), so audit verify can tell every live token row was issued.
+func (w *write) issueToken(actor string, expires time.Time, fromLink bool) (string, error) {
+	token := w.l.NewToken()
+	k := &fairway.Token{Actor: actor, CreatedAt: w.now, ExpiresAt: expires, FromLoginLink: fromLink}
+	if err := w.tx.InsertToken(HashToken(token), k); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// ListTokens lists an actor's tokens not revoked (the caller's own when
+// actor is empty): ids and times, never a secret. Anyone known may list
+// them: the audit log shows every token's issue and revocation to every
+// reader already.
+func (l *Ledger) ListTokens(ctx context.Context, actor string) ([]*fairway.Token, error) {
+	var out []*fairway.Token
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		by, err := l.actor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if actor == "" {
+			actor = by.Name
+		}
+		if _, err := tx.Actor(actor); err != nil {
+			return err
+		}
+		out, err = tx.Tokens(actor)
+		return err
+	})
+	return out, err
+}
+
+// RevokeToken revokes one token by its id, with the authority revoking
+// all of its actor's tokens takes (requireMayRevoke): its own actor, or
+// who could issue it. The actor's other tokens and its sessions go on.
+func (l *Ledger) RevokeToken(ctx context.Context, id string) (*fairway.Token, error) {
+	if err := fairway.CheckTokenID(id); err != nil {
+		return nil, err
+	}
+	var out *fairway.Token
+	err := l.write(ctx, "token.revoke.one", id, func(w *write) error {
+		out = nil
+		k, err := w.tx.Token(id)
+		if err != nil {
+			return err
+		}
+		// The event is about the token's actor, as token.revoke is.
+		w.subject = k.Actor
+		a, err := w.tx.Actor(k.Actor)
+		if err != nil {
+			return err
+		}
+		if err := w.requireMayRevoke(a); err != nil {
+			return err
+		}
+		if !k.RevokedAt.IsZero() {
+			return fairway.Errorf(fairway.ECONFLICT, "token %s of %s was revoked already, at %s", id, k.Actor, k.RevokedAt.UTC().Format(time.RFC3339))
+		}
+		if err := w.tx.RevokeToken(id, w.now); err != nil {
+			return err
+		}
+		k.RevokedAt = w.now
+		out = k
+		return w.record(map[string]any{"actor": k.Actor, "token_id": id})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SignOut revokes the portal session token a browser signed in with, so
+// a copy of its cookie stops working too. Holding the token is the
+// authority; only a token a login link minted is revoked: a token pasted
+// into the sign-in form is the person's own credential for the CLI and
+// API, theirs to revoke with `fairway token revoke`. A token that is
+// unknown, revoked or expired has nothing left to revoke.
+func (l *Ledger) SignOut(ctx context.Context, token string) error {
+	a, k, err := l.authenticateToken(ctx, HashToken(token))
+	if fairway.ErrorCode(err) == fairway.EUNAUTHORIZED {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if !k.FromLoginLink {
+		return nil
+	}
+	ctx = fairway.NewContextWithAuth(fairway.NewContextWithActor(ctx, a), &fairway.Auth{})
+	return l.write(ctx, "token.signout", a.Name, func(w *write) error {
+		err := w.tx.RevokeToken(k.ID, w.now)
+		if fairway.ErrorCode(err) == fairway.ENOTFOUND {
+			return nil // revoked meanwhile: nothing left to do
+		} else if err != nil {
+			return err
+		}
+		return w.record(map[string]any{"actor": a.Name, "token_id": k.ID})
+	})
+}

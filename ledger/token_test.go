@@ -1,0 +1,242 @@
+package ledger_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"fairway"
+	"fairway/ledger"
+)
+
+// signInWithLink spends a fresh login link of name, asking for a sign-in
+// of sessionTTL (0: the default), and returns the token it yields.
+func signInWithLink(t *testing.T, l *ledger.Ledger, name string, sessionTTL time.Duration) string {
+	t.Helper()
+	link := must(l.IssueLoginLink(as(name), ledger.LoginLinkTTL, sessionTTL))
+	return must(l.RedeemLoginLink(context.Background(), link.Link)).Token
+}
+
+// A login link's token expires after its sign-in's life (12h unless the
+// link asked otherwise), also while the ledger keeps it in memory, and
+// the refusal says it expired and how to get a new one. An ordinary
+// token does not expire.
+func TestToken_LoginLinkTokenExpiresEvenWhileKept(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	l.Now = func() time.Time { return now }
+	plain := must(l.RotateToken(as("alice"), "omar", 0)).Token
+	token := signInWithLink(t, l, "alice", 0)
+	short := signInWithLink(t, l, "alice", 2*time.Hour)
+	for _, tok := range []string{token, short, plain} {
+		if _, err := l.Authenticate(ctx, tok); err != nil {
+			t.Fatalf("a fresh token: %v", err)
+		}
+	}
+	// The lookups above are kept (no write since): expiry must hold anyway.
+	now = now.Add(2 * time.Hour)
+	_, err := l.Authenticate(ctx, short)
+	if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "expired at 2026-11-30T11:00:00Z") ||
+		!strings.Contains(err.Error(), "fairway portal login-link --as alice") {
+		t.Fatalf("a 2h sign-in after 2h: %v, want EUNAUTHORIZED saying it expired and how to get a new link", err)
+	}
+	if _, _, err := (ledger.TokenAuth{L: l}).Authenticate(ctx, short); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("the server's authenticator on an expired token: %v", err)
+	}
+	now = now.Add(10*time.Hour - time.Nanosecond)
+	if _, err := l.Authenticate(ctx, token); err != nil {
+		t.Fatalf("a 12h sign-in a moment before 12h: %v", err)
+	}
+	now = now.Add(time.Nanosecond)
+	if _, err := l.Authenticate(ctx, token); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("a 12h sign-in at 12h: %v, want expired", err)
+	}
+	now = now.Add(365 * 24 * time.Hour)
+	if a, err := l.Authenticate(ctx, plain); err != nil || a.Name != "omar" {
+		t.Fatalf("an ordinary token a year on: %v %v, want it still works", a, err)
+	}
+	// An expired token acts on nothing in server mode: the request never
+	// reaches a write; listing shows it expired, until someone revokes it.
+	list := must(l.ListTokens(as("alice"), "alice"))
+	if len(list) != 2 || !list[0].Expired(now) || !list[1].Expired(now) || !list[0].FromLoginLink {
+		t.Fatalf("alice's tokens = %+v, want the two expired sign-ins", list)
+	}
+}
+
+// A sign-in's life is bounded: too short or too long is refused, saying
+// what is allowed, and nothing is written.
+func TestToken_SessionTTLBounds(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	before := auditLen(t, l)
+	for _, ttl := range []time.Duration{time.Minute, -time.Hour, 8 * 24 * time.Hour} {
+		_, err := l.IssueLoginLink(as("alice"), ledger.LoginLinkTTL, ttl)
+		if fairway.ErrorCode(err) != fairway.EINVALID || !strings.Contains(err.Error(), "session-ttl") || !strings.Contains(err.Error(), "between 5m0s and 168h0m0s") {
+			t.Errorf("session-ttl %s: %v, want EINVALID naming the bounds", ttl, err)
+		}
+	}
+	if n := auditLen(t, l); n != before {
+		t.Fatalf("refused links wrote %d events", n-before)
+	}
+	link := must(l.IssueLoginLink(as("alice"), ledger.LoginLinkTTL, 7*24*time.Hour))
+	got := must(l.RedeemLoginLink(context.Background(), link.Link))
+	k := must(l.ListTokens(as("alice"), ""))
+	if len(k) != 1 || k[0].ID != fairway.TokenID(ledger.HashToken(got.Token)) || k[0].ExpiresAt.Sub(k[0].CreatedAt) != 7*24*time.Hour {
+		t.Fatalf("the 7-day sign-in's token = %+v", k)
+	}
+}
+
+// One token is revoked by its id: it stops at once (also kept in memory)
+// while its actor's other tokens go on; the revocation is audited and
+// witnessed; who may revoke is who may revoke all of them.
+func TestToken_RevokeOneByID(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	omar1 := must(l.RotateToken(as("alice"), "omar", 0)).Token
+	omar2 := signInWithLink(t, l, "omar", 0)
+	codex := must(l.RotateToken(as("alice"), "codex", 0)).Token
+	for _, tok := range []string{omar1, omar2, codex} {
+		must(l.Authenticate(ctx, tok)) // kept in memory from here
+	}
+	id := fairway.TokenID(ledger.HashToken(omar2))
+	list := must(l.ListTokens(as("codex"), "omar"))
+	if len(list) != 2 || list[1].ID != id || list[0].ID != fairway.TokenID(ledger.HashToken(omar1)) {
+		t.Fatalf("omar's tokens = %+v", list)
+	}
+	for _, k := range list {
+		if strings.Contains(k.ID, omar1) || len(k.ID) != 16 {
+			t.Fatalf("a listed id holds more than an id: %q", k.ID)
+		}
+	}
+
+	// The attacks: an agent revoking a human's token, a human through a
+	// session credential, the id of a login link, an actor's name.
+	if _, err := l.RevokeToken(as("codex"), id); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+		t.Fatalf("an agent revoking omar's token: %v, want forbidden", err)
+	}
+	if _, err := l.RevokeToken(withSession(l, "omar"), id); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+		t.Fatalf("omar revoking his token with a session credential: %v, want forbidden", err)
+	}
+	link := must(l.IssueLoginLink(as("omar"), ledger.LoginLinkTTL, 0))
+	if _, err := l.RevokeToken(as("omar"), fairway.TokenID(ledger.HashToken(link.Link))); fairway.ErrorCode(err) != fairway.ENOTFOUND {
+		t.Fatalf("a login link's id: %v, want not found", err)
+	}
+	before := auditLen(t, l)
+	for _, bad := range []string{"omar", "", strings.Repeat("a", 15), strings.Repeat("A", 16), id + "0", "../../x"} {
+		if _, err := l.RevokeToken(as("omar"), bad); fairway.ErrorCode(err) != fairway.EINVALID || !strings.Contains(err.Error(), "not a token id") {
+			t.Errorf("revoking %q: %v, want EINVALID", bad, err)
+		}
+	}
+	if n := auditLen(t, l); n != before {
+		t.Fatalf("malformed ids wrote %d events", n-before)
+	}
+	if _, err := l.Authenticate(ctx, omar2); err != nil {
+		t.Fatalf("omar's sign-in after refused revocations: %v", err)
+	}
+
+	k := must(l.RevokeToken(as("alice"), id))
+	if k.ID != id || k.Actor != "omar" || k.RevokedAt.IsZero() {
+		t.Fatalf("revoked = %+v", k)
+	}
+	if _, err := l.Authenticate(ctx, omar2); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("the revoked token: %v, want EUNAUTHORIZED", err)
+	}
+	if a, err := l.Authenticate(ctx, omar1); err != nil || a.Name != "omar" {
+		t.Fatalf("omar's other token: %v %v, want it to go on", a, err)
+	}
+	if _, err := l.RevokeToken(as("alice"), id); fairway.ErrorCode(err) != fairway.ECONFLICT || !strings.Contains(err.Error(), "revoked already") {
+		t.Fatalf("revoking it again: %v, want conflict", err)
+	}
+	// An agent revokes its own token.
+	must(l.RevokeToken(as("codex"), fairway.TokenID(ledger.HashToken(codex))))
+	if _, err := l.Authenticate(ctx, codex); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("codex's own revoked token: %v", err)
+	}
+
+	var actions []string
+	for _, e := range must(l.AuditLog(ctx, fairway.AuditFilter{Subject: "omar"})) {
+		if strings.HasPrefix(e.Action, "token.revoke.one") {
+			actions = append(actions, e.Action+" by "+e.Actor)
+		}
+	}
+	if want := "token.revoke.one.refused by codex, token.revoke.one.refused by omar, token.revoke.one by alice"; strings.Join(actions, ", ") != want {
+		t.Errorf("audited = %s\nwant      %s", strings.Join(actions, ", "), want)
+	}
+	if v := must(l.VerifyAudit(ctx)); !v.OK {
+		t.Fatalf("audit verify after revoking one token: %+v", v)
+	}
+}
+
+// Signing out revokes a login link's token only when the one who signs
+// out holds it; an unknown or already revoked token is nothing to do.
+func TestToken_SignOut(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	plain := must(l.RotateToken(as("alice"), "omar", 0)).Token
+	portal := signInWithLink(t, l, "omar", 0)
+	if err := l.SignOut(ctx, portal); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Authenticate(ctx, portal); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("after sign-out: %v", err)
+	}
+	for _, tok := range []string{portal, plain, "fw_nothing"} {
+		if err := l.SignOut(ctx, tok); err != nil {
+			t.Fatalf("sign out with %.6s…: %v", tok, err)
+		}
+	}
+	if _, err := l.Authenticate(ctx, plain); err != nil {
+		t.Fatalf("omar's own token after a sign-out with it: %v", err)
+	}
+	n := 0
+	for _, e := range must(l.AuditLog(ctx, fairway.AuditFilter{Subject: "omar"})) {
+		if e.Action == "token.signout" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d sign-out events, want 1", n)
+	}
+	if v := must(l.VerifyAudit(ctx)); !v.OK {
+		t.Fatalf("audit verify: %+v", v)
+	}
+}
+
+// An ordinary token expires only when asked: token rotate --ttl, within
+// bounds; its expiry is in the audit event and witnessed by audit verify.
+func TestToken_RotateWithTTL(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	l.Now = func() time.Time { return now }
+	before := auditLen(t, l)
+	for _, ttl := range []time.Duration{-time.Hour, time.Minute, 367 * 24 * time.Hour} {
+		if _, err := l.RotateToken(as("alice"), "codex", ttl); fairway.ErrorCode(err) != fairway.EINVALID || !strings.Contains(err.Error(), "ttl") {
+			t.Errorf("rotate with ttl %s: %v, want EINVALID", ttl, err)
+		}
+	}
+	if n := auditLen(t, l); n != before {
+		t.Fatalf("refused rotations wrote %d events", n-before)
+	}
+	out := must(l.RotateToken(as("alice"), "codex", 720*time.Hour))
+	if !out.TokenExpiresAt.Equal(now.Add(720 * time.Hour)) {
+		t.Fatalf("expires at %s", out.TokenExpiresAt)
+	}
+	events := must(l.AuditLog(ctx, fairway.AuditFilter{Subject: "codex"}))
+	if last := events[len(events)-1]; last.Action != "token.rotate" || !strings.Contains(string(last.Change), `"token_expires_at":"2026-12-30T09:00:00Z"`) {
+		t.Fatalf("the rotation's event: %s %s", last.Action, last.Change)
+	}
+	if v := must(l.VerifyAudit(ctx)); !v.OK {
+		t.Fatalf("audit verify: %+v", v)
+	}
+	now = now.Add(720 * time.Hour)
+	if _, err := l.Authenticate(ctx, out.Token); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "fairway token rotate codex") {
+		t.Fatalf("after 720h: %v, want expired", err)
+	}
+}
