@@ -24,10 +24,19 @@ import (
 // watch its run. The signature is checked with the secret the policy's
 // webhook names, read from the server's environment; a bad one is
 // refused and audited. Everything is written by the webhook's service
-// actor, whoever delivered it. A delivery id seen before is a no-op. The
-// delivery is marked received after its effects are written, so a crash
-// in between leaves it to be delivered again: nothing acknowledged is
-// lost (R12), and a redelivery finds the tasks already in review.
+// actor, whoever delivered it. An event received before (by its delivery
+// id, or its body under another id) is a no-op.
+//
+// Once only, across replicas: before its effects a delivery claims the
+// event (webhook.claim) in a transaction that reads the event's earlier
+// receipts and claims, and the store serializes writes, so of the
+// replicas it reaches at once exactly one applies it; another answers
+// duplicate, or ECONFLICT (audited) while the claim's DeliveryLease
+// holds. The receipt (webhook.receive) is written after the effects, so
+// a crash in between leaves the claim to end with its lease and the
+// event to a redelivery, which applies it: nothing acknowledged is lost
+// (R12). A delivery that fails after its claim releases it
+// (webhook.release) so a retry need not wait for the lease.
 func (l *Ledger) ReceiveWebhook(ctx context.Context, d fairway.WebhookDelivery) (*fairway.WebhookResult, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err

@@ -6,12 +6,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,21 +79,29 @@ var replicaStores = map[string]func(t *testing.T) (fairway.Store, fairway.Store)
 func webhookReplicas(t *testing.T, stores func(*testing.T) (fairway.Store, fairway.Store), now func() time.Time) (*ledger.Ledger, *ledger.Ledger) {
 	a, b := stores(t)
 	dir := t.TempDir()
-	replica := func(s fairway.Store) *ledger.Ledger {
-		blobs, err := blob.NewFileStore(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l := ledger.New(s, blobs)
-		l.Now = now
-		l.Getenv = func(k string) string {
-			return map[string]string{"FAIRWAY_GITHUB_WEBHOOK_SECRET": "It's a Secret to Everybody", "FAIRWAY_CI_WEBHOOK_SECRET": "generic-s3cret"}[k]
-		}
-		return l
-	}
-	one, two := replica(a), replica(b)
+	one, two := webhookReplica(t, a, dir, now, nil), webhookReplica(t, b, dir, now, nil)
 	setUp(t, one, true)
 	return one, two
+}
+
+// webhookReplica is one replica's ledger over store and the blob folder
+// dir, with the webhook secrets in its environment; wrap, when given,
+// stands between the ledger and its blobs.
+func webhookReplica(t *testing.T, s fairway.Store, dir string, now func() time.Time, wrap func(fairway.BlobStore) fairway.BlobStore) *ledger.Ledger {
+	files, err := blob.NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blobs fairway.BlobStore = files
+	if wrap != nil {
+		blobs = wrap(blobs)
+	}
+	l := ledger.New(s, blobs)
+	l.Now = now
+	l.Getenv = func(k string) string {
+		return map[string]string{"FAIRWAY_GITHUB_WEBHOOK_SECRET": "It's a Secret to Everybody", "FAIRWAY_CI_WEBHOOK_SECRET": "generic-s3cret"}[k]
+	}
+	return l
 }
 
 // genericDelivery signs a generic CI event at the time given.
@@ -180,6 +191,163 @@ func TestWebhook_SameDeliveryAtTwoReplicasAppliesOnce(t *testing.T) {
 			t.Logf("%d rounds: the second answer was a duplicate %d times, in progress %d times", rounds, duplicates, busy)
 			if failed > 0 {
 				t.Errorf("%d of %d rounds applied the delivery other than once", failed, rounds)
+			}
+		})
+	}
+}
+
+// dyingStore is a replica's store that stops answering once killed, as
+// a crashed process's store does.
+type dyingStore struct {
+	fairway.Store
+	dead atomic.Bool
+}
+
+var errCrashed = errors.New("the replica crashed")
+
+func (s *dyingStore) View(ctx context.Context, fn func(fairway.Tx) error) error {
+	if s.dead.Load() {
+		return errCrashed
+	}
+	return s.Store.View(ctx, fn)
+}
+
+func (s *dyingStore) Update(ctx context.Context, fn func(fairway.Tx) error) error {
+	if s.dead.Load() {
+		return errCrashed
+	}
+	return s.Store.Update(ctx, fn)
+}
+
+// failingBlobs fails to stage evidence bytes while failing is set, and
+// kills its replica's store when one is given: a delivery's first effect
+// after its claim is where it fails or its process dies.
+type failingBlobs struct {
+	fairway.BlobStore
+	failing atomic.Bool
+	kill    *dyingStore
+}
+
+func (b *failingBlobs) Create(ctx context.Context) (fairway.BlobWriter, error) {
+	if !b.failing.Load() {
+		return b.BlobStore.Create(ctx)
+	}
+	if b.kill != nil {
+		b.kill.dead.Store(true)
+		return nil, errCrashed
+	}
+	return nil, errors.New("the blob store is unreachable")
+}
+
+// webhookActions lists the actions of the audit events of a CI event,
+// by its body, with their changes.
+func webhookActions(t *testing.T, l *ledger.Ledger, body []byte) (actions []string, changes []map[string]any) {
+	t.Helper()
+	sum := sha256.Sum256(body)
+	for _, e := range must(l.AuditLog(context.Background(), fairway.AuditFilter{Subject: "webhook:generic:sha256:" + hex.EncodeToString(sum[:])})) {
+		var c map[string]any
+		if err := json.Unmarshal(e.Change, &c); err != nil {
+			t.Fatal(err)
+		}
+		c["seq"] = float64(e.Seq)
+		actions, changes = append(actions, e.Actor+" "+e.Action), append(changes, c)
+	}
+	return actions, changes
+}
+
+// A replica that crashed after claiming a delivery, before its receipt,
+// does not lose it (R12): while the claim's lease holds, a redelivery
+// to the other replica is told the delivery is being applied (409, so
+// the CI keeps it as not delivered); once the lease has ended, a
+// redelivery takes the claim over and applies it once, and the audit
+// log tells the story: claim, refused claim, claim taking over, receipt.
+func TestWebhook_AClaimLeftByACrashIsTakenOverOnceItsLeaseEnds(t *testing.T) {
+	for name, stores := range replicaStores {
+		t.Run(name, func(t *testing.T) {
+			start := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+			var clock atomic.Pointer[time.Time]
+			clock.Store(&start)
+			now := func() time.Time { return *clock.Load() }
+			set := func(t time.Time) { clock.Store(&t) }
+			a, b := stores(t)
+			dir := t.TempDir()
+			dying := &dyingStore{Store: a}
+			crashing := &failingBlobs{kill: dying}
+			one := webhookReplica(t, dying, dir, now, func(b fairway.BlobStore) fairway.BlobStore { crashing.BlobStore = b; return crashing })
+			two := webhookReplica(t, b, dir, now, nil)
+			setUp(t, two, true)
+			must(two.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-CI-MONITOR-007", Title: "the nightly", Labels: []string{"monitor", "repo/acme/nightly", "run/4242"}}))
+			body := []byte(`{"provider":"buildkite","repo":"acme/nightly","run":"4242","status":"completed","conclusion":"failure","commit":"0123abcd"}`)
+
+			crashing.failing.Store(true)
+			if _, err := one.ReceiveWebhook(as("omar"), genericDelivery("nightly-1", body, now())); !errors.Is(err, errCrashed) {
+				t.Fatalf("the crashing replica: %v", err)
+			}
+			set(start.Add(ledger.DeliveryLease - time.Second))
+			_, err := two.ReceiveWebhook(as("omar"), genericDelivery("nightly-1", body, now()))
+			if fairway.ErrorCode(err) != fairway.ECONFLICT || !strings.Contains(err.Error(), "is being applied by another request (delivery nightly-1, claimed by ci until 2026-11-01T10:05:00Z)") {
+				t.Fatalf("a redelivery while the claim holds: %v, want a conflict naming the claim", err)
+			}
+			if ev := must(two.ListEvidence(context.Background(), fairway.EvidenceFilter{Task: "OPS-CI-MONITOR-007"})); len(ev) != 0 {
+				t.Fatalf("%d terminal records while the claim holds", len(ev))
+			}
+
+			set(start.Add(ledger.DeliveryLease))
+			res, err := two.ReceiveWebhook(as("omar"), genericDelivery("nightly-1", body, now()))
+			if err != nil || res.Duplicate || len(res.Tasks) != 1 || res.Tasks[0].Status != fairway.StatusInReview || res.Tasks[0].FollowUp == "" {
+				t.Fatalf("the redelivery once the lease ended: %+v %v", res, err)
+			}
+			res, err = two.ReceiveWebhook(as("omar"), genericDelivery("nightly-1", body, now()))
+			if err != nil || !res.Duplicate {
+				t.Fatalf("a redelivery after the receipt: %+v %v, want a duplicate", res, err)
+			}
+			if ev := must(two.ListEvidence(context.Background(), fairway.EvidenceFilter{Task: "OPS-CI-MONITOR-007"})); len(ev) != 1 || followUpsOf(t, two, "OPS-CI-MONITOR-007") != 1 {
+				t.Fatalf("%d terminal records and %d follow-ups, want one each", len(ev), followUpsOf(t, two, "OPS-CI-MONITOR-007"))
+			}
+			actions, changes := webhookActions(t, two, body)
+			if fmt.Sprint(actions) != "[ci webhook.claim ci webhook.claim.refused ci webhook.claim ci webhook.receive]" {
+				t.Fatalf("audit of the event = %v", actions)
+			}
+			first, takeover := changes[0]["seq"], changes[2]["seq"]
+			if changes[0]["until"] != "2026-11-01T10:05:00Z" || changes[1]["claim"] != first || changes[2]["takes_over"] != first || changes[3]["claim"] != takeover {
+				t.Fatalf("audited changes = %v", changes)
+			}
+		})
+	}
+}
+
+// A replica whose delivery fails after its claim (its blob store is
+// unreachable) releases the claim, so a retry a moment later applies
+// the delivery, once, instead of waiting for the lease to end.
+func TestWebhook_AFailedDeliveryReleasesItsClaim(t *testing.T) {
+	for name, stores := range replicaStores {
+		t.Run(name, func(t *testing.T) {
+			now := func() time.Time { return time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC) }
+			a, b := stores(t)
+			dir := t.TempDir()
+			failing := &failingBlobs{}
+			one := webhookReplica(t, a, dir, now, func(b fairway.BlobStore) fairway.BlobStore { failing.BlobStore = b; return failing })
+			two := webhookReplica(t, b, dir, now, nil)
+			setUp(t, two, true)
+			must(two.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-CI-MONITOR-008", Title: "the nightly", Labels: []string{"monitor", "repo/acme/nightly", "run/4243"}}))
+			body := []byte(`{"provider":"buildkite","repo":"acme/nightly","run":"4243","status":"completed","conclusion":"success","commit":"0123abcd"}`)
+			failing.failing.Store(true)
+			if _, err := one.ReceiveWebhook(as("omar"), genericDelivery("nightly-2", body, now())); err == nil || !strings.Contains(err.Error(), "unreachable") {
+				t.Fatalf("the failing replica: %v", err)
+			}
+			res, err := two.ReceiveWebhook(as("omar"), genericDelivery("nightly-2", body, now()))
+			if err != nil || len(res.Tasks) != 1 || res.Tasks[0].Status != fairway.StatusInReview {
+				t.Fatalf("the retry: %+v %v", res, err)
+			}
+			actions, changes := webhookActions(t, two, body)
+			if fmt.Sprint(actions) != "[ci webhook.claim ci webhook.release ci webhook.claim ci webhook.receive]" {
+				t.Fatalf("audit of the event = %v", actions)
+			}
+			if changes[1]["claim"] != changes[0]["seq"] || changes[1]["code"] != fairway.EINTERNAL || changes[2]["takes_over"] != nil {
+				t.Fatalf("audited changes = %v", changes)
+			}
+			if ev := must(two.ListEvidence(context.Background(), fairway.EvidenceFilter{Task: "OPS-CI-MONITOR-008"})); len(ev) != 1 {
+				t.Fatalf("%d terminal records, want 1", len(ev))
 			}
 		})
 	}
