@@ -469,7 +469,7 @@ func parseCIEvent(d fairway.WebhookDelivery) (*fairway.CIRun, string, error) {
 func (l *Ledger) settleMonitors(ctx context.Context, d fairway.WebhookDelivery, run *fairway.CIRun, out *fairway.WebhookResult) error {
 	var watching []*fairway.Task
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
-		tasks, err := tx.Tasks(fairway.TaskFilter{})
+		tasks, err := tx.WatchingTasks(strings.ToLower(run.Repo))
 		for _, t := range tasks {
 			if w, ok := fairway.WatchOf(t); ok && w.Matches(run) && !fairway.IsTerminal(t.Status) {
 				watching = append(watching, t)
