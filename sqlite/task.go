@@ -161,7 +161,8 @@ func (t *tx) WatchingTasks(repo string) ([]*fairway.Task, error) {
 		WHERE watch_repo = ? AND watch_repo <> '' AND status NOT IN ('done', 'cancelled') ORDER BY key`, repo)
 }
 
-// watchRepo is the repository a monitor task watches, ” for another.
+// watchRepo is the repository a monitor task watches; empty for any
+// other task.
 func watchRepo(task *fairway.Task) string {
 	if w, ok := fairway.WatchOf(task); ok {
 		return w.Repo
