@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,12 +123,12 @@ func (l *Ledger) ReceiveWebhook(ctx context.Context, d fairway.WebhookDelivery) 
 		// Effects are several writes: claim the event first, in a
 		// transaction that sees every earlier claim and receipt, so of
 		// the replicas it reaches at once exactly one applies it.
-		var duplicate bool
-		claim, duplicate, err = l.claimDelivery(ctx, d, subject, bodySubject)
+		var duplicate, resume bool
+		claim, duplicate, resume, err = l.claimDelivery(ctx, d, subject, bodySubject)
 		if err != nil || duplicate {
 			return duplicateResult(d, duplicate), err
 		}
-		if err := l.settleMonitors(ctx, d, run, out); err != nil {
+		if err := l.settleMonitors(ctx, d, run, resume, out); err != nil {
 			// Let a retry take the event now rather than when the lease
 			// ends. A crash skips this; then the lease ends the claim.
 			l.releaseDelivery(context.WithoutCancel(ctx), bodySubject, claim, err)
@@ -197,10 +198,11 @@ func duplicateResult(d fairway.WebhookDelivery, duplicate bool) *fairway.Webhook
 // webhook.claim with the time its lease ends; claim is the claim's audit
 // sequence number. It reports a duplicate when the event was received
 // before, and refuses (ECONFLICT, audited) while another request's claim
-// holds. An ended claim is taken over, and the claim says whose.
-func (l *Ledger) claimDelivery(ctx context.Context, d fairway.WebhookDelivery, subject, bodySubject string) (claim int64, duplicate bool, err error) {
+// holds. An ended claim is taken over, and the claim says whose. resume
+// says an earlier claim may have applied part of the event.
+func (l *Ledger) claimDelivery(ctx context.Context, d fairway.WebhookDelivery, subject, bodySubject string) (claim int64, duplicate, resume bool, err error) {
 	err = l.write(ctx, "webhook.claim", bodySubject, func(w *write) error {
-		claim, duplicate = 0, false
+		claim, duplicate, resume = 0, false, false
 		if w.by.Kind != fairway.KindService {
 			return w.refuse(fairway.Errorf(fairway.EFORBIDDEN, "webhook actor %s is a %s; the policy must name a service actor to record CI events", w.by.Name, w.by.Kind))
 		}
@@ -221,6 +223,7 @@ func (l *Ledger) claimDelivery(ctx context.Context, d fairway.WebhookDelivery, s
 			}
 			change["takes_over"] = held.Seq
 		}
+		resume = state.claimed
 		if err := w.record(change); err != nil {
 			return err
 		}
@@ -229,9 +232,9 @@ func (l *Ledger) claimDelivery(ctx context.Context, d fairway.WebhookDelivery, s
 		return err
 	})
 	if duplicate && errors.Is(err, errDuplicateDelivery) {
-		return 0, true, nil
+		return 0, true, false, nil
 	}
-	return claim, false, err
+	return claim, false, resume, err
 }
 
 // releaseDelivery ends a claim whose event could not be applied, audited
@@ -247,6 +250,9 @@ func (l *Ledger) releaseDelivery(ctx context.Context, bodySubject string, claim 
 // claimed by a request whose lease may still hold.
 type deliveryState struct {
 	received bool
+	// claimed: some request claimed the event before, whether or not
+	// its claim still holds.
+	claimed bool
 	// claim is the newest claim not released; nil when none.
 	claim *deliveryClaim
 }
@@ -279,7 +285,7 @@ func readDeliveryState(tx fairway.Tx, subjects ...string) (deliveryState, error)
 					if err := json.Unmarshal(e.Change, c); err != nil {
 						return s, fmt.Errorf("webhook claim %d: %w", e.Seq, err)
 					}
-					s.claim = c
+					s.claim, s.claimed = c, true
 				case "webhook.release":
 					var r struct {
 						Claim int64 `json:"claim"`
@@ -465,8 +471,10 @@ func parseCIEvent(d fairway.WebhookDelivery) (*fairway.CIRun, string, error) {
 
 // settleMonitors records the terminal run on each open monitor task
 // watching it, moves the task to review, and opens a follow-up when the
-// run did not succeed.
-func (l *Ledger) settleMonitors(ctx context.Context, d fairway.WebhookDelivery, run *fairway.CIRun, out *fairway.WebhookResult) error {
+// run did not succeed. resume finishes what an earlier claim on the
+// event began: a task that has the same terminal record keeps it and
+// its follow-up, and is not given a second of either.
+func (l *Ledger) settleMonitors(ctx context.Context, d fairway.WebhookDelivery, run *fairway.CIRun, resume bool, out *fairway.WebhookResult) error {
 	var watching []*fairway.Task
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		tasks, err := tx.WatchingTasks(strings.ToLower(run.Repo))
@@ -485,12 +493,24 @@ func (l *Ledger) settleMonitors(ctx context.Context, d fairway.WebhookDelivery, 
 	if err != nil {
 		return err
 	}
+	body = append(body, '\n')
+	sum := sha256.Sum256(body)
+	digest := "sha256:" + hex.EncodeToString(sum[:])
 	for _, t := range watching {
-		e, err := l.AddEvidence(ctx, fairway.EvidenceAdd{Task: t.Key, Kind: fairway.EvidenceCITerminal, Filename: "ci-run.json", MediaType: "application/json",
-			Note: fmt.Sprintf("%s run %s of %s (%s) concluded %s; %s webhook delivery %s", run.Provider, run.Run, run.Repo, orText(run.Workflow, "-"), run.Conclusion, d.Source, d.Delivery)},
-			fairway.EvidenceParts{Content: bytes.NewReader(append(body, '\n'))})
-		if err != nil {
-			return err
+		var e *fairway.Evidence
+		var followUp *fairway.Task
+		if resume {
+			if e, followUp, err = l.settledBefore(ctx, t, digest); err != nil {
+				return err
+			}
+		}
+		if e == nil {
+			e, err = l.AddEvidence(ctx, fairway.EvidenceAdd{Task: t.Key, Kind: fairway.EvidenceCITerminal, Filename: "ci-run.json", MediaType: "application/json",
+				Note: fmt.Sprintf("%s run %s of %s (%s) concluded %s; %s webhook delivery %s", run.Provider, run.Run, run.Repo, orText(run.Workflow, "-"), run.Conclusion, d.Source, d.Delivery)},
+				fairway.EvidenceParts{Content: bytes.NewReader(body)})
+			if err != nil {
+				return err
+			}
 		}
 		touch := &fairway.WebhookTouch{Task: t.Key, Evidence: e.ID}
 		// open or blocked → in_progress → in_review; the gate, and a
@@ -521,7 +541,9 @@ func (l *Ledger) settleMonitors(ctx context.Context, d fairway.WebhookDelivery, 
 			}
 		}
 		touch.Status = t.Status
-		if run.Conclusion != "success" {
+		if followUp != nil {
+			touch.FollowUp = followUp.Key
+		} else if run.Conclusion != "success" {
 			// A failure is terminal evidence too; what failed becomes
 			// scoped follow-up work.
 			c := fairway.TaskCreate{Title: clipTitle(fmt.Sprintf("Follow-up: %s run %s of %s concluded %s", run.Provider, run.Run, run.Repo, run.Conclusion)),
@@ -539,6 +561,51 @@ func (l *Ledger) settleMonitors(ctx context.Context, d fairway.WebhookDelivery, 
 		out.Tasks = append(out.Tasks, touch)
 	}
 	return nil
+}
+
+// settledBefore finds what an earlier claim on a CI event recorded on a
+// monitor task: its terminal record of the same bytes, and the follow-up
+// opened for that record; nil for what it did not record.
+func (l *Ledger) settledBefore(ctx context.Context, t *fairway.Task, digest string) (*fairway.Evidence, *fairway.Task, error) {
+	var e *fairway.Evidence
+	var followUp *fairway.Task
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		e, followUp = nil, nil
+		records, err := tx.EvidenceList(fairway.EvidenceFilter{Task: t.Key, Kind: fairway.EvidenceCITerminal})
+		if err != nil {
+			return err
+		}
+		for _, r := range records {
+			if r.Digest == digest {
+				e = r
+			}
+		}
+		if e == nil {
+			return nil
+		}
+		// A lane-less task's follow-up is named after the record; a
+		// lane's takes the lane's next key, so it is found by its scope.
+		mark := "terminal evidence " + e.ID + ";"
+		var candidates []*fairway.Task
+		if t.Lane == "" {
+			fu, err := tx.Task(fairway.FollowUpKey(t.Key, e.ID))
+			if fairway.ErrorCode(err) == fairway.ENOTFOUND {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			candidates = []*fairway.Task{fu}
+		} else if candidates, err = tx.Tasks(fairway.TaskFilter{Lane: t.Lane}); err != nil {
+			return err
+		}
+		for _, c := range candidates {
+			if strings.Contains(c.Scope.Text, mark) && slices.Contains(c.Labels, "follow-up") {
+				followUp = c
+			}
+		}
+		return nil
+	})
+	return e, followUp, err
 }
 
 // refusalLimit bounds how many refused webhook deliveries a source gets

@@ -219,17 +219,18 @@ func (s *dyingStore) Update(ctx context.Context, fn func(fairway.Tx) error) erro
 	return s.Store.Update(ctx, fn)
 }
 
-// failingBlobs fails to stage evidence bytes while failing is set, and
-// kills its replica's store when one is given: a delivery's first effect
-// after its claim is where it fails or its process dies.
+// failingBlobs fails to stage evidence bytes from the failAt-th time
+// (counting from 1; never when 0), and kills its replica's store when
+// one is given: where a delivery fails, or its process dies.
 type failingBlobs struct {
 	fairway.BlobStore
-	failing atomic.Bool
-	kill    *dyingStore
+	failAt atomic.Int32
+	calls  atomic.Int32
+	kill   *dyingStore
 }
 
 func (b *failingBlobs) Create(ctx context.Context) (fairway.BlobWriter, error) {
-	if !b.failing.Load() {
+	if at := b.failAt.Load(); at == 0 || b.calls.Add(1) < at {
 		return b.BlobStore.Create(ctx)
 	}
 	if b.kill != nil {
@@ -279,7 +280,7 @@ func TestWebhook_AClaimLeftByACrashIsTakenOverOnceItsLeaseEnds(t *testing.T) {
 			must(two.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-CI-MONITOR-007", Title: "the nightly", Labels: []string{"monitor", "repo/acme/nightly", "run/4242"}}))
 			body := []byte(`{"provider":"buildkite","repo":"acme/nightly","run":"4242","status":"completed","conclusion":"failure","commit":"0123abcd"}`)
 
-			crashing.failing.Store(true)
+			crashing.failAt.Store(1)
 			if _, err := one.ReceiveWebhook(as("omar"), genericDelivery("nightly-1", body, now())); !errors.Is(err, errCrashed) {
 				t.Fatalf("the crashing replica: %v", err)
 			}
@@ -331,7 +332,7 @@ func TestWebhook_AFailedDeliveryReleasesItsClaim(t *testing.T) {
 			setUp(t, two, true)
 			must(two.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-CI-MONITOR-008", Title: "the nightly", Labels: []string{"monitor", "repo/acme/nightly", "run/4243"}}))
 			body := []byte(`{"provider":"buildkite","repo":"acme/nightly","run":"4243","status":"completed","conclusion":"success","commit":"0123abcd"}`)
-			failing.failing.Store(true)
+			failing.failAt.Store(1)
 			if _, err := one.ReceiveWebhook(as("omar"), genericDelivery("nightly-2", body, now())); err == nil || !strings.Contains(err.Error(), "unreachable") {
 				t.Fatalf("the failing replica: %v", err)
 			}
@@ -348,6 +349,63 @@ func TestWebhook_AFailedDeliveryReleasesItsClaim(t *testing.T) {
 			}
 			if ev := must(two.ListEvidence(context.Background(), fairway.EvidenceFilter{Task: "OPS-CI-MONITOR-008"})); len(ev) != 1 {
 				t.Fatalf("%d terminal records, want 1", len(ev))
+			}
+		})
+	}
+}
+
+// A replica that crashed halfway through a delivery, after settling some
+// of the tasks watching the run, leaves its claim; the replica that takes
+// it over finishes the rest and does not settle the first ones again:
+// every watching task ends with one terminal record and one follow-up,
+// whether its follow-up is named after the record (no lane) or takes its
+// lane's next key.
+func TestWebhook_ATakeoverFinishesWhatTheCrashedReplicaBegan(t *testing.T) {
+	for name, stores := range replicaStores {
+		t.Run(name, func(t *testing.T) {
+			start := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+			var clock atomic.Pointer[time.Time]
+			clock.Store(&start)
+			now := func() time.Time { return *clock.Load() }
+			a, b := stores(t)
+			dir := t.TempDir()
+			dying := &dyingStore{Store: a}
+			crashing := &failingBlobs{kill: dying}
+			one := webhookReplica(t, dying, dir, now, func(b fairway.BlobStore) fairway.BlobStore { crashing.BlobStore = b; return crashing })
+			two := webhookReplica(t, b, dir, now, nil)
+			setUp(t, two, true)
+			monitors := []fairway.TaskCreate{
+				{Key: "OPS-CI-MONITOR-011", Title: "no lane"},
+				{Key: "OPS-FIX-011", Lane: "closeout", Title: "in a lane"},
+				{Key: "OPS-FIX-012", Lane: "closeout", Title: "in a lane, settled after the crash"},
+			}
+			for _, c := range monitors {
+				c.Labels = []string{"monitor", "repo/acme/nightly", "run/4244"}
+				must(two.CreateTask(as("alice"), c))
+			}
+			body := []byte(`{"provider":"buildkite","repo":"acme/nightly","run":"4244","status":"completed","conclusion":"failure","commit":"0123abcd"}`)
+
+			crashing.failAt.Store(3) // the third task's record
+			if _, err := one.ReceiveWebhook(as("omar"), genericDelivery("nightly-3", body, now())); !errors.Is(err, errCrashed) {
+				t.Fatalf("the crashing replica: %v", err)
+			}
+			for _, c := range monitors[:2] {
+				if tk := must(two.GetTask(context.Background(), c.Key)); tk.Status != fairway.StatusInReview || followUpsOf(t, two, c.Key) != 1 {
+					t.Fatalf("before the crash %s was not settled: %s, %d follow-ups", c.Key, tk.Status, followUpsOf(t, two, c.Key))
+				}
+			}
+			later := start.Add(ledger.DeliveryLease)
+			clock.Store(&later)
+			res, err := two.ReceiveWebhook(as("omar"), genericDelivery("nightly-3", body, now()))
+			if err != nil || len(res.Tasks) != 3 {
+				t.Fatalf("the takeover: %+v %v", res, err)
+			}
+			for i, c := range monitors {
+				ev := must(two.ListEvidence(context.Background(), fairway.EvidenceFilter{Task: c.Key}))
+				touch := res.Tasks[i]
+				if len(ev) != 1 || followUpsOf(t, two, c.Key) != 1 || touch.Task != c.Key || touch.Evidence != ev[0].ID || touch.FollowUp == "" || touch.Status != fairway.StatusInReview {
+					t.Errorf("%s: %d terminal records, %d follow-ups, touch %+v; want one each, named", c.Key, len(ev), followUpsOf(t, two, c.Key), touch)
+				}
 			}
 		})
 	}
