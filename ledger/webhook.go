@@ -35,8 +35,9 @@ import (
 // duplicate, or ECONFLICT (audited) while the claim's DeliveryLease
 // holds. The receipt (webhook.receive) is written after the effects, so
 // a crash in between leaves the claim to end with its lease and the
-// event to a redelivery, which applies it: nothing acknowledged is lost
-// (R12). A delivery that fails after its claim releases it
+// event to a redelivery, which applies it, keeping what the crashed
+// claim recorded: nothing acknowledged is lost (R12), nothing applied
+// twice. A delivery that fails after its claim releases it
 // (webhook.release) so a retry need not wait for the lease.
 func (l *Ledger) ReceiveWebhook(ctx context.Context, d fairway.WebhookDelivery) (*fairway.WebhookResult, error) {
 	if err := d.Validate(); err != nil {
