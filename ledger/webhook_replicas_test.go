@@ -313,6 +313,9 @@ func TestWebhook_AClaimLeftByACrashIsTakenOverOnceItsLeaseEnds(t *testing.T) {
 			if changes[0]["until"] != "2026-11-01T10:05:00Z" || changes[1]["claim"] != first || changes[2]["takes_over"] != first || changes[3]["claim"] != takeover {
 				t.Fatalf("audited changes = %v", changes)
 			}
+			if v := must(two.VerifyAudit(context.Background())); !v.OK {
+				t.Fatalf("audit verify after the takeover: %+v", v)
+			}
 		})
 	}
 }
