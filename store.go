@@ -108,6 +108,10 @@ type TaskTx interface {
 	UpdateTask(t *Task) error
 	Task(key string) (*Task, error)
 	Tasks(f TaskFilter) ([]*Task, error)
+	// WatchingTasks returns the tasks, neither done nor cancelled, whose
+	// watch (WatchOf) names repo, by key: read from an index of such
+	// tasks, however many others the ledger holds.
+	WatchingTasks(repo string) ([]*Task, error)
 	// CountTasksByStatus counts a lane's tasks per status; every lane when
 	// lane is empty.
 	CountTasksByStatus(lane string) (map[string]int, error)

@@ -21,7 +21,7 @@ type WebhookDelivery struct {
 	// Event is GitHub's X-GitHub-Event; the generic source needs none.
 	Event string `json:"event,omitempty"`
 	// Delivery identifies the delivery; a delivery seen before is a
-	// no-op.
+	// no-op, and so is its body under another id.
 	Delivery string `json:"delivery"`
 	// Signature is "sha256=" and the hex HMAC-SHA256 of the body (GitHub)
 	// or of "TIMESTAMP.BODY" (generic).
@@ -73,6 +73,9 @@ func (r *CIRun) Terminal() bool { return r.Status == "completed" && r.Conclusion
 type WebhookResult struct {
 	Delivery string `json:"delivery"`
 	// Duplicate: the delivery was received before; nothing was done.
+	// The same delivery still being applied by another request (another
+	// replica) is not a result but an ECONFLICT error: it is not yet
+	// received, and a CI must keep it as undelivered.
 	Duplicate bool `json:"duplicate,omitempty"`
 	// Ignored says why an authentic delivery changed nothing (an event
 	// Fairway does not act on, a run not yet ended, no task watching).
@@ -99,8 +102,10 @@ type WebhookService interface {
 	// and records a terminal run as ci-terminal evidence on each monitor
 	// task watching it, moving the task to review; a failure also opens a
 	// follow-up. A bad signature is refused and audited; a delivery seen
-	// before is a no-op. It acts as the service actor the policy names,
-	// whoever calls it.
+	// before is a no-op; one being applied by another request, at any
+	// replica, is refused with ECONFLICT until that request's claim
+	// ends. It acts as the service actor the policy names, whoever calls
+	// it.
 	ReceiveWebhook(ctx context.Context, d WebhookDelivery) (*WebhookResult, error)
 }
 

@@ -40,9 +40,10 @@ type Ledger struct {
 
 	changes    changes
 	listenOnce sync.Once
-	// webhooks serializes deliveries in this process, so that the same
-	// delivery arriving twice at once is applied once.
-	webhooks        sync.Mutex
+	// webhooks lets one request at a time in this process work on one
+	// CI event, so a redelivery racing it here waits and answers
+	// duplicate; across processes the claim in the log decides.
+	webhooks        eventLocks
 	webhookRefusals refusalBudget
 	// ids keeps actors and token hashes read, over a store whose writes
 	// hold the audit head anyway (fairway.HeadHoldingStore); nil

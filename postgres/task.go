@@ -45,11 +45,11 @@ func (t *tx) InsertTask(task *fairway.Task) error {
 	}
 	// ON CONFLICT keeps a taken key from aborting the transaction, so the
 	// caller may go on after the conflict as it can on SQLite.
-	tag, err := t.exec(`INSERT INTO tasks (`+taskColumns+`, risk_rank)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19) ON CONFLICT DO NOTHING`,
+	tag, err := t.exec(`INSERT INTO tasks (`+taskColumns+`, risk_rank, watch_repo)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20) ON CONFLICT DO NOTHING`,
 		task.Key, task.Title, string(scope), task.Lane, task.Owner, task.Creator, task.Status, task.WaitReason,
 		task.Risk, task.Priority, encodeList(task.ReviewDomains), task.Mutating, encodeList(task.Labels),
-		task.CancelReason, nanos(task.CreatedAt), nanos(task.UpdatedAt), nanos(task.ClosedAt), task.AssignedBy, fairway.RiskRank(task.Risk))
+		task.CancelReason, nanos(task.CreatedAt), nanos(task.UpdatedAt), nanos(task.ClosedAt), task.AssignedBy, fairway.RiskRank(task.Risk), watchRepo(task))
 	if err != nil {
 		return err
 	}
@@ -74,11 +74,11 @@ func (t *tx) UpdateTask(task *fairway.Task) error {
 		return err
 	}
 	_, err = t.exec(`UPDATE tasks SET title=$1, scope=$2, lane=$3, owner=$4, creator=$5, status=$6, wait_reason=$7, risk=$8, risk_rank=$9,
-		priority=$10, review_domains=$11, mutating=$12, labels=$13, cancel_reason=$14, created_at=$15, updated_at=$16, closed_at=$17, assigned_by=$18
-		WHERE key=$19`,
+		priority=$10, review_domains=$11, mutating=$12, labels=$13, cancel_reason=$14, created_at=$15, updated_at=$16, closed_at=$17, assigned_by=$18,
+		watch_repo=$19 WHERE key=$20`,
 		task.Title, string(scope), task.Lane, task.Owner, task.Creator, task.Status, task.WaitReason, task.Risk,
 		fairway.RiskRank(task.Risk), task.Priority, encodeList(task.ReviewDomains), task.Mutating,
-		encodeList(task.Labels), task.CancelReason, nanos(task.CreatedAt), nanos(task.UpdatedAt), nanos(task.ClosedAt), task.AssignedBy, task.Key)
+		encodeList(task.Labels), task.CancelReason, nanos(task.CreatedAt), nanos(task.UpdatedAt), nanos(task.ClosedAt), task.AssignedBy, watchRepo(task), task.Key)
 	if err != nil {
 		return err
 	}
@@ -134,6 +134,22 @@ func (t *tx) Tasks(f fairway.TaskFilter) ([]*fairway.Task, error) {
 		q += " LIMIT $" + strconv.Itoa(len(args))
 	}
 	return collect(t, scanTask, q, args...)
+}
+
+// WatchingTasks lists the open tasks watching repo through the partial
+// index tasks_watching.
+func (t *tx) WatchingTasks(repo string) ([]*fairway.Task, error) {
+	return collect(t, scanTask, `SELECT `+taskColumns+` FROM tasks
+		WHERE watch_repo = $1 AND watch_repo <> '' AND status NOT IN ('done', 'cancelled') ORDER BY key`, repo)
+}
+
+// watchRepo is the repository a monitor task watches; empty for any
+// other task.
+func watchRepo(task *fairway.Task) string {
+	if w, ok := fairway.WatchOf(task); ok {
+		return w.Repo
+	}
+	return ""
 }
 
 // CountTasksByStatus counts tasks per status in one lane, or in all.

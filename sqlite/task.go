@@ -70,10 +70,10 @@ func (t *tx) InsertTask(task *fairway.Task) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(`INSERT INTO tasks (`+taskColumns+`, risk_rank) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err = t.exec(`INSERT INTO tasks (`+taskColumns+`, risk_rank, watch_repo) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		task.Key, task.Title, string(scope), task.Lane, task.Owner, task.Creator, task.Status, task.WaitReason,
 		task.Risk, task.Priority, encodeList(task.ReviewDomains), boolInt(task.Mutating), encodeList(task.Labels),
-		task.CancelReason, nanos(task.CreatedAt), nanos(task.UpdatedAt), nanos(task.ClosedAt), task.AssignedBy, fairway.RiskRank(task.Risk))
+		task.CancelReason, nanos(task.CreatedAt), nanos(task.UpdatedAt), nanos(task.ClosedAt), task.AssignedBy, fairway.RiskRank(task.Risk), watchRepo(task))
 	if isUniqueViolation(err) {
 		return fairway.Errorf(fairway.ECONFLICT, "task %q already exists", task.Key)
 	}
@@ -98,10 +98,10 @@ func (t *tx) UpdateTask(task *fairway.Task) error {
 		return err
 	}
 	_, err = t.exec(`UPDATE tasks SET title=?, scope=?, lane=?, owner=?, creator=?, status=?, wait_reason=?, risk=?, risk_rank=?,
-		priority=?, review_domains=?, mutating=?, labels=?, cancel_reason=?, created_at=?, updated_at=?, closed_at=?, assigned_by=? WHERE key=?`,
+		priority=?, review_domains=?, mutating=?, labels=?, cancel_reason=?, created_at=?, updated_at=?, closed_at=?, assigned_by=?, watch_repo=? WHERE key=?`,
 		task.Title, string(scope), task.Lane, task.Owner, task.Creator, task.Status, task.WaitReason, task.Risk,
 		fairway.RiskRank(task.Risk), task.Priority, encodeList(task.ReviewDomains), boolInt(task.Mutating),
-		encodeList(task.Labels), task.CancelReason, nanos(task.CreatedAt), nanos(task.UpdatedAt), nanos(task.ClosedAt), task.AssignedBy, task.Key)
+		encodeList(task.Labels), task.CancelReason, nanos(task.CreatedAt), nanos(task.UpdatedAt), nanos(task.ClosedAt), task.AssignedBy, watchRepo(task), task.Key)
 	if err != nil {
 		return err
 	}
@@ -151,6 +151,23 @@ func (t *tx) Tasks(f fairway.TaskFilter) ([]*fairway.Task, error) {
 		args = append(args, f.Limit)
 	}
 	return t.scanTasks(q, args...)
+}
+
+// WatchingTasks lists the open tasks watching repo through the partial
+// index tasks_watching; the query repeats the index's condition so that
+// SQLite uses it.
+func (t *tx) WatchingTasks(repo string) ([]*fairway.Task, error) {
+	return t.scanTasks(`SELECT `+taskColumns+` FROM tasks INDEXED BY tasks_watching
+		WHERE watch_repo = ? AND watch_repo <> '' AND status NOT IN ('done', 'cancelled') ORDER BY key`, repo)
+}
+
+// watchRepo is the repository a monitor task watches; empty for any
+// other task.
+func watchRepo(task *fairway.Task) string {
+	if w, ok := fairway.WatchOf(task); ok {
+		return w.Repo
+	}
+	return ""
 }
 
 // CountTasksByStatus counts tasks per status in one lane, or in all.

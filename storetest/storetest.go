@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +33,7 @@ func Run(t *testing.T, open OpenFunc) {
 		fn   func(*testing.T, fairway.Store)
 	}{
 		{"TaskRoundTrip", testTaskRoundTrip},
+		{"WatchingTasks", testWatchingTasks},
 		{"InsertConflictAndNotFound", testConflictAndNotFound},
 		{"UpdateRollsBackOnError", testUpdateRollsBack},
 		{"ReadyIndexFollowsDependencies", testReadyIndex},
@@ -154,6 +156,77 @@ func testTaskRoundTrip(t *testing.T, s fairway.Store) {
 	view(t, s, func(tx fairway.Tx) (err error) { got, err = tx.Task(want.Key); return err })
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("after update:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// testWatchingTasks: the open tasks whose watch names a repository, as
+// WatchOf reads labels, and nothing else; a task follows its labels and
+// status through updates.
+func testWatchingTasks(t *testing.T, s fairway.Store) {
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	labelled := func(key, status string, labels ...string) *fairway.Task {
+		task := newTask(key, at)
+		task.Status, task.Labels = status, labels
+		return task
+	}
+	tasks := []*fairway.Task{
+		labelled("W-1", fairway.StatusOpen, "monitor", "repo/acme/gpuaas", "run/42"),
+		labelled("W-2", fairway.StatusInReview, "repo/acme/gpuaas", "monitor"),
+		labelled("W-3", fairway.StatusBlocked, "monitor", "repo/acme/portal"),
+		labelled("W-4", fairway.StatusDone, "monitor", "repo/acme/gpuaas"),
+		labelled("W-5", fairway.StatusCancelled, "monitor", "repo/acme/gpuaas"),
+		labelled("W-6", fairway.StatusOpen, "repo/acme/gpuaas"),
+		labelled("W-7", fairway.StatusOpen, "monitor"),
+		labelled("W-8", fairway.StatusInProgress, "monitor", "repo/acme/old", "repo/acme/gpuaas"),
+		labelled("W-9", fairway.StatusOpen, "monitor", "repo/acme/gpuaas/extra"),
+		labelled("W-10", fairway.StatusOpen, "Monitor", "repo/acme/gpuaas"),
+	}
+	update(t, s, func(tx fairway.Tx) error {
+		for _, task := range tasks {
+			if err := tx.InsertTask(task); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	watching := func(repo string) string {
+		t.Helper()
+		var got []*fairway.Task
+		view(t, s, func(tx fairway.Tx) (err error) { got, err = tx.WatchingTasks(repo); return err })
+		keys := make([]string, len(got))
+		for i, task := range got {
+			keys[i] = task.Key
+			if i := slices.IndexFunc(tasks, func(w *fairway.Task) bool { return w.Key == task.Key }); i < 0 || !reflect.DeepEqual(task, tasks[i]) {
+				t.Fatalf("watching task %s is not as written: %+v", task.Key, task)
+			}
+		}
+		return fmt.Sprint(keys)
+	}
+	for repo, want := range map[string]string{"acme/gpuaas": "[W-1 W-2 W-8]", "acme/portal": "[W-3]", "acme/old": "[]", "": "[]", "acme": "[]"} {
+		if got := watching(repo); got != want {
+			t.Errorf("watching %q = %s, want %s", repo, got, want)
+		}
+	}
+	// W-1 is done, W-6 becomes a monitor, W-2 stops being one, W-3 moves
+	// to another repository.
+	tasks[0].Status = fairway.StatusDone
+	tasks[5].Labels = []string{"repo/acme/gpuaas", "monitor"}
+	tasks[1].Labels = []string{"repo/acme/gpuaas"}
+	tasks[2].Labels = []string{"monitor", "repo/acme/gpuaas"}
+	tasks[3].Status = fairway.StatusInReview
+	update(t, s, func(tx fairway.Tx) error {
+		for _, i := range []int{0, 1, 2, 3, 5} {
+			if err := tx.UpdateTask(tasks[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if got := watching("acme/gpuaas"); got != "[W-3 W-4 W-6 W-8]" {
+		t.Errorf("after updates, watching acme/gpuaas = %s, want [W-3 W-4 W-6 W-8]", got)
+	}
+	if got := watching("acme/portal"); got != "[]" {
+		t.Errorf("after updates, watching acme/portal = %s, want []", got)
 	}
 }
 
