@@ -95,6 +95,14 @@ func (l *Ledger) Whoami(ctx context.Context) (*fairway.Actor, error) {
 // once, on every server that shares the store.
 func (l *Ledger) Authenticate(ctx context.Context, token string) (*fairway.Actor, error) {
 	hash := HashToken(token)
+	if head, ok := l.headKey(ctx); ok {
+		if a, ok := l.ids.token(head, hash); ok {
+			if a.Disabled() {
+				return nil, disabledError(a)
+			}
+			return a, nil
+		}
+	}
 	var a *fairway.Actor
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		if l.ids == nil {

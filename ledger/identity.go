@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"strings"
 	"sync"
 
@@ -51,6 +52,22 @@ type headKey struct {
 }
 
 func keyOf(h fairway.AuditHead) headKey { return headKey{h.Seq, h.Hash} }
+
+// headKey reads the store's committed audit head in one statement, when
+// the ledger keeps identities and the store can (fairway.HeadKeyReader):
+// what is kept for that head answers without a read transaction. On
+// anything else the caller reads as it would without it.
+func (l *Ledger) headKey(ctx context.Context) (headKey, bool) {
+	if l.ids == nil {
+		return headKey{}, false
+	}
+	r, ok := l.store.(fairway.HeadKeyReader)
+	if !ok {
+		return headKey{}, false
+	}
+	seq, hash, err := r.AuditHeadKey(ctx)
+	return headKey{seq, hash}, err == nil
+}
 
 // changesIdentity says whether an event's action may change an actor or
 // a token: creating, disabling or binding an actor, issuing or revoking

@@ -78,8 +78,9 @@ type writeRequest struct {
 }
 
 var (
-	_ fairway.Store       = (*Store)(nil)
-	_ fairway.StoreHealth = (*Store)(nil)
+	_ fairway.Store         = (*Store)(nil)
+	_ fairway.StoreHealth   = (*Store)(nil)
+	_ fairway.HeadKeyReader = (*Store)(nil)
 )
 
 // Open opens (creating if needed) the database at path and applies any
@@ -510,18 +511,28 @@ type readQuerier struct {
 }
 
 func (r *readQuerier) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st, ok := r.s.readStmts.Load(query); ok {
-		return r.tx.StmtContext(ctx, st.(*sql.Stmt)), nil
-	}
-	st, err := r.s.readDB.PrepareContext(ctx, query)
+	st, err := r.s.readStmt(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if prev, loaded := r.s.readStmts.LoadOrStore(query, st); loaded {
+	return r.tx.StmtContext(ctx, st), nil
+}
+
+// readStmt returns the statement cached for query on readDB, preparing
+// it the first time.
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.readStmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.readDB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.readStmts.LoadOrStore(query, st); loaded {
 		st.Close()
 		st = prev.(*sql.Stmt)
 	}
-	return r.tx.StmtContext(ctx, st), nil
+	return st, nil
 }
 
 // ExecContext is never used on reads but completes the querier.
