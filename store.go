@@ -74,6 +74,15 @@ type HeadHoldingStore interface {
 	WritesHoldTheHead() bool
 }
 
+// HeadKeyReader is implemented by a store that reads the audit head's
+// sequence and chain hash in one statement of its own, outside any
+// transaction. The ledger asks it whether the head moved before every
+// request's identity check, which a read transaction cost more than the
+// check itself.
+type HeadKeyReader interface {
+	AuditHeadKey(ctx context.Context) (seq int64, hash string, err error)
+}
+
 // Tx is one store transaction: one interface per entity, as the stores
 // and the storetest suite have one file per entity.
 type Tx interface {

@@ -40,10 +40,26 @@ func OpenLedger(ctx context.Context, dir string, opts sqlite.Options) (*ledger.L
 	return l, s, fairway.NewContextWithActor(ctx, out.Actor), out.Token, nil
 }
 
+// Run is one measured run of requests.
+type Run struct {
+	// PerSecond is acknowledged requests per second.
+	PerSecond float64
+	// CPU is the process's processor time (user and system, server and
+	// clients both) while the requests ran: on a shared machine it moves
+	// less than the rate does.
+	CPU time.Duration
+}
+
 // APIWrites sends total task creations through the HTTP API from clients
 // concurrent clients and returns acknowledged writes per second. Every
 // acknowledged write is durable (fsynced) before its response.
 func APIWrites(ctx context.Context, dir string, opts sqlite.Options, clients, total int) (float64, error) {
+	r, err := APIWritesRun(ctx, dir, opts, clients, total)
+	return r.PerSecond, err
+}
+
+// APIWritesRun is APIWrites with the CPU time the writes took.
+func APIWritesRun(ctx context.Context, dir string, opts sqlite.Options, clients, total int) (Run, error) {
 	return apiRequests(ctx, dir, opts, clients, total, http.StatusCreated, func(url string, i int64) (*http.Request, error) {
 		body := fmt.Sprintf(`{"key":"W-%d","title":"write %d","risk":"low"}`, i, i)
 		return http.NewRequestWithContext(ctx, "POST", url+"/api/v1/tasks", bytes.NewBufferString(body))
@@ -55,6 +71,12 @@ func APIWrites(ctx context.Context, dir string, opts sqlite.Options, clients, to
 // durable write is judged against, since it pays for HTTP, JSON and token
 // checks but not for the store's transaction and fsync.
 func APINoop(ctx context.Context, dir string, opts sqlite.Options, clients, total int) (float64, error) {
+	r, err := APINoopRun(ctx, dir, opts, clients, total)
+	return r.PerSecond, err
+}
+
+// APINoopRun is APINoop with the CPU time the requests took.
+func APINoopRun(ctx context.Context, dir string, opts sqlite.Options, clients, total int) (Run, error) {
 	return apiRequests(ctx, dir, opts, clients, total, http.StatusOK, func(url string, _ int64) (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, "GET", url+"/api/v1/whoami", nil)
 	})
@@ -62,16 +84,16 @@ func APINoop(ctx context.Context, dir string, opts sqlite.Options, clients, tota
 
 // apiRequests serves a fresh ledger on loopback and sends it total
 // authenticated requests from clients concurrent clients, each expected
-// to answer want; it returns requests per second.
-func apiRequests(ctx context.Context, dir string, opts sqlite.Options, clients, total, want int, build func(url string, i int64) (*http.Request, error)) (float64, error) {
+// to answer want; it returns requests per second and their CPU time.
+func apiRequests(ctx context.Context, dir string, opts sqlite.Options, clients, total, want int, build func(url string, i int64) (*http.Request, error)) (Run, error) {
 	l, s, _, token, err := OpenLedger(ctx, dir, opts)
 	if err != nil {
-		return 0, err
+		return Run{}, err
 	}
 	defer s.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, err
+		return Run{}, err
 	}
 	srv := &http.Server{Handler: fairwayhttp.NewServer(l, ledger.TokenAuth{L: l}, nil)}
 	go srv.Serve(ln)
@@ -81,7 +103,8 @@ func apiRequests(ctx context.Context, dir string, opts sqlite.Options, clients, 
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport}
 	url := "http://" + ln.Addr().String()
-	return parallel(clients, total, func(i int64) error {
+	cpu := CPUTime()
+	rate, err := parallel(clients, total, func(i int64) error {
 		req, err := build(url, i)
 		if err != nil {
 			return err
@@ -98,8 +121,10 @@ func apiRequests(ctx context.Context, dir string, opts sqlite.Options, clients, 
 		}
 		return err
 	})
+	return Run{PerSecond: rate, CPU: CPUTime() - cpu}, err
 }
 
+// parallel runs fn for i = 1…total from workers goroutines and returns calls
 // per second, or the first error.
 func parallel(workers, total int, fn func(i int64) error) (float64, error) {
 	var next atomic.Int64
@@ -134,15 +159,23 @@ func parallel(workers, total int, fn func(i int64) error) (float64, error) {
 // through the ledger, without HTTP, and returns acknowledged writes per
 // second.
 func LedgerWrites(ctx context.Context, dir string, opts sqlite.Options, writers, total int) (float64, error) {
+	r, err := LedgerWritesRun(ctx, dir, opts, writers, total)
+	return r.PerSecond, err
+}
+
+// LedgerWritesRun is LedgerWrites with the CPU time the writes took.
+func LedgerWritesRun(ctx context.Context, dir string, opts sqlite.Options, writers, total int) (Run, error) {
 	l, s, as, _, err := OpenLedger(ctx, dir, opts)
 	if err != nil {
-		return 0, err
+		return Run{}, err
 	}
 	defer s.Close()
-	return parallel(writers, total, func(i int64) error {
+	cpu := CPUTime()
+	rate, err := parallel(writers, total, func(i int64) error {
 		_, err := l.CreateTask(as, fairway.TaskCreate{Key: fmt.Sprintf("W-%d", i), Title: "write", Risk: "low"})
 		return err
 	})
+	return Run{PerSecond: rate, CPU: CPUTime() - cpu}, err
 }
 
 // Graph fills a store with tasks tasks and edges dependency edges that form

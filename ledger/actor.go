@@ -104,6 +104,11 @@ func (l *Ledger) Authenticate(ctx context.Context, token string) (*fairway.Actor
 // authenticateToken returns the actor of a live, unexpired token and the
 // token, by the token's hash.
 func (l *Ledger) authenticateToken(ctx context.Context, hash string) (*fairway.Actor, *fairway.Token, error) {
+	if head, ok := l.headKey(ctx); ok {
+		if a, k, ok := l.ids.token(head, hash); ok {
+			return liveToken(a, k, l.now)
+		}
+	}
 	var a *fairway.Actor
 	var k *fairway.Token
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
@@ -129,11 +134,16 @@ func (l *Ledger) authenticateToken(ctx context.Context, hash string) (*fairway.A
 	if err != nil {
 		return nil, nil, err
 	}
+	return liveToken(a, k, l.now)
+}
+
+// liveToken refuses a token whose actor is disabled or which expired.
+func liveToken(a *fairway.Actor, k *fairway.Token, now func() time.Time) (*fairway.Actor, *fairway.Token, error) {
 	if a.Disabled() {
 		return nil, nil, disabledError(a)
 	}
 	// The clock is read only for a token that can expire.
-	if !k.ExpiresAt.IsZero() && k.Expired(l.now()) {
+	if !k.ExpiresAt.IsZero() && k.Expired(now()) {
 		return nil, nil, expiredError(k)
 	}
 	return a, k, nil

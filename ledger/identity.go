@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"strings"
 	"sync"
 
@@ -16,9 +17,19 @@ import (
 // other head (another process wrote, a write was rolled back, a ledger
 // was imported) empties it first, so a disabled actor or a revoked token
 // is refused on the very next request, whichever process changed it.
+//
+// It answers at every such head it has seen, not only the newest: while
+// the writer moves the head on inside a batch not yet committed, requests
+// read the last committed head, and a cache valid at one head only was
+// emptied by each in turn.
 type identities struct {
-	mu     sync.Mutex
-	at     headKey
+	mu sync.Mutex
+	// heads are the audit heads what is kept is valid at, all with the
+	// same actors and tokens; recent holds them in a ring whose oldest,
+	// at next once full, is forgotten first.
+	heads  map[headKey]struct{}
+	recent []headKey
+	next   int
 	actors map[string]fairway.Actor
 	tokens map[string]fairway.Token // token hash → the token, naming its actor
 	// sessions maps a session credential's hash to what it names: the
@@ -42,6 +53,22 @@ type headKey struct {
 
 func keyOf(h fairway.AuditHead) headKey { return headKey{h.Seq, h.Hash} }
 
+// headKey reads the store's committed audit head in one statement, when
+// the ledger keeps identities and the store can (fairway.HeadKeyReader):
+// what is kept for that head answers without a read transaction. On
+// anything else the caller reads as it would without it.
+func (l *Ledger) headKey(ctx context.Context) (headKey, bool) {
+	if l.ids == nil {
+		return headKey{}, false
+	}
+	r, ok := l.store.(fairway.HeadKeyReader)
+	if !ok {
+		return headKey{}, false
+	}
+	seq, hash, err := r.AuditHeadKey(ctx)
+	return headKey{seq, hash}, err == nil
+}
+
 // changesIdentity says whether an event's action may change an actor or
 // a token: creating, disabling or binding an actor, issuing or revoking
 // tokens. A refusal changes nothing.
@@ -52,19 +79,36 @@ func changesIdentity(action string) bool {
 	return strings.HasPrefix(action, "actor.") || strings.HasPrefix(action, "token.")
 }
 
-// rebase empties the cache unless it was read at head. The caller holds mu.
+// maxIdentityHeads bounds the heads the cache answers at: more than a
+// write batch moves the head by, so a request reading the last commit
+// still finds it.
+const maxIdentityHeads = 1024
+
+// valid says whether what is kept holds at head. The caller holds mu.
+func (c *identities) valid(head headKey) bool {
+	_, ok := c.heads[head]
+	return ok && c.actors != nil
+}
+
+// reset empties the cache and makes it valid at head only. The caller
+// holds mu.
+func (c *identities) reset(head headKey) {
+	c.heads, c.recent, c.next = map[headKey]struct{}{head: {}}, append(c.recent[:0], head), 0
+	c.actors, c.tokens, c.sessions = map[string]fairway.Actor{}, map[string]fairway.Token{}, map[string]sessionCred{}
+}
+
+// rebase empties the cache unless it holds at head. The caller holds mu.
 func (c *identities) rebase(head headKey) {
-	if c.at == head && c.actors != nil {
-		return
+	if !c.valid(head) {
+		c.reset(head)
 	}
-	c.at, c.actors, c.tokens, c.sessions = head, map[string]fairway.Actor{}, map[string]fairway.Token{}, map[string]sessionCred{}
 }
 
 // actor returns a copy of the actor named, if it is kept for head.
 func (c *identities) actor(head headKey, name string) (*fairway.Actor, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.at != head {
+	if !c.valid(head) {
 		return nil, false
 	}
 	a, ok := c.actors[name]
@@ -77,7 +121,7 @@ func (c *identities) actor(head headKey, name string) (*fairway.Actor, bool) {
 func (c *identities) token(head headKey, hash string) (*fairway.Actor, *fairway.Token, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.at != head {
+	if !c.valid(head) {
 		return nil, nil, false
 	}
 	k, ok := c.tokens[hash]
@@ -93,7 +137,7 @@ func (c *identities) token(head headKey, hash string) (*fairway.Actor, *fairway.
 func (c *identities) session(head headKey, hash string) (sessionCred, *fairway.Actor, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.at != head {
+	if !c.valid(head) {
 		return sessionCred{}, nil, false
 	}
 	cred, ok := c.sessions[hash]
@@ -127,16 +171,26 @@ func (c *identities) keep(head headKey, a *fairway.Actor, tokenHash string, k *f
 }
 
 // appended follows an event this ledger appended, moving the head from
-// before to after inside a write transaction: what is kept stays valid
-// when the event changes no identity, and is dropped when it may. The
-// write may still roll back; the head then goes back to one this cache
-// does not name, and the next use empties it.
+// before to after inside a write transaction: what is kept holds at after
+// too when the event changes no identity, and is dropped when it may. The
+// write may still roll back; after then names a head the store never
+// reaches, and the heads it does reach are judged as before.
 func (c *identities) appended(before, after headKey, action string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.at == before && c.actors != nil && !changesIdentity(action) {
-		c.at = after
+	if !c.valid(before) || changesIdentity(action) {
+		c.reset(after)
 		return
 	}
-	c.at, c.actors, c.tokens, c.sessions = after, map[string]fairway.Actor{}, map[string]fairway.Token{}, map[string]sessionCred{}
+	if _, ok := c.heads[after]; ok {
+		return
+	}
+	c.heads[after] = struct{}{}
+	if len(c.recent) < maxIdentityHeads {
+		c.recent = append(c.recent, after)
+		return
+	}
+	delete(c.heads, c.recent[c.next])
+	c.recent[c.next] = after
+	c.next = (c.next + 1) % maxIdentityHeads
 }

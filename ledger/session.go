@@ -550,6 +550,14 @@ func (l *Ledger) Reconcile(ctx context.Context, alive Liveness) ([]*fairway.Sess
 // does not.
 func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairway.Actor, *fairway.Auth, error) {
 	hash := HashToken(token)
+	if head, ok := l.headKey(ctx); ok {
+		if cred, a, ok := l.ids.session(head, hash); ok {
+			if a.Disabled() {
+				return nil, nil, disabledError(a)
+			}
+			return a, &fairway.Auth{Session: cred.id, Generation: cred.generation}, nil
+		}
+	}
 	var a *fairway.Actor
 	var cred sessionCred
 	err := l.store.View(ctx, func(tx fairway.Tx) error {

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"encoding/json"
 
 	"fairway"
@@ -31,6 +32,15 @@ func (t *tx) AuditHead() (fairway.AuditHead, error) {
 		t.w.head = &h
 	}
 	return h, nil
+}
+
+// AuditHeadKey reads the audit head's sequence and hash in one
+// statement, its own snapshot (fairway.HeadKeyReader).
+func (s *Store) AuditHeadKey(ctx context.Context) (int64, string, error) {
+	var seq int64
+	var hash string
+	err := s.pool.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash)
+	return seq, hash, mapErr(err)
 }
 
 // AppendAudit stores a sealed event and its tree nodes, and moves the

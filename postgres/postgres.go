@@ -96,8 +96,9 @@ type writeRequest struct {
 }
 
 var (
-	_ fairway.Store       = (*Store)(nil)
-	_ fairway.StoreHealth = (*Store)(nil)
+	_ fairway.Store         = (*Store)(nil)
+	_ fairway.StoreHealth   = (*Store)(nil)
+	_ fairway.HeadKeyReader = (*Store)(nil)
 )
 
 // Open connects to the database at url (postgres://…), creates the schema

@@ -30,6 +30,20 @@ func (t *tx) AuditHead() (fairway.AuditHead, error) {
 	return h, nil
 }
 
+// AuditHeadKey reads the audit head's sequence and hash in one
+// statement, its own read transaction (fairway.HeadKeyReader).
+func (s *Store) AuditHeadKey(ctx context.Context) (int64, string, error) {
+	const query = `SELECT seq, hash FROM audit_head WHERE id = 1`
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return 0, "", mapErr(err)
+	}
+	var seq int64
+	var hash string
+	err = st.QueryRowContext(ctx).Scan(&seq, &hash)
+	return seq, hash, mapErr(err)
+}
+
 // AppendAudit stores a sealed event and its tree nodes, and moves the
 // head to it. A nil tree leaves the tree behind the log, for the ledger
 // to catch up.

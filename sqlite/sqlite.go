@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +41,9 @@ type Options struct {
 
 // DefaultMaxBatch is the default cap on writes per commit.
 const DefaultMaxBatch = 256
+
+// maxIdleReaders is how many read connections are kept open while idle.
+const maxIdleReaders = 64
 
 // DefaultBusyTimeout is the default wait for another process's write lock.
 const DefaultBusyTimeout = 30 * time.Second
@@ -78,8 +82,9 @@ type writeRequest struct {
 }
 
 var (
-	_ fairway.Store       = (*Store)(nil)
-	_ fairway.StoreHealth = (*Store)(nil)
+	_ fairway.Store         = (*Store)(nil)
+	_ fairway.StoreHealth   = (*Store)(nil)
+	_ fairway.HeadKeyReader = (*Store)(nil)
 )
 
 // Open opens (creating if needed) the database at path and applies any
@@ -126,9 +131,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// No cap on readers: a read transaction that prepares its first
 	// statement asks the pool for a connection while holding its own, so
 	// a cap could leave every reader waiting on every other. Idle ones
-	// are kept few.
+	// are kept as many as a busy server's requests use at once: each new
+	// connection parses the whole schema and prepares its statements
+	// again, and with 8 kept, 32 clients paid that for a quarter of their
+	// requests. They are closed after a minute unused.
 	readDB.SetMaxOpenConns(0)
-	readDB.SetMaxIdleConns(8)
+	readDB.SetMaxIdleConns(maxIdleReaders)
+	readDB.SetConnMaxIdleTime(time.Minute)
 
 	s := &Store{
 		path: path, writeDB: writeDB, readDB: readDB,
@@ -359,6 +368,9 @@ type writer struct {
 	// nodes are the audit tree nodes the batch's writes completed,
 	// stored together before the commit.
 	nodes []fairway.MerkleNode
+	// careful counts the batches that still run each write in a
+	// savepoint, after one whose write failed.
+	careful int
 }
 
 func (w *writer) close() {
@@ -448,35 +460,41 @@ func (w *writer) commit(batch []*writeRequest) {
 		}
 		w.conn = conn
 	}
-	if err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
-		finish(mapErr(err))
-		return
+	// Writes run without a savepoint each while none fails: a savepoint
+	// copies every page a write first touches, a twelfth of a write's
+	// cost. When one fails, the batch rolls back and the others run
+	// again, each in its savepoint (the store may run a write more than
+	// once); the next batches keep savepoints, so failing writes do not
+	// make every batch run twice.
+	savepoints := w.careful > 0 && len(batch) > 1
+	if w.careful > 0 {
+		w.careful--
 	}
 	w.head, w.headDirty, w.docs, w.nodes = nil, false, nil, nil
 	defer func() { w.head, w.headDirty, w.docs, w.nodes = nil, false, nil, nil }()
 	t := &tx{ctx: ctx, q: w, w: w}
-	for i, req := range batch {
-		if err := req.ctx.Err(); err != nil {
-			results[i] = err
-			continue
+	for {
+		if err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
+			finish(mapErr(err))
+			return
 		}
-		if err := w.exec(ctx, "SAVEPOINT write"); err != nil {
-			results[i] = mapErr(err)
-			continue
-		}
-		head, dirty, docs, nodes := w.head, w.headDirty, len(w.docs), len(w.nodes)
-		if err := runSafely(req.fn, t); err != nil {
-			results[i] = err
-			w.head, w.headDirty, w.docs, w.nodes = head, dirty, w.docs[:docs], w.nodes[:nodes]
-			if rerr := w.exec(ctx, "ROLLBACK TO write"); rerr != nil {
-				_ = w.exec(ctx, "ROLLBACK")
-				finish(mapErr(rerr))
-				return
-			}
-		}
-		if err := w.exec(ctx, "RELEASE write"); err != nil {
+		failed, err := w.run(ctx, t, batch, results, savepoints)
+		if err != nil {
 			_ = w.exec(ctx, "ROLLBACK")
 			finish(mapErr(err))
+			return
+		}
+		if !failed {
+			break
+		}
+		w.head, w.headDirty, w.docs, w.nodes = nil, false, nil, nil
+		if err := w.exec(ctx, "ROLLBACK"); err != nil {
+			finish(mapErr(err))
+			return
+		}
+		w.careful, savepoints = carefulBatches, true
+		if !slices.Contains(results, nil) {
+			finish(nil) // every write has its answer: none is left to run
 			return
 		}
 	}
@@ -503,6 +521,50 @@ func (w *writer) commit(batch []*writeRequest) {
 	finish(nil)
 }
 
+// carefulBatches is how many batches after one whose write failed run
+// each write in a savepoint.
+const carefulBatches = 16
+
+// run runs the batch's writes that have no answer yet in the open
+// transaction, putting each failure in results. Without savepoints it
+// stops at the first write that fails (failed), for the caller to roll
+// the transaction back; with them, a failed write is undone alone. err is
+// a failure of the transaction itself.
+func (w *writer) run(ctx context.Context, t *tx, batch []*writeRequest, results []error, savepoints bool) (failed bool, err error) {
+	for i, req := range batch {
+		if results[i] != nil {
+			continue
+		}
+		if err := req.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if !savepoints {
+			if err := runSafely(req.fn, t); err != nil {
+				results[i] = err
+				return true, nil
+			}
+			continue
+		}
+		if err := w.exec(ctx, "SAVEPOINT write"); err != nil {
+			results[i] = mapErr(err)
+			continue
+		}
+		head, dirty, docs, nodes := w.head, w.headDirty, len(w.docs), len(w.nodes)
+		if err := runSafely(req.fn, t); err != nil {
+			results[i] = err
+			w.head, w.headDirty, w.docs, w.nodes = head, dirty, w.docs[:docs], w.nodes[:nodes]
+			if err := w.exec(ctx, "ROLLBACK TO write"); err != nil {
+				return false, err
+			}
+		}
+		if err := w.exec(ctx, "RELEASE write"); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
 // readQuerier runs cached statements inside one read transaction.
 type readQuerier struct {
 	s  *Store
@@ -510,18 +572,28 @@ type readQuerier struct {
 }
 
 func (r *readQuerier) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st, ok := r.s.readStmts.Load(query); ok {
-		return r.tx.StmtContext(ctx, st.(*sql.Stmt)), nil
-	}
-	st, err := r.s.readDB.PrepareContext(ctx, query)
+	st, err := r.s.readStmt(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if prev, loaded := r.s.readStmts.LoadOrStore(query, st); loaded {
+	return r.tx.StmtContext(ctx, st), nil
+}
+
+// readStmt returns the statement cached for query on readDB, preparing
+// it the first time.
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.readStmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.readDB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.readStmts.LoadOrStore(query, st); loaded {
 		st.Close()
 		st = prev.(*sql.Stmt)
 	}
-	return r.tx.StmtContext(ctx, st), nil
+	return st, nil
 }
 
 // ExecContext is never used on reads but completes the querier.

@@ -49,6 +49,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"NewestEvidence", testNewestEvidence},
 		{"DeployRunRoundTrip", testDeployRunRoundTrip},
 		{"AuditHeadMovesWithEvents", testAuditHead},
+		{"AuditHeadKeyReadsTheCommittedHead", testAuditHeadKey},
 		{"ConcurrentUpdatesAllCommit", testConcurrentUpdates},
 		{"EvidenceProofLinkKeptAsGiven", testProofLinkKeptAsGiven},
 		{"SessionRoundTrip", testSessionRoundTrip},
@@ -441,6 +442,62 @@ func testAuditHead(t *testing.T, s fairway.Store) {
 		}
 		return nil
 	})
+}
+
+// A store that reads the head's key outside a transaction
+// (fairway.HeadKeyReader) gives the head a read transaction gives, and
+// never one a write has not committed: the ledger trusts what it keeps
+// about actors and tokens only at heads it names.
+func testAuditHeadKey(t *testing.T, s fairway.Store) {
+	r, ok := s.(fairway.HeadKeyReader)
+	if !ok {
+		t.Skip("the store reads the head only in a transaction")
+	}
+	ctx := context.Background()
+	same := func(when string) {
+		t.Helper()
+		var head fairway.AuditHead
+		view(t, s, func(tx fairway.Tx) (err error) { head, err = tx.AuditHead(); return err })
+		seq, hash, err := r.AuditHeadKey(ctx)
+		if err != nil || seq != head.Seq || hash != head.Hash {
+			t.Fatalf("%s: head key = %d %q (%v), want %d %q", when, seq, hash, err, head.Seq, head.Hash)
+		}
+	}
+	same("empty store")
+	appendEvent := func(tx fairway.Tx, subject string) error {
+		head, err := tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		e := &fairway.AuditEvent{At: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), Actor: "alice", ActorKind: "human",
+			Action: "task.create", Subject: subject, Change: []byte(`{"n":1}`)}
+		e.Seal(head)
+		tree, err := tlog.Append(head.TreeSize, head.Range, tlog.LeafHash(e))
+		if err != nil {
+			return err
+		}
+		return tx.AppendAudit(e, tree)
+	}
+	update(t, s, func(tx fairway.Tx) error { return appendEvent(tx, "T-1") })
+	same("after a write")
+	before, beforeHash, err := r.AuditHeadKey(ctx)
+	if err != nil || before != 1 {
+		t.Fatalf("head key after one event = %d (%v), want 1", before, err)
+	}
+	refused := errors.New("refused")
+	err = s.Update(ctx, func(tx fairway.Tx) error {
+		if err := appendEvent(tx, "T-2"); err != nil {
+			return err
+		}
+		if seq, hash, err := r.AuditHeadKey(ctx); err != nil || seq != before || hash != beforeHash {
+			t.Errorf("head key inside a write not yet committed = %d %q (%v), want the committed %d %q", seq, hash, err, before, beforeHash)
+		}
+		return refused
+	})
+	if !errors.Is(err, refused) {
+		t.Fatalf("write = %v, want it refused", err)
+	}
+	same("after a write rolled back")
 }
 
 func testConcurrentUpdates(t *testing.T, s fairway.Store) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -24,10 +25,11 @@ import (
 
 func init() {
 	register(&command{
-		name: "bench", summary: "Measure write throughput, next and its fallback plan on a large graph, the check harness, and CLI process cost", args: "[--quick] [--portal] [--baseline BINARY] [--only plan,sessions,suite] [--tlog [--tlog-events N]] [--postgres URL]",
+		name: "bench", summary: "Measure write throughput, next and its fallback plan on a large graph, the check harness, and CLI process cost", args: "[--quick] [--portal] [--baseline BINARY] [--only plan,sessions,suite,writes] [--tlog [--tlog-events N]] [--postgres URL]",
 		example: `fairway bench
 fairway bench --quick --json
 fairway bench --quick --baseline ./fairway-before   # the same bench of another build, side by side
+fairway bench --only writes           # durable API writes against no-op requests through the same server: rate and CPU per write
 fairway bench --tlog                  # only the audit log's Merkle tree: append cost, proofs at 10 million events, checkpoint verify
 fairway bench --postgres 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'   # also 1, 2 and 3 replicas on PostgreSQL
 fairway bench --s3-only --s3 's3://evidence/bench?endpoint=127.0.0.1:8333&secure=false'   # credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
@@ -43,7 +45,7 @@ fairway bench --portal          # the portal's pages at 100,000 tasks and a stat
 			fs.StringVar(&o.ingestChild, "ingest-child", "", "internal: ingest into this folder and exit (used to measure peak memory)")
 			fs.BoolVar(&o.tlog, "tlog", false, "measure only the transparency log: durable appends with and without the Merkle tree, proof size and time in a large tree, checkpoint verification")
 			o.tlogEvents = optInt(fs, "tlog-events", 10_000_000, "with --tlog: events in the in-memory tree the proofs are measured in (default 10 million; 1 million with --quick)")
-			fs.StringVar(&o.only, "only", "", "run only these measurements, comma-separated: plan (next's fallback plan), sessions (heartbeats and their CPU, reconcile), suite (the check harness)")
+			fs.StringVar(&o.only, "only", "", "run only these measurements, comma-separated: plan (next's fallback plan), sessions (heartbeats and their CPU, reconcile), suite (the check harness), writes (durable API writes against no-op requests, rate and CPU, and ledger writes' CPU; three rounds)")
 			fs.StringVar(&o.s3, "s3", "", "also time one evidence upload of --ingest-mib to this bucket `URL` (s3://BUCKET/PREFIX?endpoint=HOST:PORT) against minio-go's own PutObject")
 			fs.BoolVar(&o.s3Only, "s3-only", false, "run only the --s3 measurement")
 			o.s3Runs = optInt(fs, "s3-runs", 3, "how many times each --s3 upload runs (medians are reported)")
@@ -709,6 +711,12 @@ func benchOnly(a *app, progress func(string, ...any), o benchOptions, work strin
 				return err
 			}
 			rows = append(rows, r...)
+		case "writes":
+			r, err := benchWrites(a, progress, work, o.quick)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, r...)
 		case "suite":
 			r, err := benchSuite(a, progress, o.quick)
 			if err != nil {
@@ -716,10 +724,60 @@ func benchOnly(a *app, progress func(string, ...any), o benchOptions, work strin
 			}
 			rows = append(rows, r...)
 		default:
-			return fairway.FieldError("only", "%q is not a measurement --only can run: use plan, sessions or suite", name)
+			return fairway.FieldError("only", "%q is not a measurement --only can run: use plan, sessions, suite or writes", name)
 		}
 	}
 	return printBench(a, rows, "")
+}
+
+// benchWrites measures durable API writes from 32 clients against
+// authenticated no-op requests through the same kind of server, in
+// rounds that alternate the two, so a busy moment on a shared machine
+// falls on both; it reports the median of each figure, the rate and the
+// process's CPU time per 20,000 requests.
+func benchWrites(a *app, progress func(string, ...any), work string, quick bool) ([]benchRow, error) {
+	const rounds = 3
+	total := 20000
+	if quick {
+		total = 4000
+	}
+	var writes, noops, ledgerWrites []bench.Run
+	for round := range rounds {
+		progress("round %d of %d: %d API writes, %d no-op requests, from 32 clients; %d ledger writes from 32 goroutines", round+1, rounds, total, total, total)
+		w, err := bench.APIWritesRun(a.ctx, filepath.Join(work, fmt.Sprintf("writes-%d", round)), sqlite.Options{}, 32, total)
+		if err != nil {
+			return nil, fmt.Errorf("writes: %w", err)
+		}
+		n, err := bench.APINoopRun(a.ctx, filepath.Join(work, fmt.Sprintf("noop-%d", round)), sqlite.Options{}, 32, total)
+		if err != nil {
+			return nil, fmt.Errorf("no-op requests: %w", err)
+		}
+		lw, err := bench.LedgerWritesRun(a.ctx, filepath.Join(work, fmt.Sprintf("ledger-%d", round)), sqlite.Options{}, 32, total)
+		if err != nil {
+			return nil, fmt.Errorf("ledger writes: %w", err)
+		}
+		writes, noops, ledgerWrites = append(writes, w), append(noops, n), append(ledgerWrites, lw)
+	}
+	median := func(runs []bench.Run, f func(bench.Run) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	rate := func(r bench.Run) float64 { return r.PerSecond }
+	per20k := func(r bench.Run) float64 { return r.CPU.Seconds() * 20000 / float64(total) }
+	w, n := median(writes, rate), median(noops, rate)
+	wcpu, ncpu := median(writes, per20k), median(noops, per20k)
+	return []benchRow{
+		{Name: "durable API writes vs the server's limit", Value: w, Unit: "writes/s", Baseline: n, Ratio: w / n, Goal: ">= 0.5x baseline",
+			Note: fmt.Sprintf("%.2fx; baseline: the same 32 clients making an authenticated no-op request (whoami) through the same kind of server; median of %d alternating rounds", w/n, rounds)},
+		{Name: "CPU per 20k durable API writes", Value: wcpu, Unit: "s", Baseline: ncpu, Ratio: wcpu / ncpu, Goal: "(lower is better)",
+			Note: fmt.Sprintf("%.2fx; the process's user+system time, server and clients both; baseline: the same for 20k no-op requests", wcpu/ncpu)},
+		{Name: "CPU per 20k durable ledger writes, no HTTP", Value: median(ledgerWrites, per20k), Unit: "s", Goal: "(lower is better)",
+			Note: fmt.Sprintf("the same task creations straight through the ledger from 32 goroutines (%.0f writes/s): the store and the ledger alone", median(ledgerWrites, rate))},
+	}, nil
 }
 
 // benchBefore runs another fairway binary's bench with the same sizes
