@@ -1,6 +1,7 @@
 package portal_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -645,5 +646,45 @@ func TestPortal_SignOutRevokesTheLinksToken(t *testing.T) {
 	}
 	if v, err := l.VerifyAudit(as("omar")); err != nil || !v.OK {
 		t.Fatalf("audit verify after sign-outs: %+v %v", v, err)
+	}
+}
+
+// A live stream opened with a copied cookie ends when the person signs
+// out: the signed-out token hears of no change after.
+func TestPortal_LiveStreamEndsAtSignOut(t *testing.T) {
+	srv, l, _ := demoPortal(t)
+	link, err := l.IssueLoginLink(as("sergei"), ledger.LoginLinkTTL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := browser(t)
+	_, page := get(t, c, srv.URL+"/login?link="+url.QueryEscape(link.Link))
+	if res, body := post(t, c, srv.URL+"/signin/link", url.Values{"nonce": {hidden(t, page, "nonce")}, "link": {link.Link}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("spending the link: %d\n%s", res.StatusCode, excerpt(body))
+	}
+	base, _ := url.Parse(srv.URL)
+	thief := browser(t)
+	thief.Jar.SetCookies(base, c.Jar.Cookies(base))
+	res, err := thief.Get(srv.URL + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("opening /live: %d", res.StatusCode)
+	}
+	_, body := get(t, c, srv.URL+"/")
+	if res, _ := post(t, c, srv.URL+"/signout", url.Values{"csrf": {hidden(t, body, "csrf")}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", res.StatusCode)
+	}
+	if _, err := l.CreateTask(as("olivia"), fairway.TaskCreate{Key: "LIVE-AFTER", Title: "written after the sign-out"}); err != nil {
+		t.Fatal(err)
+	}
+	// The stream's next event is the hole; its end is the fix.
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "event: ") {
+			t.Fatalf("the signed-out cookie's live stream delivered %q", sc.Text())
+		}
 	}
 }
