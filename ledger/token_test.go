@@ -297,3 +297,38 @@ func TestToken_AnExpiringCredentialMintsNothingThatOutlivesIt(t *testing.T) {
 		t.Fatalf("audit verify: %+v", v)
 	}
 }
+
+// A session credential is issued under the token that attached the
+// session and expires with it: heartbeats keep the lease, not the
+// credential, alive past the token's expiry.
+func TestToken_SessionCredentialExpiresWithItsToken(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	l.Now = func() time.Time { return now }
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-010", Title: "work"}))
+	short := must(l.RotateToken(as("alice"), "codex", time.Hour))
+	att := must(l.AttachSession(signedInAs(t, l, short.Token), fairway.SessionAttach{Task: "OPS-FIX-010", Provider: "codex"}))
+	if !att.Session.CredentialExpiresAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("the session's credential expires at %v, want the token's %v", att.Session.CredentialExpiresAt, now.Add(time.Hour))
+	}
+	for range 14 {
+		now = now.Add(4 * time.Minute)
+		if _, err := l.HeartbeatSession(signedInAs(t, l, att.Token), att.Session.ID); err != nil {
+			t.Fatalf("a heartbeat before the token's expiry: %v", err)
+		}
+	}
+	now = now.Add(4 * time.Minute) // the lease still runs; the token has ended
+	_, _, err := ledger.TokenAuth{L: l}.Authenticate(ctx, att.Token)
+	if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "expired at 2026-11-30T10:00:00Z") || !strings.Contains(err.Error(), "fairway token rotate codex") {
+		t.Fatalf("the session credential at its token's expiry: %v, want unauthorized saying it expired and how to get a token", err)
+	}
+	// A session attached with a token that does not expire keeps going.
+	plain := must(l.RotateToken(as("alice"), "codex", 0))
+	att = must(l.AttachSession(signedInAs(t, l, plain.Token), fairway.SessionAttach{Task: "OPS-FIX-010", Provider: "codex"}))
+	now = now.Add(24 * time.Hour)
+	if _, _, err := (ledger.TokenAuth{L: l}).Authenticate(ctx, att.Token); err != nil {
+		t.Fatalf("a session credential under a token that never expires: %v", err)
+	}
+}
