@@ -3,8 +3,11 @@ package fairway_test
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"fairway"
 )
@@ -76,6 +79,64 @@ func TestMarshalIndent_KeepsEveryEventsChangeAsStored(t *testing.T) {
 			if back.Event.ComputeHash() == p.Event.Hash {
 				t.Errorf("json.MarshalIndent kept the change too: the test cannot tell the difference")
 			}
+		}
+	}
+}
+
+// Crafted bytes in a change (markup, line and paragraph separators,
+// terminal escapes, invalid UTF-8, a large value, deep nesting, an
+// event-shaped object inside) leave MarshalIndent's output valid JSON
+// with no raw control character, "<", U+2028/9 or invalid UTF-8, and
+// every event hashing as stored. (Bidi controls are legal JSON text: the
+// ledger refuses them where text enters, fairway.CheckText.)
+func TestMarshalIndent_CraftedChangesStayValidAndInert(t *testing.T) {
+	crafted := []any{
+		"</script><script>alert(1)</script>",
+		"line\u2028para\u2029bidi\u202e\u2066end",
+		"\x1b[2J\x1b]0;title\x07\r\n\t\x00",
+		"bad utf-8: \xff\xfe\xc3",
+		`a "quoted" {brace} [bracket], comma: \ back\slash`,
+		strings.Repeat("é☃𝄞", 200000),
+		map[string]any{"seq": 1, "change": map[string]any{"</script>": "x"}, "hash": "y"},
+	}
+	deep := any("bottom")
+	for range 200 {
+		deep = []any{map[string]any{"d": deep}}
+	}
+	crafted = append(crafted, deep)
+	var head fairway.AuditHead
+	var events []*fairway.AuditEvent
+	for _, v := range crafted {
+		change, err := fairway.CanonicalJSON(map[string]any{"note": v, "title": v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &fairway.AuditEvent{At: time.Unix(1, 0), Actor: "codex", ActorKind: "agent", Action: "evidence.add", Subject: "OPS-1", Change: change}
+		e.Seal(head)
+		head = fairway.AuditHead{Seq: e.Seq, Hash: e.Hash}
+		events = append(events, e)
+	}
+	out, err := fairway.MarshalIndent(map[string]any{"events": events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(out) || !utf8.Valid(out) {
+		t.Fatalf("MarshalIndent wrote invalid JSON or UTF-8")
+	}
+	for i, c := range string(out) {
+		if c == '<' || (unicode.IsControl(c) && c != '\n') || c == '\u2028' || c == '\u2029' {
+			t.Fatalf("MarshalIndent wrote %U raw at byte %d", c, i)
+		}
+	}
+	var back struct {
+		Events []*fairway.AuditEvent `json:"events"`
+	}
+	if err := json.Unmarshal(out, &back); err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range back.Events {
+		if !bytes.Equal(e.Change, events[i].Change) || e.ComputeHash() != events[i].Hash {
+			t.Errorf("event %d's change did not come back as stored", i+1)
 		}
 	}
 }

@@ -181,6 +181,11 @@ type Auth struct {
 	// session credential: the write helper fences on them (R10).
 	Session    string `json:"session,omitempty"`
 	Generation int64  `json:"generation,omitempty"`
+	// ExpiresAt is when the token the request was made with stops
+	// working (zero: never). A credential it issues expires no later, so
+	// a short sign-in cannot mint a lasting one. Set by the server's
+	// authenticator, never read from a request.
+	ExpiresAt time.Time `json:"-"`
 }
 
 type authKey struct{}

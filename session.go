@@ -100,6 +100,10 @@ type Session struct {
 	AttachedAt time.Time `json:"attached_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 	EndedAt    time.Time `json:"ended_at,omitzero"`
+	// CredentialExpiresAt is when the session's credential stops
+	// working: the expiry of the token that attached it (zero: never).
+	// Heartbeats renew the lease, never this.
+	CredentialExpiresAt time.Time `json:"credential_expires_at,omitzero"`
 	// Observations is filled in by GetSession: newest first.
 	Observations []*Observation `json:"observations,omitempty"`
 }

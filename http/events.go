@@ -58,6 +58,18 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			}
 		})
 	}()
+	// The credential is asked again before every event and keep-alive:
+	// one revoked or expired after the stream opened ends it, so the
+	// client's reconnect is refused saying why.
+	token, _ := bearerToken(r.Header.Get("Authorization"))
+	valid := func() bool {
+		if _, _, err := s.auth.Authenticate(ctx, token); err != nil {
+			fmt.Fprintf(w, ": %s\n\n", strings.ReplaceAll(fairway.ErrorMessage(err), "\n", " "))
+			flusher.Flush()
+			return false
+		}
+		return true
+	}
 	idle := time.NewTimer(keepAlive)
 	defer idle.Stop()
 	for {
@@ -66,11 +78,17 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			if !ok {
 				return nil // the client left, or the store did; either way the stream ends
 			}
+			if !valid() {
+				return nil
+			}
 			data, _ := json.Marshal(e)
 			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Action, data)
 			flusher.Flush()
 			idle.Reset(keepAlive)
 		case <-idle.C:
+			if !valid() {
+				return nil
+			}
 			fmt.Fprint(w, ": keep-alive\n\n")
 			flusher.Flush()
 			idle.Reset(keepAlive)

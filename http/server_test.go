@@ -691,3 +691,67 @@ func TestAPI_TokensOneByOne(t *testing.T) {
 		t.Fatalf("codex's 3h token after 3h: %v, want unauthorized saying how to get a new one", err)
 	}
 }
+
+// An event stream opened with a token ends when the token stops working:
+// revoked, or past its expiry. Otherwise a token revoked (or expired)
+// after connecting would go on reading every change of the ledger.
+func TestEvents_StreamEndsWhenItsTokenStops(t *testing.T) {
+	e := newAPIEnv(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	e.l.Now = func() time.Time { return now }
+	alice := fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice", Kind: fairway.KindHuman})
+	expiring, err := e.l.RotateToken(alice, "codex", 3*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(token string) *bufio.Scanner {
+		req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/events?after="+strconv.FormatInt(e.auditHead(t), 10), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		if resp.StatusCode != 200 {
+			t.Fatalf("opening the stream: %d", resp.StatusCode)
+		}
+		return bufio.NewScanner(resp.Body)
+	}
+	// rest reads the stream until its next event or its end: the event
+	// is the hole (the task written after the token stopped), "" the fix.
+	rest := func(sc *bufio.Scanner) string {
+		for sc.Scan() {
+			if ev, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				return ev
+			}
+		}
+		return ""
+	}
+
+	// Expired: the stream opened before the expiry delivers nothing after.
+	sc := open(expiring.Token)
+	now = now.Add(3 * time.Hour)
+	if _, err := e.l.CreateTask(alice, fairway.TaskCreate{Key: "EV-LATE", Title: "after the token expired"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rest(sc); got != "" {
+		t.Fatalf("an expired token's stream delivered %s, want it ended", got)
+	}
+
+	// Revoked: codex's next token, revoked while its stream is open.
+	second, err := e.l.RotateToken(alice, "codex", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc = open(second.Token)
+	if _, err := e.l.RevokeToken(alice, fairway.TokenID(ledger.HashToken(second.Token))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.l.CreateTask(alice, fairway.TaskCreate{Key: "EV-AFTER", Title: "after the token was revoked"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rest(sc); got != "" {
+		t.Fatalf("a revoked token's stream delivered %s, want it ended", got)
+	}
+}

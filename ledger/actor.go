@@ -38,18 +38,22 @@ func (l *Ledger) CreateActor(ctx context.Context, c fairway.ActorCreate) (*fairw
 			return err
 		}
 		out = &fairway.ActorCreated{Actor: a}
+		expires := w.issuedExpiry(time.Time{})
 		if c.IssueToken {
-			token, err := w.issueToken(a.Name, time.Time{}, false)
+			token, err := w.issueToken(a.Name, expires, false)
 			if err != nil {
 				return err
 			}
-			out.Token = token
+			out.Token, out.TokenExpiresAt = token, expires
 		}
 		change := map[string]any{"actor": a, "token_issued": c.IssueToken}
 		if c.IssueToken {
 			// The hash, never the token: audit verify checks every live
 			// token row was issued by an event.
 			change["token_hash"] = HashToken(out.Token)
+			if !expires.IsZero() {
+				change["token_expires_at"] = expires
+			}
 		}
 		return w.record(change)
 	})
@@ -212,7 +216,8 @@ func (l *Ledger) DisableActor(ctx context.Context, name, reason string) (*fairwa
 }
 
 // RotateToken revokes every token of an actor and issues a new one,
-// returned once, that expires after ttl (never when 0).
+// returned once, that expires after ttl (never when 0), and no later
+// than the credential asking for it.
 func (l *Ledger) RotateToken(ctx context.Context, name string, ttl time.Duration) (*fairway.ActorCreated, error) {
 	if err := fairway.CheckTokenTTL(ttl); err != nil {
 		return nil, err
@@ -243,11 +248,12 @@ func (l *Ledger) RotateToken(ctx context.Context, name string, ttl time.Duration
 		if ttl != 0 {
 			out.TokenExpiresAt = w.now.Add(ttl)
 		}
+		out.TokenExpiresAt = w.issuedExpiry(out.TokenExpiresAt)
 		if out.Token, err = w.issueToken(a.Name, out.TokenExpiresAt, false); err != nil {
 			return err
 		}
 		change := map[string]any{"actor": a.Name, "tokens_revoked": revoked, "token_issued": true, "token_hash": HashToken(out.Token), "sessions_ended": ended}
-		if ttl != 0 {
+		if !out.TokenExpiresAt.IsZero() {
 			change["token_expires_at"] = out.TokenExpiresAt
 		}
 		return w.record(change)

@@ -9,7 +9,7 @@ import (
 
 // TokenAuth adapts the ledger's bearer tokens to the HTTP server's
 // Authenticator: a Fairway token names an actor and carries no groups and
-// no MFA posture.
+// no MFA posture; an expiring one carries its expiry.
 type TokenAuth struct{ L *Ledger }
 
 // Authenticate resolves a Fairway bearer token: an actor's token, or a
@@ -19,6 +19,12 @@ func (t TokenAuth) Authenticate(ctx context.Context, token string) (*fairway.Act
 	if strings.HasPrefix(token, SessionTokenPrefix) {
 		return t.L.AuthenticateSession(ctx, token)
 	}
-	a, err := t.L.Authenticate(ctx, token)
-	return a, nil, err
+	a, k, err := t.L.authenticateToken(ctx, HashToken(token))
+	if err != nil {
+		return nil, nil, err
+	}
+	if k.ExpiresAt.IsZero() {
+		return a, nil, nil
+	}
+	return a, &fairway.Auth{ExpiresAt: k.ExpiresAt}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"fairway"
 )
@@ -81,7 +82,24 @@ func (w *write) requireCredentialAuthority(what, kind string) error {
 // one with its own credential: a link signs a person into the portal,
 // where reviews are made.
 func (w *write) requireMayLogIn() error {
-	return w.requireHuman("get a portal login link", "Agents sign in with their own token")
+	if err := w.requireHuman("get a portal login link", "Agents sign in with their own token"); err != nil {
+		return err
+	}
+	// The link's sign-in starts when it is spent, so it could outlive the
+	// credential that asked for it.
+	if at := w.auth.ExpiresAt; !at.IsZero() {
+		return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("the token you act with expires at %s, and a login link would outlive it; ask for one with a token that does not expire (the CLI's, or `fairway token rotate %s` by another human)", at.UTC().Format(time.RFC3339), w.by.Name)})
+	}
+	return nil
+}
+
+// issuedExpiry is when a token this write issues expires: at expires
+// (zero: never), but no later than the credential issuing it.
+func (w *write) issuedExpiry(expires time.Time) time.Time {
+	if at := w.auth.ExpiresAt; !at.IsZero() && (expires.IsZero() || at.Before(expires)) {
+		return at
+	}
+	return expires
 }
 
 // requireMayRevoke refuses revoking target's tokens by anyone but target

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"fairway"
 )
@@ -33,16 +34,18 @@ type identities struct {
 	actors map[string]fairway.Actor
 	tokens map[string]fairway.Token // token hash → the token, naming its actor
 	// sessions maps a session credential's hash to what it names: the
-	// session, its actor and its generation, which never change once the
-	// session is attached. Whether the session may still act is the
+	// session, its actor, its generation and its expiry, which never
+	// change once the session is attached. Whether the session may still act is the
 	// fence's question, asked of the store in every write.
 	sessions map[string]sessionCred
 }
 
-// sessionCred is what a session credential names.
+// sessionCred is what a session credential names, and when it expires
+// (zero: never).
 type sessionCred struct {
 	id, actor  string
 	generation int64
+	expires    time.Time
 }
 
 // headKey names an audit head: its sequence and chain hash.

@@ -73,6 +73,9 @@ func (l *Ledger) AttachSession(ctx context.Context, a fairway.SessionAttach) (*f
 			ProviderSessions: a.ProviderSessions, TmuxSocket: a.TmuxSocket, TmuxPane: a.TmuxPane, PID: a.PID, PIDStart: a.PIDStart,
 			Dir: a.Dir, BaseCommit: a.BaseCommit, LeaseTTL: a.LeaseTTL, LeaseUntil: w.now.Add(a.LeaseTTL),
 			State: fairway.SessionAttached, Replaces: a.Replace, AttachedAt: w.now, UpdatedAt: w.now,
+			// The credential is issued under the attaching token: it
+			// cannot outlive it.
+			CredentialExpiresAt: w.issuedExpiry(time.Time{}),
 		}
 		if a.Replace != "" {
 			i := slices.IndexFunc(live, func(p *fairway.Session) bool { return p.ID == a.Replace })
@@ -584,7 +587,7 @@ func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairwa
 		if a, err = tx.Actor(s.Actor); err != nil {
 			return err
 		}
-		cred = sessionCred{id: s.ID, actor: s.Actor, generation: s.Generation}
+		cred = sessionCred{id: s.ID, actor: s.Actor, generation: s.Generation, expires: s.CredentialExpiresAt}
 		if l.ids != nil {
 			l.ids.keepSession(head, hash, cred, a)
 		}
@@ -596,5 +599,9 @@ func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairwa
 	if a.Disabled() {
 		return nil, nil, disabledError(a)
 	}
-	return a, &fairway.Auth{Session: cred.id, Generation: cred.generation}, nil
+	// The clock is read only for a credential that can expire.
+	if !cred.expires.IsZero() && !l.now().Before(cred.expires) {
+		return nil, nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the credential of session %s expired at %s with the token of %s that attached it; get a new token (`fairway token rotate %s`) and attach again, or replace the session", cred.id, cred.expires.UTC().Format(time.RFC3339), a.Name, a.Name)
+	}
+	return a, &fairway.Auth{Session: cred.id, Generation: cred.generation, ExpiresAt: cred.expires}, nil
 }

@@ -240,3 +240,95 @@ func TestToken_RotateWithTTL(t *testing.T) {
 		t.Fatalf("after 720h: %v, want expired", err)
 	}
 }
+
+// signedInAs authenticates token as the server does and returns the
+// context its request would carry.
+func signedInAs(t *testing.T, l *ledger.Ledger, token string) context.Context {
+	t.Helper()
+	a, au, err := ledger.TokenAuth{L: l}.Authenticate(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := fairway.NewContextWithActor(context.Background(), a)
+	if au != nil {
+		ctx = fairway.NewContextWithAuth(ctx, au)
+	}
+	return ctx
+}
+
+// A credential that expires cannot mint one that outlives it: a token
+// it issues (rotating its own actor's, creating an actor with one)
+// expires when it does, and it gets no login link, whose sign-in would
+// start later. Otherwise a one-hour portal sign-in, or a copy of its
+// cookie, would become a token that never expires.
+func TestToken_AnExpiringCredentialMintsNothingThatOutlivesIt(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	l.Now = func() time.Time { return now }
+	until := now.Add(time.Hour)
+	signIn := signedInAs(t, l, signInWithLink(t, l, "alice", time.Hour))
+
+	if _, err := l.IssueLoginLink(signIn, ledger.LoginLinkTTL, 0); fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "expires at 2026-11-30T10:00:00Z") {
+		t.Fatalf("a login link from a 1h sign-in: %v, want forbidden saying the sign-in expires", err)
+	}
+	agent := must(l.CreateActor(signIn, fairway.ActorCreate{Name: "gemini", Kind: fairway.KindAgent, IssueToken: true}))
+	service := must(l.RotateToken(signIn, "ci", 0))
+	longer := must(l.RotateToken(signIn, "codex", 48*time.Hour))
+	shorter := must(l.RotateToken(signIn, "omar", 30*time.Minute))
+	if !service.TokenExpiresAt.Equal(until) || !longer.TokenExpiresAt.Equal(until) || !shorter.TokenExpiresAt.Equal(now.Add(30*time.Minute)) {
+		t.Fatalf("rotated from a 1h sign-in: never → %v, 48h → %v, 30m → %v; want %v, %v, %v",
+			service.TokenExpiresAt, longer.TokenExpiresAt, shorter.TokenExpiresAt, until, until, now.Add(30*time.Minute))
+	}
+	// A service given a 1h token cannot renew itself past it either.
+	fromService := must(l.RotateToken(signedInAs(t, l, service.Token), "ci", 0))
+	if !fromService.TokenExpiresAt.Equal(until) {
+		t.Fatalf("a 1h service token rotating itself: expires %v, want %v", fromService.TokenExpiresAt, until)
+	}
+	own := must(l.RotateToken(signIn, "alice", 0))
+	now = until
+	for name, tok := range map[string]string{"created agent": agent.Token, "rotated 48h": longer.Token, "service's own": fromService.Token, "alice's own": own.Token} {
+		if _, err := l.Authenticate(ctx, tok); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+			t.Errorf("the %s token at the sign-in's expiry: %v, want expired", name, err)
+		}
+	}
+	if v := must(l.VerifyAudit(ctx)); !v.OK {
+		t.Fatalf("audit verify: %+v", v)
+	}
+}
+
+// A session credential is issued under the token that attached the
+// session and expires with it: heartbeats keep the lease, not the
+// credential, alive past the token's expiry.
+func TestToken_SessionCredentialExpiresWithItsToken(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	l.Now = func() time.Time { return now }
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-010", Title: "work"}))
+	short := must(l.RotateToken(as("alice"), "codex", time.Hour))
+	att := must(l.AttachSession(signedInAs(t, l, short.Token), fairway.SessionAttach{Task: "OPS-FIX-010", Provider: "codex"}))
+	if !att.Session.CredentialExpiresAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("the session's credential expires at %v, want the token's %v", att.Session.CredentialExpiresAt, now.Add(time.Hour))
+	}
+	for range 14 {
+		now = now.Add(4 * time.Minute)
+		if _, err := l.HeartbeatSession(signedInAs(t, l, att.Token), att.Session.ID); err != nil {
+			t.Fatalf("a heartbeat before the token's expiry: %v", err)
+		}
+	}
+	now = now.Add(4 * time.Minute) // the lease still runs; the token has ended
+	_, _, err := ledger.TokenAuth{L: l}.Authenticate(ctx, att.Token)
+	if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "expired at 2026-11-30T10:00:00Z") || !strings.Contains(err.Error(), "fairway token rotate codex") {
+		t.Fatalf("the session credential at its token's expiry: %v, want unauthorized saying it expired and how to get a token", err)
+	}
+	// A session attached with a token that does not expire keeps going.
+	plain := must(l.RotateToken(as("alice"), "codex", 0))
+	att = must(l.AttachSession(signedInAs(t, l, plain.Token), fairway.SessionAttach{Task: "OPS-FIX-010", Provider: "codex"}))
+	now = now.Add(24 * time.Hour)
+	if _, _, err := (ledger.TokenAuth{L: l}).Authenticate(ctx, att.Token); err != nil {
+		t.Fatalf("a session credential under a token that never expires: %v", err)
+	}
+}

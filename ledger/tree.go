@@ -267,12 +267,23 @@ func treeNodes(tx fairway.Tx) tlog.Fetch {
 // a checkpoint signed before the rewrite catches that (`fairway audit
 // verify --checkpoint`).
 func verifyTree(tx fairway.Tx, head fairway.AuditHead, res *fairway.AuditVerification) (*fairway.AuditVerification, error) {
-	if head.TreeSize != head.Seq {
-		// A log older than its tree, not caught up yet: nothing to compare.
-		return res, nil
-	}
 	bad := func(seq int64, problem string) (*fairway.AuditVerification, error) {
 		res.OK, res.FirstBadSeq, res.Problem = false, seq, problem
+		return res, nil
+	}
+	if head.TreeSize != head.Seq {
+		// Only a log from before the tree (migration 0008), not caught up
+		// yet, has a head behind it, and then no tree at all; any other
+		// head was edited, perhaps to skip this check.
+		if head.TreeSize != 0 || len(head.Range) != 0 {
+			return bad(min(head.TreeSize, head.Seq)+1, fmt.Sprintf("the audit tree's head covers %d events but the log holds %d: the head was edited", head.TreeSize, head.Seq))
+		}
+		_, err := tx.MerkleHashes([]fairway.MerkleNodeID{{Level: tlog.StoredLevel, Index: 0}})
+		if err == nil {
+			return bad(1, fmt.Sprintf("the audit tree's head covers 0 events but the log holds %d and the tree has nodes over them: the head was edited", head.Seq))
+		} else if fairway.ErrorCode(err) != fairway.ENOTFOUND {
+			return nil, err
+		}
 		return res, nil
 	}
 	var nodes []fairway.MerkleNode

@@ -61,18 +61,27 @@ func (p *Portal) live(w http.ResponseWriter, r *http.Request, c *caller) {
 			}
 		})
 	}()
+	// The session is asked again before every event and keep-alive: a
+	// sign-out, a revocation or the sign-in's expiry ends the stream.
+	signedIn := func() bool {
+		_, _, err := p.auth.Authenticate(ctx, c.token)
+		return err == nil
+	}
 	idle := time.NewTimer(liveKeepAlive)
 	defer idle.Stop()
 	for {
 		select {
 		case seq, ok := <-events:
-			if !ok {
+			if !ok || !signedIn() {
 				return
 			}
 			fmt.Fprintf(w, "id: %d\nevent: change\ndata: %d\n\n", seq, seq)
 			flusher.Flush()
 			idle.Reset(liveKeepAlive)
 		case <-idle.C:
+			if !signedIn() {
+				return
+			}
 			fmt.Fprint(w, ": keep-alive\n\n")
 			flusher.Flush()
 			idle.Reset(liveKeepAlive)

@@ -1,6 +1,7 @@
 package portal_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -645,5 +646,84 @@ func TestPortal_SignOutRevokesTheLinksToken(t *testing.T) {
 	}
 	if v, err := l.VerifyAudit(as("omar")); err != nil || !v.OK {
 		t.Fatalf("audit verify after sign-outs: %+v %v", v, err)
+	}
+}
+
+// A live stream opened with a copied cookie ends when the person signs
+// out: the signed-out token hears of no change after.
+func TestPortal_LiveStreamEndsAtSignOut(t *testing.T) {
+	srv, l, _ := demoPortal(t)
+	link, err := l.IssueLoginLink(as("sergei"), ledger.LoginLinkTTL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := browser(t)
+	_, page := get(t, c, srv.URL+"/login?link="+url.QueryEscape(link.Link))
+	if res, body := post(t, c, srv.URL+"/signin/link", url.Values{"nonce": {hidden(t, page, "nonce")}, "link": {link.Link}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("spending the link: %d\n%s", res.StatusCode, excerpt(body))
+	}
+	base, _ := url.Parse(srv.URL)
+	thief := browser(t)
+	thief.Jar.SetCookies(base, c.Jar.Cookies(base))
+	res, err := thief.Get(srv.URL + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("opening /live: %d", res.StatusCode)
+	}
+	_, body := get(t, c, srv.URL+"/")
+	if res, _ := post(t, c, srv.URL+"/signout", url.Values{"csrf": {hidden(t, body, "csrf")}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", res.StatusCode)
+	}
+	if _, err := l.CreateTask(as("olivia"), fairway.TaskCreate{Key: "LIVE-AFTER", Title: "written after the sign-out"}); err != nil {
+		t.Fatal(err)
+	}
+	// The stream's next event is the hole; its end is the fix.
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "event: ") {
+			t.Fatalf("the signed-out cookie's live stream delivered %q", sc.Text())
+		}
+	}
+}
+
+// When a portal sign-in expires the person is told so: the page they
+// were on sends them to sign in saying their sign-in ended, and pasting
+// the expired token says when it expired and how to get a new link.
+func TestPortal_AnExpiredSignInSaysSo(t *testing.T) {
+	srv, l, _ := demoPortal(t)
+	now := time.Now().UTC()
+	l.Now = func() time.Time { return now }
+	link, err := l.IssueLoginLink(as("sergei"), ledger.LoginLinkTTL, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := browser(t)
+	_, page := get(t, c, srv.URL+"/login?link="+url.QueryEscape(link.Link))
+	if res, body := post(t, c, srv.URL+"/signin/link", url.Values{"nonce": {hidden(t, page, "nonce")}, "link": {link.Link}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("spending the link: %d\n%s", res.StatusCode, excerpt(body))
+	}
+	base, _ := url.Parse(srv.URL)
+	var token string
+	for _, ck := range c.Jar.Cookies(base) {
+		if ck.Name == "fairway_session" {
+			token = ck.Value
+		}
+	}
+	now = now.Add(time.Hour)
+	res, _ := get(t, c, srv.URL+"/lanes")
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin?") {
+		t.Fatalf("a page after the sign-in expired: %d %q, want sent to sign in", res.StatusCode, loc)
+	}
+	_, body := get(t, c, srv.URL+loc)
+	if !strings.Contains(body, "Your sign-in has ended") {
+		t.Fatalf("the sign-in page after an expired sign-in does not say it ended:\n%s", excerpt(body))
+	}
+	_, body = post(t, c, srv.URL+"/signin", url.Values{"nonce": {hidden(t, body, "nonce")}, "token": {token}})
+	if !strings.Contains(body, "expired at "+now.Format(time.RFC3339)) || !strings.Contains(body, "fairway portal login-link") {
+		t.Fatalf("pasting the expired token does not say it expired and how to get a link:\n%s", excerpt(body))
 	}
 }

@@ -65,7 +65,13 @@ func (p *Portal) signedIn(h func(w http.ResponseWriter, r *http.Request, c *call
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, ctx := p.authenticate(r)
 		if c == nil {
-			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			to := "/signin?next=" + url.QueryEscape(r.URL.RequestURI())
+			if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
+				// A cookie that no longer signs in: say so, and drop it.
+				to += "&ended=1"
+				http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
@@ -100,7 +106,11 @@ type signinData struct {
 }
 
 func (p *Portal) signinForm(w http.ResponseWriter, r *http.Request) {
-	p.showSignin(w, r, http.StatusOK, "")
+	msg := ""
+	if r.FormValue("ended") == "1" {
+		msg = "Your sign-in has ended: it expired, was signed out, or its token was revoked. Sign in again."
+	}
+	p.showSignin(w, r, http.StatusOK, msg)
 }
 
 // showSignin serves the form with a fresh nonce in a cookie and in the
@@ -125,7 +135,13 @@ func (p *Portal) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	actor, _, err := p.auth.Authenticate(r.Context(), token)
 	if err != nil {
-		p.showSignin(w, r, http.StatusUnauthorized, "That token signs in no one: it is unknown, revoked, or its actor is disabled.")
+		msg := "That token signs in no one: it is unknown, revoked, expired, or its actor is disabled."
+		if fairway.ErrorCode(err) == fairway.EUNAUTHORIZED {
+			// The ledger's reason says which, and what to do: the one
+			// pasting the token holds it.
+			msg = "That token signs in no one: " + fairway.ErrorMessage(err)
+		}
+		p.showSignin(w, r, http.StatusUnauthorized, msg)
 		return
 	}
 	p.logger.Info("portal sign-in", "actor", actor.Name, "kind", actor.Kind)

@@ -7,14 +7,14 @@ import (
 )
 
 const sessionColumns = `id, task, actor, actor_kind, provider, host, provider_sessions, tmux_socket, tmux_pane, pid, pid_start,
-	dir, base_commit, generation, lease_ttl, lease_until, state, reason, replaces, replaced_by, handoff, attached_at, updated_at, ended_at`
+	dir, base_commit, generation, lease_ttl, lease_until, state, reason, replaces, replaced_by, handoff, attached_at, updated_at, ended_at, credential_expires_at`
 
 func scanSession(r rowScanner) (*fairway.Session, error) {
 	var s fairway.Session
 	var providers string
-	var pid, ttl, lease, attached, updated, ended int64
+	var pid, ttl, lease, attached, updated, ended, credential int64
 	if err := r.Scan(&s.ID, &s.Task, &s.Actor, &s.ActorKind, &s.Provider, &s.Host, &providers, &s.TmuxSocket, &s.TmuxPane, &pid, &s.PIDStart,
-		&s.Dir, &s.BaseCommit, &s.Generation, &ttl, &lease, &s.State, &s.Reason, &s.Replaces, &s.ReplacedBy, &s.Handoff, &attached, &updated, &ended); err != nil {
+		&s.Dir, &s.BaseCommit, &s.Generation, &ttl, &lease, &s.State, &s.Reason, &s.Replaces, &s.ReplacedBy, &s.Handoff, &attached, &updated, &ended, &credential); err != nil {
 		return nil, err
 	}
 	var err error
@@ -24,16 +24,17 @@ func scanSession(r rowScanner) (*fairway.Session, error) {
 	s.PID = int(pid)
 	s.LeaseTTL = time.Duration(ttl)
 	s.LeaseUntil, s.AttachedAt, s.UpdatedAt, s.EndedAt = fromNanos(lease), fromNanos(attached), fromNanos(updated), fromNanos(ended)
+	s.CredentialExpiresAt = fromNanos(credential)
 	return &s, nil
 }
 
 // InsertSession stores a new session and the hash of its credential.
 func (t *tx) InsertSession(s *fairway.Session, tokenHash string) error {
 	tag, err := t.exec(`INSERT INTO sessions (`+sessionColumns+`, token_hash)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25) ON CONFLICT DO NOTHING`,
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26) ON CONFLICT DO NOTHING`,
 		s.ID, s.Task, s.Actor, s.ActorKind, s.Provider, s.Host, encodeList(s.ProviderSessions), s.TmuxSocket, s.TmuxPane, int64(s.PID), s.PIDStart,
 		s.Dir, s.BaseCommit, s.Generation, int64(s.LeaseTTL), nanos(s.LeaseUntil), s.State, s.Reason, s.Replaces, s.ReplacedBy, s.Handoff,
-		nanos(s.AttachedAt), nanos(s.UpdatedAt), nanos(s.EndedAt), tokenHash)
+		nanos(s.AttachedAt), nanos(s.UpdatedAt), nanos(s.EndedAt), nanos(s.CredentialExpiresAt), tokenHash)
 	if err != nil {
 		return err
 	}

@@ -156,9 +156,9 @@ func TestAuditVerify_DetectsTreeTampering(t *testing.T) {
 		}
 		return path
 	}
-	// rechain rewrites event seq's subject and every hash from it on,
+	// rechainWith rewrites event seq with edit and every hash from it on,
 	// and the head's hash, as a forger who knows the algorithm would.
-	rechain := func(t *testing.T, path string, seq int64) {
+	rechainWith := func(t *testing.T, path string, seq int64, edit func(*fairway.AuditEvent)) {
 		db, err := sql.Open("sqlite", path)
 		if err != nil {
 			t.Fatal(err)
@@ -183,18 +183,26 @@ func TestAuditVerify_DetectsTreeTampering(t *testing.T) {
 		prev := events[0].Hash
 		for _, e := range events[1:] {
 			if e.Seq == seq {
-				e.Subject = "T-FORGED"
+				edit(e)
 			}
 			e.Prev = prev
 			e.Hash = e.ComputeHash()
 			prev = e.Hash
-			if _, err := db.Exec(`UPDATE audit_events SET subject = ?, prev = ?, hash = ? WHERE seq = ?`, e.Subject, e.Prev, e.Hash, e.Seq); err != nil {
+			if _, err := db.Exec(`UPDATE audit_events SET at = ?, subject = ?, prev = ?, hash = ? WHERE seq = ?`, e.At.UnixNano(), e.Subject, e.Prev, e.Hash, e.Seq); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if _, err := db.Exec(`UPDATE audit_head SET hash = ? WHERE id = 1`, prev); err != nil {
 			t.Fatal(err)
 		}
+	}
+	rechain := func(t *testing.T, path string, seq int64) {
+		rechainWith(t, path, seq, func(e *fairway.AuditEvent) { e.Subject = "T-FORGED" })
+	}
+	// backdate moves an event's time, which no row witnesses: only the
+	// chain and the tree see it.
+	backdate := func(t *testing.T, path string, seq int64) {
+		rechainWith(t, path, seq, func(e *fairway.AuditEvent) { e.At = e.At.Add(-time.Hour) })
 	}
 	cases := []struct {
 		name     string
@@ -206,6 +214,16 @@ func TestAuditVerify_DetectsTreeTampering(t *testing.T) {
 			"events 1 to 64 do not hash to the audit tree's node over them: one of them, or the node, was edited"},
 		{"event after the last stored node", func(t *testing.T, p string) { rechain(t, p, 90) }, 65,
 			"the audit tree's root for 100 events is not the root of the events: one of events 65 to 100, or the tree's head, was edited"},
+		// A forger who rechains an edit need not recompute the tree: the
+		// head claiming fewer events than the log would skip its check.
+		{"tree head shortened to skip the tree", func(t *testing.T, p string) {
+			backdate(t, p, 10)
+			rawExec(t, p, `UPDATE audit_head SET tree_size = 99 WHERE id = 1`)
+		}, 100, "the audit tree's head covers 99 events but the log holds 100: the head was edited"},
+		{"tree head emptied as if older than the tree", func(t *testing.T, p string) {
+			backdate(t, p, 10)
+			rawExec(t, p, `UPDATE audit_head SET tree_size = 0, tree_range = x'' WHERE id = 1`)
+		}, 1, "the audit tree's head covers 0 events but the log holds 100 and the tree has nodes over them: the head was edited"},
 		{"stored node deleted", func(t *testing.T, p string) {
 			rawExec(t, p, `DROP TRIGGER IF EXISTS merkle_nodes_no_delete`, `DELETE FROM merkle_nodes WHERE level = 6 AND idx = 0`)
 		}, 1, "the audit tree lacks its node over events 1 to 64 (deleted)"},

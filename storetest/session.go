@@ -18,7 +18,7 @@ func testSessionRoundTrip(t *testing.T, s fairway.Store) {
 		ID: "ses-00000000000000a1", Task: "S-1", Actor: "codex", ActorKind: fairway.KindAgent, Provider: "tmux", Host: "build-3",
 		ProviderSessions: []string{"0b5e-1", "0b5e-2"}, TmuxSocket: "fairway-1", TmuxPane: "%3", PID: 4242, PIDStart: "98765",
 		Dir: "src/app", BaseCommit: "0123abcd", Generation: 1, LeaseTTL: 90 * time.Second, LeaseUntil: at.Add(90 * time.Second),
-		State: fairway.SessionAttached, AttachedAt: at, UpdatedAt: at,
+		State: fairway.SessionAttached, AttachedAt: at, UpdatedAt: at, CredentialExpiresAt: at.Add(8 * time.Hour),
 	}
 	b := &fairway.Session{ID: "ses-00000000000000b2", Task: "S-1", Actor: "claude", ActorKind: fairway.KindAgent, Provider: "claude",
 		Generation: 2, LeaseTTL: time.Minute, LeaseUntil: at.Add(time.Hour), State: fairway.SessionAttached, Replaces: a.ID, AttachedAt: at.Add(time.Second), UpdatedAt: at}

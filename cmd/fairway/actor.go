@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"fairway"
 )
@@ -34,6 +35,10 @@ fairway actor create codex-1 --kind agent --as alice     # prints the agent's be
 					fmt.Fprintf(w, "created %s %s\n", out.Actor.Kind, out.Actor.Name)
 					if out.Token != "" {
 						fmt.Fprintf(w, "token: %s\n(shown once: only its hash is stored; use it as FAIRWAY_TOKEN with --server)\n", out.Token)
+						if !out.TokenExpiresAt.IsZero() {
+							// Issued with a credential that expires: it ends with it.
+							fmt.Fprintf(w, "it expires at %s, with the token that created it\n", out.TokenExpiresAt.UTC().Format(time.RFC3339))
+						}
 					}
 				})
 			}

@@ -55,6 +55,9 @@ fairway session attach --task OPS-FIX-001 --provider claude --replace ses-012345
 					s := out.Session
 					fmt.Fprintf(w, "attached %s to %s (generation %d, lease until %s)\n", s.ID, s.Task, s.Generation, fmtTime(s.LeaseUntil))
 					fmt.Fprintf(w, "credential: %s\n(shown once: only its hash is stored)\n", out.Token)
+					if !s.CredentialExpiresAt.IsZero() {
+						fmt.Fprintf(w, "it expires at %s, with the token that attached it: heartbeats renew the lease, not this\n", fmtTime(s.CredentialExpiresAt))
+					}
 					fmt.Fprintf(w, "act through it: export FAIRWAY_SESSION=%s FAIRWAY_SESSION_TOKEN=<credential>\n", s.ID)
 				})
 			}
@@ -203,6 +206,9 @@ func printSession(w io.Writer, s *fairway.Session) {
 	fmt.Fprintf(tw, "  provider:\t%s\n", visible(s.Provider, false))
 	fmt.Fprintf(tw, "  generation:\t%d\n", s.Generation)
 	fmt.Fprintf(tw, "  lease:\t%s until %s\n", s.LeaseTTL, fmtTime(s.LeaseUntil))
+	if !s.CredentialExpiresAt.IsZero() {
+		fmt.Fprintf(tw, "  credential expires:\t%s\n", fmtTime(s.CredentialExpiresAt))
+	}
 	for _, r := range [][2]string{{"host", s.Host}, {"workdir", s.Dir}, {"base commit", s.BaseCommit}, {"tmux", strings.Trim(s.TmuxSocket+" "+s.TmuxPane, " ")},
 		{"provider sessions", strings.Join(s.ProviderSessions, ", ")}, {"replaces", s.Replaces}, {"replaced by", s.ReplacedBy}} {
 		if r[1] != "" {
