@@ -553,16 +553,13 @@ func (l *Ledger) Reconcile(ctx context.Context, alive Liveness) ([]*fairway.Sess
 // does not.
 func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairway.Actor, *fairway.Auth, error) {
 	hash := HashToken(token)
-	if head, ok := l.headKey(ctx); ok {
-		if cred, a, ok := l.ids.session(head, hash); ok {
-			if a.Disabled() {
-				return nil, nil, disabledError(a)
-			}
-			return a, &fairway.Auth{Session: cred.id, Generation: cred.generation}, nil
-		}
-	}
 	var a *fairway.Actor
 	var cred sessionCred
+	if head, ok := l.headKey(ctx); ok {
+		if c, ka, ok := l.ids.session(head, hash); ok {
+			return l.liveSession(c, ka)
+		}
+	}
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		// What a credential names is kept at the audit head it was read
 		// at, as actors are (identities): every heartbeat authenticates,
@@ -596,6 +593,13 @@ func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairwa
 	if err != nil {
 		return nil, nil, err
 	}
+	return l.liveSession(cred, a)
+}
+
+// liveSession refuses a session credential whose actor is disabled or
+// which outlived the token that attached it; the cache's answer and the
+// store's are judged alike.
+func (l *Ledger) liveSession(cred sessionCred, a *fairway.Actor) (*fairway.Actor, *fairway.Auth, error) {
 	if a.Disabled() {
 		return nil, nil, disabledError(a)
 	}
