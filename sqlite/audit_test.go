@@ -15,7 +15,11 @@ import (
 
 // seedLog writes eight audit events through the ledger and returns the
 // database path, closed.
-func seedLog(t *testing.T) string {
+func seedLog(t *testing.T) string { return seedTasks(t, 7) }
+
+// seedTasks writes an actor and n tasks through the ledger (n+1 audit
+// events) and returns the database path, closed.
+func seedTasks(t *testing.T, n int) string {
 	path := filepath.Join(t.TempDir(), "fairway.db")
 	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 	if err != nil {
@@ -27,7 +31,7 @@ func seedLog(t *testing.T) string {
 		t.Fatal(err)
 	}
 	as := fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice"})
-	for i := 1; i <= 7; i++ {
+	for i := 1; i <= n; i++ {
 		if _, err := l.CreateTask(as, fairway.TaskCreate{Key: fmt.Sprintf("T-%d", i), Title: "task"}); err != nil {
 			t.Fatal(err)
 		}
@@ -134,28 +138,7 @@ func TestAuditVerify_DetectsTampering(t *testing.T) {
 // the event's 64, or, in the last partial run of events, by the head's
 // root. Deleting a stored node is caught too.
 func TestAuditVerify_DetectsTreeTampering(t *testing.T) {
-	seed := func(t *testing.T) string {
-		path := filepath.Join(t.TempDir(), "fairway.db")
-		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		l := ledger.New(s, nil)
-		ctx := context.Background()
-		if _, err := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: "human"}); err != nil {
-			t.Fatal(err)
-		}
-		as := fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice"})
-		for i := 1; i <= 99; i++ {
-			if _, err := l.CreateTask(as, fairway.TaskCreate{Key: fmt.Sprintf("T-%d", i), Title: "task"}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	seed := func(t *testing.T) string { return seedTasks(t, 99) }
 	// rechainWith rewrites event seq with edit and every hash from it on,
 	// and the head's hash, as a forger who knows the algorithm would.
 	rechainWith := func(t *testing.T, path string, seq int64, edit func(*fairway.AuditEvent)) {
