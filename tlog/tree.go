@@ -26,7 +26,10 @@ var factory = &compact.RangeFactory{Hash: hasher.HashChildren}
 // LeafHash returns the RFC 6962 leaf hash of an event: SHA-256 of 0x00
 // followed by the event's encoding (AuditEvent.LeafData).
 func LeafHash(e *fairway.AuditEvent) []byte {
-	sum := sha256.Sum256(e.AppendLeafData([]byte{rfc6962.RFC6962LeafHashPrefix}))
+	// A buffer on the stack holds the usual event; a larger one grows.
+	var buf [512]byte
+	buf[0] = rfc6962.RFC6962LeafHashPrefix
+	sum := sha256.Sum256(e.AppendLeafData(buf[:1]))
 	return sum[:]
 }
 

@@ -320,3 +320,12 @@ func TestLeafHashAndAppendInput(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkLeafHash(b *testing.B) {
+	e := &fairway.AuditEvent{Seq: 7, Actor: "alice", ActorKind: "human", Action: "task.update", Subject: "OPS-FIX-000123",
+		Change: []byte(`{"status":"in_progress","title":"Restore compute capacity"}`), Prev: strings.Repeat("ab", 32)}
+	b.ReportAllocs()
+	for b.Loop() {
+		tlog.LeafHash(e)
+	}
+}
