@@ -125,9 +125,12 @@ func DecodeTreeRange(b []byte) ([][]byte, error) {
 	if len(b)%32 != 0 {
 		return nil, fmt.Errorf("audit head: tree range of %d bytes is not whole hashes", len(b))
 	}
+	// One copy of the bytes, sliced: each hash is capped at its own 32
+	// bytes, so appending to one cannot write into the next.
+	all := append([]byte(nil), b...)
 	out := make([][]byte, 0, len(b)/32)
-	for i := 0; i < len(b); i += 32 {
-		out = append(out, append([]byte(nil), b[i:i+32]...))
+	for i := 0; i < len(all); i += 32 {
+		out = append(out, all[i:i+32:i+32])
 	}
 	return out, nil
 }
