@@ -126,6 +126,45 @@ type Token struct {
 	FromLoginLink bool `json:"from_login_link,omitempty"`
 }
 
+// TokenColumns are the columns both stores keep a token in, as aliased k:
+// times in Unix nanoseconds (0 for none) and from_link 0 or 1.
+const TokenColumns = `k.id, k.actor, k.created_at, k.expires_at, k.revoked_at, k.from_link`
+
+// ScanToken reads a token from TokenColumns; scan reads a row into the
+// destinations it is given after any of its own (a join's other columns).
+func ScanToken(scan func(dest ...any) error) (*Token, error) {
+	var k Token
+	var created, expires, revoked, fromLink int64
+	if err := scan(&k.ID, &k.Actor, &created, &expires, &revoked, &fromLink); err != nil {
+		return nil, err
+	}
+	k.CreatedAt, k.ExpiresAt, k.RevokedAt, k.FromLoginLink = fromUnixNanos(created), fromUnixNanos(expires), fromUnixNanos(revoked), fromLink != 0
+	return &k, nil
+}
+
+// TokenRow returns the created_at, expires_at and from_link columns of a
+// token as the stores keep them.
+func (t *Token) TokenRow() (created, expires, fromLink int64) {
+	if t.FromLoginLink {
+		fromLink = 1
+	}
+	return unixNanos(t.CreatedAt), unixNanos(t.ExpiresAt), fromLink
+}
+
+func unixNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
 // Expired reports whether the token has expired at now.
 func (t *Token) Expired(now time.Time) bool {
 	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)

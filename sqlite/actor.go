@@ -94,36 +94,12 @@ func (t *tx) CountActors() (int, error) {
 	return n, mapErr(err)
 }
 
-const tokenColumns = `k.id, k.actor, k.created_at, k.expires_at, k.revoked_at, k.from_link`
-
-func scanToken(r rowScanner) (*fairway.Token, error) {
-	var k fairway.Token
-	var created, expires, revoked, fromLink int64
-	if err := r.Scan(&k.ID, &k.Actor, &created, &expires, &revoked, &fromLink); err != nil {
-		return nil, err
-	}
-	k.CreatedAt, k.FromLoginLink = fromNanos(created), fromLink != 0
-	if expires != 0 {
-		k.ExpiresAt = fromNanos(expires)
-	}
-	if revoked != 0 {
-		k.RevokedAt = fromNanos(revoked)
-	}
-	return &k, nil
-}
-
 // InsertToken stores the hash of a bearer token and what is known of it.
 func (t *tx) InsertToken(hash string, k *fairway.Token) error {
 	k.ID = fairway.TokenID(hash)
-	var expires, fromLink int64
-	if !k.ExpiresAt.IsZero() {
-		expires = nanos(k.ExpiresAt)
-	}
-	if k.FromLoginLink {
-		fromLink = 1
-	}
+	created, expires, fromLink := k.TokenRow()
 	_, err := t.exec(`INSERT INTO tokens (hash, id, actor, created_at, expires_at, from_link) VALUES (?, ?, ?, ?, ?, ?)`,
-		hash, k.ID, k.Actor, nanos(k.CreatedAt), expires, fromLink)
+		hash, k.ID, k.Actor, created, expires, fromLink)
 	if isUniqueViolation(err) {
 		return fairway.Errorf(fairway.ECONFLICT, "a token with id %s exists already; issue another", k.ID)
 	}
@@ -155,31 +131,24 @@ func (t *tx) RevokeToken(id string, at time.Time) error {
 // ActorByTokenHash finds the actor a live token belongs to, and the token.
 func (t *tx) ActorByTokenHash(hash string) (*fairway.Actor, *fairway.Token, error) {
 	var a fairway.Actor
-	var k fairway.Token
-	var created, disabled, kCreated, expires, revoked, fromLink int64
-	err := t.q.QueryRowContext(t.ctx, `SELECT `+actorColumns+`, `+tokenColumns+`
-		FROM tokens k JOIN actors a ON a.name = k.actor WHERE k.hash = ? AND k.revoked_at = 0 AND k.login = 0`, hash).Scan(
-		&a.Name, &a.Kind, &a.DisplayName, &created, &a.CreatedBy, &disabled, &a.DisabledBy, &a.DisabledReason, &a.Issuer, &a.Subject,
-		&k.ID, &k.Actor, &kCreated, &expires, &revoked, &fromLink)
+	var created, disabled int64
+	row := t.q.QueryRowContext(t.ctx, `SELECT `+actorColumns+`, `+fairway.TokenColumns+`
+		FROM tokens k JOIN actors a ON a.name = k.actor WHERE k.hash = ? AND k.revoked_at = 0 AND k.login = 0`, hash)
+	k, err := fairway.ScanToken(func(dest ...any) error {
+		return row.Scan(append([]any{&a.Name, &a.Kind, &a.DisplayName, &created, &a.CreatedBy, &disabled, &a.DisabledBy, &a.DisabledReason, &a.Issuer, &a.Subject}, dest...)...)
+	})
 	if isNoRows(err) {
 		return nil, nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the token is not known or was revoked; ask an administrator for one with `fairway token rotate NAME`")
 	} else if err != nil {
 		return nil, nil, mapErr(err)
 	}
-	a.CreatedAt = fromNanos(created)
-	if disabled != 0 {
-		a.DisabledAt = fromNanos(disabled)
-	}
-	k.CreatedAt, k.FromLoginLink = fromNanos(kCreated), fromLink != 0
-	if expires != 0 {
-		k.ExpiresAt = fromNanos(expires)
-	}
-	return &a, &k, nil
+	a.CreatedAt, a.DisabledAt = fromNanos(created), fromNanos(disabled)
+	return &a, k, nil
 }
 
 // Token returns a bearer token by id, revoked or not.
 func (t *tx) Token(id string) (*fairway.Token, error) {
-	k, err := scanToken(t.q.QueryRowContext(t.ctx, `SELECT `+tokenColumns+` FROM tokens k WHERE k.id = ? AND k.login = 0`, id))
+	k, err := fairway.ScanToken(t.q.QueryRowContext(t.ctx, `SELECT `+fairway.TokenColumns+` FROM tokens k WHERE k.id = ? AND k.login = 0`, id).Scan)
 	if isNoRows(err) {
 		return nil, notFound("token", id)
 	}
@@ -188,14 +157,14 @@ func (t *tx) Token(id string) (*fairway.Token, error) {
 
 // Tokens lists an actor's bearer tokens not revoked, oldest first.
 func (t *tx) Tokens(actor string) ([]*fairway.Token, error) {
-	rows, err := t.q.QueryContext(t.ctx, `SELECT `+tokenColumns+` FROM tokens k WHERE k.actor = ? AND k.revoked_at = 0 AND k.login = 0 ORDER BY k.created_at, k.id`, actor)
+	rows, err := t.q.QueryContext(t.ctx, `SELECT `+fairway.TokenColumns+` FROM tokens k WHERE k.actor = ? AND k.revoked_at = 0 AND k.login = 0 ORDER BY k.created_at, k.id`, actor)
 	if err != nil {
 		return nil, mapErr(err)
 	}
 	defer rows.Close()
 	var out []*fairway.Token
 	for rows.Next() {
-		k, err := scanToken(rows)
+		k, err := fairway.ScanToken(rows.Scan)
 		if err != nil {
 			return nil, mapErr(err)
 		}
