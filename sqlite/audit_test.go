@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"fairway"
+	"fairway/internal/forge"
 	"fairway/ledger"
 	"fairway/sqlite"
 )
@@ -140,44 +141,10 @@ func TestAuditVerify_DetectsTampering(t *testing.T) {
 func TestAuditVerify_DetectsTreeTampering(t *testing.T) {
 	seed := func(t *testing.T) string { return seedTasks(t, 99) }
 	// rechainWith rewrites event seq with edit and every hash from it on,
-	// and the head's hash, as a forger who knows the algorithm would.
+	// and the head's hash, as a forger who knows the algorithm would, and
+	// leaves the tree as it was.
 	rechainWith := func(t *testing.T, path string, seq int64, edit func(*fairway.AuditEvent)) {
-		db, err := sql.Open("sqlite", path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		rows, err := db.Query(`SELECT seq, at, actor, actor_kind, action, subject, change, prev, hash FROM audit_events WHERE seq >= ? - 1 ORDER BY seq`, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var events []*fairway.AuditEvent
-		for rows.Next() {
-			var e fairway.AuditEvent
-			var at int64
-			var change string
-			if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.ActorKind, &e.Action, &e.Subject, &change, &e.Prev, &e.Hash); err != nil {
-				t.Fatal(err)
-			}
-			e.At, e.Change = time.Unix(0, at).UTC(), []byte(change)
-			events = append(events, &e)
-		}
-		rows.Close()
-		prev := events[0].Hash
-		for _, e := range events[1:] {
-			if e.Seq == seq {
-				edit(e)
-			}
-			e.Prev = prev
-			e.Hash = e.ComputeHash()
-			prev = e.Hash
-			if _, err := db.Exec(`UPDATE audit_events SET at = ?, subject = ?, prev = ?, hash = ? WHERE seq = ?`, e.At.UnixNano(), e.Subject, e.Prev, e.Hash, e.Seq); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := db.Exec(`UPDATE audit_head SET hash = ? WHERE id = 1`, prev); err != nil {
-			t.Fatal(err)
-		}
+		forge.Apply(t, path, forge.Rewrite{Seq: seq, Edit: edit})
 	}
 	rechain := func(t *testing.T, path string, seq int64) {
 		rechainWith(t, path, seq, func(e *fairway.AuditEvent) { e.Subject = "T-FORGED" })

@@ -14,9 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"fairway"
+	"fairway/internal/forge"
 	"fairway/tlog"
 )
 
@@ -71,61 +70,11 @@ func (s *signedLog) mustRun(t *testing.T, args ...string) string {
 // recomputes every later hash, the head, and the whole Merkle tree.
 func rewrite(t *testing.T, dir string, seq int64, cut bool) {
 	t.Helper()
-	db, err := sql.Open("sqlite", filepath.Join(dir, "fairway.db"))
-	if err != nil {
-		t.Fatal(err)
+	r := forge.Rewrite{Seq: seq, Cut: cut, Tree: true}
+	if !cut {
+		r.Edit = forge.AddToChange
 	}
-	defer db.Close()
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	exec(`DROP TRIGGER merkle_nodes_no_update`)
-	exec(`DROP TRIGGER merkle_nodes_no_delete`)
-	if cut {
-		exec(`DELETE FROM audit_events WHERE seq >= ?`, seq)
-	} else {
-		// A field no row reads, so the tables still agree with the log:
-		// only a checkpoint held elsewhere can tell.
-		exec(`UPDATE audit_events SET change = json_insert(change, '$.rewritten', 'nothing to see') WHERE seq = ?`, seq)
-	}
-	rows, err := db.Query(`SELECT seq, at, actor, actor_kind, action, subject, change FROM audit_events ORDER BY seq`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var events []*fairway.AuditEvent
-	for rows.Next() {
-		var e fairway.AuditEvent
-		var at int64
-		var change string
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.ActorKind, &e.Action, &e.Subject, &change); err != nil {
-			t.Fatal(err)
-		}
-		e.At, e.Change = fromNanosTest(at), []byte(change)
-		events = append(events, &e)
-	}
-	rows.Close()
-	exec(`DELETE FROM merkle_nodes`)
-	head := fairway.AuditHead{}
-	for _, e := range events {
-		e.Seal(head)
-		tree, err := tlog.Append(head.TreeSize, head.Range, tlog.LeafHash(e))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range tree.Nodes {
-			exec(`INSERT INTO merkle_nodes (level, idx, hash) VALUES (?,?,?)`, n.Level, n.Index, n.Hash)
-		}
-		exec(`UPDATE audit_events SET prev = ?, hash = ? WHERE seq = ?`, e.Prev, e.Hash, e.Seq)
-		head = fairway.AuditHead{Seq: e.Seq, Hash: e.Hash, TreeSize: e.Seq, Range: tree.Range}
-	}
-	var rng []byte
-	for _, h := range head.Range {
-		rng = append(rng, h...)
-	}
-	exec(`UPDATE audit_head SET seq = ?, hash = ?, tree_size = ?, tree_range = ? WHERE id = 1`, head.Seq, head.Hash, head.TreeSize, rng)
+	forge.Apply(t, filepath.Join(dir, "fairway.db"), r)
 }
 
 func TestAudit_RewrittenLogFailsAgainstPublishedCheckpoint(t *testing.T) {
@@ -221,8 +170,6 @@ func TestAudit_CheckpointRefusals(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-func fromNanosTest(n int64) time.Time { return time.Unix(0, n).UTC() }
 
 // The server signs only when the log grew, and serves the newest signed
 // note at GET /api/v1/checkpoint.
