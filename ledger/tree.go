@@ -301,31 +301,11 @@ func verifyTree(tx fairway.Tx, head fairway.AuditHead, res *fairway.AuditVerific
 		for _, e := range page {
 			v.Add(e)
 		}
-		ids := make([]fairway.MerkleNodeID, len(nodes))
-		for i, n := range nodes {
-			ids[i] = n.MerkleNodeID
-		}
-		if len(ids) == 0 {
-			after = page[len(page)-1].Seq
-			continue
-		}
-		stored, err := tx.MerkleHashes(ids)
-		if fairway.ErrorCode(err) == fairway.ENOTFOUND {
-			for _, id := range ids {
-				if _, err := tx.MerkleHashes([]fairway.MerkleNodeID{id}); fairway.ErrorCode(err) == fairway.ENOTFOUND {
-					first, last := coveredEvents(id)
-					return bad(first, fmt.Sprintf("the audit tree lacks its node over events %d to %d (deleted)", first, last))
-				}
+		if seq, problem, err := checkStoredNodes(tx, nodes); err != nil || problem != "" {
+			if err != nil {
+				return nil, err
 			}
-		}
-		if err != nil {
-			return nil, err
-		}
-		for i, n := range nodes {
-			if !tlog.SameRoot(stored[i], n.Hash) {
-				first, last := coveredEvents(n.MerkleNodeID)
-				return bad(first, fmt.Sprintf("events %d to %d do not hash to the audit tree's node over them: one of them, or the node, was edited", first, last))
-			}
+			return bad(seq, problem)
 		}
 		after = page[len(page)-1].Seq
 	}
@@ -336,12 +316,42 @@ func verifyTree(tx fairway.Tx, head fairway.AuditHead, res *fairway.AuditVerific
 	}
 	if !tlog.SameRoot(got.Root, want) {
 		first := head.Seq&^(1<<tlog.StoredLevel-1) + 1
-		if first > head.Seq {
-			first = head.Seq
-		}
 		return bad(first, fmt.Sprintf("the audit tree's root for %d events is not the root of the events: one of events %d to %d, or the tree's head, was edited", head.Seq, first, head.Seq))
 	}
 	return res, nil
+}
+
+// checkStoredNodes compares nodes, as the events finished them, with the
+// stored ones, and names the first event under the first one missing or
+// different.
+func checkStoredNodes(tx fairway.Tx, nodes []fairway.MerkleNode) (int64, string, error) {
+	if len(nodes) == 0 {
+		return 0, "", nil
+	}
+	ids := make([]fairway.MerkleNodeID, len(nodes))
+	for i, n := range nodes {
+		ids[i] = n.MerkleNodeID
+	}
+	stored, err := tx.MerkleHashes(ids)
+	if fairway.ErrorCode(err) == fairway.ENOTFOUND {
+		// Which one: asked one by one, in order.
+		for _, id := range ids {
+			if _, err := tx.MerkleHashes([]fairway.MerkleNodeID{id}); fairway.ErrorCode(err) == fairway.ENOTFOUND {
+				first, last := coveredEvents(id)
+				return first, fmt.Sprintf("the audit tree lacks its node over events %d to %d (deleted)", first, last), nil
+			}
+		}
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	for i, n := range nodes {
+		if !tlog.SameRoot(stored[i], n.Hash) {
+			first, last := coveredEvents(n.MerkleNodeID)
+			return first, fmt.Sprintf("events %d to %d do not hash to the audit tree's node over them: one of them, or the node, was edited", first, last), nil
+		}
+	}
+	return 0, "", nil
 }
 
 // coveredEvents returns the first and last event under a tree node.
