@@ -15,6 +15,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"fairway"
+	"fairway/ledger"
 	"fairway/sqlite"
 	"fairway/tlog"
 )
@@ -67,18 +68,46 @@ func TreeAppends(ctx context.Context, dir string, opts sqlite.Options, writers, 
 		}
 		defer stores[k].Close()
 	}
+	return alternate(writers, total, rounds, func(k int, i int64) error { return appendAudit(ctx, stores[k], i, k == 1) })
+}
+
+// TreeWrites is TreeAppends for whole durable ledger writes: task
+// creations through the ledger, on one ledger keeping the tree and one
+// measured without it (ledger.Ledger.SkipTree), in alternating rounds.
+func TreeWrites(ctx context.Context, dir string, opts sqlite.Options, writers, total, rounds int) (*AppendFigures, error) {
+	var ledgers [2]*ledger.Ledger
+	var as [2]context.Context
+	for k := range ledgers {
+		l, s, a, _, err := OpenLedger(ctx, filepath.Join(dir, fmt.Sprintf("tree-writes-%d-%d", writers, k)), opts)
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close()
+		l.SkipTree = k == 0
+		ledgers[k], as[k] = l, a
+	}
+	return alternate(writers, total, rounds, func(k int, i int64) error {
+		_, err := ledgers[k].CreateTask(as[k], fairway.TaskCreate{Key: fmt.Sprintf("W-%d", i), Title: "write", Risk: "low"})
+		return err
+	})
+}
+
+// alternate runs total/rounds writes of each kind k (0 without the tree,
+// 1 with it) per round, in an order that alternates, and returns the
+// medians; i numbers each kind's writes from 1.
+func alternate(writers, total, rounds int, write func(k int, i int64) error) (*AppendFigures, error) {
 	var rates [2][]float64
 	var cpus [2][]time.Duration
 	per := total / rounds
 	var seq [2]int64
 	for r := 0; r < rounds; r++ {
-		for k := range stores {
+		for k := range 2 {
 			// Alternate which goes first, so neither always follows the
 			// other's fsyncs.
 			k = (k + r) % 2
 			start, cpu := time.Now(), CPUTime()
 			base := seq[k]
-			if _, err := parallel(writers, per, func(i int64) error { return appendAudit(ctx, stores[k], base+i, k == 1) }); err != nil {
+			if _, err := parallel(writers, per, func(i int64) error { return write(k, base+i) }); err != nil {
 				return nil, err
 			}
 			rates[k] = append(rates[k], float64(per)/time.Since(start).Seconds())

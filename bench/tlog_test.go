@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -49,5 +50,31 @@ func TestTreeAppends_BothStoresAppend(t *testing.T) {
 	})
 	if size != 40 {
 		t.Fatalf("the tree store's tree holds %d events, want 40", size)
+	}
+}
+
+// Both ledgers take every write; only the measured one without the tree
+// leaves its tree behind (at the actor created before it was switched).
+func TestTreeWrites_OneLedgerKeepsTheTree(t *testing.T) {
+	dir := t.TempDir()
+	f, err := TreeWrites(context.Background(), dir, sqlite.Options{}, 4, 40, 2)
+	if err != nil || f.Plain <= 0 || f.Tree <= 0 || f.PlainCPU <= 0 || f.TreeCPU <= 0 {
+		t.Fatalf("TreeWrites = %+v, %v", f, err)
+	}
+	for k, want := range []int64{1, 41} {
+		s, err := sqlite.Open(context.Background(), filepath.Join(dir, fmt.Sprintf("tree-writes-4-%d", k), "fairway.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h fairway.AuditHead
+		err = s.View(context.Background(), func(tx fairway.Tx) error {
+			var err error
+			h, err = tx.AuditHead()
+			return err
+		})
+		s.Close()
+		if err != nil || h.Seq != 41 || h.TreeSize != want {
+			t.Fatalf("ledger %d: head seq %d, tree %d (%v); want 41 events and a tree of %d", k, h.Seq, h.TreeSize, err, want)
+		}
 	}
 }

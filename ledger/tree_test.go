@@ -57,3 +57,42 @@ func TestTree_ProofsAcrossBlockEdgesVerifyFromEventsAlone(t *testing.T) {
 		}
 	}
 }
+
+// A ledger measured without its tree (SkipTree) leaves the tree behind
+// the log; the next write by an ordinary ledger over the same store
+// brings it up to every event, and the root is the events' own.
+func TestTree_SkippedLeavesAreCaughtUpByTheNextWrite(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	before := must(l.AuditTree(ctx)).Size
+	l.SkipTree = true
+	for i := range 70 {
+		must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: fmt.Sprintf("OPS-SKIP-%03d", i), Title: "written without its leaf"}))
+	}
+	if got := must(l.AuditTree(ctx)).Size; got != before {
+		t.Fatalf("tree size after writes without the tree = %d, want %d (unchanged)", got, before)
+	}
+	l.SkipTree = false
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-SKIP-END", Title: "an ordinary write"}))
+	events := must(l.AuditLog(as("alice"), fairway.AuditFilter{Limit: 10000}))
+	head := must(l.AuditTree(ctx))
+	if head.Size != int64(len(events)) || head.Size != before+71 {
+		t.Fatalf("tree size = %d, want %d events (%d before + 71)", head.Size, len(events), before)
+	}
+	var rng [][]byte
+	for i, e := range events {
+		tree, err := tlog.Append(int64(i), rng, tlog.LeafHash(e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng = tree.Range
+	}
+	if want := must(tlog.Root(head.Size, rng)); !bytes.Equal(head.Root, want) {
+		t.Fatalf("root after catching up is not the events' root")
+	}
+	v := must(l.VerifyAudit(ctx))
+	if !v.OK {
+		t.Fatalf("audit verify after catching up: %+v", v)
+	}
+}
