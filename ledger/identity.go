@@ -34,9 +34,11 @@ type identities struct {
 	actors map[string]fairway.Actor
 	tokens map[string]fairway.Token // token hash → the token, naming its actor
 	// sessions maps a session credential's hash to what it names: the
-	// session, its actor, its generation and its expiry, which never
-	// change once the session is attached. Whether the session may still act is the
-	// fence's question, asked of the store in every write.
+	// session, its actor, its generation, its expiry and its attaching
+	// token, which never change once the session is attached, and whether
+	// that token was revoked, which only a token event changes. Whether
+	// the session may still act is the fence's question, asked of the
+	// store in every write.
 	sessions map[string]sessionCred
 }
 
@@ -46,6 +48,11 @@ type sessionCred struct {
 	id, actor  string
 	generation int64
 	expires    time.Time
+	// token is the id of the bearer token that attached the session, and
+	// tokenRevoked when it was revoked (zero: it was not, as of the head
+	// this is kept at).
+	token        string
+	tokenRevoked time.Time
 }
 
 // headKey names an audit head: its sequence and chain hash.
