@@ -66,10 +66,19 @@ func keyOf(h fairway.AuditHead) headKey { return headKey{h.Seq, h.Hash} }
 // headKey reads the store's committed audit head in one statement, when
 // the ledger keeps identities and the store can (fairway.HeadKeyReader):
 // what is kept for that head answers without a read transaction. On
-// anything else the caller reads as it would without it.
+// anything else the caller reads as it would without it. An event
+// stream's check names the head of the batch it delivers (a
+// fairway.WatchHead) instead, while what is kept holds at it: nothing
+// changed an identity since (appended). Otherwise the store's head is
+// read as without it.
 func (l *Ledger) headKey(ctx context.Context) (headKey, bool) {
 	if l.ids == nil {
 		return headKey{}, false
+	}
+	if pin := fairway.WatchHeadFromContext(ctx); pin != nil {
+		if seq, hash, ok := pin.Get(); ok && l.ids.holdsAt(headKey{seq, hash}) {
+			return headKey{seq, hash}, true
+		}
 	}
 	r, ok := l.store.(fairway.HeadKeyReader)
 	if !ok {
@@ -98,6 +107,13 @@ const maxIdentityHeads = 1024
 func (c *identities) valid(head headKey) bool {
 	_, ok := c.heads[head]
 	return ok && c.actors != nil
+}
+
+// holdsAt says whether what is kept holds at head.
+func (c *identities) holdsAt(head headKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.valid(head)
 }
 
 // reset empties the cache and makes it valid at head only. The caller
