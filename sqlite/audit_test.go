@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -270,4 +271,25 @@ func TestAuditVerify_MigrationRecordsWhereTheTreeBegan(t *testing.T) {
 			t.Fatalf("emptied: %+v, want caught at event 1", v)
 		}
 	})
+}
+
+// An ordinary write does not catch an emptied tree up over the forged
+// events, which would leave a log that verifies: it is refused, and the
+// log still fails verify.
+func TestAuditVerify_AWriteDoesNotLaunderAnEmptiedTree(t *testing.T) {
+	path := seedLog(t)
+	forge.Apply(t, path, forge.Rewrite{Seq: 3, Edit: forge.AddToChange, EmptyTree: true})
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ledger.New(s, nil)
+	_, err = l.CreateTask(fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: "alice"}), fairway.TaskCreate{Key: "T-99", Title: "an ordinary write"})
+	s.Close()
+	if fairway.ErrorCode(err) != fairway.EINTERNAL || !strings.Contains(err.Error(), "the head was edited; run `fairway audit verify`") {
+		t.Fatalf("a write on a log whose tree was emptied: %v, want refused, pointing to audit verify", err)
+	}
+	if v := verify(t, path); v.OK || v.FirstBadSeq != 1 {
+		t.Fatalf("verify after the refused write: %+v, want still caught at event 1", v)
+	}
 }
