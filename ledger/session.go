@@ -623,8 +623,8 @@ func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairwa
 }
 
 // liveSession refuses a session credential whose actor is disabled, or
-// which outlived the token that attached it or its revocation; the cache's answer and the
-// store's are judged alike.
+// which outlived the token that attached it (its expiry or revocation);
+// the cache's answer and the store's are judged alike.
 func (l *Ledger) liveSession(cred sessionCred, a *fairway.Actor) (*fairway.Actor, *fairway.Auth, error) {
 	if a.Disabled() {
 		return nil, nil, disabledError(a)
