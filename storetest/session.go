@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"fairway"
+	"fairway/ledger"
 )
 
 // testSessionRoundTrip: a session keeps every field, is found by the
@@ -222,4 +223,42 @@ func testSessionLeaseRenewal(t *testing.T, s fairway.Store) {
 		}
 		return nil
 	})
+}
+
+// testRevokingATokenEndsItsSessions: a session attached with a bearer
+// token records it, and revoking that token ends the session and stops
+// its credential; a session attached without a token goes on.
+func testRevokingATokenEndsItsSessions(t *testing.T, e *env) {
+	e.task(t, "S-1")
+	e.task(t, "S-2")
+	a, au, err := ledger.TokenAuth{L: e.l}.Authenticate(ctx, e.agentToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn := fairway.NewContextWithAuth(fairway.NewContextWithActor(ctx, a), au)
+	byToken, err := e.l.AttachSession(signedIn, fairway.SessionAttach{Task: "S-1", Provider: "codex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := fairway.TokenID(ledger.HashToken(e.agentToken))
+	if byToken.Session.TokenID != id {
+		t.Fatalf("the session records token %q, want %s", byToken.Session.TokenID, id)
+	}
+	local, err := e.l.AttachSession(e.codex, fairway.SessionAttach{Task: "S-2", Provider: "shell"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.l.RevokeToken(e.alice, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id, state string
+	}{{byToken.Session.ID, fairway.SessionInterrupted}, {local.Session.ID, fairway.SessionAttached}} {
+		s, err := e.l.GetSession(ctx, c.id)
+		if err != nil || s.State != c.state {
+			t.Fatalf("session %s after the revocation: %+v %v, want %s", c.id, s, err, c.state)
+		}
+	}
+	_, _, err = ledger.TokenAuth{L: e.l}.Authenticate(ctx, byToken.Token)
+	wantCode(t, err, fairway.EUNAUTHORIZED)
 }
