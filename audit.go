@@ -42,6 +42,11 @@ type AuditHead struct {
 	// Range holds the roots of the perfect subtrees covering leaves
 	// [0, TreeSize), left to right (RFC 6962 hashes, 32 bytes each).
 	Range [][]byte `json:"-"`
+	// TreeFrom is how many events the log held when its tree began: 0
+	// for every log but one written before the tree (migration 0008).
+	// Past it the tree is never behind the log. Only migrations and a
+	// load of an export write it.
+	TreeFrom int64 `json:"-"`
 }
 
 // GenesisHash is the Prev of the first event.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -208,6 +211,9 @@ func (a *EvidenceAdd) Validate() error {
 	if err := CheckText("note", a.Note, 4000); err != nil {
 		return err
 	}
+	if err := CheckLine("media_type", a.MediaType, 200); err != nil {
+		return err
+	}
 	for field, d := range map[string]string{"expected_digest": a.ExpectedDigest, "expected_stdout_digest": a.ExpectedStdoutDigest, "expected_stderr_digest": a.ExpectedStderrDigest} {
 		if d != "" {
 			if err := ValidateDigest(field, d); err != nil {
@@ -221,6 +227,74 @@ func (a *EvidenceAdd) Validate() error {
 		}
 		if a.Command.Ended.Before(a.Command.Started) {
 			return FieldError("command.ended", "is before command.started")
+		}
+		if err := a.Command.Check(); err != nil {
+			return err
+		}
+	}
+	if a.Source != nil {
+		if err := a.Source.Check(); err != nil {
+			return err
+		}
+	}
+	if a.Environment != nil {
+		return a.Environment.Check()
+	}
+	return nil
+}
+
+// Check refuses a command record's text that cannot be stored and shown
+// safely, as CheckText does for every other text field: each argument
+// (which may span lines, as a script given to sh -c does), the working
+// dir and the signal (one line each). A runner checks argv and dir before
+// it starts the command, so that a record refused here was never of a
+// command that ran.
+func (c *Command) Check() error {
+	for i, arg := range c.Argv {
+		if err := CheckText(fmt.Sprintf("command.argv[%d]", i), arg, 0); err != nil {
+			return err
+		}
+	}
+	if err := CheckLine("command.dir", c.Dir, 0); err != nil {
+		return err
+	}
+	return CheckLine("command.signal", c.Signal, 100)
+}
+
+// Check refuses a source state's commit or branch that cannot be stored
+// and shown safely: git allows a branch name with bidirectional
+// overrides.
+func (s *SourceState) Check() error {
+	if err := CheckLine("source.commit", s.Commit, 200); err != nil {
+		return err
+	}
+	return CheckLine("source.branch", s.Branch, 1000)
+}
+
+// Check refuses an environment fingerprint whose text cannot be stored
+// and shown safely; map entries are checked in the order of their keys.
+func (e *Environment) Check() error {
+	for _, f := range []struct{ name, v string }{{"environment.os", e.OS}, {"environment.arch", e.Arch}, {"environment.host", e.Host}, {"environment.fingerprint", e.Fingerprint}} {
+		if err := CheckLine(f.name, f.v, 1000); err != nil {
+			return err
+		}
+	}
+	for _, n := range e.EnvNames {
+		if err := CheckLine("environment.env_names", n, 200); err != nil {
+			return err
+		}
+	}
+	for _, m := range []struct {
+		field string
+		m     map[string]string
+	}{{"environment.tools", e.Tools}, {"environment.env_values", e.EnvValues}} {
+		for _, k := range slices.Sorted(maps.Keys(m.m)) {
+			if err := CheckLine(m.field, k, 200); err != nil {
+				return err
+			}
+			if err := CheckLine(m.field+"["+k+"]", m.m[k], 0); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -186,6 +186,12 @@ type Auth struct {
 	// a short sign-in cannot mint a lasting one. Set by the server's
 	// authenticator, never read from a request.
 	ExpiresAt time.Time `json:"-"`
+	// TokenID is the id of the bearer token the request was made with
+	// (empty for a session credential, an identity provider's token or
+	// local mode): a session attached with it records it, and ends when
+	// it is revoked. Set by the server's authenticator, never read from
+	// a request.
+	TokenID string `json:"-"`
 }
 
 type authKey struct{}

@@ -104,14 +104,26 @@ type Session struct {
 	// working: the expiry of the token that attached it (zero: never).
 	// Heartbeats renew the lease, never this.
 	CredentialExpiresAt time.Time `json:"credential_expires_at,omitzero"`
+	// TokenID is the id of the bearer token that attached the session:
+	// revoking that token ends it. Empty when it was attached without
+	// one (local mode, an identity provider's token) or before sessions
+	// recorded it.
+	TokenID string `json:"token_id,omitempty"`
 	// Observations is filled in by GetSession: newest first.
 	Observations []*Observation `json:"observations,omitempty"`
 }
 
 // Live reports whether the session is attached with a lease that has not
-// run out at now.
+// run out at now, and a credential that has not expired: a session whose
+// attaching token expired is over, whoever heartbeats it.
 func (s *Session) Live(now time.Time) bool {
-	return s.State == SessionAttached && now.Before(s.LeaseUntil)
+	return s.State == SessionAttached && now.Before(s.LeaseUntil) && !s.CredentialExpired(now)
+}
+
+// CredentialExpired reports whether the session's credential expired, with
+// the token that attached it, at now.
+func (s *Session) CredentialExpired(now time.Time) bool {
+	return !s.CredentialExpiresAt.IsZero() && !now.Before(s.CredentialExpiresAt)
 }
 
 // Observation is one timestamped fact about a session, with its source.
@@ -135,6 +147,8 @@ type SessionFilter struct {
 	State string `json:"state,omitempty"`
 	// LeaseBefore keeps sessions whose lease ends before it (stores).
 	LeaseBefore time.Time `json:"-"`
+	// TokenID keeps sessions attached with that bearer token (stores).
+	TokenID string `json:"-"`
 }
 
 // SessionAttach is the input to attach a session to a task.
@@ -306,8 +320,8 @@ type SessionTx interface {
 	// SessionByTokenHash finds the session a credential belongs to,
 	// whatever its state; EUNAUTHORIZED when none.
 	SessionByTokenHash(hash string) (*Session, error)
-	// Sessions lists sessions oldest first, by Task, Actor, State and
-	// LeaseBefore.
+	// Sessions lists sessions oldest first, by Task, Actor, State,
+	// LeaseBefore and TokenID.
 	Sessions(f SessionFilter) ([]*Session, error)
 	// MaxSessionGeneration returns the highest generation of a task's
 	// sessions; 0 when it has none.

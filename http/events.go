@@ -46,10 +46,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	// The Watch records the head each batch was read at; an event's check
+	// is made at it, so the head is read once per batch, not per event.
+	batch := fairway.NewContextWithWatchHead(ctx, &fairway.WatchHead{})
 	events := make(chan *fairway.AuditEvent)
 	go func() {
 		defer close(events)
-		s.service.Watch(ctx, fairway.AuditFilter{AfterSeq: int64(after), Subject: r.URL.Query().Get("subject")}, func(e *fairway.AuditEvent) error {
+		s.service.Watch(batch, fairway.AuditFilter{AfterSeq: int64(after), Subject: r.URL.Query().Get("subject")}, func(e *fairway.AuditEvent) error {
 			select {
 			case events <- e:
 				return nil
@@ -58,11 +61,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			}
 		})
 	}()
-	// The credential is asked again before every event and keep-alive:
-	// one revoked or expired after the stream opened ends it, so the
-	// client's reconnect is refused saying why.
+	// The credential is asked again before every event (at its batch's
+	// head) and keep-alive (at the store's): one revoked or expired after
+	// the stream opened ends it, so the client's reconnect is refused
+	// saying why.
 	token, _ := bearerToken(r.Header.Get("Authorization"))
-	valid := func() bool {
+	valid := func(ctx context.Context) bool {
 		if _, _, err := s.auth.Authenticate(ctx, token); err != nil {
 			fmt.Fprintf(w, ": %s\n\n", strings.ReplaceAll(fairway.ErrorMessage(err), "\n", " "))
 			flusher.Flush()
@@ -78,7 +82,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			if !ok {
 				return nil // the client left, or the store did; either way the stream ends
 			}
-			if !valid() {
+			if !valid(batch) {
 				return nil
 			}
 			data, _ := json.Marshal(e)
@@ -86,7 +90,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			flusher.Flush()
 			idle.Reset(keepAlive)
 		case <-idle.C:
-			if !valid() {
+			if !valid(ctx) {
 				return nil
 			}
 			fmt.Fprint(w, ": keep-alive\n\n")

@@ -630,7 +630,7 @@ func TestServer_MetricsMethodsAreBounded(t *testing.T) {
 func TestAPI_TokensOneByOne(t *testing.T) {
 	e := newAPIEnv(t)
 	ctx := context.Background()
-	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	now := time.Date(2036, 11, 30, 9, 0, 0, 0, time.UTC)
 	e.l.Now = func() time.Time { return now }
 	alice := fairwayhttp.NewClient(e.srv.URL, e.token)
 	for _, bad := range []string{"forever", "1m", "9000h"} {
@@ -678,7 +678,7 @@ func TestAPI_TokensOneByOne(t *testing.T) {
 	signedIn, _ = e.l.RedeemLoginLink(ctx, link.Link)
 	now = now.Add(time.Hour)
 	status, body = e.do(t, "GET", "/api/v1/whoami", signedIn.Token, "")
-	if errObj, _ := body["error"].(map[string]any); status != 401 || !strings.Contains(fmt.Sprint(errObj["message"]), "expired at 2026-11-30T10:00:00Z") ||
+	if errObj, _ := body["error"].(map[string]any); status != 401 || !strings.Contains(fmt.Sprint(errObj["message"]), "expired at 2036-11-30T10:00:00Z") ||
 		!strings.Contains(fmt.Sprint(errObj["message"]), "fairway portal login-link") {
 		t.Fatalf("an expired token: %d %v, want 401 saying it expired", status, body)
 	}

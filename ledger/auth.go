@@ -9,7 +9,8 @@ import (
 
 // TokenAuth adapts the ledger's bearer tokens to the HTTP server's
 // Authenticator: a Fairway token names an actor and carries no groups and
-// no MFA posture; an expiring one carries its expiry.
+// no MFA posture; it carries its id (a session it attaches records it)
+// and its expiry.
 type TokenAuth struct{ L *Ledger }
 
 // Authenticate resolves a Fairway bearer token: an actor's token, or a
@@ -23,8 +24,5 @@ func (t TokenAuth) Authenticate(ctx context.Context, token string) (*fairway.Act
 	if err != nil {
 		return nil, nil, err
 	}
-	if k.ExpiresAt.IsZero() {
-		return a, nil, nil
-	}
-	return a, &fairway.Auth{ExpiresAt: k.ExpiresAt}, nil
+	return a, &fairway.Auth{ExpiresAt: k.ExpiresAt, TokenID: k.ID}, nil
 }

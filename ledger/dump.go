@@ -362,7 +362,11 @@ func loadRows(tx fairway.Tx, r io.Reader, progress Progress) error {
 			if err != nil {
 				return fairway.Errorf(fairway.EINVALID, "line %d: %v", line, err)
 			}
-			if err := tx.LoadRow(table, cols, row); err != nil {
+			rowCols := cols
+			if table == "audit_head" && !slices.Contains(cols, "tree_from") {
+				rowCols, row = withTreeFrom(cols, row)
+			}
+			if err := tx.LoadRow(table, rowCols, row); err != nil {
 				return fmt.Errorf("line %d (%s): %w", line, table, err)
 			}
 			n++
@@ -375,6 +379,26 @@ func loadRows(tx fairway.Tx, r io.Reader, progress Progress) error {
 		progress(table, n)
 	}
 	return nil
+}
+
+// withTreeFrom adds to an audit head from an export made before heads
+// said where their tree began what migration 0019 gives a stored one: a
+// head with no tree (a log written before it) began it after its last
+// event, any other with its first.
+func withTreeFrom(cols []string, row []any) ([]string, []any) {
+	value := func(name string) any {
+		if i := slices.Index(cols, name); i >= 0 && i < len(row) {
+			return row[i]
+		}
+		return nil
+	}
+	var from int64
+	size, _ := value("tree_size").(int64)
+	rng, _ := value("tree_range").([]byte)
+	if seq, ok := value("seq").(int64); ok && size == 0 && len(rng) == 0 {
+		from = seq
+	}
+	return append(slices.Clip(cols), "tree_from"), append(slices.Clip(row), from)
 }
 
 // importValues turns decoded JSON values back into store values.

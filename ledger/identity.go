@@ -34,9 +34,11 @@ type identities struct {
 	actors map[string]fairway.Actor
 	tokens map[string]fairway.Token // token hash → the token, naming its actor
 	// sessions maps a session credential's hash to what it names: the
-	// session, its actor, its generation and its expiry, which never
-	// change once the session is attached. Whether the session may still act is the
-	// fence's question, asked of the store in every write.
+	// session, its actor, its generation, its expiry and its attaching
+	// token, which never change once the session is attached, and whether
+	// that token was revoked, which only a token event changes. Whether
+	// the session may still act is the fence's question, asked of the
+	// store in every write.
 	sessions map[string]sessionCred
 }
 
@@ -46,6 +48,11 @@ type sessionCred struct {
 	id, actor  string
 	generation int64
 	expires    time.Time
+	// token is the id of the bearer token that attached the session, and
+	// tokenRevoked when it was revoked (zero: it was not, as of the head
+	// this is kept at).
+	token        string
+	tokenRevoked time.Time
 }
 
 // headKey names an audit head: its sequence and chain hash.
@@ -59,10 +66,19 @@ func keyOf(h fairway.AuditHead) headKey { return headKey{h.Seq, h.Hash} }
 // headKey reads the store's committed audit head in one statement, when
 // the ledger keeps identities and the store can (fairway.HeadKeyReader):
 // what is kept for that head answers without a read transaction. On
-// anything else the caller reads as it would without it.
+// anything else the caller reads as it would without it. An event
+// stream's check names the head of the batch it delivers (a
+// fairway.WatchHead) instead, while what is kept holds at it: nothing
+// changed an identity since (appended). Otherwise the store's head is
+// read as without it.
 func (l *Ledger) headKey(ctx context.Context) (headKey, bool) {
 	if l.ids == nil {
 		return headKey{}, false
+	}
+	if pin := fairway.WatchHeadFromContext(ctx); pin != nil {
+		if seq, hash, ok := pin.Get(); ok && l.ids.holdsAt(headKey{seq, hash}) {
+			return headKey{seq, hash}, true
+		}
 	}
 	r, ok := l.store.(fairway.HeadKeyReader)
 	if !ok {
@@ -91,6 +107,13 @@ const maxIdentityHeads = 1024
 func (c *identities) valid(head headKey) bool {
 	_, ok := c.heads[head]
 	return ok && c.actors != nil
+}
+
+// holdsAt says whether what is kept holds at head.
+func (c *identities) holdsAt(head headKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.valid(head)
 }
 
 // reset empties the cache and makes it valid at head only. The caller

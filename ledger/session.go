@@ -57,6 +57,9 @@ func (l *Ledger) AttachSession(ctx context.Context, a fairway.SessionAttach) (*f
 		if err := w.requireMayAttach(); err != nil {
 			return err
 		}
+		if err := w.requireTokenNotRevoked(); err != nil {
+			return err
+		}
 		task, err := w.tx.Task(a.Task)
 		if err != nil {
 			return err
@@ -74,8 +77,8 @@ func (l *Ledger) AttachSession(ctx context.Context, a fairway.SessionAttach) (*f
 			Dir: a.Dir, BaseCommit: a.BaseCommit, LeaseTTL: a.LeaseTTL, LeaseUntil: w.now.Add(a.LeaseTTL),
 			State: fairway.SessionAttached, Replaces: a.Replace, AttachedAt: w.now, UpdatedAt: w.now,
 			// The credential is issued under the attaching token: it
-			// cannot outlive it.
-			CredentialExpiresAt: w.issuedExpiry(time.Time{}),
+			// cannot outlive it, and ends when that token is revoked.
+			CredentialExpiresAt: w.issuedExpiry(time.Time{}), TokenID: w.auth.TokenID,
 		}
 		if a.Replace != "" {
 			i := slices.IndexFunc(live, func(p *fairway.Session) bool { return p.ID == a.Replace })
@@ -168,9 +171,18 @@ func (w *write) liveSessions(task string) ([]*fairway.Session, error) {
 	return live, nil
 }
 
-// expire ends a session whose lease ran out.
+// expire ends a session whose lease ran out, or whose credential expired.
 func (w *write) expire(s *fairway.Session) error {
-	return w.end(s, "session.expire", fairway.SessionExpired, "lease ran out at "+s.LeaseUntil.Format(time.RFC3339)+" without a heartbeat")
+	return w.end(s, "session.expire", fairway.SessionExpired, expiredReason(s, w.now))
+}
+
+// expiredReason says why an attached session that is not live at now is
+// over: its credential expired with its token, or its lease ran out.
+func expiredReason(s *fairway.Session, now time.Time) string {
+	if s.CredentialExpired(now) {
+		return "its credential expired at " + s.CredentialExpiresAt.Format(time.RFC3339) + " with the token that attached it"
+	}
+	return "lease ran out at " + s.LeaseUntil.Format(time.RFC3339) + " without a heartbeat"
 }
 
 // end moves a live session to a final state with its reason, audited
@@ -458,10 +470,10 @@ func (l *Ledger) ListSessions(ctx context.Context, f fairway.SessionFilter) ([]*
 }
 
 // asOf shows a session as it stands at now: attached with a lease that
-// ran out reads as expired.
+// ran out, or a credential that expired, reads as expired.
 func asOf(s *fairway.Session, now time.Time) {
 	if s.State == fairway.SessionAttached && !s.Live(now) {
-		s.State, s.Reason = fairway.SessionExpired, "lease ran out at "+s.LeaseUntil.Format(time.RFC3339)+" without a heartbeat"
+		s.State, s.Reason = fairway.SessionExpired, expiredReason(s, now)
 	}
 }
 
@@ -584,7 +596,21 @@ func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairwa
 		if a, err = tx.Actor(s.Actor); err != nil {
 			return err
 		}
-		cred = sessionCred{id: s.ID, actor: s.Actor, generation: s.Generation, expires: s.CredentialExpiresAt}
+		cred = sessionCred{id: s.ID, actor: s.Actor, generation: s.Generation, expires: s.CredentialExpiresAt, token: s.TokenID}
+		if s.TokenID != "" {
+			// Revoking the token ends the session; its credential stops
+			// here too, for reads and event streams as for writes. What
+			// is kept is dropped by the revocation's event.
+			k, err := tx.Token(s.TokenID)
+			switch {
+			case fairway.ErrorCode(err) == fairway.ENOTFOUND:
+				return fairway.Errorf(fairway.EUNAUTHORIZED, "session %s was attached with token %s, which this ledger does not know: its credential is refused", s.ID, s.TokenID)
+			case err != nil:
+				return err
+			default:
+				cred.tokenRevoked = k.RevokedAt
+			}
+		}
 		if l.ids != nil {
 			l.ids.keepSession(head, hash, cred, a)
 		}
@@ -596,12 +622,15 @@ func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairwa
 	return l.liveSession(cred, a)
 }
 
-// liveSession refuses a session credential whose actor is disabled or
-// which outlived the token that attached it; the cache's answer and the
-// store's are judged alike.
+// liveSession refuses a session credential whose actor is disabled, or
+// which outlived the token that attached it (its expiry or revocation);
+// the cache's answer and the store's are judged alike.
 func (l *Ledger) liveSession(cred sessionCred, a *fairway.Actor) (*fairway.Actor, *fairway.Auth, error) {
 	if a.Disabled() {
 		return nil, nil, disabledError(a)
+	}
+	if !cred.tokenRevoked.IsZero() {
+		return nil, nil, fairway.Errorf(fairway.EUNAUTHORIZED, "session %s was attached with token %s of %s, which was revoked at %s: the session ended with it. Attach a new session with a token that is not revoked", cred.id, cred.token, a.Name, cred.tokenRevoked.UTC().Format(time.RFC3339))
 	}
 	// The clock is read only for a credential that can expire.
 	if !cred.expires.IsZero() && !l.now().Before(cred.expires) {

@@ -45,7 +45,8 @@ func (l *Ledger) ListTokens(ctx context.Context, actor string) ([]*fairway.Token
 
 // RevokeToken revokes one token by its id, with the authority revoking
 // all of its actor's tokens takes (requireMayRevoke): its own actor, or
-// who could issue it. The actor's other tokens and its sessions go on.
+// who could issue it. The sessions attached with that token end with it;
+// the actor's other tokens and the sessions they attached go on.
 func (l *Ledger) RevokeToken(ctx context.Context, id string) (*fairway.Token, error) {
 	if err := fairway.CheckTokenID(id); err != nil {
 		return nil, err
@@ -72,9 +73,13 @@ func (l *Ledger) RevokeToken(ctx context.Context, id string) (*fairway.Token, er
 		if err := w.tx.RevokeToken(id, w.now); err != nil {
 			return err
 		}
+		ended, err := w.endSessionsAttachedWith(id, "token "+id+" that attached it was revoked by "+w.by.Name)
+		if err != nil {
+			return err
+		}
 		k.RevokedAt = w.now
 		out = k
-		return w.record(map[string]any{"actor": k.Actor, "token_id": id})
+		return w.record(map[string]any{"actor": k.Actor, "token_id": id, "sessions_ended": ended})
 	})
 	if err != nil {
 		return nil, err
@@ -106,6 +111,47 @@ func (l *Ledger) SignOut(ctx context.Context, token string) error {
 		} else if err != nil {
 			return err
 		}
-		return w.record(map[string]any{"actor": a.Name, "token_id": k.ID})
+		ended, err := w.endSessionsAttachedWith(k.ID, "the portal sign-in (token "+k.ID+") that attached it was signed out")
+		if err != nil {
+			return err
+		}
+		return w.record(map[string]any{"actor": a.Name, "token_id": k.ID, "sessions_ended": ended})
 	})
+}
+
+// endSessionsAttachedWith ends, as interrupted, the live sessions that a
+// token attached, once it is revoked: each credential was issued under
+// that token and stops with it (R1), and the tasks they held are free.
+func (w *write) endSessionsAttachedWith(tokenID, why string) (int, error) {
+	live, err := w.tx.Sessions(fairway.SessionFilter{TokenID: tokenID, State: fairway.SessionAttached})
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range live {
+		if err := w.end(s, "session.interrupt", fairway.SessionInterrupted, why); err != nil {
+			return 0, err
+		}
+	}
+	return len(live), nil
+}
+
+// requireTokenNotRevoked refuses a write made with a bearer token that
+// was revoked after the request was authenticated and before its
+// transaction: a session attached so would outlive the revocation that
+// should have ended it.
+func (w *write) requireTokenNotRevoked() error {
+	id := w.auth.TokenID
+	if id == "" {
+		return nil
+	}
+	k, err := w.tx.Token(id)
+	if fairway.ErrorCode(err) == fairway.ENOTFOUND {
+		return w.refuse(fairway.Errorf(fairway.EUNAUTHORIZED, "token %s is not known; ask for a new one with `fairway token rotate %s`", id, w.by.Name))
+	} else if err != nil {
+		return err
+	}
+	if !k.RevokedAt.IsZero() {
+		return w.refuse(fairway.Errorf(fairway.EUNAUTHORIZED, "token %s of %s was revoked at %s; ask for a new one with `fairway token rotate %s`", id, k.Actor, k.RevokedAt.UTC().Format(time.RFC3339), k.Actor))
+	}
+	return nil
 }

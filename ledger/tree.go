@@ -10,10 +10,17 @@ import (
 
 // catchUpTree adds to the Merkle tree the events appended before it
 // existed (a log that predates migration 0008), so the next event is leaf
-// Seq-1. It runs once per such log, inside the write that finds it.
+// Seq-1. It runs once per such log, inside the write that finds it, and
+// also brings up the leaves a ledger measured without its tree skipped
+// (Ledger.SkipTree). An empty tree on a log that began with its tree was
+// emptied behind the ledger: catching it up would make a forged log
+// verify, so the write is refused.
 func catchUpTree(tx fairway.Tx, head fairway.AuditHead) (fairway.AuditHead, error) {
 	if head.TreeSize > head.Seq {
 		return head, fairway.Errorf(fairway.EINTERNAL, "the audit tree holds %d events but the log %d; run `fairway audit verify`", head.TreeSize, head.Seq)
+	}
+	if head.TreeSize == 0 && len(head.Range) == 0 && head.Seq > head.TreeFrom {
+		return head, fairway.Errorf(fairway.EINTERNAL, "the audit tree is empty but the log holds %d events and its tree began with event %d: the head was edited; run `fairway audit verify`", head.Seq, head.TreeFrom+1)
 	}
 	var pending []*fairway.MerkleAppend
 	var events []*fairway.AuditEvent
@@ -273,8 +280,9 @@ func verifyTree(tx fairway.Tx, head fairway.AuditHead, res *fairway.AuditVerific
 	}
 	if head.TreeSize != head.Seq {
 		// Only a log from before the tree (migration 0008), not caught up
-		// yet, has a head behind it, and then no tree at all; any other
-		// head was edited, perhaps to skip this check.
+		// yet and grown by nothing since (TreeFrom), has a head behind it,
+		// and then no tree at all; any other head was edited, perhaps to
+		// skip this check.
 		if head.TreeSize != 0 || len(head.Range) != 0 {
 			return bad(min(head.TreeSize, head.Seq)+1, fmt.Sprintf("the audit tree's head covers %d events but the log holds %d: the head was edited", head.TreeSize, head.Seq))
 		}
@@ -283,6 +291,11 @@ func verifyTree(tx fairway.Tx, head fairway.AuditHead, res *fairway.AuditVerific
 			return bad(1, fmt.Sprintf("the audit tree's head covers 0 events but the log holds %d and the tree has nodes over them: the head was edited", head.Seq))
 		} else if fairway.ErrorCode(err) != fairway.ENOTFOUND {
 			return nil, err
+		}
+		// Without a stored node (under 64 events, or all deleted) only
+		// the head says whether the log predates its tree.
+		if head.Seq > head.TreeFrom {
+			return bad(head.TreeFrom+1, fmt.Sprintf("the audit tree's head covers 0 events but the log holds %d, and its tree began with event %d: the head was edited (emptied to skip the tree's check)", head.Seq, head.TreeFrom+1))
 		}
 		return res, nil
 	}

@@ -63,7 +63,8 @@ func (l *Ledger) listen() {
 // Watch calls fn with every audit event after f.AfterSeq, in order, as
 // they are appended, until ctx ends or fn fails. It is the one way the
 // log is followed: the HTTP event stream and `audit log --follow` both
-// use it.
+// use it. When ctx carries a fairway.WatchHead, each batch's head, read
+// with its events, is recorded there before the batch is delivered.
 func (l *Ledger) Watch(ctx context.Context, f fairway.AuditFilter, fn func(*fairway.AuditEvent) error) error {
 	const page = 500
 	f.Limit = page
@@ -76,7 +77,7 @@ func (l *Ledger) Watch(ctx context.Context, f fairway.AuditFilter, fn func(*fair
 	defer tick.Stop()
 	for {
 		woken := l.changes.wait() // before the read, so no commit is missed
-		events, err := l.AuditLog(ctx, f)
+		events, err := l.watchBatch(ctx, f)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -99,4 +100,28 @@ func (l *Ledger) Watch(ctx context.Context, f fairway.AuditFilter, fn func(*fair
 		case <-tick.C:
 		}
 	}
+}
+
+// watchBatch reads Watch's next batch of events and, for a stream that
+// keeps a fairway.WatchHead, the head in the same snapshot, which it
+// records there: one read of the head for the whole batch.
+func (l *Ledger) watchBatch(ctx context.Context, f fairway.AuditFilter) ([]*fairway.AuditEvent, error) {
+	pin := fairway.WatchHeadFromContext(ctx)
+	if pin == nil {
+		return l.AuditLog(ctx, f)
+	}
+	var events []*fairway.AuditEvent
+	var head fairway.AuditHead
+	err := l.store.View(ctx, func(tx fairway.Tx) error {
+		var err error
+		if events, err = tx.AuditEvents(f); err != nil || len(events) == 0 {
+			return err
+		}
+		head, err = tx.AuditHead()
+		return err
+	})
+	if err == nil && len(events) > 0 {
+		pin.Set(head.Seq, head.Hash)
+	}
+	return events, err
 }

@@ -46,10 +46,13 @@ func (p *Portal) live(w http.ResponseWriter, r *http.Request, c *caller) {
 	fmt.Fprintf(w, "retry: 3000\n: fairway live changes after %d\n\n", head.Size)
 	flusher.Flush()
 
+	// Each event's check is made at the head its batch was read at: one
+	// read of the head per batch, not per event.
+	batch := fairway.NewContextWithWatchHead(ctx, &fairway.WatchHead{})
 	events := make(chan int64)
 	go func() {
 		defer close(events)
-		p.svc.Watch(ctx, fairway.AuditFilter{AfterSeq: head.Size}, func(e *fairway.AuditEvent) error {
+		p.svc.Watch(batch, fairway.AuditFilter{AfterSeq: head.Size}, func(e *fairway.AuditEvent) error {
 			if subject != "" && !about(e, subject) {
 				return nil
 			}
@@ -63,7 +66,7 @@ func (p *Portal) live(w http.ResponseWriter, r *http.Request, c *caller) {
 	}()
 	// The session is asked again before every event and keep-alive: a
 	// sign-out, a revocation or the sign-in's expiry ends the stream.
-	signedIn := func() bool {
+	signedIn := func(ctx context.Context) bool {
 		_, _, err := p.auth.Authenticate(ctx, c.token)
 		return err == nil
 	}
@@ -72,14 +75,14 @@ func (p *Portal) live(w http.ResponseWriter, r *http.Request, c *caller) {
 	for {
 		select {
 		case seq, ok := <-events:
-			if !ok || !signedIn() {
+			if !ok || !signedIn(batch) {
 				return
 			}
 			fmt.Fprintf(w, "id: %d\nevent: change\ndata: %d\n\n", seq, seq)
 			flusher.Flush()
 			idle.Reset(liveKeepAlive)
 		case <-idle.C:
-			if !signedIn() {
+			if !signedIn(ctx) {
 				return
 			}
 			fmt.Fprint(w, ": keep-alive\n\n")

@@ -15,13 +15,13 @@ func (t *tx) AuditHead() (fairway.AuditHead, error) {
 	if t.w != nil && t.w.head != nil {
 		return *t.w.head, nil
 	}
-	q := `SELECT seq, hash, tree_size, tree_range FROM audit_head WHERE id = 1`
+	q := `SELECT seq, hash, tree_size, tree_range, tree_from FROM audit_head WHERE id = 1`
 	if t.w != nil {
 		q += ` FOR UPDATE`
 	}
 	var h fairway.AuditHead
 	var rng []byte
-	if err := t.queryRow(q).Scan(&h.Seq, &h.Hash, &h.TreeSize, &rng); err != nil {
+	if err := t.queryRow(q).Scan(&h.Seq, &h.Hash, &h.TreeSize, &rng, &h.TreeFrom); err != nil {
 		return h, err
 	}
 	var err error

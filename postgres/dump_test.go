@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"fairway"
 	"fairway/postgres"
 	"fairway/sqlite"
 	"fairway/storetest"
@@ -32,4 +33,11 @@ func TestImport_TokensFromBeforeIDs(t *testing.T) {
 	}
 	t.Cleanup(func() { from.Close() })
 	storetest.ImportsTokensFromBeforeIDs(t, from, MustOpenStore(t, postgres.Options{}))
+}
+
+// An export of a log from before the tree, made before the head said
+// where the tree began, imports into PostgreSQL.
+func TestImport_ALogFromBeforeTheTree(t *testing.T) {
+	testURL(t)
+	storetest.ImportsALogFromBeforeTheTree(t, MustOpenStore(t, postgres.Options{}), func() fairway.Store { return MustOpenStore(t, postgres.Options{}) })
 }

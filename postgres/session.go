@@ -7,14 +7,14 @@ import (
 )
 
 const sessionColumns = `id, task, actor, actor_kind, provider, host, provider_sessions, tmux_socket, tmux_pane, pid, pid_start,
-	dir, base_commit, generation, lease_ttl, lease_until, state, reason, replaces, replaced_by, handoff, attached_at, updated_at, ended_at, credential_expires_at`
+	dir, base_commit, generation, lease_ttl, lease_until, state, reason, replaces, replaced_by, handoff, attached_at, updated_at, ended_at, credential_expires_at, token_id`
 
 func scanSession(r rowScanner) (*fairway.Session, error) {
 	var s fairway.Session
 	var providers string
 	var pid, ttl, lease, attached, updated, ended, credential int64
 	if err := r.Scan(&s.ID, &s.Task, &s.Actor, &s.ActorKind, &s.Provider, &s.Host, &providers, &s.TmuxSocket, &s.TmuxPane, &pid, &s.PIDStart,
-		&s.Dir, &s.BaseCommit, &s.Generation, &ttl, &lease, &s.State, &s.Reason, &s.Replaces, &s.ReplacedBy, &s.Handoff, &attached, &updated, &ended, &credential); err != nil {
+		&s.Dir, &s.BaseCommit, &s.Generation, &ttl, &lease, &s.State, &s.Reason, &s.Replaces, &s.ReplacedBy, &s.Handoff, &attached, &updated, &ended, &credential, &s.TokenID); err != nil {
 		return nil, err
 	}
 	var err error
@@ -31,10 +31,10 @@ func scanSession(r rowScanner) (*fairway.Session, error) {
 // InsertSession stores a new session and the hash of its credential.
 func (t *tx) InsertSession(s *fairway.Session, tokenHash string) error {
 	tag, err := t.exec(`INSERT INTO sessions (`+sessionColumns+`, token_hash)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26) ON CONFLICT DO NOTHING`,
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27) ON CONFLICT DO NOTHING`,
 		s.ID, s.Task, s.Actor, s.ActorKind, s.Provider, s.Host, encodeList(s.ProviderSessions), s.TmuxSocket, s.TmuxPane, int64(s.PID), s.PIDStart,
 		s.Dir, s.BaseCommit, s.Generation, int64(s.LeaseTTL), nanos(s.LeaseUntil), s.State, s.Reason, s.Replaces, s.ReplacedBy, s.Handoff,
-		nanos(s.AttachedAt), nanos(s.UpdatedAt), nanos(s.EndedAt), nanos(s.CredentialExpiresAt), tokenHash)
+		nanos(s.AttachedAt), nanos(s.UpdatedAt), nanos(s.EndedAt), nanos(s.CredentialExpiresAt), s.TokenID, tokenHash)
 	if err != nil {
 		return err
 	}
@@ -96,8 +96,8 @@ func (t *tx) Sessions(f fairway.SessionFilter) ([]*fairway.Session, error) {
 		before = nanos(f.LeaseBefore)
 	}
 	return collect(t, scanSession, `SELECT `+sessionColumns+` FROM sessions
-		WHERE ($1 = '' OR task = $1) AND ($2 = '' OR actor = $2) AND ($3 = '' OR state = $3) AND ($4::BIGINT = 0 OR lease_until < $4::BIGINT)
-		ORDER BY attached_at, id`, f.Task, f.Actor, f.State, before)
+		WHERE ($1 = '' OR task = $1) AND ($2 = '' OR actor = $2) AND ($3 = '' OR state = $3) AND ($4::BIGINT = 0 OR lease_until < $4::BIGINT) AND ($5 = '' OR token_id = $5)
+		ORDER BY attached_at, id`, f.Task, f.Actor, f.State, before, f.TokenID)
 }
 
 // MaxSessionGeneration returns the highest generation of a task's

@@ -34,14 +34,16 @@ func Environment(tools []string, lookup func(string) (string, bool)) *fairway.En
 		lookup = os.LookupEnv
 	}
 	host, _ := os.Hostname()
-	env := &fairway.Environment{OS: runtime.GOOS, Arch: runtime.GOARCH, Host: host, EnvValues: map[string]string{}}
+	env := &fairway.Environment{OS: runtime.GOOS, Arch: runtime.GOARCH, Host: printable(host, "the host name"), EnvValues: map[string]string{}}
 	for _, name := range envNames {
 		v, ok := lookup(name)
 		if !ok {
 			continue
 		}
 		env.EnvNames = append(env.EnvNames, name)
-		if envValues[name] && !looksSecret(v) {
+		// A value a record could not show safely is left out, as a
+		// secret is: its name says the variable was set.
+		if envValues[name] && !looksSecret(v) && fairway.CheckLine(name, v, 0) == nil {
 			env.EnvValues[name] = v
 		}
 	}
@@ -49,13 +51,24 @@ func Environment(tools []string, lookup func(string) (string, bool)) *fairway.En
 	if len(tools) > 0 {
 		env.Tools = map[string]string{}
 		for _, tool := range tools {
-			env.Tools[tool] = toolVersion(tool)
+			env.Tools[printable(tool, "the tool's name")] = printable(toolVersion(tool), "the version "+tool+" printed")
 		}
 	}
 	body, _ := fairway.CanonicalJSON(env)
 	sum := sha256.Sum256(body)
 	env.Fingerprint = "sha256:" + hex.EncodeToString(sum[:])
 	return env
+}
+
+// printable returns s, or says that what was read could not be recorded
+// when a record could not show it safely (fairway.CheckLine): the
+// environment is read, never refused, so a run is not stopped by a
+// tool whose version line is coloured.
+func printable(s, what string) string {
+	if fairway.CheckLine("environment", s, 0) == nil {
+		return s
+	}
+	return "(" + what + " holds control characters: not recorded)"
 }
 
 func looksSecret(v string) bool {

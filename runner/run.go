@@ -106,7 +106,20 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 		}
 		dir = wd
 	}
-	res := &Result{}
+	// The record of a run is refused if its text cannot be stored safely,
+	// and a refusal after the run would lose it: check first, and do not
+	// start. The source is read before the start for that, and is the
+	// tree the command started from (the command may switch branches).
+	if err := (&fairway.Command{Argv: s.Argv, Dir: dir}).Check(); err != nil {
+		return nil, notRun(err)
+	}
+	source := SourceState(dir)
+	if source != nil {
+		if err := source.Check(); err != nil {
+			return nil, notRun(err)
+		}
+	}
+	res := &Result{Source: source}
 	ok := false
 	defer func() {
 		if !ok {
@@ -120,11 +133,10 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 		}
 	}
 
-	// What the tree and machine looked like, gathered while the command
-	// runs (git can take longer than a short command).
+	// What the machine looked like, gathered while the command runs (a
+	// tool asked for its version can take longer than a short command).
 	var facts sync.WaitGroup
-	facts.Add(2)
-	go func() { defer facts.Done(); res.Source = SourceState(dir) }()
+	facts.Add(1)
 	go func() { defer facts.Done(); res.Environment = Environment(s.Tools, nil) }()
 	defer facts.Wait()
 
@@ -186,6 +198,17 @@ wait:
 	}
 	ok = true
 	return res, nil
+}
+
+// notRun says, in a refusal of a run's text, that nothing ran.
+func notRun(err error) error {
+	var fe *fairway.Error
+	if !errors.As(err, &fe) {
+		return err
+	}
+	c := *fe
+	c.Message += "; the command was not run, since its record would be refused"
+	return &c
 }
 
 // pathErrText drops the path prefix os errors repeat.

@@ -17,7 +17,7 @@ func (t *tx) AuditHead() (fairway.AuditHead, error) {
 	}
 	var h fairway.AuditHead
 	var rng []byte
-	err := t.q.QueryRowContext(t.ctx, `SELECT seq, hash, tree_size, tree_range FROM audit_head WHERE id = 1`).Scan(&h.Seq, &h.Hash, &h.TreeSize, &rng)
+	err := t.q.QueryRowContext(t.ctx, `SELECT seq, hash, tree_size, tree_range, tree_from FROM audit_head WHERE id = 1`).Scan(&h.Seq, &h.Hash, &h.TreeSize, &rng, &h.TreeFrom)
 	if err != nil {
 		return h, mapErr(err)
 	}

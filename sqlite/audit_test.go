@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,5 +191,105 @@ func TestAuditVerify_DetectsTreeTampering(t *testing.T) {
 				t.Fatalf("verify = ok %v first bad %d %q; want first bad %d %q", v.OK, v.FirstBadSeq, v.Problem, c.firstBad, c.problem)
 			}
 		})
+	}
+}
+
+// A forger who rewrites an event, rechains the log and empties the tree
+// (its nodes and the head's size and range) makes the log look as if it
+// predated the tree, whose check is then skipped. The head says where the
+// tree began: a log that always had one is caught, under 64 events (no
+// stored node to give it away) as above.
+func TestAuditVerify_TreeEmptiedOnALogThatAlwaysHadOne(t *testing.T) {
+	for _, n := range []int{7, 99} {
+		t.Run(fmt.Sprintf("%d events", n+1), func(t *testing.T) {
+			path := seedTasks(t, n)
+			forge.Apply(t, path, forge.Rewrite{Seq: 3, Edit: forge.AddToChange, EmptyTree: true})
+			v := verify(t, path)
+			want := fmt.Sprintf("the audit tree's head covers 0 events but the log holds %d, and its tree began with event 1: the head was edited (emptied to skip the tree's check)", n+1)
+			if v.OK || v.FirstBadSeq != 1 || v.Problem != want {
+				t.Fatalf("verify = ok %v first bad %d %q; want first bad 1 %q", v.OK, v.FirstBadSeq, v.Problem, want)
+			}
+		})
+	}
+}
+
+// asBeforeMigration0019 turns a ledger file back into what migration 0019
+// found: without the columns it adds; with preTree, a log written before
+// the Merkle tree (migration 0008) and not caught up since.
+func asBeforeMigration0019(t *testing.T, path string, preTree bool) {
+	stmts := []string{
+		`DROP INDEX sessions_token`, `ALTER TABLE sessions DROP COLUMN token_id`,
+		`ALTER TABLE audit_head DROP COLUMN tree_from`, `DELETE FROM schema_migrations WHERE version = 19`,
+	}
+	if preTree {
+		stmts = append(stmts, `DROP TRIGGER merkle_nodes_no_delete`, `DELETE FROM merkle_nodes`,
+			`UPDATE audit_head SET tree_size = 0, tree_range = x'' WHERE id = 1`)
+	}
+	rawExec(t, path, stmts...)
+}
+
+// A log from before the tree verifies after migration 0019, which records
+// that its tree begins after its last event; the next write catches the
+// tree up, and from then on the tree may not fall behind. A log whose
+// tree had caught up before the migration is held to it at once.
+func TestAuditVerify_MigrationRecordsWhereTheTreeBegan(t *testing.T) {
+	t.Run("a log from before the tree", func(t *testing.T) {
+		path := seedLog(t)
+		asBeforeMigration0019(t, path, true)
+		if v := verify(t, path); !v.OK || v.Events != 8 {
+			t.Fatalf("a log from before the tree, migrated: %+v", v)
+		}
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := ledger.New(s, nil)
+		if _, err := l.CreateTask(fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: "alice"}), fairway.TaskCreate{Key: "T-9", Title: "after the tree"}); err != nil {
+			t.Fatal(err)
+		}
+		if head, err := l.AuditTree(context.Background()); err != nil || head.Size != 9 {
+			t.Fatalf("tree after the first write: %+v %v, want all 9 events", head, err)
+		}
+		s.Close()
+		if v := verify(t, path); !v.OK {
+			t.Fatalf("after the catch-up: %+v", v)
+		}
+		forge.Apply(t, path, forge.Rewrite{Seq: 9, Edit: forge.AddToChange, EmptyTree: true})
+		want := "the audit tree's head covers 0 events but the log holds 9, and its tree began with event 9: the head was edited (emptied to skip the tree's check)"
+		if v := verify(t, path); v.OK || v.FirstBadSeq != 9 || v.Problem != want {
+			t.Fatalf("emptied after the catch-up: %+v, want first bad 9 %q", v, want)
+		}
+	})
+	t.Run("a log whose tree had caught up", func(t *testing.T) {
+		path := seedLog(t)
+		asBeforeMigration0019(t, path, false)
+		if v := verify(t, path); !v.OK {
+			t.Fatalf("migrated: %+v", v)
+		}
+		forge.Apply(t, path, forge.Rewrite{Seq: 2, Edit: forge.AddToChange, EmptyTree: true})
+		if v := verify(t, path); v.OK || v.FirstBadSeq != 1 {
+			t.Fatalf("emptied: %+v, want caught at event 1", v)
+		}
+	})
+}
+
+// An ordinary write does not catch an emptied tree up over the forged
+// events, which would leave a log that verifies: it is refused, and the
+// log still fails verify.
+func TestAuditVerify_AWriteDoesNotLaunderAnEmptiedTree(t *testing.T) {
+	path := seedLog(t)
+	forge.Apply(t, path, forge.Rewrite{Seq: 3, Edit: forge.AddToChange, EmptyTree: true})
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ledger.New(s, nil)
+	_, err = l.CreateTask(fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: "alice"}), fairway.TaskCreate{Key: "T-99", Title: "an ordinary write"})
+	s.Close()
+	if fairway.ErrorCode(err) != fairway.EINTERNAL || !strings.Contains(err.Error(), "the head was edited; run `fairway audit verify`") {
+		t.Fatalf("a write on a log whose tree was emptied: %v, want refused, pointing to audit verify", err)
+	}
+	if v := verify(t, path); v.OK || v.FirstBadSeq != 1 {
+		t.Fatalf("verify after the refused write: %+v, want still caught at event 1", v)
 	}
 }

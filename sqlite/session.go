@@ -8,14 +8,14 @@ import (
 )
 
 const sessionColumns = `id, task, actor, actor_kind, provider, host, provider_sessions, tmux_socket, tmux_pane, pid, pid_start,
-	dir, base_commit, generation, lease_ttl, lease_until, state, reason, replaces, replaced_by, handoff, attached_at, updated_at, ended_at, credential_expires_at`
+	dir, base_commit, generation, lease_ttl, lease_until, state, reason, replaces, replaced_by, handoff, attached_at, updated_at, ended_at, credential_expires_at, token_id`
 
 func scanSession(r rowScanner) (*fairway.Session, error) {
 	var s fairway.Session
 	var providers string
 	var ttl, lease, attached, updated, ended, credential int64
 	if err := r.Scan(&s.ID, &s.Task, &s.Actor, &s.ActorKind, &s.Provider, &s.Host, &providers, &s.TmuxSocket, &s.TmuxPane, &s.PID, &s.PIDStart,
-		&s.Dir, &s.BaseCommit, &s.Generation, &ttl, &lease, &s.State, &s.Reason, &s.Replaces, &s.ReplacedBy, &s.Handoff, &attached, &updated, &ended, &credential); err != nil {
+		&s.Dir, &s.BaseCommit, &s.Generation, &ttl, &lease, &s.State, &s.Reason, &s.Replaces, &s.ReplacedBy, &s.Handoff, &attached, &updated, &ended, &credential, &s.TokenID); err != nil {
 		return nil, err
 	}
 	var err error
@@ -30,10 +30,10 @@ func scanSession(r rowScanner) (*fairway.Session, error) {
 
 // InsertSession stores a new session and the hash of its credential.
 func (t *tx) InsertSession(s *fairway.Session, tokenHash string) error {
-	_, err := t.exec(`INSERT INTO sessions (`+sessionColumns+`, token_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := t.exec(`INSERT INTO sessions (`+sessionColumns+`, token_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		s.ID, s.Task, s.Actor, s.ActorKind, s.Provider, s.Host, encodeList(s.ProviderSessions), s.TmuxSocket, s.TmuxPane, s.PID, s.PIDStart,
 		s.Dir, s.BaseCommit, s.Generation, int64(s.LeaseTTL), nanos(s.LeaseUntil), s.State, s.Reason, s.Replaces, s.ReplacedBy, s.Handoff,
-		nanos(s.AttachedAt), nanos(s.UpdatedAt), nanos(s.EndedAt), nanos(s.CredentialExpiresAt), tokenHash)
+		nanos(s.AttachedAt), nanos(s.UpdatedAt), nanos(s.EndedAt), nanos(s.CredentialExpiresAt), s.TokenID, tokenHash)
 	if isUniqueViolation(err) {
 		return fairway.Errorf(fairway.ECONFLICT, "session %s or generation %d of task %s already exists", s.ID, s.Generation, s.Task)
 	}
@@ -95,8 +95,8 @@ func (t *tx) Sessions(f fairway.SessionFilter) ([]*fairway.Session, error) {
 		before = nanos(f.LeaseBefore)
 	}
 	rows, err := t.q.QueryContext(t.ctx, `SELECT `+sessionColumns+` FROM sessions
-		WHERE (? = '' OR task = ?) AND (? = '' OR actor = ?) AND (? = '' OR state = ?) AND (? = 0 OR lease_until < ?)
-		ORDER BY attached_at, id`, f.Task, f.Task, f.Actor, f.Actor, f.State, f.State, before, before)
+		WHERE (? = '' OR task = ?) AND (? = '' OR actor = ?) AND (? = '' OR state = ?) AND (? = 0 OR lease_until < ?) AND (? = '' OR token_id = ?)
+		ORDER BY attached_at, id`, f.Task, f.Task, f.Actor, f.Actor, f.State, f.State, before, before, f.TokenID, f.TokenID)
 	if err != nil {
 		return nil, mapErr(err)
 	}

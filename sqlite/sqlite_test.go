@@ -77,3 +77,7 @@ func TestSearch_IndexFollowsTheBatch(t *testing.T) {
 		t.Fatalf("hits = %+v, want only S-1", hits)
 	}
 }
+
+func TestImport_ALogFromBeforeTheTree(t *testing.T) {
+	storetest.ImportsALogFromBeforeTheTree(t, MustOpenStore(t, sqlite.Options{}), func() fairway.Store { return MustOpenStore(t, sqlite.Options{}) })
+}

@@ -242,3 +242,77 @@ func ImportsTokensFromBeforeIDs(t *testing.T, from, to fairway.Store) {
 		t.Fatalf("revoking the imported token by id: %+v %v", k, err)
 	}
 }
+
+// ImportsALogFromBeforeTheTree checks that an export of a log written
+// before the Merkle tree, made before the head said where the tree began
+// (no tree_from column), imports and verifies into to, and catches its
+// tree up on the next write; and that the same export saying its tree
+// began with its log (as a log whose tree head was emptied would) is
+// refused. from starts empty.
+func ImportsALogFromBeforeTheTree(t *testing.T, from fairway.Store, newStore func() fairway.Store) {
+	t.Helper()
+	src := ledger.New(from, mustBlobs(t))
+	src.SkipTree = true // appended as before the tree: no leaves
+	alice, err := src.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := fairway.NewContextWithActor(ctx, alice.Actor)
+	for _, k := range []string{"T-1", "T-2"} {
+		if _, err := src.CreateTask(as, fairway.TaskCreate{Key: k, Title: "before the tree"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	if err := src.Export(ctx, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The export as a store before migration 0019 wrote it.
+	var old bytes.Buffer
+	treeFrom, inHead := -1, false
+	for _, line := range strings.SplitAfter(out.String(), "\n") {
+		var l struct {
+			Table   string            `json:"table"`
+			Columns []string          `json:"columns"`
+			Row     []json.RawMessage `json:"row"`
+		}
+		if line == "" || json.Unmarshal([]byte(line), &l) != nil || l.Table == "" && l.Row == nil || l.Table == "" && !inHead {
+			old.WriteString(line)
+			continue
+		}
+		if l.Table != "" {
+			if inHead = l.Table == "audit_head"; inHead {
+				treeFrom = slices.Index(l.Columns, "tree_from")
+				b, _ := json.Marshal(map[string]any{"table": l.Table, "columns": slices.Delete(l.Columns, treeFrom, treeFrom+1)})
+				line = string(b) + "\n"
+			}
+			old.WriteString(line)
+			continue
+		}
+		b, _ := json.Marshal(map[string]any{"row": slices.Delete(l.Row, treeFrom, treeFrom+1)})
+		old.Write(append(b, '\n'))
+	}
+	if treeFrom < 0 {
+		t.Fatalf("the export has no audit_head.tree_from")
+	}
+	dst := ledger.New(newStore(), mustBlobs(t))
+	res, err := dst.Import(ctx, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(old.Bytes())), nil }, nil)
+	if err != nil || !res.OK || res.Events != 3 {
+		t.Fatalf("importing an export of a log from before the tree: %+v %v", res, err)
+	}
+	if _, err := dst.CreateTask(as, fairway.TaskCreate{Key: "T-3", Title: "after the tree"}); err != nil {
+		t.Fatal(err)
+	}
+	if head, err := dst.AuditTree(ctx); err != nil || head.Size != 4 {
+		t.Fatalf("the tree after the first write: %+v %v, want all 4 events", head, err)
+	}
+	if v, err := dst.VerifyAudit(ctx); err != nil || !v.OK {
+		t.Fatalf("verify after the catch-up: %+v %v", v, err)
+	}
+	// The export as made now says the tree began with the log (tree_from
+	// 0): a tree behind it is refused.
+	_, err = ledger.New(newStore(), mustBlobs(t)).Import(ctx, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(out.Bytes())), nil }, nil)
+	if fairway.ErrorCode(err) != fairway.EINVALID || !strings.Contains(err.Error(), "its tree began with event 1") {
+		t.Fatalf("importing a log whose tree is behind it from its first event: %v, want refused", err)
+	}
+}

@@ -100,6 +100,7 @@ var ledgerTests = []struct {
 	fn   func(*testing.T, *env)
 }{
 	{"Evidence/RecordedImmutableAndAudited", testEvidenceRecorded},
+	{"Session/RevokingItsTokenEndsIt", testRevokingATokenEndsItsSessions},
 	{"Audit/TreeProofsAndCheckpoints", testLedgerTreeAndCheckpoints},
 	{"Audit/TreeCatchesUpAnOldLog", testLedgerCatchesUpAnOldLog},
 	{"Evidence/ProofChainForTheGate", testEvidenceSummaries},

@@ -6,23 +6,24 @@ import (
 	"time"
 
 	"fairway"
+	"fairway/ledger"
 )
 
 // testSessionRoundTrip: a session keeps every field, is found by the
 // hash of its credential whatever its state, one generation of a task is
 // taken once (and the transaction stays usable), and the filters select
-// by task, actor, state and lease.
+// by task, actor, state, lease and the token that attached it.
 func testSessionRoundTrip(t *testing.T, s fairway.Store) {
 	at := time.Date(2026, 11, 2, 9, 0, 0, 123, time.UTC)
 	a := &fairway.Session{
 		ID: "ses-00000000000000a1", Task: "S-1", Actor: "codex", ActorKind: fairway.KindAgent, Provider: "tmux", Host: "build-3",
 		ProviderSessions: []string{"0b5e-1", "0b5e-2"}, TmuxSocket: "fairway-1", TmuxPane: "%3", PID: 4242, PIDStart: "98765",
 		Dir: "src/app", BaseCommit: "0123abcd", Generation: 1, LeaseTTL: 90 * time.Second, LeaseUntil: at.Add(90 * time.Second),
-		State: fairway.SessionAttached, AttachedAt: at, UpdatedAt: at, CredentialExpiresAt: at.Add(8 * time.Hour),
+		State: fairway.SessionAttached, AttachedAt: at, UpdatedAt: at, CredentialExpiresAt: at.Add(8 * time.Hour), TokenID: "00000000000000a1",
 	}
 	b := &fairway.Session{ID: "ses-00000000000000b2", Task: "S-1", Actor: "claude", ActorKind: fairway.KindAgent, Provider: "claude",
 		Generation: 2, LeaseTTL: time.Minute, LeaseUntil: at.Add(time.Hour), State: fairway.SessionAttached, Replaces: a.ID, AttachedAt: at.Add(time.Second), UpdatedAt: at}
-	c := &fairway.Session{ID: "ses-00000000000000c3", Task: "S-2", Actor: "codex", ActorKind: fairway.KindAgent, Provider: "shell",
+	c := &fairway.Session{ID: "ses-00000000000000c3", Task: "S-2", Actor: "codex", ActorKind: fairway.KindAgent, Provider: "shell", TokenID: "00000000000000a1",
 		Generation: 1, LeaseTTL: time.Minute, LeaseUntil: at.Add(time.Minute), State: fairway.SessionAttached, AttachedAt: at.Add(2 * time.Second), UpdatedAt: at}
 	update(t, s, func(tx fairway.Tx) error {
 		for _, n := range []string{"codex", "claude"} {
@@ -108,6 +109,9 @@ func testSessionRoundTrip(t *testing.T, s fairway.Store) {
 			{fairway.SessionFilter{State: fairway.SessionAttached}, []string{b.ID, c.ID}},
 			{fairway.SessionFilter{State: fairway.SessionAttached, LeaseBefore: at.Add(30 * time.Minute)}, []string{c.ID}},
 			{fairway.SessionFilter{Task: "S-2", State: fairway.SessionReplaced}, nil},
+			{fairway.SessionFilter{TokenID: "00000000000000a1"}, []string{a.ID, c.ID}},
+			{fairway.SessionFilter{TokenID: "00000000000000a1", State: fairway.SessionAttached}, []string{c.ID}},
+			{fairway.SessionFilter{TokenID: "00000000000000ff"}, nil},
 		} {
 			got, err := tx.Sessions(c.f)
 			if err != nil {
@@ -219,4 +223,42 @@ func testSessionLeaseRenewal(t *testing.T, s fairway.Store) {
 		}
 		return nil
 	})
+}
+
+// testRevokingATokenEndsItsSessions: a session attached with a bearer
+// token records it, and revoking that token ends the session and stops
+// its credential; a session attached without a token goes on.
+func testRevokingATokenEndsItsSessions(t *testing.T, e *env) {
+	e.task(t, "S-1")
+	e.task(t, "S-2")
+	a, au, err := ledger.TokenAuth{L: e.l}.Authenticate(ctx, e.agentToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn := fairway.NewContextWithAuth(fairway.NewContextWithActor(ctx, a), au)
+	byToken, err := e.l.AttachSession(signedIn, fairway.SessionAttach{Task: "S-1", Provider: "codex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := fairway.TokenID(ledger.HashToken(e.agentToken))
+	if byToken.Session.TokenID != id {
+		t.Fatalf("the session records token %q, want %s", byToken.Session.TokenID, id)
+	}
+	local, err := e.l.AttachSession(e.codex, fairway.SessionAttach{Task: "S-2", Provider: "shell"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.l.RevokeToken(e.alice, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id, state string
+	}{{byToken.Session.ID, fairway.SessionInterrupted}, {local.Session.ID, fairway.SessionAttached}} {
+		s, err := e.l.GetSession(ctx, c.id)
+		if err != nil || s.State != c.state {
+			t.Fatalf("session %s after the revocation: %+v %v, want %s", c.id, s, err, c.state)
+		}
+	}
+	_, _, err = ledger.TokenAuth{L: e.l}.Authenticate(ctx, byToken.Token)
+	wantCode(t, err, fairway.EUNAUTHORIZED)
 }

@@ -25,6 +25,10 @@ type Rewrite struct {
 	// Tree recomputes the whole Merkle tree and the head's range too;
 	// without it the stored tree is left as it was.
 	Tree bool
+	// EmptyTree deletes every tree node and zeroes the head's tree size
+	// and range, so the log looks as if it predated the tree and its
+	// check were skipped.
+	EmptyTree bool
 }
 
 // Apply rewrites the ledger file at path: it deletes or edits as r says,
@@ -62,7 +66,7 @@ func Apply(t testing.TB, path string, r Rewrite) {
 		events = append(events, &e)
 	}
 	rows.Close()
-	if r.Tree {
+	if r.Tree || r.EmptyTree {
 		exec(`DROP TRIGGER IF EXISTS merkle_nodes_no_update`)
 		exec(`DROP TRIGGER IF EXISTS merkle_nodes_no_delete`)
 		exec(`DELETE FROM merkle_nodes`)
@@ -86,7 +90,7 @@ func Apply(t testing.TB, path string, r Rewrite) {
 		}
 		exec(`UPDATE audit_events SET at = ?, subject = ?, change = ?, prev = ?, hash = ? WHERE seq = ?`, e.At.UnixNano(), e.Subject, string(e.Change), e.Prev, e.Hash, e.Seq)
 	}
-	if r.Tree {
+	if r.Tree || r.EmptyTree {
 		exec(`UPDATE audit_head SET seq = ?, hash = ?, tree_size = ?, tree_range = ? WHERE id = 1`, head.Seq, head.Hash, head.TreeSize, fairway.EncodeTreeRange(head.Range))
 	} else {
 		exec(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, head.Seq, head.Hash)

@@ -1,0 +1,158 @@
+package ledger_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"fairway"
+	"fairway/ledger"
+)
+
+// tokenIDOf returns the id `fairway token list` shows for a token.
+func tokenIDOf(token string) string { return fairway.TokenID(ledger.HashToken(token)) }
+
+// Revoking one token ends the sessions it attached, and only those: their
+// credentials stop (writes, reads and streams), the actor's other token
+// cannot keep them going, and the sessions another token attached go on.
+func TestToken_RevokingATokenEndsTheSessionsItAttached(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	for _, k := range []string{"OPS-FIX-020", "OPS-FIX-021", "OPS-FIX-022"} {
+		must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: k, Title: "work"}))
+	}
+	agent := must(l.RotateToken(as("alice"), "codex", 0)).Token
+	plain := must(l.RotateToken(as("alice"), "alice", 0)).Token
+	portal := signInWithLink(t, l, "alice", 0)
+	byAgent := must(l.AttachSession(signedInAs(t, l, agent), fairway.SessionAttach{Task: "OPS-FIX-020", Provider: "codex"}))
+	byPortal := must(l.AttachSession(signedInAs(t, l, portal), fairway.SessionAttach{Task: "OPS-FIX-021", Provider: "browser"}))
+	byPlain := must(l.AttachSession(signedInAs(t, l, plain), fairway.SessionAttach{Task: "OPS-FIX-022", Provider: "shell"}))
+
+	// alice revokes her portal sign-in by id; her plain token goes on.
+	must(l.RevokeToken(signedInAs(t, l, plain), tokenIDOf(portal)))
+	s := must(l.GetSession(ctx, byPortal.Session.ID))
+	if s.State != fairway.SessionInterrupted || !strings.Contains(s.Reason, "token "+tokenIDOf(portal)+" that attached it was revoked by alice") {
+		t.Fatalf("the session the revoked token attached: %s (%s), want interrupted naming the token", s.State, s.Reason)
+	}
+	if s := must(l.GetSession(ctx, byPlain.Session.ID)); s.State != fairway.SessionAttached {
+		t.Fatalf("the session alice's other token attached: %s (%s), want attached", s.State, s.Reason)
+	}
+	if s := must(l.GetSession(ctx, byAgent.Session.ID)); s.State != fairway.SessionAttached {
+		t.Fatalf("codex's session: %s, want attached", s.State)
+	}
+	// Its credential is refused for everything, saying why.
+	_, _, err := ledger.TokenAuth{L: l}.Authenticate(ctx, byPortal.Token)
+	if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "attached with token "+tokenIDOf(portal)) || !strings.Contains(err.Error(), "was revoked") {
+		t.Fatalf("the ended session's credential: %v, want unauthorized naming the revoked token", err)
+	}
+	// alice's other credential cannot heartbeat, observe or detach it back
+	// to life: the session ended.
+	other := signedInAs(t, l, plain)
+	if _, err := l.HeartbeatSession(other, byPortal.Session.ID); fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "is interrupted") {
+		t.Fatalf("a heartbeat of the ended session with another token: %v, want forbidden, interrupted", err)
+	}
+	if _, err := l.ObserveSession(other, fairway.SessionObserve{Session: byPortal.Session.ID, Source: fairway.SourceHook, Detail: "still here"}); err != nil {
+		// A human may record what an ended session's process did, but
+		// that does not revive it.
+		t.Fatalf("a human's observation of an ended session: %v", err)
+	}
+	if s := must(l.GetSession(ctx, byPortal.Session.ID)); s.State != fairway.SessionInterrupted {
+		t.Fatalf("after an observation the session is %s, want still interrupted", s.State)
+	}
+	// The revocation's event counts the sessions it ended; each ending
+	// is its own session.interrupt event.
+	events := must(l.AuditLog(ctx, fairway.AuditFilter{Limit: 10000}))
+	var revoke, interrupt *fairway.AuditEvent
+	for _, e := range events {
+		switch {
+		case e.Action == "token.revoke.one":
+			revoke = e
+		case e.Action == "session.interrupt" && e.Subject == byPortal.Session.ID:
+			interrupt = e
+		}
+	}
+	if revoke == nil || !strings.Contains(string(revoke.Change), `"sessions_ended":1`) || interrupt == nil || interrupt.Seq != revoke.Seq-1 {
+		t.Fatalf("audit: revoke %+v, interrupt %+v; want the session's interrupt then the revocation counting it", revoke, interrupt)
+	}
+
+	// An agent revoking its own token ends its session too; a write with
+	// the session's credential made before the revocation is fenced.
+	stale := signedInAs(t, l, byAgent.Token)
+	must(l.RevokeToken(signedInAs(t, l, agent), tokenIDOf(agent)))
+	if _, err := l.HeartbeatSession(stale, byAgent.Session.ID); fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "was revoked") {
+		t.Fatalf("a heartbeat authenticated before the revocation: %v, want fenced", err)
+	}
+	if _, err := l.AddClaim(stale, fairway.ClaimAdd{Task: "OPS-FIX-020", Text: "tests pass"}); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+		t.Fatalf("a claim through the ended session: %v, want forbidden", err)
+	}
+	if _, err := l.AddEvidence(stale, fairway.EvidenceAdd{Task: "OPS-FIX-020", Kind: "log"}, fairway.EvidenceParts{Content: strings.NewReader("ok\n")}); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+		t.Fatalf("evidence through the ended session: %v, want forbidden", err)
+	}
+	if v := must(l.VerifyAudit(ctx)); !v.OK {
+		t.Fatalf("audit verify: %+v", v)
+	}
+}
+
+// A request authenticated with a token that is revoked before its write
+// runs (a race with the revocation) attaches no session: the write reads
+// the token again in its transaction.
+func TestToken_AttachRacingTheRevocationOfItsTokenIsRefused(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-023", Title: "work"}))
+	agent := must(l.RotateToken(as("alice"), "codex", 0)).Token
+	authenticated := signedInAs(t, l, agent)
+	must(l.RevokeToken(as("alice"), tokenIDOf(agent)))
+	_, err := l.AttachSession(authenticated, fairway.SessionAttach{Task: "OPS-FIX-023", Provider: "codex"})
+	if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "token "+tokenIDOf(agent)+" of codex was revoked") {
+		t.Fatalf("attach with a token revoked after it was authenticated: %v, want unauthorized, revoked", err)
+	}
+	if live := must(l.ListSessions(ctx, fairway.SessionFilter{Task: "OPS-FIX-023", Live: true})); len(live) != 0 {
+		t.Fatalf("sessions after the refused attach: %d, want none", len(live))
+	}
+}
+
+// Signing out of the portal revokes the sign-in's token, and ends the
+// sessions it attached like any revocation.
+func TestToken_SigningOutEndsTheSessionsTheSignInAttached(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-024", Title: "work"}))
+	portal := signInWithLink(t, l, "alice", 0)
+	att := must(l.AttachSession(signedInAs(t, l, portal), fairway.SessionAttach{Task: "OPS-FIX-024", Provider: "browser"}))
+	if err := l.SignOut(ctx, portal); err != nil {
+		t.Fatal(err)
+	}
+	if s := must(l.GetSession(ctx, att.Session.ID)); s.State != fairway.SessionInterrupted || !strings.Contains(s.Reason, "signed out") {
+		t.Fatalf("after sign-out the session is %s (%s), want interrupted by the sign-out", s.State, s.Reason)
+	}
+}
+
+// A session whose attaching token expired is over, even for the actor's
+// other credential, which could otherwise heartbeat it on.
+func TestToken_ASessionEndsWhenItsTokenExpires(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	l.Now = func() time.Time { return now }
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-025", Title: "work"}))
+	plain := must(l.RotateToken(as("alice"), "alice", 0)).Token
+	portal := signInWithLink(t, l, "alice", time.Hour)
+	att := must(l.AttachSession(signedInAs(t, l, portal), fairway.SessionAttach{Task: "OPS-FIX-025", Provider: "browser", LeaseTTL: 2 * time.Hour}))
+	now = now.Add(time.Hour)
+	_, err := l.HeartbeatSession(signedInAs(t, l, plain), att.Session.ID)
+	if fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "credential expired at 2026-11-30T10:00:00Z") {
+		t.Fatalf("a heartbeat with another token after the attaching one expired: %v, want forbidden, expired", err)
+	}
+	s := must(l.GetSession(ctx, att.Session.ID))
+	if s.State != fairway.SessionExpired {
+		t.Fatalf("the session is %s (%s), want expired", s.State, s.Reason)
+	}
+	// The task is free for a new session.
+	must(l.AttachSession(signedInAs(t, l, plain), fairway.SessionAttach{Task: "OPS-FIX-025", Provider: "shell"}))
+}
