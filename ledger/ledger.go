@@ -45,11 +45,11 @@ type Ledger struct {
 	// duplicate; across processes the claim in the log decides.
 	webhooks        eventLocks
 	webhookRefusals refusalBudget
-	// SkipTree leaves the Merkle tree behind the log: each event is
-	// appended without its leaf. It exists to measure what the tree costs
-	// a write (fairway bench --tlog) and is never set on a served ledger;
-	// the next write by a ledger without it brings the tree up to the log
-	// (catchUpTree), so nothing is lost.
+	// SkipTree appends each event without its leaf in the Merkle tree.
+	// It exists only to measure what the tree costs a write (fairway
+	// bench --tlog), on a throwaway ledger: a tree behind its log is what
+	// a forger who cut it back leaves, so `audit verify` fails such a
+	// ledger and an ordinary write to it is refused.
 	SkipTree bool
 	// ids keeps actors and token hashes read, over a store whose writes
 	// hold the audit head anyway (fairway.HeadHoldingStore); nil

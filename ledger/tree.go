@@ -10,17 +10,17 @@ import (
 
 // catchUpTree adds to the Merkle tree the events appended before it
 // existed (a log that predates migration 0008), so the next event is leaf
-// Seq-1. It runs once per such log, inside the write that finds it, and
-// also brings up the leaves a ledger measured without its tree skipped
-// (Ledger.SkipTree). An empty tree on a log that began with its tree was
-// emptied behind the ledger: catching it up would make a forged log
-// verify, so the write is refused.
+// Seq-1. It runs once per such log, inside the write that finds it: the
+// tree is then empty and the log has not grown since the migration
+// (TreeFrom). Any other tree behind its log was cut back behind the
+// ledger; catching it up would hash whatever events stand there now and
+// make a forged log verify, so the write is refused.
 func catchUpTree(tx fairway.Tx, head fairway.AuditHead) (fairway.AuditHead, error) {
 	if head.TreeSize > head.Seq {
 		return head, fairway.Errorf(fairway.EINTERNAL, "the audit tree holds %d events but the log %d; run `fairway audit verify`", head.TreeSize, head.Seq)
 	}
-	if head.TreeSize == 0 && len(head.Range) == 0 && head.Seq > head.TreeFrom {
-		return head, fairway.Errorf(fairway.EINTERNAL, "the audit tree is empty but the log holds %d events and its tree began with event %d: the head was edited; run `fairway audit verify`", head.Seq, head.TreeFrom+1)
+	if head.TreeSize != 0 || len(head.Range) != 0 || head.Seq > head.TreeFrom {
+		return head, fairway.Errorf(fairway.EINTERNAL, "the audit tree covers %d events but the log holds %d, and its tree began with event %d: the head was edited; run `fairway audit verify`", head.TreeSize, head.Seq, head.TreeFrom+1)
 	}
 	var pending []*fairway.MerkleAppend
 	var events []*fairway.AuditEvent

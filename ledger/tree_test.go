@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"fairway"
@@ -59,9 +60,10 @@ func TestTree_ProofsAcrossBlockEdgesVerifyFromEventsAlone(t *testing.T) {
 }
 
 // A ledger measured without its tree (SkipTree) leaves the tree behind
-// the log; the next write by an ordinary ledger over the same store
-// brings it up to every event, and the root is the events' own.
-func TestTree_SkippedLeavesAreCaughtUpByTheNextWrite(t *testing.T) {
+// its log, as a forger who cut the tree back would: audit verify fails
+// it, and an ordinary write refuses to hash whatever events stand there
+// into the tree.
+func TestTree_SkippedLeavesAreNeverCaughtUp(t *testing.T) {
 	ctx := context.Background()
 	l := MustOpenLedger(t)
 	setUp(t, l, false)
@@ -73,26 +75,16 @@ func TestTree_SkippedLeavesAreCaughtUpByTheNextWrite(t *testing.T) {
 	if got := must(l.AuditTree(ctx)).Size; got != before {
 		t.Fatalf("tree size after writes without the tree = %d, want %d (unchanged)", got, before)
 	}
-	l.SkipTree = false
-	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-SKIP-END", Title: "an ordinary write"}))
-	events := must(l.AuditLog(as("alice"), fairway.AuditFilter{Limit: 10000}))
-	head := must(l.AuditTree(ctx))
-	if head.Size != int64(len(events)) || head.Size != before+71 {
-		t.Fatalf("tree size = %d, want %d events (%d before + 71)", head.Size, len(events), before)
-	}
-	var rng [][]byte
-	for i, e := range events {
-		tree, err := tlog.Append(int64(i), rng, tlog.LeafHash(e))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rng = tree.Range
-	}
-	if want := must(tlog.Root(head.Size, rng)); !bytes.Equal(head.Root, want) {
-		t.Fatalf("root after catching up is not the events' root")
-	}
 	v := must(l.VerifyAudit(ctx))
-	if !v.OK {
-		t.Fatalf("audit verify after catching up: %+v", v)
+	if v.OK || v.FirstBadSeq != before+1 {
+		t.Fatalf("audit verify of a tree behind its log = %+v, want a failure at event %d", v, before+1)
+	}
+	l.SkipTree = false
+	_, err := l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-SKIP-END", Title: "an ordinary write"})
+	if fairway.ErrorCode(err) != fairway.EINTERNAL || !strings.Contains(err.Error(), "the head was edited") {
+		t.Fatalf("an ordinary write over a tree behind its log: %v, want it refused as an edited head", err)
+	}
+	if got := must(l.AuditTree(ctx)).Size; got != before {
+		t.Fatalf("tree size after the refused write = %d, want %d", got, before)
 	}
 }

@@ -102,7 +102,7 @@ var ledgerTests = []struct {
 	{"Evidence/RecordedImmutableAndAudited", testEvidenceRecorded},
 	{"Session/RevokingItsTokenEndsIt", testRevokingATokenEndsItsSessions},
 	{"Audit/TreeProofsAndCheckpoints", testLedgerTreeAndCheckpoints},
-	{"Audit/TreeCatchesUpAnOldLog", testLedgerCatchesUpAnOldLog},
+	{"Audit/TreeBehindItsLogIsNotCaughtUp", testLedgerRefusesATreeBehindItsLog},
 	{"Evidence/ProofChainForTheGate", testEvidenceSummaries},
 	{"Governance/R1_OnlyHumansReview", testR1OnlyHumansReview},
 	{"Governance/AgentsCannotChooseTheirRequirements", testAgentsCannotChooseTheirRequirements},

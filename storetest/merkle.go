@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -263,9 +264,13 @@ func testLedgerTreeAndCheckpoints(t *testing.T, e *env) {
 	}
 }
 
-// A log written before the tree existed (events with no tree nodes) is
-// caught up by the next write, so its checkpoints cover every event.
-func testLedgerCatchesUpAnOldLog(t *testing.T, e *env) {
+// Events appended without their leaves behind a tree that began with the
+// log (as a forger who cut the tree back leaves it) are never hashed into
+// the tree by the next write: it is refused and audit verify names the
+// first event past the tree. A log from before the tree (empty tree,
+// nothing since migration 0019 recorded where it began) is caught up:
+// the stores' migration tests cover that.
+func testLedgerRefusesATreeBehindItsLog(t *testing.T, e *env) {
 	e.task(t, "OLD-1")
 	var s fairway.Store = e.l.Store()
 	at := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
@@ -281,16 +286,14 @@ func testLedgerCatchesUpAnOldLog(t *testing.T, e *env) {
 		})
 	}
 	before, _ := e.l.AuditTree(ctx)
-	e.task(t, "OLD-2")
-	after, err := e.l.AuditTree(ctx)
-	if err != nil {
-		t.Fatal(err)
+	_, err := e.l.CreateTask(e.alice, fairway.TaskCreate{Key: "OLD-2", Title: "after the cut"})
+	wantCode(t, err, fairway.EINTERNAL)
+	if !strings.Contains(err.Error(), "the head was edited") {
+		t.Fatalf("write over a tree behind its log: %v", err)
 	}
+	after, _ := e.l.AuditTree(ctx)
 	res, err := e.l.VerifyAudit(ctx)
-	if err != nil || !res.OK {
-		t.Fatalf("verify after catching up = %+v, %v", res, err)
-	}
-	if after.Size != res.Head.Seq || after.Size != before.Size+6 {
-		t.Fatalf("tree size %d (was %d), log %d; want the tree to cover every event", after.Size, before.Size, res.Head.Seq)
+	if err != nil || res.OK || res.FirstBadSeq != before.Size+1 || after.Size != before.Size {
+		t.Fatalf("verify = %+v, %v; tree %d (was %d): want the tree unchanged and event %d named", res, err, after.Size, before.Size, before.Size+1)
 	}
 }
