@@ -164,7 +164,7 @@ func fairwayArgs(words []string) ([]string, bool) {
 	switch {
 	case words[0] == "./fairway" || words[0] == "fairway":
 		return words[1:], true
-	case len(words) >= 3 && words[0] == "go" && words[1] == "run" && words[2] == "./cmd/fairway":
+	case len(words) >= 3 && words[0] == "go" && words[1] == "run" && words[2] == "./cmd/fairwayd":
 		return words[3:], true
 	case words[0] == "go":
 		return nil, true // the toolchain: go test, go build

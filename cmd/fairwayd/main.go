@@ -1,5 +1,7 @@
-// Command fairway is the one binary of Fairway: the CLI for humans and
-// agents, the API server, and the benchmarks.
+// Command fairwayd is Fairway's engine: the whole CLI for humans and
+// agents, the API server and the benchmarks. Run directly it works in
+// process as the CLI; the small `fairway` front (cmd/fairway) hands it
+// each command, to a resident `fairwayd daemon` when the command allows.
 package main
 
 import (
