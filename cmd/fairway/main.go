@@ -12,7 +12,10 @@
 // answers, to the engine by exec, in this same process. A miss starts the
 // daemon for the next command without waiting for it.
 //
-// FAIRWAY_DAEMON=off sends every command by exec and starts no daemon.
+// FAIRWAY_DAEMON=off sends every command by exec and starts no daemon;
+// FAIRWAY_DAEMON=require makes a command the daemon may run an error
+// (exit 1, saying why) when the daemon does not run it, instead of an
+// exec: for tests and for finding out why a command is slow.
 package main
 
 import (
@@ -33,9 +36,14 @@ func main() {
 		os.Stderr.WriteString("fairway: " + err.Error() + "\n")
 		os.Exit(1)
 	}
-	if os.Getenv("FAIRWAY_DAEMON") != "off" && daemon.MayServe(args) {
-		if code, served := viaDaemon(engine, args); served {
+	if mode := os.Getenv("FAIRWAY_DAEMON"); mode != "off" && daemon.MayServe(args) {
+		code, served, why := viaDaemon(engine, args)
+		if served {
 			os.Exit(code)
+		}
+		if mode == "require" {
+			os.Stderr.WriteString("fairway: FAIRWAY_DAEMON=require and the daemon did not run this command: " + why + "\n")
+			os.Exit(1)
 		}
 	}
 	err = syscall.Exec(engine, append([]string{engine}, args...), os.Environ())
@@ -89,38 +97,45 @@ func isExecutable(path string) bool {
 }
 
 // viaDaemon runs the command in the daemon and returns its exit code, or
-// served false when the command must go by exec: no daemon (one is
-// started for next time), an unusable socket folder, or the daemon
+// served false, and why, when the command must go by exec: no daemon (one
+// is started for next time), an unusable socket folder, or the daemon
 // declined. Nothing has run when served is false.
-func viaDaemon(engine string, args []string) (code int, served bool) {
+func viaDaemon(engine string, args []string) (code int, served bool, why string) {
 	dir, err := daemon.Dir()
 	if err != nil {
-		return 0, false
+		return 0, false, "the socket folder is refused: " + err.Error()
 	}
 	key, err := daemon.Key(engine)
 	if err != nil {
-		return 0, false
+		return 0, false, "cannot read the engine: " + err.Error()
 	}
 	socket := daemon.Socket(dir, key)
+	if len(socket) > daemon.MaxSocketPath {
+		return 0, false, "the socket path " + socket + " is too long for a unix socket"
+	}
 	wd, err := os.Getwd()
-	if err != nil || len(socket) > daemon.MaxSocketPath {
-		return 0, false
+	if err != nil {
+		return 0, false, "no working folder: " + err.Error()
 	}
 	fd, err := dial(socket)
 	if err != nil {
 		startDaemon(engine, dir, key, socket)
-		return 0, false
+		return 0, false, "no daemon answered at " + socket + " (" + err.Error() + "); one is starting"
 	}
 	defer syscall.Close(fd)
 	req := (&daemon.Request{Args: args, Env: os.Environ(), Dir: wd}).Encode()
 	// The streams go with the first bytes; the rest follows as written.
 	n, err := syscall.SendmsgN(fd, req[:daemon.HeaderSize], syscall.UnixRights(0, 1, 2), nil, 0)
 	if err != nil || n != daemon.HeaderSize || writeAll(fd, req[daemon.HeaderSize:]) != nil {
-		return 0, false
+		return 0, false, "the daemon did not take the request"
 	}
+	// Declined, or gone before it began: it runs here.
 	var reply [1]byte
-	if readFull(fd, reply[:]) != nil || reply[0] != daemon.Running {
-		return 0, false // declined, or gone before it began: run it here
+	if err := readFull(fd, reply[:]); err != nil {
+		return 0, false, "the daemon closed the connection before running it"
+	}
+	if reply[0] != daemon.Running {
+		return 0, false, "the daemon declined it (not one of its commands, or it needs a server or a store other than a local folder)"
 	}
 	// From here the command runs in the daemon: a signal cancels it there,
 	// as Ctrl-C cancels a command run directly; a second one gives up.
@@ -137,9 +152,9 @@ func viaDaemon(engine string, args []string) (code int, served bool) {
 	if readFull(fd, exit[:]) != nil || exit[0] != daemon.Exited {
 		os.Stderr.WriteString("fairway: the connection to the fairwayd daemon dropped before the command finished; " +
 			"what it did is unknown (FAIRWAY_DAEMON=off runs commands without the daemon)\n")
-		return 1, true
+		return 1, true, ""
 	}
-	return daemon.Code(exit[1:]), true
+	return daemon.Code(exit[1:]), true, ""
 }
 
 func dial(socket string) (int, error) {
