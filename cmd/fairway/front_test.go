@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -474,5 +475,38 @@ func TestFront_MissingEngineSaysWhereItLookedAndHowToBuild(t *testing.T) {
 	cmd.Env = []string{"PATH=" + binDir, "FAIRWAY_DAEMON=off"}
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "fairway ") {
 		t.Fatalf("engine on $PATH: %v\n%s", err, out)
+	}
+}
+
+func TestFront_BenchStartRowsTimeTheFrontThroughADaemonOfItsOwn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a hello-world and times processes")
+	}
+	w := newWorld(t, "PATH="+os.Getenv("PATH")) // the bench builds its hello-world with go
+	r := w.run(t.TempDir(), "", nil, "bench", "--only", "start", "--quick", "--json")
+	if r.code != 0 {
+		t.Fatalf("bench --only start: %+v", r)
+	}
+	var names []string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), `"name": "`); ok {
+			names = append(names, strings.TrimSuffix(name, `",`))
+		}
+	}
+	for _, want := range []string{
+		"fairway help, whole process (wall)", "fairway next, whole process (CPU)",
+		"fairwayd daemon CPU per request, the five above",
+		"fairwayd help, the engine run directly, whole process (wall)",
+	} {
+		if !slices.Contains(names, want) {
+			t.Errorf("no row %q in %q", want, names)
+		}
+	}
+	if strings.Count(r.stdout, `= 2x hello-world",`) != 10 { // JSON writes < as \u003c
+		t.Errorf("want 10 goal rows (five commands, wall and CPU):\n%s", r.stdout)
+	}
+	// The bench's daemon is its own, stopped after: none in this world.
+	if got := w.sockets(); len(got) != 0 {
+		t.Errorf("sockets in the caller's folder: %v", got)
 	}
 }
