@@ -24,6 +24,9 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// Without the race detector: a raced engine starts ten times slower,
+	// and the daemon's concurrency is raced in process by cmd/fairwayd's
+	// tests.
 	out, err := exec.Command("go", "build", "-o", dir+"/", "fairway/cmd/fairway", "fairway/cmd/fairwayd").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "building fairway and fairwayd: %v\n%s", err, out)
@@ -508,5 +511,30 @@ func TestFront_BenchStartRowsTimeTheFrontThroughADaemonOfItsOwn(t *testing.T) {
 	// The bench's daemon is its own, stopped after: none in this world.
 	if got := w.sockets(); len(got) != 0 {
 		t.Errorf("sockets in the caller's folder: %v", got)
+	}
+}
+
+func TestFront_DaemonClearsTheFilesOfExitedDaemons(t *testing.T) {
+	w := newWorld(t)
+	sockets := filepath.Join(w.runtime, "fairway")
+	os.Mkdir(sockets, 0o700)
+	old := filepath.Join(sockets, "fairwayd-00000000000000aa")
+	for _, ext := range []string{".lock", ".sock", ".log"} {
+		if err := os.WriteFile(old+ext, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.warm(t.TempDir())
+	for _, ext := range []string{".lock", ".sock", ".log"} {
+		if _, err := os.Stat(old + ext); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s of an exited daemon is still there: %v", ext, err)
+		}
+	}
+	socks := w.sockets()
+	if len(socks) != 1 {
+		t.Fatalf("sockets %v, want the live daemon's", socks)
+	}
+	if fi, err := os.Stat(socks[0]); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the socket's mode: %v %v, want 0600", fi.Mode(), err)
 	}
 }

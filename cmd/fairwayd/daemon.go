@@ -108,7 +108,25 @@ func runDaemon(a *app, socket string, idle time.Duration) error {
 	if err != nil {
 		return err
 	}
-	l.SetUnlinkOnClose(true)
+	// The socket is removed only while it is still this daemon's: after
+	// a race of starts another may have bound the name since.
+	l.SetUnlinkOnClose(false)
+	var bound syscall.Stat_t
+	if err := syscall.Stat(socket, &bound); err != nil {
+		l.Close()
+		return err
+	}
+	if err := os.Chmod(socket, 0o600); err != nil {
+		l.Close()
+		return err
+	}
+	removeSocket := func() {
+		var now syscall.Stat_t
+		if syscall.Stat(socket, &now) == nil && now.Dev == bound.Dev && now.Ino == bound.Ino {
+			os.Remove(socket)
+		}
+	}
+	removeDeadDaemons(dir, socket)
 	d := &daemonServer{ctx: a.ctx, log: a.stderr, idle: idle, last: time.Now()}
 	fmt.Fprintf(d.log, "%s fairwayd daemon %d: serving %s, idle exit after %s\n", time.Now().UTC().Format(time.RFC3339), os.Getpid(), socket, idle)
 
@@ -126,6 +144,7 @@ func runDaemon(a *app, socket string, idle time.Duration) error {
 				}
 			}
 			close(stop)
+			removeSocket()
 			l.Close()
 			return
 		}
@@ -228,6 +247,28 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	}
 	files = nil
 	conn.Write(daemon.PutCode(code))
+}
+
+// removeDeadDaemons removes the files of daemons of other engine builds
+// that have exited: a lock no process holds, with its socket and log.
+func removeDeadDaemons(dir, own string) {
+	locks, _ := filepath.Glob(filepath.Join(dir, "fairwayd-*.lock"))
+	for _, lockPath := range locks {
+		base := strings.TrimSuffix(lockPath, ".lock")
+		if base+".sock" == own {
+			continue
+		}
+		f, err := os.OpenFile(lockPath, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			os.Remove(base + ".sock")
+			os.Remove(base + ".log")
+			os.Remove(lockPath)
+		}
+		f.Close()
+	}
 }
 
 // runRequest runs one command; a panic ends that command alone, with exit

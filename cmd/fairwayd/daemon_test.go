@@ -3,10 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"fairway/internal/daemon"
 )
@@ -130,4 +136,194 @@ func TestDaemon_StoreCacheFollowsTheFile(t *testing.T) {
 	if len(c.open) != 1 {
 		t.Fatalf("%d stores open after the sweep, want the current one", len(c.open))
 	}
+}
+
+// lockedBuffer is a daemon log several goroutines write.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// startDaemonInProcess runs a daemon on a socket of its own; stop ends it
+// and waits.
+func startDaemonInProcess(t *testing.T, idle time.Duration) (socket string, stop func()) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "fwd-") // short: a socket path holds 107 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	socket = filepath.Join(dir, "fairwayd-test.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	log := &lockedBuffer{}
+	go func() {
+		a := &app{ctx: ctx, stdout: io.Discard, stderr: log, getenv: func(string) string { return "" }}
+		done <- runDaemon(a, socket, idle)
+	}()
+	for i := 0; i < 400; i++ {
+		if _, err := os.Stat(socket); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("daemon: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return socket, stop
+}
+
+// request sends one request as the front does, with pipes for its
+// streams, and returns the daemon's answer.
+func request(t *testing.T, socket string, req *daemon.Request, stdin string) (reply byte, code int, stdout, stderr string) {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := os.NewFile(uintptr(fd), "conn")
+	defer conn.Close()
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
+		t.Fatal(err)
+	}
+	inR, inW, _ := os.Pipe()
+	outR, outW, _ := os.Pipe()
+	errR, errW, _ := os.Pipe()
+	b := req.Encode()
+	if err := syscall.Sendmsg(fd, b[:daemon.HeaderSize], syscall.UnixRights(int(inR.Fd()), int(outW.Fd()), int(errW.Fd())), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	inR.Close()
+	outW.Close()
+	errW.Close()
+	if _, err := conn.Write(b[daemon.HeaderSize:]); err != nil {
+		t.Fatal(err)
+	}
+	go func() { io.WriteString(inW, stdin); inW.Close() }()
+	var outB, errB []byte
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); outB, _ = io.ReadAll(outR) }()
+	go func() { defer wg.Done(); errB, _ = io.ReadAll(errR) }()
+	answer, _ := io.ReadAll(conn)
+	wg.Wait()
+	outR.Close()
+	errR.Close()
+	if len(answer) == 0 {
+		return 0, -1, string(outB), string(errB)
+	}
+	if answer[0] == daemon.Running && len(answer) == 6 && answer[1] == daemon.Exited {
+		return daemon.Running, daemon.Code(answer[2:]), string(outB), string(errB)
+	}
+	return answer[0], -1, string(outB), string(errB)
+}
+
+func TestDaemon_InProcess_ConcurrentRequestsEachWithTheirOwnEnvironmentAndFolder(t *testing.T) {
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	one, two := t.TempDir(), t.TempDir()
+	for _, dir := range []string{one, two} {
+		if reply, code, out, errs := request(t, socket, &daemon.Request{Args: []string{"version"}, Dir: dir}, ""); reply != daemon.Running || code != 0 {
+			t.Fatalf("version: %c %d %s %s", reply, code, out, errs)
+		}
+		// The ledgers are made by the engine in process: actor create is
+		// not one of the daemon's commands.
+		var sink bytes.Buffer
+		a := &app{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &sink, stderr: &sink, getenv: func(string) string { return "" }, cwd: dir}
+		if code := a.run([]string{"actor", "create", "alice", "--kind", "human", "--no-token"}); code != 0 {
+			t.Fatalf("actor create: %s", sink.String())
+		}
+		b := &app{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &sink, stderr: &sink, getenv: func(string) string { return "" }, cwd: dir}
+		if code := b.run([]string{"actor", "create", "bob", "--kind", "agent", "--no-token", "--as", "alice"}); code != 0 {
+			t.Fatalf("actor create bob: %s", sink.String())
+		}
+	}
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan string, 2*n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dir, actor, kind := one, "alice", "human"
+			if i%2 == 1 {
+				dir, actor, kind = two, "bob", "agent"
+			}
+			env := []string{"FAIRWAY_ACTOR=" + actor, "HOME=/nowhere"}
+			if reply, code, out, stderr := request(t, socket, &daemon.Request{Args: []string{"actor", "whoami"}, Env: env, Dir: dir}, ""); code != 0 || out != actor+" ("+kind+")\n" {
+				errs <- fmt.Sprintf("whoami as %s: %c %d %q %q", actor, reply, code, out, stderr)
+			}
+			key := fmt.Sprintf("P-%d", i)
+			if reply, code, out, stderr := request(t, socket, &daemon.Request{Args: []string{"task", "create", key, "--title", "in process", "--dir", ".fairway"}, Env: env, Dir: dir}, ""); code != 0 {
+				errs <- fmt.Sprintf("task create %s: %c %d %q %q", key, reply, code, out, stderr)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	for _, c := range []struct {
+		dir       string
+		has, hasn string
+	}{{one, "P-0 ", "P-1 "}, {two, "P-1 ", "P-0 "}} {
+		_, code, out, stderr := request(t, socket, &daemon.Request{Args: []string{"task", "list"}, Dir: c.dir}, "")
+		if code != 0 || !strings.Contains(out, c.has) || strings.Contains(out, c.hasn) || strings.Count(out, "P-") != n/2 {
+			t.Errorf("task list in %s: %d %q %q", c.dir, code, out, stderr)
+		}
+	}
+}
+
+func TestDaemon_InProcess_DeclinesAndRefusesBadRequests(t *testing.T) {
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	if reply, _, _, _ := request(t, socket, &daemon.Request{Args: []string{"run", "T-1", "--", "true"}, Dir: "/"}, ""); reply != daemon.Declined {
+		t.Errorf("run: reply %q, want declined", reply)
+	}
+	if reply, _, _, _ := request(t, socket, &daemon.Request{Args: []string{"version"}, Dir: "relative"}, ""); reply != daemon.Declined {
+		t.Errorf("a relative folder: reply %q, want declined", reply)
+	}
+	// Standard input reaches the command.
+	reply, code, _, stderr := request(t, socket, &daemon.Request{Args: []string{"hook", "claude"}, Dir: "/"}, "not json")
+	if reply != daemon.Running || code != 1 || !strings.Contains(stderr, "invalid character 'o'") {
+		t.Errorf("hook claude with bad JSON: %q %d %q", reply, code, stderr)
+	}
+	// Garbage and a request without its streams are dropped unanswered.
+	for _, raw := range [][]byte{[]byte("GET / HTTP/1.1\r\n\r\n"), (&daemon.Request{Args: []string{"version"}, Dir: "/"}).Encode()} {
+		fd, _ := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		conn := os.NewFile(uintptr(fd), "conn")
+		if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
+			t.Fatal(err)
+		}
+		conn.Write(raw)
+		answer, _ := io.ReadAll(conn)
+		conn.Close()
+		if len(answer) != 0 {
+			t.Errorf("%q was answered %q", raw, answer)
+		}
+	}
+}
+
+func TestDaemon_InProcess_ExitsWhenIdleAndRemovesItsSocket(t *testing.T) {
+	socket, stop := startDaemonInProcess(t, 200*time.Millisecond)
+	for i := 0; i < 500; i++ {
+		if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) {
+			stop()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the socket is still there long after the idle time")
 }
