@@ -538,3 +538,48 @@ func TestFront_DaemonClearsTheFilesOfExitedDaemons(t *testing.T) {
 		t.Fatalf("the socket's mode: %v %v, want 0600", fi.Mode(), err)
 	}
 }
+
+func TestFront_ImportsOnlyWhatAHelloWorldPaysFor(t *testing.T) {
+	list := func(pkgs ...string) []string {
+		out, err := exec.Command("go", append([]string{"list", "-deps"}, pkgs...)...).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %v: %v", pkgs, err)
+		}
+		return strings.Fields(string(out))
+	}
+	hello := list("fmt", "os") // what `fmt.Println("hello")` links
+	extra := []string{"context", "os/signal", "fairway/internal/daemon", "fairway/cmd/fairway"}
+	for _, dep := range list("fairway/cmd/fairway") {
+		if slices.Contains(hello, dep) || slices.Contains(extra, dep) {
+			continue
+		}
+		t.Errorf("the front links %s, which a hello-world does not", dep)
+	}
+	for _, dep := range list("fairway/cmd/fairway") {
+		switch dep {
+		case "fmt", "net", "flag", "encoding/json", "reflect":
+			t.Errorf("the front links %s", dep)
+		}
+	}
+}
+
+func TestFront_BadDaemonSettingsAreRefused(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	for _, c := range []struct {
+		env  string
+		want string
+	}{
+		{"FAIRWAY_DAEMON=yes", "fairway: $FAIRWAY_DAEMON is \"yes\": want on (the default), off or require\n"},
+		{"FAIRWAY_DAEMON_IDLE=5", "fairway: $FAIRWAY_DAEMON_IDLE is \"5\": want a positive duration such as 30s or 10m\n"},
+		{"FAIRWAY_DAEMON_IDLE=-1m", "fairway: $FAIRWAY_DAEMON_IDLE is \"-1m\": want a positive duration such as 30s or 10m\n"},
+	} {
+		r := w.run(dir, "", []string{c.env}, "version")
+		if r.code != 2 || r.stderr != c.want || r.stdout != "" {
+			t.Errorf("%s: %+v", c.env, r)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(w.runtime, "fairway")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("bad settings made the socket folder: %v", err)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"fairway/internal/daemon"
 )
@@ -36,7 +37,20 @@ func main() {
 		os.Stderr.WriteString("fairway: " + err.Error() + "\n")
 		os.Exit(1)
 	}
-	if mode := os.Getenv("FAIRWAY_DAEMON"); mode != "off" && daemon.MayServe(args) {
+	mode := os.Getenv("FAIRWAY_DAEMON")
+	if mode != "" && mode != "on" && mode != "off" && mode != "require" {
+		os.Stderr.WriteString("fairway: $FAIRWAY_DAEMON is \"" + mode + "\": want on (the default), off or require\n")
+		os.Exit(2)
+	}
+	if idle := os.Getenv("FAIRWAY_DAEMON_IDLE"); idle != "" && mode != "off" {
+		// Checked here: a daemon that refuses it would be started again
+		// on every command, in vain.
+		if d, err := time.ParseDuration(idle); err != nil || d <= 0 {
+			os.Stderr.WriteString("fairway: $FAIRWAY_DAEMON_IDLE is \"" + idle + "\": want a positive duration such as 30s or 10m\n")
+			os.Exit(2)
+		}
+	}
+	if mode != "off" && daemon.MayServe(args) {
 		code, served, why := viaDaemon(engine, args)
 		if served {
 			os.Exit(code)
