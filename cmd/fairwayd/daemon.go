@@ -139,7 +139,7 @@ func runDaemon(a *app, socket string, idle time.Duration) error {
 			case <-a.ctx.Done():
 			case <-tick.C:
 				d.stores.sweep(storeUnused)
-				if !d.idleFor(idle) {
+				if !d.idleFor() {
 					continue
 				}
 			}
@@ -188,10 +188,11 @@ func (d *daemonServer) end() {
 	d.mu.Unlock()
 }
 
-func (d *daemonServer) idleFor(idle time.Duration) bool {
+// idleFor reports whether no request ran for the daemon's idle time.
+func (d *daemonServer) idleFor() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.active == 0 && time.Since(d.last) >= idle
+	return d.active == 0 && time.Since(d.last) >= d.idle
 }
 
 func (d *daemonServer) logf(format string, args ...any) {
@@ -202,8 +203,11 @@ func (d *daemonServer) logf(format string, args ...any) {
 // environment) is ever logged: the environment carries tokens.
 func (d *daemonServer) serve(conn *net.UnixConn) {
 	defer conn.Close()
-	if uid, err := peerUID(conn); err != nil || uid != os.Getuid() {
-		d.logf("refused a connection: peer uid %d (%v), not this user", uid, err)
+	if uid, err := peerUID(conn); err != nil {
+		d.logf("refused a connection: its user is unknown: %v", err)
+		return
+	} else if uid != os.Getuid() {
+		d.logf("refused a connection from uid %d: the daemon serves uid %d only", uid, os.Getuid())
 		return
 	}
 	conn.SetReadDeadline(time.Now().Add(requestArrival))

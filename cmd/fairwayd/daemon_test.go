@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -326,4 +327,68 @@ func TestDaemon_InProcess_ExitsWhenIdleAndRemovesItsSocket(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("the socket is still there long after the idle time")
+}
+
+// daemonClientEnv makes the test binary a client that sends `version` to
+// the daemon at that socket, with its own streams, and prints the answer
+// in hex on stderr.
+const daemonClientEnv = "FAIRWAY_TEST_DAEMON_CLIENT"
+
+func daemonClient(socket string) int {
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
+		fmt.Fprintln(os.Stderr, "connect:", err)
+		return 1
+	}
+	b := (&daemon.Request{Args: []string{"version"}, Dir: "/"}).Encode()
+	if err := syscall.Sendmsg(fd, b[:daemon.HeaderSize], syscall.UnixRights(0, 1, 2), nil, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "answer:") // closed on us before the request was out: no answer
+		return 0
+	}
+	conn := os.NewFile(uintptr(fd), "conn")
+	conn.Write(b[daemon.HeaderSize:])
+	answer, _ := io.ReadAll(conn)
+	fmt.Fprintf(os.Stderr, "answer:%x\n", answer)
+	return 0
+}
+
+func TestDaemon_InProcess_RefusesAnotherUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to connect as another user")
+	}
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	// Open the way for another user, as a careless folder would: the
+	// peer's uid is what still stops it.
+	os.Chmod(filepath.Dir(socket), 0o711)
+	os.Chmod(socket, 0o666)
+	exe := filepath.Join(filepath.Dir(socket), "client")
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(cred *syscall.Credential) string {
+		cmd := exec.Command(exe)
+		cmd.Env = []string{daemonClientEnv + "=" + socket}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("client: %v\n%s", err, errb.String())
+		}
+		return strings.TrimSpace(errb.String())
+	}
+	// The same user is served: Running, then Exited with 0.
+	if got := run(nil); got != "answer:52"+"58"+"00000000" {
+		t.Fatalf("the daemon's own user: %s", got)
+	}
+	if got := run(&syscall.Credential{Uid: 65534, Gid: 65534}); got != "answer:" {
+		t.Fatalf("another user: %s, want no answer", got)
+	}
 }
