@@ -51,13 +51,18 @@ func benchStartCost(exe, work string, runs int, progress func(string, ...any)) (
 		rows = append(rows, benchRow{Name: "CLI start cost through the fairway front", Unit: "skipped", Goal: "<= 2x hello-world",
 			Note: "no fairway front beside this engine (" + front + "): build both with `go build -o bin/ ./cmd/...` and run bin/fairway bench"})
 	} else {
-		// The daemon's socket folder is the bench's own (a short path: a
-		// socket's holds 107 bytes), so it measures the daemon it started.
-		runtime, err := os.MkdirTemp("", "fwb-")
-		if err != nil {
+		// The daemon's socket folder is the bench's own, so it measures the
+		// daemon it started: in the work folder, or a short temporary one
+		// when a socket's path there would not fit its 107 bytes.
+		runtime := filepath.Join(work, "run")
+		if len(runtime)+len("/fairway/fairwayd-0123456789abcdef.sock") > 107 {
+			if runtime, err = os.MkdirTemp("", "fwb-"); err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(runtime)
+		} else if err := os.Mkdir(runtime, 0o700); err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(runtime)
 		env = withEnv(os.Environ(), "XDG_RUNTIME_DIR="+runtime, "FAIRWAY_DAEMON_IDLE=10m", "FAIRWAY_DAEMON=require")
 		pid, err := startBenchDaemon(front, env, runtime)
 		if pid > 0 {
