@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -203,7 +204,8 @@ func (d *daemonServer) logf(format string, args ...any) {
 // environment) is ever logged: the environment carries tokens.
 func (d *daemonServer) serve(conn *net.UnixConn) {
 	defer conn.Close()
-	if uid, err := peerUID(conn); err != nil {
+	uid, pid, err := peerCred(conn)
+	if err != nil {
 		d.logf("refused a connection: its user is unknown: %v", err)
 		return
 	} else if uid != os.Getuid() {
@@ -223,7 +225,7 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	}()
 	conn.SetReadDeadline(time.Time{})
 	getenv := envLookup(req.Env)
-	if !servable(req, getenv) {
+	if !servable(req, getenv) || !sameFileView(pid) {
 		conn.Write([]byte{daemon.Declined})
 		return
 	}
@@ -341,23 +343,42 @@ func envLookup(env []string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-// peerUID is the user id of the process at the other end (SO_PEERCRED).
-func peerUID(conn *net.UnixConn) (int, error) {
+// sameFileView reports whether the process pid sees the file system as
+// the daemon does: the same mount namespace and root. A caller in a
+// container or chroot that shares the socket folder would otherwise have
+// its paths resolved in the daemon's view; it is declined, and runs the
+// engine itself.
+func sameFileView(pid int) bool {
+	for _, link := range []string{"ns/mnt", "root"} {
+		mine, err := os.Readlink("/proc/self/" + link)
+		if err != nil {
+			return false
+		}
+		theirs, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/" + link)
+		if err != nil || theirs != mine {
+			return false
+		}
+	}
+	return true
+}
+
+// peerCred is the user id and process id at the other end (SO_PEERCRED).
+func peerCred(conn *net.UnixConn) (uid, pid int, err error) {
 	raw, err := conn.SyscallConn()
 	if err != nil {
-		return -1, err
+		return -1, -1, err
 	}
 	var cred *syscall.Ucred
 	var credErr error
 	if err := raw.Control(func(fd uintptr) {
 		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
 	}); err != nil {
-		return -1, err
+		return -1, -1, err
 	}
 	if credErr != nil {
-		return -1, credErr
+		return -1, -1, credErr
 	}
-	return int(cred.Uid), nil
+	return int(cred.Uid), int(cred.Pid), nil
 }
 
 // readRequest reads the request and the three streams sent with its

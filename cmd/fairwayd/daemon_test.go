@@ -356,7 +356,7 @@ func daemonClient(socket string) int {
 	return 0
 }
 
-func TestDaemon_InProcess_RefusesAnotherUser(t *testing.T) {
+func TestDaemon_InProcess_RefusesAnotherUserAndAnotherFileView(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to connect as another user")
 	}
@@ -373,10 +373,10 @@ func TestDaemon_InProcess_RefusesAnotherUser(t *testing.T) {
 	if err := os.WriteFile(exe, self, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	run := func(cred *syscall.Credential) string {
+	run := func(attr *syscall.SysProcAttr) string {
 		cmd := exec.Command(exe)
 		cmd.Env = []string{daemonClientEnv + "=" + socket}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		cmd.SysProcAttr = attr
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		if err := cmd.Run(); err != nil {
@@ -385,10 +385,15 @@ func TestDaemon_InProcess_RefusesAnotherUser(t *testing.T) {
 		return strings.TrimSpace(errb.String())
 	}
 	// The same user is served: Running, then Exited with 0.
-	if got := run(nil); got != "answer:52"+"58"+"00000000" {
+	if got := run(nil); got != "answer:52"+"58"+"00000000" { // Running, Exited 0
 		t.Fatalf("the daemon's own user: %s", got)
 	}
-	if got := run(&syscall.Credential{Uid: 65534, Gid: 65534}); got != "answer:" {
+	if got := run(&syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}); got != "answer:" {
 		t.Fatalf("another user: %s, want no answer", got)
+	}
+	// The same user in a mount namespace of its own (a container sharing
+	// the folder) sees other files under the same paths: declined.
+	if got := run(&syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}); got != "answer:44" {
+		t.Fatalf("the same user in another mount namespace: %s, want declined (44)", got)
 	}
 }
