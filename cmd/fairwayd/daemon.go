@@ -225,7 +225,7 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	}()
 	conn.SetReadDeadline(time.Time{})
 	getenv := envLookup(req.Env)
-	if !servable(req, getenv) || !sameFileView(pid) {
+	if !servable(req, getenv) || !sameFileView(pid) || !sameUmask(pid) {
 		conn.Write([]byte{daemon.Declined})
 		return
 	}
@@ -360,6 +360,28 @@ func sameFileView(pid int) bool {
 		}
 	}
 	return true
+}
+
+// sameUmask reports whether the process pid has the daemon's umask, which
+// is the process's own: files a command creates get the caller's modes
+// only then.
+func sameUmask(pid int) bool {
+	mine, theirs := umaskOf("self"), umaskOf(strconv.Itoa(pid))
+	return mine != "" && mine == theirs
+}
+
+// umaskOf reads the Umask line of /proc/PID/status, or "".
+func umaskOf(pid string) string {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
 
 // peerCred is the user id and process id at the other end (SO_PEERCRED).

@@ -397,3 +397,29 @@ func TestDaemon_InProcess_RefusesAnotherUserAndAnotherFileView(t *testing.T) {
 		t.Fatalf("the same user in another mount namespace: %s, want declined (44)", got)
 	}
 }
+
+func TestDaemon_InProcess_DeclinesACallerWithAnotherUmask(t *testing.T) {
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	run := func(umask string) string {
+		// sh sets the umask, then becomes the client.
+		cmd := exec.Command("sh", "-c", "umask "+umask+" && exec \"$0\"", os.Args[0])
+		cmd.Env = []string{daemonClientEnv + "=" + socket}
+		var errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("client: %v\n%s", err, errb.String())
+		}
+		return strings.TrimSpace(errb.String())
+	}
+	mine := umaskOf("self")
+	if got := run(mine); got != "answer:52"+"58"+"00000000" {
+		t.Fatalf("umask %s, the daemon's: %s", mine, got)
+	}
+	other := "0077"
+	if mine == other {
+		other = "0022"
+	}
+	if got := run(other); got != "answer:44" {
+		t.Fatalf("umask %s against the daemon's %s: %s, want declined (44)", other, mine, got)
+	}
+}
