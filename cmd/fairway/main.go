@@ -21,6 +21,7 @@ package main
 import (
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -39,14 +40,14 @@ func main() {
 	}
 	mode := os.Getenv("FAIRWAY_DAEMON")
 	if mode != "" && mode != "on" && mode != "off" && mode != "require" {
-		os.Stderr.WriteString("fairway: $FAIRWAY_DAEMON is \"" + mode + "\": want on (the default), off or require\n")
+		os.Stderr.WriteString("fairway: $FAIRWAY_DAEMON is " + strconv.Quote(mode) + ": want on (the default), off or require\n")
 		os.Exit(2)
 	}
 	if idle := os.Getenv("FAIRWAY_DAEMON_IDLE"); idle != "" && mode != "off" {
 		// Checked here: a daemon that refuses it would be started again
 		// on every command, in vain.
 		if d, err := time.ParseDuration(idle); err != nil || d <= 0 {
-			os.Stderr.WriteString("fairway: $FAIRWAY_DAEMON_IDLE is \"" + idle + "\": want a positive duration such as 30s or 10m\n")
+			os.Stderr.WriteString("fairway: $FAIRWAY_DAEMON_IDLE is " + strconv.Quote(idle) + ": want a positive duration such as 30s or 10m\n")
 			os.Exit(2)
 		}
 	}
@@ -69,7 +70,7 @@ func main() {
 // $PATH.
 func findEngine() (string, error) {
 	self, err := os.Executable()
-	beside := "(this program's location is unknown: " + errText(err) + ")"
+	beside := "its own location is unknown: " + errText(err)
 	if err == nil {
 		beside = dirOf(self) + "/" + engineName
 		if isExecutable(beside) {
