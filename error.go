@@ -6,7 +6,7 @@ import (
 )
 
 // Error codes. Each maps to one CLI exit code and one HTTP status, and only
-// the adapters (cmd/fairway, http) know those mappings.
+// the adapters (cmd/fairwayd, http) know those mappings.
 const (
 	EINVALID      = "invalid"
 	ENOTFOUND     = "not_found"

@@ -47,13 +47,15 @@ type Cost struct {
 
 // ProcessCosts runs each command n times, taking turns so that a busy
 // moment of the machine falls on all of them alike, and returns each
-// one's median wall and CPU time.
-func ProcessCosts(n int, cmds [][]string) ([]Cost, error) {
+// one's median wall and CPU time. env, when not nil, is every command's
+// environment; nil inherits this process's.
+func ProcessCosts(n int, cmds [][]string, env []string) ([]Cost, error) {
 	walls := make([][]time.Duration, len(cmds))
 	cpus := make([][]time.Duration, len(cmds))
 	for range n {
 		for i, c := range cmds {
 			cmd := exec.Command(c[0], c[1:]...)
+			cmd.Env = env
 			start := time.Now()
 			if out, err := cmd.CombinedOutput(); err != nil {
 				return nil, fmt.Errorf("%v: %v: %s", c, err, out)

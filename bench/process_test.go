@@ -13,14 +13,14 @@ func TestProcessCosts_OneCostPerCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	costs, err := ProcessCosts(3, [][]string{{hello}, {"true"}})
+	costs, err := ProcessCosts(3, [][]string{{hello}, {"true"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(costs) != 2 || costs[0].Wall <= 0 || costs[1].Wall <= 0 {
 		t.Fatalf("costs: %+v", costs)
 	}
-	if _, err := ProcessCosts(1, [][]string{{"false"}}); err == nil {
+	if _, err := ProcessCosts(1, [][]string{{"false"}}, nil); err == nil {
 		t.Fatal("a failing command gave no error")
 	}
 }

@@ -68,7 +68,8 @@ func fairwayWord(argv []string) string {
 	self, _ := os.Executable()
 	for _, arg := range argv {
 		for _, w := range strings.FieldsFunc(arg, func(r rune) bool { return strings.ContainsRune(" \t\n;&|()`$<>'\"", r) }) {
-			if filepath.Base(w) == "fairway" || (self != "" && w == self) {
+			// fairwayd is the engine the fairway front hands commands to.
+			if base := filepath.Base(w); base == "fairway" || base == "fairwayd" || (self != "" && w == self) {
 				return w
 			}
 		}

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	fairwayBin = filepath.Join(dir, "fairway")
-	if out, err := exec.Command("go", "build", "-o", fairwayBin, "fairway/cmd/fairway").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", fairwayBin, "fairway/cmd/fairwayd").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building fairway: %v\n%s", err, out)
 		os.Exit(1)
 	}

@@ -1,17 +1,248 @@
-// Command fairway is the one binary of Fairway: the CLI for humans and
-// agents, the API server, and the benchmarks.
+// Command fairway is the command line of Fairway, for humans and agents.
+// It is a small front for the engine, fairwayd (cmd/fairwayd), which
+// holds the whole CLI, the API server and the benchmarks.
+//
+// A Go binary that links a store, an expression engine and an HTTP server
+// pays for their package initialisation before main runs, on every
+// command. So the front links almost nothing and hands each command on:
+// quick commands (internal/daemon's list) to a resident `fairwayd daemon`
+// that already paid that start, over a unix socket that carries the
+// arguments, the environment, the working folder and the standard
+// streams themselves; every other command, or any command when no daemon
+// answers, to the engine by exec, in this same process. A miss starts the
+// daemon for the next command without waiting for it.
+//
+// FAIRWAY_DAEMON=off sends every command by exec and starts no daemon;
+// FAIRWAY_DAEMON=require makes a command the daemon may run an error
+// (exit 1, saying why) when the daemon does not run it, instead of an
+// exec: for tests and for finding out why a command is slow.
 package main
 
 import (
-	"context"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
+	"time"
+
+	"fairway/internal/daemon"
 )
 
+// engineName is the engine's file name, next to this program or on $PATH.
+const engineName = "fairwayd"
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	a := &app{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
-	os.Exit(a.run(os.Args[1:]))
+	args := os.Args[1:]
+	engine, err := findEngine()
+	if err != nil {
+		os.Stderr.WriteString("fairway: " + err.Error() + "\n")
+		os.Exit(1)
+	}
+	mode := os.Getenv("FAIRWAY_DAEMON")
+	if mode != "" && mode != "on" && mode != "off" && mode != "require" {
+		os.Stderr.WriteString("fairway: $FAIRWAY_DAEMON is " + strconv.Quote(mode) + ": want on (the default), off or require\n")
+		os.Exit(2)
+	}
+	if idle := os.Getenv("FAIRWAY_DAEMON_IDLE"); idle != "" && mode != "off" {
+		// Checked here: a daemon that refuses it would be started again
+		// on every command, in vain.
+		if d, err := time.ParseDuration(idle); err != nil || d <= 0 {
+			os.Stderr.WriteString("fairway: $FAIRWAY_DAEMON_IDLE is " + strconv.Quote(idle) + ": want a positive duration such as 30s or 10m\n")
+			os.Exit(2)
+		}
+	}
+	if mode != "off" && daemon.MayServe(args) {
+		code, served, why := viaDaemon(engine, args)
+		if served {
+			os.Exit(code)
+		}
+		if mode == "require" {
+			os.Stderr.WriteString("fairway: FAIRWAY_DAEMON=require and the daemon did not run this command: " + why + "\n")
+			os.Exit(1)
+		}
+	}
+	err = syscall.Exec(engine, append([]string{engine}, args...), os.Environ())
+	os.Stderr.WriteString("fairway: cannot run the engine " + engine + ": " + err.Error() + "\n")
+	os.Exit(1)
+}
+
+// findEngine returns fairwayd next to this program, else the first on
+// $PATH.
+func findEngine() (string, error) {
+	self, err := os.Executable()
+	beside := "its own location is unknown: " + errText(err)
+	if err == nil {
+		beside = dirOf(self) + "/" + engineName
+		if isExecutable(beside) {
+			return beside, nil
+		}
+	}
+	path := os.Getenv("PATH")
+	for start := 0; start <= len(path); {
+		end := start
+		for end < len(path) && path[end] != ':' {
+			end++
+		}
+		if dir := path[start:end]; dir != "" && dir[0] == '/' {
+			if candidate := dir + "/" + engineName; isExecutable(candidate) {
+				return candidate, nil
+			}
+		}
+		start = end + 1
+	}
+	return "", errorString("the engine " + engineName + " is neither next to this program (" + beside + ") nor on $PATH; " +
+		"build both from the source tree with `go build -o bin/ ./cmd/...` and run bin/fairway")
+}
+
+func dirOf(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '/' {
+			if i == 0 {
+				return "/"
+			}
+			return path[:i]
+		}
+	}
+	return "."
+}
+
+func isExecutable(path string) bool {
+	var st syscall.Stat_t
+	return syscall.Stat(path, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Mode&0o111 != 0
+}
+
+// viaDaemon runs the command in the daemon and returns its exit code, or
+// served false, and why, when the command must go by exec: no daemon (one
+// is started for next time), an unusable socket folder, or the daemon
+// declined. Nothing has run when served is false.
+func viaDaemon(engine string, args []string) (code int, served bool, why string) {
+	dir, err := daemon.Dir()
+	if err != nil {
+		return 0, false, "the socket folder is refused: " + err.Error()
+	}
+	key, err := daemon.Key(engine)
+	if err != nil {
+		return 0, false, "cannot read the engine: " + err.Error()
+	}
+	socket := daemon.Socket(dir, key)
+	if len(socket) > daemon.MaxSocketPath {
+		return 0, false, "the socket path " + socket + " is too long for a unix socket"
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return 0, false, "no working folder: " + err.Error()
+	}
+	fd, err := dial(socket)
+	if err != nil {
+		startDaemon(engine, dir, key, socket)
+		return 0, false, "no daemon answered at " + socket + " (" + err.Error() + "); one is starting"
+	}
+	defer syscall.Close(fd)
+	req := (&daemon.Request{Args: args, Env: os.Environ(), Dir: wd}).Encode()
+	// The streams go with the first bytes; the rest follows as written.
+	n, err := syscall.SendmsgN(fd, req[:daemon.HeaderSize], syscall.UnixRights(0, 1, 2), nil, 0)
+	if err != nil || n != daemon.HeaderSize || writeAll(fd, req[daemon.HeaderSize:]) != nil {
+		return 0, false, "the daemon did not take the request"
+	}
+	// Declined, or gone before it began: it runs here.
+	var reply [1]byte
+	if err := readFull(fd, reply[:]); err != nil {
+		return 0, false, "the daemon closed the connection before running it"
+	}
+	if reply[0] != daemon.Running {
+		return 0, false, "the daemon declined it (not one of its commands, or it needs a server or a store other than a local folder)"
+	}
+	// From here the command runs in the daemon: a signal cancels it there,
+	// as Ctrl-C cancels a command run directly; a second one gives up.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		syscall.Write(fd, []byte{daemon.Cancel})
+		<-sigs
+		os.Stderr.WriteString("fairway: interrupted again; not waiting for the daemon to stop the command\n")
+		os.Exit(130)
+	}()
+	var exit [5]byte
+	if readFull(fd, exit[:]) != nil || exit[0] != daemon.Exited {
+		os.Stderr.WriteString("fairway: the connection to the fairwayd daemon dropped before the command finished; " +
+			"what it did is unknown (FAIRWAY_DAEMON=off runs commands without the daemon)\n")
+		return 1, true, ""
+	}
+	return daemon.Code(exit[1:]), true, ""
+}
+
+func dial(socket string) (int, error) {
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
+		syscall.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// startDaemon starts `fairwayd daemon` detached (its own session, its
+// output to a log beside the socket) and does not wait for it. It
+// inherits no environment but the temporary folder and its idle time:
+// every request brings its own.
+func startDaemon(engine, dir, key, socket string) {
+	null, err := syscall.Open("/dev/null", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer syscall.Close(null)
+	log, err := syscall.Open(daemon.Log(dir, key), syscall.O_WRONLY|syscall.O_CREAT|syscall.O_APPEND|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return
+	}
+	defer syscall.Close(log)
+	var env []string
+	for _, name := range []string{"TMPDIR", "FAIRWAY_DAEMON_IDLE"} {
+		if v, ok := syscall.Getenv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	syscall.ForkExec(engine, []string{engine, "daemon", "--socket", socket}, &syscall.ProcAttr{
+		Dir: "/", Env: env, Files: []uintptr{uintptr(null), uintptr(log), uintptr(log)},
+		Sys: &syscall.SysProcAttr{Setsid: true},
+	})
+}
+
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := syscall.Write(fd, b)
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func readFull(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := syscall.Read(fd, b)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errorString("connection closed")
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

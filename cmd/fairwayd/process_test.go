@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
+	if socket := os.Getenv(daemonClientEnv); socket != "" {
+		os.Exit(daemonClient(socket))
+	}
 	code := m.Run()
 	blobtest.StopS3()
 	os.Exit(code)

@@ -45,7 +45,7 @@ fairway bench --portal          # the portal's pages at 100,000 tasks and a stat
 			fs.StringVar(&o.ingestChild, "ingest-child", "", "internal: ingest into this folder and exit (used to measure peak memory)")
 			fs.BoolVar(&o.tlog, "tlog", false, "measure only the transparency log: durable appends with and without the Merkle tree, proof size and time in a large tree, checkpoint verification")
 			o.tlogEvents = optInt(fs, "tlog-events", 10_000_000, "with --tlog: events in the in-memory tree the proofs are measured in (default 10 million; 1 million with --quick)")
-			fs.StringVar(&o.only, "only", "", "run only these measurements, comma-separated: plan (next's fallback plan), sessions (heartbeats and their CPU, reconcile), suite (the check harness), writes (durable API writes against no-op requests, rate and CPU, and ledger writes' CPU; three rounds)")
+			fs.StringVar(&o.only, "only", "", "run only these measurements, comma-separated: plan (next's fallback plan), start (the CLI's start cost: the front through a warm daemon and the engine directly, against a hello-world), sessions (heartbeats and their CPU, reconcile), suite (the check harness), writes (durable API writes against no-op requests, rate and CPU, and ledger writes' CPU; three rounds)")
 			fs.StringVar(&o.s3, "s3", "", "also time one evidence upload of --ingest-mib to this bucket `URL` (s3://BUCKET/PREFIX?endpoint=HOST:PORT) against minio-go's own PutObject")
 			fs.BoolVar(&o.s3Only, "s3-only", false, "run only the --s3 measurement")
 			o.s3Runs = optInt(fs, "s3-runs", 3, "how many times each --s3 upload runs (medians are reported)")
@@ -727,6 +727,20 @@ func benchOnly(a *app, progress func(string, ...any), o benchOptions, work strin
 			rows = append(rows, r...)
 		case "writes":
 			r, err := benchWrites(a, progress, work, o.quick)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, r...)
+		case "start":
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			runs := 40
+			if o.quick {
+				runs = 10
+			}
+			r, err := benchStartCost(exe, work, runs, progress)
 			if err != nil {
 				return err
 			}

@@ -72,7 +72,7 @@ kubectl get pods -A | fairway evidence add --task OPS-FIX-001 --kind log -`,
 				}
 				// Where the files were recorded from: the source tree and the
 				// machine, as for `fairway run`.
-				dir, _ := os.Getwd()
+				dir, _ := a.workDir()
 				source, env := runner.SourceState(dir), runner.Environment(nil, nil)
 				var recorded []*fairway.Evidence
 				for i, f := range files {

@@ -196,7 +196,7 @@ func sessionStart(a *app, argv []string, o startOptions) error {
 	if _, err := svc.GetTask(ctx, o.task); err != nil {
 		return err
 	}
-	dir, err := os.Getwd()
+	dir, err := a.workDir()
 	if err != nil {
 		return err
 	}
@@ -276,7 +276,7 @@ func (a *app) childEnv() ([]string, error) {
 	if a.remote() {
 		return append(env, "FAIRWAY_SERVER="+firstNonEmpty(a.server, a.getenv("FAIRWAY_SERVER"))), nil
 	}
-	dir, err := filepath.Abs(a.storeDir())
+	dir, err := filepath.Abs(a.abs(a.storeDir()))
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,7 @@ fairway portal login-link --as omar --url https://fairway.example --ttl 5m --ses
 				if err != nil {
 					return err
 				}
-				dir, _ := os.Getwd()
+				dir, _ := a.workDir()
 				progress := a.stderr
 				if a.json {
 					progress = io.Discard

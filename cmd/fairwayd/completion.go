@@ -55,6 +55,9 @@ func buildCompletionTree() *completionTree {
 	t.paths = append(t.paths, "")
 	t.words[""] = nil
 	for _, c := range commands {
+		if c.hidden {
+			continue
+		}
 		parts := strings.Fields(c.name)
 		add("", parts[0])
 		if len(parts) == 2 {
@@ -77,6 +80,9 @@ func (t *completionTree) allPaths() []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, c := range commands {
+		if c.hidden {
+			continue
+		}
 		parts := strings.Fields(c.name)
 		for _, p := range []string{parts[0], c.name} {
 			if !seen[p] {

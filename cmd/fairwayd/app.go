@@ -79,8 +79,14 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// cwd, when set, is the caller's working folder: a daemon serves
+	// callers in many folders from its own, so relative paths resolve
+	// against this, never the process's working folder.
+	cwd string
 	// now, when set, is the ledger clock for local mode (tests).
 	now func() time.Time
+	// stores, in a daemon, keeps local stores open between requests.
+	stores *storeCache
 
 	// Global options, accepted by every command.
 	json   bool
@@ -119,6 +125,9 @@ type command struct {
 	// more, when set, prints help computed at run time after the flags
 	// (the evidence kinds of the policy in force, say).
 	more func(a *app, w io.Writer)
+	// hidden keeps an internal command (the daemon) out of the overview
+	// and completion.
+	hidden bool
 }
 
 // runFunc is a command's body: pos holds the positional arguments.
@@ -186,20 +195,12 @@ func (a *app) dispatch(args []string) error {
 		}
 		return errHelp
 	}
-	var best *command
-	for _, c := range commands {
-		parts := strings.Fields(c.name)
-		if len(parts) <= len(args) && strings.Join(args[:len(parts)], " ") == c.name {
-			if best == nil || len(parts) > len(strings.Fields(best.name)) {
-				best = c
-			}
-		}
-	}
+	best := findCommand(args)
 	if best == nil {
 		// A group name alone ("fairway task") lists its commands.
 		var group []*command
 		for _, c := range commands {
-			if strings.HasPrefix(c.name, args[0]+" ") {
+			if strings.HasPrefix(c.name, args[0]+" ") && !c.hidden {
 				group = append(group, c)
 			}
 		}
@@ -227,6 +228,21 @@ func (a *app) dispatch(args []string) error {
 		return usagef("%v (see 'fairway %s --help')", err, best.name)
 	}
 	return body(a, pos)
+}
+
+// findCommand returns the command with the longest name that prefixes
+// args, or nil.
+func findCommand(args []string) *command {
+	var best *command
+	for _, c := range commands {
+		parts := strings.Fields(c.name)
+		if len(parts) <= len(args) && strings.Join(args[:len(parts)], " ") == c.name {
+			if best == nil || len(parts) > len(strings.Fields(best.name)) {
+				best = c
+			}
+		}
+	}
+	return best
 }
 
 // flagSet defines the command's own flags and the global ones.
@@ -343,6 +359,9 @@ Commands:
 	sorted := slices.Clone(commands)
 	slices.SortStableFunc(sorted, func(a, b *command) int { return rank(a) - rank(b) })
 	for _, c := range sorted {
+		if c.hidden {
+			continue
+		}
 		fmt.Fprintf(w, "  %-22s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
@@ -413,7 +432,7 @@ func (a *app) storeDir() string {
 	if d := firstNonEmpty(a.dir, a.getenv("FAIRWAY_DIR")); d != "" {
 		return d
 	}
-	if wd, err := os.Getwd(); err == nil {
+	if wd, err := a.workDir(); err == nil {
 		for dir := wd; ; {
 			candidate := filepath.Join(dir, ".fairway")
 			if _, err := os.Stat(filepath.Join(candidate, "fairway.db")); err == nil {
@@ -433,6 +452,24 @@ func (a *app) storeDir() string {
 }
 
 func (a *app) storePath() string { return filepath.Join(a.storeDir(), "fairway.db") }
+
+// workDir is the caller's working folder.
+func (a *app) workDir() (string, error) {
+	if a.cwd != "" {
+		return a.cwd, nil
+	}
+	return os.Getwd()
+}
+
+// abs resolves a relative path against the caller's working folder where
+// that is not the process's own (a daemon request). Paths stay as the
+// user wrote them everywhere else, so messages show what they typed.
+func (a *app) abs(path string) string {
+	if a.cwd == "" || path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(a.cwd, path)
+}
 
 // storeLocation is --store, or $FAIRWAY_STORE, or the local SQLite file.
 func (a *app) storeLocation() (storeurl.Location, error) {
@@ -461,7 +498,7 @@ func (a *app) requireStore() error {
 	if err != nil || loc.Kind != storeurl.SQLite {
 		return err
 	}
-	if _, err := os.Stat(loc.Path); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(a.abs(loc.Path)); errors.Is(err, os.ErrNotExist) {
 		return fairway.Errorf(fairway.ENOTFOUND, "no Fairway store at %s (from --dir, $FAIRWAY_DIR, or the nearest .fairway folder); "+
 			"start one with `fairway actor create NAME --kind human`, load the demo with `fairway demo --load-only --dir DIR`, or point --dir at an existing store", filepath.Dir(loc.Path))
 	}
@@ -473,20 +510,36 @@ func (a *app) openLedger(opts sqlite.Options) (*ledger.Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := storeurl.Open(a.ctx, loc, storeurl.Options{SQLite: opts})
-	if err != nil {
-		return nil, err
+	var store fairway.Store
+	if loc.Kind == storeurl.SQLite {
+		loc.Path = a.abs(loc.Path)
 	}
-	a.closer = func() { store.Close() }
+	if a.stores != nil && loc.Kind == storeurl.SQLite && opts == (sqlite.Options{}) {
+		s, release, err := a.stores.acquire(loc.Path)
+		if err != nil {
+			return nil, err
+		}
+		store, a.closer = s, release
+	} else {
+		s, err := storeurl.Open(a.ctx, loc, storeurl.Options{SQLite: opts})
+		if err != nil {
+			return nil, err
+		}
+		store, a.closer = s, func() { s.Close() }
+	}
 	bloc, err := a.blobLocation()
 	if err != nil {
 		return nil, err
+	}
+	if bloc.Kind == storeurl.BlobFile {
+		bloc.Path = a.abs(bloc.Path)
 	}
 	blobs, err := storeurl.OpenBlobs(a.ctx, bloc)
 	if err != nil {
 		return nil, err
 	}
 	l := ledger.New(store, blobs)
+	l.Getenv = a.getenv // webhook secrets: the caller's environment, never a daemon's
 	if a.now != nil {
 		l.Now = a.now
 	}

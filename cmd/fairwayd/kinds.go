@@ -16,7 +16,7 @@ import (
 func (a *app) helpPolicy() (*policy.Policy, string) {
 	if !a.remote() {
 		if loc := firstNonEmpty(a.store, a.getenv("FAIRWAY_STORE")); loc == "" {
-			if _, err := os.Stat(a.storePath()); err != nil {
+			if _, err := os.Stat(a.abs(a.storePath())); err != nil {
 				return nil, "the defaults (no store found)"
 			}
 		}

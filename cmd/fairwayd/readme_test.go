@@ -17,8 +17,8 @@ import (
 // the code its comment names ("# exit N: ...").
 //
 // The rule for what is not run: lines that start a server (serve, demo
-// without --load-only) or run the Go toolchain (go test, go build, go run
-// ... bench); the shell's export sets the environment; echo TEXT > FILE
+// without --load-only) or a benchmark, or run the Go toolchain (go test,
+// go build); the shell's export sets the environment; echo TEXT > FILE
 // writes a file and echo TEXT | fairway ... feeds standard input. Any
 // other shell command fails the test, so the README stays runnable.
 func TestREADME_CommandsRunAsWritten(t *testing.T) {
@@ -162,10 +162,8 @@ var errUnclosed = usagef("unclosed quote")
 // fairwayArgs strips how the README invokes fairway.
 func fairwayArgs(words []string) ([]string, bool) {
 	switch {
-	case words[0] == "./fairway" || words[0] == "fairway":
+	case words[0] == "bin/fairway" || words[0] == "./fairway" || words[0] == "fairway":
 		return words[1:], true
-	case len(words) >= 3 && words[0] == "go" && words[1] == "run" && words[2] == "./cmd/fairway":
-		return words[3:], true
 	case words[0] == "go":
 		return nil, true // the toolchain: go test, go build
 	}

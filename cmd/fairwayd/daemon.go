@@ -1,0 +1,532 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"fairway"
+	"fairway/internal/daemon"
+	"fairway/sqlite"
+)
+
+// The resident engine. The fairway front (cmd/fairway) connects to its
+// socket and hands it one command: arguments, environment, working
+// folder and the standard streams themselves. Each request runs on its
+// own goroutine with its own app, which reads only what the request
+// brought: its environment (never the daemon's), its folder for every
+// relative path, its streams. The daemon runs only the commands of
+// daemon.Commands, and declines (the front then runs the engine itself)
+// anything that would reach past the local store: a server, another
+// store or blob store, whose clients read settings from the process
+// environment.
+
+// defaultDaemonIdle is how long a daemon waits for a request before it
+// exits; $FAIRWAY_DAEMON_IDLE overrides it.
+const defaultDaemonIdle = 10 * time.Minute
+
+// requestArrival bounds how long a connection may take to send its
+// request.
+const requestArrival = 30 * time.Second
+
+func init() {
+	register(&command{
+		name: "daemon", hidden: true,
+		summary: "internal: the resident engine the fairway front hands quick commands to (it starts one itself)",
+		args:    "--socket PATH",
+		example: `FAIRWAY_DAEMON_IDLE=30s fairwayd daemon --socket "$XDG_RUNTIME_DIR/fairway/fairwayd-KEY.sock"   # the fairway front starts it; nobody needs to`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			socket := fs.String("socket", "", "the unix socket to serve, in a folder only this user can open (required)")
+			return func(a *app, pos []string) error {
+				if err := wantArgs(pos, 0, "no arguments"); err != nil {
+					return err
+				}
+				idle := defaultDaemonIdle
+				if v := a.getenv("FAIRWAY_DAEMON_IDLE"); v != "" {
+					d, err := time.ParseDuration(v)
+					if err != nil || d <= 0 {
+						return usagef("$FAIRWAY_DAEMON_IDLE is %q: want a positive duration such as 30s or 10m", v)
+					}
+					idle = d
+				}
+				return runDaemon(a, *socket, idle)
+			}
+		},
+	})
+}
+
+// daemonServer is one running daemon.
+type daemonServer struct {
+	ctx  context.Context
+	log  io.Writer
+	idle time.Duration
+
+	stores storeCache
+
+	mu     sync.Mutex
+	active int
+	last   time.Time
+	wg     sync.WaitGroup
+}
+
+func runDaemon(a *app, socket string, idle time.Duration) error {
+	if !filepath.IsAbs(socket) || !strings.HasSuffix(socket, ".sock") {
+		return fairway.FieldError("socket", "%q is not an absolute path ending in .sock", socket)
+	}
+	dir := filepath.Dir(socket)
+	if err := daemon.CheckDir(dir); err != nil {
+		return fairway.Errorf(fairway.EFORBIDDEN, "the socket folder is refused: %v", err)
+	}
+	// The lock decides which daemon owns the socket: a second one started
+	// for the same engine leaves the first alone.
+	lock, err := os.OpenFile(strings.TrimSuffix(socket, ".sock")+".lock", os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil
+		}
+		return fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
+	// Holding the lock, any socket file left is a dead daemon's.
+	if err := os.Remove(socket); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: socket, Net: "unix"})
+	if err != nil {
+		return err
+	}
+	// The socket is removed only while it is still this daemon's: after
+	// a race of starts another may have bound the name since.
+	l.SetUnlinkOnClose(false)
+	var bound syscall.Stat_t
+	if err := syscall.Stat(socket, &bound); err != nil {
+		l.Close()
+		return err
+	}
+	if err := os.Chmod(socket, 0o600); err != nil {
+		l.Close()
+		return err
+	}
+	removeSocket := func() {
+		var now syscall.Stat_t
+		if syscall.Stat(socket, &now) == nil && now.Dev == bound.Dev && now.Ino == bound.Ino {
+			os.Remove(socket)
+		}
+	}
+	removeDeadDaemons(dir, socket)
+	d := &daemonServer{ctx: a.ctx, log: a.stderr, idle: idle, last: time.Now()}
+	fmt.Fprintf(d.log, "%s fairwayd daemon %d: serving %s, idle exit after %s\n", time.Now().UTC().Format(time.RFC3339), os.Getpid(), socket, idle)
+
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(min(idle/4, 5*time.Second))
+		defer tick.Stop()
+		for {
+			select {
+			case <-a.ctx.Done():
+			case <-tick.C:
+				d.stores.sweep(storeUnused)
+				if !d.idleFor() {
+					continue
+				}
+			}
+			close(stop)
+			removeSocket()
+			l.Close()
+			return
+		}
+	}()
+accept:
+	for {
+		conn, err := l.AcceptUnix()
+		if err != nil {
+			select {
+			case <-stop:
+				break accept
+			default:
+				time.Sleep(100 * time.Millisecond) // out of descriptors, say: try again
+				continue
+			}
+		}
+		d.begin()
+		go func() {
+			defer d.end()
+			d.serve(conn)
+		}()
+	}
+	d.wg.Wait()
+	d.stores.sweep(0)
+	fmt.Fprintf(d.log, "%s fairwayd daemon %d: stopped\n", time.Now().UTC().Format(time.RFC3339), os.Getpid())
+	return nil
+}
+
+func (d *daemonServer) begin() {
+	d.mu.Lock()
+	d.active++
+	d.wg.Add(1)
+	d.mu.Unlock()
+}
+
+func (d *daemonServer) end() {
+	d.mu.Lock()
+	d.active--
+	d.last = time.Now()
+	d.wg.Done()
+	d.mu.Unlock()
+}
+
+// idleFor reports whether no request ran for the daemon's idle time.
+func (d *daemonServer) idleFor() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.active == 0 && time.Since(d.last) >= d.idle
+}
+
+func (d *daemonServer) logf(format string, args ...any) {
+	fmt.Fprintf(d.log, "%s fairwayd daemon %d: %s\n", time.Now().UTC().Format(time.RFC3339), os.Getpid(), fmt.Sprintf(format, args...))
+}
+
+// serve answers one connection. Nothing of the request (arguments,
+// environment) is ever logged: the environment carries tokens.
+func (d *daemonServer) serve(conn *net.UnixConn) {
+	defer conn.Close()
+	uid, pid, err := peerCred(conn)
+	if err != nil {
+		d.logf("refused a connection: its user is unknown: %v", err)
+		return
+	} else if uid != os.Getuid() {
+		d.logf("refused a connection from uid %d: the daemon serves uid %d only", uid, os.Getuid())
+		return
+	}
+	conn.SetReadDeadline(time.Now().Add(requestArrival))
+	req, files, err := readRequest(conn)
+	if err != nil {
+		d.logf("dropped a request: %v", err)
+		return
+	}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	conn.SetReadDeadline(time.Time{})
+	getenv := envLookup(req.Env)
+	if !servable(req, getenv) || !sameFileView(pid) || !sameUmask(pid) {
+		conn.Write([]byte{daemon.Declined})
+		return
+	}
+	if _, err := conn.Write([]byte{daemon.Running}); err != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(d.ctx)
+	defer cancel()
+	// The front sends Cancel on SIGINT or SIGTERM; a front that is gone
+	// cancels too.
+	go func() {
+		var b [1]byte
+		for {
+			n, err := conn.Read(b[:])
+			if err != nil || n == 1 && b[0] == daemon.Cancel {
+				cancel()
+				return
+			}
+		}
+	}()
+	a := &app{ctx: ctx, stdin: files[0], stdout: files[1], stderr: files[2], getenv: getenv, cwd: req.Dir, stores: &d.stores}
+	code := runRequest(a, req.Args)
+	for _, f := range files {
+		f.Close() // the caller's streams end before it is told the code
+	}
+	files = nil
+	conn.Write(daemon.PutCode(code))
+}
+
+// removeDeadDaemons removes the files of daemons of other engine builds
+// that have exited: a lock no process holds, with its socket and log.
+func removeDeadDaemons(dir, own string) {
+	locks, _ := filepath.Glob(filepath.Join(dir, "fairwayd-*.lock"))
+	for _, lockPath := range locks {
+		base := strings.TrimSuffix(lockPath, ".lock")
+		if base+".sock" == own {
+			continue
+		}
+		f, err := os.OpenFile(lockPath, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			os.Remove(base + ".sock")
+			os.Remove(base + ".log")
+			os.Remove(lockPath)
+		}
+		f.Close()
+	}
+}
+
+// runRequest runs one command; a panic ends that command alone, with exit
+// code 1 and the panic on its own standard error.
+func runRequest(a *app, args []string) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(a.stderr, "fairway: internal error (the daemon recovered; run with FAIRWAY_DAEMON=off to compare): %v\n", r)
+			if a.closer != nil {
+				a.closer()
+			}
+			code = exitFailure
+		}
+	}()
+	return a.run(args)
+}
+
+// servable decides whether the daemon runs a request: the command it
+// names (resolved as dispatch resolves it, help included) is one of
+// daemon.Commands, it talks to the local store only, and the folder it
+// came from is absolute. Anything else is declined and the front runs the
+// engine itself, so nothing is lost but the fast start.
+func servable(req *daemon.Request, getenv func(string) string) bool {
+	if !filepath.IsAbs(req.Dir) {
+		return false
+	}
+	// A server, another store, other blobs: their clients read process
+	// settings (proxies, PG* variables, credentials files).
+	for _, name := range []string{"FAIRWAY_SERVER", "FAIRWAY_STORE", "FAIRWAY_BLOBS"} {
+		if getenv(name) != "" {
+			return false
+		}
+	}
+	args := req.Args
+	for len(args) > 1 && daemon.IsHelp(args[0]) {
+		args = append(slices.Clone(args[1:]), "--help") // as dispatch does
+	}
+	if len(args) == 0 || daemon.IsHelp(args[0]) {
+		return true // the overview
+	}
+	c := findCommand(args)
+	if c == nil {
+		return true // a group's list, or an unknown command: text only
+	}
+	if !slices.Contains(daemon.Commands, c.name) {
+		return false
+	}
+	probe := &app{getenv: getenv}
+	fs, _ := probe.flagSet(c)
+	if _, err := parseInterspersed(fs, args[len(strings.Fields(c.name)):]); err != nil {
+		return true // a usage error, or help
+	}
+	return probe.server == ""
+}
+
+// envLookup reads a request's environment as os.Getenv reads the
+// process's: the first NAME=VALUE of a name wins.
+func envLookup(env []string) func(string) string {
+	m := make(map[string]string, len(env))
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if _, seen := m[k]; ok && !seen {
+			m[k] = v
+		}
+	}
+	return func(k string) string { return m[k] }
+}
+
+// sameFileView reports whether the process pid sees the file system as
+// the daemon does: the same mount namespace and root. A caller in a
+// container or chroot that shares the socket folder would otherwise have
+// its paths resolved in the daemon's view; it is declined, and runs the
+// engine itself.
+func sameFileView(pid int) bool {
+	for _, link := range []string{"ns/mnt", "root"} {
+		mine, err := os.Readlink("/proc/self/" + link)
+		if err != nil {
+			return false
+		}
+		theirs, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/" + link)
+		if err != nil || theirs != mine {
+			return false
+		}
+	}
+	return true
+}
+
+// sameUmask reports whether the process pid has the daemon's umask, which
+// is the process's own: files a command creates get the caller's modes
+// only then.
+func sameUmask(pid int) bool {
+	mine, theirs := umaskOf("self"), umaskOf(strconv.Itoa(pid))
+	return mine != "" && mine == theirs
+}
+
+// umaskOf reads the Umask line of /proc/PID/status, or "".
+func umaskOf(pid string) string {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// peerCred is the user id and process id at the other end (SO_PEERCRED).
+func peerCred(conn *net.UnixConn) (uid, pid int, err error) {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return -1, -1, err
+	}
+	var cred *syscall.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil {
+		return -1, -1, err
+	}
+	if credErr != nil {
+		return -1, -1, credErr
+	}
+	return int(cred.Uid), int(cred.Pid), nil
+}
+
+// readRequest reads the request and the three streams sent with its
+// first bytes. Any other number of descriptors is refused (and closed).
+func readRequest(conn *net.UnixConn) (*daemon.Request, []*os.File, error) {
+	header := make([]byte, daemon.HeaderSize)
+	oob := make([]byte, syscall.CmsgSpace(8*4))
+	n, oobn, flags, _, err := conn.ReadMsgUnix(header, oob)
+	if err != nil {
+		return nil, nil, err
+	}
+	var fds []int
+	if msgs, err := syscall.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for _, m := range msgs {
+			if got, err := syscall.ParseUnixRights(&m); err == nil {
+				fds = append(fds, got...)
+			}
+		}
+	}
+	fail := func(err error) (*daemon.Request, []*os.File, error) {
+		for _, fd := range fds {
+			syscall.Close(fd)
+		}
+		return nil, nil, err
+	}
+	if flags&syscall.MSG_CTRUNC != 0 || len(fds) != 3 {
+		return fail(fmt.Errorf("want the caller's 3 standard streams, got %d descriptors", len(fds)))
+	}
+	if _, err := io.ReadFull(conn, header[n:]); err != nil {
+		return fail(err)
+	}
+	size, err := daemon.BodySize(header)
+	if err != nil {
+		return fail(err)
+	}
+	body := make([]byte, size)
+	if _, err := io.ReadFull(conn, body); err != nil {
+		return fail(err)
+	}
+	req, err := daemon.Decode(body)
+	if err != nil {
+		return fail(err)
+	}
+	files := []*os.File{os.NewFile(uintptr(fds[0]), "/dev/stdin"), os.NewFile(uintptr(fds[1]), "/dev/stdout"), os.NewFile(uintptr(fds[2]), "/dev/stderr")}
+	return req, files, nil
+}
+
+// storeCache keeps a daemon's local SQLite stores open between requests:
+// opening one (connections, schema check) costs more than most commands.
+// A store is found by its path and checked on every request against the
+// file's device and inode, so a folder deleted and made again gets a
+// store of its own; stores unused for storeUnused are closed.
+type storeCache struct {
+	mu   sync.Mutex
+	open map[storeID]*cachedStore
+}
+
+type storeID struct {
+	path     string
+	dev, ino uint64
+}
+
+type cachedStore struct {
+	store    fairway.Store
+	refs     int
+	lastUsed time.Time
+}
+
+// storeUnused is how long an unused store stays open.
+const storeUnused = time.Minute
+
+// acquire returns the open store at path (an absolute path to an existing
+// file, else it is opened uncached) and the function that releases it.
+func (c *storeCache) acquire(path string) (fairway.Store, func(), error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	}
+	id := storeID{path: path, dev: uint64(st.Dev), ino: st.Ino}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.open[id]
+	if e == nil {
+		// Opening under the lock: two first requests for a store open it
+		// once.
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		if c.open == nil {
+			c.open = map[storeID]*cachedStore{}
+		}
+		e = &cachedStore{store: s}
+		c.open[id] = e
+	}
+	e.refs++
+	var once sync.Once
+	return e.store, func() {
+		once.Do(func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			e.refs--
+			e.lastUsed = time.Now()
+		})
+	}, nil
+}
+
+// sweep closes the stores no request holds that were unused for longer
+// than unused, or whose file is gone or replaced; all of them when
+// unused is zero.
+func (c *storeCache) sweep(unused time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, e := range c.open {
+		if e.refs > 0 {
+			continue
+		}
+		var st syscall.Stat_t
+		current := syscall.Stat(id.path, &st) == nil && uint64(st.Dev) == id.dev && st.Ino == id.ino
+		if unused == 0 || !current || time.Since(e.lastUsed) > unused {
+			e.store.Close()
+			delete(c.open, id)
+		}
+	}
+}

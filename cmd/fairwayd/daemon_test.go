@@ -1,0 +1,425 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"fairway/internal/daemon"
+)
+
+func TestDaemon_CommandsNameRealCommands(t *testing.T) {
+	for _, name := range daemon.Commands {
+		if c := findCommand(strings.Fields(name)); c == nil || c.name != name {
+			t.Errorf("daemon.Commands has %q, which is not a command", name)
+		}
+	}
+}
+
+func TestDaemon_ServesOnlyItsCommandsOnTheLocalStore(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		dir  string
+		want bool
+	}{
+		{args: []string{"task", "list"}, want: true},
+		{args: nil, want: true},
+		{args: []string{"help", "task", "list"}, want: true},
+		{args: []string{"task"}, want: true},          // the group's list
+		{args: []string{"no-such-thing"}, want: true}, // a usage error
+		{args: []string{"task", "list", "--bogus"}, want: true},
+		{args: []string{"run", "T-1", "--", "true"}, want: false},
+		{args: []string{"help", "run", "--", "sh", "-c", "true"}, want: false}, // help X is X --help, and -- ends the flags
+		{args: []string{"help", "help", "serve"}, want: false},
+		{args: []string{"daemon", "--socket", "/x.sock"}, want: false},
+		{args: []string{"evidence", "add", "T-1", "-"}, want: false},
+		{args: []string{"task", "list", "--server", "http://127.0.0.1:1"}, want: false},
+		{args: []string{"task", "list", "-server=http://127.0.0.1:1"}, want: false},
+		{args: []string{"task", "list"}, env: map[string]string{"FAIRWAY_SERVER": "http://x"}, want: false},
+		{args: []string{"task", "list"}, env: map[string]string{"FAIRWAY_STORE": "postgres://x"}, want: false},
+		{args: []string{"task", "list"}, env: map[string]string{"FAIRWAY_BLOBS": "s3://b/p"}, want: false},
+		{args: []string{"task", "list"}, dir: "relative", want: false},
+	} {
+		getenv := noEnv
+		if c.env != nil {
+			getenv = func(k string) string { return c.env[k] }
+		}
+		dir := c.dir
+		if dir == "" {
+			dir = "/"
+		}
+		if got := servable(&daemon.Request{Args: c.args, Dir: dir}, getenv); got != c.want {
+			t.Errorf("servable(%q, env %v, dir %q) = %v, want %v", c.args, c.env, dir, got, c.want)
+		}
+	}
+}
+
+func TestDaemon_EnvironmentReadsAsGetenvDoes(t *testing.T) {
+	getenv := envLookup([]string{"A=1", "A=2", "B=x=y", "NOEQUALS", "E="})
+	for k, want := range map[string]string{"A": "1", "B": "x=y", "NOEQUALS": "", "E": "", "MISSING": ""} {
+		if got := getenv(k); got != want {
+			t.Errorf("getenv(%q) = %q, want %q", k, got, want)
+		}
+	}
+}
+
+// panicWriter stands for a command that crashes mid-way.
+type panicWriter struct{}
+
+func (panicWriter) Write([]byte) (int, error) { panic("broken writer") }
+
+func TestDaemon_APanicEndsOnlyItsRequest(t *testing.T) {
+	var errb bytes.Buffer
+	a := &app{ctx: context.Background(), stdin: strings.NewReader(""), stdout: panicWriter{}, stderr: &errb, getenv: func(string) string { return "" }, cwd: "/"}
+	if code := runRequest(a, []string{"version"}); code != exitFailure {
+		t.Fatalf("exit %d, want %d", code, exitFailure)
+	}
+	if !strings.Contains(errb.String(), "fairway: internal error") || !strings.Contains(errb.String(), "broken writer") {
+		t.Fatalf("stderr: %q", errb.String())
+	}
+	var out bytes.Buffer
+	b := &app{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, cwd: "/"}
+	if code := runRequest(b, []string{"version"}); code != exitOK || !strings.HasPrefix(out.String(), "fairway ") {
+		t.Fatalf("the next request: exit %d, %q", code, out.String())
+	}
+}
+
+func TestDaemon_StoreCacheFollowsTheFile(t *testing.T) {
+	var c storeCache
+	defer c.sweep(0)
+	dir := t.TempDir()
+	run := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		a := &app{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
+			getenv: func(k string) string { return map[string]string{"FAIRWAY_ACTOR": "alice"}[k] }, cwd: dir, stores: &c}
+		code := a.run(args)
+		return code, out.String() + errb.String()
+	}
+	if code, out := run("actor", "create", "alice", "--kind", "human", "--no-token"); code != 0 {
+		t.Fatalf("actor create: %d %s", code, out)
+	}
+	if code, out := run("task", "create", "OLD-1", "--title", "before"); code != 0 {
+		t.Fatalf("task create: %d %s", code, out)
+	}
+	if code, out := run("task", "list"); code != 0 || !strings.Contains(out, "OLD-1") {
+		t.Fatalf("task list: %d %s", code, out)
+	}
+	if len(c.open) != 1 {
+		t.Fatalf("%d stores open, want 1", len(c.open))
+	}
+	// The folder is deleted and made again: the new store is read, not
+	// the one still open.
+	if err := os.RemoveAll(filepath.Join(dir, ".fairway")); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := run("task", "list"); code != 3 {
+		t.Fatalf("task list with the store gone: %d %s", code, out)
+	}
+	if code, out := run("actor", "create", "alice", "--kind", "human", "--no-token"); code != 0 {
+		t.Fatalf("actor create again: %d %s", code, out)
+	}
+	if code, out := run("task", "list"); code != 0 || strings.Contains(out, "OLD-1") {
+		t.Fatalf("task list of the new store: %d %s", code, out)
+	}
+	c.sweep(storeUnused)
+	if len(c.open) != 1 {
+		t.Fatalf("%d stores open after the sweep, want the current one", len(c.open))
+	}
+}
+
+// lockedBuffer is a daemon log several goroutines write.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// startDaemonInProcess runs a daemon on a socket of its own; stop ends it
+// and waits.
+func startDaemonInProcess(t *testing.T, idle time.Duration) (socket string, stop func()) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "fwd-") // short: a socket path holds 107 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	socket = filepath.Join(dir, "fairwayd-test.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	log := &lockedBuffer{}
+	go func() {
+		a := &app{ctx: ctx, stdout: io.Discard, stderr: log, getenv: func(string) string { return "" }}
+		done <- runDaemon(a, socket, idle)
+	}()
+	for i := 0; i < 400; i++ {
+		if _, err := os.Stat(socket); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("daemon: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return socket, stop
+}
+
+// request sends one request as the front does, with pipes for its
+// streams, and returns the daemon's answer.
+func request(t *testing.T, socket string, req *daemon.Request, stdin string) (reply byte, code int, stdout, stderr string) {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := os.NewFile(uintptr(fd), "conn")
+	defer conn.Close()
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
+		t.Fatal(err)
+	}
+	inR, inW, _ := os.Pipe()
+	outR, outW, _ := os.Pipe()
+	errR, errW, _ := os.Pipe()
+	b := req.Encode()
+	if err := syscall.Sendmsg(fd, b[:daemon.HeaderSize], syscall.UnixRights(int(inR.Fd()), int(outW.Fd()), int(errW.Fd())), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	inR.Close()
+	outW.Close()
+	errW.Close()
+	if _, err := conn.Write(b[daemon.HeaderSize:]); err != nil {
+		t.Fatal(err)
+	}
+	go func() { io.WriteString(inW, stdin); inW.Close() }()
+	var outB, errB []byte
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); outB, _ = io.ReadAll(outR) }()
+	go func() { defer wg.Done(); errB, _ = io.ReadAll(errR) }()
+	answer, _ := io.ReadAll(conn)
+	wg.Wait()
+	outR.Close()
+	errR.Close()
+	if len(answer) == 0 {
+		return 0, -1, string(outB), string(errB)
+	}
+	if answer[0] == daemon.Running && len(answer) == 6 && answer[1] == daemon.Exited {
+		return daemon.Running, daemon.Code(answer[2:]), string(outB), string(errB)
+	}
+	return answer[0], -1, string(outB), string(errB)
+}
+
+func TestDaemon_InProcess_ConcurrentRequestsEachWithTheirOwnEnvironmentAndFolder(t *testing.T) {
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	one, two := t.TempDir(), t.TempDir()
+	for _, dir := range []string{one, two} {
+		if reply, code, out, errs := request(t, socket, &daemon.Request{Args: []string{"version"}, Dir: dir}, ""); reply != daemon.Running || code != 0 {
+			t.Fatalf("version: %c %d %s %s", reply, code, out, errs)
+		}
+		// The ledgers are made by the engine in process: actor create is
+		// not one of the daemon's commands.
+		var sink bytes.Buffer
+		a := &app{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &sink, stderr: &sink, getenv: func(string) string { return "" }, cwd: dir}
+		if code := a.run([]string{"actor", "create", "alice", "--kind", "human", "--no-token"}); code != 0 {
+			t.Fatalf("actor create: %s", sink.String())
+		}
+		b := &app{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &sink, stderr: &sink, getenv: func(string) string { return "" }, cwd: dir}
+		if code := b.run([]string{"actor", "create", "bob", "--kind", "agent", "--no-token", "--as", "alice"}); code != 0 {
+			t.Fatalf("actor create bob: %s", sink.String())
+		}
+	}
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan string, 2*n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dir, actor, kind := one, "alice", "human"
+			if i%2 == 1 {
+				dir, actor, kind = two, "bob", "agent"
+			}
+			env := []string{"FAIRWAY_ACTOR=" + actor, "HOME=/nowhere"}
+			if reply, code, out, stderr := request(t, socket, &daemon.Request{Args: []string{"actor", "whoami"}, Env: env, Dir: dir}, ""); code != 0 || out != actor+" ("+kind+")\n" {
+				errs <- fmt.Sprintf("whoami as %s: %c %d %q %q", actor, reply, code, out, stderr)
+			}
+			key := fmt.Sprintf("P-%d", i)
+			if reply, code, out, stderr := request(t, socket, &daemon.Request{Args: []string{"task", "create", key, "--title", "in process", "--dir", ".fairway"}, Env: env, Dir: dir}, ""); code != 0 {
+				errs <- fmt.Sprintf("task create %s: %c %d %q %q", key, reply, code, out, stderr)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	for _, c := range []struct {
+		dir       string
+		has, hasn string
+	}{{one, "P-0 ", "P-1 "}, {two, "P-1 ", "P-0 "}} {
+		_, code, out, stderr := request(t, socket, &daemon.Request{Args: []string{"task", "list"}, Dir: c.dir}, "")
+		if code != 0 || !strings.Contains(out, c.has) || strings.Contains(out, c.hasn) || strings.Count(out, "P-") != n/2 {
+			t.Errorf("task list in %s: %d %q %q", c.dir, code, out, stderr)
+		}
+	}
+}
+
+func TestDaemon_InProcess_DeclinesAndRefusesBadRequests(t *testing.T) {
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	if reply, _, _, _ := request(t, socket, &daemon.Request{Args: []string{"run", "T-1", "--", "true"}, Dir: "/"}, ""); reply != daemon.Declined {
+		t.Errorf("run: reply %q, want declined", reply)
+	}
+	if reply, _, _, _ := request(t, socket, &daemon.Request{Args: []string{"version"}, Dir: "relative"}, ""); reply != daemon.Declined {
+		t.Errorf("a relative folder: reply %q, want declined", reply)
+	}
+	// Standard input reaches the command.
+	reply, code, _, stderr := request(t, socket, &daemon.Request{Args: []string{"hook", "claude"}, Dir: "/"}, "not json")
+	if reply != daemon.Running || code != 1 || !strings.Contains(stderr, "invalid character 'o'") {
+		t.Errorf("hook claude with bad JSON: %q %d %q", reply, code, stderr)
+	}
+	// Garbage and a request without its streams are dropped unanswered.
+	for _, raw := range [][]byte{[]byte("GET / HTTP/1.1\r\n\r\n"), (&daemon.Request{Args: []string{"version"}, Dir: "/"}).Encode()} {
+		fd, _ := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		conn := os.NewFile(uintptr(fd), "conn")
+		if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
+			t.Fatal(err)
+		}
+		conn.Write(raw)
+		answer, _ := io.ReadAll(conn)
+		conn.Close()
+		if len(answer) != 0 {
+			t.Errorf("%q was answered %q", raw, answer)
+		}
+	}
+}
+
+func TestDaemon_InProcess_ExitsWhenIdleAndRemovesItsSocket(t *testing.T) {
+	socket, stop := startDaemonInProcess(t, 200*time.Millisecond)
+	for i := 0; i < 500; i++ {
+		if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) {
+			stop()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the socket is still there long after the idle time")
+}
+
+// daemonClientEnv makes the test binary a client that sends `version` to
+// the daemon at that socket, with its own streams, and prints the answer
+// in hex on stderr.
+const daemonClientEnv = "FAIRWAY_TEST_DAEMON_CLIENT"
+
+func daemonClient(socket string) int {
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
+		fmt.Fprintln(os.Stderr, "connect:", err)
+		return 1
+	}
+	b := (&daemon.Request{Args: []string{"version"}, Dir: "/"}).Encode()
+	if err := syscall.Sendmsg(fd, b[:daemon.HeaderSize], syscall.UnixRights(0, 1, 2), nil, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "answer:") // closed on us before the request was out: no answer
+		return 0
+	}
+	conn := os.NewFile(uintptr(fd), "conn")
+	conn.Write(b[daemon.HeaderSize:])
+	answer, _ := io.ReadAll(conn)
+	fmt.Fprintf(os.Stderr, "answer:%x\n", answer)
+	return 0
+}
+
+func TestDaemon_InProcess_RefusesAnotherUserAndAnotherFileView(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to connect as another user")
+	}
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	// Open the way for another user, as a careless folder would: the
+	// peer's uid is what still stops it.
+	os.Chmod(filepath.Dir(socket), 0o711)
+	os.Chmod(socket, 0o666)
+	exe := filepath.Join(filepath.Dir(socket), "client")
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(attr *syscall.SysProcAttr) string {
+		cmd := exec.Command(exe)
+		cmd.Env = []string{daemonClientEnv + "=" + socket}
+		cmd.SysProcAttr = attr
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("client: %v\n%s", err, errb.String())
+		}
+		return strings.TrimSpace(errb.String())
+	}
+	// The same user is served: Running, then Exited with 0.
+	if got := run(nil); got != "answer:52"+"58"+"00000000" { // Running, Exited 0
+		t.Fatalf("the daemon's own user: %s", got)
+	}
+	if got := run(&syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}); got != "answer:" {
+		t.Fatalf("another user: %s, want no answer", got)
+	}
+	// The same user in a mount namespace of its own (a container sharing
+	// the folder) sees other files under the same paths: declined.
+	if got := run(&syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}); got != "answer:44" {
+		t.Fatalf("the same user in another mount namespace: %s, want declined (44)", got)
+	}
+}
+
+func TestDaemon_InProcess_DeclinesACallerWithAnotherUmask(t *testing.T) {
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	run := func(umask string) string {
+		// sh sets the umask, then becomes the client.
+		cmd := exec.Command("sh", "-c", "umask "+umask+" && exec \"$0\"", os.Args[0])
+		cmd.Env = []string{daemonClientEnv + "=" + socket}
+		var errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("client: %v\n%s", err, errb.String())
+		}
+		return strings.TrimSpace(errb.String())
+	}
+	mine := umaskOf("self")
+	if got := run(mine); got != "answer:52"+"58"+"00000000" {
+		t.Fatalf("umask %s, the daemon's: %s", mine, got)
+	}
+	other := "0077"
+	if mine == other {
+		other = "0022"
+	}
+	if got := run(other); got != "answer:44" {
+		t.Fatalf("umask %s against the daemon's %s: %s, want declined (44)", other, mine, got)
+	}
+}

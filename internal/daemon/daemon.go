@@ -1,0 +1,271 @@
+// Package daemon is what the fairway front (cmd/fairway) and the resident
+// engine (`fairwayd daemon`) share: where the daemon's socket lives, how
+// a request is framed, and which commands a daemon may run.
+//
+// The front links this package, and the front must start about as fast
+// as a hello-world Go binary: it imports only errors, os, strconv and
+// syscall, which such a binary pays for already.
+package daemon
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// Commands are the commands a daemon runs, by their full name: quick reads
+// and writes agents call in loops. None spawns a process, reads a file
+// the caller names, changes process-wide state or waits for a person at
+// a terminal. Every other command goes to the engine by exec.
+var Commands = []string{
+	"version",
+	"task list", "task show", "task create", "task update", "task move", "task take", "task close", "task cancel",
+	"next", "prime",
+	"dep add", "dep list", "dep remove",
+	"evidence list", "evidence show",
+	"claim", "claim list",
+	"gate explain",
+	"search",
+	"actor list", "actor whoami",
+	"lane list", "lane show",
+	"session list", "session show", "session heartbeat",
+	"review list", "waiver list",
+	"hook claude", "hook codex",
+}
+
+// IsHelp reports whether arg asks for help the way the CLI's first word
+// may: help, -h or --help.
+func IsHelp(arg string) bool { return arg == "help" || arg == "-h" || arg == "--help" }
+
+// MayServe is the front's quick filter: false means the command surely
+// goes by exec. The daemon decides for certain (it knows every command
+// and its flags) and may still decline.
+func MayServe(args []string) bool {
+	if len(args) == 0 || IsHelp(args[0]) {
+		return true
+	}
+	for _, name := range Commands {
+		if hasWords(args, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasWords reports whether args begin with the words of name.
+func hasWords(args []string, name string) bool {
+	for i := 0; ; i++ {
+		end := i
+		for end < len(name) && name[end] != ' ' {
+			end++
+		}
+		if len(args) == 0 || args[0] != name[i:end] {
+			return false
+		}
+		args = args[1:]
+		if end == len(name) {
+			return true
+		}
+		i = end
+	}
+}
+
+// Dir returns the folder the daemons' sockets live in, creating it:
+// $XDG_RUNTIME_DIR/fairway when that is set, else fairway-UID in the
+// temporary folder. A folder that is not the user's own and private is
+// refused: whoever can write there could answer in the daemon's place.
+func Dir() (string, error) {
+	var dir string
+	if base := os.Getenv("XDG_RUNTIME_DIR"); base != "" && base[0] == '/' {
+		dir = base + "/fairway"
+	} else {
+		dir = os.TempDir() + "/fairway-" + strconv.Itoa(os.Getuid())
+	}
+	if err := syscall.Mkdir(dir, 0o700); err != nil && err != syscall.EEXIST {
+		return "", err
+	}
+	return dir, CheckDir(dir)
+}
+
+// CheckDir refuses a socket folder that is a symbolic link, not a folder,
+// not owned by this user, or open to the group or others.
+func CheckDir(dir string) error {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(dir, &st); err != nil {
+		return err
+	}
+	switch {
+	case st.Mode&syscall.S_IFMT != syscall.S_IFDIR:
+		return errors.New(dir + " is not a folder")
+	case st.Uid != uint32(os.Getuid()):
+		return errors.New(dir + " is not owned by this user")
+	case st.Mode&0o077 != 0:
+		return errors.New(dir + " is open to other users (mode " + strconv.FormatUint(uint64(st.Mode&0o777), 8) + "; want 700)")
+	}
+	return nil
+}
+
+// Key names the daemon of one engine build: its path, device, inode, size
+// and modification time. A rebuilt engine gets a fresh daemon; the old
+// one exits when idle.
+func Key(engine string) (string, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(engine, &st); err != nil {
+		return "", err
+	}
+	// FNV-1a: the name only has to differ between builds; the folder's
+	// owner check, not the name, keeps others out.
+	h := uint64(14695981039346656037)
+	mix := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= 1099511628211
+		}
+		h ^= 0xff
+		h *= 1099511628211
+	}
+	mix(engine)
+	for _, n := range []uint64{uint64(st.Dev), st.Ino, uint64(st.Size), uint64(st.Mtim.Sec), uint64(st.Mtim.Nsec)} {
+		mix(strconv.FormatUint(n, 16))
+	}
+	s := strconv.FormatUint(h, 16)
+	for len(s) < 16 {
+		s = "0" + s
+	}
+	return s, nil
+}
+
+// Socket, Lock and Log are the files of the daemon of key in dir.
+func Socket(dir, key string) string { return dir + "/fairwayd-" + key + ".sock" }
+func Lock(dir, key string) string   { return dir + "/fairwayd-" + key + ".lock" }
+func Log(dir, key string) string    { return dir + "/fairwayd-" + key + ".log" }
+
+// MaxSocketPath is the longest path a unix socket address holds.
+const MaxSocketPath = 107
+
+// The conversation on one connection. The front sends a request (Magic, a
+// 4-byte little-endian length, then the body) with its fds 0, 1 and 2
+// attached to the first bytes. The daemon answers Declined (run the
+// engine yourself: nothing was run) or Running, then Exited and a 4-byte
+// exit code. While it runs, the front may send Cancel (it got SIGINT or
+// SIGTERM); closing the connection cancels too.
+const (
+	Magic    = "FWY1"
+	Declined = 'D'
+	Running  = 'R'
+	Exited   = 'X'
+	Cancel   = 'C'
+)
+
+// MaxRequest bounds a request body: arguments and environment.
+const MaxRequest = 4 << 20
+
+// Request is one command for the daemon: its arguments, the caller's
+// whole environment (NAME=VALUE) and working folder.
+type Request struct {
+	Args []string
+	Env  []string
+	Dir  string
+}
+
+// Encode returns the request as sent: Magic, the body's length, the body.
+func (r *Request) Encode() []byte {
+	b := append([]byte(Magic), 0, 0, 0, 0)
+	b = appendList(b, r.Args)
+	b = appendList(b, r.Env)
+	b = appendString(b, r.Dir)
+	putUint32(b[len(Magic):], uint32(len(b)-HeaderSize))
+	return b
+}
+
+// HeaderSize is the length of Magic and the body's length.
+const HeaderSize = len(Magic) + 4
+
+// BodySize reads the body's length from a header, refusing a header that
+// is not one or a body over MaxRequest.
+func BodySize(header []byte) (int, error) {
+	if len(header) != HeaderSize || string(header[:len(Magic)]) != Magic {
+		return 0, errors.New("not a fairway request")
+	}
+	n := getUint32(header[len(Magic):])
+	if n > MaxRequest {
+		return 0, errors.New("request larger than " + strconv.Itoa(MaxRequest) + " bytes")
+	}
+	return int(n), nil
+}
+
+// Decode reads a request body.
+func Decode(body []byte) (*Request, error) {
+	var r Request
+	var ok bool
+	if r.Args, body, ok = readList(body); !ok {
+		return nil, errMalformed
+	}
+	if r.Env, body, ok = readList(body); !ok {
+		return nil, errMalformed
+	}
+	if r.Dir, body, ok = readString(body); !ok || len(body) != 0 {
+		return nil, errMalformed
+	}
+	return &r, nil
+}
+
+var errMalformed = errors.New("malformed request")
+
+func appendList(b []byte, list []string) []byte {
+	b = appendUint32(b, uint32(len(list)))
+	for _, s := range list {
+		b = appendString(b, s)
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte { return append(appendUint32(b, uint32(len(s))), s...) }
+
+func readList(b []byte) ([]string, []byte, bool) {
+	if len(b) < 4 {
+		return nil, nil, false
+	}
+	n := getUint32(b)
+	b = b[4:]
+	if uint64(n)*4 > uint64(len(b)) { // each string takes at least its length
+		return nil, nil, false
+	}
+	list := make([]string, 0, n)
+	for range n {
+		s, rest, ok := readString(b)
+		if !ok {
+			return nil, nil, false
+		}
+		list, b = append(list, s), rest
+	}
+	return list, b, true
+}
+
+func readString(b []byte) (string, []byte, bool) {
+	if len(b) < 4 {
+		return "", nil, false
+	}
+	n := getUint32(b)
+	if uint64(n) > uint64(len(b)-4) {
+		return "", nil, false
+	}
+	return string(b[4 : 4+n]), b[4+n:], true
+}
+
+func appendUint32(b []byte, v uint32) []byte {
+	return append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
+}
+
+func putUint32(b []byte, v uint32) {
+	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+}
+
+func getUint32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+// PutCode and Code are the exit code as sent after Exited.
+func PutCode(code int) []byte { return appendUint32([]byte{Exited}, uint32(int32(code))) }
+func Code(b []byte) int       { return int(int32(getUint32(b))) }

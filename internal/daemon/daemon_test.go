@@ -1,0 +1,110 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestRequest_RoundTrip(t *testing.T) {
+	in := &Request{Args: []string{"task", "list", "", "--dir", "a b"}, Env: []string{"A=1", "EMPTY=", "X=y=z"}, Dir: "/home/u/src"}
+	b := in.Encode()
+	n, err := BodySize(b[:HeaderSize])
+	if err != nil || n != len(b)-HeaderSize {
+		t.Fatalf("BodySize = %d, %v; want %d", n, err, len(b)-HeaderSize)
+	}
+	out, err := Decode(b[HeaderSize:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(out.Args, in.Args) || !slices.Equal(out.Env, in.Env) || out.Dir != in.Dir {
+		t.Fatalf("decoded %+v, want %+v", out, in)
+	}
+}
+
+func TestRequest_MalformedIsRefused(t *testing.T) {
+	good := (&Request{Args: []string{"version"}, Dir: "/"}).Encode()
+	body := good[HeaderSize:]
+	for name, b := range map[string][]byte{
+		"empty":          nil,
+		"truncated":      body[:len(body)-1],
+		"trailing bytes": append(append([]byte(nil), body...), 0),
+		"huge count":     {0xff, 0xff, 0xff, 0x7f},
+	} {
+		if _, err := Decode(b); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
+	}
+	if _, err := BodySize([]byte("HTTP/1.1")); err == nil {
+		t.Error("a header that is not ours was accepted")
+	}
+	big := append([]byte(Magic), 0, 0, 0, 0x10) // 256 MiB
+	if _, err := BodySize(big); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("a body over MaxRequest: %v", err)
+	}
+}
+
+func TestMayServe(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, true},
+		{[]string{"help"}, true},
+		{[]string{"--help"}, true},
+		{[]string{"task", "list", "--json"}, true},
+		{[]string{"task", "close", "T-1"}, true},
+		{[]string{"claim", "T-1", "done"}, true},
+		{[]string{"task"}, false},
+		{[]string{"tasks", "list"}, false},
+		{[]string{"run", "T-1", "--", "true"}, false},
+		{[]string{"serve"}, false},
+		{[]string{"session", "start"}, false},
+		{[]string{"evidence", "add", "T-1", "-"}, false},
+	} {
+		if got := MayServe(c.args); got != c.want {
+			t.Errorf("MayServe(%q) = %v, want %v", c.args, got, c.want)
+		}
+	}
+}
+
+func TestCheckDir(t *testing.T) {
+	base := t.TempDir()
+	private := filepath.Join(base, "private")
+	os.Mkdir(private, 0o700)
+	if err := CheckDir(private); err != nil {
+		t.Errorf("a private folder: %v", err)
+	}
+	for _, mode := range []os.FileMode{0o777, 0o770, 0o701, 0o755} {
+		dir := filepath.Join(base, mode.String())
+		os.Mkdir(dir, 0o700)
+		os.Chmod(dir, mode)
+		if err := CheckDir(dir); err == nil {
+			t.Errorf("mode %o accepted", mode)
+		}
+	}
+	link := filepath.Join(base, "link")
+	os.Symlink(private, link)
+	if err := CheckDir(link); err == nil || !strings.Contains(err.Error(), "not a folder") {
+		t.Errorf("a symbolic link to a private folder: %v", err)
+	}
+}
+
+func TestKey_ChangesWithTheBuild(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fairwayd")
+	os.WriteFile(path, []byte("one"), 0o755)
+	k1, err := Key(path)
+	if err != nil || len(k1) != 16 {
+		t.Fatalf("Key = %q, %v", k1, err)
+	}
+	if k, _ := Key(path); k != k1 {
+		t.Fatalf("the same file gave %q then %q", k1, k)
+	}
+	os.Remove(path)
+	os.WriteFile(path, []byte("two!"), 0o755) // a rebuild: new inode and size
+	if k2, _ := Key(path); k2 == k1 {
+		t.Fatalf("a rebuilt engine kept the key %q", k1)
+	}
+}
