@@ -257,9 +257,10 @@ func (r *rowWitness) addSession(e *fairway.AuditEvent) {
 		return
 	}
 	var v struct {
-		Session    string     `json:"session"`
-		State      string     `json:"state"`
-		LeaseUntil *time.Time `json:"lease_until"`
+		Session             string     `json:"session"`
+		State               string     `json:"state"`
+		LeaseUntil          *time.Time `json:"lease_until"`
+		CredentialExpiresAt *time.Time `json:"credential_expires_at"`
 	}
 	if json.Unmarshal(e.Change, &v) != nil {
 		return
@@ -275,6 +276,9 @@ func (r *rowWitness) addSession(e *fairway.AuditEvent) {
 		w.state = fairway.SessionReplaced
 	case v.State != "":
 		w.state = v.State
+		if v.CredentialExpiresAt != nil {
+			w.credentialExpiresAt = *v.CredentialExpiresAt
+		}
 	case e.Action == "session.detach":
 		w.state = fairway.SessionDetached
 	default:
