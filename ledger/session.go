@@ -57,9 +57,6 @@ func (l *Ledger) AttachSession(ctx context.Context, a fairway.SessionAttach) (*f
 		if err := w.requireMayAttach(); err != nil {
 			return err
 		}
-		if err := w.requireTokenNotRevoked(); err != nil {
-			return err
-		}
 		task, err := w.tx.Task(a.Task)
 		if err != nil {
 			return err

@@ -194,3 +194,40 @@ func TestToken_CuttingAnActorsTokensStopsTheCredentialsOfItsSessions(t *testing.
 		})
 	}
 }
+
+// A write whose request was authenticated with a token that was revoked
+// before the write's transaction (a race with the revocation) is
+// refused, whatever it writes, and the refusal is audited: a revoked
+// token stops at once (R1), not only for attaching sessions.
+func TestToken_AWriteRacingTheRevocationOfItsTokenIsRefused(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-027", Title: "work"}))
+	plain := must(l.RotateToken(as("alice"), "omar", 0)).Token
+	authenticated := signedInAs(t, l, plain)
+	must(l.RevokeToken(as("alice"), tokenIDOf(plain)))
+	writes := map[string]func() error{
+		"task create": func() error {
+			return ignore(l.CreateTask(authenticated, fairway.TaskCreate{Key: "OPS-FIX-028", Title: "more"}))
+		},
+		"claim": func() error {
+			return ignore(l.AddClaim(authenticated, fairway.ClaimAdd{Task: "OPS-FIX-027", Text: "looked at it"}))
+		},
+		"cancel": func() error { return ignore(l.CancelTask(authenticated, "OPS-FIX-027", "not needed")) },
+	}
+	for name, write := range writes {
+		before := len(must(l.AuditLog(ctx, fairway.AuditFilter{Limit: 10000})))
+		err := write()
+		if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "token "+tokenIDOf(plain)+" of omar was revoked") {
+			t.Fatalf("%s with a token revoked after it was authenticated: %v, want unauthorized, revoked", name, err)
+		}
+		events := must(l.AuditLog(ctx, fairway.AuditFilter{Limit: 10000}))
+		if len(events) != before+1 || !strings.HasSuffix(events[len(events)-1].Action, ".refused") {
+			t.Fatalf("%s: %d events written, want the refusal only", name, len(events)-before)
+		}
+	}
+	if task := must(l.GetTask(ctx, "OPS-FIX-027")); task.Status != fairway.StatusOpen {
+		t.Fatalf("OPS-FIX-027 is %s, want open", task.Status)
+	}
+}
