@@ -110,7 +110,9 @@ func (a *OIDCAuth) Authenticate(ctx context.Context, token string) (*fairway.Act
 	if err != nil {
 		return nil, nil, err
 	}
-	auth := &fairway.Auth{Groups: stringList(claims[a.cfg.GroupsClaim]), MFA: a.posture(claims)}
+	// The ID token's expiry bounds what a request made with it issues (a
+	// token, a session credential), as an expiring Fairway token's does.
+	auth := &fairway.Auth{Groups: stringList(claims[a.cfg.GroupsClaim]), MFA: a.posture(claims), ExpiresAt: idt.Expiry}
 	return actor, auth, nil
 }
 

@@ -190,3 +190,64 @@ func TestOIDC_IdentityAndMFAPosture(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// A credential issued by a request made with an identity token expires no
+// later than that token, as one issued with an expiring Fairway token
+// does: a short sign-in at the identity provider cannot mint a lasting
+// agent token or session credential.
+func TestOIDC_ACredentialItIssuesExpiresWithTheIdentityToken(t *testing.T) {
+	ctx := context.Background()
+	iss := newIssuer(t)
+	dir := t.TempDir()
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "f.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	blobs, _ := blob.NewFileStore(filepath.Join(dir, "blobs"))
+	l := ledger.New(store, blobs)
+	admin, _ := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: "human"})
+	as := fairway.NewContextWithActor(ctx, admin.Actor)
+	for _, a := range []fairway.ActorCreate{{Name: "sana", Kind: "human"}, {Name: "codex", Kind: "agent"}} {
+		if _, err := l.CreateActor(as, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.CreateTask(as, fairway.TaskCreate{Key: "SEC-2", Title: "rotate"}); err != nil {
+		t.Fatal(err)
+	}
+	auth, err := fairwayhttp.NewOIDCAuth(ctx, fairwayhttp.OIDCConfig{Issuer: iss.srv.URL, Audience: "fairway"}, l.ActorForIdentity, ledger.TokenAuth{L: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(fairwayhttp.NewServer(l, auth, nil))
+	defer srv.Close()
+	exp := time.Now().Add(10 * time.Minute).Truncate(time.Second)
+	idToken := iss.token(t, map[string]any{"preferred_username": "sana", "exp": exp.Unix()})
+	post := func(path, body string, out any) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+idToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			var e map[string]any
+			json.NewDecoder(resp.Body).Decode(&e)
+			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, e)
+		}
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	var rotated fairway.ActorCreated
+	post("/api/v1/actors/codex/token", "", &rotated)
+	if !rotated.TokenExpiresAt.Equal(exp) {
+		t.Fatalf("codex's token issued with sana's identity token expires at %v, want %v (the identity token's expiry)", rotated.TokenExpiresAt, exp)
+	}
+	var attached fairway.AttachedSession
+	post("/api/v1/sessions", `{"task":"SEC-2","provider":"browser"}`, &attached)
+	if !attached.Session.CredentialExpiresAt.Equal(exp) {
+		t.Fatalf("the session credential sana's identity token attached expires at %v, want %v", attached.Session.CredentialExpiresAt, exp)
+	}
+}

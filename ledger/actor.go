@@ -340,13 +340,18 @@ func (l *Ledger) ActorForIdentity(ctx context.Context, issuer, subject, name str
 }
 
 // endSessionsOf interrupts an actor's live sessions: their credentials
-// stop with the actor's tokens, and the tasks they held are free.
+// stop with the actor's tokens (their expiry is set to now, so that one
+// of a session attached without a token stops too), and the tasks they
+// held are free.
 func (w *write) endSessionsOf(actor, why string) (int, error) {
 	live, err := w.tx.Sessions(fairway.SessionFilter{Actor: actor, State: fairway.SessionAttached})
 	if err != nil {
 		return 0, err
 	}
 	for _, s := range live {
+		if s.CredentialExpiresAt.IsZero() || s.CredentialExpiresAt.After(w.now) {
+			s.CredentialExpiresAt = w.now
+		}
 		if err := w.end(s, "session.interrupt", fairway.SessionInterrupted, why); err != nil {
 			return 0, err
 		}

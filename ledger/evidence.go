@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -185,6 +187,46 @@ func mediaType(filename, hint string, sniff []byte) string {
 	return http.DetectContentType(sniff)
 }
 
+// evidenceText is the text of an evidence record that is kept as sent,
+// for refuseSecretText: everything but the argv and the environment's
+// values, which are redacted instead (redactCommand). Map keys are text
+// too: a tool's name is kept beside its version.
+func evidenceText(a fairway.EvidenceAdd) any {
+	type command struct {
+		Dir    string `json:"dir"`
+		Signal string `json:"signal"`
+	}
+	type environment struct {
+		OS          string   `json:"os"`
+		Arch        string   `json:"arch"`
+		Host        string   `json:"host"`
+		Tools       []string `json:"tools"`
+		EnvNames    []string `json:"env_names"`
+		Fingerprint string   `json:"fingerprint"`
+	}
+	out := struct {
+		Task        string               `json:"task"`
+		Kind        string               `json:"kind"`
+		Filename    string               `json:"filename"`
+		Note        string               `json:"note"`
+		MediaType   string               `json:"media_type"`
+		Command     *command             `json:"command"`
+		Source      *fairway.SourceState `json:"source"`
+		Environment *environment         `json:"environment"`
+	}{Task: a.Task, Kind: a.Kind, Filename: a.Filename, Note: a.Note, MediaType: a.MediaType, Source: a.Source}
+	if c := a.Command; c != nil {
+		out.Command = &command{Dir: c.Dir, Signal: c.Signal}
+	}
+	if e := a.Environment; e != nil {
+		env := &environment{OS: e.OS, Arch: e.Arch, Host: e.Host, EnvNames: e.EnvNames, Fingerprint: e.Fingerprint}
+		for _, name := range slices.Sorted(maps.Keys(e.Tools)) {
+			env.Tools = append(env.Tools, name, e.Tools[name])
+		}
+		out.Environment = env
+	}
+	return out
+}
+
 // AddEvidence streams the parts into the blob store, scanning each for
 // secrets, then writes the record and its audit event in one transaction.
 // On any failure no record is written and no new blob is left behind.
@@ -192,12 +234,7 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
-	if err := refuseSecretText(struct {
-		Task     string `json:"task"`
-		Kind     string `json:"kind"`
-		Filename string `json:"filename"`
-		Note     string `json:"note"`
-	}{a.Task, a.Kind, a.Filename, a.Note}); err != nil {
+	if err := refuseSecretText(evidenceText(a)); err != nil {
 		return nil, err
 	}
 	if parts.Content == nil {

@@ -53,6 +53,10 @@ type sessionCred struct {
 	// this is kept at).
 	token        string
 	tokenRevoked time.Time
+	// cut is why the session ended when its actor's tokens were revoked
+	// or rotated, which stopped its credential at expires; empty when
+	// they were not.
+	cut string
 }
 
 // headKey names an audit head: its sequence and chain hash.

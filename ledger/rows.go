@@ -37,6 +37,27 @@ type rowWitness struct {
 	// active is the digest of the policy the log last put in force.
 	active    string
 	activeSeq int64
+	// sessions follows each session from its attach event; claims holds
+	// each claim as its event wrote it. An event that did not name its
+	// row (an older log) makes the rows it wrote unknowable.
+	sessions           map[string]*witnessedSession
+	sessionsUnknowable bool
+	claims             map[int64]witnessed
+	claimsUnknowable   bool
+}
+
+// witnessedSession is a session as the log leaves it: what its attach
+// event wrote, which never changes, and its state and lease, which later
+// events change.
+type witnessedSession struct {
+	seq                 int64 // the last event that changed it
+	attachSeq           int64
+	task, actor, kind   string
+	generation          int64
+	tokenID             string
+	credentialExpiresAt time.Time
+	state               string
+	leaseUntil          time.Time
 }
 
 type witnessedActor struct {
@@ -60,7 +81,8 @@ type witnessed struct {
 
 func newRowWitness() *rowWitness {
 	return &rowWitness{tasks: map[string]witnessed{}, reviews: map[int64]witnessed{}, waivers: map[int64]witnessed{},
-		evidence: map[string]witnessed{}, scope: map[int64]witnessed{}, deps: map[string]map[string]int64{}, actors: map[string]*witnessedActor{}}
+		evidence: map[string]witnessed{}, scope: map[int64]witnessed{}, deps: map[string]map[string]int64{}, actors: map[string]*witnessedActor{},
+		sessions: map[string]*witnessedSession{}, claims: map[int64]witnessed{}}
 }
 
 // add reads one event.
@@ -88,6 +110,7 @@ func (r *rowWitness) add(e *fairway.AuditEvent) {
 		return v.ID, err == nil && v.ID != 0
 	}
 	r.addActor(e)
+	r.addSession(e)
 	if e.Action == "policy.bootstrap" || e.Action == "policy.activate" {
 		var v struct {
 			Digest string `json:"digest"`
@@ -124,6 +147,12 @@ func (r *rowWitness) add(e *fairway.AuditEvent) {
 		}
 		if json.Unmarshal(body["scope"], &v) == nil && v.ID != 0 {
 			r.scope[v.ID] = witnessed{e.Seq, body["scope"]}
+		}
+	case e.Action == "claim.add":
+		if n, ok := id(); ok {
+			r.claims[n] = witnessed{e.Seq, e.Change}
+		} else {
+			r.claimsUnknowable = true
 		}
 	case e.Action == "dependency.add" || e.Action == "dependency.remove":
 		var v struct{ Blocked, Blocker string }
@@ -210,6 +239,86 @@ func (r *rowWitness) addActor(e *fairway.AuditEvent) {
 	}
 }
 
+// addSession follows a session through its events: attached with the
+// row its attach event states, its lease renewed by heartbeats, and ended
+// (replaced, detached, interrupted or expired) by the event that says so.
+func (r *rowWitness) addSession(e *fairway.AuditEvent) {
+	if !strings.HasPrefix(e.Action, "session.") {
+		return
+	}
+	if e.Action == "session.attach" {
+		var s fairway.Session
+		if json.Unmarshal(e.Change, &s) != nil || s.ID == "" || s.Task == "" || s.Actor == "" || s.State == "" {
+			r.sessionsUnknowable = true
+			return
+		}
+		r.sessions[s.ID] = &witnessedSession{seq: e.Seq, attachSeq: e.Seq, task: s.Task, actor: s.Actor, kind: s.ActorKind, generation: s.Generation,
+			tokenID: s.TokenID, credentialExpiresAt: s.CredentialExpiresAt, state: s.State, leaseUntil: s.LeaseUntil}
+		return
+	}
+	var v struct {
+		Session             string     `json:"session"`
+		State               string     `json:"state"`
+		LeaseUntil          *time.Time `json:"lease_until"`
+		CredentialExpiresAt *time.Time `json:"credential_expires_at"`
+	}
+	if json.Unmarshal(e.Change, &v) != nil {
+		return
+	}
+	w := r.sessions[v.Session]
+	if w == nil {
+		return
+	}
+	switch {
+	case e.Action == "session.heartbeat" && v.LeaseUntil != nil:
+		w.leaseUntil = *v.LeaseUntil
+	case e.Action == "session.replace":
+		w.state = fairway.SessionReplaced
+	case v.State != "":
+		w.state = v.State
+		if v.CredentialExpiresAt != nil {
+			w.credentialExpiresAt = *v.CredentialExpiresAt
+		}
+	case e.Action == "session.detach":
+		w.state = fairway.SessionDetached
+	default:
+		return
+	}
+	w.seq = e.Seq
+}
+
+// checkSessions compares sessions with the log: a session slipped in or
+// deleted, given to another actor or generation, cut from the token whose
+// revocation ends it, revived, or its lease stretched.
+func (r *rowWitness) checkSessions(tx fairway.Tx, differs func(int64, string, ...any)) error {
+	if r.sessionsUnknowable {
+		return nil
+	}
+	sessions, err := tx.Sessions(fairway.SessionFilter{})
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, s := range sessions {
+		seen[s.ID] = true
+		w := r.sessions[s.ID]
+		if w == nil {
+			differs(0, "session %s is in the store but no audit event attached it", s.ID)
+			continue
+		}
+		if s.Task != w.task || s.Actor != w.actor || (w.kind != "" && s.ActorKind != w.kind) || s.Generation != w.generation || s.TokenID != w.tokenID ||
+			!s.CredentialExpiresAt.Equal(w.credentialExpiresAt) || s.State != w.state || !s.LeaseUntil.Equal(w.leaseUntil) {
+			differs(w.seq, "session %s differs from what the audit log left (task, actor, generation, attaching token, credential expiry, state or lease): it was changed outside the ledger", s.ID)
+		}
+	}
+	for id, w := range r.sessions {
+		if !seen[id] {
+			differs(w.attachSeq, "session %s was attached by event %d but is not in the store: it was deleted outside the ledger", id, w.attachSeq)
+		}
+	}
+	return nil
+}
+
 func (r *rowWitness) issue(w *witnessedActor, issued bool, hash string, expires time.Time) {
 	switch {
 	case hash != "":
@@ -274,6 +383,7 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 	differs := func(seq int64, format string, args ...any) {
 		problems = append(problems, rowProblem{seq, fmt.Sprintf(format, args...)})
 	}
+	seenClaims := map[int64]bool{}
 	for _, t := range tasks {
 		w, ok := r.tasks[t.Key]
 		if !ok {
@@ -303,6 +413,20 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 				differs(0, "scope record %d of %s is in the store but no audit event wrote it", sr.ID, t.Key)
 			} else if !sameRow(w.row, sr, new(fairway.ScopeRecord)) {
 				differs(w.seq, "scope record %d of %s differs from what event %d wrote: it was changed outside the ledger", sr.ID, t.Key, w.seq)
+			}
+		}
+		claims, err := tx.Claims(t.Key)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range claims {
+			seenClaims[c.ID] = true
+			if w, ok := r.claims[c.ID]; !ok {
+				if !r.claimsUnknowable {
+					differs(0, "claim %d of %s is in the store but no audit event wrote it", c.ID, t.Key)
+				}
+			} else if !sameRow(w.row, c, new(fairway.Claim)) {
+				differs(w.seq, "claim %d of %s differs from what event %d wrote: it was changed outside the ledger", c.ID, t.Key, w.seq)
 			}
 		}
 		blockers, err := tx.Blockers(t.Key)
@@ -357,7 +481,17 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 			differs(w.seq, "evidence %s differs from what event %d wrote: it was changed outside the ledger", ev.ID, w.seq)
 		}
 	}
+	for id, w := range r.claims {
+		if !seenClaims[id] {
+			var c fairway.Claim
+			_ = json.Unmarshal(w.row, &c)
+			differs(w.seq, "claim %d of %s was written by event %d but is not in the store: it was deleted outside the ledger", id, c.Task, w.seq)
+		}
+	}
 	if err := r.checkActors(tx, differs); err != nil {
+		return nil, err
+	}
+	if err := r.checkSessions(tx, differs); err != nil {
 		return nil, err
 	}
 	// The policy in force is the one the log put in force, and its source

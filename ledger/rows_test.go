@@ -42,6 +42,19 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 		{"a scope acknowledgement slipped in", `INSERT INTO scope_records (task, kind, paths, by_actor, at) VALUES ('OPS-FIX-001','acknowledge','["infra/x.tf"]','omar',1)`,
 			"scope record 2 of OPS-FIX-001 is in the store but no audit event wrote it"},
 		{"a dependency dropped", `DELETE FROM dependencies WHERE blocked = 'OPS-FIX-002'`, "the dependencies of OPS-FIX-002 ([]) are not the ones the audit log left ([OPS-FIX-001])"},
+		// Sessions and claims: the gate reads who held a session on a task
+		// or claimed work on it (R2), and a session credential works while
+		// its row says it is attached, in its lease, of its token (R10).
+		{"a session's attaching token erased", `UPDATE sessions SET token_id = '' WHERE token_id <> ''`, "differs from what the audit log left (task, actor, generation, attaching token, credential expiry, state or lease)"},
+		{"a detached session revived", `UPDATE sessions SET state = 'attached', ended_at = 0, reason = '' WHERE state = 'detached'`, "differs from what the audit log left"},
+		{"a session's lease extended", `UPDATE sessions SET lease_until = lease_until + 1000000000000000 WHERE state = 'attached'`, "differs from what the audit log left"},
+		{"a session's generation changed", `UPDATE sessions SET generation = 7 WHERE state = 'attached'`, "differs from what the audit log left"},
+		{"a session given to another actor", `UPDATE sessions SET actor = 'omar', actor_kind = 'human' WHERE state = 'detached'`, "differs from what the audit log left"},
+		{"a session deleted", `DELETE FROM sessions WHERE state = 'detached'`, "is not in the store"},
+		{"a session slipped in", `INSERT INTO sessions (id, task, actor, actor_kind, provider, generation, lease_ttl, lease_until, state, attached_at, updated_at, token_hash) VALUES ('ses-forged','OPS-FIX-001','omar','human','shell',9,1,1,'detached',1,1,'forged')`,
+			"session ses-forged is in the store but no audit event attached it"},
+		{"a claim deleted", `DELETE FROM claims`, "claim 1 of OPS-FIX-006 was written by event"},
+		{"a claim given to another actor", `UPDATE claims SET actor = 'omar', actor_kind = 'human'`, "claim 1 of OPS-FIX-006 differs from what event"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -65,6 +78,14 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 					must(l.RevokeToken(as("alice"), fairway.TokenID(ledger.HashToken(signedIn.Token))))
 				}
 			}
+			// codex holds a session attached with its token, and left
+			// another (detached) and a claim on a task it worked on.
+			agent := must(l.RotateToken(as("alice"), "codex", 0)).Token
+			must(l.AttachSession(signedInAs(t, l, agent), fairway.SessionAttach{Task: "OPS-FIX-003", Provider: "codex"}))
+			done := must(l.AttachSession(as("codex"), fairway.SessionAttach{Task: "OPS-FIX-006", Provider: "shell"}))
+			must(l.HeartbeatSession(as("codex"), done.Session.ID))
+			must(l.DetachSession(as("codex"), done.Session.ID, "handed off"))
+			must(l.AddClaim(as("codex"), fairway.ClaimAdd{Task: "OPS-FIX-006", Text: "tests pass"}))
 			if v := must(l.VerifyAudit(ctx)); !v.OK {
 				t.Fatalf("before: %+v", v)
 			}

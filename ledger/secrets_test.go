@@ -71,6 +71,55 @@ func TestSecrets_FreeTextIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 	}
 }
 
+// The text of an evidence record beside its argv is kept as sent, in the
+// record and its audit event: a secret in the working dir, the signal, the
+// source branch or commit, the media type or the environment's host, tools
+// and fingerprint is refused naming the field, and nothing is written (R7).
+// Only argv and environment values are redacted instead.
+func TestSecrets_EvidenceRecordTextIsRefused(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, true)
+	env := func(e fairway.Environment) *fairway.Environment { e.OS = "linux"; return &e }
+	cases := []struct {
+		field string
+		add   fairway.EvidenceAdd
+	}{
+		{"media_type", fairway.EvidenceAdd{MediaType: "text/" + fakeToken}},
+		{"command.dir", fairway.EvidenceAdd{Kind: "command-result", Command: &fairway.Command{Argv: []string{"true"}, Dir: "/src/" + fakeToken}}},
+		{"command.signal", fairway.EvidenceAdd{Kind: "command-result", Command: &fairway.Command{Argv: []string{"true"}, Signal: fakeToken}}},
+		{"source.branch", fairway.EvidenceAdd{Source: &fairway.SourceState{Commit: "abc", Branch: "fix/" + fakeToken}}},
+		{"source.commit", fairway.EvidenceAdd{Source: &fairway.SourceState{Commit: fakeToken}}},
+		{"environment.host", fairway.EvidenceAdd{Environment: env(fairway.Environment{Host: fakeToken})}},
+		{"environment.arch", fairway.EvidenceAdd{Environment: env(fairway.Environment{Arch: fakeToken})}},
+		{"environment.fingerprint", fairway.EvidenceAdd{Environment: env(fairway.Environment{Fingerprint: fakeToken})}},
+		{"environment.tools", fairway.EvidenceAdd{Environment: env(fairway.Environment{Tools: map[string]string{"go": fakeToken}})}},
+		{"environment.tools", fairway.EvidenceAdd{Environment: env(fairway.Environment{Tools: map[string]string{fakeToken: "1.0"}})}},
+		{"environment.env_names", fairway.EvidenceAdd{Environment: env(fairway.Environment{EnvNames: []string{fakeToken}})}},
+	}
+	for _, c := range cases {
+		c.add.Task = "OPS-FIX-001"
+		if c.add.Kind == "" {
+			c.add.Kind = "log"
+		}
+		before := auditLen(t, l)
+		_, err := l.AddEvidence(as("codex"), c.add, fairway.EvidenceParts{Content: strings.NewReader("ok\n")})
+		var fe *fairway.Error
+		if err == nil || !asError(err, &fe) || fe.Code != fairway.EINVALID || fe.Field != c.field || !strings.Contains(fe.Message, "rule github-token") {
+			t.Errorf("%s: %v, want invalid %s naming the rule", c.field, err, c.field)
+			continue
+		}
+		if strings.Contains(err.Error(), fakeToken) {
+			t.Errorf("%s: the refusal repeats the secret", c.field)
+		}
+		if after := auditLen(t, l); after != before {
+			t.Errorf("%s: %d events written", c.field, after-before)
+		}
+	}
+	if evs := must(l.ListEvidence(context.Background(), fairway.EvidenceFilter{Task: "OPS-FIX-001"})); len(evs) != 0 {
+		t.Fatalf("evidence written: %d records, want none", len(evs))
+	}
+}
+
 // A command line is kept in an immutable record: secrets in argv and in
 // recorded environment values are redacted, and the finding recorded.
 func TestSecrets_CommandLineRedacted(t *testing.T) {

@@ -57,9 +57,6 @@ func (l *Ledger) AttachSession(ctx context.Context, a fairway.SessionAttach) (*f
 		if err := w.requireMayAttach(); err != nil {
 			return err
 		}
-		if err := w.requireTokenNotRevoked(); err != nil {
-			return err
-		}
 		task, err := w.tx.Task(a.Task)
 		if err != nil {
 			return err
@@ -192,7 +189,12 @@ func (w *write) end(s *fairway.Session, action, state, reason string) error {
 	if err := w.tx.UpdateSession(s); err != nil {
 		return err
 	}
-	return w.recordAs(action, s.ID, map[string]any{"session": s.ID, "task": s.Task, "generation": s.Generation, "state": state, "reason": reason})
+	change := map[string]any{"session": s.ID, "task": s.Task, "generation": s.Generation, "state": state, "reason": reason}
+	if s.CredentialExpiresAt.Equal(w.now) {
+		// The ending stopped its credential (endSessionsOf).
+		change["credential_expires_at"] = s.CredentialExpiresAt
+	}
+	return w.recordAs(action, s.ID, change)
 }
 
 // fence refuses a write made with a session credential unless that
@@ -597,6 +599,9 @@ func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairwa
 			return err
 		}
 		cred = sessionCred{id: s.ID, actor: s.Actor, generation: s.Generation, expires: s.CredentialExpiresAt, token: s.TokenID}
+		if s.State == fairway.SessionInterrupted && !s.CredentialExpiresAt.IsZero() && s.CredentialExpiresAt.Equal(s.EndedAt) {
+			cred.cut = s.Reason
+		}
 		if s.TokenID != "" {
 			// Revoking the token ends the session; its credential stops
 			// here too, for reads and event streams as for writes. What
@@ -631,6 +636,9 @@ func (l *Ledger) liveSession(cred sessionCred, a *fairway.Actor) (*fairway.Actor
 	}
 	if !cred.tokenRevoked.IsZero() {
 		return nil, nil, fairway.Errorf(fairway.EUNAUTHORIZED, "session %s was attached with token %s of %s, which was revoked at %s: the session ended with it. Attach a new session with a token that is not revoked", cred.id, cred.token, a.Name, cred.tokenRevoked.UTC().Format(time.RFC3339))
+	}
+	if cred.cut != "" {
+		return nil, nil, fairway.Errorf(fairway.EUNAUTHORIZED, "session %s ended at %s (%s): the credentials of %s were revoked, and its credential stopped with them. Attach a new session with a token that is not revoked", cred.id, cred.expires.UTC().Format(time.RFC3339), cred.cut, a.Name)
 	}
 	// The clock is read only for a credential that can expire.
 	if !cred.expires.IsZero() && !l.now().Before(cred.expires) {

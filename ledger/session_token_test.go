@@ -156,3 +156,78 @@ func TestToken_ASessionEndsWhenItsTokenExpires(t *testing.T) {
 	// The task is free for a new session.
 	must(l.AttachSession(signedInAs(t, l, plain), fairway.SessionAttach{Task: "OPS-FIX-025", Provider: "shell"}))
 }
+
+// Revoking all of an actor's tokens, or rotating them, ends its sessions;
+// the credential of a session attached without a token (local mode) stops
+// with them too, for reads and event streams as for writes, as the
+// credential of a session a revoked token attached does.
+func TestToken_CuttingAnActorsTokensStopsTheCredentialsOfItsSessions(t *testing.T) {
+	ctx := context.Background()
+	for _, cut := range []struct {
+		name string
+		do   func(l *ledger.Ledger) error
+	}{
+		{"revoke --all", func(l *ledger.Ledger) error { _, err := l.RevokeTokens(as("alice"), "codex"); return err }},
+		{"rotate", func(l *ledger.Ledger) error { _, err := l.RotateToken(as("alice"), "codex", 0); return err }},
+	} {
+		t.Run(cut.name, func(t *testing.T) {
+			l := MustOpenLedger(t)
+			setUp(t, l, false)
+			must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-026", Title: "work"}))
+			local := must(l.AttachSession(as("codex"), fairway.SessionAttach{Task: "OPS-FIX-026", Provider: "shell"}))
+			if _, _, err := (ledger.TokenAuth{L: l}).Authenticate(ctx, local.Token); err != nil {
+				t.Fatalf("before: %v", err)
+			}
+			if err := cut.do(l); err != nil {
+				t.Fatal(err)
+			}
+			if s := must(l.GetSession(ctx, local.Session.ID)); s.State != fairway.SessionInterrupted {
+				t.Fatalf("the session is %s, want interrupted", s.State)
+			}
+			_, _, err := ledger.TokenAuth{L: l}.Authenticate(ctx, local.Token)
+			if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "session "+local.Session.ID) || !strings.Contains(err.Error(), "were revoked") {
+				t.Fatalf("the ended session's credential after %s: %v, want unauthorized, saying the session's credentials were revoked", cut.name, err)
+			}
+			if v := must(l.VerifyAudit(ctx)); !v.OK {
+				t.Fatalf("audit verify: %+v", v)
+			}
+		})
+	}
+}
+
+// A write whose request was authenticated with a token that was revoked
+// before the write's transaction (a race with the revocation) is
+// refused, whatever it writes, and the refusal is audited: a revoked
+// token stops at once (R1), not only for attaching sessions.
+func TestToken_AWriteRacingTheRevocationOfItsTokenIsRefused(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-027", Title: "work"}))
+	plain := must(l.RotateToken(as("alice"), "omar", 0)).Token
+	authenticated := signedInAs(t, l, plain)
+	must(l.RevokeToken(as("alice"), tokenIDOf(plain)))
+	writes := map[string]func() error{
+		"task create": func() error {
+			return ignore(l.CreateTask(authenticated, fairway.TaskCreate{Key: "OPS-FIX-028", Title: "more"}))
+		},
+		"claim": func() error {
+			return ignore(l.AddClaim(authenticated, fairway.ClaimAdd{Task: "OPS-FIX-027", Text: "looked at it"}))
+		},
+		"cancel": func() error { return ignore(l.CancelTask(authenticated, "OPS-FIX-027", "not needed")) },
+	}
+	for name, write := range writes {
+		before := len(must(l.AuditLog(ctx, fairway.AuditFilter{Limit: 10000})))
+		err := write()
+		if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "token "+tokenIDOf(plain)+" of omar was revoked") {
+			t.Fatalf("%s with a token revoked after it was authenticated: %v, want unauthorized, revoked", name, err)
+		}
+		events := must(l.AuditLog(ctx, fairway.AuditFilter{Limit: 10000}))
+		if len(events) != before+1 || !strings.HasSuffix(events[len(events)-1].Action, ".refused") {
+			t.Fatalf("%s: %d events written, want the refusal only", name, len(events)-before)
+		}
+	}
+	if task := must(l.GetTask(ctx, "OPS-FIX-027")); task.Status != fairway.StatusOpen {
+		t.Fatalf("OPS-FIX-027 is %s, want open", task.Status)
+	}
+}

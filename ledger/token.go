@@ -137,8 +137,8 @@ func (w *write) endSessionsAttachedWith(tokenID, why string) (int, error) {
 
 // requireTokenNotRevoked refuses a write made with a bearer token that
 // was revoked after the request was authenticated and before its
-// transaction: a session attached so would outlive the revocation that
-// should have ended it.
+// transaction: the write would outlive the revocation (a session
+// attached so would outlive the revocation that should have ended it).
 func (w *write) requireTokenNotRevoked() error {
 	id := w.auth.TokenID
 	if id == "" {

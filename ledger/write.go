@@ -100,6 +100,10 @@ func (l *Ledger) writeWith(ctx context.Context, action, subject string, bootstra
 		var err error
 		if w.auth.Session != "" {
 			err = w.fence()
+		} else if w.auth.TokenID != "" && w.by != nil {
+			// The token may have been revoked since the request was
+			// authenticated: it stops at once, for every write (R1).
+			err = w.requireTokenNotRevoked()
 		}
 		if err == nil {
 			err = fn(w)

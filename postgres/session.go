@@ -44,11 +44,11 @@ func (t *tx) InsertSession(s *fairway.Session, tokenHash string) error {
 	return t.index(fairway.HandoffSearchDoc(s))
 }
 
-// UpdateSession stores a session's lease, state, links, handoff and
-// provider session ids.
+// UpdateSession stores a session's lease, state, links, handoff,
+// provider session ids and credential expiry.
 func (t *tx) UpdateSession(s *fairway.Session) error {
-	tag, err := t.exec(`UPDATE sessions SET provider_sessions = $1, lease_until = $2, state = $3, reason = $4, replaced_by = $5, handoff = $6, updated_at = $7, ended_at = $8 WHERE id = $9`,
-		encodeList(s.ProviderSessions), nanos(s.LeaseUntil), s.State, s.Reason, s.ReplacedBy, s.Handoff, nanos(s.UpdatedAt), nanos(s.EndedAt), s.ID)
+	tag, err := t.exec(`UPDATE sessions SET provider_sessions = $1, lease_until = $2, state = $3, reason = $4, replaced_by = $5, handoff = $6, updated_at = $7, ended_at = $8, credential_expires_at = $9 WHERE id = $10`,
+		encodeList(s.ProviderSessions), nanos(s.LeaseUntil), s.State, s.Reason, s.ReplacedBy, s.Handoff, nanos(s.UpdatedAt), nanos(s.EndedAt), nanos(s.CredentialExpiresAt), s.ID)
 	if err != nil {
 		return err
 	}

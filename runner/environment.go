@@ -61,14 +61,20 @@ func Environment(tools []string, lookup func(string) (string, bool)) *fairway.En
 }
 
 // printable returns s, or says that what was read could not be recorded
-// when a record could not show it safely (fairway.CheckLine): the
-// environment is read, never refused, so a run is not stopped by a
-// tool whose version line is coloured.
+// when a record could not show it safely (fairway.CheckLine) or it looks
+// like a secret, which the ledger would refuse: the environment is read,
+// never refused, so a run is not stopped by a tool whose version line is
+// coloured.
 func printable(s, what string) string {
-	if fairway.CheckLine("environment", s, 0) == nil {
-		return s
+	if fairway.CheckLine("environment", s, 0) != nil {
+		return "(" + what + " holds control characters: not recorded)"
 	}
-	return "(" + what + " holds control characters: not recorded)"
+	if looksSecret(s) {
+		// The ledger refuses a secret here; the value is left out, as a
+		// secret variable's is, so that the run's record is kept.
+		return "(" + what + " looks like a secret: not recorded)"
+	}
+	return s
 }
 
 func looksSecret(v string) bool {

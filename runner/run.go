@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"fairway"
+	"fairway/secret"
 )
 
 // DefaultWaitDelay is how long output pipes may stay open after the
@@ -110,12 +111,20 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 	// and a refusal after the run would lose it: check first, and do not
 	// start. The source is read before the start for that, and is the
 	// tree the command started from (the command may switch branches).
+	// The dir and the source are kept as read, where argv is redacted, so
+	// a secret in them is refused too (R7).
 	if err := (&fairway.Command{Argv: s.Argv, Dir: dir}).Check(); err != nil {
+		return nil, notRun(err)
+	}
+	if err := refuseSecret("command.dir", dir); err != nil {
 		return nil, notRun(err)
 	}
 	source := SourceState(dir)
 	if source != nil {
 		if err := source.Check(); err != nil {
+			return nil, notRun(err)
+		}
+		if err := refuseSecret("source.branch", source.Branch); err != nil {
 			return nil, notRun(err)
 		}
 	}
@@ -198,6 +207,17 @@ wait:
 	}
 	ok = true
 	return res, nil
+}
+
+// refuseSecret refuses a field of a run's record that holds what looks
+// like a secret, naming the rule and never the value, as the ledger
+// would refuse the record.
+func refuseSecret(field, v string) error {
+	fs := secret.ScanText(v)
+	if len(fs) == 0 {
+		return nil
+	}
+	return fairway.FieldError(field, "holds what looks like a secret (rule %s, line %d, column %d); Fairway never stores a secret", fs[0].Rule, fs[0].Line, fs[0].Column)
 }
 
 // notRun says, in a refusal of a run's text, that nothing ran.

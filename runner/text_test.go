@@ -76,6 +76,69 @@ func TestRun_RefusesToStartACommandWhoseRecordWouldBeRefused(t *testing.T) {
 	}
 }
 
+// A working dir or source branch that holds a secret would be refused by
+// the ledger after the command ran (R7: it is kept as sent, not redacted
+// as argv is): the command is not started, and the refusal names the
+// field and the rule, never the value.
+func TestRun_RefusesToStartACommandWhoseDirOrBranchHoldsASecret(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	const fakeToken = "ghp_1234567890abcdefghijABCDEFGHIJ123456"
+	base := t.TempDir()
+	marker := filepath.Join(base, "ran")
+	touch := []string{"sh", "-c", "touch " + marker}
+	secretDir := filepath.Join(base, fakeToken)
+	if err := os.Mkdir(secretDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	repo := filepath.Join(base, "repo")
+	if err := os.Mkdir(repo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-q"}, {"commit", "-q", "--allow-empty", "-m", "first"}, {"checkout", "-q", "-b", "fix/" + fakeToken}} {
+		cmd := exec.Command("git", append([]string{"-c", "user.email=a@example.com", "-c", "user.name=a"}, args...)...)
+		cmd.Dir = repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	for _, c := range []struct {
+		field string
+		spec  runner.Spec
+	}{
+		{"command.dir", runner.Spec{Argv: touch, Dir: secretDir}},
+		{"source.branch", runner.Spec{Argv: touch, Dir: repo}},
+	} {
+		res, err := runner.Run(context.Background(), c.spec)
+		if res != nil {
+			res.Close()
+		}
+		fe, _ := err.(*fairway.Error)
+		if fe == nil || fe.Code != fairway.EINVALID || fe.Field != c.field || !strings.Contains(fe.Message, "rule github-token") || !strings.Contains(fe.Message, "the command was not run") || strings.Contains(fe.Message, fakeToken) {
+			t.Fatalf("%s: Run = %v, want invalid %s naming the rule, not the value, and that the command was not run", c.field, err, c.field)
+		}
+		if _, err := os.Stat(marker); !os.IsNotExist(err) {
+			t.Fatalf("%s: the command ran (%v)", c.field, err)
+		}
+	}
+}
+
+// A tool version or host name that looks like a secret is left out of
+// the environment, as a secret variable's value is: the record is kept.
+func TestEnvironment_LeavesOutToolVersionsThatLookSecret(t *testing.T) {
+	dir := t.TempDir()
+	tool := filepath.Join(dir, "leaky")
+	if err := os.WriteFile(tool, []byte("#!/bin/sh\necho leaky 1.0 token=ghp_1234567890abcdefghijABCDEFGHIJ123456\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	env := runner.Environment([]string{"leaky"}, func(string) (string, bool) { return "", false })
+	if v := env.Tools["leaky"]; strings.Contains(v, "ghp_") || v == "" {
+		t.Fatalf("tool version kept as %q, want it left out saying why", v)
+	}
+}
+
 // The environment is read, never refused: a variable whose value a
 // record could not show safely keeps its name and loses its value, and
 // the fingerprint passes the ledger's check.

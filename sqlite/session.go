@@ -43,11 +43,11 @@ func (t *tx) InsertSession(s *fairway.Session, tokenHash string) error {
 	return t.index(fairway.HandoffSearchDoc(s))
 }
 
-// UpdateSession stores a session's lease, state, links, handoff and
-// provider session ids.
+// UpdateSession stores a session's lease, state, links, handoff,
+// provider session ids and credential expiry.
 func (t *tx) UpdateSession(s *fairway.Session) error {
-	res, err := t.exec(`UPDATE sessions SET provider_sessions = ?, lease_until = ?, state = ?, reason = ?, replaced_by = ?, handoff = ?, updated_at = ?, ended_at = ? WHERE id = ?`,
-		encodeList(s.ProviderSessions), nanos(s.LeaseUntil), s.State, s.Reason, s.ReplacedBy, s.Handoff, nanos(s.UpdatedAt), nanos(s.EndedAt), s.ID)
+	res, err := t.exec(`UPDATE sessions SET provider_sessions = ?, lease_until = ?, state = ?, reason = ?, replaced_by = ?, handoff = ?, updated_at = ?, ended_at = ?, credential_expires_at = ? WHERE id = ?`,
+		encodeList(s.ProviderSessions), nanos(s.LeaseUntil), s.State, s.Reason, s.ReplacedBy, s.Handoff, nanos(s.UpdatedAt), nanos(s.EndedAt), nanos(s.CredentialExpiresAt), s.ID)
 	if err != nil {
 		return err
 	}
