@@ -162,6 +162,21 @@ func (c *identities) token(head headKey, hash string) (*fairway.Actor, *fairway.
 	return &a, &k, ok
 }
 
+// tokenByID returns a copy of the token with this id, if kept for head.
+func (c *identities) tokenByID(head headKey, id string) (*fairway.Token, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid(head) {
+		return nil, false
+	}
+	for _, k := range c.tokens {
+		if k.ID == id {
+			return &k, true
+		}
+	}
+	return nil, false
+}
+
 // session returns the session a credential hash names and a copy of its
 // actor, if both are kept for head.
 func (c *identities) session(head headKey, hash string) (sessionCred, *fairway.Actor, bool) {

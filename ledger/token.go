@@ -144,6 +144,17 @@ func (w *write) requireTokenNotRevoked() error {
 	if id == "" {
 		return nil
 	}
+	// A token kept at the write's head was not revoked since it was read:
+	// a revocation is an identity event, which empties what is kept.
+	if w.l.ids != nil {
+		head, err := w.tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		if k, ok := w.l.ids.tokenByID(keyOf(head), id); ok && k.RevokedAt.IsZero() {
+			return nil
+		}
+	}
 	k, err := w.tx.Token(id)
 	if fairway.ErrorCode(err) == fairway.ENOTFOUND {
 		return w.refuse(fairway.Errorf(fairway.EUNAUTHORIZED, "token %s is not known; ask for a new one with `fairway token rotate %s`", id, w.by.Name))
