@@ -583,3 +583,35 @@ func TestFront_BadDaemonSettingsAreRefused(t *testing.T) {
 		t.Errorf("bad settings made the socket folder: %v", err)
 	}
 }
+
+// A command whose output nobody reads any more (`fairway task list | head
+// -1` once head is gone) dies of SIGPIPE when run directly, printing
+// nothing more; through the daemon it ends the same way, not with exit 0
+// or an "internal error".
+func TestFront_BrokenStandardOutputEndsTheCommandAsSIGPIPEDoes(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	w.ledger(dir)
+	w.warm(dir)
+	for _, args := range [][]string{{"task", "show", "T-1"}, {"task", "show", "T-1", "--json"}, {"version"}} {
+		for _, mode := range []string{"off", "require"} {
+			r, wr, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Close() // nobody reads
+			cmd := exec.Command(filepath.Join(binDir, "fairway"), args...)
+			cmd.Dir = dir
+			cmd.Env = append(append([]string(nil), w.env...), "FAIRWAY_DAEMON="+mode)
+			var errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = wr, &errb
+			cmd.Run()
+			wr.Close()
+			st := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if !st.Signaled() || st.Signal() != syscall.SIGPIPE || errb.Len() != 0 {
+				t.Errorf("FAIRWAY_DAEMON=%s fairway %v into a pipe nobody reads: %v, stderr %q; want killed by SIGPIPE, nothing printed",
+					mode, args, cmd.ProcessState, errb.String())
+			}
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -246,13 +247,46 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 			}
 		}
 	}()
-	a := &app{ctx: ctx, stdin: files[0], stdout: files[1], stderr: files[2], getenv: getenv, cwd: req.Dir, stores: &d.stores}
+	broken := &brokenStream{cancel: cancel}
+	a := &app{ctx: ctx, stdin: files[0], stdout: &callerStream{files[1], 1, broken}, stderr: &callerStream{files[2], 2, broken},
+		getenv: getenv, cwd: req.Dir, stores: &d.stores}
 	code := runRequest(a, req.Args)
+	if fd := broken.fd.Load(); fd != 0 {
+		code = daemon.BrokenStream(int(fd))
+	}
 	for _, f := range files {
 		f.Close() // the caller's streams end before it is told the code
 	}
 	files = nil
 	conn.Write(daemon.PutCode(code))
+}
+
+// callerStream is the caller's standard output or error. A process run
+// directly dies of SIGPIPE on its first write to a stream nobody reads;
+// here that write cancels the command, and every later write to either
+// stream fails, so nothing more is printed and the front dies as it would.
+type callerStream struct {
+	f      *os.File
+	fd     int
+	broken *brokenStream
+}
+
+// brokenStream records the first stream found broken.
+type brokenStream struct {
+	fd     atomic.Int32
+	cancel func()
+}
+
+func (s *callerStream) Write(p []byte) (int, error) {
+	if s.broken.fd.Load() != 0 {
+		return 0, syscall.EPIPE
+	}
+	n, err := s.f.Write(p)
+	if errors.Is(err, syscall.EPIPE) {
+		s.broken.fd.CompareAndSwap(0, int32(s.fd))
+		s.broken.cancel()
+	}
+	return n, err
 }
 
 // removeDeadDaemons removes the files of daemons of other engine builds

@@ -266,6 +266,20 @@ func getUint32(b []byte) uint32 {
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
+// BrokenStream is the exit code sent for a command that wrote to the
+// caller's standard output (fd 1) or error (fd 2) once nobody read it: run
+// directly it would have died of SIGPIPE there, so the front does.
+func BrokenStream(fd int) int { return -fd }
+
+// BrokenStreamOf returns the stream code names, or 0 when code is an
+// ordinary exit code.
+func BrokenStreamOf(code int) int {
+	if code == -1 || code == -2 {
+		return -code
+	}
+	return 0
+}
+
 // PutCode and Code are the exit code as sent after Exited.
 func PutCode(code int) []byte { return appendUint32([]byte{Exited}, uint32(int32(code))) }
 func Code(b []byte) int       { return int(int32(getUint32(b))) }
