@@ -151,7 +151,8 @@ func viaDaemon(engine string, args []string) (code int, served bool, why string)
 		return 0, false, "the daemon closed the connection before running it"
 	}
 	if reply[0] != daemon.Running {
-		return 0, false, "the daemon declined it (not one of its commands, or it needs a server or a store other than a local folder)"
+		return 0, false, "the daemon declined it (not one of its commands, it needs a server or a store other than a local folder, " +
+			"or this process sees other files or has other rights than the daemon)"
 	}
 	// From here the command runs in the daemon: a signal cancels it there,
 	// as Ctrl-C cancels a command run directly; a second one gives up.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -226,7 +227,7 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	}()
 	conn.SetReadDeadline(time.Time{})
 	getenv := envLookup(req.Env)
-	if !servable(req, getenv) || !sameFileView(pid) || !sameUmask(pid) {
+	if !servable(req, getenv) || !sameFileView(pid) || !sameRights(pid) {
 		conn.Write([]byte{daemon.Declined})
 		return
 	}
@@ -396,26 +397,50 @@ func sameFileView(pid int) bool {
 	return true
 }
 
-// sameUmask reports whether the process pid has the daemon's umask, which
-// is the process's own: files a command creates get the caller's modes
-// only then.
-func sameUmask(pid int) bool {
-	mine, theirs := umaskOf("self"), umaskOf(strconv.Itoa(pid))
-	return mine != "" && mine == theirs
+// sameRights reports whether the process pid acts on files with the
+// daemon's rights: the same umask (files a command creates get the
+// caller's modes), user and group ids, supplementary groups,
+// capabilities, no-new-privileges and seccomp state, and security label.
+// The peer's uid alone is not enough: a caller of the same uid in fewer
+// groups, or root with its capabilities dropped (a sandbox), would have
+// the daemon open what it cannot open itself.
+func sameRights(pid int) bool {
+	mine, theirs := rightsOf("self"), rightsOf(strconv.Itoa(pid))
+	return mine["Umask"] != "" && mine["Uid"] != "" && maps.Equal(mine, theirs) &&
+		securityLabel("self") == securityLabel(strconv.Itoa(pid))
+}
+
+// rightsFields are the lines of /proc/PID/status that decide what a
+// process may do to files.
+var rightsFields = []string{"Umask", "Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters"}
+
+// rightsOf reads rightsFields from /proc/PID/status; nil when unreadable.
+func rightsOf(pid string) map[string]string {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return nil
+	}
+	rights := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, v, ok := strings.Cut(line, ":")
+		if ok && slices.Contains(rightsFields, name) {
+			rights[name] = strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return rights
 }
 
 // umaskOf reads the Umask line of /proc/PID/status, or "".
-func umaskOf(pid string) string {
-	b, err := os.ReadFile("/proc/" + pid + "/status")
+func umaskOf(pid string) string { return rightsOf(pid)["Umask"] }
+
+// securityLabel is the process's LSM label (AppArmor, SELinux), or
+// "unreadable" where there is none to read.
+func securityLabel(pid string) string {
+	b, err := os.ReadFile("/proc/" + pid + "/attr/current")
 	if err != nil {
-		return ""
+		return "unreadable"
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
+	return strings.TrimSpace(string(b))
 }
 
 // peerCred is the user id and process id at the other end (SO_PEERCRED).

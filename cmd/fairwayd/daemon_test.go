@@ -423,3 +423,47 @@ func TestDaemon_InProcess_DeclinesACallerWithAnotherUmask(t *testing.T) {
 		t.Fatalf("umask %s against the daemon's %s: %s, want declined (44)", other, mine, got)
 	}
 }
+
+// A caller of the daemon's uid with fewer rights (other groups, or root
+// with its capabilities dropped, as a sandbox runs it) would have the
+// daemon open what it cannot open itself: a ledger of another user's, say.
+// It is declined, and runs the engine with its own rights.
+func TestDaemon_InProcess_DeclinesACallerWithOtherGroupsOrCapabilities(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to change the client's groups and capabilities")
+	}
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	run := func(cmd *exec.Cmd) string {
+		cmd.Env = []string{daemonClientEnv + "=" + socket}
+		var errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("client %v: %v\n%s", cmd.Args, err, errb.String())
+		}
+		return strings.TrimSpace(errb.String())
+	}
+	if got := run(exec.Command(os.Args[0])); got != "answer:52"+"58"+"00000000" {
+		t.Fatalf("the daemon's own credentials: %s", got)
+	}
+	groups, _ := os.Getgroups()
+	other := exec.Command(os.Args[0])
+	other.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: append(toUint32(groups), 65534)}}
+	if got := run(other); got != "answer:44" {
+		t.Errorf("a caller in one more group: %s, want declined (44)", got)
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv is not installed: cannot drop the client's capabilities")
+	}
+	if got := run(exec.Command(setpriv, "--inh-caps=-all", "--bounding-set=-all", "--", os.Args[0])); got != "answer:44" {
+		t.Errorf("root without its capabilities: %s, want declined (44)", got)
+	}
+}
+
+func toUint32(ints []int) []uint32 {
+	out := make([]uint32, len(ints))
+	for i, v := range ints {
+		out[i] = uint32(v)
+	}
+	return out
+}
