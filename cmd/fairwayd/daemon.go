@@ -21,6 +21,8 @@ import (
 	"fairway"
 	"fairway/internal/daemon"
 	"fairway/sqlite"
+
+	"golang.org/x/sys/unix"
 )
 
 // The resident engine. The fairway front (cmd/fairway) connects to its
@@ -227,7 +229,7 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	}()
 	conn.SetReadDeadline(time.Time{})
 	getenv := envLookup(req.Env)
-	if !servable(req, getenv) || !sameFileView(pid) || !sameRights(pid) {
+	if !servable(req, getenv) || readsTerminal(req.Args, files[0]) || !sameFileView(pid) || !sameRights(pid) {
 		conn.Write([]byte{daemon.Declined})
 		return
 	}
@@ -363,6 +365,34 @@ func servable(req *daemon.Request, getenv func(string) string) bool {
 		return true // a usage error, or help
 	}
 	return probe.server == ""
+}
+
+// stdinCommands are the daemon's commands that read standard input.
+var stdinCommands = []string{"hook claude"}
+
+// readsTerminal reports whether the command reads its standard input and
+// that is a terminal. Such a command runs in the front's own process: a
+// daemon's read of the terminal outlives the front given up with a
+// second Ctrl-C, and would take what the user types next at the shell.
+func readsTerminal(args []string, stdin *os.File) bool {
+	c := findCommand(args)
+	if c == nil || !slices.Contains(stdinCommands, c.name) {
+		return false
+	}
+	fs, _ := (&app{getenv: func(string) string { return "" }}).flagSet(c)
+	if _, err := parseInterspersed(fs, args[len(strings.Fields(c.name)):]); err != nil {
+		return false // help or a usage error: nothing is read
+	}
+	raw, err := stdin.SyscallConn()
+	if err != nil {
+		return true
+	}
+	terminal := true
+	raw.Control(func(fd uintptr) {
+		_, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
+		terminal = err == nil
+	})
+	return terminal
 }
 
 // envLookup reads a request's environment as os.Getenv reads the

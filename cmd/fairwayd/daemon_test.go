@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"fairway/internal/daemon"
+
+	"github.com/creack/pty"
 )
 
 func TestDaemon_CommandsNameRealCommands(t *testing.T) {
@@ -466,4 +468,48 @@ func toUint32(ints []int) []uint32 {
 		out[i] = uint32(v)
 	}
 	return out
+}
+
+// A command that reads standard input from a terminal (`fairway hook
+// claude` typed at a shell) must not run in the daemon: after the front
+// gave up on a second Ctrl-C, the daemon would go on reading the
+// terminal, taking the next lines the user types at the shell.
+func TestDaemon_InProcess_DeclinesReadingATerminal(t *testing.T) {
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	for _, c := range []struct {
+		args []string
+		want byte
+	}{
+		{[]string{"hook", "claude"}, daemon.Declined},
+		{[]string{"hook", "claude", "--help"}, daemon.Running}, // help reads nothing
+		{[]string{"version"}, daemon.Running},
+	} {
+		fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := os.NewFile(uintptr(fd), "conn")
+		if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
+			t.Fatal(err)
+		}
+		b := (&daemon.Request{Args: c.args, Dir: "/"}).Encode()
+		null, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err := syscall.Sendmsg(fd, b[:daemon.HeaderSize], syscall.UnixRights(int(tty.Fd()), int(null.Fd()), int(null.Fd())), nil, 0); err != nil {
+			t.Fatal(err)
+		}
+		null.Close()
+		conn.Write(b[daemon.HeaderSize:])
+		var reply [1]byte
+		_, err = io.ReadFull(conn, reply[:])
+		conn.Close() // cancels a command left reading
+		if err != nil || reply[0] != c.want {
+			t.Errorf("%v with a terminal as standard input: reply %q (%v), want %q", c.args, reply[0], err, c.want)
+		}
+	}
 }
