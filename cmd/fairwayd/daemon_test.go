@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -170,8 +171,11 @@ func startDaemonInProcess(t *testing.T, idle time.Duration) (socket string, stop
 		a := &app{ctx: ctx, stdout: io.Discard, stderr: log, getenv: func(string) string { return "" }}
 		done <- runDaemon(a, socket, idle)
 	}()
+	// The socket file exists from bind, before listen: wait until it
+	// accepts.
 	for i := 0; i < 400; i++ {
-		if _, err := os.Stat(socket); err == nil {
+		if c, err := net.Dial("unix", socket); err == nil {
+			c.Close()
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
