@@ -106,9 +106,11 @@ func CheckDir(dir string) error {
 	return nil
 }
 
-// Key names the daemon of one engine build: its path, device, inode, size
-// and modification time. A rebuilt engine gets a fresh daemon; the old
-// one exits when idle.
+// Key names the daemon of one engine build: its path, device, inode, size,
+// modification time and change time. A rebuilt engine gets a fresh daemon;
+// the old one exits when idle. The change time is there because nobody can
+// set it: a build copied over the engine in place with its size and
+// modification time kept (cp -p) changes only that.
 func Key(engine string) (string, error) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(engine, &st); err != nil {
@@ -126,7 +128,7 @@ func Key(engine string) (string, error) {
 		h *= 1099511628211
 	}
 	mix(engine)
-	for _, n := range []uint64{uint64(st.Dev), st.Ino, uint64(st.Size), uint64(st.Mtim.Sec), uint64(st.Mtim.Nsec)} {
+	for _, n := range []uint64{uint64(st.Dev), st.Ino, uint64(st.Size), uint64(st.Mtim.Sec), uint64(st.Mtim.Nsec), uint64(st.Ctim.Sec), uint64(st.Ctim.Nsec)} {
 		mix(strconv.FormatUint(n, 16))
 	}
 	s := strconv.FormatUint(h, 16)

@@ -108,3 +108,27 @@ func TestKey_ChangesWithTheBuild(t *testing.T) {
 		t.Fatalf("a rebuilt engine kept the key %q", k1)
 	}
 }
+
+// An engine overwritten in place (cp onto it keeps the inode) with a build
+// of the same size, its modification time kept (cp -p, install -p, a
+// tarball), must not be served by the old build's daemon.
+func TestKey_ChangesWhenTheEngineIsOverwrittenInPlaceKeepingSizeAndTime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fairwayd")
+	if err := os.WriteFile(path, []byte("build one"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := Key(path)
+	if err := os.WriteFile(path, []byte("build two"), 0o755); err != nil { // same inode, same size
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := Key(path); after == before {
+		t.Fatalf("the engine was overwritten with another build and kept the key %q: the old daemon would serve it", before)
+	}
+}
