@@ -615,3 +615,43 @@ func TestFront_BrokenStandardOutputEndsTheCommandAsSIGPIPEDoes(t *testing.T) {
 		}
 	}
 }
+
+// From a folder reached through a symbolic link (cd into a link, so $PWD
+// is the link's path), "../.fairway" is the parent of the link's target
+// for the kernel, as run directly; the daemon joined it to the path as
+// text and opened the ledger beside the link instead: another ledger.
+func TestFront_RelativePathsThroughASymbolicLinkResolveAsTheKernelDoes(t *testing.T) {
+	w := newWorld(t)
+	root := t.TempDir()
+	physical, lexical := filepath.Join(root, "physical"), filepath.Join(root, "lexical")
+	for _, dir := range []string{physical, lexical} {
+		if err := os.MkdirAll(filepath.Join(dir, "work"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		w.ledger(dir)
+	}
+	off := []string{"FAIRWAY_DAEMON=off", "FAIRWAY_ACTOR=alice"}
+	w.run(physical, "", off, "task", "create", "PHYSICAL-1", "--title", "the parent of the link's target")
+	w.run(lexical, "", off, "task", "create", "LEXICAL-1", "--title", "the parent of the link")
+	os.Remove(filepath.Join(lexical, "work"))
+	if err := os.Symlink(filepath.Join(physical, "work"), filepath.Join(lexical, "work")); err != nil {
+		t.Fatal(err)
+	}
+	inLink := filepath.Join(lexical, "work")
+	w.warm(inLink)
+	require := []string{"FAIRWAY_DAEMON=require", "FAIRWAY_ACTOR=alice", "PWD=" + inLink}
+	list := []string{"task", "list", "--dir", "../.fairway"}
+	direct, daemonRun := w.run(inLink, "", append(off, "PWD="+inLink), list...), w.run(inLink, "", require, list...)
+	if daemonRun != direct || !strings.Contains(direct.stdout, "PHYSICAL-1") {
+		t.Errorf("%v from %s through the daemon:\n%+v\nrun directly:\n%+v", list, inLink, daemonRun, direct)
+	}
+	if r := w.run(inLink, "", require, "task", "create", "VIA-LINK-1", "--title", "written where the kernel says", "--dir", "../.fairway"); r.code != 0 {
+		t.Fatalf("task create through the daemon: %+v", r)
+	}
+	if r := w.run(physical, "", off, "task", "show", "VIA-LINK-1"); r.code != 0 {
+		t.Errorf("the task is not in the ledger run directly would write: %+v", r)
+	}
+	if r := w.run(lexical, "", off, "task", "show", "VIA-LINK-1"); r.code != 3 {
+		t.Errorf("the daemon wrote to the ledger beside the link: %+v", r)
+	}
+}

@@ -83,6 +83,10 @@ type app struct {
 	// callers in many folders from its own, so relative paths resolve
 	// against this, never the process's working folder.
 	cwd string
+	// realCwd, in a daemon, is that folder as the kernel knows it, with
+	// no symbolic link in it: relative paths are resolved from it, so
+	// ".." after a link goes where it goes for a process run there.
+	realCwd string
 	// now, when set, is the ledger clock for local mode (tests).
 	now func() time.Time
 	// stores, in a daemon, keeps local stores open between requests.
@@ -468,7 +472,47 @@ func (a *app) abs(path string) string {
 	if a.cwd == "" || path == "" || filepath.IsAbs(path) {
 		return path
 	}
+	if a.realCwd != "" {
+		return resolveAt(a.realCwd, path)
+	}
 	return filepath.Join(a.cwd, path)
+}
+
+// resolveAt resolves the relative path rel as the kernel does for a
+// process whose working folder is dir (absolute, no symbolic links):
+// each symbolic link is followed where it stands, so ".." after one
+// leaves its target, not the link. From the first name that does not
+// exist, the rest is left for the kernel, as the text given.
+func resolveAt(dir, rel string) string {
+	parts := strings.Split(rel, "/")
+	for i, links := 0, 0; i < len(parts); i++ {
+		switch parts[i] {
+		case "", ".":
+			continue
+		case "..":
+			dir = filepath.Dir(dir)
+			continue
+		}
+		next := filepath.Join(dir, parts[i])
+		fi, err := os.Lstat(next)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			if err != nil {
+				return strings.TrimSuffix(dir, "/") + "/" + strings.Join(parts[i:], "/")
+			}
+			dir = next
+			continue
+		}
+		target, err := os.Readlink(next)
+		if links++; err != nil || links > 40 {
+			return strings.TrimSuffix(dir, "/") + "/" + strings.Join(parts[i:], "/") // the kernel says why
+		}
+		if filepath.IsAbs(target) {
+			dir = "/"
+		}
+		parts = append(strings.Split(target, "/"), parts[i+1:]...)
+		i = -1
+	}
+	return dir
 }
 
 // storeLocation is --store, or $FAIRWAY_STORE, or the local SQLite file.

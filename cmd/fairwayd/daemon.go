@@ -229,7 +229,10 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	}()
 	conn.SetReadDeadline(time.Time{})
 	getenv := envLookup(req.Env)
-	if !servable(req, getenv) || readsTerminal(req.Args, files[0]) || !sameFileView(pid) || !sameRights(pid) {
+	// The folder as the kernel knows it: relative paths are resolved
+	// from there, as for a process run in it.
+	realCwd, err := filepath.EvalSymlinks(req.Dir)
+	if !servable(req, getenv) || readsTerminal(req.Args, files[0]) || !sameFileView(pid) || !sameRights(pid) || err != nil {
 		conn.Write([]byte{daemon.Declined})
 		return
 	}
@@ -252,7 +255,7 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	}()
 	broken := &brokenStream{cancel: cancel}
 	a := &app{ctx: ctx, stdin: files[0], stdout: &callerStream{files[1], 1, broken}, stderr: &callerStream{files[2], 2, broken},
-		getenv: getenv, cwd: req.Dir, stores: &d.stores}
+		getenv: getenv, cwd: req.Dir, realCwd: realCwd, stores: &d.stores}
 	code := runRequest(a, req.Args)
 	if fd := broken.fd.Load(); fd != 0 {
 		code = daemon.BrokenStream(int(fd))

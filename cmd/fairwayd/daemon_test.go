@@ -517,3 +517,31 @@ func TestDaemon_InProcess_DeclinesReadingATerminal(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveAt_FollowsLinksAsTheKernelDoes(t *testing.T) {
+	root, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"a/b/c", "x/y"} {
+		os.MkdirAll(filepath.Join(root, dir), 0o755)
+	}
+	os.Symlink(filepath.Join(root, "a/b/c"), filepath.Join(root, "x/abs")) // absolute target
+	os.Symlink("../a/b", filepath.Join(root, "x/rel"))                     // relative target
+	os.Symlink("loop", filepath.Join(root, "x/loop"))
+	x := filepath.Join(root, "x")
+	for _, c := range []struct{ rel, want string }{
+		{"y", root + "/x/y"},
+		{"./y/../y/.", root + "/x/y"},
+		{"abs/..", root + "/a/b"},                    // the target's parent, not x
+		{"abs/../../.fairway", root + "/a/.fairway"}, // missing from .fairway on: left as given
+		{"rel/c/..", root + "/a/b"},
+		{"rel/../..", root},
+		{"missing/../y", root + "/x/missing/../y"}, // the kernel refuses it, as run directly
+		{"loop/z", root + "/x/loop/z"},
+	} {
+		if got := resolveAt(x, c.rel); got != c.want {
+			t.Errorf("resolveAt(x, %q) = %q, want %q", c.rel, got, c.want)
+		}
+	}
+}
