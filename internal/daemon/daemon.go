@@ -72,12 +72,16 @@ func hasWords(args []string, name string) bool {
 }
 
 // Dir returns the folder the daemons' sockets live in, creating it:
-// $XDG_RUNTIME_DIR/fairway when that is set, else fairway-UID in the
-// temporary folder. A folder that is not the user's own and private is
-// refused: whoever can write there could answer in the daemon's place.
+// $XDG_RUNTIME_DIR/fairway when that is set and the user's own, else
+// fairway-UID in the temporary folder. A folder that is not the user's
+// own and private is refused: whoever can write there could answer in the
+// daemon's place. Another user's runtime folder (root run with a user's
+// environment, by sudo -E) is passed over: a folder root made there would
+// shut its owner out.
 func Dir() (string, error) {
 	var dir string
-	if base := os.Getenv("XDG_RUNTIME_DIR"); base != "" && base[0] == '/' {
+	var st syscall.Stat_t
+	if base := os.Getenv("XDG_RUNTIME_DIR"); base != "" && base[0] == '/' && syscall.Stat(base, &st) == nil && st.Uid == uint32(os.Getuid()) {
 		dir = base + "/fairway"
 	} else {
 		dir = os.TempDir() + "/fairway-" + strconv.Itoa(os.Getuid())

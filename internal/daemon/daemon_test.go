@@ -132,3 +132,29 @@ func TestKey_ChangesWhenTheEngineIsOverwrittenInPlaceKeepingSizeAndTime(t *testi
 		t.Fatalf("the engine was overwritten with another build and kept the key %q: the old daemon would serve it", before)
 	}
 }
+
+// Root run with a user's environment (sudo -E, su without -) has that
+// user's $XDG_RUNTIME_DIR: a socket folder made there is root's, and the
+// user's own front refuses it for good (they cannot even empty it). A
+// runtime folder that is not this user's is passed over.
+func TestDir_PassesOverARuntimeFolderOfAnotherUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to own a folder as another user")
+	}
+	theirs := t.TempDir()
+	if err := os.Chown(theirs, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_RUNTIME_DIR", theirs)
+	t.Setenv("TMPDIR", t.TempDir())
+	dir, err := Dir()
+	if err != nil {
+		t.Fatalf("Dir: %v", err)
+	}
+	if want := filepath.Join(os.Getenv("TMPDIR"), "fairway-0"); dir != want {
+		t.Errorf("Dir = %s, want %s", dir, want)
+	}
+	if entries, _ := os.ReadDir(theirs); len(entries) != 0 {
+		t.Errorf("made %v in another user's runtime folder", entries)
+	}
+}
