@@ -243,18 +243,23 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	defer cancel()
 	// The front sends Cancel on SIGINT or SIGTERM; a front that is gone
 	// cancels too.
+	broken := &brokenStream{cancel: cancel}
 	go func() {
 		var b [1]byte
 		for {
 			n, err := conn.Read(b[:])
+			if err != nil {
+				// Killed, as a process run directly would be: it prints
+				// nothing more.
+				broken.frontGone.Store(true)
+			}
 			if err != nil || n == 1 && b[0] == daemon.Cancel {
 				cancel()
 				return
 			}
 		}
 	}()
-	broken := &brokenStream{cancel: cancel}
-	a := &app{ctx: ctx, stdin: files[0], stdout: &callerStream{files[1], 1, broken}, stderr: &callerStream{files[2], 2, broken},
+	a := &app{ctx: ctx, stdin: &callerInput{files[0], ctx}, stdout: &callerStream{files[1], 1, broken}, stderr: &callerStream{files[2], 2, broken},
 		getenv: getenv, cwd: req.Dir, realCwd: realCwd, stores: &d.stores}
 	code := runRequest(a, req.Args)
 	if fd := broken.fd.Load(); fd != 0 {
@@ -277,14 +282,15 @@ type callerStream struct {
 	broken *brokenStream
 }
 
-// brokenStream records the first stream found broken.
+// brokenStream records the first stream found broken, and a front gone.
 type brokenStream struct {
-	fd     atomic.Int32
-	cancel func()
+	fd        atomic.Int32
+	frontGone atomic.Bool
+	cancel    func()
 }
 
 func (s *callerStream) Write(p []byte) (int, error) {
-	if s.broken.fd.Load() != 0 {
+	if s.broken.fd.Load() != 0 || s.broken.frontGone.Load() {
 		return 0, syscall.EPIPE
 	}
 	n, err := s.f.Write(p)
@@ -293,6 +299,43 @@ func (s *callerStream) Write(p []byte) (int, error) {
 		s.broken.cancel()
 	}
 	return n, err
+}
+
+// callerInput is the caller's standard input, read only once poll says
+// there is something to read, so that a command cancelled (Ctrl-C, its
+// front killed) while waiting on a silent pipe or terminal ends, and lets
+// go of the caller's streams, instead of waiting in read for ever.
+type callerInput struct {
+	f   *os.File
+	ctx context.Context
+}
+
+// inputPoll is how often a wait on input looks at the cancellation.
+const inputPoll = 100 // milliseconds
+
+func (in *callerInput) Read(p []byte) (int, error) {
+	raw, err := in.f.SyscallConn()
+	if err != nil {
+		return in.f.Read(p)
+	}
+	for {
+		if err := in.ctx.Err(); err != nil {
+			return 0, err
+		}
+		ready := false
+		var pollErr error
+		raw.Control(func(fd uintptr) {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			n, err := unix.Poll(fds, inputPoll)
+			ready, pollErr = n > 0, err
+		})
+		if pollErr != nil && pollErr != unix.EINTR {
+			return 0, pollErr
+		}
+		if ready {
+			return in.f.Read(p)
+		}
+	}
 }
 
 // removeDeadDaemons removes the files of daemons of other engine builds

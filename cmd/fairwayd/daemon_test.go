@@ -545,3 +545,39 @@ func TestResolveAt_FollowsLinksAsTheKernelDoes(t *testing.T) {
 		}
 	}
 }
+
+// A command left waiting on standard input (a pipe its writer keeps open)
+// when its front is gone (killed on a hook's timeout) must end and let go
+// of the caller's streams: a harness that reads the hook's output until
+// end of file would otherwise wait for ever on the daemon's copy.
+func TestDaemon_InProcess_AFrontGoneEndsACommandWaitingOnInput(t *testing.T) {
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := os.NewFile(uintptr(fd), "conn")
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
+		t.Fatal(err)
+	}
+	inR, inW, _ := os.Pipe()
+	defer inW.Close() // the writer stays, silent
+	outR, outW, _ := os.Pipe()
+	b := (&daemon.Request{Args: []string{"hook", "claude"}, Dir: "/"}).Encode()
+	if err := syscall.Sendmsg(fd, b[:daemon.HeaderSize], syscall.UnixRights(int(inR.Fd()), int(outW.Fd()), int(outW.Fd())), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	inR.Close()
+	outW.Close()
+	conn.Write(b[daemon.HeaderSize:])
+	var reply [1]byte
+	if _, err := io.ReadFull(conn, reply[:]); err != nil || reply[0] != daemon.Running {
+		t.Fatalf("reply %q, %v", reply[0], err)
+	}
+	conn.Close()                                           // the front is killed
+	outR.SetReadDeadline(time.Now().Add(30 * time.Second)) // a guard against hanging, not a measure
+	rest, err := io.ReadAll(outR)
+	if err != nil {
+		t.Fatalf("the daemon still holds the caller's output after its front went away: %v (read %q)", err, rest)
+	}
+}
