@@ -655,3 +655,63 @@ func TestFront_RelativePathsThroughASymbolicLinkResolveAsTheKernelDoes(t *testin
 		t.Errorf("the daemon wrote to the ledger beside the link: %+v", r)
 	}
 }
+
+// The daemon keeps a ledger open between requests. Once its owner takes
+// away access to it (chmod 000), run directly a command is refused; the
+// daemon went on reading and writing through the connections it had
+// open.
+func TestFront_ALedgerNoLongerAccessibleIsNotServedFromTheOpenStore(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run as another user: root itself passes any file mode")
+	}
+	const nobody = 65534
+	home, err := os.MkdirTemp("", "fwnb-") // short: a socket path holds 107 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	runtime := filepath.Join(home, "rt")
+	os.Mkdir(runtime, 0o700)
+	for _, dir := range []string{home, runtime} {
+		os.Chown(dir, nobody, nobody)
+	}
+	for _, dir := range []string{filepath.Dir(home), binDir} {
+		os.Chmod(dir, 0o755) // reachable by nobody: temporary folders of this test
+	}
+	run := func(mode string, args ...string) result {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(binDir, "fairway"), args...)
+		cmd.Dir = home
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "XDG_RUNTIME_DIR=" + runtime, "FAIRWAY_DAEMON_IDLE=2m", "FAIRWAY_DAEMON=" + mode, "FAIRWAY_ACTOR=alice"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		cmd.Run()
+		return result{cmd.ProcessState.ExitCode(), out.String(), errb.String()}
+	}
+	w := &world{t: t, runtime: runtime}
+	t.Cleanup(w.stopDaemons)
+	if r := run("off", "actor", "create", "alice", "--kind", "human", "--no-token"); r.code != 0 {
+		t.Fatalf("actor create: %+v", r)
+	}
+	run("on", "version")
+	for i := 0; i < 400 && run("require", "version").code != 0; i++ {
+		time.Sleep(25 * time.Millisecond)
+	}
+	if r := run("require", "task", "create", "BEFORE-1", "--title", "while readable"); r.code != 0 {
+		t.Fatalf("task create through the daemon: %+v", r)
+	}
+	db := filepath.Join(home, ".fairway", "fairway.db")
+	if err := os.Chmod(db, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"task", "list"}, {"task", "create", "AFTER-1", "--title", "after access was taken away"}} {
+		if direct, daemonRun := run("off", args...), run("require", args...); direct.code == 0 || daemonRun.code != direct.code {
+			t.Errorf("%v on a ledger mode 000: through the daemon %+v, run directly %+v", args, daemonRun, direct)
+		}
+	}
+	os.Chmod(db, 0o600)
+	if r := run("off", "task", "show", "AFTER-1"); r.code != 3 {
+		t.Errorf("the daemon wrote to a ledger its user could no longer open: %+v", r)
+	}
+}

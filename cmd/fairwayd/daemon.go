@@ -608,10 +608,13 @@ type cachedStore struct {
 const storeUnused = time.Minute
 
 // acquire returns the open store at path (an absolute path to an existing
-// file, else it is opened uncached) and the function that releases it.
+// file the daemon may read and write now, else it is opened uncached, as
+// run directly) and the function that releases it. Access is asked on
+// every request: an open store would go on serving a ledger whose mode or
+// folder no longer lets its user in.
 func (c *storeCache) acquire(path string) (fairway.Store, func(), error) {
 	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
+	if err := syscall.Stat(path, &st); err != nil || unix.Access(path, unix.R_OK|unix.W_OK) != nil {
 		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 		if err != nil {
 			return nil, nil, err
