@@ -715,3 +715,25 @@ func TestFront_ALedgerNoLongerAccessibleIsNotServedFromTheOpenStore(t *testing.T
 		t.Errorf("the daemon wrote to a ledger its user could no longer open: %+v", r)
 	}
 }
+
+// A store that cannot be opened is named as the user wrote it, through
+// the daemon as run directly, not by the absolute path the daemon opened.
+func TestFront_AStoreThatCannotBeOpenedIsNamedAsGiven(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	w.warm(dir)
+	os.MkdirAll(filepath.Join(dir, "folder-not-file", "fairway.db"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "garbage"), 0o755)
+	os.WriteFile(filepath.Join(dir, "garbage", "fairway.db"), []byte("not a database, at all: long enough to be read as a header\n"), 0o644)
+	for _, args := range [][]string{
+		{"task", "list", "--dir", "folder-not-file"},
+		{"task", "list", "--dir", "garbage"},
+		{"task", "list", "--dir", "sqlite:garbage"},
+	} {
+		daemonRun := w.run(dir, "", []string{"FAIRWAY_DAEMON=require"}, args...)
+		direct := w.run(dir, "", []string{"FAIRWAY_DAEMON=off"}, args...)
+		if daemonRun != direct || direct.code != 1 {
+			t.Errorf("fairway %v through the daemon:\n%+v\nrun directly:\n%+v", args, daemonRun, direct)
+		}
+	}
+}

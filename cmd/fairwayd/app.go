@@ -555,19 +555,20 @@ func (a *app) openLedger(opts sqlite.Options) (*ledger.Ledger, error) {
 		return nil, err
 	}
 	var store fairway.Store
+	given := loc.Path
 	if loc.Kind == storeurl.SQLite {
 		loc.Path = a.abs(loc.Path)
 	}
 	if a.stores != nil && loc.Kind == storeurl.SQLite && opts == (sqlite.Options{}) {
 		s, release, err := a.stores.acquire(loc.Path)
 		if err != nil {
-			return nil, err
+			return nil, asGiven(err, loc.Path, given)
 		}
 		store, a.closer = s, release
 	} else {
 		s, err := storeurl.Open(a.ctx, loc, storeurl.Options{SQLite: opts})
 		if err != nil {
-			return nil, err
+			return nil, asGiven(err, loc.Path, given)
 		}
 		store, a.closer = s, func() { s.Close() }
 	}
@@ -575,12 +576,13 @@ func (a *app) openLedger(opts sqlite.Options) (*ledger.Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
+	given = bloc.Path
 	if bloc.Kind == storeurl.BlobFile {
 		bloc.Path = a.abs(bloc.Path)
 	}
 	blobs, err := storeurl.OpenBlobs(a.ctx, bloc)
 	if err != nil {
-		return nil, err
+		return nil, asGiven(err, bloc.Path, given)
 	}
 	l := ledger.New(store, blobs)
 	l.Getenv = a.getenv // webhook secrets: the caller's environment, never a daemon's
@@ -589,6 +591,23 @@ func (a *app) openLedger(opts sqlite.Options) (*ledger.Ledger, error) {
 	}
 	return l, nil
 }
+
+// asGiven shows an error about the path resolved as the path the user
+// gave, as the engine run in the caller's folder shows it.
+func asGiven(err error, resolved, given string) error {
+	if resolved == given {
+		return err
+	}
+	return pathAsGiven{err, resolved, given}
+}
+
+type pathAsGiven struct {
+	err             error
+	resolved, given string
+}
+
+func (e pathAsGiven) Error() string { return strings.ReplaceAll(e.err.Error(), e.resolved, e.given) }
+func (e pathAsGiven) Unwrap() error { return e.err }
 
 func firstNonEmpty(vals ...string) string {
 	for _, v := range vals {
