@@ -137,7 +137,9 @@ func runDaemon(a *app, socket string, idle time.Duration) error {
 
 	stop := make(chan struct{})
 	go func() {
-		tick := time.NewTicker(min(idle/4, 5*time.Second))
+		// At least a millisecond: a quarter of a few nanoseconds is zero,
+		// which NewTicker refuses with a panic.
+		tick := time.NewTicker(max(min(idle/4, 5*time.Second), time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {

@@ -581,3 +581,19 @@ func TestDaemon_InProcess_AFrontGoneEndsACommandWaitingOnInput(t *testing.T) {
 		t.Fatalf("the daemon still holds the caller's output after its front went away: %v (read %q)", err, rest)
 	}
 }
+
+// FAIRWAY_DAEMON_IDLE=1ns is a positive duration, so the front and the
+// daemon accept it; the daemon's idle ticker (a quarter of it) was zero,
+// and time.NewTicker panics on that: every command started a daemon that
+// crashed, its goroutine dump appended to the log.
+func TestDaemon_InProcess_ATinyIdleTimeExitsInsteadOfCrashing(t *testing.T) {
+	socket, stop := startDaemonInProcess(t, time.Nanosecond)
+	for i := 0; i < 500; i++ {
+		if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) {
+			stop()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the socket is still there long after the idle time")
+}
