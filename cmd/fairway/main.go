@@ -152,7 +152,7 @@ func viaDaemon(engine string, args []string) (code int, served bool, why string)
 	}
 	if reply[0] != daemon.Running {
 		return 0, false, "the daemon declined it (not one of its commands, it needs a server or a store other than a local folder, " +
-			"or this process sees other files or has other rights than the daemon)"
+			"it would read a terminal, or this process sees other files or has other rights than the daemon)"
 	}
 	// From here the command runs in the daemon: a signal cancels it there,
 	// as Ctrl-C cancels a command run directly; a second one gives up.
