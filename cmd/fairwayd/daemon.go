@@ -478,14 +478,30 @@ func sameFileView(pid int) bool {
 // sameRights reports whether the process pid acts on files with the
 // daemon's rights: the same umask (files a command creates get the
 // caller's modes), user and group ids, supplementary groups,
-// capabilities, no-new-privileges and seccomp state, and security label.
-// The peer's uid alone is not enough: a caller of the same uid in fewer
+// capabilities, no-new-privileges and seccomp state, security label and
+// file size limit. The peer's uid alone is not enough: a caller of the same uid in fewer
 // groups, or root with its capabilities dropped (a sandbox), would have
 // the daemon open what it cannot open itself.
 func sameRights(pid int) bool {
 	mine, theirs := rightsOf("self"), rightsOf(strconv.Itoa(pid))
 	return mine["Umask"] != "" && mine["Uid"] != "" && maps.Equal(mine, theirs) &&
-		securityLabel("self") == securityLabel(strconv.Itoa(pid))
+		securityLabel("self") == securityLabel(strconv.Itoa(pid)) &&
+		fileSizeLimit("self") == fileSizeLimit(strconv.Itoa(pid))
+}
+
+// fileSizeLimit is the "Max file size" line of /proc/PID/limits (ulimit
+// -f: past it a write kills the process), or "" when unreadable.
+func fileSizeLimit(pid string) string {
+	b, err := os.ReadFile("/proc/" + pid + "/limits")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Max file size"); ok {
+			return strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return ""
 }
 
 // rightsFields are the lines of /proc/PID/status that decide what a

@@ -597,3 +597,19 @@ func TestDaemon_InProcess_ATinyIdleTimeExitsInsteadOfCrashing(t *testing.T) {
 	}
 	t.Fatal("the socket is still there long after the idle time")
 }
+
+// `ulimit -f` caps what a process may write to files (past it, SIGXFSZ
+// kills it): a caller under a cap the daemon lacks would write without it.
+func TestDaemon_InProcess_DeclinesACallerWithAnotherFileSizeLimit(t *testing.T) {
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	cmd := exec.Command("sh", "-c", "ulimit -f 64 && exec \"$0\"", os.Args[0])
+	cmd.Env = []string{daemonClientEnv + "=" + socket}
+	var errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("client: %v\n%s", err, errb.String())
+	}
+	if got := strings.TrimSpace(errb.String()); got != "answer:44" {
+		t.Fatalf("a caller under ulimit -f 64: %s, want declined (44)", got)
+	}
+}
