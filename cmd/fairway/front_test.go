@@ -583,3 +583,157 @@ func TestFront_BadDaemonSettingsAreRefused(t *testing.T) {
 		t.Errorf("bad settings made the socket folder: %v", err)
 	}
 }
+
+// A command whose output nobody reads any more (`fairway task list | head
+// -1` once head is gone) dies of SIGPIPE when run directly, printing
+// nothing more; through the daemon it ends the same way, not with exit 0
+// or an "internal error".
+func TestFront_BrokenStandardOutputEndsTheCommandAsSIGPIPEDoes(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	w.ledger(dir)
+	w.warm(dir)
+	for _, args := range [][]string{{"task", "show", "T-1"}, {"task", "show", "T-1", "--json"}, {"version"}} {
+		for _, mode := range []string{"off", "require"} {
+			r, wr, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Close() // nobody reads
+			cmd := exec.Command(filepath.Join(binDir, "fairway"), args...)
+			cmd.Dir = dir
+			cmd.Env = append(append([]string(nil), w.env...), "FAIRWAY_DAEMON="+mode)
+			var errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = wr, &errb
+			cmd.Run()
+			wr.Close()
+			st := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if !st.Signaled() || st.Signal() != syscall.SIGPIPE || errb.Len() != 0 {
+				t.Errorf("FAIRWAY_DAEMON=%s fairway %v into a pipe nobody reads: %v, stderr %q; want killed by SIGPIPE, nothing printed",
+					mode, args, cmd.ProcessState, errb.String())
+			}
+		}
+	}
+}
+
+// From a folder reached through a symbolic link (cd into a link, so $PWD
+// is the link's path), "../.fairway" is the parent of the link's target
+// for the kernel, as run directly; the daemon joined it to the path as
+// text and opened the ledger beside the link instead: another ledger.
+func TestFront_RelativePathsThroughASymbolicLinkResolveAsTheKernelDoes(t *testing.T) {
+	w := newWorld(t)
+	root := t.TempDir()
+	physical, lexical := filepath.Join(root, "physical"), filepath.Join(root, "lexical")
+	for _, dir := range []string{physical, lexical} {
+		if err := os.MkdirAll(filepath.Join(dir, "work"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		w.ledger(dir)
+	}
+	off := []string{"FAIRWAY_DAEMON=off", "FAIRWAY_ACTOR=alice"}
+	w.run(physical, "", off, "task", "create", "PHYSICAL-1", "--title", "the parent of the link's target")
+	w.run(lexical, "", off, "task", "create", "LEXICAL-1", "--title", "the parent of the link")
+	os.Remove(filepath.Join(lexical, "work"))
+	if err := os.Symlink(filepath.Join(physical, "work"), filepath.Join(lexical, "work")); err != nil {
+		t.Fatal(err)
+	}
+	inLink := filepath.Join(lexical, "work")
+	w.warm(inLink)
+	require := []string{"FAIRWAY_DAEMON=require", "FAIRWAY_ACTOR=alice", "PWD=" + inLink}
+	list := []string{"task", "list", "--dir", "../.fairway"}
+	direct, daemonRun := w.run(inLink, "", append(off, "PWD="+inLink), list...), w.run(inLink, "", require, list...)
+	if daemonRun != direct || !strings.Contains(direct.stdout, "PHYSICAL-1") {
+		t.Errorf("%v from %s through the daemon:\n%+v\nrun directly:\n%+v", list, inLink, daemonRun, direct)
+	}
+	if r := w.run(inLink, "", require, "task", "create", "VIA-LINK-1", "--title", "written where the kernel says", "--dir", "../.fairway"); r.code != 0 {
+		t.Fatalf("task create through the daemon: %+v", r)
+	}
+	if r := w.run(physical, "", off, "task", "show", "VIA-LINK-1"); r.code != 0 {
+		t.Errorf("the task is not in the ledger run directly would write: %+v", r)
+	}
+	if r := w.run(lexical, "", off, "task", "show", "VIA-LINK-1"); r.code != 3 {
+		t.Errorf("the daemon wrote to the ledger beside the link: %+v", r)
+	}
+}
+
+// The daemon keeps a ledger open between requests. Once its owner takes
+// away access to it (chmod 000), run directly a command is refused; the
+// daemon went on reading and writing through the connections it had
+// open.
+func TestFront_ALedgerNoLongerAccessibleIsNotServedFromTheOpenStore(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run as another user: root itself passes any file mode")
+	}
+	const nobody = 65534
+	home, err := os.MkdirTemp("", "fwnb-") // short: a socket path holds 107 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	runtime := filepath.Join(home, "rt")
+	os.Mkdir(runtime, 0o700)
+	for _, dir := range []string{home, runtime} {
+		os.Chown(dir, nobody, nobody)
+	}
+	for _, dir := range []string{filepath.Dir(home), binDir} {
+		os.Chmod(dir, 0o755) // reachable by nobody: temporary folders of this test
+	}
+	run := func(mode string, args ...string) result {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(binDir, "fairway"), args...)
+		cmd.Dir = home
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "XDG_RUNTIME_DIR=" + runtime, "FAIRWAY_DAEMON_IDLE=2m", "FAIRWAY_DAEMON=" + mode, "FAIRWAY_ACTOR=alice"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		cmd.Run()
+		return result{cmd.ProcessState.ExitCode(), out.String(), errb.String()}
+	}
+	w := &world{t: t, runtime: runtime}
+	t.Cleanup(w.stopDaemons)
+	if r := run("off", "actor", "create", "alice", "--kind", "human", "--no-token"); r.code != 0 {
+		t.Fatalf("actor create: %+v", r)
+	}
+	run("on", "version")
+	for i := 0; i < 400 && run("require", "version").code != 0; i++ {
+		time.Sleep(25 * time.Millisecond)
+	}
+	if r := run("require", "task", "create", "BEFORE-1", "--title", "while readable"); r.code != 0 {
+		t.Fatalf("task create through the daemon: %+v", r)
+	}
+	db := filepath.Join(home, ".fairway", "fairway.db")
+	if err := os.Chmod(db, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"task", "list"}, {"task", "create", "AFTER-1", "--title", "after access was taken away"}} {
+		if direct, daemonRun := run("off", args...), run("require", args...); direct.code == 0 || daemonRun.code != direct.code {
+			t.Errorf("%v on a ledger mode 000: through the daemon %+v, run directly %+v", args, daemonRun, direct)
+		}
+	}
+	os.Chmod(db, 0o600)
+	if r := run("off", "task", "show", "AFTER-1"); r.code != 3 {
+		t.Errorf("the daemon wrote to a ledger its user could no longer open: %+v", r)
+	}
+}
+
+// A store that cannot be opened is named as the user wrote it, through
+// the daemon as run directly, not by the absolute path the daemon opened.
+func TestFront_AStoreThatCannotBeOpenedIsNamedAsGiven(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	w.warm(dir)
+	os.MkdirAll(filepath.Join(dir, "folder-not-file", "fairway.db"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "garbage"), 0o755)
+	os.WriteFile(filepath.Join(dir, "garbage", "fairway.db"), []byte("not a database, at all: long enough to be read as a header\n"), 0o644)
+	for _, args := range [][]string{
+		{"task", "list", "--dir", "folder-not-file"},
+		{"task", "list", "--dir", "garbage"},
+		{"task", "list", "--dir", "sqlite:garbage"},
+	} {
+		daemonRun := w.run(dir, "", []string{"FAIRWAY_DAEMON=require"}, args...)
+		direct := w.run(dir, "", []string{"FAIRWAY_DAEMON=off"}, args...)
+		if daemonRun != direct || direct.code != 1 {
+			t.Errorf("fairway %v through the daemon:\n%+v\nrun directly:\n%+v", args, daemonRun, direct)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"fairway/internal/daemon"
 )
@@ -150,7 +151,8 @@ func viaDaemon(engine string, args []string) (code int, served bool, why string)
 		return 0, false, "the daemon closed the connection before running it"
 	}
 	if reply[0] != daemon.Running {
-		return 0, false, "the daemon declined it (not one of its commands, or it needs a server or a store other than a local folder)"
+		return 0, false, "the daemon declined it (not one of its commands, it needs a server or a store other than a local folder, " +
+			"it would read a terminal, or this process sees other files or has other rights than the daemon)"
 	}
 	// From here the command runs in the daemon: a signal cancels it there,
 	// as Ctrl-C cancels a command run directly; a second one gives up.
@@ -169,7 +171,32 @@ func viaDaemon(engine string, args []string) (code int, served bool, why string)
 			"what it did is unknown (FAIRWAY_DAEMON=off runs commands without the daemon)\n")
 		return 1, true, ""
 	}
-	return daemon.Code(exit[1:]), true, ""
+	code = daemon.Code(exit[1:])
+	if fd := daemon.BrokenStreamOf(code); fd != 0 {
+		dieOfBrokenStream(fd)
+	}
+	return code, true, ""
+}
+
+// dieOfBrokenStream ends the front as the command run directly ended: of
+// SIGPIPE, which Go raises on a write to fd 1 or 2 that nobody reads. It
+// writes only when poll says the stream still has no reader.
+func dieOfBrokenStream(fd int) {
+	const pollOut, pollErr = 0x4, 0x8
+	pfd := struct {
+		fd             int32
+		events, revent int16
+	}{int32(fd), pollOut, 0}
+	var zero syscall.Timespec
+	n, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
+	if errno == 0 && n == 1 && pfd.revent&pollErr != 0 {
+		stream := os.Stdout
+		if fd == 2 {
+			stream = os.Stderr
+		}
+		stream.Write([]byte{'\n'})
+	}
+	os.Exit(128 + int(syscall.SIGPIPE))
 }
 
 func dial(socket string) (int, error) {

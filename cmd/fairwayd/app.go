@@ -83,6 +83,10 @@ type app struct {
 	// callers in many folders from its own, so relative paths resolve
 	// against this, never the process's working folder.
 	cwd string
+	// realCwd, in a daemon, is that folder as the kernel knows it, with
+	// no symbolic link in it: relative paths are resolved from it, so
+	// ".." after a link goes where it goes for a process run there.
+	realCwd string
 	// now, when set, is the ledger clock for local mode (tests).
 	now func() time.Time
 	// stores, in a daemon, keeps local stores open between requests.
@@ -468,7 +472,47 @@ func (a *app) abs(path string) string {
 	if a.cwd == "" || path == "" || filepath.IsAbs(path) {
 		return path
 	}
+	if a.realCwd != "" {
+		return resolveAt(a.realCwd, path)
+	}
 	return filepath.Join(a.cwd, path)
+}
+
+// resolveAt resolves the relative path rel as the kernel does for a
+// process whose working folder is dir (absolute, no symbolic links):
+// each symbolic link is followed where it stands, so ".." after one
+// leaves its target, not the link. From the first name that does not
+// exist, the rest is left for the kernel, as the text given.
+func resolveAt(dir, rel string) string {
+	parts := strings.Split(rel, "/")
+	for i, links := 0, 0; i < len(parts); i++ {
+		switch parts[i] {
+		case "", ".":
+			continue
+		case "..":
+			dir = filepath.Dir(dir)
+			continue
+		}
+		next := filepath.Join(dir, parts[i])
+		fi, err := os.Lstat(next)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			if err != nil {
+				return strings.TrimSuffix(dir, "/") + "/" + strings.Join(parts[i:], "/")
+			}
+			dir = next
+			continue
+		}
+		target, err := os.Readlink(next)
+		if links++; err != nil || links > 40 {
+			return strings.TrimSuffix(dir, "/") + "/" + strings.Join(parts[i:], "/") // the kernel says why
+		}
+		if filepath.IsAbs(target) {
+			dir = "/"
+		}
+		parts = append(strings.Split(target, "/"), parts[i+1:]...)
+		i = -1
+	}
+	return dir
 }
 
 // storeLocation is --store, or $FAIRWAY_STORE, or the local SQLite file.
@@ -511,19 +555,20 @@ func (a *app) openLedger(opts sqlite.Options) (*ledger.Ledger, error) {
 		return nil, err
 	}
 	var store fairway.Store
+	given := loc.Path
 	if loc.Kind == storeurl.SQLite {
 		loc.Path = a.abs(loc.Path)
 	}
 	if a.stores != nil && loc.Kind == storeurl.SQLite && opts == (sqlite.Options{}) {
 		s, release, err := a.stores.acquire(loc.Path)
 		if err != nil {
-			return nil, err
+			return nil, asGiven(err, loc.Path, given)
 		}
 		store, a.closer = s, release
 	} else {
 		s, err := storeurl.Open(a.ctx, loc, storeurl.Options{SQLite: opts})
 		if err != nil {
-			return nil, err
+			return nil, asGiven(err, loc.Path, given)
 		}
 		store, a.closer = s, func() { s.Close() }
 	}
@@ -531,12 +576,13 @@ func (a *app) openLedger(opts sqlite.Options) (*ledger.Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
+	given = bloc.Path
 	if bloc.Kind == storeurl.BlobFile {
 		bloc.Path = a.abs(bloc.Path)
 	}
 	blobs, err := storeurl.OpenBlobs(a.ctx, bloc)
 	if err != nil {
-		return nil, err
+		return nil, asGiven(err, bloc.Path, given)
 	}
 	l := ledger.New(store, blobs)
 	l.Getenv = a.getenv // webhook secrets: the caller's environment, never a daemon's
@@ -545,6 +591,23 @@ func (a *app) openLedger(opts sqlite.Options) (*ledger.Ledger, error) {
 	}
 	return l, nil
 }
+
+// asGiven shows an error about the path resolved as the path the user
+// gave, as the engine run in the caller's folder shows it.
+func asGiven(err error, resolved, given string) error {
+	if resolved == given {
+		return err
+	}
+	return pathAsGiven{err, resolved, given}
+}
+
+type pathAsGiven struct {
+	err             error
+	resolved, given string
+}
+
+func (e pathAsGiven) Error() string { return strings.ReplaceAll(e.err.Error(), e.resolved, e.given) }
+func (e pathAsGiven) Unwrap() error { return e.err }
 
 func firstNonEmpty(vals ...string) string {
 	for _, v := range vals {

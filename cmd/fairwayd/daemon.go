@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,12 +14,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"fairway"
 	"fairway/internal/daemon"
 	"fairway/sqlite"
+
+	"golang.org/x/sys/unix"
 )
 
 // The resident engine. The fairway front (cmd/fairway) connects to its
@@ -133,7 +137,9 @@ func runDaemon(a *app, socket string, idle time.Duration) error {
 
 	stop := make(chan struct{})
 	go func() {
-		tick := time.NewTicker(min(idle/4, 5*time.Second))
+		// At least a millisecond: a quarter of a few nanoseconds is zero,
+		// which NewTicker refuses with a panic.
+		tick := time.NewTicker(max(min(idle/4, 5*time.Second), time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {
@@ -225,7 +231,10 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	}()
 	conn.SetReadDeadline(time.Time{})
 	getenv := envLookup(req.Env)
-	if !servable(req, getenv) || !sameFileView(pid) || !sameUmask(pid) {
+	// The folder as the kernel knows it: relative paths are resolved
+	// from there, as for a process run in it.
+	realCwd, err := filepath.EvalSymlinks(req.Dir)
+	if !servable(req, getenv) || readsTerminal(req.Args, files[0]) || !sameFileView(pid) || !sameRights(pid) || err != nil {
 		conn.Write([]byte{daemon.Declined})
 		return
 	}
@@ -236,23 +245,99 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	defer cancel()
 	// The front sends Cancel on SIGINT or SIGTERM; a front that is gone
 	// cancels too.
+	broken := &brokenStream{cancel: cancel}
 	go func() {
 		var b [1]byte
 		for {
 			n, err := conn.Read(b[:])
+			if err != nil {
+				// Killed, as a process run directly would be: it prints
+				// nothing more.
+				broken.frontGone.Store(true)
+			}
 			if err != nil || n == 1 && b[0] == daemon.Cancel {
 				cancel()
 				return
 			}
 		}
 	}()
-	a := &app{ctx: ctx, stdin: files[0], stdout: files[1], stderr: files[2], getenv: getenv, cwd: req.Dir, stores: &d.stores}
+	a := &app{ctx: ctx, stdin: &callerInput{files[0], ctx}, stdout: &callerStream{files[1], 1, broken}, stderr: &callerStream{files[2], 2, broken},
+		getenv: getenv, cwd: req.Dir, realCwd: realCwd, stores: &d.stores}
 	code := runRequest(a, req.Args)
+	if fd := broken.fd.Load(); fd != 0 {
+		code = daemon.BrokenStream(int(fd))
+	}
 	for _, f := range files {
 		f.Close() // the caller's streams end before it is told the code
 	}
 	files = nil
 	conn.Write(daemon.PutCode(code))
+}
+
+// callerStream is the caller's standard output or error. A process run
+// directly dies of SIGPIPE on its first write to a stream nobody reads;
+// here that write cancels the command, and every later write to either
+// stream fails, so nothing more is printed and the front dies as it would.
+type callerStream struct {
+	f      *os.File
+	fd     int
+	broken *brokenStream
+}
+
+// brokenStream records the first stream found broken, and a front gone.
+type brokenStream struct {
+	fd        atomic.Int32
+	frontGone atomic.Bool
+	cancel    func()
+}
+
+func (s *callerStream) Write(p []byte) (int, error) {
+	if s.broken.fd.Load() != 0 || s.broken.frontGone.Load() {
+		return 0, syscall.EPIPE
+	}
+	n, err := s.f.Write(p)
+	if errors.Is(err, syscall.EPIPE) {
+		s.broken.fd.CompareAndSwap(0, int32(s.fd))
+		s.broken.cancel()
+	}
+	return n, err
+}
+
+// callerInput is the caller's standard input, read only once poll says
+// there is something to read, so that a command cancelled (Ctrl-C, its
+// front killed) while waiting on a silent pipe or terminal ends, and lets
+// go of the caller's streams, instead of waiting in read for ever.
+type callerInput struct {
+	f   *os.File
+	ctx context.Context
+}
+
+// inputPoll is how often a wait on input looks at the cancellation.
+const inputPoll = 100 // milliseconds
+
+func (in *callerInput) Read(p []byte) (int, error) {
+	raw, err := in.f.SyscallConn()
+	if err != nil {
+		return in.f.Read(p)
+	}
+	for {
+		if err := in.ctx.Err(); err != nil {
+			return 0, err
+		}
+		ready := false
+		var pollErr error
+		raw.Control(func(fd uintptr) {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			n, err := unix.Poll(fds, inputPoll)
+			ready, pollErr = n > 0, err
+		})
+		if pollErr != nil && pollErr != unix.EINTR {
+			return 0, pollErr
+		}
+		if ready {
+			return in.f.Read(p)
+		}
+	}
 }
 
 // removeDeadDaemons removes the files of daemons of other engine builds
@@ -330,6 +415,34 @@ func servable(req *daemon.Request, getenv func(string) string) bool {
 	return probe.server == ""
 }
 
+// stdinCommands are the daemon's commands that read standard input.
+var stdinCommands = []string{"hook claude"}
+
+// readsTerminal reports whether the command reads its standard input and
+// that is a terminal. Such a command runs in the front's own process: a
+// daemon's read of the terminal outlives the front given up with a
+// second Ctrl-C, and would take what the user types next at the shell.
+func readsTerminal(args []string, stdin *os.File) bool {
+	c := findCommand(args)
+	if c == nil || !slices.Contains(stdinCommands, c.name) {
+		return false
+	}
+	fs, _ := (&app{getenv: func(string) string { return "" }}).flagSet(c)
+	if _, err := parseInterspersed(fs, args[len(strings.Fields(c.name)):]); err != nil {
+		return false // help or a usage error: nothing is read
+	}
+	raw, err := stdin.SyscallConn()
+	if err != nil {
+		return true
+	}
+	terminal := true
+	raw.Control(func(fd uintptr) {
+		_, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
+		terminal = err == nil
+	})
+	return terminal
+}
+
 // envLookup reads a request's environment as os.Getenv reads the
 // process's: the first NAME=VALUE of a name wins.
 func envLookup(env []string) func(string) string {
@@ -362,26 +475,66 @@ func sameFileView(pid int) bool {
 	return true
 }
 
-// sameUmask reports whether the process pid has the daemon's umask, which
-// is the process's own: files a command creates get the caller's modes
-// only then.
-func sameUmask(pid int) bool {
-	mine, theirs := umaskOf("self"), umaskOf(strconv.Itoa(pid))
-	return mine != "" && mine == theirs
+// sameRights reports whether the process pid acts on files with the
+// daemon's rights: the same umask (files a command creates get the
+// caller's modes), user and group ids, supplementary groups,
+// capabilities, no-new-privileges and seccomp state, security label and
+// file size limit. The peer's uid alone is not enough: a caller of the same uid in fewer
+// groups, or root with its capabilities dropped (a sandbox), would have
+// the daemon open what it cannot open itself.
+func sameRights(pid int) bool {
+	mine, theirs := rightsOf("self"), rightsOf(strconv.Itoa(pid))
+	return mine["Umask"] != "" && mine["Uid"] != "" && maps.Equal(mine, theirs) &&
+		securityLabel("self") == securityLabel(strconv.Itoa(pid)) &&
+		fileSizeLimit("self") == fileSizeLimit(strconv.Itoa(pid))
 }
 
-// umaskOf reads the Umask line of /proc/PID/status, or "".
-func umaskOf(pid string) string {
-	b, err := os.ReadFile("/proc/" + pid + "/status")
+// fileSizeLimit is the "Max file size" line of /proc/PID/limits (ulimit
+// -f: past it a write kills the process), or "" when unreadable.
+func fileSizeLimit(pid string) string {
+	b, err := os.ReadFile("/proc/" + pid + "/limits")
 	if err != nil {
 		return ""
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
-			return strings.TrimSpace(v)
+		if v, ok := strings.CutPrefix(line, "Max file size"); ok {
+			return strings.Join(strings.Fields(v), " ")
 		}
 	}
 	return ""
+}
+
+// rightsFields are the lines of /proc/PID/status that decide what a
+// process may do to files.
+var rightsFields = []string{"Umask", "Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters"}
+
+// rightsOf reads rightsFields from /proc/PID/status; nil when unreadable.
+func rightsOf(pid string) map[string]string {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return nil
+	}
+	rights := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, v, ok := strings.Cut(line, ":")
+		if ok && slices.Contains(rightsFields, name) {
+			rights[name] = strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return rights
+}
+
+// umaskOf reads the Umask line of /proc/PID/status, or "".
+func umaskOf(pid string) string { return rightsOf(pid)["Umask"] }
+
+// securityLabel is the process's LSM label (AppArmor, SELinux), or
+// "unreadable" where there is none to read.
+func securityLabel(pid string) string {
+	b, err := os.ReadFile("/proc/" + pid + "/attr/current")
+	if err != nil {
+		return "unreadable"
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // peerCred is the user id and process id at the other end (SO_PEERCRED).
@@ -473,10 +626,13 @@ type cachedStore struct {
 const storeUnused = time.Minute
 
 // acquire returns the open store at path (an absolute path to an existing
-// file, else it is opened uncached) and the function that releases it.
+// file the daemon may read and write now, else it is opened uncached, as
+// run directly) and the function that releases it. Access is asked on
+// every request: an open store would go on serving a ledger whose mode or
+// folder no longer lets its user in.
 func (c *storeCache) acquire(path string) (fairway.Store, func(), error) {
 	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
+	if err := syscall.Stat(path, &st); err != nil || unix.Access(path, unix.R_OK|unix.W_OK) != nil {
 		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 		if err != nil {
 			return nil, nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"fairway/internal/daemon"
+
+	"github.com/creack/pty"
 )
 
 func TestDaemon_CommandsNameRealCommands(t *testing.T) {
@@ -168,8 +171,11 @@ func startDaemonInProcess(t *testing.T, idle time.Duration) (socket string, stop
 		a := &app{ctx: ctx, stdout: io.Discard, stderr: log, getenv: func(string) string { return "" }}
 		done <- runDaemon(a, socket, idle)
 	}()
+	// The socket file exists from bind, before listen: wait until it
+	// accepts.
 	for i := 0; i < 400; i++ {
-		if _, err := os.Stat(socket); err == nil {
+		if c, err := net.Dial("unix", socket); err == nil {
+			c.Close()
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -421,5 +427,189 @@ func TestDaemon_InProcess_DeclinesACallerWithAnotherUmask(t *testing.T) {
 	}
 	if got := run(other); got != "answer:44" {
 		t.Fatalf("umask %s against the daemon's %s: %s, want declined (44)", other, mine, got)
+	}
+}
+
+// A caller of the daemon's uid with fewer rights (other groups, or root
+// with its capabilities dropped, as a sandbox runs it) would have the
+// daemon open what it cannot open itself: a ledger of another user's, say.
+// It is declined, and runs the engine with its own rights.
+func TestDaemon_InProcess_DeclinesACallerWithOtherGroupsOrCapabilities(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to change the client's groups and capabilities")
+	}
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	run := func(cmd *exec.Cmd) string {
+		cmd.Env = []string{daemonClientEnv + "=" + socket}
+		var errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("client %v: %v\n%s", cmd.Args, err, errb.String())
+		}
+		return strings.TrimSpace(errb.String())
+	}
+	if got := run(exec.Command(os.Args[0])); got != "answer:52"+"58"+"00000000" {
+		t.Fatalf("the daemon's own credentials: %s", got)
+	}
+	groups, _ := os.Getgroups()
+	other := exec.Command(os.Args[0])
+	other.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: append(toUint32(groups), 65534)}}
+	if got := run(other); got != "answer:44" {
+		t.Errorf("a caller in one more group: %s, want declined (44)", got)
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv is not installed: cannot drop the client's capabilities")
+	}
+	if got := run(exec.Command(setpriv, "--inh-caps=-all", "--bounding-set=-all", "--", os.Args[0])); got != "answer:44" {
+		t.Errorf("root without its capabilities: %s, want declined (44)", got)
+	}
+}
+
+func toUint32(ints []int) []uint32 {
+	out := make([]uint32, len(ints))
+	for i, v := range ints {
+		out[i] = uint32(v)
+	}
+	return out
+}
+
+// A command that reads standard input from a terminal (`fairway hook
+// claude` typed at a shell) must not run in the daemon: after the front
+// gave up on a second Ctrl-C, the daemon would go on reading the
+// terminal, taking the next lines the user types at the shell.
+func TestDaemon_InProcess_DeclinesReadingATerminal(t *testing.T) {
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	for _, c := range []struct {
+		args []string
+		want byte
+	}{
+		{[]string{"hook", "claude"}, daemon.Declined},
+		{[]string{"hook", "claude", "--help"}, daemon.Running}, // help reads nothing
+		{[]string{"version"}, daemon.Running},
+	} {
+		fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := os.NewFile(uintptr(fd), "conn")
+		if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
+			t.Fatal(err)
+		}
+		b := (&daemon.Request{Args: c.args, Dir: "/"}).Encode()
+		null, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err := syscall.Sendmsg(fd, b[:daemon.HeaderSize], syscall.UnixRights(int(tty.Fd()), int(null.Fd()), int(null.Fd())), nil, 0); err != nil {
+			t.Fatal(err)
+		}
+		null.Close()
+		conn.Write(b[daemon.HeaderSize:])
+		var reply [1]byte
+		_, err = io.ReadFull(conn, reply[:])
+		conn.Close() // cancels a command left reading
+		if err != nil || reply[0] != c.want {
+			t.Errorf("%v with a terminal as standard input: reply %q (%v), want %q", c.args, reply[0], err, c.want)
+		}
+	}
+}
+
+func TestResolveAt_FollowsLinksAsTheKernelDoes(t *testing.T) {
+	root, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"a/b/c", "x/y"} {
+		os.MkdirAll(filepath.Join(root, dir), 0o755)
+	}
+	os.Symlink(filepath.Join(root, "a/b/c"), filepath.Join(root, "x/abs")) // absolute target
+	os.Symlink("../a/b", filepath.Join(root, "x/rel"))                     // relative target
+	os.Symlink("loop", filepath.Join(root, "x/loop"))
+	x := filepath.Join(root, "x")
+	for _, c := range []struct{ rel, want string }{
+		{"y", root + "/x/y"},
+		{"./y/../y/.", root + "/x/y"},
+		{"abs/..", root + "/a/b"},                    // the target's parent, not x
+		{"abs/../../.fairway", root + "/a/.fairway"}, // missing from .fairway on: left as given
+		{"rel/c/..", root + "/a/b"},
+		{"rel/../..", root},
+		{"missing/../y", root + "/x/missing/../y"}, // the kernel refuses it, as run directly
+		{"loop/z", root + "/x/loop/z"},
+	} {
+		if got := resolveAt(x, c.rel); got != c.want {
+			t.Errorf("resolveAt(x, %q) = %q, want %q", c.rel, got, c.want)
+		}
+	}
+}
+
+// A command left waiting on standard input (a pipe its writer keeps open)
+// when its front is gone (killed on a hook's timeout) must end and let go
+// of the caller's streams: a harness that reads the hook's output until
+// end of file would otherwise wait for ever on the daemon's copy.
+func TestDaemon_InProcess_AFrontGoneEndsACommandWaitingOnInput(t *testing.T) {
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := os.NewFile(uintptr(fd), "conn")
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
+		t.Fatal(err)
+	}
+	inR, inW, _ := os.Pipe()
+	defer inW.Close() // the writer stays, silent
+	outR, outW, _ := os.Pipe()
+	b := (&daemon.Request{Args: []string{"hook", "claude"}, Dir: "/"}).Encode()
+	if err := syscall.Sendmsg(fd, b[:daemon.HeaderSize], syscall.UnixRights(int(inR.Fd()), int(outW.Fd()), int(outW.Fd())), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	inR.Close()
+	outW.Close()
+	conn.Write(b[daemon.HeaderSize:])
+	var reply [1]byte
+	if _, err := io.ReadFull(conn, reply[:]); err != nil || reply[0] != daemon.Running {
+		t.Fatalf("reply %q, %v", reply[0], err)
+	}
+	conn.Close()                                           // the front is killed
+	outR.SetReadDeadline(time.Now().Add(30 * time.Second)) // a guard against hanging, not a measure
+	rest, err := io.ReadAll(outR)
+	if err != nil {
+		t.Fatalf("the daemon still holds the caller's output after its front went away: %v (read %q)", err, rest)
+	}
+}
+
+// FAIRWAY_DAEMON_IDLE=1ns is a positive duration, so the front and the
+// daemon accept it; the daemon's idle ticker (a quarter of it) was zero,
+// and time.NewTicker panics on that: every command started a daemon that
+// crashed, its goroutine dump appended to the log.
+func TestDaemon_InProcess_ATinyIdleTimeExitsInsteadOfCrashing(t *testing.T) {
+	socket, stop := startDaemonInProcess(t, time.Nanosecond)
+	for i := 0; i < 500; i++ {
+		if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) {
+			stop()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the socket is still there long after the idle time")
+}
+
+// `ulimit -f` caps what a process may write to files (past it, SIGXFSZ
+// kills it): a caller under a cap the daemon lacks would write without it.
+func TestDaemon_InProcess_DeclinesACallerWithAnotherFileSizeLimit(t *testing.T) {
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	cmd := exec.Command("sh", "-c", "ulimit -f 64 && exec \"$0\"", os.Args[0])
+	cmd.Env = []string{daemonClientEnv + "=" + socket}
+	var errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("client: %v\n%s", err, errb.String())
+	}
+	if got := strings.TrimSpace(errb.String()); got != "answer:44" {
+		t.Fatalf("a caller under ulimit -f 64: %s, want declined (44)", got)
 	}
 }

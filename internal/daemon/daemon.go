@@ -72,12 +72,16 @@ func hasWords(args []string, name string) bool {
 }
 
 // Dir returns the folder the daemons' sockets live in, creating it:
-// $XDG_RUNTIME_DIR/fairway when that is set, else fairway-UID in the
-// temporary folder. A folder that is not the user's own and private is
-// refused: whoever can write there could answer in the daemon's place.
+// $XDG_RUNTIME_DIR/fairway when that is set and the user's own, else
+// fairway-UID in the temporary folder. A folder that is not the user's
+// own and private is refused: whoever can write there could answer in the
+// daemon's place. Another user's runtime folder (root run with a user's
+// environment, by sudo -E) is passed over: a folder root made there would
+// shut its owner out.
 func Dir() (string, error) {
 	var dir string
-	if base := os.Getenv("XDG_RUNTIME_DIR"); base != "" && base[0] == '/' {
+	var st syscall.Stat_t
+	if base := os.Getenv("XDG_RUNTIME_DIR"); base != "" && base[0] == '/' && syscall.Stat(base, &st) == nil && st.Uid == uint32(os.Getuid()) {
 		dir = base + "/fairway"
 	} else {
 		dir = os.TempDir() + "/fairway-" + strconv.Itoa(os.Getuid())
@@ -106,9 +110,11 @@ func CheckDir(dir string) error {
 	return nil
 }
 
-// Key names the daemon of one engine build: its path, device, inode, size
-// and modification time. A rebuilt engine gets a fresh daemon; the old
-// one exits when idle.
+// Key names the daemon of one engine build: its path, device, inode, size,
+// modification time and change time. A rebuilt engine gets a fresh daemon;
+// the old one exits when idle. The change time is there because nobody can
+// set it: a build copied over the engine in place with its size and
+// modification time kept (cp -p) changes only that.
 func Key(engine string) (string, error) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(engine, &st); err != nil {
@@ -126,7 +132,7 @@ func Key(engine string) (string, error) {
 		h *= 1099511628211
 	}
 	mix(engine)
-	for _, n := range []uint64{uint64(st.Dev), st.Ino, uint64(st.Size), uint64(st.Mtim.Sec), uint64(st.Mtim.Nsec)} {
+	for _, n := range []uint64{uint64(st.Dev), st.Ino, uint64(st.Size), uint64(st.Mtim.Sec), uint64(st.Mtim.Nsec), uint64(st.Ctim.Sec), uint64(st.Ctim.Nsec)} {
 		mix(strconv.FormatUint(n, 16))
 	}
 	s := strconv.FormatUint(h, 16)
@@ -264,6 +270,20 @@ func putUint32(b []byte, v uint32) {
 
 func getUint32(b []byte) uint32 {
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+// BrokenStream is the exit code sent for a command that wrote to the
+// caller's standard output (fd 1) or error (fd 2) once nobody read it: run
+// directly it would have died of SIGPIPE there, so the front does.
+func BrokenStream(fd int) int { return -fd }
+
+// BrokenStreamOf returns the stream code names, or 0 when code is an
+// ordinary exit code.
+func BrokenStreamOf(code int) int {
+	if code == -1 || code == -2 {
+		return -code
+	}
+	return 0
 }
 
 // PutCode and Code are the exit code as sent after Exited.

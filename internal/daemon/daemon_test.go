@@ -108,3 +108,53 @@ func TestKey_ChangesWithTheBuild(t *testing.T) {
 		t.Fatalf("a rebuilt engine kept the key %q", k1)
 	}
 }
+
+// An engine overwritten in place (cp onto it keeps the inode) with a build
+// of the same size, its modification time kept (cp -p, install -p, a
+// tarball), must not be served by the old build's daemon.
+func TestKey_ChangesWhenTheEngineIsOverwrittenInPlaceKeepingSizeAndTime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fairwayd")
+	if err := os.WriteFile(path, []byte("build one"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := Key(path)
+	if err := os.WriteFile(path, []byte("build two"), 0o755); err != nil { // same inode, same size
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := Key(path); after == before {
+		t.Fatalf("the engine was overwritten with another build and kept the key %q: the old daemon would serve it", before)
+	}
+}
+
+// Root run with a user's environment (sudo -E, su without -) has that
+// user's $XDG_RUNTIME_DIR: a socket folder made there is root's, and the
+// user's own front refuses it for good (they cannot even empty it). A
+// runtime folder that is not this user's is passed over.
+func TestDir_PassesOverARuntimeFolderOfAnotherUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to own a folder as another user")
+	}
+	theirs := t.TempDir()
+	if err := os.Chown(theirs, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_RUNTIME_DIR", theirs)
+	t.Setenv("TMPDIR", t.TempDir())
+	dir, err := Dir()
+	if err != nil {
+		t.Fatalf("Dir: %v", err)
+	}
+	if want := filepath.Join(os.Getenv("TMPDIR"), "fairway-0"); dir != want {
+		t.Errorf("Dir = %s, want %s", dir, want)
+	}
+	if entries, _ := os.ReadDir(theirs); len(entries) != 0 {
+		t.Errorf("made %v in another user's runtime folder", entries)
+	}
+}
