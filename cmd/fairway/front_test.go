@@ -675,9 +675,9 @@ func TestFront_ALedgerNoLongerAccessibleIsNotServedFromTheOpenStore(t *testing.T
 	for _, dir := range []string{home, runtime} {
 		os.Chown(dir, nobody, nobody)
 	}
-	for _, dir := range []string{filepath.Dir(home), binDir} {
-		os.Chmod(dir, 0o755) // reachable by nobody: temporary folders of this test
-	}
+	// The binaries' folder is this test's own, made reachable by nobody.
+	// home sits in the system's temporary folder, which is left as it is.
+	os.Chmod(binDir, 0o755)
 	run := func(mode string, args ...string) result {
 		t.Helper()
 		cmd := exec.Command(filepath.Join(binDir, "fairway"), args...)
