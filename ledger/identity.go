@@ -33,6 +33,9 @@ type identities struct {
 	next   int
 	actors map[string]fairway.Actor
 	tokens map[string]fairway.Token // token hash → the token, naming its actor
+	// tokenIDs maps a kept token's id to its hash: a write re-checks its
+	// request's token by id (Auth.TokenID).
+	tokenIDs map[string]string
 	// sessions maps a session credential's hash to what it names: the
 	// session, its actor, its generation, its expiry and its attaching
 	// token, which never change once the session is attached, and whether
@@ -124,7 +127,7 @@ func (c *identities) holdsAt(head headKey) bool {
 // holds mu.
 func (c *identities) reset(head headKey) {
 	c.heads, c.recent, c.next = map[headKey]struct{}{head: {}}, append(c.recent[:0], head), 0
-	c.actors, c.tokens, c.sessions = map[string]fairway.Actor{}, map[string]fairway.Token{}, map[string]sessionCred{}
+	c.actors, c.tokens, c.tokenIDs, c.sessions = map[string]fairway.Actor{}, map[string]fairway.Token{}, map[string]string{}, map[string]sessionCred{}
 }
 
 // rebase empties the cache unless it holds at head. The caller holds mu.
@@ -169,12 +172,11 @@ func (c *identities) tokenByID(head headKey, id string) (*fairway.Token, bool) {
 	if !c.valid(head) {
 		return nil, false
 	}
-	for _, k := range c.tokens {
-		if k.ID == id {
-			return &k, true
-		}
+	k, ok := c.tokens[c.tokenIDs[id]]
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	return &k, true
 }
 
 // session returns the session a credential hash names and a copy of its
@@ -212,6 +214,9 @@ func (c *identities) keep(head headKey, a *fairway.Actor, tokenHash string, k *f
 	c.actors[a.Name] = *a
 	if tokenHash != "" && k != nil {
 		c.tokens[tokenHash] = *k
+		if k.ID != "" {
+			c.tokenIDs[k.ID] = tokenHash
+		}
 	}
 }
 

@@ -87,3 +87,25 @@ func TestIdentities_RemembersABoundedNumberOfHeads(t *testing.T) {
 		}
 	}
 }
+
+// A write re-checks its request's token by id: a kept token answers at
+// the heads it holds at, and a revocation (an identity event) forgets it,
+// so the write reads the store again.
+func TestIdentities_TokenByIDForgottenByARevocation(t *testing.T) {
+	var c identities
+	omar := &fairway.Actor{Name: "omar", Kind: fairway.KindHuman}
+	c.keep(head(1), omar, "omarhash", &fairway.Token{ID: "omarid", Actor: "omar"})
+	c.appended(head(1), head(2), "task.create")
+	if k, ok := c.tokenByID(head(2), "omarid"); !ok || k.Actor != "omar" {
+		t.Fatalf("kept token at the next head: %+v %v", k, ok)
+	}
+	if _, ok := c.tokenByID(head(2), "otherid"); ok {
+		t.Fatalf("an id never kept was found")
+	}
+	c.appended(head(2), head(3), "token.revoke.one")
+	for _, h := range []headKey{head(1), head(2), head(3)} {
+		if k, ok := c.tokenByID(h, "omarid"); ok {
+			t.Fatalf("after a revocation, head %v still answers with %+v", h, k)
+		}
+	}
+}
