@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -209,12 +208,16 @@ func (c *canonicalizer) str() ([]byte, bool) {
 	return nil, false
 }
 
+// canonicalPair is one member of an object being canonicalized: its key,
+// decoded, for sorting, and where the member ("key":value) stands in out.
 type canonicalPair struct {
-	key   string // decoded, for sorting
-	raw   []byte // as written
-	value []byte
+	key        []byte
+	start, end int
 }
 
+// object writes each member to out as it is scanned, so an object whose
+// keys are already sorted (a struct's, in the common case) is done when
+// scanned; another is sorted by moving its members' bytes once.
 func (c *canonicalizer) object() bool {
 	c.pos++ // {
 	if c.pos < len(c.in) && c.in[c.pos] == '}' {
@@ -222,7 +225,11 @@ func (c *canonicalizer) object() bool {
 		c.out = append(c.out, '{', '}')
 		return true
 	}
-	var pairs []canonicalPair
+	c.out = append(c.out, '{')
+	first := len(c.out)
+	var small [16]canonicalPair
+	pairs := small[:0]
+	sorted := true
 	for {
 		if c.pos >= len(c.in) || c.in[c.pos] != '"' {
 			return false
@@ -232,19 +239,24 @@ func (c *canonicalizer) object() bool {
 			return false
 		}
 		c.pos++
-		key := string(raw[1 : len(raw)-1])
+		key := raw[1 : len(raw)-1]
 		if bytes.IndexByte(raw, '\\') >= 0 {
-			if json.Unmarshal(raw, &key) != nil {
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
 				return false
 			}
+			key = []byte(s)
 		}
-		// The value goes to out for now and is moved into its pair.
-		mark := len(c.out)
+		start := len(c.out)
+		c.out = append(c.out, raw...)
+		c.out = append(c.out, ':')
 		if !c.value() {
 			return false
 		}
-		pairs = append(pairs, canonicalPair{key: key, raw: raw, value: append([]byte(nil), c.out[mark:]...)})
-		c.out = c.out[:mark]
+		if n := len(pairs); n > 0 && bytes.Compare(pairs[n-1].key, key) >= 0 {
+			sorted = false
+		}
+		pairs = append(pairs, canonicalPair{key: key, start: start, end: len(c.out)})
 		if c.pos >= len(c.in) {
 			return false
 		}
@@ -256,21 +268,21 @@ func (c *canonicalizer) object() bool {
 		if ch != ',' {
 			return false
 		}
+		c.out = append(c.out, ',')
 	}
-	slices.SortStableFunc(pairs, func(a, b canonicalPair) int { return strings.Compare(a.key, b.key) })
-	c.out = append(c.out, '{')
-	first := true
-	for i, p := range pairs {
-		if i+1 < len(pairs) && pairs[i+1].key == p.key {
-			continue // a later equal key wins
+	if !sorted {
+		members := append([]byte(nil), c.out[first:]...)
+		slices.SortStableFunc(pairs, func(a, b canonicalPair) int { return bytes.Compare(a.key, b.key) })
+		c.out = c.out[:first]
+		for i, p := range pairs {
+			if i+1 < len(pairs) && bytes.Equal(pairs[i+1].key, p.key) {
+				continue // a later equal key wins
+			}
+			if len(c.out) > first {
+				c.out = append(c.out, ',')
+			}
+			c.out = append(c.out, members[p.start-first:p.end-first]...)
 		}
-		if !first {
-			c.out = append(c.out, ',')
-		}
-		first = false
-		c.out = append(c.out, p.raw...)
-		c.out = append(c.out, ':')
-		c.out = append(c.out, p.value...)
 	}
 	c.out = append(c.out, '}')
 	return true
