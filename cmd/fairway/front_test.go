@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -571,8 +572,6 @@ func TestFront_BadDaemonSettingsAreRefused(t *testing.T) {
 		want string
 	}{
 		{"FAIRWAY_DAEMON=yes", "fairway: $FAIRWAY_DAEMON is \"yes\": want on (the default), off or require\n"},
-		{"FAIRWAY_DAEMON_IDLE=5", "fairway: $FAIRWAY_DAEMON_IDLE is \"5\": want a positive duration such as 30s or 10m\n"},
-		{"FAIRWAY_DAEMON_IDLE=-1m", "fairway: $FAIRWAY_DAEMON_IDLE is \"-1m\": want a positive duration such as 30s or 10m\n"},
 	} {
 		r := w.run(dir, "", []string{c.env}, "version")
 		if r.code != 2 || r.stderr != c.want || r.stdout != "" {
@@ -735,5 +734,91 @@ func TestFront_AStoreThatCannotBeOpenedIsNamedAsGiven(t *testing.T) {
 		if daemonRun != direct || direct.code != 1 {
 			t.Errorf("fairway %v through the daemon:\n%+v\nrun directly:\n%+v", args, daemonRun, direct)
 		}
+	}
+}
+
+// $FAIRWAY_DAEMON_IDLE is the daemon's setting: a bad one made every
+// command exit 2, even one that never goes near the daemon. A command
+// runs as ever; the daemon starts with its default, and the one command
+// that starts it says why.
+func TestFront_ABadIdleTimeNeverStopsACommand(t *testing.T) {
+	for _, idle := range []string{"5", "-1m", "soon"} {
+		t.Run(idle, func(t *testing.T) {
+			w := newWorld(t, "FAIRWAY_DAEMON_IDLE="+idle)
+			dir := t.TempDir()
+			w.ledger(dir)
+			r := w.run(dir, "", []string{"FAIRWAY_ACTOR=alice"}, "run", "T-1", "--", "sh", "-c", "exit 3")
+			if r.code != 3 || strings.Contains(r.stderr, "FAIRWAY_DAEMON_IDLE") {
+				t.Fatalf("run -- sh -c 'exit 3' with FAIRWAY_DAEMON_IDLE=%s: %+v", idle, r)
+			}
+			direct := w.run(dir, "", []string{"FAIRWAY_DAEMON=off"}, "task", "list")
+			r = w.run(dir, "", nil, "task", "list")
+			want := "fairway: $FAIRWAY_DAEMON_IDLE is " + strconv.Quote(idle) + ": want a positive duration such as 30s or 10m; " +
+				"the daemon starts with its default idle time\n"
+			if r.code != 0 || r.stdout != direct.stdout || r.stderr != want {
+				t.Fatalf("task list that starts the daemon: %+v\nwant stderr %q", r, want)
+			}
+			w.warm(dir)
+			if r := w.run(dir, "", []string{"FAIRWAY_DAEMON=require"}, "task", "list"); r != direct {
+				t.Fatalf("task list through the daemon: %+v, want %+v", r, direct)
+			}
+			log, _ := filepath.Glob(filepath.Join(w.runtime, "fairway", "*.log"))
+			if len(log) != 1 {
+				t.Fatalf("logs %v, want one", log)
+			}
+			if b, _ := os.ReadFile(log[0]); !strings.Contains(string(b), "idle exit after 10m0s") {
+				t.Fatalf("the daemon's log:\n%s", b)
+			}
+		})
+	}
+}
+
+// runAs runs bin/fairway ARGS through sh after shell commands (umask,
+// ulimit) that set the caller's rights.
+func (w *world) runAs(dir, setup string, env []string, args ...string) result {
+	w.t.Helper()
+	cmd := exec.Command("sh", append([]string{"-c", setup + ` && exec "$0" "$@"`, filepath.Join(binDir, "fairway")}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(append([]string(nil), w.env...), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		w.t.Fatalf("fairway %v: %v", args, err)
+	}
+	return result{cmd.ProcessState.ExitCode(), out.String(), errb.String()}
+}
+
+// A caller with other rights (a sandbox: another umask, lower limits)
+// was declined by the daemon another caller had started, and ran by exec
+// for as long as that daemon lived; with more rights than the daemon's it
+// would have been served with them. Each set of rights has a daemon of
+// its own, and each serves its own callers.
+func TestFront_CallersWithOtherRightsEachGetADaemonOfTheirOwn(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	w.ledger(dir)
+	w.warm(dir)
+	direct := w.run(dir, "", []string{"FAIRWAY_DAEMON=off"}, "task", "list")
+	for i, setup := range []string{"umask 077", "ulimit -n 4096", "umask 077 && ulimit -n 4096"} {
+		w.runAs(dir, setup, nil, "version") // a miss starts its daemon
+		var r result
+		for range 400 {
+			if r = w.runAs(dir, setup, []string{"FAIRWAY_DAEMON=require"}, "task", "list"); r.code == 0 {
+				break
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		if r != direct {
+			t.Fatalf("%s: task list through the daemon: %+v, want %+v", setup, r, direct)
+		}
+		if got := w.sockets(); len(got) != i+2 {
+			t.Fatalf("%s: sockets %v, want %d", setup, got, i+2)
+		}
+	}
+	// The first daemon still serves the first caller.
+	if r := w.run(dir, "", []string{"FAIRWAY_DAEMON=require"}, "task", "list"); r != direct {
+		t.Fatalf("task list of the first caller: %+v", r)
 	}
 }

@@ -44,14 +44,6 @@ func main() {
 		os.Stderr.WriteString("fairway: $FAIRWAY_DAEMON is " + strconv.Quote(mode) + ": want on (the default), off or require\n")
 		os.Exit(2)
 	}
-	if idle := os.Getenv("FAIRWAY_DAEMON_IDLE"); idle != "" && mode != "off" {
-		// Checked here: a daemon that refuses it would be started again
-		// on every command, in vain.
-		if d, err := time.ParseDuration(idle); err != nil || d <= 0 {
-			os.Stderr.WriteString("fairway: $FAIRWAY_DAEMON_IDLE is " + strconv.Quote(idle) + ": want a positive duration such as 30s or 10m\n")
-			os.Exit(2)
-		}
-	}
 	if mode != "off" && daemon.MayServe(args) {
 		code, served, why := viaDaemon(engine, args)
 		if served {
@@ -121,10 +113,15 @@ func viaDaemon(engine string, args []string) (code int, served bool, why string)
 	if err != nil {
 		return 0, false, "the socket folder is refused: " + err.Error()
 	}
-	key, err := daemon.Key(engine)
+	build, err := daemon.Key(engine)
 	if err != nil {
 		return 0, false, "cannot read the engine: " + err.Error()
 	}
+	rights, err := daemon.Rights("self")
+	if err != nil {
+		return 0, false, "cannot read this process's rights: " + err.Error()
+	}
+	key := daemon.SocketKey(build, rights)
 	socket := daemon.Socket(dir, key)
 	if len(socket) > daemon.MaxSocketPath {
 		return 0, false, "the socket path " + socket + " is too long for a unix socket"
@@ -227,9 +224,18 @@ func startDaemon(engine, dir, key, socket string) {
 	}
 	defer syscall.Close(log)
 	var env []string
-	for _, name := range []string{"TMPDIR", "FAIRWAY_DAEMON_IDLE"} {
-		if v, ok := syscall.Getenv(name); ok {
-			env = append(env, name+"="+v)
+	if v, ok := syscall.Getenv("TMPDIR"); ok {
+		env = append(env, "TMPDIR="+v)
+	}
+	// A bad idle time is the daemon's only: the command still runs (by
+	// exec), and the daemon starts with its default rather than refuse
+	// to start on every command.
+	if v := os.Getenv("FAIRWAY_DAEMON_IDLE"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			os.Stderr.WriteString("fairway: $FAIRWAY_DAEMON_IDLE is " + strconv.Quote(v) + ": want a positive duration such as 30s or 10m; " +
+				"the daemon starts with its default idle time\n")
+		} else {
+			env = append(env, "FAIRWAY_DAEMON_IDLE="+v)
 		}
 	}
 	syscall.ForkExec(engine, []string{engine, "daemon", "--socket", socket}, &syscall.ProcAttr{

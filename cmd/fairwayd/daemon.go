@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -234,7 +233,7 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	// The folder as the kernel knows it: relative paths are resolved
 	// from there, as for a process run in it.
 	realCwd, err := filepath.EvalSymlinks(req.Dir)
-	if !servable(req, getenv) || readsTerminal(req.Args, files[0]) || !sameFileView(pid) || !sameRights(pid) || err != nil {
+	if !servable(req, getenv) || readsTerminal(req.Args, files[0]) || !sameRights(pid) || err != nil {
 		conn.Write([]byte{daemon.Declined})
 		return
 	}
@@ -456,85 +455,23 @@ func envLookup(env []string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-// sameFileView reports whether the process pid sees the file system as
-// the daemon does: the same mount namespace and root. A caller in a
-// container or chroot that shares the socket folder would otherwise have
-// its paths resolved in the daemon's view; it is declined, and runs the
-// engine itself.
-func sameFileView(pid int) bool {
-	for _, link := range []string{"ns/mnt", "root"} {
-		mine, err := os.Readlink("/proc/self/" + link)
-		if err != nil {
-			return false
-		}
-		theirs, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/" + link)
-		if err != nil || theirs != mine {
-			return false
-		}
-	}
-	return true
-}
-
-// sameRights reports whether the process pid acts on files with the
-// daemon's rights: the same umask (files a command creates get the
-// caller's modes), user and group ids, supplementary groups,
-// capabilities, no-new-privileges and seccomp state, security label and
-// file size limit. The peer's uid alone is not enough: a caller of the same uid in fewer
+// sameRights reports whether the process pid sees the files the daemon
+// sees and acts on them with the daemon's rights (daemon.Rights: the
+// same mount namespace and root, umask, ids, groups, capabilities,
+// no-new-privileges and seccomp state, every resource limit, security
+// label). The socket's name already carries the caller's rights; this
+// is the defence against a daemon started by hand or a name reused. The
+// peer's uid alone is not enough: a caller of the same uid in fewer
 // groups, or root with its capabilities dropped (a sandbox), would have
-// the daemon open what it cannot open itself.
+// the daemon open what it cannot open itself; one in a container or
+// chroot would have its paths resolved in the daemon's view.
 func sameRights(pid int) bool {
-	mine, theirs := rightsOf("self"), rightsOf(strconv.Itoa(pid))
-	return mine["Umask"] != "" && mine["Uid"] != "" && maps.Equal(mine, theirs) &&
-		securityLabel("self") == securityLabel(strconv.Itoa(pid)) &&
-		fileSizeLimit("self") == fileSizeLimit(strconv.Itoa(pid))
-}
-
-// fileSizeLimit is the "Max file size" line of /proc/PID/limits (ulimit
-// -f: past it a write kills the process), or "" when unreadable.
-func fileSizeLimit(pid string) string {
-	b, err := os.ReadFile("/proc/" + pid + "/limits")
+	mine, err := daemon.Rights("self")
 	if err != nil {
-		return ""
+		return false
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Max file size"); ok {
-			return strings.Join(strings.Fields(v), " ")
-		}
-	}
-	return ""
-}
-
-// rightsFields are the lines of /proc/PID/status that decide what a
-// process may do to files.
-var rightsFields = []string{"Umask", "Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters"}
-
-// rightsOf reads rightsFields from /proc/PID/status; nil when unreadable.
-func rightsOf(pid string) map[string]string {
-	b, err := os.ReadFile("/proc/" + pid + "/status")
-	if err != nil {
-		return nil
-	}
-	rights := map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
-		name, v, ok := strings.Cut(line, ":")
-		if ok && slices.Contains(rightsFields, name) {
-			rights[name] = strings.Join(strings.Fields(v), " ")
-		}
-	}
-	return rights
-}
-
-// umaskOf reads the Umask line of /proc/PID/status, or "".
-func umaskOf(pid string) string { return rightsOf(pid)["Umask"] }
-
-// securityLabel is the process's LSM label (AppArmor, SELinux), or
-// "unreadable" where there is none to read.
-func securityLabel(pid string) string {
-	b, err := os.ReadFile("/proc/" + pid + "/attr/current")
-	if err != nil {
-		return "unreadable"
-	}
-	return strings.TrimSpace(string(b))
+	theirs, err := daemon.Rights(strconv.Itoa(pid))
+	return err == nil && theirs == mine
 }
 
 // peerCred is the user id and process id at the other end (SO_PEERCRED).

@@ -417,7 +417,9 @@ func TestDaemon_InProcess_DeclinesACallerWithAnotherUmask(t *testing.T) {
 		}
 		return strings.TrimSpace(errb.String())
 	}
-	mine := umaskOf("self")
+	old := syscall.Umask(0)
+	syscall.Umask(old)
+	mine := fmt.Sprintf("%04o", old)
 	if got := run(mine); got != "answer:52"+"58"+"00000000" {
 		t.Fatalf("umask %s, the daemon's: %s", mine, got)
 	}
@@ -611,5 +613,24 @@ func TestDaemon_InProcess_DeclinesACallerWithAnotherFileSizeLimit(t *testing.T) 
 	}
 	if got := strings.TrimSpace(errb.String()); got != "answer:44" {
 		t.Fatalf("a caller under ulimit -f 64: %s, want declined (44)", got)
+	}
+}
+
+// Every resource limit counts, not only the file size: a caller under a
+// lower limit on open files, processes or memory would have the daemon
+// run past it.
+func TestDaemon_InProcess_DeclinesACallerWithAnyOtherLimit(t *testing.T) {
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	for _, limit := range []string{"ulimit -n 512", "ulimit -c 0", "ulimit -v 100000000", "ulimit -t 100000"} {
+		cmd := exec.Command("sh", "-c", limit+" && exec \"$0\"", os.Args[0])
+		cmd.Env = []string{daemonClientEnv + "=" + socket}
+		var errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("client under %s: %v\n%s", limit, err, errb.String())
+		}
+		if got := strings.TrimSpace(errb.String()); got != "answer:44" {
+			t.Errorf("a caller under %s: %s, want declined (44)", limit, got)
+		}
 	}
 }

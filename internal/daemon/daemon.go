@@ -112,18 +112,27 @@ func CheckDir(dir string) error {
 
 // Key names the daemon of one engine build: its path, device, inode, size,
 // modification time and change time. A rebuilt engine gets a fresh daemon;
-// the old one exits when idle. The change time is there because nobody can
-// set it: a build copied over the engine in place with its size and
-// modification time kept (cp -p) changes only that.
+// the old one exits once a new one tells it (Retire). The change time is
+// there because nobody can set it: a build copied over the engine in place
+// with its size and modification time kept (cp -p) changes only that.
 func Key(engine string) (string, error) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(engine, &st); err != nil {
 		return "", err
 	}
-	// FNV-1a: the name only has to differ between builds; the folder's
-	// owner check, not the name, keeps others out.
+	parts := []string{engine}
+	for _, n := range []uint64{uint64(st.Dev), st.Ino, uint64(st.Size), uint64(st.Mtim.Sec), uint64(st.Mtim.Nsec), uint64(st.Ctim.Sec), uint64(st.Ctim.Nsec)} {
+		parts = append(parts, strconv.FormatUint(n, 16))
+	}
+	return hash(parts...), nil
+}
+
+// hash is FNV-1a of parts, in 16 hex digits: a name only has to differ
+// between builds or rights; the folder's owner check, not the name, keeps
+// others out.
+func hash(parts ...string) string {
 	h := uint64(14695981039346656037)
-	mix := func(s string) {
+	for _, s := range parts {
 		for i := 0; i < len(s); i++ {
 			h ^= uint64(s[i])
 			h *= 1099511628211
@@ -131,15 +140,138 @@ func Key(engine string) (string, error) {
 		h ^= 0xff
 		h *= 1099511628211
 	}
-	mix(engine)
-	for _, n := range []uint64{uint64(st.Dev), st.Ino, uint64(st.Size), uint64(st.Mtim.Sec), uint64(st.Mtim.Nsec), uint64(st.Ctim.Sec), uint64(st.Ctim.Nsec)} {
-		mix(strconv.FormatUint(n, 16))
-	}
 	s := strconv.FormatUint(h, 16)
 	for len(s) < 16 {
 		s = "0" + s
 	}
-	return s, nil
+	return s
+}
+
+// SocketKey names the daemon of one engine build for callers of one set
+// of rights: a caller with other rights (a sandbox) gets a daemon of its
+// own instead of being declined by, or served by, one with more.
+func SocketKey(build, rights string) string { return build + "-" + hash(rights) }
+
+// BuildOf returns the build key of a socket, lock or log file name made
+// by SocketKey, or "" for another name.
+func BuildOf(path string) string {
+	base := path[lastSlash(path)+1:]
+	const prefix = "fairwayd-"
+	if len(base) < len(prefix)+33 || base[:len(prefix)] != prefix || base[len(prefix)+16] != '-' {
+		return ""
+	}
+	return base[len(prefix) : len(prefix)+16]
+}
+
+func lastSlash(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+// rightsFields are the lines of /proc/PID/status that decide what a
+// process may do to files: its umask (files it creates get its modes),
+// user and group ids, supplementary groups, capabilities,
+// no-new-privileges and seccomp state.
+var rightsFields = []string{"Umask", "Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters"}
+
+// Rights describes what the process pid ("self", or a number) may do and
+// see: rightsFields, every resource limit (soft and hard), its mount,
+// user and pid namespaces and root folder, and its security label. Two
+// processes with the same text act alike on files. Landlock has no
+// trace in /proc; a Landlock domain shows only in that one process may
+// not read the other's namespaces (Rights fails), which the daemon does
+// for each caller.
+func Rights(pid string) (string, error) {
+	proc := "/proc/" + pid + "/"
+	status, err := os.ReadFile(proc + "status")
+	if err != nil {
+		return "", err
+	}
+	var b []byte
+	for line := range lines(status) {
+		for i := 0; i < len(line); i++ {
+			if line[i] == ':' {
+				if name := string(line[:i]); contains(rightsFields, name) {
+					b = appendFields(append(append(b, name...), ':'), line[i+1:])
+				}
+				break
+			}
+		}
+	}
+	if len(b) == 0 {
+		return "", errors.New(proc + "status has no rights")
+	}
+	limits, err := os.ReadFile(proc + "limits")
+	if err != nil {
+		return "", err
+	}
+	for line := range lines(limits) {
+		b = appendFields(b, line)
+	}
+	for _, link := range []string{"ns/mnt", "ns/user", "ns/pid", "root"} {
+		target, err := os.Readlink(proc + link)
+		if err != nil {
+			return "", err
+		}
+		b = append(append(append(b, link...), ' '), target...)
+		b = append(b, '\n')
+	}
+	label, err := os.ReadFile(proc + "attr/current")
+	if err != nil {
+		label = []byte("none") // no security module that labels processes
+	}
+	b = appendFields(append(b, "label:"...), label)
+	return string(b), nil
+}
+
+// lines yields the lines of b.
+func lines(b []byte) func(func([]byte) bool) {
+	return func(yield func([]byte) bool) {
+		for len(b) > 0 {
+			end := 0
+			for end < len(b) && b[end] != '\n' {
+				end++
+			}
+			if !yield(b[:end]) || end == len(b) {
+				return
+			}
+			b = b[end+1:]
+		}
+	}
+}
+
+// appendFields appends the words of s, one space apart, and a newline.
+func appendFields(b, s []byte) []byte {
+	first := true
+	for i := 0; i < len(s); {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == 0) {
+			i++
+		}
+		start := i
+		for i < len(s) && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != 0 {
+			i++
+		}
+		if i > start {
+			if !first {
+				b = append(b, ' ')
+			}
+			b, first = append(b, s[start:i]...), false
+		}
+	}
+	return append(b, '\n')
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }
 
 // Socket, Lock and Log are the files of the daemon of key in dir.
