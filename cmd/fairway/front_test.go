@@ -822,3 +822,64 @@ func TestFront_CallersWithOtherRightsEachGetADaemonOfTheirOwn(t *testing.T) {
 		t.Fatalf("task list of the first caller: %+v", r)
 	}
 }
+
+// A rebuilt engine got a fresh daemon while the old build's lingered
+// until its idle time. The new daemon tells it, and it exits.
+func TestFront_ARebuiltEngineRetiresTheOldDaemon(t *testing.T) {
+	w := newWorld(t)
+	own := t.TempDir()
+	install := func(name string) {
+		b, err := os.ReadFile(filepath.Join(binDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(own, name+".new"), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(own, name+".new"), filepath.Join(own, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install("fairway")
+	install("fairwayd")
+	dir := t.TempDir()
+	run := func(env ...string) result {
+		cmd := exec.Command(filepath.Join(own, "fairway"), "version")
+		cmd.Dir = dir
+		cmd.Env = append(append([]string(nil), w.env...), env...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		cmd.Run()
+		return result{cmd.ProcessState.ExitCode(), out.String(), errb.String()}
+	}
+	warm := func() {
+		run()
+		for range 400 {
+			if run("FAIRWAY_DAEMON=require").code == 0 {
+				return
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		t.Fatalf("the daemon never answered; sockets: %v", w.sockets())
+	}
+	warm()
+	old := w.sockets()
+	if len(old) != 1 {
+		t.Fatalf("sockets %v, want one", old)
+	}
+	oldPID, err := daemonPID(old[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	install("fairwayd") // the rebuild
+	warm()
+	for i := 0; i < 400 && syscall.Kill(oldPID, 0) == nil; i++ {
+		time.Sleep(25 * time.Millisecond)
+	}
+	if syscall.Kill(oldPID, 0) == nil {
+		t.Fatalf("the old build's daemon %d still runs after a new one started", oldPID)
+	}
+	if now := w.sockets(); len(now) != 1 || now[0] == old[0] {
+		t.Fatalf("sockets %v, want the new build's only (the old was %s)", now, old[0])
+	}
+}

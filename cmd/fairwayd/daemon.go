@@ -63,7 +63,9 @@ func init() {
 					}
 					idle = d
 				}
-				return runDaemon(a, *socket, idle)
+				// The front starts the engine by the path it keyed the
+				// socket on: a later build there retires this daemon.
+				return runDaemon(a, *socket, os.Args[0], idle)
 			}
 		},
 	})
@@ -75,6 +77,13 @@ type daemonServer struct {
 	log  io.Writer
 	idle time.Duration
 
+	// engine and build are the engine's path and the build key in the
+	// socket's name; build is "" for a socket named otherwise (started
+	// by hand), which never retires.
+	engine, build string
+	retire        chan struct{}
+	retireOnce    sync.Once
+
 	stores storeCache
 
 	mu     sync.Mutex
@@ -83,7 +92,7 @@ type daemonServer struct {
 	wg     sync.WaitGroup
 }
 
-func runDaemon(a *app, socket string, idle time.Duration) error {
+func runDaemon(a *app, socket, engine string, idle time.Duration) error {
 	if !filepath.IsAbs(socket) || !strings.HasSuffix(socket, ".sock") {
 		return fairway.FieldError("socket", "%q is not an absolute path ending in .sock", socket)
 	}
@@ -130,8 +139,11 @@ func runDaemon(a *app, socket string, idle time.Duration) error {
 			os.Remove(socket)
 		}
 	}
-	removeDeadDaemons(dir, socket)
-	d := &daemonServer{ctx: a.ctx, log: a.stderr, idle: idle, last: time.Now()}
+	d := &daemonServer{ctx: a.ctx, log: a.stderr, idle: idle, last: time.Now(), retire: make(chan struct{})}
+	if filepath.IsAbs(engine) {
+		d.engine, d.build = engine, daemon.BuildOf(socket)
+	}
+	live := removeDeadDaemons(dir, socket)
 	fmt.Fprintf(d.log, "%s fairwayd daemon %d: serving %s, idle exit after %s\n", time.Now().UTC().Format(time.RFC3339), os.Getpid(), socket, idle)
 
 	stop := make(chan struct{})
@@ -143,6 +155,8 @@ func runDaemon(a *app, socket string, idle time.Duration) error {
 		for {
 			select {
 			case <-a.ctx.Done():
+			case <-d.retire:
+				d.logf("the engine %s is no longer this daemon's build: no new requests; exiting after those running", d.engine)
 			case <-tick.C:
 				d.stores.sweep(storeUnused)
 				if !d.idleFor() {
@@ -155,6 +169,8 @@ func runDaemon(a *app, socket string, idle time.Duration) error {
 			return
 		}
 	}()
+	// Daemons of builds since replaced exit now, not at their idle time.
+	go retireOthers(live)
 accept:
 	for {
 		conn, err := l.AcceptUnix()
@@ -219,6 +235,15 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	}
 	conn.SetReadDeadline(time.Now().Add(requestArrival))
 	req, files, err := readRequest(conn)
+	if errors.Is(err, errRetire) {
+		if d.stale() {
+			d.retireOnce.Do(func() { close(d.retire) })
+			conn.Write([]byte{daemon.Retiring})
+		} else {
+			conn.Write([]byte{daemon.Kept})
+		}
+		return
+	}
 	if err != nil {
 		d.logf("dropped a request: %v", err)
 		return
@@ -339,9 +364,40 @@ func (in *callerInput) Read(p []byte) (int, error) {
 	}
 }
 
+// errRetire is readRequest's answer to a daemon.Retire question.
+var errRetire = errors.New("asked to retire")
+
+// stale reports whether the engine file is no longer the build this
+// daemon serves.
+func (d *daemonServer) stale() bool {
+	if d.build == "" {
+		return false
+	}
+	key, err := daemon.Key(d.engine)
+	return err != nil || key != d.build
+}
+
+// retireOthers asks every other live daemon whether its engine is still
+// its build (daemon.Retire); each decides for itself.
+func retireOthers(sockets []string) {
+	for _, socket := range sockets {
+		c, err := net.DialTimeout("unix", socket, time.Second)
+		if err != nil {
+			continue
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, daemon.Retire); err == nil {
+			var b [1]byte
+			c.Read(b[:])
+		}
+		c.Close()
+	}
+}
+
 // removeDeadDaemons removes the files of daemons of other engine builds
-// that have exited: a lock no process holds, with its socket and log.
-func removeDeadDaemons(dir, own string) {
+// that have exited: a lock no process holds, with its socket and log. It
+// returns the sockets of the others, alive.
+func removeDeadDaemons(dir, own string) (live []string) {
 	locks, _ := filepath.Glob(filepath.Join(dir, "fairwayd-*.lock"))
 	for _, lockPath := range locks {
 		base := strings.TrimSuffix(lockPath, ".lock")
@@ -356,9 +412,12 @@ func removeDeadDaemons(dir, own string) {
 			os.Remove(base + ".sock")
 			os.Remove(base + ".log")
 			os.Remove(lockPath)
+		} else {
+			live = append(live, base+".sock")
 		}
 		f.Close()
 	}
+	return live
 }
 
 // runRequest runs one command; a panic ends that command alone, with exit
@@ -516,11 +575,14 @@ func readRequest(conn *net.UnixConn) (*daemon.Request, []*os.File, error) {
 		}
 		return nil, nil, err
 	}
-	if flags&syscall.MSG_CTRUNC != 0 || len(fds) != 3 {
-		return fail(fmt.Errorf("want the caller's 3 standard streams, got %d descriptors", len(fds)))
-	}
 	if _, err := io.ReadFull(conn, header[n:]); err != nil {
 		return fail(err)
+	}
+	if string(header) == daemon.Retire {
+		return fail(errRetire)
+	}
+	if flags&syscall.MSG_CTRUNC != 0 || len(fds) != 3 {
+		return fail(fmt.Errorf("want the caller's 3 standard streams, got %d descriptors", len(fds)))
 	}
 	size, err := daemon.BodySize(header)
 	if err != nil {

@@ -169,7 +169,7 @@ func startDaemonInProcess(t *testing.T, idle time.Duration) (socket string, stop
 	log := &lockedBuffer{}
 	go func() {
 		a := &app{ctx: ctx, stdout: io.Discard, stderr: log, getenv: func(string) string { return "" }}
-		done <- runDaemon(a, socket, idle)
+		done <- runDaemon(a, socket, "", idle)
 	}()
 	// The socket file exists from bind, before listen: wait until it
 	// accepts.
@@ -632,5 +632,119 @@ func TestDaemon_InProcess_DeclinesACallerWithAnyOtherLimit(t *testing.T) {
 		if got := strings.TrimSpace(errb.String()); got != "answer:44" {
 			t.Errorf("a caller under %s: %s, want declined (44)", limit, got)
 		}
+	}
+}
+
+// ask sends socket the daemon.Retire question and returns the answer.
+func ask(t *testing.T, socket string) byte {
+	t.Helper()
+	c, err := net.Dial("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, daemon.Retire); err != nil {
+		t.Fatal(err)
+	}
+	var b [1]byte
+	if _, err := io.ReadFull(c, b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return b[0]
+}
+
+// After a rebuild, the old build's daemon lingered until its idle time.
+// Asked by a new daemon, it takes no new request, finishes the one it
+// runs and exits.
+func TestDaemon_InProcess_ARebuiltEngineRetiresTheDaemonAfterItsRequests(t *testing.T) {
+	dir, err := os.MkdirTemp("", "fwd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	engine := filepath.Join(dir, "fairwayd")
+	if err := os.WriteFile(engine, []byte("build one"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	build, _ := daemon.Key(engine)
+	socket := daemon.Socket(dir, daemon.SocketKey(build, "rights"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		a := &app{ctx: ctx, stdout: io.Discard, stderr: &lockedBuffer{}, getenv: func(string) string { return "" }}
+		done <- runDaemon(a, socket, engine, time.Hour)
+	}()
+	for i := 0; i < 400; i++ {
+		if c, err := net.Dial("unix", socket); err == nil {
+			c.Close()
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := ask(t, socket); got != daemon.Kept {
+		t.Fatalf("asked with its build in place: %q, want Kept", got)
+	}
+	// A request in flight: hook claude waits for its input.
+	fd, _ := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	conn := os.NewFile(uintptr(fd), "conn")
+	defer conn.Close()
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
+		t.Fatal(err)
+	}
+	inR, inW, _ := os.Pipe()
+	outR, outW, _ := os.Pipe()
+	b := (&daemon.Request{Args: []string{"hook", "claude"}, Dir: "/"}).Encode()
+	if err := syscall.Sendmsg(fd, b[:daemon.HeaderSize], syscall.UnixRights(int(inR.Fd()), int(outW.Fd()), int(outW.Fd())), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	inR.Close()
+	outW.Close()
+	conn.Write(b[daemon.HeaderSize:])
+	var reply [1]byte
+	if _, err := io.ReadFull(conn, reply[:]); err != nil || reply[0] != daemon.Running {
+		t.Fatalf("reply %q, %v", reply[0], err)
+	}
+	// The rebuild: another file under the engine's name.
+	if err := os.WriteFile(engine+".new", []byte("build two"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(engine+".new", engine); err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, socket); got != daemon.Retiring {
+		t.Fatalf("asked after a rebuild: %q, want Retiring", got)
+	}
+	for i := 0; i < 500; i++ {
+		if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c, err := net.Dial("unix", socket); err == nil {
+		c.Close()
+		t.Fatal("the retiring daemon still takes connections")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the daemon exited (%v) with a request still running", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	io.WriteString(inW, `{"session_id":"s-1","hook_event_name":"Stop"}`)
+	inW.Close()
+	answer, _ := io.ReadAll(conn)
+	out, _ := io.ReadAll(outR)
+	if len(answer) != 5 || answer[0] != daemon.Exited || daemon.Code(answer[1:]) != 0 ||
+		string(out) != "fairway: not in a Fairway session ($FAIRWAY_SESSION is not set); nothing recorded\n" {
+		t.Fatalf("the request in flight: answer %q, output %q", answer, out)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the retired daemon did not exit after its last request")
 	}
 }

@@ -296,6 +296,19 @@ const (
 	Cancel   = 'C'
 )
 
+// Retire is the whole of a connection that asks a daemon whether its
+// engine is still the build it was started from: a new daemon sends it
+// to every other. A daemon whose engine file has changed (rebuilt,
+// replaced, gone) answers Retiring, takes no new request and exits once
+// the requests it runs have finished; any other answers Kept. The daemon
+// looks for itself, so the question is harmless from anyone.
+const Retire = "FWYQ\x00\x00\x00\x00"
+
+const (
+	Retiring = 'Q'
+	Kept     = 'K'
+)
+
 // MaxRequest bounds a request body: arguments and environment.
 const MaxRequest = 4 << 20
 
