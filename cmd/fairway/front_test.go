@@ -883,3 +883,67 @@ func TestFront_ARebuiltEngineRetiresTheOldDaemon(t *testing.T) {
 		t.Fatalf("sockets %v, want the new build's only (the old was %s)", now, old[0])
 	}
 }
+
+// A daemon that dies while it runs a command (a panic in a goroutine,
+// which nothing can recover, or a kill) left its front saying only that
+// the connection dropped. The front says the daemon ended, with the
+// crash line of its log, and never runs the command again: it may have
+// written already.
+func TestFront_ADaemonThatDiesMidCommandIsReportedAndTheCommandNotRunAgain(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGABRT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			w := newWorld(t)
+			dir := t.TempDir()
+			w.warm(dir)
+			socks := w.sockets()
+			if len(socks) != 1 {
+				t.Fatalf("sockets %v, want one", socks)
+			}
+			pid, err := daemonPID(socks[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			fds := func() int { e, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); return len(e) }
+			before := fds()
+			cmd := exec.Command(filepath.Join(binDir, "fairway"), "hook", "claude")
+			cmd.Dir = dir
+			cmd.Env = append(append([]string(nil), w.env...), "FAIRWAY_DAEMON=require")
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// The command runs in the daemon, waiting for its input: the
+			// connection and the three streams are open there.
+			for i := 0; i < 400 && fds() < before+4; i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if fds() < before+4 {
+				t.Fatalf("the daemon never took the request (%d descriptors, %d before)", fds(), before)
+			}
+			syscall.Kill(pid, sig)
+			cmd.Wait()
+			stdin.Close()
+			log := strings.TrimSuffix(socks[0], ".sock") + ".log"
+			why := ""
+			if sig == syscall.SIGABRT {
+				why = ": SIGABRT: abort"
+			}
+			want := fmt.Sprintf("fairway: the fairwayd daemon (pid %d) ended while running this command%s (its log: %s). "+
+				"The command may have done some or all of its work, so it is not run again: look before you rerun it "+
+				"(FAIRWAY_DAEMON=off runs commands without the daemon).\n", pid, why, log)
+			if code := cmd.ProcessState.ExitCode(); code != 1 || out.String() != "" || errb.String() != want {
+				t.Fatalf("exit %d, stdout %q, stderr:\n%s\nwant:\n%s", code, out.String(), errb.String(), want)
+			}
+			// The next command finds no daemon, runs, and starts another.
+			if r := w.run(dir, "", nil, "version"); r.code != 0 {
+				t.Fatalf("version after the daemon died: %+v", r)
+			}
+			w.warm(dir)
+		})
+	}
+}

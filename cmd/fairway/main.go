@@ -136,6 +136,18 @@ func viaDaemon(engine string, args []string) (code int, served bool, why string)
 		return 0, false, "no daemon answered at " + socket + " (" + err.Error() + "); one is starting"
 	}
 	defer syscall.Close(fd)
+	// Who serves, and where its log ends now: should it die while the
+	// command runs, the front can say so, and what it wrote as it died.
+	var daemonPID int
+	if cred, err := syscall.GetsockoptUcred(fd, syscall.SOL_SOCKET, syscall.SO_PEERCRED); err == nil {
+		daemonPID = int(cred.Pid)
+	}
+	log := daemon.Log(dir, key)
+	var logStart int64
+	var st syscall.Stat_t
+	if syscall.Stat(log, &st) == nil {
+		logStart = st.Size
+	}
 	req := (&daemon.Request{Args: args, Env: os.Environ(), Dir: wd}).Encode()
 	// The streams go with the first bytes; the rest follows as written.
 	n, err := syscall.SendmsgN(fd, req[:daemon.HeaderSize], syscall.UnixRights(0, 1, 2), nil, 0)
@@ -164,8 +176,8 @@ func viaDaemon(engine string, args []string) (code int, served bool, why string)
 	}()
 	var exit [5]byte
 	if readFull(fd, exit[:]) != nil || exit[0] != daemon.Exited {
-		os.Stderr.WriteString("fairway: the connection to the fairwayd daemon dropped before the command finished; " +
-			"what it did is unknown (FAIRWAY_DAEMON=off runs commands without the daemon)\n")
+		// Never run again here: the command may have written already.
+		os.Stderr.WriteString(lostDaemon(daemonPID, log, logStart))
 		return 1, true, ""
 	}
 	code = daemon.Code(exit[1:])
@@ -173,6 +185,96 @@ func viaDaemon(engine string, args []string) (code int, served bool, why string)
 		dieOfBrokenStream(fd)
 	}
 	return code, true, ""
+}
+
+// lostDaemon says what became of a command whose daemon stopped
+// answering while it ran: a daemon that ended (a crash the daemon could
+// not recover, such as a panic in a goroutine, or a kill) is named with
+// the first crash line it logged since the request, and the command is
+// not run again, since it may have done part or all of its work.
+func lostDaemon(pid int, log string, logStart int64) string {
+	const notAgain = " The command may have done some or all of its work, so it is not run again: look before you rerun it " +
+		"(FAIRWAY_DAEMON=off runs commands without the daemon).\n"
+	if pid <= 0 || !ended(pid) {
+		return "fairway: the connection to the fairwayd daemon dropped before the command finished." + notAgain
+	}
+	why := ""
+	if line := crashLine(log, logStart); line != "" {
+		why = ": " + line
+	}
+	return "fairway: the fairwayd daemon (pid " + strconv.Itoa(pid) + ") ended while running this command" + why +
+		" (its log: " + log + ")." + notAgain
+}
+
+// ended reports whether process pid has exited (or is exiting: its
+// connection closes before it is reaped), waiting a little for it.
+func ended(pid int) bool {
+	for range 50 {
+		var b [512]byte
+		f, err := syscall.Open("/proc/"+strconv.Itoa(pid)+"/stat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			return true
+		}
+		n, _ := syscall.Read(f, b[:])
+		syscall.Close(f)
+		// "pid (name) S ...": the state follows the last parenthesis.
+		for i := n - 1; i >= 0; i-- {
+			if b[i] == ')' {
+				if i+2 < n && (b[i+2] == 'Z' || b[i+2] == 'X') {
+					return true
+				}
+				break
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
+
+// crashLine returns the first line the Go runtime writes as a process
+// dies (panic, fatal error, a fatal signal) in the log after offset from,
+// or "".
+func crashLine(log string, from int64) string {
+	f, err := syscall.Open(log, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return ""
+	}
+	defer syscall.Close(f)
+	b := make([]byte, 64<<10)
+	n, err := syscall.Pread(f, b, from)
+	if err != nil || n <= 0 {
+		return ""
+	}
+	b = b[:n]
+	for len(b) > 0 {
+		end := 0
+		for end < len(b) && b[end] != '\n' {
+			end++
+		}
+		line := string(b[:end])
+		if hasPrefix(line, "panic: ") || hasPrefix(line, "fatal error: ") || isSignalLine(line) {
+			if len(line) > 300 {
+				line = line[:300] + "..."
+			}
+			return line
+		}
+		if end == len(b) {
+			break
+		}
+		b = b[end+1:]
+	}
+	return ""
+}
+
+func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
+
+// isSignalLine matches the runtime's "SIGSEGV: segmentation violation".
+func isSignalLine(s string) bool {
+	i := 3
+	for i < len(s) && s[i] >= 'A' && s[i] <= 'Z' {
+		i++
+	}
+	return hasPrefix(s, "SIG") && i > 3 && hasPrefix(s[i:], ": ")
 }
 
 // dieOfBrokenStream ends the front as the command run directly ended: of

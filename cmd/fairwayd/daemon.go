@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -223,8 +224,33 @@ func (d *daemonServer) logf(format string, args ...any) {
 
 // serve answers one connection. Nothing of the request (arguments,
 // environment) is ever logged: the environment carries tokens.
+//
+// A panic here, outside the command (runRequest guards that), ends this
+// connection only: a daemon that died of it would take every request it
+// runs down with it. Before the command started, the request is declined
+// and the front runs it by exec (nothing ran); after, the caller is told
+// of an internal error and gets exit 1, never a second run.
 func (d *daemonServer) serve(conn *net.UnixConn) {
-	defer conn.Close()
+	var files []*os.File
+	running := false
+	defer func() {
+		if r := recover(); r != nil {
+			// The panic's value may quote the request: only its type.
+			d.logf("recovered a panic (%T) serving a request:\n%s", r, debug.Stack())
+			if !running {
+				conn.Write([]byte{daemon.Declined})
+			} else {
+				if len(files) == 3 {
+					fmt.Fprintf(files[2], "fairway: internal error in the fairwayd daemon (recovered; its log has the details): %T\n", r)
+				}
+				conn.Write(daemon.PutCode(exitFailure))
+			}
+		}
+		for _, f := range files {
+			f.Close()
+		}
+		conn.Close()
+	}()
 	uid, pid, err := peerCred(conn)
 	if err != nil {
 		d.logf("refused a connection: its user is unknown: %v", err)
@@ -234,7 +260,8 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 		return
 	}
 	conn.SetReadDeadline(time.Now().Add(requestArrival))
-	req, files, err := readRequest(conn)
+	req, got, err := readRequest(conn)
+	files = got
 	if errors.Is(err, errRetire) {
 		if d.stale() {
 			d.retireOnce.Do(func() { close(d.retire) })
@@ -248,12 +275,10 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 		d.logf("dropped a request: %v", err)
 		return
 	}
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
 	conn.SetReadDeadline(time.Time{})
+	if testHookServe != nil {
+		testHookServe(false, req.Args)
+	}
 	getenv := envLookup(req.Env)
 	// The folder as the kernel knows it: relative paths are resolved
 	// from there, as for a process run in it.
@@ -264,6 +289,10 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	}
 	if _, err := conn.Write([]byte{daemon.Running}); err != nil {
 		return
+	}
+	running = true
+	if testHookServe != nil {
+		testHookServe(true, req.Args)
 	}
 	ctx, cancel := context.WithCancel(d.ctx)
 	defer cancel()
@@ -297,6 +326,10 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	files = nil
 	conn.Write(daemon.PutCode(code))
 }
+
+// testHookServe, set by tests, runs as a request is about to be decided
+// (running false) and as its command starts (running true).
+var testHookServe func(running bool, args []string)
 
 // callerStream is the caller's standard output or error. A process run
 // directly dies of SIGPIPE on its first write to a stream nobody reads;

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -746,5 +747,35 @@ func TestDaemon_InProcess_ARebuiltEngineRetiresTheDaemonAfterItsRequests(t *test
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the retired daemon did not exit after its last request")
+	}
+}
+
+// A panic in the daemon's own handling of a request, outside the
+// command, ended the daemon and every request it ran. It ends that
+// request only: declined before the command started (the front runs it
+// by exec; nothing ran), exit 1 with an internal error after.
+func TestDaemon_InProcess_APanicServingARequestEndsThatRequestOnly(t *testing.T) {
+	var when atomic.Value // "decide" or "running": where the hook panics
+	when.Store("")
+	testHookServe = func(running bool, args []string) {
+		if len(args) == 1 && args[0] == "version" && (when.Load() == "running") == running && when.Load() != "" {
+			panic("a bug in the daemon")
+		}
+	}
+	socket, stop := startDaemonInProcess(t, time.Minute)
+	t.Cleanup(func() { stop(); testHookServe = nil })
+	when.Store("decide")
+	if reply, code, out, errs := request(t, socket, &daemon.Request{Args: []string{"version"}, Dir: "/"}, ""); reply != daemon.Declined || out != "" || errs != "" {
+		t.Fatalf("a panic before the command: %q %d %q %q, want declined and nothing written", reply, code, out, errs)
+	}
+	when.Store("running")
+	reply, code, out, errs := request(t, socket, &daemon.Request{Args: []string{"version"}, Dir: "/"}, "")
+	if reply != daemon.Running || code != exitFailure || out != "" ||
+		errs != "fairway: internal error in the fairwayd daemon (recovered; its log has the details): string\n" {
+		t.Fatalf("a panic as the command starts: %q %d %q %q", reply, code, out, errs)
+	}
+	when.Store("")
+	if reply, code, out, _ := request(t, socket, &daemon.Request{Args: []string{"version"}, Dir: "/"}, ""); reply != daemon.Running || code != 0 || !strings.HasPrefix(out, "fairway ") {
+		t.Fatalf("the next request: %q %d %q", reply, code, out)
 	}
 }
