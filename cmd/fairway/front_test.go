@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // The tests run the real binaries: the front and the engine, built once
@@ -21,6 +25,9 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
+	if allowed := os.Getenv(landlockEnv); allowed != "" {
+		landlocked(allowed)
+	}
 	dir, err := os.MkdirTemp("", "fairway-front-test-")
 	if err != nil {
 		panic(err)
@@ -945,5 +952,100 @@ func TestFront_ADaemonThatDiesMidCommandIsReportedAndTheCommandNotRunAgain(t *te
 			}
 			w.warm(dir)
 		})
+	}
+}
+
+// landlockEnv makes the test binary a sandbox: it enters a Landlock
+// domain that lets it write only beneath the folders the variable lists
+// (':' apart), then runs its arguments, a program and its own, in it.
+const landlockEnv = "FAIRWAY_TEST_LANDLOCK"
+
+const landlockWrites = unix.LANDLOCK_ACCESS_FS_WRITE_FILE | unix.LANDLOCK_ACCESS_FS_MAKE_REG | unix.LANDLOCK_ACCESS_FS_MAKE_DIR |
+	unix.LANDLOCK_ACCESS_FS_REMOVE_FILE | unix.LANDLOCK_ACCESS_FS_TRUNCATE
+
+func landlocked(allowed string) {
+	fail := func(what string, err error) {
+		fmt.Fprintf(os.Stderr, "landlock: %s: %v\n", what, err)
+		os.Exit(99)
+	}
+	// A domain is the calling thread's; exec takes it to the process.
+	runtime.LockOSThread()
+	attr := unix.LandlockRulesetAttr{Handled_access_fs: landlockWrites}
+	ruleset, _, errno := syscall.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr), 0)
+	if errno != 0 {
+		fail("create ruleset", errno)
+	}
+	for _, dir := range filepath.SplitList(allowed) {
+		fd, err := syscall.Open(dir, unix.O_PATH|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			fail(dir, err)
+		}
+		rule := unix.LandlockPathBeneathAttr{Allowed_access: landlockWrites, Parent_fd: int32(fd)}
+		if _, _, errno := syscall.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, ruleset, unix.LANDLOCK_RULE_PATH_BENEATH, uintptr(unsafe.Pointer(&rule)), 0, 0, 0); errno != 0 {
+			fail("add rule", errno)
+		}
+	}
+	// As root, without no_new_privs: the sandbox differs from its user
+	// by its Landlock domain alone, which /proc does not show.
+	if _, _, errno := syscall.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0, 0); errno != 0 {
+		fail("restrict self", errno)
+	}
+	fail("exec", syscall.Exec(os.Args[1], os.Args[1:], os.Environ()))
+}
+
+// A caller in a Landlock domain reads in /proc as its user does, so the
+// socket's name is the user's. It was served by the user's daemon, which
+// wrote where the sandbox may not. It now passes over a daemon it may not
+// inspect (or that finds its rights other) to a daemon of its own, in
+// its own domain, and the user's daemon still serves the user.
+func TestFront_ACallerInALandlockDomainGetsADaemonOfItsOwn(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to enter a Landlock domain without no_new_privs, which /proc would show")
+	}
+	if abi, _, errno := syscall.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION); errno != 0 || abi < 3 {
+		t.Skipf("no Landlock with truncation rights here (ABI %d, %v)", abi, errno)
+	}
+	w := newWorld(t)
+	dir := t.TempDir()
+	w.ledger(dir)
+	w.warm(dir)
+	// One sandbox, one domain, as an agent's: its commands are a script.
+	script := `
+front=$1
+FAIRWAY_DAEMON=off "$front" task create SANDBOX-1 --title "written by the sandbox" >direct.out 2>&1
+echo "by exec: $?"
+"$front" version >start.out 2>&1 # passes over the user's daemon and starts its own
+i=0
+until FAIRWAY_DAEMON=require "$front" version >wait.out 2>&1; do
+	i=$((i+1)); [ $i -lt 400 ] || { echo "its daemon never answered"; exit 1; }
+	sleep 0.025
+done
+FAIRWAY_DAEMON=require "$front" task create SANDBOX-1 --title "written by the sandbox" >daemon.out 2>&1
+echo "through its daemon: $?"
+`
+	out := t.TempDir()
+	cmd := exec.Command(os.Args[0], "/bin/sh", "-c", script, "sh", filepath.Join(binDir, "fairway"))
+	cmd.Dir = out
+	cmd.Env = append(append([]string(nil), w.env...), "FAIRWAY_ACTOR=alice", "FAIRWAY_DIR="+filepath.Join(dir, ".fairway"), landlockEnv+"="+w.runtime+":"+out)
+	got, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the sandbox: %v\n%s", err, got)
+	}
+	direct, _ := os.ReadFile(filepath.Join(out, "direct.out"))
+	served, _ := os.ReadFile(filepath.Join(out, "daemon.out"))
+	if code := strings.Fields(string(got)); !strings.HasPrefix(string(got), "by exec: ") || code[2] == "0" ||
+		string(got) != "by exec: "+code[2]+"\nthrough its daemon: "+code[2]+"\n" || string(served) != string(direct) {
+		t.Fatalf("the sandbox's write:\n%s\nby exec:\n%s\nthrough its daemon:\n%s", got, direct, served)
+	}
+	t.Logf("%sby exec and through its daemon: %s", got, direct)
+	if r := w.run(dir, "", []string{"FAIRWAY_DAEMON=off"}, "task", "show", "SANDBOX-1"); r.code != 3 {
+		t.Errorf("the sandbox's task is in the ledger: %+v", r)
+	}
+	if socks := w.sockets(); len(socks) != 2 {
+		t.Errorf("sockets %v, want the user's and the sandbox's", socks)
+	}
+	// The user's own commands: still their daemon's.
+	if r := w.run(dir, "", []string{"FAIRWAY_DAEMON=require", "FAIRWAY_ACTOR=alice"}, "task", "create", "USER-1", "--title", "by the user"); r.code != 0 {
+		t.Errorf("the user's write through the user's daemon: %+v", r)
 	}
 }

@@ -121,26 +121,53 @@ func viaDaemon(engine string, args []string) (code int, served bool, why string)
 	if err != nil {
 		return 0, false, "cannot read this process's rights: " + err.Error()
 	}
-	key := daemon.SocketKey(build, rights)
-	socket := daemon.Socket(dir, key)
-	if len(socket) > daemon.MaxSocketPath {
-		return 0, false, "the socket path " + socket + " is too long for a unix socket"
-	}
+	base := daemon.SocketKey(build, rights)
 	wd, err := os.Getwd()
 	if err != nil {
 		return 0, false, "no working folder: " + err.Error()
 	}
-	fd, err := dial(socket)
-	if err != nil {
-		startDaemon(engine, dir, key, socket)
-		return 0, false, "no daemon answered at " + socket + " (" + err.Error() + "); one is starting"
+	// A daemon with other rights under this name (a Landlock domain
+	// leaves no trace in /proc, so the name cannot tell it apart) sends
+	// this process on to the next slot: each set of rights still gets a
+	// daemon of its own.
+	for slot := range daemon.Slots {
+		key := daemon.SlotKey(base, slot)
+		socket := daemon.Socket(dir, key)
+		if len(socket) > daemon.MaxSocketPath {
+			return 0, false, "the socket path " + socket + " is too long for a unix socket"
+		}
+		fd, err := dial(socket)
+		if err != nil {
+			startDaemon(engine, dir, key, socket)
+			return 0, false, "no daemon answered at " + socket + " (" + err.Error() + "); one is starting"
+		}
+		code, served, why, other := ask(fd, dir, key, args, wd)
+		syscall.Close(fd)
+		if !other {
+			return code, served, why
+		}
 	}
-	defer syscall.Close(fd)
+	return 0, false, "the daemons at all " + strconv.Itoa(daemon.Slots) + " sockets for this engine and these rights run with other rights " +
+		"(another Landlock domain, say); none is started"
+}
+
+// ask has the daemon at fd run the command. other reports a daemon of
+// other rights than this process's, which has run nothing: one this
+// process may not inspect (another Landlock domain, more capabilities,
+// not dumpable), or one that says the caller's rights differ from its.
+func ask(fd int, dir, key string, args []string, wd string) (code int, served bool, why string, other bool) {
 	// Who serves, and where its log ends now: should it die while the
 	// command runs, the front can say so, and what it wrote as it died.
-	var daemonPID int
-	if cred, err := syscall.GetsockoptUcred(fd, syscall.SOL_SOCKET, syscall.SO_PEERCRED); err == nil {
-		daemonPID = int(cred.Pid)
+	cred, err := syscall.GetsockoptUcred(fd, syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	if err != nil {
+		return 0, false, "", true
+	}
+	daemonPID := int(cred.Pid)
+	// Reading its namespace takes the right to inspect it (ptrace's read
+	// check): the daemon makes the same check of this process, and the
+	// two hold only when neither is confined more than the other.
+	if _, err := os.Readlink("/proc/" + strconv.Itoa(daemonPID) + "/ns/mnt"); err != nil {
+		return 0, false, "", true
 	}
 	log := daemon.Log(dir, key)
 	var logStart int64
@@ -152,16 +179,19 @@ func viaDaemon(engine string, args []string) (code int, served bool, why string)
 	// The streams go with the first bytes; the rest follows as written.
 	n, err := syscall.SendmsgN(fd, req[:daemon.HeaderSize], syscall.UnixRights(0, 1, 2), nil, 0)
 	if err != nil || n != daemon.HeaderSize || writeAll(fd, req[daemon.HeaderSize:]) != nil {
-		return 0, false, "the daemon did not take the request"
+		return 0, false, "the daemon did not take the request", false
 	}
 	// Declined, or gone before it began: it runs here.
 	var reply [1]byte
 	if err := readFull(fd, reply[:]); err != nil {
-		return 0, false, "the daemon closed the connection before running it"
+		return 0, false, "the daemon closed the connection before running it", false
+	}
+	if reply[0] == daemon.OtherRights {
+		return 0, false, "", true
 	}
 	if reply[0] != daemon.Running {
 		return 0, false, "the daemon declined it (not one of its commands, it needs a server or a store other than a local folder, " +
-			"it would read a terminal, or this process sees other files or has other rights than the daemon)"
+			"or it would read a terminal)", false
 	}
 	// From here the command runs in the daemon: a signal cancels it there,
 	// as Ctrl-C cancels a command run directly; a second one gives up.
@@ -178,13 +208,13 @@ func viaDaemon(engine string, args []string) (code int, served bool, why string)
 	if readFull(fd, exit[:]) != nil || exit[0] != daemon.Exited {
 		// Never run again here: the command may have written already.
 		os.Stderr.WriteString(lostDaemon(daemonPID, log, logStart))
-		return 1, true, ""
+		return 1, true, "", false
 	}
 	code = daemon.Code(exit[1:])
 	if fd := daemon.BrokenStreamOf(code); fd != 0 {
 		dieOfBrokenStream(fd)
 	}
-	return code, true, ""
+	return code, true, "", false
 }
 
 // lostDaemon says what became of a command whose daemon stopped

@@ -282,8 +282,12 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	getenv := envLookup(req.Env)
 	// The folder as the kernel knows it: relative paths are resolved
 	// from there, as for a process run in it.
+	if !sameRights(pid) {
+		conn.Write([]byte{daemon.OtherRights})
+		return
+	}
 	realCwd, err := filepath.EvalSymlinks(req.Dir)
-	if !servable(req, getenv) || readsTerminal(req.Args, files[0]) || !sameRights(pid) || err != nil {
+	if !servable(req, getenv) || readsTerminal(req.Args, files[0]) || err != nil {
 		conn.Write([]byte{daemon.Declined})
 		return
 	}

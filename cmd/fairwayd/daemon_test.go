@@ -400,8 +400,8 @@ func TestDaemon_InProcess_RefusesAnotherUserAndAnotherFileView(t *testing.T) {
 	}
 	// The same user in a mount namespace of its own (a container sharing
 	// the folder) sees other files under the same paths: declined.
-	if got := run(&syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}); got != "answer:44" {
-		t.Fatalf("the same user in another mount namespace: %s, want declined (44)", got)
+	if got := run(&syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}); got != "answer:4f" {
+		t.Fatalf("the same user in another mount namespace: %s, want other rights (4f)", got)
 	}
 }
 
@@ -428,8 +428,8 @@ func TestDaemon_InProcess_DeclinesACallerWithAnotherUmask(t *testing.T) {
 	if mine == other {
 		other = "0022"
 	}
-	if got := run(other); got != "answer:44" {
-		t.Fatalf("umask %s against the daemon's %s: %s, want declined (44)", other, mine, got)
+	if got := run(other); got != "answer:4f" {
+		t.Fatalf("umask %s against the daemon's %s: %s, want other rights (4f)", other, mine, got)
 	}
 }
 
@@ -457,15 +457,15 @@ func TestDaemon_InProcess_DeclinesACallerWithOtherGroupsOrCapabilities(t *testin
 	groups, _ := os.Getgroups()
 	other := exec.Command(os.Args[0])
 	other.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: append(toUint32(groups), 65534)}}
-	if got := run(other); got != "answer:44" {
-		t.Errorf("a caller in one more group: %s, want declined (44)", got)
+	if got := run(other); got != "answer:4f" {
+		t.Errorf("a caller in one more group: %s, want other rights (4f)", got)
 	}
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil {
 		t.Skip("setpriv is not installed: cannot drop the client's capabilities")
 	}
-	if got := run(exec.Command(setpriv, "--inh-caps=-all", "--bounding-set=-all", "--", os.Args[0])); got != "answer:44" {
-		t.Errorf("root without its capabilities: %s, want declined (44)", got)
+	if got := run(exec.Command(setpriv, "--inh-caps=-all", "--bounding-set=-all", "--", os.Args[0])); got != "answer:4f" {
+		t.Errorf("root without its capabilities: %s, want other rights (4f)", got)
 	}
 }
 
@@ -612,8 +612,8 @@ func TestDaemon_InProcess_DeclinesACallerWithAnotherFileSizeLimit(t *testing.T) 
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("client: %v\n%s", err, errb.String())
 	}
-	if got := strings.TrimSpace(errb.String()); got != "answer:44" {
-		t.Fatalf("a caller under ulimit -f 64: %s, want declined (44)", got)
+	if got := strings.TrimSpace(errb.String()); got != "answer:4f" {
+		t.Fatalf("a caller under ulimit -f 64: %s, want other rights (4f)", got)
 	}
 }
 
@@ -630,8 +630,8 @@ func TestDaemon_InProcess_DeclinesACallerWithAnyOtherLimit(t *testing.T) {
 		if err := cmd.Run(); err != nil {
 			t.Fatalf("client under %s: %v\n%s", limit, err, errb.String())
 		}
-		if got := strings.TrimSpace(errb.String()); got != "answer:44" {
-			t.Errorf("a caller under %s: %s, want declined (44)", limit, got)
+		if got := strings.TrimSpace(errb.String()); got != "answer:4f" {
+			t.Errorf("a caller under %s: %s, want other rights (4f)", limit, got)
 		}
 	}
 }

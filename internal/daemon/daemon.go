@@ -152,6 +152,19 @@ func hash(parts ...string) string {
 // own instead of being declined by, or served by, one with more.
 func SocketKey(build, rights string) string { return build + "-" + hash(rights) }
 
+// Slots is how many daemons one engine build may run for callers whose
+// rights read alike (SocketKey) but are not (a Landlock domain): the
+// front tries them in turn, passing over a daemon of other rights.
+const Slots = 4
+
+// SlotKey is the key of slot n of a SocketKey: slot 0 is the key itself.
+func SlotKey(key string, n int) string {
+	if n == 0 {
+		return key
+	}
+	return key + "-" + strconv.Itoa(n)
+}
+
 // BuildOf returns the build key of a socket, lock or log file name made
 // by SocketKey, or "" for another name.
 func BuildOf(path string) string {
@@ -285,15 +298,18 @@ const MaxSocketPath = 107
 // The conversation on one connection. The front sends a request (Magic, a
 // 4-byte little-endian length, then the body) with its fds 0, 1 and 2
 // attached to the first bytes. The daemon answers Declined (run the
-// engine yourself: nothing was run) or Running, then Exited and a 4-byte
-// exit code. While it runs, the front may send Cancel (it got SIGINT or
+// engine yourself: nothing was run), OtherRights (the caller's rights
+// are not the daemon's: nothing was run; try the next slot) or Running,
+// then Exited and a 4-byte exit code. While it runs, the front may send Cancel (it got SIGINT or
 // SIGTERM); closing the connection cancels too.
 const (
 	Magic    = "FWY1"
 	Declined = 'D'
-	Running  = 'R'
-	Exited   = 'X'
-	Cancel   = 'C'
+	// OtherRights came as Declined from older daemons.
+	OtherRights = 'O'
+	Running     = 'R'
+	Exited      = 'X'
+	Cancel      = 'C'
 )
 
 // Retire is the whole of a connection that asks a daemon whether its
