@@ -85,6 +85,10 @@ type daemonServer struct {
 	retire        chan struct{}
 	retireOnce    sync.Once
 
+	// rights are the daemon's own (daemon.Rights), read once: nothing
+	// in it changes them.
+	rights string
+
 	stores storeCache
 
 	mu     sync.Mutex
@@ -143,6 +147,11 @@ func runDaemon(a *app, socket, engine string, idle time.Duration) error {
 	d := &daemonServer{ctx: a.ctx, log: a.stderr, idle: idle, last: time.Now(), retire: make(chan struct{})}
 	if filepath.IsAbs(engine) {
 		d.engine, d.build = engine, daemon.BuildOf(socket)
+	}
+	if d.rights, err = daemon.Rights("self"); err != nil {
+		l.Close()
+		removeSocket()
+		return fmt.Errorf("cannot read the daemon's own rights: %w", err)
 	}
 	live := removeDeadDaemons(dir, socket)
 	fmt.Fprintf(d.log, "%s fairwayd daemon %d: serving %s, idle exit after %s\n", time.Now().UTC().Format(time.RFC3339), os.Getpid(), socket, idle)
@@ -279,13 +288,13 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	if testHookServe != nil {
 		testHookServe(false, req.Args)
 	}
-	getenv := envLookup(req.Env)
-	// The folder as the kernel knows it: relative paths are resolved
-	// from there, as for a process run in it.
-	if !sameRights(pid) {
+	if !d.sameRights(pid) {
 		conn.Write([]byte{daemon.OtherRights})
 		return
 	}
+	getenv := envLookup(req.Env)
+	// The folder as the kernel knows it: relative paths are resolved
+	// from there, as for a process run in it.
 	realCwd, err := filepath.EvalSymlinks(req.Dir)
 	if !servable(req, getenv) || readsTerminal(req.Args, files[0]) || err != nil {
 		conn.Write([]byte{daemon.Declined})
@@ -561,13 +570,9 @@ func envLookup(env []string) func(string) string {
 // groups, or root with its capabilities dropped (a sandbox), would have
 // the daemon open what it cannot open itself; one in a container or
 // chroot would have its paths resolved in the daemon's view.
-func sameRights(pid int) bool {
-	mine, err := daemon.Rights("self")
-	if err != nil {
-		return false
-	}
+func (d *daemonServer) sameRights(pid int) bool {
 	theirs, err := daemon.Rights(strconv.Itoa(pid))
-	return err == nil && theirs == mine
+	return d.rights != "" && err == nil && theirs == d.rights
 }
 
 // peerCred is the user id and process id at the other end (SO_PEERCRED).
