@@ -196,8 +196,9 @@ var rightsFields = []string{"Umask", "Uid", "Gid", "Groups", "CapInh", "CapPrm",
 // user and pid namespaces and root folder, and its security label. Two
 // processes with the same text act alike on files. Landlock has no
 // trace in /proc; a Landlock domain shows only in that one process may
-// not read the other's namespaces (Rights fails), which the daemon does
-// for each caller.
+// not read the other's namespaces (Rights fails): the daemon reads each
+// caller's, the front reads its daemon's, and a front refused passes on
+// to the next of the Slots.
 func Rights(pid string) (string, error) {
 	proc := "/proc/" + pid + "/"
 	// Read with bare system calls: the front pays for this on every
