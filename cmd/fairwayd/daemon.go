@@ -91,11 +91,22 @@ type daemonServer struct {
 
 	stores storeCache
 
+	// slot is the socket's daemon.SlotOf; started and ran say whether a
+	// daemon of a later slot was ever of use.
+	slot    int
+	started time.Time
+
 	mu     sync.Mutex
 	active int
+	ran    int
 	last   time.Time
 	wg     sync.WaitGroup
 }
+
+// unusedSlotExit is how long a daemon of a slot past the first waits for
+// its first command: one that serves callers of no one domain (a sandbox
+// that makes a domain per command) is of no use.
+var unusedSlotExit = time.Minute
 
 func runDaemon(a *app, socket, engine string, idle time.Duration) error {
 	if !filepath.IsAbs(socket) || !strings.HasSuffix(socket, ".sock") {
@@ -144,7 +155,8 @@ func runDaemon(a *app, socket, engine string, idle time.Duration) error {
 			os.Remove(socket)
 		}
 	}
-	d := &daemonServer{ctx: a.ctx, log: a.stderr, idle: idle, last: time.Now(), retire: make(chan struct{})}
+	d := &daemonServer{ctx: a.ctx, log: a.stderr, idle: idle, last: time.Now(), retire: make(chan struct{}),
+		slot: daemon.SlotOf(socket), started: time.Now()}
 	if filepath.IsAbs(engine) {
 		d.engine, d.build = engine, daemon.BuildOf(socket)
 	}
@@ -160,7 +172,11 @@ func runDaemon(a *app, socket, engine string, idle time.Duration) error {
 	go func() {
 		// At least a millisecond: a quarter of a few nanoseconds is zero,
 		// which NewTicker refuses with a panic.
-		tick := time.NewTicker(max(min(idle/4, 5*time.Second), time.Millisecond))
+		first := idle
+		if d.slot > 0 {
+			first = min(idle, unusedSlotExit)
+		}
+		tick := time.NewTicker(max(min(first/4, 5*time.Second), time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {
@@ -195,8 +211,9 @@ accept:
 		}
 		d.begin()
 		go func() {
-			defer d.end()
-			d.serve(conn)
+			ran := false
+			defer func() { d.end(ran) }()
+			ran = d.serve(conn)
 		}()
 	}
 	d.wg.Wait()
@@ -212,19 +229,31 @@ func (d *daemonServer) begin() {
 	d.mu.Unlock()
 }
 
-func (d *daemonServer) end() {
+// end ends a connection; only one that ran a command counts as use: a
+// daemon that callers only pass over (other rights) or question is idle.
+func (d *daemonServer) end(ran bool) {
 	d.mu.Lock()
 	d.active--
-	d.last = time.Now()
+	if ran {
+		d.ran++
+		d.last = time.Now()
+	}
 	d.wg.Done()
 	d.mu.Unlock()
 }
 
-// idleFor reports whether no request ran for the daemon's idle time.
+// idleFor reports whether no request ran for the daemon's idle time, or,
+// in a slot past the first, none ever ran within unusedSlotExit.
 func (d *daemonServer) idleFor() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.active == 0 && time.Since(d.last) >= d.idle
+	if d.active > 0 {
+		return false
+	}
+	if d.slot > 0 && d.ran == 0 && time.Since(d.started) >= min(d.idle, unusedSlotExit) {
+		return true
+	}
+	return time.Since(d.last) >= d.idle
 }
 
 func (d *daemonServer) logf(format string, args ...any) {
@@ -238,10 +267,10 @@ func (d *daemonServer) logf(format string, args ...any) {
 // connection only: a daemon that died of it would take every request it
 // runs down with it. Before the command started, the request is declined
 // and the front runs it by exec (nothing ran); after, the caller is told
-// of an internal error and gets exit 1, never a second run.
-func (d *daemonServer) serve(conn *net.UnixConn) {
+// of an internal error and gets exit 1, never a second run. running
+// reports whether a command ran.
+func (d *daemonServer) serve(conn *net.UnixConn) (running bool) {
 	var files []*os.File
-	running := false
 	defer func() {
 		if r := recover(); r != nil {
 			// The panic's value may quote the request: only its type.
@@ -338,6 +367,7 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	}
 	files = nil
 	conn.Write(daemon.PutCode(code))
+	return true
 }
 
 // testHookServe, set by tests, runs as a request is about to be decided

@@ -779,3 +779,68 @@ func TestDaemon_InProcess_APanicServingARequestEndsThatRequestOnly(t *testing.T)
 		t.Fatalf("the next request: %q %d %q", reply, code, out)
 	}
 }
+
+// Connections that run nothing (a caller of other rights passing over
+// the daemon, a retire question, a declined command) kept the daemon
+// from its idle exit: a daemon nobody can use lived as long as they came.
+func TestDaemon_InProcess_ConnectionsThatRunNothingDoNotKeepTheDaemonUp(t *testing.T) {
+	socket, stop := startDaemonInProcess(t, 500*time.Millisecond)
+	give := time.Now().Add(20 * time.Second)
+	for time.Now().Before(give) {
+		if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) {
+			stop()
+			return
+		}
+		if c, err := net.Dial("unix", socket); err == nil {
+			io.WriteString(c, daemon.Retire)
+			io.ReadAll(c)
+			c.Close()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("questions that ran nothing kept the daemon up long past its idle time")
+}
+
+// A daemon in a slot past the first serves callers whose rights /proc
+// cannot tell from another's (Landlock domains). One that no caller ever
+// used (a sandbox that makes a domain per command) exits soon, not at
+// the idle time; the first slot's, started on any first miss, does not.
+func TestDaemon_InProcess_AnUnusedDaemonInALaterSlotExitsSoon(t *testing.T) {
+	was := unusedSlotExit
+	unusedSlotExit = 300 * time.Millisecond
+	t.Cleanup(func() { unusedSlotExit = was })
+	dir, err := os.MkdirTemp("", "fwd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	base := daemon.SocketKey("0123456789abcdef", "rights")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := map[string]chan error{}
+	for _, slot := range []int{0, 1} {
+		socket := daemon.Socket(dir, daemon.SlotKey(base, slot))
+		ch := make(chan error, 1)
+		done[socket] = ch
+		go func() {
+			a := &app{ctx: ctx, stdout: io.Discard, stderr: &lockedBuffer{}, getenv: func(string) string { return "" }}
+			ch <- runDaemon(a, socket, "", time.Hour)
+		}()
+	}
+	first, second := daemon.Socket(dir, base), daemon.Socket(dir, daemon.SlotKey(base, 1))
+	select {
+	case err := <-done[second]:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the unused daemon of slot 1 is still up")
+	}
+	select {
+	case err := <-done[first]:
+		t.Fatalf("the daemon of slot 0 exited (%v) long before its idle time", err)
+	case <-time.After(time.Second):
+	}
+	cancel()
+	<-done[first]
+}

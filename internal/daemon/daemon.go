@@ -176,6 +176,27 @@ func BuildOf(path string) string {
 	return base[len(prefix) : len(prefix)+16]
 }
 
+// SlotOf returns the slot of a socket, lock or log file name made by
+// SlotKey from a SocketKey: 0 for the first slot and for another name.
+func SlotOf(path string) int {
+	if BuildOf(path) == "" {
+		return 0
+	}
+	base := path[lastSlash(path)+1:]
+	rest := base[len("fairwayd-")+33:]
+	if len(rest) < 2 || rest[0] != '-' {
+		return 0
+	}
+	n := 0
+	for i := 1; i < len(rest) && rest[i] != '.'; i++ {
+		if rest[i] < '0' || rest[i] > '9' {
+			return 0
+		}
+		n = n*10 + int(rest[i]-'0')
+	}
+	return n
+}
+
 func lastSlash(s string) int {
 	for i := len(s) - 1; i >= 0; i-- {
 		if s[i] == '/' {

@@ -229,4 +229,17 @@ func TestSocketKey_NamesBuildAndRights(t *testing.T) {
 			t.Errorf("BuildOf(%q) = %q, want %q", path, got, want)
 		}
 	}
+	for path, want := range map[string]int{
+		Socket("/run/fw", k):             0,
+		Socket("/run/fw", SlotKey(k, 1)): 1,
+		Log("/run/fw", SlotKey(k, 3)):    3,
+		"/run/fw/fairwayd-test.sock":     0,
+	} {
+		if got := SlotOf(path); got != want {
+			t.Errorf("SlotOf(%q) = %d, want %d", path, got, want)
+		}
+	}
+	if BuildOf(Socket("/run/fw", SlotKey(k, 2))) != "0123456789abcdef" {
+		t.Errorf("BuildOf of a later slot: %q", BuildOf(Socket("/run/fw", SlotKey(k, 2))))
+	}
 }
