@@ -10,7 +10,9 @@
 // arguments, the environment, the working folder and the standard
 // streams themselves; every other command, or any command when no daemon
 // answers, to the engine by exec, in this same process. A miss starts the
-// daemon for the next command without waiting for it.
+// daemon for the next command without waiting for it. The socket is named
+// by the engine build and this process's rights, so a sandboxed caller
+// and its user each have a daemon of their own.
 //
 // FAIRWAY_DAEMON=off sends every command by exec and starts no daemon;
 // FAIRWAY_DAEMON=require makes a command the daemon may run an error
