@@ -298,7 +298,7 @@ func (s *Store) writeLoop() {
 			for {
 				select {
 				case req := <-s.writes:
-					w.commit([]*writeRequest{req})
+					w.commitSafely([]*writeRequest{req})
 				default:
 					return
 				}
@@ -314,7 +314,7 @@ func (s *Store) writeLoop() {
 			}
 		}
 		batch = s.linger(batch)
-		w.commit(batch)
+		w.commitSafely(batch)
 	}
 }
 
@@ -428,6 +428,39 @@ func (w *writer) exec(ctx context.Context, query string) error {
 	return err
 }
 
+// commitSafely is commit, with a panic in the writer's own work (a
+// write's own panic is runSafely's) failing the writes of the batch
+// still unanswered instead of ending the process: the writer serves
+// every request of a daemon, which would all end with it.
+func (w *writer) commitSafely(batch []*writeRequest) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		w.head, w.headDirty, w.docs, w.nodes = nil, false, nil, nil
+		// A transaction still open to roll back means nothing of the
+		// batch was committed; else it was rolled back or committed
+		// before the panic, and which is not known here.
+		what := "it is unknown whether it was committed"
+		if w.conn != nil && w.exec(context.Background(), "ROLLBACK") == nil {
+			what = "nothing of it was committed"
+		}
+		err := fairway.Errorf(fairway.EINTERNAL, "the store's writer failed before it answered this write (panic: %v); %s", r, what)
+		for _, req := range batch {
+			select {
+			case req.done <- err:
+			default: // answered already
+			}
+		}
+	}()
+	w.commit(batch)
+}
+
+// testHookCommit, set by tests, runs in a batch's transaction after its
+// writes.
+var testHookCommit func()
+
 func (w *writer) commit(batch []*writeRequest) {
 	s := w.s
 	ctx := context.Background()
@@ -497,6 +530,9 @@ func (w *writer) commit(batch []*writeRequest) {
 			finish(nil) // every write has its answer: none is left to run
 			return
 		}
+	}
+	if testHookCommit != nil {
+		testHookCommit()
 	}
 	if err := t.indexDocs(w.docs); err != nil {
 		_ = w.exec(ctx, "ROLLBACK")

@@ -7,12 +7,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // The tests run the real binaries: the front and the engine, built once
@@ -20,6 +25,9 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
+	if allowed := os.Getenv(landlockEnv); allowed != "" {
+		landlocked(allowed)
+	}
 	dir, err := os.MkdirTemp("", "fairway-front-test-")
 	if err != nil {
 		panic(err)
@@ -571,8 +579,6 @@ func TestFront_BadDaemonSettingsAreRefused(t *testing.T) {
 		want string
 	}{
 		{"FAIRWAY_DAEMON=yes", "fairway: $FAIRWAY_DAEMON is \"yes\": want on (the default), off or require\n"},
-		{"FAIRWAY_DAEMON_IDLE=5", "fairway: $FAIRWAY_DAEMON_IDLE is \"5\": want a positive duration such as 30s or 10m\n"},
-		{"FAIRWAY_DAEMON_IDLE=-1m", "fairway: $FAIRWAY_DAEMON_IDLE is \"-1m\": want a positive duration such as 30s or 10m\n"},
 	} {
 		r := w.run(dir, "", []string{c.env}, "version")
 		if r.code != 2 || r.stderr != c.want || r.stdout != "" {
@@ -735,5 +741,311 @@ func TestFront_AStoreThatCannotBeOpenedIsNamedAsGiven(t *testing.T) {
 		if daemonRun != direct || direct.code != 1 {
 			t.Errorf("fairway %v through the daemon:\n%+v\nrun directly:\n%+v", args, daemonRun, direct)
 		}
+	}
+}
+
+// $FAIRWAY_DAEMON_IDLE is the daemon's setting: a bad one made every
+// command exit 2, even one that never goes near the daemon. A command
+// runs as ever; the daemon starts with its default, and the one command
+// that starts it says why.
+func TestFront_ABadIdleTimeNeverStopsACommand(t *testing.T) {
+	for _, idle := range []string{"5", "-1m", "soon"} {
+		t.Run(idle, func(t *testing.T) {
+			w := newWorld(t, "FAIRWAY_DAEMON_IDLE="+idle)
+			dir := t.TempDir()
+			w.ledger(dir)
+			r := w.run(dir, "", []string{"FAIRWAY_ACTOR=alice"}, "run", "T-1", "--", "sh", "-c", "exit 3")
+			if r.code != 3 || strings.Contains(r.stderr, "FAIRWAY_DAEMON_IDLE") {
+				t.Fatalf("run -- sh -c 'exit 3' with FAIRWAY_DAEMON_IDLE=%s: %+v", idle, r)
+			}
+			direct := w.run(dir, "", []string{"FAIRWAY_DAEMON=off"}, "task", "list")
+			r = w.run(dir, "", nil, "task", "list")
+			want := "fairway: $FAIRWAY_DAEMON_IDLE is " + strconv.Quote(idle) + ": want a positive duration such as 30s or 10m; " +
+				"the daemon starts with its default idle time\n"
+			if r.code != 0 || r.stdout != direct.stdout || r.stderr != want {
+				t.Fatalf("task list that starts the daemon: %+v\nwant stderr %q", r, want)
+			}
+			w.warm(dir)
+			if r := w.run(dir, "", []string{"FAIRWAY_DAEMON=require"}, "task", "list"); r != direct {
+				t.Fatalf("task list through the daemon: %+v, want %+v", r, direct)
+			}
+			log, _ := filepath.Glob(filepath.Join(w.runtime, "fairway", "*.log"))
+			if len(log) != 1 {
+				t.Fatalf("logs %v, want one", log)
+			}
+			if b, _ := os.ReadFile(log[0]); !strings.Contains(string(b), "idle exit after 10m0s") {
+				t.Fatalf("the daemon's log:\n%s", b)
+			}
+		})
+	}
+}
+
+// runAs runs bin/fairway ARGS through sh after shell commands (umask,
+// ulimit) that set the caller's rights.
+func (w *world) runAs(dir, setup string, env []string, args ...string) result {
+	w.t.Helper()
+	cmd := exec.Command("sh", append([]string{"-c", setup + ` && exec "$0" "$@"`, filepath.Join(binDir, "fairway")}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(append([]string(nil), w.env...), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		w.t.Fatalf("fairway %v: %v", args, err)
+	}
+	return result{cmd.ProcessState.ExitCode(), out.String(), errb.String()}
+}
+
+// A caller with other rights (a sandbox: another umask, lower limits)
+// was declined by the daemon another caller had started, and ran by exec
+// for as long as that daemon lived; with more rights than the daemon's it
+// would have been served with them. Each set of rights has a daemon of
+// its own, and each serves its own callers.
+func TestFront_CallersWithOtherRightsEachGetADaemonOfTheirOwn(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	w.ledger(dir)
+	w.warm(dir)
+	direct := w.run(dir, "", []string{"FAIRWAY_DAEMON=off"}, "task", "list")
+	for i, setup := range []string{"umask 077", "ulimit -n 4096", "umask 077 && ulimit -n 4096"} {
+		w.runAs(dir, setup, nil, "version") // a miss starts its daemon
+		var r result
+		for range 400 {
+			if r = w.runAs(dir, setup, []string{"FAIRWAY_DAEMON=require"}, "task", "list"); r.code == 0 {
+				break
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		if r != direct {
+			t.Fatalf("%s: task list through the daemon: %+v, want %+v", setup, r, direct)
+		}
+		if got := w.sockets(); len(got) != i+2 {
+			t.Fatalf("%s: sockets %v, want %d", setup, got, i+2)
+		}
+	}
+	// The first daemon still serves the first caller.
+	if r := w.run(dir, "", []string{"FAIRWAY_DAEMON=require"}, "task", "list"); r != direct {
+		t.Fatalf("task list of the first caller: %+v", r)
+	}
+}
+
+// A rebuilt engine got a fresh daemon while the old build's lingered
+// until its idle time. The new daemon tells it, and it exits.
+func TestFront_ARebuiltEngineRetiresTheOldDaemon(t *testing.T) {
+	w := newWorld(t)
+	own := t.TempDir()
+	install := func(name string) {
+		b, err := os.ReadFile(filepath.Join(binDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(own, name+".new"), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(own, name+".new"), filepath.Join(own, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install("fairway")
+	install("fairwayd")
+	dir := t.TempDir()
+	run := func(env ...string) result {
+		cmd := exec.Command(filepath.Join(own, "fairway"), "version")
+		cmd.Dir = dir
+		cmd.Env = append(append([]string(nil), w.env...), env...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		cmd.Run()
+		return result{cmd.ProcessState.ExitCode(), out.String(), errb.String()}
+	}
+	warm := func() {
+		run()
+		for range 400 {
+			if run("FAIRWAY_DAEMON=require").code == 0 {
+				return
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		t.Fatalf("the daemon never answered; sockets: %v", w.sockets())
+	}
+	warm()
+	old := w.sockets()
+	if len(old) != 1 {
+		t.Fatalf("sockets %v, want one", old)
+	}
+	oldPID, err := daemonPID(old[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	install("fairwayd") // the rebuild
+	warm()
+	for i := 0; i < 400 && syscall.Kill(oldPID, 0) == nil; i++ {
+		time.Sleep(25 * time.Millisecond)
+	}
+	if syscall.Kill(oldPID, 0) == nil {
+		t.Fatalf("the old build's daemon %d still runs after a new one started", oldPID)
+	}
+	if now := w.sockets(); len(now) != 1 || now[0] == old[0] {
+		t.Fatalf("sockets %v, want the new build's only (the old was %s)", now, old[0])
+	}
+}
+
+// A daemon that dies while it runs a command (a panic in a goroutine,
+// which nothing can recover, or a kill) left its front saying only that
+// the connection dropped. The front says the daemon ended, with the
+// crash line of its log, and never runs the command again: it may have
+// written already.
+func TestFront_ADaemonThatDiesMidCommandIsReportedAndTheCommandNotRunAgain(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGABRT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			w := newWorld(t)
+			dir := t.TempDir()
+			w.warm(dir)
+			socks := w.sockets()
+			if len(socks) != 1 {
+				t.Fatalf("sockets %v, want one", socks)
+			}
+			pid, err := daemonPID(socks[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			fds := func() int { e, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); return len(e) }
+			before := fds()
+			cmd := exec.Command(filepath.Join(binDir, "fairway"), "hook", "claude")
+			cmd.Dir = dir
+			cmd.Env = append(append([]string(nil), w.env...), "FAIRWAY_DAEMON=require")
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// The command runs in the daemon, waiting for its input: the
+			// connection and the three streams are open there.
+			for i := 0; i < 400 && fds() < before+4; i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if fds() < before+4 {
+				t.Fatalf("the daemon never took the request (%d descriptors, %d before)", fds(), before)
+			}
+			syscall.Kill(pid, sig)
+			cmd.Wait()
+			stdin.Close()
+			log := strings.TrimSuffix(socks[0], ".sock") + ".log"
+			why := ""
+			if sig == syscall.SIGABRT {
+				why = ": SIGABRT: abort"
+			}
+			want := fmt.Sprintf("fairway: the fairwayd daemon (pid %d) ended while running this command%s (its log: %s). "+
+				"The command may have done some or all of its work, so it is not run again: look before you rerun it "+
+				"(FAIRWAY_DAEMON=off runs commands without the daemon).\n", pid, why, log)
+			if code := cmd.ProcessState.ExitCode(); code != 1 || out.String() != "" || errb.String() != want {
+				t.Fatalf("exit %d, stdout %q, stderr:\n%s\nwant:\n%s", code, out.String(), errb.String(), want)
+			}
+			// The next command finds no daemon, runs, and starts another.
+			if r := w.run(dir, "", nil, "version"); r.code != 0 {
+				t.Fatalf("version after the daemon died: %+v", r)
+			}
+			w.warm(dir)
+		})
+	}
+}
+
+// landlockEnv makes the test binary a sandbox: it enters a Landlock
+// domain that lets it write only beneath the folders the variable lists
+// (':' apart), then runs its arguments, a program and its own, in it.
+const landlockEnv = "FAIRWAY_TEST_LANDLOCK"
+
+const landlockWrites = unix.LANDLOCK_ACCESS_FS_WRITE_FILE | unix.LANDLOCK_ACCESS_FS_MAKE_REG | unix.LANDLOCK_ACCESS_FS_MAKE_DIR |
+	unix.LANDLOCK_ACCESS_FS_REMOVE_FILE | unix.LANDLOCK_ACCESS_FS_TRUNCATE
+
+func landlocked(allowed string) {
+	fail := func(what string, err error) {
+		fmt.Fprintf(os.Stderr, "landlock: %s: %v\n", what, err)
+		os.Exit(99)
+	}
+	// A domain is the calling thread's; exec takes it to the process.
+	runtime.LockOSThread()
+	attr := unix.LandlockRulesetAttr{Handled_access_fs: landlockWrites}
+	ruleset, _, errno := syscall.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr), 0)
+	if errno != 0 {
+		fail("create ruleset", errno)
+	}
+	for _, dir := range filepath.SplitList(allowed) {
+		fd, err := syscall.Open(dir, unix.O_PATH|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			fail(dir, err)
+		}
+		rule := unix.LandlockPathBeneathAttr{Allowed_access: landlockWrites, Parent_fd: int32(fd)}
+		if _, _, errno := syscall.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, ruleset, unix.LANDLOCK_RULE_PATH_BENEATH, uintptr(unsafe.Pointer(&rule)), 0, 0, 0); errno != 0 {
+			fail("add rule", errno)
+		}
+	}
+	// As root, without no_new_privs: the sandbox differs from its user
+	// by its Landlock domain alone, which /proc does not show.
+	if _, _, errno := syscall.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0, 0); errno != 0 {
+		fail("restrict self", errno)
+	}
+	fail("exec", syscall.Exec(os.Args[1], os.Args[1:], os.Environ()))
+}
+
+// A caller in a Landlock domain reads in /proc as its user does, so the
+// socket's name is the user's. It was served by the user's daemon, which
+// wrote where the sandbox may not. It now passes over a daemon it may not
+// inspect (or that finds its rights other) to a daemon of its own, in
+// its own domain, and the user's daemon still serves the user.
+func TestFront_ACallerInALandlockDomainGetsADaemonOfItsOwn(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to enter a Landlock domain without no_new_privs, which /proc would show")
+	}
+	if abi, _, errno := syscall.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION); errno != 0 || abi < 3 {
+		t.Skipf("no Landlock with truncation rights here (ABI %d, %v)", abi, errno)
+	}
+	w := newWorld(t)
+	dir := t.TempDir()
+	w.ledger(dir)
+	w.warm(dir)
+	// One sandbox, one domain, as an agent's: its commands are a script.
+	script := `
+front=$1
+FAIRWAY_DAEMON=off "$front" task create SANDBOX-1 --title "written by the sandbox" >direct.out 2>&1
+echo "by exec: $?"
+"$front" version >start.out 2>&1 # passes over the user's daemon and starts its own
+i=0
+until FAIRWAY_DAEMON=require "$front" version >wait.out 2>&1; do
+	i=$((i+1)); [ $i -lt 400 ] || { echo "its daemon never answered"; exit 1; }
+	sleep 0.025
+done
+FAIRWAY_DAEMON=require "$front" task create SANDBOX-1 --title "written by the sandbox" >daemon.out 2>&1
+echo "through its daemon: $?"
+`
+	out := t.TempDir()
+	cmd := exec.Command(os.Args[0], "/bin/sh", "-c", script, "sh", filepath.Join(binDir, "fairway"))
+	cmd.Dir = out
+	cmd.Env = append(append([]string(nil), w.env...), "FAIRWAY_ACTOR=alice", "FAIRWAY_DIR="+filepath.Join(dir, ".fairway"), landlockEnv+"="+w.runtime+":"+out)
+	got, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the sandbox: %v\n%s", err, got)
+	}
+	direct, _ := os.ReadFile(filepath.Join(out, "direct.out"))
+	served, _ := os.ReadFile(filepath.Join(out, "daemon.out"))
+	if code := strings.Fields(string(got)); !strings.HasPrefix(string(got), "by exec: ") || code[2] == "0" ||
+		string(got) != "by exec: "+code[2]+"\nthrough its daemon: "+code[2]+"\n" || string(served) != string(direct) {
+		t.Fatalf("the sandbox's write:\n%s\nby exec:\n%s\nthrough its daemon:\n%s", got, direct, served)
+	}
+	t.Logf("%sby exec and through its daemon: %s", got, direct)
+	if r := w.run(dir, "", []string{"FAIRWAY_DAEMON=off"}, "task", "show", "SANDBOX-1"); r.code != 3 {
+		t.Errorf("the sandbox's task is in the ledger: %+v", r)
+	}
+	if socks := w.sockets(); len(socks) != 2 {
+		t.Errorf("sockets %v, want the user's and the sandbox's", socks)
+	}
+	// The user's own commands: still their daemon's.
+	if r := w.run(dir, "", []string{"FAIRWAY_DAEMON=require", "FAIRWAY_ACTOR=alice"}, "task", "create", "USER-1", "--title", "by the user"); r.code != 0 {
+		t.Errorf("the user's write through the user's daemon: %+v", r)
 	}
 }

@@ -6,10 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,7 +64,9 @@ func init() {
 					}
 					idle = d
 				}
-				return runDaemon(a, *socket, idle)
+				// The front starts the engine by the path it keyed the
+				// socket on: a later build there retires this daemon.
+				return runDaemon(a, *socket, os.Args[0], idle)
 			}
 		},
 	})
@@ -76,15 +78,37 @@ type daemonServer struct {
 	log  io.Writer
 	idle time.Duration
 
+	// engine and build are the engine's path and the build key in the
+	// socket's name; build is "" for a socket named otherwise (started
+	// by hand), which never retires.
+	engine, build string
+	retire        chan struct{}
+	retireOnce    sync.Once
+
+	// rights are the daemon's own (daemon.Rights), read once: nothing
+	// in it changes them.
+	rights string
+
 	stores storeCache
+
+	// slot is the socket's daemon.SlotOf; started and ran say whether a
+	// daemon of a later slot was ever of use.
+	slot    int
+	started time.Time
 
 	mu     sync.Mutex
 	active int
+	ran    int
 	last   time.Time
 	wg     sync.WaitGroup
 }
 
-func runDaemon(a *app, socket string, idle time.Duration) error {
+// unusedSlotExit is how long a daemon of a slot past the first waits for
+// its first command: one that serves callers of no one domain (a sandbox
+// that makes a domain per command) is of no use.
+var unusedSlotExit = time.Minute
+
+func runDaemon(a *app, socket, engine string, idle time.Duration) error {
 	if !filepath.IsAbs(socket) || !strings.HasSuffix(socket, ".sock") {
 		return fairway.FieldError("socket", "%q is not an absolute path ending in .sock", socket)
 	}
@@ -131,19 +155,34 @@ func runDaemon(a *app, socket string, idle time.Duration) error {
 			os.Remove(socket)
 		}
 	}
-	removeDeadDaemons(dir, socket)
-	d := &daemonServer{ctx: a.ctx, log: a.stderr, idle: idle, last: time.Now()}
+	d := &daemonServer{ctx: a.ctx, log: a.stderr, idle: idle, last: time.Now(), retire: make(chan struct{}),
+		slot: daemon.SlotOf(socket), started: time.Now()}
+	if filepath.IsAbs(engine) {
+		d.engine, d.build = engine, daemon.BuildOf(socket)
+	}
+	if d.rights, err = daemon.Rights("self"); err != nil {
+		l.Close()
+		removeSocket()
+		return fmt.Errorf("cannot read the daemon's own rights: %w", err)
+	}
+	live := removeDeadDaemons(dir, socket)
 	fmt.Fprintf(d.log, "%s fairwayd daemon %d: serving %s, idle exit after %s\n", time.Now().UTC().Format(time.RFC3339), os.Getpid(), socket, idle)
 
 	stop := make(chan struct{})
 	go func() {
 		// At least a millisecond: a quarter of a few nanoseconds is zero,
 		// which NewTicker refuses with a panic.
-		tick := time.NewTicker(max(min(idle/4, 5*time.Second), time.Millisecond))
+		first := idle
+		if d.slot > 0 {
+			first = min(idle, unusedSlotExit)
+		}
+		tick := time.NewTicker(max(min(first/4, 5*time.Second), time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {
 			case <-a.ctx.Done():
+			case <-d.retire:
+				d.logf("the engine %s is no longer this daemon's build: no new requests; exiting after those running", d.engine)
 			case <-tick.C:
 				d.stores.sweep(storeUnused)
 				if !d.idleFor() {
@@ -156,6 +195,8 @@ func runDaemon(a *app, socket string, idle time.Duration) error {
 			return
 		}
 	}()
+	// Daemons of builds since replaced exit now, not at their idle time.
+	go retireOthers(live)
 accept:
 	for {
 		conn, err := l.AcceptUnix()
@@ -170,8 +211,9 @@ accept:
 		}
 		d.begin()
 		go func() {
-			defer d.end()
-			d.serve(conn)
+			ran := false
+			defer func() { d.end(ran) }()
+			ran = d.serve(conn)
 		}()
 	}
 	d.wg.Wait()
@@ -187,19 +229,31 @@ func (d *daemonServer) begin() {
 	d.mu.Unlock()
 }
 
-func (d *daemonServer) end() {
+// end ends a connection; only one that ran a command counts as use: a
+// daemon that callers only pass over (other rights) or question is idle.
+func (d *daemonServer) end(ran bool) {
 	d.mu.Lock()
 	d.active--
-	d.last = time.Now()
+	if ran {
+		d.ran++
+		d.last = time.Now()
+	}
 	d.wg.Done()
 	d.mu.Unlock()
 }
 
-// idleFor reports whether no request ran for the daemon's idle time.
+// idleFor reports whether no request ran for the daemon's idle time, or,
+// in a slot past the first, none ever ran within unusedSlotExit.
 func (d *daemonServer) idleFor() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.active == 0 && time.Since(d.last) >= d.idle
+	if d.active > 0 {
+		return false
+	}
+	if d.slot > 0 && d.ran == 0 && time.Since(d.started) >= min(d.idle, unusedSlotExit) {
+		return true
+	}
+	return time.Since(d.last) >= d.idle
 }
 
 func (d *daemonServer) logf(format string, args ...any) {
@@ -208,8 +262,33 @@ func (d *daemonServer) logf(format string, args ...any) {
 
 // serve answers one connection. Nothing of the request (arguments,
 // environment) is ever logged: the environment carries tokens.
-func (d *daemonServer) serve(conn *net.UnixConn) {
-	defer conn.Close()
+//
+// A panic here, outside the command (runRequest guards that), ends this
+// connection only: a daemon that died of it would take every request it
+// runs down with it. Before the command started, the request is declined
+// and the front runs it by exec (nothing ran); after, the caller is told
+// of an internal error and gets exit 1, never a second run. running
+// reports whether a command ran.
+func (d *daemonServer) serve(conn *net.UnixConn) (running bool) {
+	var files []*os.File
+	defer func() {
+		if r := recover(); r != nil {
+			// The panic's value may quote the request: only its type.
+			d.logf("recovered a panic (%T) serving a request:\n%s", r, debug.Stack())
+			if !running {
+				conn.Write([]byte{daemon.Declined})
+			} else {
+				if len(files) == 3 {
+					fmt.Fprintf(files[2], "fairway: internal error in the fairwayd daemon (recovered; its log has the details): %T\n", r)
+				}
+				conn.Write(daemon.PutCode(exitFailure))
+			}
+		}
+		for _, f := range files {
+			f.Close()
+		}
+		conn.Close()
+	}()
 	uid, pid, err := peerCred(conn)
 	if err != nil {
 		d.logf("refused a connection: its user is unknown: %v", err)
@@ -219,27 +298,43 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 		return
 	}
 	conn.SetReadDeadline(time.Now().Add(requestArrival))
-	req, files, err := readRequest(conn)
+	req, got, err := readRequest(conn)
+	files = got
+	if errors.Is(err, errRetire) {
+		if d.stale() {
+			d.retireOnce.Do(func() { close(d.retire) })
+			conn.Write([]byte{daemon.Retiring})
+		} else {
+			conn.Write([]byte{daemon.Kept})
+		}
+		return
+	}
 	if err != nil {
 		d.logf("dropped a request: %v", err)
 		return
 	}
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
 	conn.SetReadDeadline(time.Time{})
+	if testHookServe != nil {
+		testHookServe(false, req.Args)
+	}
+	if !d.sameRights(pid) {
+		conn.Write([]byte{daemon.OtherRights})
+		return
+	}
 	getenv := envLookup(req.Env)
 	// The folder as the kernel knows it: relative paths are resolved
 	// from there, as for a process run in it.
 	realCwd, err := filepath.EvalSymlinks(req.Dir)
-	if !servable(req, getenv) || readsTerminal(req.Args, files[0]) || !sameFileView(pid) || !sameRights(pid) || err != nil {
+	if !servable(req, getenv) || readsTerminal(req.Args, files[0]) || err != nil {
 		conn.Write([]byte{daemon.Declined})
 		return
 	}
 	if _, err := conn.Write([]byte{daemon.Running}); err != nil {
 		return
+	}
+	running = true
+	if testHookServe != nil {
+		testHookServe(true, req.Args)
 	}
 	ctx, cancel := context.WithCancel(d.ctx)
 	defer cancel()
@@ -272,7 +367,12 @@ func (d *daemonServer) serve(conn *net.UnixConn) {
 	}
 	files = nil
 	conn.Write(daemon.PutCode(code))
+	return true
 }
+
+// testHookServe, set by tests, runs as a request is about to be decided
+// (running false) and as its command starts (running true).
+var testHookServe func(running bool, args []string)
 
 // callerStream is the caller's standard output or error. A process run
 // directly dies of SIGPIPE on its first write to a stream nobody reads;
@@ -340,9 +440,40 @@ func (in *callerInput) Read(p []byte) (int, error) {
 	}
 }
 
+// errRetire is readRequest's answer to a daemon.Retire question.
+var errRetire = errors.New("asked to retire")
+
+// stale reports whether the engine file is no longer the build this
+// daemon serves.
+func (d *daemonServer) stale() bool {
+	if d.build == "" {
+		return false
+	}
+	key, err := daemon.Key(d.engine)
+	return err != nil || key != d.build
+}
+
+// retireOthers asks every other live daemon whether its engine is still
+// its build (daemon.Retire); each decides for itself.
+func retireOthers(sockets []string) {
+	for _, socket := range sockets {
+		c, err := net.DialTimeout("unix", socket, time.Second)
+		if err != nil {
+			continue
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, daemon.Retire); err == nil {
+			var b [1]byte
+			c.Read(b[:])
+		}
+		c.Close()
+	}
+}
+
 // removeDeadDaemons removes the files of daemons of other engine builds
-// that have exited: a lock no process holds, with its socket and log.
-func removeDeadDaemons(dir, own string) {
+// that have exited: a lock no process holds, with its socket and log. It
+// returns the sockets of the others, alive.
+func removeDeadDaemons(dir, own string) (live []string) {
 	locks, _ := filepath.Glob(filepath.Join(dir, "fairwayd-*.lock"))
 	for _, lockPath := range locks {
 		base := strings.TrimSuffix(lockPath, ".lock")
@@ -357,9 +488,12 @@ func removeDeadDaemons(dir, own string) {
 			os.Remove(base + ".sock")
 			os.Remove(base + ".log")
 			os.Remove(lockPath)
+		} else {
+			live = append(live, base+".sock")
 		}
 		f.Close()
 	}
+	return live
 }
 
 // runRequest runs one command; a panic ends that command alone, with exit
@@ -456,85 +590,19 @@ func envLookup(env []string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-// sameFileView reports whether the process pid sees the file system as
-// the daemon does: the same mount namespace and root. A caller in a
-// container or chroot that shares the socket folder would otherwise have
-// its paths resolved in the daemon's view; it is declined, and runs the
-// engine itself.
-func sameFileView(pid int) bool {
-	for _, link := range []string{"ns/mnt", "root"} {
-		mine, err := os.Readlink("/proc/self/" + link)
-		if err != nil {
-			return false
-		}
-		theirs, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/" + link)
-		if err != nil || theirs != mine {
-			return false
-		}
-	}
-	return true
-}
-
-// sameRights reports whether the process pid acts on files with the
-// daemon's rights: the same umask (files a command creates get the
-// caller's modes), user and group ids, supplementary groups,
-// capabilities, no-new-privileges and seccomp state, security label and
-// file size limit. The peer's uid alone is not enough: a caller of the same uid in fewer
+// sameRights reports whether the process pid sees the files the daemon
+// sees and acts on them with the daemon's rights (daemon.Rights: the
+// same mount namespace and root, umask, ids, groups, capabilities,
+// no-new-privileges and seccomp state, every resource limit, security
+// label). The socket's name already carries the caller's rights; this
+// is the defence against a daemon started by hand or a name reused. The
+// peer's uid alone is not enough: a caller of the same uid in fewer
 // groups, or root with its capabilities dropped (a sandbox), would have
-// the daemon open what it cannot open itself.
-func sameRights(pid int) bool {
-	mine, theirs := rightsOf("self"), rightsOf(strconv.Itoa(pid))
-	return mine["Umask"] != "" && mine["Uid"] != "" && maps.Equal(mine, theirs) &&
-		securityLabel("self") == securityLabel(strconv.Itoa(pid)) &&
-		fileSizeLimit("self") == fileSizeLimit(strconv.Itoa(pid))
-}
-
-// fileSizeLimit is the "Max file size" line of /proc/PID/limits (ulimit
-// -f: past it a write kills the process), or "" when unreadable.
-func fileSizeLimit(pid string) string {
-	b, err := os.ReadFile("/proc/" + pid + "/limits")
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Max file size"); ok {
-			return strings.Join(strings.Fields(v), " ")
-		}
-	}
-	return ""
-}
-
-// rightsFields are the lines of /proc/PID/status that decide what a
-// process may do to files.
-var rightsFields = []string{"Umask", "Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters"}
-
-// rightsOf reads rightsFields from /proc/PID/status; nil when unreadable.
-func rightsOf(pid string) map[string]string {
-	b, err := os.ReadFile("/proc/" + pid + "/status")
-	if err != nil {
-		return nil
-	}
-	rights := map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
-		name, v, ok := strings.Cut(line, ":")
-		if ok && slices.Contains(rightsFields, name) {
-			rights[name] = strings.Join(strings.Fields(v), " ")
-		}
-	}
-	return rights
-}
-
-// umaskOf reads the Umask line of /proc/PID/status, or "".
-func umaskOf(pid string) string { return rightsOf(pid)["Umask"] }
-
-// securityLabel is the process's LSM label (AppArmor, SELinux), or
-// "unreadable" where there is none to read.
-func securityLabel(pid string) string {
-	b, err := os.ReadFile("/proc/" + pid + "/attr/current")
-	if err != nil {
-		return "unreadable"
-	}
-	return strings.TrimSpace(string(b))
+// the daemon open what it cannot open itself; one in a container or
+// chroot would have its paths resolved in the daemon's view.
+func (d *daemonServer) sameRights(pid int) bool {
+	theirs, err := daemon.Rights(strconv.Itoa(pid))
+	return d.rights != "" && err == nil && theirs == d.rights
 }
 
 // peerCred is the user id and process id at the other end (SO_PEERCRED).
@@ -579,11 +647,14 @@ func readRequest(conn *net.UnixConn) (*daemon.Request, []*os.File, error) {
 		}
 		return nil, nil, err
 	}
-	if flags&syscall.MSG_CTRUNC != 0 || len(fds) != 3 {
-		return fail(fmt.Errorf("want the caller's 3 standard streams, got %d descriptors", len(fds)))
-	}
 	if _, err := io.ReadFull(conn, header[n:]); err != nil {
 		return fail(err)
+	}
+	if string(header) == daemon.Retire {
+		return fail(errRetire)
+	}
+	if flags&syscall.MSG_CTRUNC != 0 || len(fds) != 3 {
+		return fail(fmt.Errorf("want the caller's 3 standard streams, got %d descriptors", len(fds)))
 	}
 	size, err := daemon.BodySize(header)
 	if err != nil {

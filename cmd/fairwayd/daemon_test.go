@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -169,7 +170,7 @@ func startDaemonInProcess(t *testing.T, idle time.Duration) (socket string, stop
 	log := &lockedBuffer{}
 	go func() {
 		a := &app{ctx: ctx, stdout: io.Discard, stderr: log, getenv: func(string) string { return "" }}
-		done <- runDaemon(a, socket, idle)
+		done <- runDaemon(a, socket, "", idle)
 	}()
 	// The socket file exists from bind, before listen: wait until it
 	// accepts.
@@ -399,8 +400,8 @@ func TestDaemon_InProcess_RefusesAnotherUserAndAnotherFileView(t *testing.T) {
 	}
 	// The same user in a mount namespace of its own (a container sharing
 	// the folder) sees other files under the same paths: declined.
-	if got := run(&syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}); got != "answer:44" {
-		t.Fatalf("the same user in another mount namespace: %s, want declined (44)", got)
+	if got := run(&syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}); got != "answer:4f" {
+		t.Fatalf("the same user in another mount namespace: %s, want other rights (4f)", got)
 	}
 }
 
@@ -417,7 +418,9 @@ func TestDaemon_InProcess_DeclinesACallerWithAnotherUmask(t *testing.T) {
 		}
 		return strings.TrimSpace(errb.String())
 	}
-	mine := umaskOf("self")
+	old := syscall.Umask(0)
+	syscall.Umask(old)
+	mine := fmt.Sprintf("%04o", old)
 	if got := run(mine); got != "answer:52"+"58"+"00000000" {
 		t.Fatalf("umask %s, the daemon's: %s", mine, got)
 	}
@@ -425,8 +428,8 @@ func TestDaemon_InProcess_DeclinesACallerWithAnotherUmask(t *testing.T) {
 	if mine == other {
 		other = "0022"
 	}
-	if got := run(other); got != "answer:44" {
-		t.Fatalf("umask %s against the daemon's %s: %s, want declined (44)", other, mine, got)
+	if got := run(other); got != "answer:4f" {
+		t.Fatalf("umask %s against the daemon's %s: %s, want other rights (4f)", other, mine, got)
 	}
 }
 
@@ -454,15 +457,15 @@ func TestDaemon_InProcess_DeclinesACallerWithOtherGroupsOrCapabilities(t *testin
 	groups, _ := os.Getgroups()
 	other := exec.Command(os.Args[0])
 	other.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: append(toUint32(groups), 65534)}}
-	if got := run(other); got != "answer:44" {
-		t.Errorf("a caller in one more group: %s, want declined (44)", got)
+	if got := run(other); got != "answer:4f" {
+		t.Errorf("a caller in one more group: %s, want other rights (4f)", got)
 	}
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil {
 		t.Skip("setpriv is not installed: cannot drop the client's capabilities")
 	}
-	if got := run(exec.Command(setpriv, "--inh-caps=-all", "--bounding-set=-all", "--", os.Args[0])); got != "answer:44" {
-		t.Errorf("root without its capabilities: %s, want declined (44)", got)
+	if got := run(exec.Command(setpriv, "--inh-caps=-all", "--bounding-set=-all", "--", os.Args[0])); got != "answer:4f" {
+		t.Errorf("root without its capabilities: %s, want other rights (4f)", got)
 	}
 }
 
@@ -609,7 +612,235 @@ func TestDaemon_InProcess_DeclinesACallerWithAnotherFileSizeLimit(t *testing.T) 
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("client: %v\n%s", err, errb.String())
 	}
-	if got := strings.TrimSpace(errb.String()); got != "answer:44" {
-		t.Fatalf("a caller under ulimit -f 64: %s, want declined (44)", got)
+	if got := strings.TrimSpace(errb.String()); got != "answer:4f" {
+		t.Fatalf("a caller under ulimit -f 64: %s, want other rights (4f)", got)
 	}
+}
+
+// Every resource limit counts, not only the file size: a caller under a
+// lower limit on open files, processes or memory would have the daemon
+// run past it.
+func TestDaemon_InProcess_DeclinesACallerWithAnyOtherLimit(t *testing.T) {
+	socket, _ := startDaemonInProcess(t, time.Minute)
+	for _, limit := range []string{"ulimit -n 512", "ulimit -c 0", "ulimit -v 100000000", "ulimit -t 100000"} {
+		cmd := exec.Command("sh", "-c", limit+" && exec \"$0\"", os.Args[0])
+		cmd.Env = []string{daemonClientEnv + "=" + socket}
+		var errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("client under %s: %v\n%s", limit, err, errb.String())
+		}
+		if got := strings.TrimSpace(errb.String()); got != "answer:4f" {
+			t.Errorf("a caller under %s: %s, want other rights (4f)", limit, got)
+		}
+	}
+}
+
+// ask sends socket the daemon.Retire question and returns the answer.
+func ask(t *testing.T, socket string) byte {
+	t.Helper()
+	c, err := net.Dial("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, daemon.Retire); err != nil {
+		t.Fatal(err)
+	}
+	var b [1]byte
+	if _, err := io.ReadFull(c, b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return b[0]
+}
+
+// After a rebuild, the old build's daemon lingered until its idle time.
+// Asked by a new daemon, it takes no new request, finishes the one it
+// runs and exits.
+func TestDaemon_InProcess_ARebuiltEngineRetiresTheDaemonAfterItsRequests(t *testing.T) {
+	dir, err := os.MkdirTemp("", "fwd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	engine := filepath.Join(dir, "fairwayd")
+	if err := os.WriteFile(engine, []byte("build one"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	build, _ := daemon.Key(engine)
+	socket := daemon.Socket(dir, daemon.SocketKey(build, "rights"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		a := &app{ctx: ctx, stdout: io.Discard, stderr: &lockedBuffer{}, getenv: func(string) string { return "" }}
+		done <- runDaemon(a, socket, engine, time.Hour)
+	}()
+	for i := 0; i < 400; i++ {
+		if c, err := net.Dial("unix", socket); err == nil {
+			c.Close()
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := ask(t, socket); got != daemon.Kept {
+		t.Fatalf("asked with its build in place: %q, want Kept", got)
+	}
+	// A request in flight: hook claude waits for its input.
+	fd, _ := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	conn := os.NewFile(uintptr(fd), "conn")
+	defer conn.Close()
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
+		t.Fatal(err)
+	}
+	inR, inW, _ := os.Pipe()
+	outR, outW, _ := os.Pipe()
+	b := (&daemon.Request{Args: []string{"hook", "claude"}, Dir: "/"}).Encode()
+	if err := syscall.Sendmsg(fd, b[:daemon.HeaderSize], syscall.UnixRights(int(inR.Fd()), int(outW.Fd()), int(outW.Fd())), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	inR.Close()
+	outW.Close()
+	conn.Write(b[daemon.HeaderSize:])
+	var reply [1]byte
+	if _, err := io.ReadFull(conn, reply[:]); err != nil || reply[0] != daemon.Running {
+		t.Fatalf("reply %q, %v", reply[0], err)
+	}
+	// The rebuild: another file under the engine's name.
+	if err := os.WriteFile(engine+".new", []byte("build two"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(engine+".new", engine); err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, socket); got != daemon.Retiring {
+		t.Fatalf("asked after a rebuild: %q, want Retiring", got)
+	}
+	for i := 0; i < 500; i++ {
+		if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c, err := net.Dial("unix", socket); err == nil {
+		c.Close()
+		t.Fatal("the retiring daemon still takes connections")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the daemon exited (%v) with a request still running", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	io.WriteString(inW, `{"session_id":"s-1","hook_event_name":"Stop"}`)
+	inW.Close()
+	answer, _ := io.ReadAll(conn)
+	out, _ := io.ReadAll(outR)
+	if len(answer) != 5 || answer[0] != daemon.Exited || daemon.Code(answer[1:]) != 0 ||
+		string(out) != "fairway: not in a Fairway session ($FAIRWAY_SESSION is not set); nothing recorded\n" {
+		t.Fatalf("the request in flight: answer %q, output %q", answer, out)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the retired daemon did not exit after its last request")
+	}
+}
+
+// A panic in the daemon's own handling of a request, outside the
+// command, ended the daemon and every request it ran. It ends that
+// request only: declined before the command started (the front runs it
+// by exec; nothing ran), exit 1 with an internal error after.
+func TestDaemon_InProcess_APanicServingARequestEndsThatRequestOnly(t *testing.T) {
+	var when atomic.Value // "decide" or "running": where the hook panics
+	when.Store("")
+	testHookServe = func(running bool, args []string) {
+		if len(args) == 1 && args[0] == "version" && (when.Load() == "running") == running && when.Load() != "" {
+			panic("a bug in the daemon")
+		}
+	}
+	socket, stop := startDaemonInProcess(t, time.Minute)
+	t.Cleanup(func() { stop(); testHookServe = nil })
+	when.Store("decide")
+	if reply, code, out, errs := request(t, socket, &daemon.Request{Args: []string{"version"}, Dir: "/"}, ""); reply != daemon.Declined || out != "" || errs != "" {
+		t.Fatalf("a panic before the command: %q %d %q %q, want declined and nothing written", reply, code, out, errs)
+	}
+	when.Store("running")
+	reply, code, out, errs := request(t, socket, &daemon.Request{Args: []string{"version"}, Dir: "/"}, "")
+	if reply != daemon.Running || code != exitFailure || out != "" ||
+		errs != "fairway: internal error in the fairwayd daemon (recovered; its log has the details): string\n" {
+		t.Fatalf("a panic as the command starts: %q %d %q %q", reply, code, out, errs)
+	}
+	when.Store("")
+	if reply, code, out, _ := request(t, socket, &daemon.Request{Args: []string{"version"}, Dir: "/"}, ""); reply != daemon.Running || code != 0 || !strings.HasPrefix(out, "fairway ") {
+		t.Fatalf("the next request: %q %d %q", reply, code, out)
+	}
+}
+
+// Connections that run nothing (a caller of other rights passing over
+// the daemon, a retire question, a declined command) kept the daemon
+// from its idle exit: a daemon nobody can use lived as long as they came.
+func TestDaemon_InProcess_ConnectionsThatRunNothingDoNotKeepTheDaemonUp(t *testing.T) {
+	socket, stop := startDaemonInProcess(t, 500*time.Millisecond)
+	give := time.Now().Add(20 * time.Second)
+	for time.Now().Before(give) {
+		if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) {
+			stop()
+			return
+		}
+		if c, err := net.Dial("unix", socket); err == nil {
+			io.WriteString(c, daemon.Retire)
+			io.ReadAll(c)
+			c.Close()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("questions that ran nothing kept the daemon up long past its idle time")
+}
+
+// A daemon in a slot past the first serves callers whose rights /proc
+// cannot tell from another's (Landlock domains). One that no caller ever
+// used (a sandbox that makes a domain per command) exits soon, not at
+// the idle time; the first slot's, started on any first miss, does not.
+func TestDaemon_InProcess_AnUnusedDaemonInALaterSlotExitsSoon(t *testing.T) {
+	was := unusedSlotExit
+	unusedSlotExit = 300 * time.Millisecond
+	t.Cleanup(func() { unusedSlotExit = was })
+	dir, err := os.MkdirTemp("", "fwd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	base := daemon.SocketKey("0123456789abcdef", "rights")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := map[string]chan error{}
+	for _, slot := range []int{0, 1} {
+		socket := daemon.Socket(dir, daemon.SlotKey(base, slot))
+		ch := make(chan error, 1)
+		done[socket] = ch
+		go func() {
+			a := &app{ctx: ctx, stdout: io.Discard, stderr: &lockedBuffer{}, getenv: func(string) string { return "" }}
+			ch <- runDaemon(a, socket, "", time.Hour)
+		}()
+	}
+	first, second := daemon.Socket(dir, base), daemon.Socket(dir, daemon.SlotKey(base, 1))
+	select {
+	case err := <-done[second]:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the unused daemon of slot 1 is still up")
+	}
+	select {
+	case err := <-done[first]:
+		t.Fatalf("the daemon of slot 0 exited (%v) long before its idle time", err)
+	case <-time.After(time.Second):
+	}
+	cancel()
+	<-done[first]
 }

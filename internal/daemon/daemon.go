@@ -112,18 +112,27 @@ func CheckDir(dir string) error {
 
 // Key names the daemon of one engine build: its path, device, inode, size,
 // modification time and change time. A rebuilt engine gets a fresh daemon;
-// the old one exits when idle. The change time is there because nobody can
-// set it: a build copied over the engine in place with its size and
-// modification time kept (cp -p) changes only that.
+// the old one exits once a new one tells it (Retire). The change time is
+// there because nobody can set it: a build copied over the engine in place
+// with its size and modification time kept (cp -p) changes only that.
 func Key(engine string) (string, error) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(engine, &st); err != nil {
 		return "", err
 	}
-	// FNV-1a: the name only has to differ between builds; the folder's
-	// owner check, not the name, keeps others out.
+	parts := []string{engine}
+	for _, n := range []uint64{uint64(st.Dev), st.Ino, uint64(st.Size), uint64(st.Mtim.Sec), uint64(st.Mtim.Nsec), uint64(st.Ctim.Sec), uint64(st.Ctim.Nsec)} {
+		parts = append(parts, strconv.FormatUint(n, 16))
+	}
+	return hash(parts...), nil
+}
+
+// hash is FNV-1a of parts, in 16 hex digits: a name only has to differ
+// between builds or rights; the folder's owner check, not the name, keeps
+// others out.
+func hash(parts ...string) string {
 	h := uint64(14695981039346656037)
-	mix := func(s string) {
+	for _, s := range parts {
 		for i := 0; i < len(s); i++ {
 			h ^= uint64(s[i])
 			h *= 1099511628211
@@ -131,15 +140,199 @@ func Key(engine string) (string, error) {
 		h ^= 0xff
 		h *= 1099511628211
 	}
-	mix(engine)
-	for _, n := range []uint64{uint64(st.Dev), st.Ino, uint64(st.Size), uint64(st.Mtim.Sec), uint64(st.Mtim.Nsec), uint64(st.Ctim.Sec), uint64(st.Ctim.Nsec)} {
-		mix(strconv.FormatUint(n, 16))
-	}
 	s := strconv.FormatUint(h, 16)
 	for len(s) < 16 {
 		s = "0" + s
 	}
-	return s, nil
+	return s
+}
+
+// SocketKey names the daemon of one engine build for callers of one set
+// of rights: a caller with other rights (a sandbox) gets a daemon of its
+// own instead of being declined by, or served by, one with more.
+func SocketKey(build, rights string) string { return build + "-" + hash(rights) }
+
+// Slots is how many daemons one engine build may run for callers whose
+// rights read alike (SocketKey) but are not (a Landlock domain): the
+// front tries them in turn, passing over a daemon of other rights.
+const Slots = 4
+
+// SlotKey is the key of slot n of a SocketKey: slot 0 is the key itself.
+func SlotKey(key string, n int) string {
+	if n == 0 {
+		return key
+	}
+	return key + "-" + strconv.Itoa(n)
+}
+
+// BuildOf returns the build key of a socket, lock or log file name made
+// by SocketKey, or "" for another name.
+func BuildOf(path string) string {
+	base := path[lastSlash(path)+1:]
+	const prefix = "fairwayd-"
+	if len(base) < len(prefix)+33 || base[:len(prefix)] != prefix || base[len(prefix)+16] != '-' {
+		return ""
+	}
+	return base[len(prefix) : len(prefix)+16]
+}
+
+// SlotOf returns the slot of a socket, lock or log file name made by
+// SlotKey from a SocketKey: 0 for the first slot and for another name.
+func SlotOf(path string) int {
+	if BuildOf(path) == "" {
+		return 0
+	}
+	base := path[lastSlash(path)+1:]
+	rest := base[len("fairwayd-")+33:]
+	if len(rest) < 2 || rest[0] != '-' {
+		return 0
+	}
+	n := 0
+	for i := 1; i < len(rest) && rest[i] != '.'; i++ {
+		if rest[i] < '0' || rest[i] > '9' {
+			return 0
+		}
+		n = n*10 + int(rest[i]-'0')
+	}
+	return n
+}
+
+func lastSlash(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+// rightsFields are the lines of /proc/PID/status that decide what a
+// process may do to files: its umask (files it creates get its modes),
+// user and group ids, supplementary groups, capabilities,
+// no-new-privileges and seccomp state.
+var rightsFields = []string{"Umask", "Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters"}
+
+// Rights describes what the process pid ("self", or a number) may do and
+// see: rightsFields, every resource limit (soft and hard), its mount,
+// user and pid namespaces and root folder, and its security label. Two
+// processes with the same text act alike on files. Landlock has no
+// trace in /proc; a Landlock domain shows only in that one process may
+// not read the other's namespaces (Rights fails): the daemon reads each
+// caller's, the front reads its daemon's, and a front refused passes on
+// to the next of the Slots.
+func Rights(pid string) (string, error) {
+	proc := "/proc/" + pid + "/"
+	// Read with bare system calls: the front pays for this on every
+	// command.
+	status, err := readProc(proc + "status")
+	if err != nil {
+		return "", err
+	}
+	var b []byte
+	for line := range lines(status) {
+		for i := 0; i < len(line); i++ {
+			if line[i] == ':' {
+				if name := string(line[:i]); contains(rightsFields, name) {
+					b = appendFields(append(append(b, name...), ':'), line[i+1:])
+				}
+				break
+			}
+		}
+	}
+	if len(b) == 0 {
+		return "", errors.New(proc + "status has no rights")
+	}
+	limits, err := readProc(proc + "limits")
+	if err != nil {
+		return "", err
+	}
+	for line := range lines(limits) {
+		b = appendFields(b, line)
+	}
+	var target [4096]byte
+	for _, link := range []string{"ns/mnt", "ns/user", "ns/pid", "root"} {
+		n, err := syscall.Readlink(proc+link, target[:])
+		if err != nil {
+			return "", errors.New(proc + link + ": " + err.Error())
+		}
+		b = append(append(append(b, link...), ' '), target[:n]...)
+		b = append(b, '\n')
+	}
+	label, err := readProc(proc + "attr/current")
+	if err != nil {
+		label = []byte("none") // no security module that labels processes
+	}
+	b = appendFields(append(b, "label:"...), label)
+	return string(b), nil
+}
+
+// readProc reads a small file of /proc whole.
+func readProc(path string) ([]byte, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, errors.New(path + ": " + err.Error())
+	}
+	defer syscall.Close(fd)
+	b := make([]byte, 0, 4096)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := syscall.Read(fd, b[len(b):cap(b)])
+		if err != nil {
+			return nil, errors.New(path + ": " + err.Error())
+		}
+		if n == 0 {
+			return b, nil
+		}
+		b = b[:len(b)+n]
+	}
+}
+
+// lines yields the lines of b.
+func lines(b []byte) func(func([]byte) bool) {
+	return func(yield func([]byte) bool) {
+		for len(b) > 0 {
+			end := 0
+			for end < len(b) && b[end] != '\n' {
+				end++
+			}
+			if !yield(b[:end]) || end == len(b) {
+				return
+			}
+			b = b[end+1:]
+		}
+	}
+}
+
+// appendFields appends the words of s, one space apart, and a newline.
+func appendFields(b, s []byte) []byte {
+	first := true
+	for i := 0; i < len(s); {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == 0) {
+			i++
+		}
+		start := i
+		for i < len(s) && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != 0 {
+			i++
+		}
+		if i > start {
+			if !first {
+				b = append(b, ' ')
+			}
+			b, first = append(b, s[start:i]...), false
+		}
+	}
+	return append(b, '\n')
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }
 
 // Socket, Lock and Log are the files of the daemon of key in dir.
@@ -153,15 +346,31 @@ const MaxSocketPath = 107
 // The conversation on one connection. The front sends a request (Magic, a
 // 4-byte little-endian length, then the body) with its fds 0, 1 and 2
 // attached to the first bytes. The daemon answers Declined (run the
-// engine yourself: nothing was run) or Running, then Exited and a 4-byte
-// exit code. While it runs, the front may send Cancel (it got SIGINT or
+// engine yourself: nothing was run), OtherRights (the caller's rights
+// are not the daemon's: nothing was run; try the next slot) or Running,
+// then Exited and a 4-byte exit code. While it runs, the front may send Cancel (it got SIGINT or
 // SIGTERM); closing the connection cancels too.
 const (
 	Magic    = "FWY1"
 	Declined = 'D'
-	Running  = 'R'
-	Exited   = 'X'
-	Cancel   = 'C'
+	// OtherRights came as Declined from older daemons.
+	OtherRights = 'O'
+	Running     = 'R'
+	Exited      = 'X'
+	Cancel      = 'C'
+)
+
+// Retire is the whole of a connection that asks a daemon whether its
+// engine is still the build it was started from: a new daemon sends it
+// to every other. A daemon whose engine file has changed (rebuilt,
+// replaced, gone) answers Retiring, takes no new request and exits once
+// the requests it runs have finished; any other answers Kept. The daemon
+// looks for itself, so the question is harmless from anyone.
+const Retire = "FWYQ\x00\x00\x00\x00"
+
+const (
+	Retiring = 'Q'
+	Kept     = 'K'
 )
 
 // MaxRequest bounds a request body: arguments and environment.

@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -156,5 +158,88 @@ func TestDir_PassesOverARuntimeFolderOfAnotherUser(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(theirs); len(entries) != 0 {
 		t.Errorf("made %v in another user's runtime folder", entries)
+	}
+}
+
+// The socket's name carries the caller's rights: a caller with another
+// umask or any other resource limit gets a daemon of its own.
+func TestRights_FollowUmaskAndEveryLimit(t *testing.T) {
+	base, err := Rights("self")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if byPid, err := Rights(strconv.Itoa(os.Getpid())); err != nil || byPid != base {
+		t.Fatalf("by pid: %v\n%s\nwant\n%s", err, byPid, base)
+	}
+	for _, want := range []string{"Umask:", "Uid:", "Groups:", "CapEff:", "NoNewPrivs:", "Seccomp:", "Max open files", "Max cpu time", "ns/mnt mnt:[", "ns/user user:[", "ns/pid pid:[", "root /", "label:"} {
+		if !strings.Contains(base, want) {
+			t.Errorf("no %q in\n%s", want, base)
+		}
+	}
+	old := syscall.Umask(0o077)
+	changed, _ := Rights("self")
+	syscall.Umask(old)
+	if changed == base || SocketKey("b", changed) == SocketKey("b", base) {
+		t.Errorf("umask 077 left the rights as they were")
+	}
+	for _, res := range []int{syscall.RLIMIT_NOFILE, syscall.RLIMIT_CORE, syscall.RLIMIT_CPU, syscall.RLIMIT_DATA, syscall.RLIMIT_FSIZE} {
+		var was syscall.Rlimit
+		if err := syscall.Getrlimit(res, &was); err != nil {
+			t.Fatal(err)
+		}
+		lower := was
+		switch {
+		case was.Cur == ^uint64(0) && was.Max == ^uint64(0):
+			lower.Cur = 1 << 50
+		case was.Cur > 0:
+			lower.Cur--
+		default:
+			lower.Cur = min(1, was.Max)
+		}
+		if err := syscall.Setrlimit(res, &lower); err != nil {
+			t.Fatalf("limit %d: %v", res, err)
+		}
+		changed, _ := Rights("self")
+		syscall.Setrlimit(res, &was)
+		if changed == base {
+			t.Errorf("limit %d from %+v to %+v left the rights as they were", res, was, lower)
+		}
+	}
+	if after, _ := Rights("self"); after != base {
+		t.Fatalf("restored, the rights differ:\n%s\nwant\n%s", after, base)
+	}
+	if _, err := Rights("999999999"); err == nil {
+		t.Error("the rights of no process were read")
+	}
+}
+
+func TestSocketKey_NamesBuildAndRights(t *testing.T) {
+	k := SocketKey("0123456789abcdef", "Umask: 0022\n")
+	if len(k) != 33 || k[:17] != "0123456789abcdef-" || k == SocketKey("0123456789abcdef", "Umask: 0077\n") {
+		t.Fatalf("SocketKey = %q", k)
+	}
+	for path, want := range map[string]string{
+		Socket("/run/fw", k):                     "0123456789abcdef",
+		Lock("/run/fw", k):                       "0123456789abcdef",
+		"/run/fw/fairwayd-0123456789abcdef.sock": "",
+		"/run/fw/fairwayd-test.sock":             "",
+		"fairwayd-" + k + ".sock":                "0123456789abcdef",
+	} {
+		if got := BuildOf(path); got != want {
+			t.Errorf("BuildOf(%q) = %q, want %q", path, got, want)
+		}
+	}
+	for path, want := range map[string]int{
+		Socket("/run/fw", k):             0,
+		Socket("/run/fw", SlotKey(k, 1)): 1,
+		Log("/run/fw", SlotKey(k, 3)):    3,
+		"/run/fw/fairwayd-test.sock":     0,
+	} {
+		if got := SlotOf(path); got != want {
+			t.Errorf("SlotOf(%q) = %d, want %d", path, got, want)
+		}
+	}
+	if BuildOf(Socket("/run/fw", SlotKey(k, 2))) != "0123456789abcdef" {
+		t.Errorf("BuildOf of a later slot: %q", BuildOf(Socket("/run/fw", SlotKey(k, 2))))
 	}
 }
