@@ -44,6 +44,17 @@ type rowWitness struct {
 	sessionsUnknowable bool
 	claims             map[int64]witnessed
 	claimsUnknowable   bool
+	// deploys follows each deploy-run from its start event through its
+	// stage moves and rollback decision: the gate reads how a run ended.
+	deploys           map[int64]*witnessedDeploy
+	deploysUnknowable bool
+}
+
+// witnessedDeploy is a deploy-run as the log leaves it, and the last
+// event that changed it.
+type witnessedDeploy struct {
+	seq, startSeq int64
+	run           fairway.DeployRun
 }
 
 // witnessedSession is a session as the log leaves it: what its attach
@@ -82,7 +93,7 @@ type witnessed struct {
 func newRowWitness() *rowWitness {
 	return &rowWitness{tasks: map[string]witnessed{}, reviews: map[int64]witnessed{}, waivers: map[int64]witnessed{},
 		evidence: map[string]witnessed{}, scope: map[int64]witnessed{}, deps: map[string]map[string]int64{}, actors: map[string]*witnessedActor{},
-		sessions: map[string]*witnessedSession{}, claims: map[int64]witnessed{}}
+		sessions: map[string]*witnessedSession{}, claims: map[int64]witnessed{}, deploys: map[int64]*witnessedDeploy{}}
 }
 
 // add reads one event.
@@ -111,6 +122,7 @@ func (r *rowWitness) add(e *fairway.AuditEvent) {
 	}
 	r.addActor(e)
 	r.addSession(e)
+	r.addDeploy(e)
 	if e.Action == "policy.bootstrap" || e.Action == "policy.activate" {
 		var v struct {
 			Digest string `json:"digest"`
@@ -285,6 +297,92 @@ func (r *rowWitness) addSession(e *fairway.AuditEvent) {
 		return
 	}
 	w.seq = e.Seq
+}
+
+// addDeploy follows a deploy-run through its events: started with the
+// run its start event states, each stage as its move wrote it (the run
+// finishing with its follow-up stage), and a decision not to roll back.
+func (r *rowWitness) addDeploy(e *fairway.AuditEvent) {
+	switch e.Action {
+	case "deploy.start":
+		var run fairway.DeployRun
+		if json.Unmarshal(e.Change, &run) != nil || run.ID == 0 || run.Task == "" || run.State == "" {
+			r.deploysUnknowable = true
+			return
+		}
+		r.deploys[run.ID] = &witnessedDeploy{seq: e.Seq, startSeq: e.Seq, run: run}
+	case "deploy.stage":
+		var v struct {
+			Run       int64                `json:"run"`
+			Stage     *fairway.DeployStage `json:"stage"`
+			State     string               `json:"state"`
+			FollowUps []string             `json:"follow_ups"`
+		}
+		if json.Unmarshal(e.Change, &v) != nil || v.Stage == nil {
+			r.deploysUnknowable = true
+			return
+		}
+		w := r.deploys[v.Run]
+		if w == nil {
+			return
+		}
+		st := w.run.Stage(v.Stage.Name)
+		if st == nil {
+			r.deploysUnknowable = true
+			return
+		}
+		*st = *v.Stage
+		w.run.State = v.State
+		if v.State != fairway.DeployRunning && w.run.FinishedAt.IsZero() {
+			w.run.FinishedAt = v.Stage.At
+		}
+		w.run.FollowUps = append(w.run.FollowUps, v.FollowUps...)
+		w.seq = e.Seq
+	case "deploy.no-rollback":
+		var v struct {
+			Run      int64             `json:"run"`
+			Decision *fairway.Decision `json:"decision"`
+		}
+		if json.Unmarshal(e.Change, &v) != nil || v.Decision == nil {
+			r.deploysUnknowable = true
+			return
+		}
+		if w := r.deploys[v.Run]; w != nil {
+			w.run.NoRollback, w.seq = v.Decision, e.Seq
+		}
+	}
+}
+
+// checkDeploys compares deploy-runs with the log: a run slipped in or
+// deleted, a failed run or stage turned passed, its evidence swapped.
+func (r *rowWitness) checkDeploys(tx fairway.Tx, differs func(int64, string, ...any)) error {
+	if r.deploysUnknowable {
+		return nil
+	}
+	runs, err := tx.DeployRuns(fairway.DeployFilter{})
+	if err != nil {
+		return err
+	}
+	seen := map[int64]bool{}
+	for _, run := range runs {
+		seen[run.ID] = true
+		w := r.deploys[run.ID]
+		if w == nil {
+			differs(0, "deploy-run %d of %s is in the store but no audit event started it", run.ID, run.Task)
+			continue
+		}
+		a, err1 := fairway.CanonicalJSON(&w.run)
+		b, err2 := fairway.CanonicalJSON(run)
+		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+			differs(w.seq, "deploy-run %d of %s differs from what the audit log left (its stages, state, evidence or decision): it was changed outside the ledger", run.ID, run.Task)
+		}
+	}
+	for id, w := range r.deploys {
+		if !seen[id] {
+			differs(w.startSeq, "deploy-run %d of %s was started by event %d but is not in the store: it was deleted outside the ledger", id, w.run.Task, w.startSeq)
+		}
+	}
+	return nil
 }
 
 // checkSessions compares sessions with the log: a session slipped in or
@@ -492,6 +590,9 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 		return nil, err
 	}
 	if err := r.checkSessions(tx, differs); err != nil {
+		return nil, err
+	}
+	if err := r.checkDeploys(tx, differs); err != nil {
 		return nil, err
 	}
 	// The policy in force is the one the log put in force, and its source
