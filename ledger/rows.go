@@ -48,6 +48,19 @@ type rowWitness struct {
 	// stage moves and rollback decision: the gate reads how a run ended.
 	deploys           map[int64]*witnessedDeploy
 	deploysUnknowable bool
+	// proofs holds each task's proof chain as its evidence events leave
+	// it: approvals are bound to it (R4), so a chain rolled back behind
+	// the ledger would revive a stale approval.
+	proofs           map[string]witnessedProof
+	proofsUnknowable bool
+}
+
+// witnessedProof is a task's proof chain and the event that last
+// extended it.
+type witnessedProof struct {
+	seq   int64
+	count int
+	chain string
 }
 
 // witnessedDeploy is a deploy-run as the log leaves it, and the last
@@ -93,7 +106,8 @@ type witnessed struct {
 func newRowWitness() *rowWitness {
 	return &rowWitness{tasks: map[string]witnessed{}, reviews: map[int64]witnessed{}, waivers: map[int64]witnessed{},
 		evidence: map[string]witnessed{}, scope: map[int64]witnessed{}, deps: map[string]map[string]int64{}, actors: map[string]*witnessedActor{},
-		sessions: map[string]*witnessedSession{}, claims: map[int64]witnessed{}, deploys: map[int64]*witnessedDeploy{}}
+		sessions: map[string]*witnessedSession{}, claims: map[int64]witnessed{}, deploys: map[int64]*witnessedDeploy{},
+		proofs: map[string]witnessedProof{}}
 }
 
 // add reads one event.
@@ -148,10 +162,19 @@ func (r *rowWitness) add(e *fairway.AuditEvent) {
 		}
 	case e.Action == "evidence.add":
 		var v struct {
-			ID string `json:"id"`
+			ID     string `json:"id"`
+			Kind   string `json:"kind"`
+			Digest string `json:"digest"`
 		}
 		if json.Unmarshal(e.Change, &v) == nil && v.ID != "" {
 			r.evidence[v.ID] = witnessed{e.Seq, e.Change}
+		}
+		switch ev := (&fairway.Evidence{ID: v.ID, Kind: v.Kind, Digest: v.Digest}); {
+		case v.ID == "" || v.Kind == "" || v.Digest == "":
+			r.proofsUnknowable = true
+		case fairway.CountsAsProof(ev):
+			p := r.proofs[e.Subject]
+			r.proofs[e.Subject] = witnessedProof{seq: e.Seq, count: p.count + 1, chain: fairway.ChainProof(p.chain, ev)}
 		}
 	case e.Action == "scope.check" || e.Action == "scope.acknowledge":
 		var v struct {
@@ -525,6 +548,15 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 				}
 			} else if !sameRow(w.row, c, new(fairway.Claim)) {
 				differs(w.seq, "claim %d of %s differs from what event %d wrote: it was changed outside the ledger", c.ID, t.Key, w.seq)
+			}
+		}
+		if !r.proofsUnknowable {
+			n, chain, err := tx.ProofChain(t.Key)
+			if err != nil {
+				return nil, err
+			}
+			if p := r.proofs[t.Key]; n != p.count || chain != p.chain {
+				differs(p.seq, "the proof chain of %s (%d records) is not the one its evidence events leave (%d records): it was changed outside the ledger, which would make a stale approval count again", t.Key, n, p.count)
 			}
 		}
 		blockers, err := tx.Blockers(t.Key)

@@ -55,6 +55,10 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 			"session ses-forged is in the store but no audit event attached it"},
 		{"a claim deleted", `DELETE FROM claims`, "claim 1 of OPS-FIX-006 was written by event"},
 		{"a claim given to another actor", `UPDATE claims SET actor = 'omar', actor_kind = 'human'`, "claim 1 of OPS-FIX-006 differs from what event"},
+		// A task's proof chain binds its approvals (R4): rolled back to
+		// what an approval judged, it would make a stale approval count.
+		{"a proof chain rolled back", `UPDATE tasks SET proof_count = 0, proof_chain = '' WHERE key = 'OPS-FIX-002'`,
+			"the proof chain of OPS-FIX-002 (0 records) is not the one its evidence events leave (1 records)"},
 		// Deploy-runs: the gate reads how the newest finished run in an
 		// environment ended (a policy rule's deploy_runs).
 		{"a failed deploy-run turned succeeded", `UPDATE deploy_runs SET state = 'succeeded' WHERE state = 'failed'`,
