@@ -53,6 +53,18 @@ type rowWitness struct {
 	// the ledger would revive a stale approval.
 	proofs           map[string]witnessedProof
 	proofsUnknowable bool
+	// narrowings follows each narrowing from its proposal through each
+	// approval (by the event's actor, for the domains it names) to its
+	// application: an approval slipped into the row would apply a
+	// narrowing that a losing domain never approved.
+	narrowings           map[int64]*witnessedNarrowing
+	narrowingsUnknowable bool
+}
+
+// witnessedNarrowing is a narrowing as the log leaves it.
+type witnessedNarrowing struct {
+	seq, proposeSeq int64
+	n               fairway.Narrowing
 }
 
 // witnessedProof is a task's proof chain and the event that last
@@ -107,7 +119,7 @@ func newRowWitness() *rowWitness {
 	return &rowWitness{tasks: map[string]witnessed{}, reviews: map[int64]witnessed{}, waivers: map[int64]witnessed{},
 		evidence: map[string]witnessed{}, scope: map[int64]witnessed{}, deps: map[string]map[string]int64{}, actors: map[string]*witnessedActor{},
 		sessions: map[string]*witnessedSession{}, claims: map[int64]witnessed{}, deploys: map[int64]*witnessedDeploy{},
-		proofs: map[string]witnessedProof{}}
+		proofs: map[string]witnessedProof{}, narrowings: map[int64]*witnessedNarrowing{}}
 }
 
 // add reads one event.
@@ -137,6 +149,7 @@ func (r *rowWitness) add(e *fairway.AuditEvent) {
 	r.addActor(e)
 	r.addSession(e)
 	r.addDeploy(e)
+	r.addNarrowing(e)
 	if e.Action == "policy.bootstrap" || e.Action == "policy.activate" {
 		var v struct {
 			Digest string `json:"digest"`
@@ -374,6 +387,72 @@ func (r *rowWitness) addDeploy(e *fairway.AuditEvent) {
 			w.run.NoRollback, w.seq = v.Decision, e.Seq
 		}
 	}
+}
+
+// addNarrowing follows a narrowing through its events.
+func (r *rowWitness) addNarrowing(e *fairway.AuditEvent) {
+	switch e.Action {
+	case "task.narrow.propose":
+		var n fairway.Narrowing
+		if json.Unmarshal(e.Change, &n) != nil || n.ID == 0 || n.Task == "" || n.State == "" {
+			r.narrowingsUnknowable = true
+			return
+		}
+		r.narrowings[n.ID] = &witnessedNarrowing{seq: e.Seq, proposeSeq: e.Seq, n: n}
+	case "task.narrow.approve", "task.narrow":
+		var v struct {
+			Narrowing int64    `json:"narrowing"`
+			Domains   []string `json:"domains"`
+		}
+		if json.Unmarshal(e.Change, &v) != nil || v.Narrowing == 0 {
+			r.narrowingsUnknowable = true
+			return
+		}
+		w := r.narrowings[v.Narrowing]
+		if w == nil {
+			return
+		}
+		if e.Action == "task.narrow" {
+			w.n.State, w.n.AppliedAt = fairway.NarrowingApplied, e.At
+		} else {
+			for _, d := range v.Domains {
+				w.n.Approvals = append(w.n.Approvals, fairway.NarrowingReview{Domain: d, By: e.Actor, At: e.At})
+			}
+		}
+		w.seq = e.Seq
+	}
+}
+
+// checkNarrowings compares narrowings with the log: an approval slipped
+// in, a narrowing's edit or what it removes rewritten, one deleted.
+func (r *rowWitness) checkNarrowings(tx fairway.Tx, differs func(int64, string, ...any)) error {
+	if r.narrowingsUnknowable {
+		return nil
+	}
+	list, err := tx.Narrowings("")
+	if err != nil {
+		return err
+	}
+	seen := map[int64]bool{}
+	for _, n := range list {
+		seen[n.ID] = true
+		w := r.narrowings[n.ID]
+		if w == nil {
+			differs(0, "narrowing %d of %s is in the store but no audit event proposed it", n.ID, n.Task)
+			continue
+		}
+		a, err1 := fairway.CanonicalJSON(&w.n)
+		b, err2 := fairway.CanonicalJSON(n)
+		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+			differs(w.seq, "narrowing %d of %s differs from what the audit log left (its edit, what it removes, its approvals or state): it was changed outside the ledger", n.ID, n.Task)
+		}
+	}
+	for id, w := range r.narrowings {
+		if !seen[id] {
+			differs(w.proposeSeq, "narrowing %d of %s was proposed by event %d but is not in the store: it was deleted outside the ledger", id, w.n.Task, w.proposeSeq)
+		}
+	}
+	return nil
 }
 
 // checkDeploys compares deploy-runs with the log: a run slipped in or
@@ -625,6 +704,9 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 		return nil, err
 	}
 	if err := r.checkDeploys(tx, differs); err != nil {
+		return nil, err
+	}
+	if err := r.checkNarrowings(tx, differs); err != nil {
 		return nil, err
 	}
 	// The policy in force is the one the log put in force, and its source

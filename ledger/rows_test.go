@@ -59,6 +59,12 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 		// what an approval judged, it would make a stale approval count.
 		{"a proof chain rolled back", `UPDATE tasks SET proof_count = 0, proof_chain = '' WHERE key = 'OPS-FIX-002'`,
 			"the proof chain of OPS-FIX-002 (0 records) is not the one its evidence events leave (1 records)"},
+		// Narrowings: approving one applies its edit once every losing
+		// domain approved; an approval slipped in would skip a domain.
+		{"a narrowing approval slipped in", `UPDATE narrowings SET approvals = '[{"domain":"ops","by":"omar","at":"2026-11-01T09:00:00Z"}]'`,
+			"narrowing 1 of OPS-FIX-003 differs from what the audit log left"},
+		{"a narrowing's edit rewritten", `UPDATE narrowings SET edit = replace(edit, '"ops"', '"ops","security"')`, "narrowing 1 of OPS-FIX-003 differs from what the audit log left"},
+		{"a narrowing deleted", `DELETE FROM narrowings`, "narrowing 1 of OPS-FIX-003 was proposed by event"},
 		// Deploy-runs: the gate reads how the newest finished run in an
 		// environment ended (a policy rule's deploy_runs).
 		{"a failed deploy-run turned succeeded", `UPDATE deploy_runs SET state = 'succeeded' WHERE state = 'failed'`,
