@@ -35,3 +35,28 @@ func TestIndependence_WhoEverAskedForTheWorkCannotApproveIt(t *testing.T) {
 		t.Fatalf("omar approving a waiver of the work he asked for: %v, want forbidden", err)
 	}
 }
+
+// TestIndependence_OnlyTheRequesterOrAnIndependentMemberResolves: a
+// change request blocks until its reviewer, or another member of the
+// domain who is independent of the task, resolves it (R2). Before, the
+// task's owner, being a member of the domain, resolved the request made
+// of his own work.
+func TestIndependence_OnlyTheRequesterOrAnIndependentMemberResolves(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, true)
+	must(l.CreateActor(as("alice"), fairway.ActorCreate{Name: "olivia", Kind: fairway.KindHuman}))
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-040", Title: "omar's work", Owner: "omar", ReviewDomains: []string{"ops"}}))
+	req := must(l.AddReview(as("olivia"), fairway.ReviewAdd{Task: "OPS-FIX-040", Domain: "ops", Verdict: fairway.VerdictChangesRequested, Items: []string{"attach the diff"}}))
+	_, err := l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-FIX-040", Domain: "ops", Verdict: fairway.VerdictResolved})
+	if fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "omar is not independent of OPS-FIX-040") {
+		t.Fatalf("the owner resolving the change request on his own work: %v, want forbidden: not independent", err)
+	}
+	if r := requirementOf(t, l, "OPS-FIX-040", "review:ops"); !strings.Contains(r.Detail, "open change requests") {
+		t.Fatalf("after the refused resolution: %q, want the request still open", r.Detail)
+	}
+	// The reviewer who asked resolves it.
+	res := must(l.AddReview(as("olivia"), fairway.ReviewAdd{Task: "OPS-FIX-040", Domain: "ops", Verdict: fairway.VerdictResolved}))
+	if res.Resolves != req.ID {
+		t.Fatalf("olivia resolved %d, want %d", res.Resolves, req.ID)
+	}
+}

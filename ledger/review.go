@@ -69,6 +69,18 @@ func (l *Ledger) AddReview(ctx context.Context, in fairway.ReviewAdd) (*fairway.
 				return err
 			}
 			rv.Resolves = id
+			// The reviewer who asked may say it was done; anyone else
+			// resolving it judges the work, so is independent of it (R2).
+			if requester(f.reviews, id) != by.Name {
+				excluded, err := notIndependentEver(tx, task)
+				if err != nil {
+					return err
+				}
+				if why := excluded[by.Name]; why != "" {
+					return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s is not independent of %s: %s %s; change request %d is resolved by %s, who made it, or another member of %s",
+						by.Name, in.Task, by.Name, why, id, requester(f.reviews, id), l.membersText(f.policy, in.Domain))})
+				}
+			}
 		}
 		if in.Verdict == fairway.VerdictApproved && needsMFA(f.needs, in.Domain, f.policy) {
 			if auth.MFA == nil || !auth.MFA.MFA {
@@ -100,6 +112,16 @@ func domainNames(p *policy.Policy) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// requester is who made change request id.
+func requester(reviews []*fairway.Review, id int64) string {
+	for _, r := range reviews {
+		if r.ID == id {
+			return r.Reviewer
+		}
+	}
+	return ""
 }
 
 // openRequest picks the change request a resolution closes.
