@@ -258,6 +258,12 @@ func (l *Ledger) ApproveWaiver(ctx context.Context, id int64) (*fairway.Waiver, 
 		if by.Name == w.RequestedBy {
 			return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s requested waiver %d and cannot also approve it", by.Name, id)})
 		}
+		// Lifting a requirement of a domain that asks for MFA is as
+		// sensitive as approving for it (R6).
+		if p.RequiresMFA(w.Domain) && (auth.MFA == nil || !auth.MFA.MFA) {
+			return refuse(&fairway.Error{Code: fairway.ESTEPUP, Message: fmt.Sprintf("approving waiver %d for %s needs MFA asserted by the identity provider, as approving for %s does; sign in again with MFA", id, w.Domain, w.Domain),
+				StepUp: &fairway.StepUp{ACRValues: l.StepUpACR, MaxAge: int(l.MFAMaxAge / time.Second)}})
+		}
 		if w.Task != "" {
 			task, err := tx.Task(w.Task)
 			if err != nil {

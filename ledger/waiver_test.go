@@ -79,3 +79,30 @@ func TestWaiver_ApproverWhoLaterJoinsTheWorkNoLongerCounts(t *testing.T) {
 		t.Fatalf("after: got %s %q, want unsatisfied with %q", r.State, r.Detail, want)
 	}
 }
+
+// TestWaiver_ApprovalForAnMFADomainNeedsMFA: a waiver lifting a
+// requirement whose waivers belong to a domain that asks for MFA is
+// approved with MFA, as a review for that domain is (R6). Before, a
+// security member lifted the RTE export prerequisite from a plain token.
+func TestWaiver_ApprovalForAnMFADomainNeedsMFA(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, true)
+	must(l.CreateActor(as("alice"), fairway.ActorCreate{Name: "sana", Kind: fairway.KindHuman}))
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-050", Title: "exposure", Labels: []string{"service-exposure"}}))
+	w := must(l.RequestWaiver(as("alice"), fairway.WaiverRequest{Task: "OPS-FIX-050", Requirement: "prerequisite:rte-exports", Reason: "later", ExpiresAt: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)}))
+	if w.Domain != "security" {
+		t.Fatalf("waiver domain %q, want security", w.Domain)
+	}
+	_, err := l.ApproveWaiver(as("sana"), w.ID)
+	if fairway.ErrorCode(err) != fairway.ESTEPUP || !strings.Contains(err.Error(), "needs MFA asserted by the identity provider") {
+		t.Fatalf("approving without MFA: %v, want a step-up", err)
+	}
+	if r := requirementOf(t, l, "OPS-FIX-050", "prerequisite:rte-exports"); r.State != fairway.ReqUnsatisfied {
+		t.Fatalf("after the refused approval: %s %q", r.State, r.Detail)
+	}
+	withMFA := fairway.NewContextWithAuth(as("sana"), &fairway.Auth{MFA: &fairway.MFAPosture{MFA: true, AMR: []string{"pwd", "otp"}, Source: "oidc"}})
+	must(l.ApproveWaiver(withMFA, w.ID))
+	if r := requirementOf(t, l, "OPS-FIX-050", "prerequisite:rte-exports"); r.State != fairway.ReqWaived {
+		t.Fatalf("approved with MFA: %s %q, want waived", r.State, r.Detail)
+	}
+}
