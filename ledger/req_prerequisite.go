@@ -55,11 +55,12 @@ func (l *Ledger) prerequisiteRequirement(tx fairway.Tx, f *facts, n *policy.Need
 			ways = append(ways, fmt.Sprintf("%s evidence that shows success on %s (%s %s: %s)", ref.Kind, taskKey, p.e.ID, p.v.failure, p.v.remedy))
 		case taskKey != f.task.Key:
 			// Evidence on another task is judged by no approval of this
-			// one (its snapshot does not bind it): it counts once that
-			// task passed its own gate, or the prerequisite's domain
-			// approved that task as it now stands.
+			// one (its snapshot does not bind it): it counts once a
+			// human of the prerequisite's domain recorded it, that task
+			// passed its own gate, or the domain approved that task as
+			// it now stands.
 			domain := orText(pr.WaiverDomain, f.policy.Waivers.Domain)
-			by, err := l.approvedElsewhere(tx, f.policy, taskKey, domain)
+			by, err := l.approvedElsewhere(tx, f.policy, p.e, domain)
 			if err != nil {
 				return "", err
 			}
@@ -115,13 +116,18 @@ func (l *Ledger) prerequisiteRequirement(tx fairway.Tx, f *facts, n *policy.Need
 	return r, nil
 }
 
-// approvedElsewhere says how another task's evidence was approved for a
-// prerequisite owned by domain, or "" when it was not: the task is done
-// (its own gate judged its evidence), or an independent member of domain
+// approvedElsewhere says how evidence on another task was approved for
+// a prerequisite owned by domain, or "" when it was not: a human member
+// of domain recorded it with their own credential, its task is done (its
+// own gate judged its evidence), or an independent member of domain
 // approved the task's current snapshot (its scope and its proof as they
 // now stand), with MFA when the domain asks for it. Evidence recorded
 // after the approval makes it stale, as it does a review.
-func (l *Ledger) approvedElsewhere(tx fairway.Tx, p *policy.Policy, key, domain string) (string, error) {
+func (l *Ledger) approvedElsewhere(tx fairway.Tx, p *policy.Policy, e *fairway.Evidence, domain string) (string, error) {
+	if e.RecordedByKind == fairway.KindHuman && e.Session == "" && p.IsMember(domain, e.RecordedBy, nil) {
+		return fmt.Sprintf("recorded by %s of %s", e.RecordedBy, domain), nil
+	}
+	key := e.Task
 	task, err := tx.Task(key)
 	if err != nil {
 		return "", err
