@@ -141,8 +141,9 @@ func junit(br *bufio.Reader) (*fairway.Summary, error) {
 // names a key twice is not a SARIF log (a decoder would keep only one of
 // the two, and a reader another), and neither is one nested deeper than
 // any real report.
-func sarif(r io.Reader) (*fairway.Summary, error) {
-	w := &sarifWalker{dec: json.NewDecoder(r), s: &fairway.Summary{Format: "sarif", Findings: map[string]int{}}}
+func sarif(br *bufio.Reader) (*fairway.Summary, error) {
+	head, _ := br.Peek(4096)
+	w := &sarifWalker{dec: json.NewDecoder(br), s: &fairway.Summary{Format: "sarif", Findings: map[string]int{}}}
 	w.dec.UseNumber()
 	err := w.value("", 0)
 	if err == nil {
@@ -153,7 +154,7 @@ func sarif(r io.Reader) (*fairway.Summary, error) {
 	switch {
 	case err == nil && w.version != "":
 		return w.s, nil
-	case err != nil && (w.version != "" || w.sawRuns):
+	case err != nil && (w.version != "" || w.sawRuns && bytes.Contains(bytes.ToLower(head), []byte("sarif"))):
 		// A SARIF log that cannot be read to its end is a scan whose
 		// report did not complete, never one the gate cannot judge.
 		w.s.Errors++
