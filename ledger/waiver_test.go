@@ -106,3 +106,42 @@ func TestWaiver_ApprovalForAnMFADomainNeedsMFA(t *testing.T) {
 		t.Fatalf("approved with MFA: %s %q, want waived", r.State, r.Detail)
 	}
 }
+
+// TestWaiver_LaneWaiverCountsOnlyForItsDomain: a lane's waiver request
+// goes to the policy's waiver domain; a surface whose evidence is waived
+// by another domain keeps it until that domain approves. Before, ops
+// lifted a security surface's evidence for every task of a lane.
+func TestWaiver_LaneWaiverCountsOnlyForItsDomain(t *testing.T) {
+	l := MustOpenLedger(t)
+	must(l.CreateActor(context.Background(), fairway.ActorCreate{Name: "alice", Kind: fairway.KindHuman}))
+	for _, a := range []string{"olivia", "sana"} {
+		must(l.CreateActor(as("alice"), fairway.ActorCreate{Name: a, Kind: fairway.KindHuman}))
+	}
+	must(l.BootstrapPolicy(as("alice"), "governance.yaml", []byte(`version: 1
+owners: [ops]
+review_domains:
+  ops:
+    members: [olivia]
+  security:
+    members: [sana]
+surfaces:
+  vault:
+    review_domains: [security]
+    evidence: [drill]
+    waiver_domain: security
+waivers:
+  domain: ops
+`)))
+	must(l.CreateLane(as("alice"), fairway.LaneCreate{Name: "keys"}))
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "KEY-1", Lane: "keys", Title: "rotate", Scope: fairway.Scope{Surfaces: []string{"vault"}}}))
+	w := must(l.RequestWaiver(as("alice"), fairway.WaiverRequest{Lane: "keys", Requirement: "evidence:drill", Reason: "drills later", ExpiresAt: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)}))
+	if w.Domain != "ops" {
+		t.Fatalf("lane waiver domain %q, want the policy's ops", w.Domain)
+	}
+	must(l.ApproveWaiver(as("olivia"), w.ID))
+	r := requirementOf(t, l, "KEY-1", "evidence:drill")
+	note := fmt.Sprintf("waiver %d of lane keys does not count here: it was approved for ops, and evidence:drill is waived by security", w.ID)
+	if r.State != fairway.ReqUnsatisfied || !strings.Contains(r.Detail, note) {
+		t.Fatalf("a security surface's evidence under an ops lane waiver: got %s %q, want unsatisfied with %q", r.State, r.Detail, note)
+	}
+}
