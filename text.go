@@ -34,11 +34,21 @@ func checkText(field, s string, max int, multiline bool) error {
 			}
 			return FieldError(field, "must be one line: it holds a %s at byte %d", controlName(r), i)
 		}
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
 			return FieldError(field, "holds the control character %s at byte %d; remove it (control characters can rewrite a reader's terminal)", controlName(r), i)
+		}
+		if invisible(r) {
+			return FieldError(field, "holds the invisible character %s at byte %d; remove it (invisible text is read by an agent but hidden from the people reviewing it)", controlName(r), i)
 		}
 	}
 	return nil
+}
+
+// invisible reports characters that show nothing yet carry text: the
+// tag characters (a whole hidden sentence can be spelled in them, and a
+// language model reads it) and the interlinear annotation marks.
+func invisible(r rune) bool {
+	return r >= 0xe0000 && r <= 0xe007f || r >= 0xfff9 && r <= 0xfffb
 }
 
 func controlName(r rune) string {
@@ -60,5 +70,8 @@ func controlName(r rune) string {
 func hex4(r rune) string {
 	const digits = "0123456789ABCDEF"
 	b := []byte{digits[r>>12&0xf], digits[r>>8&0xf], digits[r>>4&0xf], digits[r&0xf]}
+	for r >>= 16; r > 0; r >>= 4 {
+		b = append([]byte{digits[r&0xf]}, b...)
+	}
 	return string(b)
 }

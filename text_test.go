@@ -26,6 +26,11 @@ func TestCheckText_RefusesWhatCanRewriteATerminal(t *testing.T) {
 		{"CSI clear screen", "\x1b[2J\x1b[H", true, "title: holds the control character ESC (U+001B) at byte 0"},
 		{"C1 CSI", "a\u009b2J", true, "title: holds the control character U+009B at byte 1"},
 		{"bidi override", "a\u202eb", true, "title: holds the control character U+202E at byte 1"},
+		{"bidi mark", "a\u200fb", true, "title: holds the control character U+200F at byte 1"},
+		{"arabic letter mark", "a\u061cb", true, "title: holds the control character U+061C at byte 1"},
+		{"tag characters spelling hidden text", "done\U000e0069\U000e0067\U000e006e", true, "title: holds the invisible character U+E0069 at byte 4"},
+		{"interlinear annotation", "a\ufff9b\ufffac\ufffb", true, "title: holds the invisible character U+FFF9 at byte 1"},
+		{"emoji with a joiner", "ship it \U0001f468\u200d\U0001f4bb", true, ""},
 		{"newline in a one-line field", "a\nb", false, "title: must be one line: it holds a newline at byte 1"},
 		{"too long", strings.Repeat("x", 11), false, "title: is longer than 10 characters"},
 	}

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -67,7 +68,14 @@ func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request) error {
 		return fairway.FieldError("meta", "the first part of an evidence upload must be meta, the record's JSON")
 	}
 	var meta evidenceMeta
-	dec := json.NewDecoder(io.LimitReader(part, MaxBodyBytes))
+	raw, err := io.ReadAll(io.LimitReader(part, MaxBodyBytes))
+	if err != nil {
+		return fairway.FieldError("meta", "cannot read the record's JSON: %v", err)
+	}
+	if name := fieldNamedTwice(raw); name != "" {
+		return fairway.FieldError("meta", "%s is named twice; send each field once", name)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&meta); err != nil {
 		return fairway.FieldError("meta", "malformed JSON: %v", err)

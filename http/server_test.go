@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -126,6 +128,9 @@ func TestAPI_BadInputNamesFieldAndWritesNothing(t *testing.T) {
 		{"malformed JSON", "POST", "/api/v1/tasks", `{"key":"A-1",`, 400, "invalid", "", "malformed JSON: the body ends early"},
 		{"empty body", "POST", "/api/v1/lanes", ``, 400, "invalid", "", "request body is empty; send a JSON object"},
 		{"two values", "POST", "/api/v1/lanes", `{"name":"a"}{"name":"b"}`, 400, "invalid", "", "request body holds more than one JSON value"},
+		{"a field named twice", "POST", "/api/v1/tasks", `{"key":"A-1","title":"t","key":"A-2"}`, 400, "invalid", "key", "is named twice; send each field once"},
+		{"a field named twice in another case", "POST", "/api/v1/tasks", `{"key":"A-1","title":"t","Title":"u"}`, 400, "invalid", "Title", "is named twice; send each field once"},
+		{"a nested field named twice", "POST", "/api/v1/tasks", `{"key":"A-1","title":"t","scope":{"text":"a","surfaces":["edge"],"text":"b"}}`, 400, "invalid", "scope.text", "is named twice; send each field once"},
 		{"oversized body", "POST", "/api/v1/tasks", big, 413, "invalid", "", ""},
 		{"time that does not parse", "POST", "/api/v1/waivers", `{"task":"A-1","requirement":"evidence:x","reason":"r","expires_at":"next week"}`, 400, "invalid", "expires_at", ""},
 		{"bad limit", "GET", "/api/v1/next?limit=many", "", 400, "invalid", "limit", `"many" is not a whole number`},
@@ -753,5 +758,41 @@ func TestEvents_StreamEndsWhenItsTokenStops(t *testing.T) {
 	}
 	if got := rest(sc); got != "" {
 		t.Fatalf("a revoked token's stream delivered %s, want it ended", got)
+	}
+}
+
+// TestAPI_EvidenceMetaNamingAFieldTwiceIsRefused: an upload's meta that
+// names a field twice (a kind or an exit code said two ways) means two
+// things, and is refused before any byte is stored.
+func TestAPI_EvidenceMetaNamingAFieldTwiceIsRefused(t *testing.T) {
+	e := newAPIEnv(t)
+	if status, body := e.do(t, "POST", "/api/v1/tasks", e.token, `{"key":"A-1","title":"t"}`); status != 201 {
+		t.Fatalf("create: %d %v", status, body)
+	}
+	before := e.auditHead(t)
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	meta, _ := mw.CreateFormField("meta")
+	meta.Write([]byte(`{"kind":"log","parts":["content"],"Kind":"uat-report"}`))
+	content, _ := mw.CreateFormFile("content", "x.log")
+	content.Write([]byte("ok\n"))
+	mw.Close()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/tasks/A-1/evidence", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+e.agent)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Error struct{ Code, Field, Message string }
+	}
+	json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != 400 || out.Error.Field != "meta" || out.Error.Message != "Kind is named twice; send each field once" {
+		t.Fatalf("got %d %+v, want 400 naming meta: Kind is named twice", resp.StatusCode, out.Error)
+	}
+	if after := e.auditHead(t); after != before {
+		t.Fatalf("a refused upload wrote %d audit events", after-before)
 	}
 }

@@ -149,10 +149,11 @@ func notIndependent(tx fairway.Tx, task *fairway.Task) (map[string]string, error
 }
 
 // notIndependentEver is notIndependent plus everyone who ever owned the
-// task, read from its audit events: a reassignment must not turn the
-// person who did the work into its independent reviewer. Writes that
-// approve ask this; the gate, reading often, judges recorded reviews by
-// notIndependent (an approval by a former owner was refused when made).
+// task or assigned it, read from its audit events: a reassignment must
+// not turn the person who did the work, or who asked an agent to do it,
+// into its independent reviewer. Writes that approve ask this; the gate,
+// reading often, judges recorded reviews by notIndependent (an approval
+// by a former owner or assigner was refused when made).
 func notIndependentEver(tx fairway.Tx, task *fairway.Task) (map[string]string, error) {
 	out, err := notIndependent(tx, task)
 	if err != nil {
@@ -165,10 +166,12 @@ func notIndependentEver(tx fairway.Tx, task *fairway.Task) (map[string]string, e
 			return nil, err
 		}
 		for _, e := range events {
-			if owner := ownerSetBy(e); owner != "" {
-				if _, seen := out[owner]; !seen {
-					out[owner] = "owned the task"
-				}
+			owner, assigner := ownerSetBy(e)
+			if _, seen := out[owner]; owner != "" && !seen {
+				out[owner] = "owned the task"
+			}
+			if _, seen := out[assigner]; assigner != "" && !seen {
+				out[assigner] = "asked for the work"
 			}
 			f.AfterSeq = e.Seq
 		}
@@ -178,24 +181,27 @@ func notIndependentEver(tx fairway.Tx, task *fairway.Task) (map[string]string, e
 	}
 }
 
-// ownerSetBy returns the owner a task event set, if it set one: a task's
-// creation, an update or take, or an applied narrowing's update.
-func ownerSetBy(e *fairway.AuditEvent) string {
+// ownerSetBy returns the owner a task event left, and who assigned it,
+// if it says: a task's creation, an update or take, or an applied
+// narrowing's update.
+func ownerSetBy(e *fairway.AuditEvent) (owner, assigner string) {
 	if !strings.HasPrefix(e.Action, "task.") || strings.HasSuffix(e.Action, ".refused") {
-		return ""
+		return "", ""
 	}
 	var change struct {
-		Owner string `json:"owner"` // task.create: the task itself
-		Task  any    `json:"task"`  // others: the task as the event left it
+		Owner      string `json:"owner"`       // task.create: the task itself
+		AssignedBy string `json:"assigned_by"` // task.create
+		Task       any    `json:"task"`        // others: the task as the event left it
 	}
 	if json.Unmarshal(e.Change, &change) != nil {
-		return ""
+		return "", ""
 	}
 	if t, ok := change.Task.(map[string]any); ok {
-		owner, _ := t["owner"].(string)
-		return owner
+		owner, _ = t["owner"].(string)
+		assigner, _ = t["assigned_by"].(string)
+		return owner, assigner
 	}
-	return change.Owner
+	return change.Owner, change.AssignedBy
 }
 
 func article(kind string) string {

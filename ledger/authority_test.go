@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -337,7 +338,10 @@ var calls = map[string]call{
 	}},
 	"MoveStage": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		run := must(l.StartDeploy(as("alice"), fairway.DeployStart{Task: "OPS-FIX-002", Environment: "dev", Commit: "0123abcd"}))
-		return ignore(l.MoveStage(ctx, fairway.StageMove{Run: run.ID, Stage: fairway.StageCI, Status: fairway.StagePassed, Evidence: []string{f.evidence}}))
+		// A stage passes on evidence of its own run, not the fixture's
+		// failed run's.
+		ev := must(l.AddEvidence(as("alice"), fairway.EvidenceAdd{Task: "OPS-FIX-002", Kind: "log"}, fairway.EvidenceParts{Content: strings.NewReader("ci of run " + strconv.FormatInt(run.ID, 10) + "\n")}))
+		return ignore(l.MoveStage(ctx, fairway.StageMove{Run: run.ID, Stage: fairway.StageCI, Status: fairway.StagePassed, Evidence: []string{ev.ID}}))
 	}},
 	"DecideNoRollback": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.DecideNoRollback(ctx, f.failedRun, "probe bug, service healthy"))

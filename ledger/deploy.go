@@ -250,6 +250,12 @@ func (l *Ledger) stageEvidence(w *write, f *facts, run *fairway.DeployRun, in fa
 		if in.Status != fairway.StagePassed {
 			continue
 		}
+		if other, stage, err := stageOfAnotherRun(w.tx, run, e.ID); err != nil {
+			return err
+		} else if other != nil {
+			return w.refuse(fairway.FieldError("evidence", "%s is evidence of stage %s of deploy-run %d (%s there); a stage passes on evidence of its own run: record it again for commit %s",
+				e.ID, stage.Name, other.ID, stage.Status, run.Commit))
+		}
 		if problem := f.blobs.problem(e); problem != "" {
 			return w.refuse(fairway.FieldError("evidence", "%s; a stage passes only on intact evidence", problem))
 		}
@@ -258,6 +264,28 @@ func (l *Ledger) stageEvidence(w *write, f *facts, run *fairway.DeployRun, in fa
 		}
 	}
 	return nil
+}
+
+// stageOfAnotherRun finds a run of the same task, other than run, one
+// of whose stages cites evidence id, and that stage: evidence proves
+// the run it was recorded for, and a record a run failed on must not
+// pass the next one.
+func stageOfAnotherRun(tx fairway.Tx, run *fairway.DeployRun, id string) (*fairway.DeployRun, *fairway.DeployStage, error) {
+	runs, err := tx.DeployRuns(fairway.DeployFilter{Task: run.Task})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, other := range runs {
+		if other.ID == run.ID {
+			continue
+		}
+		for _, st := range other.Stages {
+			if slices.Contains(st.Evidence, id) {
+				return other, st, nil
+			}
+		}
+	}
+	return nil, nil, nil
 }
 
 // protectedDeploy refuses a deploy stage in a protected environment that

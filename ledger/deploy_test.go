@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -357,5 +358,38 @@ func TestDeploy_GateNeedsARunThatFinishedWell(t *testing.T) {
 	}
 	if r := req(); r.State != fairway.ReqUnsatisfied {
 		t.Fatalf("after a later failed run: %+v", r)
+	}
+}
+
+// TestDeploy_EvidenceOfAnotherRunPassesNoStage: a stage passes on
+// evidence of its own run. Before, the smoke log a run failed on passed
+// the smoke stage of the next run, of another commit, and the gate took
+// that run as finished well.
+func TestDeploy_EvidenceOfAnotherRunPassesNoStage(t *testing.T) {
+	l := deployLedger(t, "")
+	first := start(t, l, "dev")
+	ci := evidence(t, l, "OPS-DEPLOY-001", "command-result", passing("make", "ci"), "ok\n")
+	dep := evidence(t, l, "OPS-DEPLOY-001", "log", nil, "helm upgrade: revision 7\n")
+	smoke := evidence(t, l, "OPS-DEPLOY-001", "smoke", nil, "terminal connect: 4 checks, 3 failed\n")
+	must(move(l, "codex", first.ID, fairway.StageCI, fairway.StagePassed, ci))
+	must(move(l, "codex", first.ID, fairway.StageDeploy, fairway.StagePassed, dep))
+	must(move(l, "codex", first.ID, fairway.StageSmoke, fairway.StageFailed, smoke))
+
+	second := start(t, l, "dev")
+	for _, c := range []struct {
+		stage, ev, want string
+	}{
+		{fairway.StageCI, ci, ci + " is evidence of stage ci of deploy-run " + strconv.FormatInt(first.ID, 10) + " (passed there); a stage passes on evidence of its own run"},
+	} {
+		_, err := move(l, "codex", second.ID, c.stage, fairway.StagePassed, c.ev)
+		if fairway.ErrorCode(err) != fairway.EINVALID || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("%s on another run's evidence: %v, want invalid saying %q", c.stage, err, c.want)
+		}
+	}
+	must(move(l, "codex", second.ID, fairway.StageCI, fairway.StagePassed, evidence(t, l, "OPS-DEPLOY-001", "command-result", passing("make", "ci"), "ok again\n")))
+	must(move(l, "codex", second.ID, fairway.StageDeploy, fairway.StagePassed, evidence(t, l, "OPS-DEPLOY-001", "log", nil, "helm upgrade: revision 8\n")))
+	_, err := move(l, "codex", second.ID, fairway.StageSmoke, fairway.StagePassed, smoke)
+	if want := smoke + " is evidence of stage smoke of deploy-run " + strconv.FormatInt(first.ID, 10) + " (failed there)"; fairway.ErrorCode(err) != fairway.EINVALID || !strings.Contains(err.Error(), want) {
+		t.Fatalf("smoke on the log the first run failed on: %v, want invalid saying %q", err, want)
 	}
 }

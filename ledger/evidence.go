@@ -487,10 +487,11 @@ func checkSupersedes(tx fairway.Tx, task, kind, id string) error {
 }
 
 // mayBeReport is true for bytes that start like XML or JSON, the only
-// reports Fairway summarises.
+// reports Fairway summarises, and for a start that is all blank space:
+// what follows it decides.
 func mayBeReport(sniff []byte) bool {
 	t := bytes.TrimLeft(sniff, " \t\r\n\xef\xbb\xbf")
-	return len(t) > 0 && (t[0] == '<' || t[0] == '{')
+	return len(sniff) > 0 && (len(t) == 0 || t[0] == '<' || t[0] == '{')
 }
 
 // maxSummarySize bounds the reports Fairway reads back to summarise.

@@ -23,8 +23,12 @@ type facts struct {
 	waivers  []*fairway.Waiver
 	// notIndependent holds everyone who may not review the task (R2).
 	notIndependent map[string]string
-	snapshot       string
-	now            time.Time
+	// laneExcluded holds everyone who may not lift a requirement of the
+	// task through a lane's waiver: notIndependent and every former
+	// owner. Read only when the task's lane has an approved waiver.
+	laneExcluded map[string]string
+	snapshot     string
+	now          time.Time
 	// scope holds the task's scope checks and acknowledgements.
 	scope []*fairway.ScopeRecord
 	// blobs is what the blob store held when checked before the
@@ -68,6 +72,11 @@ func (l *Ledger) gatherFacts(tx fairway.Tx, task *fairway.Task) (*facts, error) 
 	}
 	if f.waivers, err = tx.Waivers(task.Key, task.Lane); err != nil {
 		return nil, err
+	}
+	if slices.ContainsFunc(f.waivers, func(w *fairway.Waiver) bool { return w.Task == "" && w.ApprovedBy != "" }) {
+		if f.laneExcluded, err = notIndependentEver(tx, task); err != nil {
+			return nil, err
+		}
 	}
 	f.snapshot = snapshotDigest(task, chain, f.proposal)
 	return f, nil
@@ -175,20 +184,48 @@ func (l *Ledger) decide(tx fairway.Tx, f *facts, blobs *blobCheck) (*fairway.Gat
 }
 
 // activeWaiver finds an approved, unexpired waiver for a requirement of
-// the task or its lane.
-func activeWaiver(f *facts, id string) *fairway.Waiver {
+// the task or its lane, and says why each other approved one of its
+// lane does not count. A task's waiver was refused to anyone not
+// independent when approved; one approver may later become involved.
+// A lane's waiver was approved before the task's involvement could be
+// judged, so it counts for a task only when its approver is independent
+// of that task (R2) and it was approved by the domain that owns the
+// requirement's waivers (domain).
+func activeWaiver(f *facts, id, domain string) (*fairway.Waiver, []string) {
+	var skipped []string
 	for _, w := range f.waivers {
-		if w.Requirement == id && w.ActiveAt(f.now) && (w.Task == f.task.Key || w.Lane != "" && w.Lane == f.task.Lane) {
-			return w
+		if w.Requirement != id || !w.ActiveAt(f.now) {
+			continue
+		}
+		switch {
+		case w.Task == f.task.Key:
+			if why := f.notIndependent[w.ApprovedBy]; why != "" {
+				skipped = append(skipped, fmt.Sprintf("waiver %d does not count: its approver %s is no longer independent of %s (%s)", w.ID, w.ApprovedBy, f.task.Key, why))
+				continue
+			}
+			return w, skipped
+		case w.Task == "" && w.Lane != "" && w.Lane == f.task.Lane:
+			if why := f.laneExcluded[w.ApprovedBy]; why != "" {
+				skipped = append(skipped, fmt.Sprintf("waiver %d of lane %s does not count here: its approver %s is not independent of %s (%s)", w.ID, w.Lane, w.ApprovedBy, f.task.Key, why))
+				continue
+			}
+			if domain != "" && w.Domain != domain {
+				skipped = append(skipped, fmt.Sprintf("waiver %d of lane %s does not count here: it was approved for %s, and %s is waived by %s", w.ID, w.Lane, w.Domain, id, domain))
+				continue
+			}
+			return w, skipped
 		}
 	}
-	return nil
+	return nil, skipped
 }
 
 // applyWaiver shows the waiver in force on a requirement, and lifts the
 // requirement when it is otherwise unsatisfied.
 func applyWaiver(f *facts, r *fairway.Requirement, domain string) {
-	w := activeWaiver(f, r.ID)
+	w, skipped := activeWaiver(f, r.ID, domain)
+	for _, s := range skipped {
+		r.Detail += "; " + s
+	}
 	if w == nil {
 		for _, p := range f.waivers {
 			if p.Requirement == r.ID && p.ApprovedBy == "" && f.now.Before(p.ExpiresAt) {

@@ -53,6 +53,23 @@ func (l *Ledger) prerequisiteRequirement(tx fairway.Tx, f *facts, n *policy.Need
 			ways = append(ways, fmt.Sprintf("record %s evidence on %s", ref.Kind, taskKey))
 		case !p.v.ok:
 			ways = append(ways, fmt.Sprintf("%s evidence that shows success on %s (%s %s: %s)", ref.Kind, taskKey, p.e.ID, p.v.failure, p.v.remedy))
+		case taskKey != f.task.Key:
+			// Evidence on another task is judged by no approval of this
+			// one (its snapshot does not bind it): it counts once a
+			// human of the prerequisite's domain recorded it, that task
+			// passed its own gate, or the domain approved that task as
+			// it now stands.
+			domain := orText(pr.WaiverDomain, f.policy.Waivers.Domain)
+			by, err := l.approvedElsewhere(tx, f.policy, p.e, domain)
+			if err != nil {
+				return "", err
+			}
+			if by == "" {
+				ways = append(ways, fmt.Sprintf("an independent member of %s approves %s evidence %s on %s as it now stands: `fairway review approve %s --domain %s`",
+					domain, ref.Kind, p.e.ID, taskKey, taskKey, domain))
+				return "", nil
+			}
+			return fmt.Sprintf("%s evidence %s on %s, %s", ref.Kind, p.e.ID, taskKey, by), nil
 		default:
 			return fmt.Sprintf("%s evidence %s on %s", ref.Kind, p.e.ID, taskKey), nil
 		}
@@ -97,4 +114,54 @@ func (l *Ledger) prerequisiteRequirement(tx fairway.Tx, f *facts, n *policy.Need
 	r.Detail = "not yet satisfied"
 	r.Remedy = strings.Join(ways, "; or ")
 	return r, nil
+}
+
+// approvedElsewhere says how evidence on another task was approved for
+// a prerequisite owned by domain, or "" when it was not: a human member
+// of domain recorded it with their own credential, its task is done (its
+// own gate judged its evidence), or an independent member of domain
+// approved the task's current snapshot (its scope and its proof as they
+// now stand), with MFA when the domain asks for it. Evidence recorded
+// after the approval makes it stale, as it does a review.
+func (l *Ledger) approvedElsewhere(tx fairway.Tx, p *policy.Policy, e *fairway.Evidence, domain string) (string, error) {
+	if e.RecordedByKind == fairway.KindHuman && e.Session == "" && p.IsMember(domain, e.RecordedBy, nil) {
+		return fmt.Sprintf("recorded by %s of %s", e.RecordedBy, domain), nil
+	}
+	key := e.Task
+	task, err := tx.Task(key)
+	if err != nil {
+		return "", err
+	}
+	if task.Status == fairway.StatusDone {
+		return "which passed its own gate", nil
+	}
+	_, chain, err := tx.ProofChain(key)
+	if err != nil {
+		return "", err
+	}
+	proposal, err := tx.PolicyProposal(key)
+	if fairway.ErrorCode(err) == fairway.ENOTFOUND {
+		proposal = nil
+	} else if err != nil {
+		return "", err
+	}
+	snapshot := snapshotDigest(task, chain, proposal)
+	reviews, err := tx.Reviews(key)
+	if err != nil {
+		return "", err
+	}
+	excluded, err := notIndependent(tx, task)
+	if err != nil {
+		return "", err
+	}
+	for _, rv := range reviews {
+		if rv.Domain != domain || rv.Verdict != fairway.VerdictApproved || rv.Snapshot != snapshot || excluded[rv.Reviewer] != "" {
+			continue
+		}
+		if p.RequiresMFA(domain) && (rv.MFA == nil || !rv.MFA.MFA) {
+			continue
+		}
+		return fmt.Sprintf("approved by %s for %s", rv.Reviewer, domain), nil
+	}
+	return "", nil
 }

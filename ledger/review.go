@@ -69,6 +69,18 @@ func (l *Ledger) AddReview(ctx context.Context, in fairway.ReviewAdd) (*fairway.
 				return err
 			}
 			rv.Resolves = id
+			// The reviewer who asked may say it was done; anyone else
+			// resolving it judges the work, so is independent of it (R2).
+			if requester(f.reviews, id) != by.Name {
+				excluded, err := notIndependentEver(tx, task)
+				if err != nil {
+					return err
+				}
+				if why := excluded[by.Name]; why != "" {
+					return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s is not independent of %s: %s %s; change request %d is resolved by %s, who made it, or another member of %s",
+						by.Name, in.Task, by.Name, why, id, requester(f.reviews, id), l.membersText(f.policy, in.Domain))})
+				}
+			}
 		}
 		if in.Verdict == fairway.VerdictApproved && needsMFA(f.needs, in.Domain, f.policy) {
 			if auth.MFA == nil || !auth.MFA.MFA {
@@ -100,6 +112,16 @@ func domainNames(p *policy.Policy) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// requester is who made change request id.
+func requester(reviews []*fairway.Review, id int64) string {
+	for _, r := range reviews {
+		if r.ID == id {
+			return r.Reviewer
+		}
+	}
+	return ""
 }
 
 // openRequest picks the change request a resolution closes.
@@ -235,6 +257,12 @@ func (l *Ledger) ApproveWaiver(ctx context.Context, id int64) (*fairway.Waiver, 
 		}
 		if by.Name == w.RequestedBy {
 			return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s requested waiver %d and cannot also approve it", by.Name, id)})
+		}
+		// Lifting a requirement of a domain that asks for MFA is as
+		// sensitive as approving for it (R6).
+		if p.RequiresMFA(w.Domain) && (auth.MFA == nil || !auth.MFA.MFA) {
+			return refuse(&fairway.Error{Code: fairway.ESTEPUP, Message: fmt.Sprintf("approving waiver %d for %s needs MFA asserted by the identity provider, as approving for %s does; sign in again with MFA", id, w.Domain, w.Domain),
+				StepUp: &fairway.StepUp{ACRValues: l.StepUpACR, MaxAge: int(l.MFAMaxAge / time.Second)}})
 		}
 		if w.Task != "" {
 			task, err := tx.Task(w.Task)

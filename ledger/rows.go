@@ -44,6 +44,42 @@ type rowWitness struct {
 	sessionsUnknowable bool
 	claims             map[int64]witnessed
 	claimsUnknowable   bool
+	// deploys follows each deploy-run from its start event through its
+	// stage moves and rollback decision: the gate reads how a run ended.
+	deploys           map[int64]*witnessedDeploy
+	deploysUnknowable bool
+	// proofs holds each task's proof chain as its evidence events leave
+	// it: approvals are bound to it (R4), so a chain rolled back behind
+	// the ledger would revive a stale approval.
+	proofs           map[string]witnessedProof
+	proofsUnknowable bool
+	// narrowings follows each narrowing from its proposal through each
+	// approval (by the event's actor, for the domains it names) to its
+	// application: an approval slipped into the row would apply a
+	// narrowing that a losing domain never approved.
+	narrowings           map[int64]*witnessedNarrowing
+	narrowingsUnknowable bool
+}
+
+// witnessedNarrowing is a narrowing as the log leaves it.
+type witnessedNarrowing struct {
+	seq, proposeSeq int64
+	n               fairway.Narrowing
+}
+
+// witnessedProof is a task's proof chain and the event that last
+// extended it.
+type witnessedProof struct {
+	seq   int64
+	count int
+	chain string
+}
+
+// witnessedDeploy is a deploy-run as the log leaves it, and the last
+// event that changed it.
+type witnessedDeploy struct {
+	seq, startSeq int64
+	run           fairway.DeployRun
 }
 
 // witnessedSession is a session as the log leaves it: what its attach
@@ -82,7 +118,8 @@ type witnessed struct {
 func newRowWitness() *rowWitness {
 	return &rowWitness{tasks: map[string]witnessed{}, reviews: map[int64]witnessed{}, waivers: map[int64]witnessed{},
 		evidence: map[string]witnessed{}, scope: map[int64]witnessed{}, deps: map[string]map[string]int64{}, actors: map[string]*witnessedActor{},
-		sessions: map[string]*witnessedSession{}, claims: map[int64]witnessed{}}
+		sessions: map[string]*witnessedSession{}, claims: map[int64]witnessed{}, deploys: map[int64]*witnessedDeploy{},
+		proofs: map[string]witnessedProof{}, narrowings: map[int64]*witnessedNarrowing{}}
 }
 
 // add reads one event.
@@ -111,6 +148,8 @@ func (r *rowWitness) add(e *fairway.AuditEvent) {
 	}
 	r.addActor(e)
 	r.addSession(e)
+	r.addDeploy(e)
+	r.addNarrowing(e)
 	if e.Action == "policy.bootstrap" || e.Action == "policy.activate" {
 		var v struct {
 			Digest string `json:"digest"`
@@ -136,10 +175,19 @@ func (r *rowWitness) add(e *fairway.AuditEvent) {
 		}
 	case e.Action == "evidence.add":
 		var v struct {
-			ID string `json:"id"`
+			ID     string `json:"id"`
+			Kind   string `json:"kind"`
+			Digest string `json:"digest"`
 		}
 		if json.Unmarshal(e.Change, &v) == nil && v.ID != "" {
 			r.evidence[v.ID] = witnessed{e.Seq, e.Change}
+		}
+		switch ev := (&fairway.Evidence{ID: v.ID, Kind: v.Kind, Digest: v.Digest}); {
+		case v.ID == "" || v.Kind == "" || v.Digest == "":
+			r.proofsUnknowable = true
+		case fairway.CountsAsProof(ev):
+			p := r.proofs[e.Subject]
+			r.proofs[e.Subject] = witnessedProof{seq: e.Seq, count: p.count + 1, chain: fairway.ChainProof(p.chain, ev)}
 		}
 	case e.Action == "scope.check" || e.Action == "scope.acknowledge":
 		var v struct {
@@ -287,6 +335,158 @@ func (r *rowWitness) addSession(e *fairway.AuditEvent) {
 	w.seq = e.Seq
 }
 
+// addDeploy follows a deploy-run through its events: started with the
+// run its start event states, each stage as its move wrote it (the run
+// finishing with its follow-up stage), and a decision not to roll back.
+func (r *rowWitness) addDeploy(e *fairway.AuditEvent) {
+	switch e.Action {
+	case "deploy.start":
+		var run fairway.DeployRun
+		if json.Unmarshal(e.Change, &run) != nil || run.ID == 0 || run.Task == "" || run.State == "" {
+			r.deploysUnknowable = true
+			return
+		}
+		r.deploys[run.ID] = &witnessedDeploy{seq: e.Seq, startSeq: e.Seq, run: run}
+	case "deploy.stage":
+		var v struct {
+			Run       int64                `json:"run"`
+			Stage     *fairway.DeployStage `json:"stage"`
+			State     string               `json:"state"`
+			FollowUps []string             `json:"follow_ups"`
+		}
+		if json.Unmarshal(e.Change, &v) != nil || v.Stage == nil {
+			r.deploysUnknowable = true
+			return
+		}
+		w := r.deploys[v.Run]
+		if w == nil {
+			return
+		}
+		st := w.run.Stage(v.Stage.Name)
+		if st == nil {
+			r.deploysUnknowable = true
+			return
+		}
+		*st = *v.Stage
+		w.run.State = v.State
+		if v.State != fairway.DeployRunning && w.run.FinishedAt.IsZero() {
+			w.run.FinishedAt = v.Stage.At
+		}
+		w.run.FollowUps = append(w.run.FollowUps, v.FollowUps...)
+		w.seq = e.Seq
+	case "deploy.no-rollback":
+		var v struct {
+			Run      int64             `json:"run"`
+			Decision *fairway.Decision `json:"decision"`
+		}
+		if json.Unmarshal(e.Change, &v) != nil || v.Decision == nil {
+			r.deploysUnknowable = true
+			return
+		}
+		if w := r.deploys[v.Run]; w != nil {
+			w.run.NoRollback, w.seq = v.Decision, e.Seq
+		}
+	}
+}
+
+// addNarrowing follows a narrowing through its events.
+func (r *rowWitness) addNarrowing(e *fairway.AuditEvent) {
+	switch e.Action {
+	case "task.narrow.propose":
+		var n fairway.Narrowing
+		if json.Unmarshal(e.Change, &n) != nil || n.ID == 0 || n.Task == "" || n.State == "" {
+			r.narrowingsUnknowable = true
+			return
+		}
+		r.narrowings[n.ID] = &witnessedNarrowing{seq: e.Seq, proposeSeq: e.Seq, n: n}
+	case "task.narrow.approve", "task.narrow":
+		var v struct {
+			Narrowing int64    `json:"narrowing"`
+			Domains   []string `json:"domains"`
+		}
+		if json.Unmarshal(e.Change, &v) != nil || v.Narrowing == 0 {
+			r.narrowingsUnknowable = true
+			return
+		}
+		w := r.narrowings[v.Narrowing]
+		if w == nil {
+			return
+		}
+		if e.Action == "task.narrow" {
+			w.n.State, w.n.AppliedAt = fairway.NarrowingApplied, e.At
+		} else {
+			for _, d := range v.Domains {
+				w.n.Approvals = append(w.n.Approvals, fairway.NarrowingReview{Domain: d, By: e.Actor, At: e.At})
+			}
+		}
+		w.seq = e.Seq
+	}
+}
+
+// checkNarrowings compares narrowings with the log: an approval slipped
+// in, a narrowing's edit or what it removes rewritten, one deleted.
+func (r *rowWitness) checkNarrowings(tx fairway.Tx, differs func(int64, string, ...any)) error {
+	if r.narrowingsUnknowable {
+		return nil
+	}
+	list, err := tx.Narrowings("")
+	if err != nil {
+		return err
+	}
+	seen := map[int64]bool{}
+	for _, n := range list {
+		seen[n.ID] = true
+		w := r.narrowings[n.ID]
+		if w == nil {
+			differs(0, "narrowing %d of %s is in the store but no audit event proposed it", n.ID, n.Task)
+			continue
+		}
+		a, err1 := fairway.CanonicalJSON(&w.n)
+		b, err2 := fairway.CanonicalJSON(n)
+		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+			differs(w.seq, "narrowing %d of %s differs from what the audit log left (its edit, what it removes, its approvals or state): it was changed outside the ledger", n.ID, n.Task)
+		}
+	}
+	for id, w := range r.narrowings {
+		if !seen[id] {
+			differs(w.proposeSeq, "narrowing %d of %s was proposed by event %d but is not in the store: it was deleted outside the ledger", id, w.n.Task, w.proposeSeq)
+		}
+	}
+	return nil
+}
+
+// checkDeploys compares deploy-runs with the log: a run slipped in or
+// deleted, a failed run or stage turned passed, its evidence swapped.
+func (r *rowWitness) checkDeploys(tx fairway.Tx, differs func(int64, string, ...any)) error {
+	if r.deploysUnknowable {
+		return nil
+	}
+	runs, err := tx.DeployRuns(fairway.DeployFilter{})
+	if err != nil {
+		return err
+	}
+	seen := map[int64]bool{}
+	for _, run := range runs {
+		seen[run.ID] = true
+		w := r.deploys[run.ID]
+		if w == nil {
+			differs(0, "deploy-run %d of %s is in the store but no audit event started it", run.ID, run.Task)
+			continue
+		}
+		a, err1 := fairway.CanonicalJSON(&w.run)
+		b, err2 := fairway.CanonicalJSON(run)
+		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+			differs(w.seq, "deploy-run %d of %s differs from what the audit log left (its stages, state, evidence or decision): it was changed outside the ledger", run.ID, run.Task)
+		}
+	}
+	for id, w := range r.deploys {
+		if !seen[id] {
+			differs(w.startSeq, "deploy-run %d of %s was started by event %d but is not in the store: it was deleted outside the ledger", id, w.run.Task, w.startSeq)
+		}
+	}
+	return nil
+}
+
 // checkSessions compares sessions with the log: a session slipped in or
 // deleted, given to another actor or generation, cut from the token whose
 // revocation ends it, revived, or its lease stretched.
@@ -429,6 +629,15 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 				differs(w.seq, "claim %d of %s differs from what event %d wrote: it was changed outside the ledger", c.ID, t.Key, w.seq)
 			}
 		}
+		if !r.proofsUnknowable {
+			n, chain, err := tx.ProofChain(t.Key)
+			if err != nil {
+				return nil, err
+			}
+			if p := r.proofs[t.Key]; n != p.count || chain != p.chain {
+				differs(p.seq, "the proof chain of %s (%d records) is not the one its evidence events leave (%d records): it was changed outside the ledger, which would make a stale approval count again", t.Key, n, p.count)
+			}
+		}
 		blockers, err := tx.Blockers(t.Key)
 		if err != nil {
 			return nil, err
@@ -492,6 +701,12 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 		return nil, err
 	}
 	if err := r.checkSessions(tx, differs); err != nil {
+		return nil, err
+	}
+	if err := r.checkDeploys(tx, differs); err != nil {
+		return nil, err
+	}
+	if err := r.checkNarrowings(tx, differs); err != nil {
 		return nil, err
 	}
 	// The policy in force is the one the log put in force, and its source

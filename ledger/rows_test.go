@@ -55,6 +55,27 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 			"session ses-forged is in the store but no audit event attached it"},
 		{"a claim deleted", `DELETE FROM claims`, "claim 1 of OPS-FIX-006 was written by event"},
 		{"a claim given to another actor", `UPDATE claims SET actor = 'omar', actor_kind = 'human'`, "claim 1 of OPS-FIX-006 differs from what event"},
+		// A task's proof chain binds its approvals (R4): rolled back to
+		// what an approval judged, it would make a stale approval count.
+		{"a proof chain rolled back", `UPDATE tasks SET proof_count = 0, proof_chain = '' WHERE key = 'OPS-FIX-002'`,
+			"the proof chain of OPS-FIX-002 (0 records) is not the one its evidence events leave (1 records)"},
+		// Narrowings: approving one applies its edit once every losing
+		// domain approved; an approval slipped in would skip a domain.
+		{"a narrowing approval slipped in", `UPDATE narrowings SET approvals = '[{"domain":"ops","by":"omar","at":"2026-11-01T09:00:00Z"}]'`,
+			"narrowing 1 of OPS-FIX-003 differs from what the audit log left"},
+		{"a narrowing's edit rewritten", `UPDATE narrowings SET edit = replace(edit, '"ops"', '"ops","security"')`, "narrowing 1 of OPS-FIX-003 differs from what the audit log left"},
+		{"a narrowing deleted", `DELETE FROM narrowings`, "narrowing 1 of OPS-FIX-003 was proposed by event"},
+		// Deploy-runs: the gate reads how the newest finished run in an
+		// environment ended (a policy rule's deploy_runs).
+		{"a failed deploy-run turned succeeded", `UPDATE deploy_runs SET state = 'succeeded' WHERE state = 'failed'`,
+			"deploy-run 1 of OPS-FIX-002 differs from what the audit log left"},
+		{"a failed smoke stage turned passed", `UPDATE deploy_runs SET stages = replace(stages, '"status":"failed"', '"status":"passed"')`,
+			"deploy-run 1 of OPS-FIX-002 differs from what the audit log left"},
+		{"a decision not to roll back erased", `UPDATE deploy_runs SET no_rollback = 'null'`, "deploy-run 1 of OPS-FIX-002 differs from what the audit log left"},
+		{"a failed deploy-run deleted", `DELETE FROM deploy_runs WHERE state = 'failed'`, "deploy-run 1 of OPS-FIX-002 was started by event"},
+		{"a succeeded deploy-run slipped in", `INSERT INTO deploy_runs (task, environment, class, protected, source, stages, state, started_by, started_at, finished_at) ` +
+			`SELECT task, environment, class, protected, source, replace(stages, '"status":"failed"', '"status":"passed"'), 'succeeded', started_by, started_at, finished_at FROM deploy_runs WHERE id = 1`,
+			"deploy-run 2 of OPS-FIX-002 is in the store but no audit event started it"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,7 +88,13 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 			blobs, _ := blob.NewFileStore(filepath.Join(dir, "blobs"))
 			l := ledger.New(store, blobs)
 			l.Now = (&clock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}).Now
-			setUp(t, l, true)
+			f := setUp(t, l, true)
+			// The failed run ends: not rolled back, by a human's decision,
+			// with a finding that becomes a follow-up task.
+			must(l.MoveStage(as("alice"), fairway.StageMove{Run: f.failedRun, Stage: fairway.StageUAT, Status: fairway.StageSkipped, Note: "smoke failed"}))
+			must(l.DecideNoRollback(as("alice"), f.failedRun, "the fix goes forward"))
+			must(l.MoveStage(as("alice"), fairway.StageMove{Run: f.failedRun, Stage: fairway.StageRollback, Status: fairway.StageSkipped, Note: "not rolled back"}))
+			must(l.MoveStage(as("alice"), fairway.StageMove{Run: f.failedRun, Stage: fairway.StageFollowUp, Status: fairway.StagePassed, Findings: []string{"smoke flakes"}}))
 			must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-FIX-003", Domain: "ops", Verdict: fairway.VerdictChangesRequested, Items: []string{"more"}}))
 			must(l.CheckScope(as("alice"), fairway.ScopeCheck{Task: "OPS-FIX-001", Paths: []string{"infra/x.tf"}}))
 			// alice signs in to the portal twice and revokes the second.

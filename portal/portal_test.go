@@ -314,7 +314,7 @@ func TestPortal_UserTextRendersInert(t *testing.T) {
 	}
 	// Log bytes are whatever a command printed: escape sequences that
 	// retitle a terminal or clear it, and markup.
-	log := "ok\n\x1b]0;owned\x07\x1b[2J<script>alert('log')</script>\n"
+	log := "ok\n\x1b]0;owned\x07\x1b[2J<script>alert('log')</script>\nhidden\U000e0069\U000e0067 \u200fmark\n"
 	if _, err := l.AddEvidence(as("codex-1"), fairway.EvidenceAdd{Task: "OPS-XSS-001", Kind: fairway.EvidenceLog, Filename: "run.log", MediaType: "text/plain"},
 		fairway.EvidenceParts{Content: strings.NewReader(log)}); err != nil {
 		t.Fatal(err)
@@ -333,7 +333,7 @@ func TestPortal_UserTextRendersInert(t *testing.T) {
 		}
 	}
 	_, body := get(t, c, srv.URL+"/tasks/OPS-XSS-001")
-	for _, want := range []string{`&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;`, `␛]0;owned␇␛[2J&lt;script&gt;`, `&lt;/div&gt;&lt;script&gt;alert(&#34;claim&#34;)`} {
+	for _, want := range []string{`&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;`, `␛]0;owned␇␛[2J&lt;script&gt;`, `&lt;/div&gt;&lt;script&gt;alert(&#34;claim&#34;)`, `hidden\uE0069\uE0067 \u200Fmark`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("task page does not show %q as text", want)
 		}

@@ -189,10 +189,17 @@ func needsMarking(r rune) bool {
 	if r == '\n' || r == '\t' {
 		return false
 	}
-	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
+	// Bidirectional controls reorder what is shown; tag characters and
+	// interlinear annotations show nothing yet carry text an agent reads.
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) ||
+		r >= 0xe0000 && r <= 0xe007f || r >= 0xfff9 && r <= 0xfffb
 }
 
 func hex4(r rune) string {
 	const digits = "0123456789ABCDEF"
-	return string([]byte{digits[r>>12&0xf], digits[r>>8&0xf], digits[r>>4&0xf], digits[r&0xf]})
+	b := []byte{digits[r>>12&0xf], digits[r>>8&0xf], digits[r>>4&0xf], digits[r&0xf]}
+	for r >>= 16; r > 0; r >>= 4 {
+		b = append([]byte{digits[r&0xf]}, b...)
+	}
+	return string(b)
 }

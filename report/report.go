@@ -12,6 +12,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 
 	"fairway"
@@ -19,22 +20,50 @@ import (
 
 // Summarize reads r and returns a summary when it is a JUnit or SARIF
 // report, or nil when it is neither.
+//
+// A report that starts as one but cannot be read to its end (cut short,
+// a broken tag, a key named twice) is summarised as far as it was read
+// with one more error: it never passes for a report the gate cannot
+// judge, which would count by its kind.
 func Summarize(r io.Reader) (*fairway.Summary, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	head, _ := br.Peek(4096)
-	trimmed := bytes.TrimLeft(head, " \t\r\n\xef\xbb\xbf")
+	skipBlank(br)
+	head, _ := br.Peek(1)
 	switch {
-	case bytes.HasPrefix(trimmed, []byte("<")):
+	case bytes.HasPrefix(head, []byte("<")):
 		return junit(br)
-	case bytes.HasPrefix(trimmed, []byte("{")) && bytes.Contains(head, []byte(`"runs"`)):
+	case bytes.HasPrefix(head, []byte("{")):
 		return sarif(br)
 	}
 	return nil, nil
 }
 
+// skipBlank reads past leading blank space and byte order marks, however
+// many: a page of blank lines must not hide a report.
+func skipBlank(br *bufio.Reader) {
+	for {
+		b, _ := br.Peek(3)
+		switch {
+		case len(b) == 0:
+			return
+		case b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n':
+			br.Discard(1)
+		case bytes.HasPrefix(b, []byte("\xef\xbb\xbf")):
+			br.Discard(3)
+		default:
+			return
+		}
+	}
+}
+
+// junitMarkers are the elements that make an XML document a JUnit
+// report even when it cannot be read.
+var junitMarkers = [][]byte{[]byte("<testsuite"), []byte("<testcase"), []byte(":testsuite"), []byte(":testcase")}
+
 // junit counts testcase elements and their outcomes.
-func junit(r io.Reader) (*fairway.Summary, error) {
-	dec := xml.NewDecoder(r)
+func junit(br *bufio.Reader) (*fairway.Summary, error) {
+	head, _ := br.Peek(4096)
+	dec := xml.NewDecoder(br)
 	dec.Strict = false
 	s := &fairway.Summary{Format: "junit"}
 	sawSuite := false
@@ -45,10 +74,13 @@ func junit(r io.Reader) (*fairway.Summary, error) {
 			break
 		}
 		if err != nil {
-			if !sawSuite {
+			if !sawSuite && !slices.ContainsFunc(junitMarkers, func(m []byte) bool { return bytes.Contains(head, m) }) {
 				return nil, nil
 			}
-			return nil, err
+			// A report cut short or broken: what it says of the tests
+			// it holds stands, and being unreadable is one more error.
+			s.Errors++
+			return s, nil
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -84,11 +116,13 @@ func junit(r io.Reader) (*fairway.Summary, error) {
 			}
 		default:
 			if !sawSuite {
-				if _, ok := t.(xml.ProcInst); !ok {
-					if _, ok := t.(xml.CharData); !ok {
-						if _, ok := t.(xml.Comment); !ok {
-							return nil, nil
-						}
+				switch t.(type) {
+				case xml.ProcInst, xml.CharData, xml.Comment, xml.Directive:
+					// a declaration, a document type, blank space or a
+					// comment before the report
+				default:
+					if !slices.ContainsFunc(junitMarkers, func(m []byte) bool { return bytes.Contains(head, m) }) {
+						return nil, nil
 					}
 				}
 			}
@@ -107,16 +141,26 @@ func junit(r io.Reader) (*fairway.Summary, error) {
 // names a key twice is not a SARIF log (a decoder would keep only one of
 // the two, and a reader another), and neither is one nested deeper than
 // any real report.
-func sarif(r io.Reader) (*fairway.Summary, error) {
-	w := &sarifWalker{dec: json.NewDecoder(r), s: &fairway.Summary{Format: "sarif", Findings: map[string]int{}}}
+func sarif(br *bufio.Reader) (*fairway.Summary, error) {
+	head, _ := br.Peek(4096)
+	w := &sarifWalker{dec: json.NewDecoder(br), s: &fairway.Summary{Format: "sarif", Findings: map[string]int{}}}
 	w.dec.UseNumber()
-	if err := w.value("", 0); err != nil || w.version == "" {
-		return nil, nil
+	err := w.value("", 0)
+	if err == nil {
+		if _, end := w.dec.Token(); end != io.EOF {
+			err = errNotSARIF // more than one JSON value
+		}
 	}
-	if _, err := w.dec.Token(); err != io.EOF {
-		return nil, nil // more than one JSON value
+	switch {
+	case err == nil && w.version != "":
+		return w.s, nil
+	case err != nil && (w.version != "" || w.sawRuns && bytes.Contains(bytes.ToLower(head), []byte("sarif"))):
+		// A SARIF log that cannot be read to its end is a scan whose
+		// report did not complete, never one the gate cannot judge.
+		w.s.Errors++
+		return w.s, nil
 	}
-	return w.s, nil
+	return nil, nil
 }
 
 // maxSARIFDepth bounds nesting: real reports stay far below it.
@@ -126,6 +170,7 @@ type sarifWalker struct {
 	dec     *json.Decoder
 	s       *fairway.Summary
 	version string
+	sawRuns bool // the log names its runs
 	// the result being read: its level, kind and rule
 	level, kind, ruleID string
 	ruleIndex           int
@@ -172,6 +217,9 @@ func (w *sarifWalker) value(path string, depth int) error {
 					return err
 				}
 				key, _ := k.(string)
+				if path == "" && key == "runs" {
+					w.sawRuns = true
+				}
 				if seen[key] {
 					return errNotSARIF
 				}

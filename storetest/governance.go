@@ -453,6 +453,14 @@ func testPrerequisites(t *testing.T, e *env) {
 	e.governed(t)
 	e.task(t, "OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001")
 	e.task(t, "UAT-2", func(c *fairway.TaskCreate) { c.Labels = []string{"dev-deploy"} })
+	// An agent's alternate profile alone is approved by no one: evidence
+	// on another task counts once a human of the prerequisite's domain
+	// recorded or approved it.
+	if _, err := e.l.AddEvidence(e.codex, fairway.EvidenceAdd{Task: "OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001", Kind: "alternate-profile"},
+		fairway.EvidenceParts{Content: strings.NewReader("profile: whatever-fits\n")}); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, e.gate(t, "UAT-2"), "prerequisite:kind-compute-capacity", fairway.ReqUnsatisfied)
 	// An approved alternate profile, recorded as evidence on the capacity task.
 	if _, err := e.l.AddEvidence(as("olivia"), fairway.EvidenceAdd{Task: "OPS-FIX-KIND-COMPUTE-CAPACITY-PREREQ-001", Kind: "alternate-profile"},
 		fairway.EvidenceParts{Content: strings.NewReader("profile: compute-vm-small-alt\n")}); err != nil {

@@ -98,7 +98,10 @@ func describeUpdate(u fairway.TaskUpdate) []string {
 	}
 	list := func(verb, what string, items []string) {
 		if len(items) > 0 {
-			out = append(out, fmt.Sprintf("%s %s %s", verb, what, strings.Join(items, ", ")))
+			if what != "" {
+				verb += " " + what
+			}
+			out = append(out, verb+" "+strings.Join(items, ", "))
 		}
 	}
 	list("add", "surfaces", u.AddScope.Surfaces)

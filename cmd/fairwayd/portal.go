@@ -77,8 +77,10 @@ fairway portal login-link --as omar --url https://fairway.example --ttl 5m --ses
 					return err
 				}
 				dir, _ := a.workDir()
+				// The bar redraws one line: only a terminal shows it as
+				// one, so a log or a pipe gets none.
 				progress := a.stderr
-				if a.json {
+				if a.json || !newProgressBar(a.stderr).tty {
 					progress = io.Discard
 				}
 				p := portal.New(svc, nil, nil, nil)
