@@ -910,27 +910,42 @@ func TestFront_ADaemonThatDiesMidCommandIsReportedAndTheCommandNotRunAgain(t *te
 			if err != nil {
 				t.Fatal(err)
 			}
-			fds := func() int { e, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); return len(e) }
-			before := fds()
 			cmd := exec.Command(filepath.Join(binDir, "fairway"), "hook", "claude")
 			cmd.Dir = dir
 			cmd.Env = append(append([]string(nil), w.env...), "FAIRWAY_DAEMON=require")
-			stdin, err := cmd.StdinPipe()
+			stdinR, stdin, err := os.Pipe()
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer stdin.Close()
+			cmd.Stdin = stdinR
 			var out, errb bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errb
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
+			stdinR.Close()
 			// The command runs in the daemon, waiting for its input: the
-			// connection and the three streams are open there.
-			for i := 0; i < 400 && fds() < before+4; i++ {
+			// daemon holds the read end of this very pipe (a count of its
+			// descriptors moves with its store's connections too).
+			pipe, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", stdin.Fd()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			holds := func() bool {
+				entries, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+				for _, e := range entries {
+					if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, e.Name())); l == pipe {
+						return true
+					}
+				}
+				return false
+			}
+			for i := 0; i < 1000 && !holds(); i++ {
 				time.Sleep(10 * time.Millisecond)
 			}
-			if fds() < before+4 {
-				t.Fatalf("the daemon never took the request (%d descriptors, %d before)", fds(), before)
+			if !holds() {
+				t.Fatalf("the daemon never took the request (it holds no end of %s)", pipe)
 			}
 			syscall.Kill(pid, sig)
 			cmd.Wait()
