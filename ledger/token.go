@@ -12,8 +12,14 @@ import (
 // caller's audit event names the hash (and the expiry, when there is
 // one), so audit verify can tell every live token row was issued.
 func (w *write) issueToken(actor string, expires time.Time, fromLink bool) (string, error) {
+	return w.issueTokenBy(actor, expires, fromLink, w.issuer(), w.credentialID())
+}
+
+// issueTokenBy is issueToken with who it is issued by and with which
+// credential given (authority.go's issuer and credentialID decide them).
+func (w *write) issueTokenBy(actor string, expires time.Time, fromLink bool, issuedBy, issuedWith string) (string, error) {
 	token := w.l.NewToken()
-	k := &fairway.Token{Actor: actor, CreatedAt: w.now, ExpiresAt: expires, FromLoginLink: fromLink}
+	k := &fairway.Token{Actor: actor, CreatedAt: w.now, ExpiresAt: expires, FromLoginLink: fromLink, IssuedBy: issuedBy, IssuedWith: issuedWith}
 	if err := w.tx.InsertToken(HashToken(token), k); err != nil {
 		return "", err
 	}
@@ -152,6 +158,7 @@ func (w *write) requireTokenNotRevoked() error {
 			return err
 		}
 		if k, ok := w.l.ids.tokenByID(keyOf(head), id); ok && k.RevokedAt.IsZero() {
+			w.token = k
 			return nil
 		}
 	}
@@ -164,5 +171,6 @@ func (w *write) requireTokenNotRevoked() error {
 	if !k.RevokedAt.IsZero() {
 		return w.refuse(fairway.Errorf(fairway.EUNAUTHORIZED, "token %s of %s was revoked at %s; ask for a new one with `fairway token rotate %s`", id, k.Actor, k.RevokedAt.UTC().Format(time.RFC3339), k.Actor))
 	}
+	w.token = k
 	return nil
 }
