@@ -250,4 +250,14 @@ func TestOIDC_ACredentialItIssuesExpiresWithTheIdentityToken(t *testing.T) {
 	if !attached.Session.CredentialExpiresAt.Equal(exp) {
 		t.Fatalf("the session credential sana's identity token attached expires at %v, want %v", attached.Session.CredentialExpiresAt, exp)
 	}
+	// Signing out of that sign-in ends the token it issued.
+	if _, err := l.Authenticate(ctx, rotated.Token); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SignOut(ctx, idToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Authenticate(ctx, rotated.Token); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("codex's token issued with sana's identity token, after her sign-out: %v, want EUNAUTHORIZED", err)
+	}
 }
