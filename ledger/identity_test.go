@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"fairway"
@@ -125,11 +126,15 @@ func TestIdentity_SessionCredentialsHoldAcrossLedgersAtOnce(t *testing.T) {
 		}
 		return fairway.NewContextWithAuth(fairway.NewContextWithActor(context.Background(), a), auth), nil
 	}
+	var oldCtx context.Context
 	for range 2 {
 		for _, att := range []*fairway.AttachedSession{old, other} {
 			ctx, err := cred(two, att.Token)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if att == old {
+				oldCtx = ctx
 			}
 			if auth := fairway.AuthFromContext(ctx); auth.Session != att.Session.ID || auth.Generation != att.Session.Generation {
 				t.Fatalf("credential of %s authenticated as %+v", att.Session.ID, auth)
@@ -142,17 +147,17 @@ func TestIdentity_SessionCredentialsHoldAcrossLedgersAtOnce(t *testing.T) {
 	repl := must(one.AttachSession(as("alice"), fairway.SessionAttach{Task: "T-1", Provider: "shell", Replace: old.Session.ID}))
 	must(one.DisableActor(as("alice"), "claude", "replaced"))
 
-	// The second: the old credential still names its session and
-	// generation, and its heartbeat is fenced; the replacement's works;
-	// the disabled actor's credential is refused.
-	ctx, err := cred(two, old.Token)
-	if err != nil {
-		t.Fatal(err)
+	// The second: the old credential is refused as its session's
+	// writes are (replaced), and its kept heartbeat context is fenced;
+	// the replacement's works; the disabled actor's credential is refused.
+	if _, err := cred(two, old.Token); fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "is replaced") {
+		t.Fatalf("replaced session's credential through the other ledger: %v, want forbidden, replaced", err)
 	}
-	if _, err := two.HeartbeatSession(ctx, old.Session.ID); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+	if _, err := two.HeartbeatSession(oldCtx, old.Session.ID); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
 		t.Fatalf("replaced session's heartbeat through the other ledger: %v, want forbidden", err)
 	}
-	if ctx, err = cred(two, repl.Token); err != nil {
+	ctx, err := cred(two, repl.Token)
+	if err != nil {
 		t.Fatal(err)
 	}
 	must(two.HeartbeatSession(ctx, repl.Session.ID))

@@ -400,11 +400,15 @@ func TestToken_SessionCredentialExpiresWithItsToken(t *testing.T) {
 	if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "expired at 2026-11-30T10:00:00Z") || !strings.Contains(err.Error(), "fairway token rotate codex") {
 		t.Fatalf("the session credential at its token's expiry: %v, want unauthorized saying it expired and how to get a token", err)
 	}
-	// A session attached with a token that does not expire keeps going.
+	// A session attached with a token that does not expire keeps going:
+	// a day on, only its lease (not kept up here) has run out.
 	plain := must(l.RotateToken(as("alice"), "codex", 0))
 	att = must(l.AttachSession(signedInAs(t, l, plain.Token), fairway.SessionAttach{Task: "OPS-FIX-010", Provider: "codex"}))
-	now = now.Add(24 * time.Hour)
 	if _, _, err := (ledger.TokenAuth{L: l}).Authenticate(ctx, att.Token); err != nil {
 		t.Fatalf("a session credential under a token that never expires: %v", err)
+	}
+	now = now.Add(24 * time.Hour)
+	if _, _, err := (ledger.TokenAuth{L: l}).Authenticate(ctx, att.Token); fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "lease ran out") {
+		t.Fatalf("a session credential under a token that never expires, a day on without a heartbeat: %v, want its lease ran out", err)
 	}
 }
