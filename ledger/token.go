@@ -84,6 +84,11 @@ func (l *Ledger) RevokeToken(ctx context.Context, id string) (*fairway.Token, er
 		if err != nil {
 			return err
 		}
+		unknown, err := w.endSessionsWithoutToken(k, "token "+id+" of "+k.Actor+" was revoked by "+w.by.Name+", and the session records no token, so it may have attached it")
+		if err != nil {
+			return err
+		}
+		ended += unknown
 		k.RevokedAt = w.now
 		out = k
 		return w.record(map[string]any{"actor": k.Actor, "token_id": id, "sessions_ended": ended})
@@ -211,6 +216,30 @@ func (w *write) endSessionsAttachedWith(tokenID, why string) (int, error) {
 		}
 	}
 	return len(live), nil
+}
+
+// endSessionsWithoutToken ends, as interrupted, the live sessions of a
+// revoked token's actor that record no token and were attached while it
+// existed: one attached before sessions recorded their token (migration
+// 0019) may have been attached with it, and would outlive it. A session
+// attached in local mode or with an identity provider's token records
+// none either, and ends too: the ledger cannot tell them apart.
+func (w *write) endSessionsWithoutToken(k *fairway.Token, why string) (int, error) {
+	live, err := w.tx.Sessions(fairway.SessionFilter{Actor: k.Actor, State: fairway.SessionAttached})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range live {
+		if s.TokenID != "" || s.AttachedAt.Before(k.CreatedAt) {
+			continue
+		}
+		if err := w.end(s, "session.interrupt", fairway.SessionInterrupted, why); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // requireTokenNotRevoked refuses a write made with a bearer token that
