@@ -109,6 +109,9 @@ type ActorService interface {
 	// RevokeToken revokes one token by its id, with the authority that
 	// RevokeTokens asks for its actor's tokens.
 	RevokeToken(ctx context.Context, id string) (*Token, error)
+	// BindIdentity binds an actor to an identity provider's issuer and
+	// subject. Humans only.
+	BindIdentity(ctx context.Context, name, issuer, subject string) (*Actor, error)
 }
 
 // Token is what the ledger keeps of a bearer token: never the secret,

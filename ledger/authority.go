@@ -21,6 +21,9 @@ import (
 //     tokens; anyone may revoke their own tokens.
 //   - Only a human, with its own credential, gets a portal login link,
 //     and only for itself.
+//   - Only a human, with its own credential, binds an actor to an
+//     identity provider's issuer and subject; a name in the provider's
+//     token never selects an actor.
 //   - A reviewer or waiver approver is independent of the task (R2).
 //     A token one actor issued for another is a hand-over the issuer
 //     could keep: a review or waiver approval made with it is, for
@@ -109,6 +112,13 @@ func (w *write) issuedExpiry(expires time.Time) time.Time {
 		return at
 	}
 	return expires
+}
+
+// requireMayBind refuses binding target to an identity provider's
+// subject by anyone but a human acting with its own credential: a
+// binding makes that provider's tokens act as target.
+func (w *write) requireMayBind(target *fairway.Actor) error {
+	return w.requireHuman("bind "+target.Name+" ("+target.Kind+") to an identity", "")
 }
 
 // requireMayRevoke refuses revoking target's tokens by anyone but target
