@@ -122,6 +122,9 @@ fairway token list codex-1 --as olivia    # another actor's; then: fairway token
 					if k.FromLoginLink {
 						from = "login link"
 					}
+					if k.IssuedBy != "" {
+						from += " by " + k.IssuedBy
+					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Actor, k.CreatedAt.UTC().Format(time.RFC3339), expires, from)
 				}
 				tw.Flush()
