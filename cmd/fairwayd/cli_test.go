@@ -396,6 +396,12 @@ func TestToken_CLIListAndRevokeOne(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 || list[0].Actor != "omar" {
 			t.Fatalf("local=%t token list = %s (%v)", local, out, err)
 		}
+		if list[0].IssuedBy != "omar" {
+			t.Fatalf("local=%t omar's token issued by %q, want omar", local, list[0].IssuedBy)
+		}
+		if text, _, _ := e.run("olivia", "token", "list", "codex"); !strings.Contains(text, "issued by alice") {
+			t.Fatalf("local=%t token list codex:\n%s\nwant it issued by alice", local, text)
+		}
 		id := fairway.TokenID(ledger.HashToken(e.tokens["omar"]))
 		if list[0].ID != id || strings.Contains(out, e.tokens["omar"]) || strings.Contains(out, ledger.HashToken(e.tokens["omar"])) {
 			t.Fatalf("local=%t token list shows %s, want id %s and neither the token nor its hash", local, out, id)
