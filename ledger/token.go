@@ -140,13 +140,19 @@ func (l *Ledger) SignOut(ctx context.Context, token string) error {
 	if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
 		return err
 	}
-	// Not a live Fairway token: an identity provider's, say. What a
-	// request made with it issued names it by id, and its issuer is who
-	// signed in with it.
+	// Not a live Fairway token: an identity provider's, say, or a login
+	// link's that expired or was revoked. What a request made with it
+	// issued names it by id, and its issuer is who signed in with it. A
+	// person's own token, even one no longer live, is not a sign-in.
 	id := fairway.TokenID(HashToken(token))
 	var issued []*fairway.Token
 	if err := l.store.View(ctx, func(tx fairway.Tx) error {
-		var err error
+		k, err := tx.Token(id)
+		if err == nil && !k.FromLoginLink {
+			return nil
+		} else if err != nil && fairway.ErrorCode(err) != fairway.ENOTFOUND {
+			return err
+		}
 		issued, err = tx.TokensIssuedWith(id)
 		return err
 	}); err != nil {
