@@ -26,13 +26,14 @@ import (
 //     token never selects an actor.
 //   - A reviewer or waiver approver is independent of the task (R2).
 //     A token one actor issued for another is a hand-over the issuer
-//     could keep: a review or waiver approval made with it is, for
-//     independence, the issuer's too, and every token issued with it
+//     could keep: a review, waiver or narrowing approval made with it
+//     is, for independence, the issuer's too, and every token issued with it
 //     (a rotate, a login link's) stays the issuer's. A human issuing his
 //     own token, with a credential of his own, issues it as himself; the
 //     first human of a ledger issues his own token. A service issuing an
 //     agent's or service's token is recorded as its issuer, which binds
-//     no review: neither kind reviews.
+//     no review: neither kind reviews. Binding an identity provider's
+//     subject is no hand-over: no credential passes through the binder.
 //   - A session is attached with an actor's own credential; it is
 //     controlled by its actor, by its own credential only, or by a human
 //     or service operating it.
