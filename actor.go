@@ -109,6 +109,9 @@ type ActorService interface {
 	// RevokeToken revokes one token by its id, with the authority that
 	// RevokeTokens asks for its actor's tokens.
 	RevokeToken(ctx context.Context, id string) (*Token, error)
+	// BindIdentity binds an actor to an identity provider's issuer and
+	// subject. Humans only.
+	BindIdentity(ctx context.Context, name, issuer, subject string) (*Actor, error)
 }
 
 // Token is what the ledger keeps of a bearer token: never the secret,
@@ -124,18 +127,36 @@ type Token struct {
 	// FromLoginLink is set for a portal session's token, minted when a
 	// one-time login link was spent.
 	FromLoginLink bool `json:"from_login_link,omitempty"`
+	// IssuedBy is the actor on whose authority it was issued: the one
+	// whose credential issued it or, when that credential was handed to
+	// it by another actor, that other actor (IssuerOf). Empty when not
+	// known (issued before this was recorded, and no event names it).
+	IssuedBy string `json:"issued_by,omitempty"`
+	// IssuedWith is the id of the bearer credential that issued it (a
+	// token's id, or the id of an identity provider's token), so ending
+	// that credential's sign-in ends what it issued; empty for none.
+	IssuedWith string `json:"issued_with,omitempty"`
+}
+
+// Vouched returns the actor other than its own who issued the token, or
+// "": whoever issued a token for someone else could have kept it.
+func (t *Token) Vouched() string {
+	if t.IssuedBy != "" && t.IssuedBy != t.Actor {
+		return t.IssuedBy
+	}
+	return ""
 }
 
 // TokenColumns are the columns both stores keep a token in, as aliased k:
 // times in Unix nanoseconds (0 for none) and from_link 0 or 1.
-const TokenColumns = `k.id, k.actor, k.created_at, k.expires_at, k.revoked_at, k.from_link`
+const TokenColumns = `k.id, k.actor, k.created_at, k.expires_at, k.revoked_at, k.from_link, k.issued_by, k.issued_with`
 
 // ScanToken reads a token from TokenColumns; scan reads a row into the
 // destinations it is given after any of its own (a join's other columns).
 func ScanToken(scan func(dest ...any) error) (*Token, error) {
 	var k Token
 	var created, expires, revoked, fromLink int64
-	if err := scan(&k.ID, &k.Actor, &created, &expires, &revoked, &fromLink); err != nil {
+	if err := scan(&k.ID, &k.Actor, &created, &expires, &revoked, &fromLink, &k.IssuedBy, &k.IssuedWith); err != nil {
 		return nil, err
 	}
 	k.CreatedAt, k.ExpiresAt, k.RevokedAt, k.FromLoginLink = fromUnixNanos(created), fromUnixNanos(expires), fromUnixNanos(revoked), fromLink != 0

@@ -40,7 +40,11 @@ type Review struct {
 	Resolves     int64       `json:"resolves,omitempty"`
 	Snapshot     string      `json:"snapshot"`
 	MFA          *MFAPosture `json:"mfa,omitempty"`
-	At           time.Time   `json:"at"`
+	// TokenIssuedBy is the actor who issued the token the review was made
+	// with, when that is not the reviewer: it could hold that token, so
+	// for independence the review is its too (R2).
+	TokenIssuedBy string    `json:"token_issued_by,omitempty"`
+	At            time.Time `json:"at"`
 }
 
 // ReviewAdd is the input to approve, request changes or resolve.
@@ -192,6 +196,12 @@ type Auth struct {
 	// it is revoked. Set by the server's authenticator, never read from
 	// a request.
 	TokenID string `json:"-"`
+	// CredentialID names a bearer credential that is not a Fairway token
+	// (an identity provider's token): the first TokenIDLen hex digits of
+	// its SHA-256, so the tokens a sign-in with it issued can be found
+	// and ended with it. Set by the server's authenticator, never read
+	// from a request.
+	CredentialID string `json:"-"`
 }
 
 type authKey struct{}

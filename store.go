@@ -184,6 +184,9 @@ type ActorTx interface {
 	// Tokens lists an actor's bearer tokens not revoked, expired or not,
 	// oldest first.
 	Tokens(actor string) ([]*Token, error)
+	// TokensIssuedWith lists the bearer tokens not revoked that the
+	// credential with that id issued, oldest first.
+	TokensIssuedWith(id string) ([]*Token, error)
 	// LiveTokens maps the hash of each of an actor's tokens not revoked
 	// to its expiry (zero when it has none).
 	LiveTokens(actor string) (map[string]time.Time, error)
@@ -191,14 +194,15 @@ type ActorTx interface {
 	ActorByIdentity(issuer, subject string) (*Actor, error)
 	// InsertLoginLink stores the hash of a one-time portal login link of
 	// an actor, made at at and good until expires; the token it mints
-	// lives tokenTTL.
+	// lives tokenTTL and is issued by issuedBy.
 	// A login link is never a bearer token: ActorByTokenHash, Token,
 	// Tokens and LiveTokens leave it out.
-	InsertLoginLink(hash, actor string, at, expires time.Time, tokenTTL time.Duration) error
-	// UseLoginLink spends a login link at at and returns its actor and
-	// the life of the token it mints (zero for a link stored without
-	// one); EUNAUTHORIZED when it is unknown, used, revoked or expired.
-	UseLoginLink(hash string, at time.Time) (*Actor, time.Duration, error)
+	InsertLoginLink(hash, actor, issuedBy string, at, expires time.Time, tokenTTL time.Duration) error
+	// UseLoginLink spends a login link at at and returns its actor, the
+	// life of the token it mints (zero for a link stored without one) and
+	// who that token is issued by; EUNAUTHORIZED when it is unknown,
+	// used, revoked or expired.
+	UseLoginLink(hash string, at time.Time) (*Actor, time.Duration, string, error)
 }
 
 // EvidenceTx stores evidence records (never their bytes) and claims.

@@ -117,6 +117,12 @@ func (c *Client) DisableActor(ctx context.Context, name, reason string) (*fairwa
 	return &out, c.do(ctx, "POST", "/api/v1/actors/"+pathEscape(name)+"/disable", nil, map[string]string{"reason": reason}, &out, nil)
 }
 
+// BindIdentity binds an actor to an identity provider's subject.
+func (c *Client) BindIdentity(ctx context.Context, name, issuer, subject string) (*fairway.Actor, error) {
+	var out fairway.Actor
+	return &out, c.do(ctx, "POST", "/api/v1/actors/"+pathEscape(name)+"/identity", nil, map[string]string{"issuer": issuer, "subject": subject}, &out, nil)
+}
+
 // RotateToken revokes an actor's tokens and issues a new one.
 func (c *Client) RotateToken(ctx context.Context, name string, ttl time.Duration) (*fairway.ActorCreated, error) {
 	var out fairway.ActorCreated

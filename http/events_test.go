@@ -138,3 +138,61 @@ func TestEvents_ASubjectStreamStopsAfterARevocationElsewhere(t *testing.T) {
 		t.Fatalf("after the revocation elsewhere the stream delivered %q, want it ended", ev)
 	}
 }
+
+// A stream opened with a session's credential ends when the session
+// does (here: detached by its agent's own token), before delivering the
+// next event, saying why; reconnecting with it is refused.
+func TestEvents_ASessionsStreamEndsWithTheSession(t *testing.T) {
+	e := newAPIEnv(t)
+	ctx := context.Background()
+	alice := fairwayhttp.NewClient(e.srv.URL, e.token)
+	agent := fairwayhttp.NewClient(e.srv.URL, e.agent)
+	if _, err := alice.CreateTask(ctx, fairway.TaskCreate{Key: "EV-S", Title: "watched"}); err != nil {
+		t.Fatal(err)
+	}
+	att, err := agent.AttachSession(ctx, fairway.SessionAttach{Task: "EV-S", Provider: "codex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/events?after=0", nil)
+	req.Header.Set("Authorization", "Bearer "+att.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	var comments []string
+	next := func() string {
+		for sc.Scan() {
+			if ev, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				return ev
+			} else if c, ok := strings.CutPrefix(sc.Text(), ": "); ok {
+				comments = append(comments, c)
+			}
+		}
+		return ""
+	}
+	for ev := next(); ev != "session.attach"; ev = next() {
+		if ev == "" {
+			t.Fatal("the stream ended before the session's attach")
+		}
+	}
+	if _, err := agent.DetachSession(ctx, att.Session.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	title := "changed after the detach"
+	if _, err := alice.UpdateTask(ctx, "EV-S", fairway.TaskUpdate{Title: &title}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(); ev != "" {
+		t.Fatalf("after its session was detached the stream delivered %q, want it ended", ev)
+	}
+	if last := comments[len(comments)-1]; !strings.Contains(last, "is detached") {
+		t.Fatalf("the stream's last word = %q, want why it ended", last)
+	}
+	code, body := e.do(t, "GET", "/api/v1/events?after=0", att.Token, "")
+	if code != http.StatusForbidden || !strings.Contains(fmt.Sprint(body), "is detached") {
+		t.Fatalf("reconnecting with the ended session's credential: %d %v, want 403 saying it is detached", code, body)
+	}
+}

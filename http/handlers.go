@@ -62,6 +62,22 @@ func (s *Server) disableActor(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (s *Server) bindIdentity(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Issuer  string `json:"issuer"`
+		Subject string `json:"subject"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	a, err := s.service.BindIdentity(r.Context(), r.PathValue("name"), in.Issuer, in.Subject)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
 func (s *Server) rotateToken(w http.ResponseWriter, r *http.Request) error {
 	var ttl time.Duration
 	if v := r.URL.Query().Get("ttl"); v != "" {

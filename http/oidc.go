@@ -2,6 +2,8 @@ package http
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -112,7 +114,11 @@ func (a *OIDCAuth) Authenticate(ctx context.Context, token string) (*fairway.Act
 	}
 	// The ID token's expiry bounds what a request made with it issues (a
 	// token, a session credential), as an expiring Fairway token's does.
-	auth := &fairway.Auth{Groups: stringList(claims[a.cfg.GroupsClaim]), MFA: a.posture(claims), ExpiresAt: idt.Expiry}
+	// Its id names it as the credential of what it issues, so signing out
+	// ends that.
+	sum := sha256.Sum256([]byte(token))
+	auth := &fairway.Auth{Groups: stringList(claims[a.cfg.GroupsClaim]), MFA: a.posture(claims), ExpiresAt: idt.Expiry,
+		CredentialID: fairway.TokenID(hex.EncodeToString(sum[:]))}
 	return actor, auth, nil
 }
 

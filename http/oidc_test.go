@@ -93,8 +93,14 @@ func TestOIDC_IdentityAndMFAPosture(t *testing.T) {
 	l.MFAMaxAge = 15 * time.Minute
 	admin, _ := l.CreateActor(ctx, fairway.ActorCreate{Name: "alice", Kind: "human"})
 	as := fairway.NewContextWithActor(ctx, admin.Actor)
-	for _, name := range []string{"sana", "sam", "olivia"} {
+	for _, name := range []string{"sana", "sam", "olivia", "grace"} {
 		if _, err := l.CreateActor(as, fairway.ActorCreate{Name: name, Kind: "human"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A human binds each person's identity; grace's is not bound.
+	for _, name := range []string{"sana", "sam", "olivia"} {
+		if _, err := l.BindIdentity(as, name, iss.srv.URL, "sub-"+name); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,9 +151,12 @@ func TestOIDC_IdentityAndMFAPosture(t *testing.T) {
 		{"stale auth_time", map[string]any{"preferred_username": "sana", "amr": []string{"pwd", "otp"}, "auth_time": now.Add(-time.Hour).Unix()}, 401, "step_up_required",
 			`acr_values="urn:example:loa:mfa", max_age=900`},
 		{"not a member", map[string]any{"preferred_username": "olivia", "amr": []string{"pwd", "otp"}}, 403, "forbidden", ""},
-		// sana signed in first with sub-sana (above); a token of another
-		// subject carrying her username is not her.
+		// sana is bound to sub-sana; a token of another subject carrying
+		// her username is not her.
 		{"borrowed username", map[string]any{"preferred_username": "sana", "sub": "sub-mallory", "groups": []string{"security"}, "amr": []string{"pwd", "otp"}}, 401, "unauthorized", ""},
+		// grace is bound to no identity: a first sign-in naming her does
+		// not make her, whoever picked the name.
+		{"an unbound actor's name", map[string]any{"preferred_username": "grace", "sub": "sub-mallory", "groups": []string{"security"}, "amr": []string{"pwd", "otp"}}, 401, "unauthorized", ""},
 		{"auth_time in the future", map[string]any{"preferred_username": "sana", "amr": []string{"pwd", "otp"}, "auth_time": now.Add(time.Hour).Unix()}, 401, "unauthorized", ""},
 	}
 	for _, c := range cases {
@@ -165,6 +174,9 @@ func TestOIDC_IdentityAndMFAPosture(t *testing.T) {
 	}
 	if a, _ := l.GetActor(ctx, "sana"); a.Subject != "sub-sana" || a.Issuer != iss.srv.URL {
 		t.Fatalf("sana bound to %q %q, want sub-sana at the issuer", a.Issuer, a.Subject)
+	}
+	if a, _ := l.GetActor(ctx, "grace"); a.Subject != "" || a.Issuer != "" {
+		t.Fatalf("grace bound to %q %q by a sign-in naming her, want unbound", a.Issuer, a.Subject)
 	}
 	// sam is in no policy group, but the identity provider puts him in
 	// security; his fresh MFA approval is recorded with its posture.
@@ -216,6 +228,9 @@ func TestOIDC_ACredentialItIssuesExpiresWithTheIdentityToken(t *testing.T) {
 	if _, err := l.CreateTask(as, fairway.TaskCreate{Key: "SEC-2", Title: "rotate"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := l.BindIdentity(as, "sana", iss.srv.URL, "sub-sana"); err != nil {
+		t.Fatal(err)
+	}
 	auth, err := fairwayhttp.NewOIDCAuth(ctx, fairwayhttp.OIDCConfig{Issuer: iss.srv.URL, Audience: "fairway"}, l.ActorForIdentity, ledger.TokenAuth{L: l})
 	if err != nil {
 		t.Fatal(err)
@@ -249,5 +264,15 @@ func TestOIDC_ACredentialItIssuesExpiresWithTheIdentityToken(t *testing.T) {
 	post("/api/v1/sessions", `{"task":"SEC-2","provider":"browser"}`, &attached)
 	if !attached.Session.CredentialExpiresAt.Equal(exp) {
 		t.Fatalf("the session credential sana's identity token attached expires at %v, want %v", attached.Session.CredentialExpiresAt, exp)
+	}
+	// Signing out of that sign-in ends the token it issued.
+	if _, err := l.Authenticate(ctx, rotated.Token); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SignOut(ctx, idToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Authenticate(ctx, rotated.Token); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Fatalf("codex's token issued with sana's identity token, after her sign-out: %v, want EUNAUTHORIZED", err)
 	}
 }

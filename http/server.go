@@ -75,6 +75,7 @@ var routes = []route{
 	{"POST", "/api/v1/actors", (*Server).createActor},
 	{"GET", "/api/v1/actors/{name}", (*Server).getActor},
 	{"POST", "/api/v1/actors/{name}/disable", (*Server).disableActor},
+	{"POST", "/api/v1/actors/{name}/identity", (*Server).bindIdentity},
 	{"POST", "/api/v1/actors/{name}/token", (*Server).rotateToken},
 	{"DELETE", "/api/v1/actors/{name}/tokens", (*Server).revokeTokens},
 	{"GET", "/api/v1/tokens", (*Server).listTokens},

@@ -11,7 +11,7 @@ import (
 
 // Through the API, a session credential authenticates as its actor, its
 // writes carry the session, and once the session is replaced the same
-// credential's writes are refused (fencing) while reads still work.
+// credential's writes and reads are refused (fencing).
 func TestAPI_SessionCredentialIsFenced(t *testing.T) {
 	e := newAPIEnv(t)
 	ctx := context.Background()
@@ -47,9 +47,13 @@ func TestAPI_SessionCredentialIsFenced(t *testing.T) {
 	if fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "replaced") || !strings.Contains(err.Error(), repl.Session.ID) {
 		t.Fatalf("zombie write through the API: %v", err)
 	}
-	got, err := sess.GetSession(ctx, att.Session.ID)
+	// Its reads are refused alike: the session ended.
+	if got, err := sess.GetSession(ctx, att.Session.ID); fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "replaced") || !strings.Contains(err.Error(), repl.Session.ID) {
+		t.Fatalf("zombie session read: %+v %v, want forbidden, replaced", got, err)
+	}
+	got, err := agent.GetSession(ctx, att.Session.ID)
 	if err != nil || got.State != fairway.SessionReplaced || got.ReplacedBy != repl.Session.ID {
-		t.Fatalf("zombie session read: %+v %v", got, err)
+		t.Fatalf("the replaced session read with the agent's token: %+v %v", got, err)
 	}
 	live, err := alice.ListSessions(ctx, fairway.SessionFilter{Task: "S-1", Live: true})
 	if err != nil || len(live) != 1 || live[0].ID != repl.Session.ID {

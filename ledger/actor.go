@@ -288,21 +288,30 @@ func (l *Ledger) RevokeTokens(ctx context.Context, name string) (int, error) {
 	return n, err
 }
 
-// ActorForIdentity maps an identity provider's token to an actor. The
-// actor bound to the issuer and subject wins; otherwise the actor named
-// by the username claim is bound to them on this first sign-in, and an
-// actor already bound to another subject is refused: a username alone is
-// neither unique nor stable at most identity providers.
+// ActorForIdentity maps an identity provider's token to the actor bound
+// to its issuer and subject. Nothing else selects an actor: a username
+// claim is neither unique nor stable, and at many providers its holder
+// picks it, so it only suggests, in the refusal, the name a human may
+// bind the identity to (BindIdentity). Bindings made on a first sign-in
+// before this are bindings like any other and keep working.
 func (l *Ledger) ActorForIdentity(ctx context.Context, issuer, subject, name string) (*fairway.Actor, error) {
 	if issuer == "" || subject == "" {
 		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the identity token has no issuer or subject")
 	}
-	var a *fairway.Actor
+	var a, named *fairway.Actor
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		var err error
 		a, err = tx.ActorByIdentity(issuer, subject)
+		if fairway.ErrorCode(err) != fairway.ENOTFOUND {
+			return err
+		}
+		a = nil
+		if name == "" {
+			return nil
+		}
+		named, err = tx.Actor(name)
 		if fairway.ErrorCode(err) == fairway.ENOTFOUND {
-			a, err = nil, nil
+			named, err = nil, nil
 		}
 		return err
 	})
@@ -315,28 +324,64 @@ func (l *Ledger) ActorForIdentity(ctx context.Context, issuer, subject, name str
 		}
 		return a, nil
 	}
-	if name == "" {
-		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "subject %s of %s is bound to no actor and the token names none", subject, issuer)
+	bind := fmt.Sprintf("`fairway actor bind NAME --oidc-issuer %s --oidc-subject %s`", issuer, subject)
+	switch {
+	case name == "":
+		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "subject %s of %s is bound to no actor; a human binds it to its actor with %s", subject, issuer, bind)
+	case named != nil:
+		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "subject %s of %s is bound to no actor. Its token names %s, but a name in a token never selects an existing actor: if this identity is %s's, a human binds it with %s",
+			subject, issuer, name, name, strings.Replace(bind, "NAME", name, 1))
+	default:
+		return nil, fairway.Errorf(fairway.EUNAUTHORIZED, "subject %s of %s is bound to no actor, and no actor is named %s: a human creates one (`fairway actor create %s --kind human`) and binds it with %s",
+			subject, issuer, name, name, strings.Replace(bind, "NAME", name, 1))
 	}
-	err = l.write(fairway.NewContextWithActor(ctx, &fairway.Actor{Name: name}), "actor.bind", name, func(w *write) error {
-		a = w.by
+}
+
+// BindIdentity binds an actor to an identity provider's issuer and
+// subject, so that provider's tokens for that subject act as the actor.
+// Only a human, with its own credential, binds (authority.go); an actor
+// bound already, or an identity bound to another actor, is refused:
+// disable the actor and create another to move an identity.
+func (l *Ledger) BindIdentity(ctx context.Context, name, issuer, subject string) (*fairway.Actor, error) {
+	issuer, subject = strings.TrimSpace(issuer), strings.TrimSpace(subject)
+	if issuer == "" {
+		return nil, fairway.FieldError("oidc-issuer", "is required: the identity provider's issuer URL, as its tokens' iss claim says it")
+	}
+	if subject == "" {
+		return nil, fairway.FieldError("oidc-subject", "is required: the person's subject at the identity provider, as its tokens' sub claim says it (a refused sign-in names it)")
+	}
+	if err := fairway.CheckText("oidc-issuer", issuer, 1000); err != nil {
+		return nil, err
+	}
+	if err := fairway.CheckText("oidc-subject", subject, 1000); err != nil {
+		return nil, err
+	}
+	var out *fairway.Actor
+	err := l.write(ctx, "actor.bind", name, func(w *write) error {
+		a, err := w.tx.Actor(name)
+		if err != nil {
+			return err
+		}
+		if err := w.requireMayBind(a); err != nil {
+			return err
+		}
+		if a.Disabled() {
+			return fairway.Errorf(fairway.ECONFLICT, "actor %s is disabled; a disabled actor is bound to nothing", name)
+		}
 		if a.Subject != "" {
-			if a.Issuer == issuer && a.Subject == subject {
-				return nil
-			}
-			return w.refuse(&fairway.Error{Code: fairway.EUNAUTHORIZED, Message: fmt.Sprintf(
-				"actor %s is bound to another identity at the identity provider; this token's subject does not match it", name)})
+			return fairway.Errorf(fairway.ECONFLICT, "actor %s is bound already, to subject %s of %s; to move an identity, disable the actor and create another", name, a.Subject, a.Issuer)
 		}
 		a.Issuer, a.Subject = issuer, subject
 		if err := w.tx.UpdateActor(a); err != nil {
 			return err
 		}
+		out = a
 		return w.record(map[string]any{"actor": name, "issuer": issuer, "subject": subject})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return a, nil
+	return out, nil
 }
 
 // endSessionsOf interrupts an actor's live sessions: their credentials

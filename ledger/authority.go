@@ -3,6 +3,7 @@ package ledger
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -20,7 +21,19 @@ import (
 //     tokens; anyone may revoke their own tokens.
 //   - Only a human, with its own credential, gets a portal login link,
 //     and only for itself.
+//   - Only a human, with its own credential, binds an actor to an
+//     identity provider's issuer and subject; a name in the provider's
+//     token never selects an actor.
 //   - A reviewer or waiver approver is independent of the task (R2).
+//     A token one actor issued for another is a hand-over the issuer
+//     could keep: a review, waiver or narrowing approval made with it
+//     is, for independence, the issuer's too, and every token issued with it
+//     (a rotate, a login link's) stays the issuer's. A human issuing his
+//     own token, with a credential of his own, issues it as himself; the
+//     first human of a ledger issues his own token. A service issuing an
+//     agent's or service's token is recorded as its issuer, which binds
+//     no review: neither kind reviews. Binding an identity provider's
+//     subject is no hand-over: no credential passes through the binder.
 //   - A session is attached with an actor's own credential; it is
 //     controlled by its actor, by its own credential only, or by a human
 //     or service operating it.
@@ -100,6 +113,13 @@ func (w *write) issuedExpiry(expires time.Time) time.Time {
 		return at
 	}
 	return expires
+}
+
+// requireMayBind refuses binding target to an identity provider's
+// subject by anyone but a human acting with its own credential: a
+// binding makes that provider's tokens act as target.
+func (w *write) requireMayBind(target *fairway.Actor) error {
+	return w.requireHuman("bind "+target.Name+" ("+target.Kind+") to an identity", "")
 }
 
 // requireMayRevoke refuses revoking target's tokens by anyone but target
@@ -202,6 +222,105 @@ func ownerSetBy(e *fairway.AuditEvent) (owner, assigner string) {
 		return owner, assigner
 	}
 	return change.Owner, change.AssignedBy
+}
+
+// issuer is who a token this write issues is issued by: the issuer of
+// the credential the write is made with when another actor issued it
+// (so a hand-over cannot be laundered by a rotate or a login link), or
+// else the acting actor.
+func (w *write) issuer() string {
+	if v := w.vouchedBy(); v != "" {
+		return v
+	}
+	if w.by == nil {
+		return ""
+	}
+	return w.by.Name
+}
+
+// vouchedBy is the actor other than the acting one who issued the token
+// the write is made with, or "": that actor could hold it.
+func (w *write) vouchedBy() string {
+	if w.token == nil || w.by == nil || w.token.Actor != w.by.Name {
+		return ""
+	}
+	return w.token.Vouched()
+}
+
+// credentialID is the id of the bearer credential the write is made
+// with, which a token it issues records: ending that credential's
+// sign-in ends what it issued.
+func (w *write) credentialID() string {
+	if w.auth.TokenID != "" {
+		return w.auth.TokenID
+	}
+	return w.auth.CredentialID
+}
+
+// reviewPrincipals are the actors a review stands for (R2): its reviewer
+// and, when it was made with a token another actor issued, that actor.
+func reviewPrincipals(rv *fairway.Review) []string {
+	if rv.TokenIssuedBy != "" && rv.TokenIssuedBy != rv.Reviewer {
+		return []string{rv.Reviewer, rv.TokenIssuedBy}
+	}
+	return []string{rv.Reviewer}
+}
+
+// notIndependentReview says why a review is not independent of a task
+// whose excluded actors are given, or "" when it is: its reviewer, or
+// the issuer of the token it was made with, is excluded.
+func notIndependentReview(rv *fairway.Review, excluded map[string]string) string {
+	if why := excluded[rv.Reviewer]; why != "" {
+		return why
+	}
+	if v := rv.TokenIssuedBy; v != "" && v != rv.Reviewer {
+		if why := excluded[v]; why != "" {
+			return "acts with a token issued by " + v + ", who " + why
+		}
+	}
+	return ""
+}
+
+// distinctApprovers counts the people a set of approvals proves at
+// least: the approvals of one reviewer are one, and a reviewer who
+// approved with a token another actor issued is one with that actor,
+// since either could have made both. Each group is named by its members.
+func distinctApprovers(approvals []*fairway.Review) []string {
+	parent := map[string]string{}
+	var find func(string) string
+	find = func(a string) string {
+		if p, ok := parent[a]; ok && p != a {
+			r := find(p)
+			parent[a] = r
+			return r
+		}
+		parent[a] = a
+		return a
+	}
+	for _, rv := range approvals {
+		ps := reviewPrincipals(rv)
+		root := find(ps[0])
+		for _, p := range ps[1:] {
+			if r := find(p); r != root {
+				if r < root {
+					root, r = r, root
+				}
+				parent[r] = root
+			}
+		}
+	}
+	groups := map[string][]string{}
+	for a := range parent {
+		r := find(a)
+		groups[r] = append(groups[r], a)
+	}
+	var out []string
+	for _, members := range groups {
+		sort.Strings(members)
+		out = append(out, strings.Join(members, "+"))
+	}
+	sort.Strings(out)
+	return out
 }
 
 func article(kind string) string {

@@ -217,6 +217,9 @@ var calls = map[string]call{
 	"ListTokens": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		return ignore(l.ListTokens(ctx, "alice"))
 	}},
+	"BindIdentity": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
+		return ignore(l.BindIdentity(ctx, "omar", "https://id.example.com", "sub-omar"))
+	}},
 	"RevokeToken": {fn: func(ctx context.Context, l *ledger.Ledger, f *fixture) error {
 		tok := must(l.RotateToken(as("alice"), "alice", 0)).Token
 		return ignore(l.RevokeToken(ctx, fairway.TokenID(ledger.HashToken(tok))))
@@ -421,7 +424,9 @@ var allowed = map[string][]string{
 	// The audit log shows every token's issue and revocation to all.
 	"ListTokens":  everyone,
 	"RevokeToken": humanOnly, // one of a human's tokens, by someone else
-	"AuditLog":    everyone, "VerifyAudit": everyone, "Watch": everyone,
+	// A binding makes an identity provider's tokens act as the actor.
+	"BindIdentity": humanOnly,
+	"AuditLog":     everyone, "VerifyAudit": everyone, "Watch": everyone,
 	// A checkpoint is checked against the log before it is stored, and
 	// proofs are public: any known actor may ask for them.
 	"AuditTree": everyone, "PublishCheckpoint": ownCredential, "Checkpoints": everyone, "InclusionProof": everyone, "ConsistencyProof": everyone,

@@ -60,6 +60,17 @@ type sessionCred struct {
 	// or rotated, which stopped its credential at expires; empty when
 	// they were not.
 	cut string
+	// session is the session as read: its state and lease say whether
+	// the credential may still read. An ending is an event that empties
+	// what is kept (changesIdentity); a heartbeat is not, so a lease that
+	// looks run out is read again.
+	session fairway.Session
+}
+
+// leaseLive says whether the kept session was attached with a lease
+// running at now; otherwise the store is asked.
+func (c sessionCred) leaseLive(now time.Time) bool {
+	return c.session.State == fairway.SessionAttached && now.Before(c.session.LeaseUntil)
 }
 
 // headKey names an audit head: its sequence and chain hash.
@@ -95,12 +106,17 @@ func (l *Ledger) headKey(ctx context.Context) (headKey, bool) {
 	return headKey{seq, hash}, err == nil
 }
 
-// changesIdentity says whether an event's action may change an actor or
-// a token: creating, disabling or binding an actor, issuing or revoking
-// tokens. A refusal changes nothing.
+// changesIdentity says whether an event's action may change an actor, a
+// token or whether a session credential works: creating, disabling or
+// binding an actor, issuing or revoking tokens, ending a session. A
+// refusal changes nothing.
 func changesIdentity(action string) bool {
 	if strings.HasSuffix(action, ".refused") {
 		return false
+	}
+	switch action {
+	case "session.detach", "session.replace", "session.interrupt", "session.expire":
+		return true
 	}
 	return strings.HasPrefix(action, "actor.") || strings.HasPrefix(action, "token.")
 }

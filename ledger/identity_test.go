@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"fairway"
@@ -125,11 +126,15 @@ func TestIdentity_SessionCredentialsHoldAcrossLedgersAtOnce(t *testing.T) {
 		}
 		return fairway.NewContextWithAuth(fairway.NewContextWithActor(context.Background(), a), auth), nil
 	}
+	var oldCtx context.Context
 	for range 2 {
 		for _, att := range []*fairway.AttachedSession{old, other} {
 			ctx, err := cred(two, att.Token)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if att == old {
+				oldCtx = ctx
 			}
 			if auth := fairway.AuthFromContext(ctx); auth.Session != att.Session.ID || auth.Generation != att.Session.Generation {
 				t.Fatalf("credential of %s authenticated as %+v", att.Session.ID, auth)
@@ -142,17 +147,17 @@ func TestIdentity_SessionCredentialsHoldAcrossLedgersAtOnce(t *testing.T) {
 	repl := must(one.AttachSession(as("alice"), fairway.SessionAttach{Task: "T-1", Provider: "shell", Replace: old.Session.ID}))
 	must(one.DisableActor(as("alice"), "claude", "replaced"))
 
-	// The second: the old credential still names its session and
-	// generation, and its heartbeat is fenced; the replacement's works;
-	// the disabled actor's credential is refused.
-	ctx, err := cred(two, old.Token)
-	if err != nil {
-		t.Fatal(err)
+	// The second: the old credential is refused as its session's
+	// writes are (replaced), and its kept heartbeat context is fenced;
+	// the replacement's works; the disabled actor's credential is refused.
+	if _, err := cred(two, old.Token); fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "is replaced") {
+		t.Fatalf("replaced session's credential through the other ledger: %v, want forbidden, replaced", err)
 	}
-	if _, err := two.HeartbeatSession(ctx, old.Session.ID); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+	if _, err := two.HeartbeatSession(oldCtx, old.Session.ID); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
 		t.Fatalf("replaced session's heartbeat through the other ledger: %v, want forbidden", err)
 	}
-	if ctx, err = cred(two, repl.Token); err != nil {
+	ctx, err := cred(two, repl.Token)
+	if err != nil {
 		t.Fatal(err)
 	}
 	must(two.HeartbeatSession(ctx, repl.Session.ID))
@@ -161,5 +166,56 @@ func TestIdentity_SessionCredentialsHoldAcrossLedgersAtOnce(t *testing.T) {
 	}
 	if _, err := cred(one, other.Token); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
 		t.Fatalf("disabled actor's session credential at the same ledger: %v, want unauthorized", err)
+	}
+}
+
+// An identity provider's token selects only the actor bound to its
+// issuer and subject: a name it carries never binds or selects an
+// existing actor, only appears in the refusal. A human binds an identity
+// explicitly (audited); agents and session credentials cannot; a binding
+// holds, and an identity bound to one actor cannot be bound to another.
+func TestIdentity_OIDCBindsByIssuerAndSubjectNeverByName(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	const iss = "https://id.example.com"
+	_, err := l.ActorForIdentity(ctx, iss, "sub-mallory", "alice")
+	wantErr(t, "a stranger naming alice", err, fairway.EUNAUTHORIZED,
+		"subject sub-mallory of https://id.example.com is bound to no actor. Its token names alice, but a name in a token never selects an existing actor: if this identity is alice's, a human binds it with `fairway actor bind alice --oidc-issuer https://id.example.com --oidc-subject sub-mallory`")
+	if a := must(l.GetActor(ctx, "alice")); a.Subject != "" || a.Issuer != "" {
+		t.Fatalf("alice after a stranger's sign-in in her name: bound to %q %q, want unbound", a.Issuer, a.Subject)
+	}
+	_, err = l.ActorForIdentity(ctx, iss, "sub-new", "newcomer")
+	wantErr(t, "a new name", err, fairway.EUNAUTHORIZED, "no actor is named newcomer: a human creates one (`fairway actor create newcomer --kind human`)")
+
+	_, err = l.BindIdentity(as("codex"), "omar", iss, "sub-omar")
+	wantErr(t, "an agent binding", err, fairway.EFORBIDDEN, "only a human can bind omar (human) to an identity")
+	_, err = l.BindIdentity(as("alice"), "omar", iss, "")
+	wantErr(t, "no subject", err, fairway.EINVALID, "oidc-subject: is required")
+	b := must(l.BindIdentity(as("alice"), "omar", iss, "sub-omar"))
+	if b.Issuer != iss || b.Subject != "sub-omar" {
+		t.Fatalf("bound = %+v", b)
+	}
+	if a := must(l.ActorForIdentity(ctx, iss, "sub-omar", "someone-else")); a.Name != "omar" {
+		t.Fatalf("omar's identity signs in as %s", a.Name)
+	}
+	_, err = l.BindIdentity(as("alice"), "omar", iss, "sub-other")
+	wantErr(t, "rebinding", err, fairway.ECONFLICT, "actor omar is bound already, to subject sub-omar of https://id.example.com")
+	_, err = l.BindIdentity(as("alice"), "alice", iss, "sub-omar")
+	wantErr(t, "omar's identity for alice", err, fairway.ECONFLICT, "already bound to another actor")
+	if a := must(l.GetActor(ctx, "alice")); a.Subject != "" {
+		t.Fatalf("alice bound to %q after a refused binding", a.Subject)
+	}
+	var binds []string
+	for _, e := range must(l.AuditLog(ctx, fairway.AuditFilter{})) {
+		if strings.HasPrefix(e.Action, "actor.bind") {
+			binds = append(binds, e.Action+" "+e.Subject+" by "+e.Actor)
+		}
+	}
+	if want := "actor.bind.refused omar by codex, actor.bind omar by alice"; strings.Join(binds, ", ") != want {
+		t.Fatalf("audited = %s\nwant      %s", strings.Join(binds, ", "), want)
+	}
+	if v := must(l.VerifyAudit(ctx)); !v.OK {
+		t.Fatalf("audit verify: %+v", v)
 	}
 }

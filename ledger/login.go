@@ -60,7 +60,7 @@ func (l *Ledger) IssueLoginLink(ctx context.Context, ttl, sessionTTL time.Durati
 			return err
 		}
 		expires := w.now.Add(ttl)
-		if err := w.tx.InsertLoginLink(HashToken(secret), w.by.Name, w.now, expires, sessionTTL); err != nil {
+		if err := w.tx.InsertLoginLink(HashToken(secret), w.by.Name, w.issuer(), w.now, expires, sessionTTL); err != nil {
 			return err
 		}
 		out = &LoginLink{Actor: w.by.Name, Link: secret, ExpiresAt: expires, SessionTTL: sessionTTL.String()}
@@ -82,7 +82,7 @@ func (l *Ledger) RedeemLoginLink(ctx context.Context, link string) (*fairway.Act
 	var out *fairway.ActorCreated
 	err := l.write(asSystem(ctx), "login.redeem", "portal", func(w *write) error {
 		out = nil
-		a, ttl, err := w.tx.UseLoginLink(HashToken(link), w.now)
+		a, ttl, issuedBy, err := w.tx.UseLoginLink(HashToken(link), w.now)
 		if e, ok := err.(*fairway.Error); ok && e.Code == fairway.EUNAUTHORIZED {
 			return w.refuseWith(e, map[string]any{"code": e.Code, "reason": e.Message, "link_hash": HashToken(link)})
 		} else if err != nil {
@@ -95,7 +95,10 @@ func (l *Ledger) RedeemLoginLink(ctx context.Context, link string) (*fairway.Act
 			ttl = PortalSessionTTL // a link issued before links said
 		}
 		expires := w.now.Add(ttl)
-		token, err := w.issueToken(a.Name, expires, true)
+		if issuedBy == "" {
+			issuedBy = a.Name // a link issued before links said: its actor asked for it
+		}
+		token, err := w.issueTokenBy(a.Name, expires, true, issuedBy, "")
 		if err != nil {
 			return err
 		}

@@ -237,11 +237,16 @@ func (l *Ledger) ApproveNarrowing(ctx context.Context, id int64) (*fairway.Narro
 		if w.by.Name == n.ProposedBy {
 			return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s proposed narrowing %d and cannot also approve it", w.by.Name, id)})
 		}
+		// An approval made with a token another actor issued is theirs too.
+		as := &fairway.Review{Reviewer: w.by.Name, TokenIssuedBy: w.vouchedBy()}
+		if v := as.TokenIssuedBy; v != "" && v == n.ProposedBy {
+			return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s acts with a token issued by %s, who proposed narrowing %d and cannot also approve it", w.by.Name, v, id)})
+		}
 		excluded, err := notIndependentEver(w.tx, task)
 		if err != nil {
 			return err
 		}
-		if why := excluded[w.by.Name]; why != "" {
+		if why := notIndependentReview(as, excluded); why != "" {
 			return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s is not independent of %s (%s) and cannot approve narrowing its gate", w.by.Name, n.Task, why)})
 		}
 		p, _, err := l.activePolicy(w.tx)

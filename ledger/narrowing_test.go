@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -273,4 +274,20 @@ func TestNarrowing_MutatingFlagOfAProtectedTask(t *testing.T) {
 	if task := must(l.GetTask(context.Background(), key)); !task.Mutating {
 		t.Fatal("the refused edit changed the task")
 	}
+}
+
+// A narrowing approved with a token another human issued is that
+// human's too: the proposer cannot approve it through a token they
+// issued, nor can the task's owner.
+func TestNarrowing_ApprovalThroughAHandedTokenIsTheIssuers(t *testing.T) {
+	l := demoLedger(t)
+	const key = "OPS-EDGE-TUNNEL-001"
+	drop := fairway.TaskUpdate{RemoveScope: fairway.Scope{Surfaces: []string{"edge"}, ChangeClasses: []string{"edge-dns"}}}
+	n := must(l.ProposeNarrowing(as("priya"), key, drop))
+	sergei := withToken(t, l, must(l.RotateToken(as("priya"), "sergei", 0)).Token)
+	_, err := l.ApproveNarrowing(sergei, n.ID)
+	wantErr(t, "sergei through priya's token", err, fairway.EFORBIDDEN, fmt.Sprintf("sergei acts with a token issued by priya, who proposed narrowing %d and cannot also approve it", n.ID))
+	olivia := withToken(t, l, must(l.RotateToken(as("omar"), "olivia", 0)).Token)
+	_, err = l.ApproveNarrowing(olivia, n.ID)
+	wantErr(t, "olivia through omar's token", err, fairway.EFORBIDDEN, "olivia is not independent of "+key+" (acts with a token issued by omar, who owns the task)")
 }

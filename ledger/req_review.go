@@ -35,7 +35,7 @@ func (l *Ledger) reviewRequirement(f *facts, n *policy.Need) fairway.Requirement
 		}
 	}
 	var open []string
-	approvers := map[string]bool{}
+	var approvals []*fairway.Review
 	var stale, notIndependent, noMFA []string
 	for _, rv := range f.reviews {
 		if rv.Domain != n.Name {
@@ -47,23 +47,19 @@ func (l *Ledger) reviewRequirement(f *facts, n *policy.Need) fairway.Requirement
 				open = append(open, fmt.Sprintf("#%d by %s: %s", rv.ID, rv.Reviewer, strings.Join(rv.Items, "; ")))
 			}
 		case fairway.VerdictApproved:
-			switch {
-			case f.notIndependent[rv.Reviewer] != "":
-				notIndependent = append(notIndependent, rv.Reviewer+" ("+f.notIndependent[rv.Reviewer]+")")
+			switch why := notIndependentReview(rv, f.notIndependent); {
+			case why != "":
+				notIndependent = append(notIndependent, rv.Reviewer+" ("+why+")")
 			case rv.Snapshot != f.snapshot:
 				stale = append(stale, rv.Reviewer)
 			case n.RequireMFA && (rv.MFA == nil || !rv.MFA.MFA):
 				noMFA = append(noMFA, rv.Reviewer)
 			default:
-				approvers[rv.Reviewer] = true
+				approvals = append(approvals, rv)
 			}
 		}
 	}
-	names := make([]string, 0, len(approvers))
-	for a := range approvers {
-		names = append(names, a)
-	}
-	sort.Strings(names)
+	names := distinctApprovers(approvals)
 	var detail []string
 	detail = append(detail, fmt.Sprintf("%d of %d approval(s)", len(names), n.MinApprovals))
 	if len(names) > 0 {

@@ -52,14 +52,14 @@ func (l *Ledger) AddReview(ctx context.Context, in fairway.ReviewAdd) (*fairway.
 			return fairway.Errorf(fairway.ECONFLICT, "task %s is %s; it takes no more reviews", in.Task, task.Status)
 		}
 		rv := &fairway.Review{Task: in.Task, Domain: in.Domain, Reviewer: by.Name, ReviewerKind: by.Kind, Verdict: in.Verdict,
-			Items: in.Items, Comment: in.Comment, Snapshot: f.snapshot, MFA: auth.MFA, At: now}
+			Items: in.Items, Comment: in.Comment, Snapshot: f.snapshot, MFA: auth.MFA, TokenIssuedBy: w.vouchedBy(), At: now}
 		switch in.Verdict {
 		case fairway.VerdictApproved, fairway.VerdictChangesRequested:
 			excluded, err := notIndependentEver(tx, task)
 			if err != nil {
 				return err
 			}
-			if why := excluded[by.Name]; why != "" {
+			if why := notIndependentReview(rv, excluded); why != "" {
 				return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s is not independent of %s: %s %s; ask another member of %s",
 					by.Name, in.Task, by.Name, why, l.membersText(f.policy, in.Domain))})
 			}
@@ -258,6 +258,11 @@ func (l *Ledger) ApproveWaiver(ctx context.Context, id int64) (*fairway.Waiver, 
 		if by.Name == w.RequestedBy {
 			return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s requested waiver %d and cannot also approve it", by.Name, id)})
 		}
+		// An approval made with a token another actor issued is theirs too.
+		as := &fairway.Review{Reviewer: by.Name, TokenIssuedBy: wr.vouchedBy()}
+		if v := as.TokenIssuedBy; v != "" && v == w.RequestedBy {
+			return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s acts with a token issued by %s, who requested waiver %d and cannot also approve it", by.Name, v, id)})
+		}
 		// Lifting a requirement of a domain that asks for MFA is as
 		// sensitive as approving for it (R6).
 		if p.RequiresMFA(w.Domain) && (auth.MFA == nil || !auth.MFA.MFA) {
@@ -273,7 +278,7 @@ func (l *Ledger) ApproveWaiver(ctx context.Context, id int64) (*fairway.Waiver, 
 			if err != nil {
 				return err
 			}
-			if why := excluded[by.Name]; why != "" {
+			if why := notIndependentReview(as, excluded); why != "" {
 				return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s is not independent of %s (%s) and cannot approve its waiver", by.Name, w.Task, why)})
 			}
 		}

@@ -234,7 +234,7 @@ func fenced(s *fairway.Session) *fairway.Error {
 	if s.ReplacedBy != "" {
 		next = "session " + s.ReplacedBy + " holds the task now; stop working on it"
 	}
-	return fairway.Errorf(fairway.EFORBIDDEN, "session %s (generation %d) is %s: %s. Writes made with its credential are refused; %s",
+	return fairway.Errorf(fairway.EFORBIDDEN, "session %s (generation %d) is %s: %s. Its credential is refused, for reads and writes; %s",
 		s.ID, s.Generation, s.State, s.Reason, next)
 }
 
@@ -569,8 +569,10 @@ func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairwa
 	hash := HashToken(token)
 	var a *fairway.Actor
 	var cred sessionCred
+	// A kept answer whose lease has run out is read again: a heartbeat
+	// since may have renewed it.
 	if head, ok := l.headKey(ctx); ok {
-		if c, ka, ok := l.ids.session(head, hash); ok {
+		if c, ka, ok := l.ids.session(head, hash); ok && c.leaseLive(l.now()) {
 			return l.liveSession(c, ka)
 		}
 	}
@@ -587,7 +589,7 @@ func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairwa
 			}
 			head = keyOf(h)
 			var ok bool
-			if cred, a, ok = l.ids.session(head, hash); ok {
+			if cred, a, ok = l.ids.session(head, hash); ok && cred.leaseLive(l.now()) {
 				return nil
 			}
 		}
@@ -598,7 +600,7 @@ func (l *Ledger) AuthenticateSession(ctx context.Context, token string) (*fairwa
 		if a, err = tx.Actor(s.Actor); err != nil {
 			return err
 		}
-		cred = sessionCred{id: s.ID, actor: s.Actor, generation: s.Generation, expires: s.CredentialExpiresAt, token: s.TokenID}
+		cred = sessionCred{id: s.ID, actor: s.Actor, generation: s.Generation, expires: s.CredentialExpiresAt, token: s.TokenID, session: *s}
 		if s.State == fairway.SessionInterrupted && !s.CredentialExpiresAt.IsZero() && s.CredentialExpiresAt.Equal(s.EndedAt) {
 			cred.cut = s.Reason
 		}
@@ -640,9 +642,18 @@ func (l *Ledger) liveSession(cred sessionCred, a *fairway.Actor) (*fairway.Actor
 	if cred.cut != "" {
 		return nil, nil, fairway.Errorf(fairway.EUNAUTHORIZED, "session %s ended at %s (%s): the credentials of %s were revoked, and its credential stopped with them. Attach a new session with a token that is not revoked", cred.id, cred.expires.UTC().Format(time.RFC3339), cred.cut, a.Name)
 	}
-	// The clock is read only for a credential that can expire.
-	if !cred.expires.IsZero() && !l.now().Before(cred.expires) {
+	now := l.now()
+	if !cred.expires.IsZero() && !now.Before(cred.expires) {
 		return nil, nil, fairway.Errorf(fairway.EUNAUTHORIZED, "the credential of session %s expired at %s with the token of %s that attached it; get a new token (`fairway token rotate %s`) and attach again, or replace the session", cred.id, cred.expires.UTC().Format(time.RFC3339), a.Name, a.Name)
+	}
+	// A session that ended (detached, replaced, interrupted, expired) or
+	// whose lease ran out stops its credential for reads and event
+	// streams too, with the refusal a write gets (fence).
+	if s := cred.session; s.State != fairway.SessionAttached {
+		return nil, nil, fenced(&s)
+	} else if !s.Live(now) {
+		s.State, s.Reason = fairway.SessionExpired, expiredReason(&s, now)
+		return nil, nil, fenced(&s)
 	}
 	return a, &fairway.Auth{Session: cred.id, Generation: cred.generation, ExpiresAt: cred.expires}, nil
 }

@@ -522,3 +522,50 @@ func TestSession_HeartbeatRenewsOnlyTheLease(t *testing.T) {
 		}
 	}
 }
+
+// An ended session's credential is refused for everything, reads and
+// event streams included, with the refusal a write gets: detached,
+// replaced by a newer generation, or its lease run out (before any write
+// marked it expired). The credential's answer kept in memory does not
+// outlive the ending.
+func TestSession_EndedSessionsCredentialReadsNothing(t *testing.T) {
+	l, clk := sessionLedger(t)
+	ctx := context.Background()
+	for _, k := range []string{"OPS-FIX-030", "OPS-FIX-031", "OPS-FIX-032"} {
+		must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: k, Title: "work"}))
+	}
+	auth := ledger.TokenAuth{L: l}
+	refusedLikeAWrite := func(what, token string, ended context.Context) {
+		t.Helper()
+		_, werr := l.AddClaim(ended, fairway.ClaimAdd{Task: "OPS-FIX-030", Text: "still here"})
+		_, _, rerr := auth.Authenticate(ctx, token)
+		if rerr == nil || fairway.ErrorCode(werr) != fairway.EFORBIDDEN || rerr.Error() != werr.Error() {
+			t.Fatalf("%s: the credential authenticates as %v, want the write's refusal %v", what, rerr, werr)
+		}
+	}
+
+	detached := must(l.AttachSession(as("codex"), fairway.SessionAttach{Task: "OPS-FIX-030", Provider: "codex"}))
+	dctx := withCred(t, l, detached.Token) // kept in memory from here
+	must(l.DetachSession(dctx, detached.Session.ID, "done for today"))
+	refusedLikeAWrite("detached", detached.Token, dctx)
+
+	old := must(l.AttachSession(as("codex"), fairway.SessionAttach{Task: "OPS-FIX-031", Provider: "codex"}))
+	octx := withCred(t, l, old.Token)
+	repl := must(l.AttachSession(as("claude"), fairway.SessionAttach{Task: "OPS-FIX-031", Provider: "claude", Replace: old.Session.ID}))
+	_, _, err := auth.Authenticate(ctx, old.Token)
+	wantErr(t, "replaced", err, fairway.EFORBIDDEN, "session "+repl.Session.ID+" holds the task now")
+	refusedLikeAWrite("replaced", old.Token, octx)
+
+	lease := must(l.AttachSession(as("codex"), fairway.SessionAttach{Task: "OPS-FIX-032", Provider: "shell", LeaseTTL: 30 * time.Second}))
+	withCred(t, l, lease.Token)
+	clk.advance(31 * time.Second)
+	_, _, err = auth.Authenticate(ctx, lease.Token)
+	wantErr(t, "lease run out", err, fairway.EFORBIDDEN, "is expired: lease ran out at")
+	if s := must(l.GetSession(as("alice"), lease.Session.ID)); s.State != fairway.SessionExpired {
+		t.Fatalf("the session read after its lease = %s, want expired", s.State)
+	}
+	// The replacement's credential goes on.
+	if a, _, err := auth.Authenticate(ctx, repl.Token); err != nil || a.Name != "claude" {
+		t.Fatalf("the live replacement's credential: %v %v", a, err)
+	}
+}

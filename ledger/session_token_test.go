@@ -231,3 +231,36 @@ func TestToken_AWriteRacingTheRevocationOfItsTokenIsRefused(t *testing.T) {
 		t.Fatalf("OPS-FIX-027 is %s, want open", task.Status)
 	}
 }
+
+// Revoking a token by id also ends its actor's sessions that record no
+// token (attached before sessions recorded one) and were attached while
+// the token existed: they may have been attached with it. A session
+// attached before the token was issued goes on.
+func TestToken_RevokingATokenEndsItsActorsSessionsWithoutARecordedToken(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	for _, k := range []string{"OPS-FIX-040", "OPS-FIX-041", "OPS-FIX-042"} {
+		must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: k, Title: "work"}))
+	}
+	agent := must(l.RotateToken(as("alice"), "codex", 0)).Token
+	unknown := must(l.AttachSession(as("codex"), fairway.SessionAttach{Task: "OPS-FIX-040", Provider: "codex"}))
+	if unknown.Session.TokenID != "" {
+		t.Fatalf("a session attached without a token records %q", unknown.Session.TokenID)
+	}
+	before := must(l.AttachSession(as("alice"), fairway.SessionAttach{Task: "OPS-FIX-041", Provider: "shell"}))
+	portal := signInWithLink(t, l, "alice", 0)
+
+	must(l.RevokeToken(as("alice"), tokenIDOf(agent)))
+	s := must(l.GetSession(ctx, unknown.Session.ID))
+	if s.State != fairway.SessionInterrupted || !strings.Contains(s.Reason, "token "+tokenIDOf(agent)+" of codex was revoked by alice, and the session records no token") {
+		t.Fatalf("codex's session with no recorded token: %s (%s), want interrupted saying why", s.State, s.Reason)
+	}
+	must(l.RevokeToken(as("alice"), tokenIDOf(portal)))
+	if s := must(l.GetSession(ctx, before.Session.ID)); s.State != fairway.SessionAttached {
+		t.Fatalf("alice's session attached before the revoked token was issued: %s (%s), want attached", s.State, s.Reason)
+	}
+	if v := must(l.VerifyAudit(ctx)); !v.OK {
+		t.Fatalf("audit verify: %+v", v)
+	}
+}

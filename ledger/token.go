@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"fairway"
@@ -12,8 +13,14 @@ import (
 // caller's audit event names the hash (and the expiry, when there is
 // one), so audit verify can tell every live token row was issued.
 func (w *write) issueToken(actor string, expires time.Time, fromLink bool) (string, error) {
+	return w.issueTokenBy(actor, expires, fromLink, w.issuer(), w.credentialID())
+}
+
+// issueTokenBy is issueToken with who it is issued by and with which
+// credential given (authority.go's issuer and credentialID decide them).
+func (w *write) issueTokenBy(actor string, expires time.Time, fromLink bool, issuedBy, issuedWith string) (string, error) {
 	token := w.l.NewToken()
-	k := &fairway.Token{Actor: actor, CreatedAt: w.now, ExpiresAt: expires, FromLoginLink: fromLink}
+	k := &fairway.Token{Actor: actor, CreatedAt: w.now, ExpiresAt: expires, FromLoginLink: fromLink, IssuedBy: issuedBy, IssuedWith: issuedWith}
 	if err := w.tx.InsertToken(HashToken(token), k); err != nil {
 		return "", err
 	}
@@ -77,6 +84,11 @@ func (l *Ledger) RevokeToken(ctx context.Context, id string) (*fairway.Token, er
 		if err != nil {
 			return err
 		}
+		unknown, err := w.endSessionsWithoutToken(k, "token "+id+" of "+k.Actor+" was revoked by "+w.by.Name+", and the session records no token, so it may have attached it")
+		if err != nil {
+			return err
+		}
+		ended += unknown
 		k.RevokedAt = w.now
 		out = k
 		return w.record(map[string]any{"actor": k.Actor, "token_id": id, "sessions_ended": ended})
@@ -87,36 +99,113 @@ func (l *Ledger) RevokeToken(ctx context.Context, id string) (*fairway.Token, er
 	return out, nil
 }
 
-// SignOut revokes the portal session token a browser signed in with, so
-// a copy of its cookie stops working too. Holding the token is the
-// authority; only a token a login link minted is revoked: a token pasted
-// into the sign-in form is the person's own credential for the CLI and
-// API, theirs to revoke with `fairway token revoke`. A token that is
-// unknown, revoked or expired has nothing left to revoke.
+// SignOut ends a portal sign-in: it revokes the token a login link
+// minted for it, so a copy of its cookie stops working too, and every
+// token issued with the sign-in's credential (and what those issued in
+// turn), ending the sessions each attached. Holding the credential is
+// the authority. A token pasted into the sign-in form is the person's own
+// credential for the CLI and API, theirs to revoke with `fairway token
+// revoke`, and is left alone. An identity provider's token cannot be
+// revoked here; what it issued is. A credential that is unknown, revoked
+// or expired, and issued nothing live, has nothing left to end.
 func (l *Ledger) SignOut(ctx context.Context, token string) error {
-	a, k, err := l.authenticateToken(ctx, HashToken(token))
-	if fairway.ErrorCode(err) == fairway.EUNAUTHORIZED {
+	if strings.HasPrefix(token, SessionTokenPrefix) {
 		return nil
-	} else if err != nil {
+	}
+	a, k, err := l.authenticateToken(ctx, HashToken(token))
+	if err == nil {
+		if !k.FromLoginLink {
+			return nil
+		}
+		ctx = fairway.NewContextWithAuth(fairway.NewContextWithActor(ctx, a), &fairway.Auth{})
+		return l.write(ctx, "token.signout", a.Name, func(w *write) error {
+			err := w.tx.RevokeToken(k.ID, w.now)
+			if fairway.ErrorCode(err) == fairway.ENOTFOUND {
+				return nil // revoked meanwhile: nothing left to do
+			} else if err != nil {
+				return err
+			}
+			why := "the portal sign-in (token " + k.ID + ") that issued it was signed out"
+			ended, err := w.endSessionsAttachedWith(k.ID, "the portal sign-in (token "+k.ID+") that attached it was signed out")
+			if err != nil {
+				return err
+			}
+			revoked, err := w.revokeIssuedWith(k.ID, why)
+			if err != nil {
+				return err
+			}
+			return w.record(map[string]any{"actor": a.Name, "token_id": k.ID, "sessions_ended": ended, "tokens_revoked": revoked})
+		})
+	}
+	if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
 		return err
 	}
-	if !k.FromLoginLink {
-		return nil
-	}
-	ctx = fairway.NewContextWithAuth(fairway.NewContextWithActor(ctx, a), &fairway.Auth{})
-	return l.write(ctx, "token.signout", a.Name, func(w *write) error {
-		err := w.tx.RevokeToken(k.ID, w.now)
-		if fairway.ErrorCode(err) == fairway.ENOTFOUND {
-			return nil // revoked meanwhile: nothing left to do
-		} else if err != nil {
+	// Not a live Fairway token: an identity provider's, say, or a login
+	// link's that expired or was revoked. What a request made with it
+	// issued names it by id, and its issuer is who signed in with it. A
+	// person's own token, even one no longer live, is not a sign-in.
+	id := fairway.TokenID(HashToken(token))
+	var issued []*fairway.Token
+	if err := l.store.View(ctx, func(tx fairway.Tx) error {
+		k, err := tx.Token(id)
+		if err == nil && !k.FromLoginLink {
+			return nil
+		} else if err != nil && fairway.ErrorCode(err) != fairway.ENOTFOUND {
 			return err
 		}
-		ended, err := w.endSessionsAttachedWith(k.ID, "the portal sign-in (token "+k.ID+") that attached it was signed out")
+		issued, err = tx.TokensIssuedWith(id)
+		return err
+	}); err != nil {
+		return err
+	}
+	if len(issued) == 0 || issued[0].IssuedBy == "" {
+		return nil
+	}
+	by := issued[0].IssuedBy
+	ctx = fairway.NewContextWithAuth(fairway.NewContextWithActor(ctx, &fairway.Actor{Name: by}), &fairway.Auth{})
+	return l.write(ctx, "token.signout", by, func(w *write) error {
+		revoked, err := w.revokeIssuedWith(id, "the sign-in (credential "+id+") that issued it was signed out")
 		if err != nil {
 			return err
 		}
-		return w.record(map[string]any{"actor": a.Name, "token_id": k.ID, "sessions_ended": ended})
+		return w.record(map[string]any{"actor": by, "credential_id": id, "tokens_revoked": revoked})
 	})
+}
+
+// revokeIssuedWith revokes the live tokens the credential with this id
+// issued, and what each of those issued in turn, ending the sessions each
+// attached: what a sign-in handed out ends with it. Each revocation is an
+// event of its own, as `token revoke ID` records it.
+func (w *write) revokeIssuedWith(id, why string) (int, error) {
+	n := 0
+	seen := map[string]bool{id: true}
+	for queue := []string{id}; len(queue) > 0; queue = queue[1:] {
+		issued, err := w.tx.TokensIssuedWith(queue[0])
+		if err != nil {
+			return 0, err
+		}
+		for _, k := range issued {
+			if seen[k.ID] {
+				continue
+			}
+			seen[k.ID] = true
+			if err := w.tx.RevokeToken(k.ID, w.now); fairway.ErrorCode(err) == fairway.ENOTFOUND {
+				continue
+			} else if err != nil {
+				return 0, err
+			}
+			ended, err := w.endSessionsAttachedWith(k.ID, "token "+k.ID+" that attached it was revoked: "+why)
+			if err != nil {
+				return 0, err
+			}
+			if err := w.recordAs("token.revoke.one", k.Actor, map[string]any{"actor": k.Actor, "token_id": k.ID, "issued_with": queue[0], "reason": why, "sessions_ended": ended}); err != nil {
+				return 0, err
+			}
+			n++
+			queue = append(queue, k.ID)
+		}
+	}
+	return n, nil
 }
 
 // endSessionsAttachedWith ends, as interrupted, the live sessions that a
@@ -133,6 +222,30 @@ func (w *write) endSessionsAttachedWith(tokenID, why string) (int, error) {
 		}
 	}
 	return len(live), nil
+}
+
+// endSessionsWithoutToken ends, as interrupted, the live sessions of a
+// revoked token's actor that record no token and were attached while it
+// existed: one attached before sessions recorded their token (migration
+// 0019) may have been attached with it, and would outlive it. A session
+// attached in local mode or with an identity provider's token records
+// none either, and ends too: the ledger cannot tell them apart.
+func (w *write) endSessionsWithoutToken(k *fairway.Token, why string) (int, error) {
+	live, err := w.tx.Sessions(fairway.SessionFilter{Actor: k.Actor, State: fairway.SessionAttached})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range live {
+		if s.TokenID != "" || s.AttachedAt.Before(k.CreatedAt) {
+			continue
+		}
+		if err := w.end(s, "session.interrupt", fairway.SessionInterrupted, why); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // requireTokenNotRevoked refuses a write made with a bearer token that
@@ -152,6 +265,7 @@ func (w *write) requireTokenNotRevoked() error {
 			return err
 		}
 		if k, ok := w.l.ids.tokenByID(keyOf(head), id); ok && k.RevokedAt.IsZero() {
+			w.token = k
 			return nil
 		}
 	}
@@ -164,5 +278,6 @@ func (w *write) requireTokenNotRevoked() error {
 	if !k.RevokedAt.IsZero() {
 		return w.refuse(fairway.Errorf(fairway.EUNAUTHORIZED, "token %s of %s was revoked at %s; ask for a new one with `fairway token rotate %s`", id, k.Actor, k.RevokedAt.UTC().Format(time.RFC3339), k.Actor))
 	}
+	w.token = k
 	return nil
 }

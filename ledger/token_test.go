@@ -207,6 +207,93 @@ func TestToken_SignOut(t *testing.T) {
 	}
 }
 
+// withToken authenticates a bearer token as the server does.
+func withToken(t *testing.T, l *ledger.Ledger, token string) context.Context {
+	t.Helper()
+	a, auth, err := ledger.TokenAuth{L: l}.Authenticate(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fairway.NewContextWithAuth(fairway.NewContextWithActor(context.Background(), a), auth)
+}
+
+// Signing out ends what the sign-in issued: the tokens issued with the
+// portal token, and those issued in turn with them, are revoked (each an
+// audited event); an identity provider's sign-in, which cannot itself be
+// revoked, ends what it issued too. Tokens issued otherwise go on.
+func TestToken_SignOutEndsWhatTheSignInIssued(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpenLedger(t)
+	setUp(t, l, false)
+	cli := must(l.RotateToken(as("alice"), "alice", 0)).Token
+	pTok := signInWithLink(t, l, "alice", 0)
+	portal := withToken(t, l, pTok)
+	agent := must(l.RotateToken(portal, "codex", 0)).Token
+	svc := must(l.CreateActor(portal, fairway.ActorCreate{Name: "deployer", Kind: fairway.KindService, IssueToken: true})).Token
+	second := must(l.CreateActor(withToken(t, l, svc), fairway.ActorCreate{Name: "codex-2", Kind: fairway.KindAgent, IssueToken: true})).Token
+	other := must(l.CreateActor(withToken(t, l, cli), fairway.ActorCreate{Name: "codex-3", Kind: fairway.KindAgent, IssueToken: true})).Token
+
+	// A sign-in through the identity provider: its token is not Fairway's.
+	idToken := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln"
+	oidc := fairway.NewContextWithAuth(as("alice"), &fairway.Auth{CredentialID: fairway.TokenID(ledger.HashToken(idToken))})
+	fromOIDC := must(l.CreateActor(oidc, fairway.ActorCreate{Name: "codex-4", Kind: fairway.KindAgent, IssueToken: true})).Token
+
+	if err := l.SignOut(ctx, fairway.AuthFromContext(portal).TokenID); err != nil {
+		t.Fatal(err) // an id is not the token: nothing to do
+	}
+	for _, tok := range []string{agent, svc, second} {
+		if _, err := l.Authenticate(ctx, tok); err != nil {
+			t.Fatalf("before sign-out: %v", err)
+		}
+	}
+	if err := l.SignOut(ctx, pTok); err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]string{"the portal's": pTok, "codex's": agent, "deployer's": svc, "codex-2's (issued by deployer's)": second} {
+		if _, err := l.Authenticate(ctx, tok); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+			t.Errorf("%s token after sign-out: %v, want EUNAUTHORIZED", name, err)
+		}
+	}
+	for name, tok := range map[string]string{"alice's own": cli, "codex-3's (issued with alice's own)": other, "codex-4's (issued through the identity provider)": fromOIDC} {
+		if _, err := l.Authenticate(ctx, tok); err != nil {
+			t.Errorf("%s token after the portal sign-out: %v, want it still works", name, err)
+		}
+	}
+	// A person's own token is not a sign-in, live or not: signing out
+	// with it ends nothing it issued.
+	if _, err := l.RevokeToken(as("alice"), tokenIDOf(cli)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{cli, other} {
+		if err := l.SignOut(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.Authenticate(ctx, other); err != nil {
+		t.Errorf("codex-3's token after a sign-out with alice's revoked own token: %v, want it still works", err)
+	}
+	if err := l.SignOut(ctx, idToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Authenticate(ctx, fromOIDC); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
+		t.Errorf("codex-4's token after the identity provider's sign-out: %v, want EUNAUTHORIZED", err)
+	}
+
+	var got []string
+	for _, e := range must(l.AuditLog(ctx, fairway.AuditFilter{})) {
+		if e.Action == "token.signout" || e.Action == "token.revoke.one" {
+			got = append(got, e.Action+" "+e.Subject+" by "+e.Actor)
+		}
+	}
+	want := "token.revoke.one codex by alice, token.revoke.one deployer by alice, token.revoke.one codex-2 by alice, token.signout alice by alice, token.revoke.one alice by alice, token.revoke.one codex-4 by alice, token.signout alice by alice"
+	if strings.Join(got, ", ") != want {
+		t.Errorf("audited = %s\nwant      %s", strings.Join(got, ", "), want)
+	}
+	if v := must(l.VerifyAudit(ctx)); !v.OK {
+		t.Fatalf("audit verify: %+v", v)
+	}
+}
+
 // An ordinary token expires only when asked: token rotate --ttl, within
 // bounds; its expiry is in the audit event and witnessed by audit verify.
 func TestToken_RotateWithTTL(t *testing.T) {
@@ -324,11 +411,15 @@ func TestToken_SessionCredentialExpiresWithItsToken(t *testing.T) {
 	if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), "expired at 2026-11-30T10:00:00Z") || !strings.Contains(err.Error(), "fairway token rotate codex") {
 		t.Fatalf("the session credential at its token's expiry: %v, want unauthorized saying it expired and how to get a token", err)
 	}
-	// A session attached with a token that does not expire keeps going.
+	// A session attached with a token that does not expire keeps going:
+	// a day on, only its lease (not kept up here) has run out.
 	plain := must(l.RotateToken(as("alice"), "codex", 0))
 	att = must(l.AttachSession(signedInAs(t, l, plain.Token), fairway.SessionAttach{Task: "OPS-FIX-010", Provider: "codex"}))
-	now = now.Add(24 * time.Hour)
 	if _, _, err := (ledger.TokenAuth{L: l}).Authenticate(ctx, att.Token); err != nil {
 		t.Fatalf("a session credential under a token that never expires: %v", err)
+	}
+	now = now.Add(24 * time.Hour)
+	if _, _, err := (ledger.TokenAuth{L: l}).Authenticate(ctx, att.Token); fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "lease ran out") {
+		t.Fatalf("a session credential under a token that never expires, a day on without a heartbeat: %v, want its lease ran out", err)
 	}
 }

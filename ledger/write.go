@@ -22,6 +22,9 @@ type write struct {
 	// session is the live session whose credential made the write, once
 	// the fence let it through.
 	session *fairway.Session
+	// token is the bearer token the request was made with, once
+	// requireTokenNotRevoked read it; nil for none.
+	token *fairway.Token
 	// taskScoped is set once the operation named the task it writes to
 	// (onTask), or the session it controls: a session credential may do
 	// nothing else.

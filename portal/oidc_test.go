@@ -127,6 +127,10 @@ func TestOIDC_AuthorizationCodeWithPKCESignsInAndCarriesMFA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// sergei's identity is bound to him by a human before he signs in.
+	if _, err := l.BindIdentity(as("olivia"), "sergei", iss.srv.URL, "sub-sergei"); err != nil {
+		t.Fatal(err)
+	}
 	p := portal.New(l, auth, []byte("test key"), nil)
 	if p.OIDC, err = portal.NewOIDCLogin(ctx, iss.srv.URL, "fairway", "s3cret-client"); err != nil {
 		t.Fatal(err)

@@ -44,8 +44,15 @@ func demoPortal(tb testing.TB) (*httptest.Server, *ledger.Ledger, map[string]str
 		tb.Fatal(err)
 	}
 	tokens := map[string]string{}
+	// Each human's token is their own (a token another human issued
+	// would make their reviews that human's too); olivia issues the
+	// agent's.
 	for _, name := range []string{"omar", "priya", "sergei", "codex-1", "olivia"} {
-		out, err := l.RotateToken(as("olivia"), name, 0)
+		by := name
+		if name == "codex-1" {
+			by = "olivia"
+		}
+		out, err := l.RotateToken(as(by), name, 0)
 		if err != nil {
 			tb.Fatal(err)
 		}

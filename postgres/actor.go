@@ -95,8 +95,8 @@ func (t *tx) CountActors() (int, error) {
 func (t *tx) InsertToken(hash string, k *fairway.Token) error {
 	k.ID = fairway.TokenID(hash)
 	created, expires, fromLink := k.TokenRow()
-	_, err := t.exec(`INSERT INTO tokens (hash, id, actor, created_at, expires_at, from_link) VALUES ($1, $2, $3, $4, $5, $6)`,
-		hash, k.ID, k.Actor, created, expires, fromLink)
+	_, err := t.exec(`INSERT INTO tokens (hash, id, actor, created_at, expires_at, from_link, issued_by, issued_with) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		hash, k.ID, k.Actor, created, expires, fromLink, k.IssuedBy, k.IssuedWith)
 	return mapErr(err)
 }
 
@@ -166,6 +166,24 @@ func (t *tx) Tokens(actor string) ([]*fairway.Token, error) {
 	return out, mapErr(rows.Err())
 }
 
+// TokensIssuedWith lists the live bearer tokens a credential issued.
+func (t *tx) TokensIssuedWith(id string) ([]*fairway.Token, error) {
+	rows, err := t.query(`SELECT `+fairway.TokenColumns+` FROM tokens k WHERE k.issued_with = $1 AND k.revoked_at = 0 AND k.login = 0 ORDER BY k.created_at, k.id`, id)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []*fairway.Token
+	for rows.Next() {
+		k, err := fairway.ScanToken(rows.Scan)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, k)
+	}
+	return out, mapErr(rows.Err())
+}
+
 // LiveTokens maps the hash of each of an actor's tokens not revoked to
 // its expiry.
 func (t *tx) LiveTokens(actor string) (map[string]time.Time, error) {
@@ -191,30 +209,30 @@ func (t *tx) LiveTokens(actor string) (map[string]time.Time, error) {
 
 // InsertLoginLink stores the hash of a one-time login link of an actor,
 // made at at, and the life of the token it mints.
-func (t *tx) InsertLoginLink(hash, actor string, at, expires time.Time, tokenTTL time.Duration) error {
-	_, err := t.exec(`INSERT INTO tokens (hash, id, actor, created_at, login, expires_at, token_ttl) VALUES ($1, $2, $3, $4, 1, $5, $6)`,
-		hash, fairway.TokenID(hash), actor, nanos(at), nanos(expires), int64(tokenTTL))
+func (t *tx) InsertLoginLink(hash, actor, issuedBy string, at, expires time.Time, tokenTTL time.Duration) error {
+	_, err := t.exec(`INSERT INTO tokens (hash, id, actor, created_at, login, expires_at, token_ttl, issued_by) VALUES ($1, $2, $3, $4, 1, $5, $6, $7)`,
+		hash, fairway.TokenID(hash), actor, nanos(at), nanos(expires), int64(tokenTTL), issuedBy)
 	return err
 }
 
 // UseLoginLink spends a login link: it must be known, unused and not
 // expired at at; it is then revoked, and its actor and the life of the
 // token it mints returned.
-func (t *tx) UseLoginLink(hash string, at time.Time) (*fairway.Actor, time.Duration, error) {
-	var actor string
+func (t *tx) UseLoginLink(hash string, at time.Time) (*fairway.Actor, time.Duration, string, error) {
+	var actor, issuedBy string
 	var expires, ttl int64
-	err := t.queryRow(`SELECT actor, expires_at, token_ttl FROM tokens WHERE hash = $1 AND login = 1 AND revoked_at = 0 FOR UPDATE`, hash).Scan(&actor, &expires, &ttl)
+	err := t.queryRow(`SELECT actor, expires_at, token_ttl, issued_by FROM tokens WHERE hash = $1 AND login = 1 AND revoked_at = 0 FOR UPDATE`, hash).Scan(&actor, &expires, &ttl, &issuedBy)
 	if isNoRows(err) {
-		return nil, 0, fairway.Errorf(fairway.EUNAUTHORIZED, "this login link is unknown or was used already; ask for a new one with `fairway portal login-link`")
+		return nil, 0, "", fairway.Errorf(fairway.EUNAUTHORIZED, "this login link is unknown or was used already; ask for a new one with `fairway portal login-link`")
 	} else if err != nil {
-		return nil, 0, mapErr(err)
+		return nil, 0, "", mapErr(err)
 	}
 	if expires <= nanos(at) {
-		return nil, 0, fairway.Errorf(fairway.EUNAUTHORIZED, "this login link expired at %s; ask for a new one with `fairway portal login-link`", fromNanos(expires).UTC().Format(time.RFC3339))
+		return nil, 0, "", fairway.Errorf(fairway.EUNAUTHORIZED, "this login link expired at %s; ask for a new one with `fairway portal login-link`", fromNanos(expires).UTC().Format(time.RFC3339))
 	}
 	if _, err := t.exec(`UPDATE tokens SET revoked_at = $1 WHERE hash = $2`, nanos(at), hash); err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	a, err := t.Actor(actor)
-	return a, time.Duration(ttl), err
+	return a, time.Duration(ttl), issuedBy, err
 }

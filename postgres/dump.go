@@ -159,8 +159,13 @@ func (t *tx) FinishLoad() error {
 
 // upgradeLoaded does to loaded rows what later migrations did to stored
 // ones: an export made before migration 0015 carries tokens without an
-// id, and their creation in seconds.
+// id, and their creation in seconds; one made before migration 0020,
+// tokens without their issuer, which the event that issued each names.
 var upgradeLoaded = []string{
 	`UPDATE tokens SET id = substr(hash, 1, 16) WHERE id = ''`,
 	`UPDATE tokens SET created_at = created_at * 1000000000 WHERE created_at < 100000000000`,
+	`UPDATE tokens SET issued_by = e.actor
+	  FROM (SELECT actor, change::jsonb ->> 'token_hash' AS h FROM audit_events
+	        WHERE action IN ('actor.create', 'token.rotate')) AS e
+	  WHERE tokens.issued_by = '' AND tokens.login = 0 AND e.h = tokens.hash`,
 }

@@ -17,16 +17,16 @@ func (t *tx) InsertReview(r *fairway.Review) error {
 		}
 		mfa = string(b)
 	}
-	return t.queryRow(`INSERT INTO reviews (task, domain, reviewer, reviewer_kind, verdict, items, comment, resolves, snapshot, mfa, at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`, r.Task, r.Domain, r.Reviewer, r.ReviewerKind, r.Verdict,
-		encodeList(r.Items), r.Comment, r.Resolves, r.Snapshot, mfa, nanos(r.At)).Scan(&r.ID)
+	return t.queryRow(`INSERT INTO reviews (task, domain, reviewer, reviewer_kind, verdict, items, comment, resolves, snapshot, mfa, at, token_issued_by)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING id`, r.Task, r.Domain, r.Reviewer, r.ReviewerKind, r.Verdict,
+		encodeList(r.Items), r.Comment, r.Resolves, r.Snapshot, mfa, nanos(r.At), r.TokenIssuedBy).Scan(&r.ID)
 }
 
 func scanReview(row rowScanner) (*fairway.Review, error) {
 	var r fairway.Review
 	var items, mfa string
 	var at int64
-	if err := row.Scan(&r.ID, &r.Task, &r.Domain, &r.Reviewer, &r.ReviewerKind, &r.Verdict, &items, &r.Comment, &r.Resolves, &r.Snapshot, &mfa, &at); err != nil {
+	if err := row.Scan(&r.ID, &r.Task, &r.Domain, &r.Reviewer, &r.ReviewerKind, &r.Verdict, &items, &r.Comment, &r.Resolves, &r.Snapshot, &mfa, &at, &r.TokenIssuedBy); err != nil {
 		return nil, err
 	}
 	var err error
@@ -45,7 +45,7 @@ func scanReview(row rowScanner) (*fairway.Review, error) {
 
 // Reviews lists a task's verdicts in order.
 func (t *tx) Reviews(task string) ([]*fairway.Review, error) {
-	return collect(t, scanReview, `SELECT id, task, domain, reviewer, reviewer_kind, verdict, items, comment, resolves, snapshot, mfa, at
+	return collect(t, scanReview, `SELECT id, task, domain, reviewer, reviewer_kind, verdict, items, comment, resolves, snapshot, mfa, at, token_issued_by
 		FROM reviews WHERE task = $1 ORDER BY id`, task)
 }
 

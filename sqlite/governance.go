@@ -16,9 +16,9 @@ func (t *tx) InsertReview(r *fairway.Review) error {
 		}
 		mfa = string(b)
 	}
-	res, err := t.exec(`INSERT INTO reviews (task, domain, reviewer, reviewer_kind, verdict, items, comment, resolves, snapshot, mfa, at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.Task, r.Domain, r.Reviewer, r.ReviewerKind, r.Verdict, encodeList(r.Items), r.Comment,
-		r.Resolves, r.Snapshot, mfa, nanos(r.At))
+	res, err := t.exec(`INSERT INTO reviews (task, domain, reviewer, reviewer_kind, verdict, items, comment, resolves, snapshot, mfa, at, token_issued_by)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, r.Task, r.Domain, r.Reviewer, r.ReviewerKind, r.Verdict, encodeList(r.Items), r.Comment,
+		r.Resolves, r.Snapshot, mfa, nanos(r.At), r.TokenIssuedBy)
 	if err != nil {
 		return err
 	}
@@ -28,7 +28,7 @@ func (t *tx) InsertReview(r *fairway.Review) error {
 
 // Reviews lists a task's verdicts in order.
 func (t *tx) Reviews(task string) ([]*fairway.Review, error) {
-	rows, err := t.q.QueryContext(t.ctx, `SELECT id, task, domain, reviewer, reviewer_kind, verdict, items, comment, resolves, snapshot, mfa, at
+	rows, err := t.q.QueryContext(t.ctx, `SELECT id, task, domain, reviewer, reviewer_kind, verdict, items, comment, resolves, snapshot, mfa, at, token_issued_by
 		FROM reviews WHERE task = ? ORDER BY id`, task)
 	if err != nil {
 		return nil, mapErr(err)
@@ -39,7 +39,7 @@ func (t *tx) Reviews(task string) ([]*fairway.Review, error) {
 		var r fairway.Review
 		var items, mfa string
 		var at int64
-		if err := rows.Scan(&r.ID, &r.Task, &r.Domain, &r.Reviewer, &r.ReviewerKind, &r.Verdict, &items, &r.Comment, &r.Resolves, &r.Snapshot, &mfa, &at); err != nil {
+		if err := rows.Scan(&r.ID, &r.Task, &r.Domain, &r.Reviewer, &r.ReviewerKind, &r.Verdict, &items, &r.Comment, &r.Resolves, &r.Snapshot, &mfa, &at, &r.TokenIssuedBy); err != nil {
 			return nil, err
 		}
 		if r.Items, err = decodeList(items); err != nil {

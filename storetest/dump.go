@@ -150,9 +150,10 @@ func mustBlobs(t *testing.T) *blob.FileStore {
 }
 
 // ImportsTokensFromBeforeIDs: an export made before tokens had ids (its
-// tokens rows without id, from_link and token_ttl, created_at in
-// seconds) imports into to, and every token gets the id and the time
-// the stored ones got from the migration.
+// tokens rows without id, from_link, token_ttl, issued_by and
+// issued_with, created_at in seconds) imports into to, and every token
+// gets the id, the time and the issuer the stored ones got from the
+// migrations: the issuer from the audit event that issued it.
 func ImportsTokensFromBeforeIDs(t *testing.T, from, to fairway.Store) {
 	t.Helper()
 	src := ledger.New(from, mustBlobs(t))
@@ -161,6 +162,15 @@ func ImportsTokensFromBeforeIDs(t *testing.T, from, to fairway.Store) {
 		t.Fatal(err)
 	}
 	if _, err := src.CreateActor(fairway.NewContextWithActor(ctx, alice.Actor), fairway.ActorCreate{Name: "codex", Kind: fairway.KindAgent, IssueToken: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.CreateActor(fairway.NewContextWithActor(ctx, alice.Actor), fairway.ActorCreate{Name: "omar", Kind: fairway.KindHuman, IssueToken: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.CreateActor(fairway.NewContextWithActor(ctx, alice.Actor), fairway.ActorCreate{Name: "sana", Kind: fairway.KindHuman}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.RotateToken(fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "sana"}), "sana", 0); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
@@ -189,7 +199,7 @@ func ImportsTokensFromBeforeIDs(t *testing.T, from, to fairway.Store) {
 			var cols []string
 			for i, c := range l.Columns {
 				switch c {
-				case "id", "from_link", "token_ttl":
+				case "id", "from_link", "token_ttl", "issued_by", "issued_with":
 					drop[i] = true
 					continue
 				case "created_at":
@@ -219,7 +229,7 @@ func ImportsTokensFromBeforeIDs(t *testing.T, from, to fairway.Store) {
 		b, _ := json.Marshal(map[string]any{"row": row})
 		old.Write(append(b, '\n'))
 	}
-	if created < 0 || len(drop) != 3 {
+	if created < 0 || len(drop) != 5 {
 		t.Fatalf("the export's tokens table: created_at at %d, dropped %v", created, drop)
 	}
 	dst := ledger.New(to, mustBlobs(t))
@@ -228,13 +238,13 @@ func ImportsTokensFromBeforeIDs(t *testing.T, from, to fairway.Store) {
 		t.Fatalf("importing an export from before token ids: %+v %v", res, err)
 	}
 	as := fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice"})
-	for _, name := range []string{"alice", "codex"} {
+	for name, issuer := range map[string]string{"alice": "alice", "codex": "alice", "omar": "alice", "sana": "sana"} {
 		list, err := dst.ListTokens(as, name)
 		if err != nil || len(list) != 1 {
 			t.Fatalf("%s's tokens after the import: %+v %v", name, list, err)
 		}
-		if k := list[0]; len(k.ID) != fairway.TokenIDLen || k.CreatedAt.Year() < 2000 {
-			t.Fatalf("%s's token after the import: %+v, want an id and a time in nanoseconds", name, k)
+		if k := list[0]; len(k.ID) != fairway.TokenIDLen || k.CreatedAt.Year() < 2000 || k.IssuedBy != issuer {
+			t.Fatalf("%s's token after the import: %+v, want an id, a time in nanoseconds, issued by %s", name, k, issuer)
 		}
 	}
 	k, err := dst.RevokeToken(as, fairway.TokenID(ledger.HashToken(alice.Token)))

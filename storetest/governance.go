@@ -9,6 +9,7 @@ import (
 
 	"fairway"
 	"fairway/demo"
+	"fairway/ledger"
 )
 
 // governed bootstraps the demo policy and creates its people: ops
@@ -164,6 +165,109 @@ func testR2Independence(t *testing.T, e *env) {
 	}
 	e.review(t, as("paul"), "R2-1", "platform", fairway.VerdictApproved)
 	wantState(t, e.gate(t, "R2-1"), "review:platform", fairway.ReqSatisfied)
+}
+
+// withToken authenticates a bearer token as the server does.
+func (e *env) withToken(t *testing.T, token string) context.Context {
+	t.Helper()
+	a, auth, err := ledger.TokenAuth{L: e.l}.Authenticate(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fairway.NewContextWithAuth(fairway.NewContextWithActor(ctx, a), auth)
+}
+
+func (e *env) rotate(t *testing.T, by context.Context, name string) (string, *fairway.Token) {
+	t.Helper()
+	out, err := e.l.RotateToken(by, name, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k *fairway.Token
+	if err := e.l.Store().View(ctx, func(tx fairway.Tx) error {
+		_, k, err = tx.ActorByTokenHash(ledger.HashToken(out.Token))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out.Token, k
+}
+
+// testR2HandedTokenIsTheIssuers: a token a human issues for another human
+// could be kept by the issuer, so what is done with it is the issuer's
+// too: olivia holding sana's token is one reviewer, not two; she cannot
+// review her own work through it; and rotating it or signing in with it
+// does not launder it.
+func testR2HandedTokenIsTheIssuers(t *testing.T, e *env) {
+	e.governed(t)
+	oTok, ok := e.rotate(t, as("olivia"), "olivia")
+	if ok.IssuedBy != "olivia" || ok.Vouched() != "" {
+		t.Fatalf("olivia's own token: %+v, want issued by olivia", ok)
+	}
+	olivia := e.withToken(t, oTok)
+	sTok, sk := e.rotate(t, olivia, "sana")
+	if sk.IssuedBy != "olivia" || sk.IssuedWith != ok.ID {
+		t.Fatalf("sana's token from olivia: %+v, want issued by olivia with %s", sk, ok.ID)
+	}
+	sanaByOlivia := e.withToken(t, sTok)
+
+	e.task(t, "GOV-H", func(c *fairway.TaskCreate) { c.ReviewDomains = []string{"governance"} })
+	e.review(t, olivia, "GOV-H", "governance", fairway.VerdictApproved)
+	rv := e.review(t, sanaByOlivia, "GOV-H", "governance", fairway.VerdictApproved)
+	if rv.Reviewer != "sana" || rv.TokenIssuedBy != "olivia" {
+		t.Fatalf("review = %+v, want sana's with a token issued by olivia", rv)
+	}
+	r := wantState(t, e.gate(t, "GOV-H"), "review:governance", fairway.ReqUnsatisfied)
+	if !strings.HasPrefix(r.Detail, "1 of 2 approval(s) by olivia+sana") {
+		t.Fatalf("detail = %q", r.Detail)
+	}
+	list, err := e.l.ListReviews(ctx, "GOV-H")
+	if err != nil || len(list) != 2 || list[1].TokenIssuedBy != "olivia" || list[0].TokenIssuedBy != "" {
+		t.Fatalf("stored reviews = %+v %v", list, err)
+	}
+
+	// Her own work, through sana's token: refused.
+	if _, err := e.l.CreateTask(olivia, fairway.TaskCreate{Key: "GOV-O", Title: "olivia's", ReviewDomains: []string{"governance"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.l.AddReview(sanaByOlivia, fairway.ReviewAdd{Task: "GOV-O", Domain: "governance", Verdict: fairway.VerdictApproved})
+	wantMessage(t, err, fairway.EFORBIDDEN, "sana is not independent of GOV-O: sana acts with a token issued by olivia, who created the task; ask another member of governance (olivia, sana)")
+
+	// A rotate, or a login link, made with the handed token stays olivia's.
+	sTok2, sk2 := e.rotate(t, sanaByOlivia, "sana")
+	if sk2.IssuedBy != "olivia" || sk2.IssuedWith != sk.ID {
+		t.Fatalf("sana's token rotated with olivia's hand-over: %+v, want still issued by olivia", sk2)
+	}
+	link, err := e.l.IssueLoginLink(e.withToken(t, sTok2), ledger.LoginLinkTTL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn, err := e.l.RedeemLoginLink(ctx, link.Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.l.AddReview(e.withToken(t, signedIn.Token), fairway.ReviewAdd{Task: "GOV-O", Domain: "governance", Verdict: fairway.VerdictApproved})
+	wantMessage(t, err, fairway.EFORBIDDEN, "sana is not independent of GOV-O: sana acts with a token issued by olivia, who created the task; ask another member of governance (olivia, sana)")
+
+	// Revoking and re-issuing later does not wash the recorded review.
+	if _, err := e.l.RevokeTokens(as("sana"), "sana"); err != nil {
+		t.Fatal(err)
+	}
+	sOwn, sko := e.rotate(t, as("sana"), "sana")
+	if sko.IssuedBy != "sana" || sko.Vouched() != "" {
+		t.Fatalf("sana's own token: %+v", sko)
+	}
+	e.review(t, e.withToken(t, sOwn), "GOV-H", "governance", fairway.VerdictApproved)
+	wantState(t, e.gate(t, "GOV-H"), "review:governance", fairway.ReqUnsatisfied)
+
+	// With her own token, sana is a reviewer of her own.
+	e.task(t, "GOV-S", func(c *fairway.TaskCreate) { c.ReviewDomains = []string{"governance"} })
+	e.review(t, olivia, "GOV-S", "governance", fairway.VerdictApproved)
+	e.review(t, e.withToken(t, sOwn), "GOV-S", "governance", fairway.VerdictApproved)
+	r = wantState(t, e.gate(t, "GOV-S"), "review:governance", fairway.ReqSatisfied)
+	if !strings.HasPrefix(r.Detail, "2 of 2 approval(s) by olivia, sana") {
+		t.Fatalf("detail = %q", r.Detail)
+	}
 }
 
 func testR2ChangeRequests(t *testing.T, e *env) {

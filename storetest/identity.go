@@ -71,8 +71,8 @@ func testActorLifecycle(t *testing.T, s fairway.Store) {
 func testTokensOneByOne(t *testing.T, s fairway.Store) {
 	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
 	expires := at.Add(12 * time.Hour)
-	plain := &fairway.Token{Actor: "sana", CreatedAt: at}
-	portal := &fairway.Token{Actor: "sana", CreatedAt: at.Add(time.Second), ExpiresAt: expires, FromLoginLink: true}
+	plain := &fairway.Token{Actor: "sana", CreatedAt: at, IssuedBy: "omar", IssuedWith: "1111111111111111"}
+	portal := &fairway.Token{Actor: "sana", CreatedAt: at.Add(time.Second), ExpiresAt: expires, FromLoginLink: true, IssuedBy: "sana"}
 	update(t, s, func(tx fairway.Tx) error {
 		if err := tx.InsertActor(&fairway.Actor{Name: "sana", Kind: fairway.KindHuman, CreatedAt: at}); err != nil {
 			return err
@@ -108,6 +108,17 @@ func testTokensOneByOne(t *testing.T, s fairway.Store) {
 		}
 		_, err = tx.Token("cccccccccccccccc")
 		wantCode(t, err, fairway.ENOTFOUND)
+		// Who issued a token, and with which credential, is kept.
+		if k, err := tx.Token(plain.ID); err != nil || k.IssuedBy != "omar" || k.IssuedWith != "1111111111111111" || k.Vouched() != "omar" {
+			t.Errorf("Token = %+v %v, want issued by omar with 1111111111111111", k, err)
+		}
+		issued, err := tx.TokensIssuedWith("1111111111111111")
+		if err != nil || !reflect.DeepEqual(issued, []*fairway.Token{plain}) {
+			t.Errorf("TokensIssuedWith = %+v %v, want only %+v", issued, err, plain)
+		}
+		if none, err := tx.TokensIssuedWith("2222222222222222"); err != nil || len(none) != 0 {
+			t.Errorf("TokensIssuedWith(another) = %+v %v, want none", none, err)
+		}
 		return nil
 	})
 	update(t, s, func(tx fairway.Tx) error { return tx.RevokeToken(portal.ID, at.Add(time.Hour)) })
@@ -278,10 +289,10 @@ func testLoginLinks(t *testing.T, s fairway.Store) {
 		if err := tx.InsertToken("h-token", &fairway.Token{Actor: "sana", CreatedAt: at}); err != nil {
 			return err
 		}
-		if err := tx.InsertLoginLink("h-link", "sana", at, at.Add(10*time.Minute), 3*time.Hour); err != nil {
+		if err := tx.InsertLoginLink("h-link", "sana", "omar", at, at.Add(10*time.Minute), 3*time.Hour); err != nil {
 			return err
 		}
-		return tx.InsertLoginLink("h-old", "sana", at, at.Add(time.Minute), time.Hour)
+		return tx.InsertLoginLink("h-old", "sana", "sana", at, at.Add(time.Minute), time.Hour)
 	})
 	view(t, s, func(tx fairway.Tx) error {
 		if _, _, err := tx.ActorByTokenHash("h-link"); fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
@@ -304,28 +315,29 @@ func testLoginLinks(t *testing.T, s fairway.Store) {
 	wantCode(t, err, fairway.ENOTFOUND)
 	var got *fairway.Actor
 	var ttl time.Duration
+	var issuedBy string
 	update(t, s, func(tx fairway.Tx) (err error) {
-		got, ttl, err = tx.UseLoginLink("h-link", at.Add(5*time.Minute))
+		got, ttl, issuedBy, err = tx.UseLoginLink("h-link", at.Add(5*time.Minute))
 		return err
 	})
-	if got == nil || got.Name != "sana" || ttl != 3*time.Hour {
-		t.Fatalf("UseLoginLink = %+v %s, want sana and the 3h the link was issued with", got, ttl)
+	if got == nil || got.Name != "sana" || ttl != 3*time.Hour || issuedBy != "omar" {
+		t.Fatalf("UseLoginLink = %+v %s %q, want sana, the 3h the link was issued with, issued by omar", got, ttl, issuedBy)
 	}
 	for _, tc := range []struct {
 		hash string
 		want string
 	}{{"h-link", "used already"}, {"h-old", "expired at 2026-11-02T00:01:00Z"}, {"h-token", "unknown"}, {"h-none", "unknown"}} {
-		err := s.Update(context.Background(), func(tx fairway.Tx) error { _, _, err := tx.UseLoginLink(tc.hash, at.Add(5*time.Minute)); return err })
+		err := s.Update(context.Background(), func(tx fairway.Tx) error { _, _, _, err := tx.UseLoginLink(tc.hash, at.Add(5*time.Minute)); return err })
 		if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("UseLoginLink(%s) = %v, want EUNAUTHORIZED saying %q", tc.hash, err, tc.want)
 		}
 	}
 	// Revoking an actor's tokens revokes its links too.
 	update(t, s, func(tx fairway.Tx) error {
-		return tx.InsertLoginLink("h-new", "sana", at, at.Add(time.Hour), time.Hour)
+		return tx.InsertLoginLink("h-new", "sana", "sana", at, at.Add(time.Hour), time.Hour)
 	})
 	update(t, s, func(tx fairway.Tx) error { _, err := tx.RevokeTokens("sana", at.Add(6*time.Minute)); return err })
-	err = s.Update(context.Background(), func(tx fairway.Tx) error { _, _, err := tx.UseLoginLink("h-new", at.Add(7*time.Minute)); return err })
+	err = s.Update(context.Background(), func(tx fairway.Tx) error { _, _, _, err := tx.UseLoginLink("h-new", at.Add(7*time.Minute)); return err })
 	if fairway.ErrorCode(err) != fairway.EUNAUTHORIZED {
 		t.Errorf("a link of an actor whose tokens were revoked: %v", err)
 	}

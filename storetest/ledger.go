@@ -107,6 +107,7 @@ var ledgerTests = []struct {
 	{"Governance/R1_OnlyHumansReview", testR1OnlyHumansReview},
 	{"Governance/AgentsCannotChooseTheirRequirements", testAgentsCannotChooseTheirRequirements},
 	{"Governance/R2_ReviewersAreIndependentMembers", testR2Independence},
+	{"Governance/R2_AHandedTokenIsItsIssuers", testR2HandedTokenIsTheIssuers},
 	{"Governance/R2_ChangeRequestBlocksUntilResolved", testR2ChangeRequests},
 	{"Governance/R3_R4_ApprovalsGoStale", testR4Staleness},
 	{"Governance/R5_ProtectedClassBeforeMutatingStep", testR5Protected},

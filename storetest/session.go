@@ -227,10 +227,13 @@ func testSessionLeaseRenewal(t *testing.T, s fairway.Store) {
 
 // testRevokingATokenEndsItsSessions: a session attached with a bearer
 // token records it, and revoking that token ends the session and stops
-// its credential; a session attached without a token goes on.
+// its credential. A session of that actor that records no token, attached
+// while the token existed, ends too (it may have been attached with it,
+// before sessions recorded their token); another actor's goes on.
 func testRevokingATokenEndsItsSessions(t *testing.T, e *env) {
 	e.task(t, "S-1")
 	e.task(t, "S-2")
+	e.task(t, "S-3")
 	a, au, err := ledger.TokenAuth{L: e.l}.Authenticate(ctx, e.agentToken)
 	if err != nil {
 		t.Fatal(err)
@@ -248,12 +251,16 @@ func testRevokingATokenEndsItsSessions(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	other, err := e.l.AttachSession(e.bob, fairway.SessionAttach{Task: "S-3", Provider: "shell"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.l.RevokeToken(e.alice, id); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
 		id, state string
-	}{{byToken.Session.ID, fairway.SessionInterrupted}, {local.Session.ID, fairway.SessionAttached}} {
+	}{{byToken.Session.ID, fairway.SessionInterrupted}, {local.Session.ID, fairway.SessionInterrupted}, {other.Session.ID, fairway.SessionAttached}} {
 		s, err := e.l.GetSession(ctx, c.id)
 		if err != nil || s.State != c.state {
 			t.Fatalf("session %s after the revocation: %+v %v, want %s", c.id, s, err, c.state)

@@ -60,9 +60,18 @@ func newCLIEnv(t *testing.T, local bool) *cliEnv {
 	n := 0
 	l.NewToken = func() string { n++; return "fw_test_" + string(rune('0'+n)) }
 	ctx := context.Background()
+	// Each human's token is their own: one alice issued for olivia would
+	// make olivia's reviews alice's too.
 	for _, a := range []fairway.ActorCreate{{Name: "alice", Kind: "human", IssueToken: true}, {Name: "codex", Kind: "agent", IssueToken: true},
-		{Name: "olivia", Kind: "human", IssueToken: true}, {Name: "omar", Kind: "human", IssueToken: true}} {
+		{Name: "olivia", Kind: "human"}, {Name: "omar", Kind: "human"}} {
 		out, err := l.CreateActor(fairway.NewContextWithActor(ctx, &fairway.Actor{Name: "alice"}), a)
+		if err == nil && !a.IssueToken {
+			// At the creation's time, so later times are as before.
+			at := out.Actor.CreatedAt
+			l.Now = func() time.Time { return at }
+			out, err = l.RotateToken(fairway.NewContextWithActor(ctx, &fairway.Actor{Name: a.Name}), a.Name, 0)
+			l.Now = e.clock.Now
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +194,7 @@ var cliSteps = []struct {
 		stderr: "fairway: only a human can change a task's scope, review domains, labels, risk, owner or mutating flag; codex is an agent. They decide what its gate requires\n"},
 	{as: "codex", args: "task update OPS-EDGE-001 --title Rotate-the-tunnel", stdout: "updated OPS-EDGE-001\n"},
 	{as: "codex", args: "task show OPS-EDGE-001 --json --full", partial: true, stdout: "{\n  \"task\": {\n    \"key\": \"OPS-EDGE-001\","},
-	{as: "codex", args: "audit verify", partial: true, stdout: "audit log intact: 30 events, head 30 "},
+	{as: "codex", args: "audit verify", partial: true, stdout: "audit log intact: 32 events, head 32 "},
 }
 
 func TestCLI_SameOutputLocalAndServer(t *testing.T) {
@@ -271,7 +280,7 @@ func TestCLI_AuditFollowPrintsNewEvents(t *testing.T) {
 	go func() {
 		a := &app{ctx: ctx, stdin: strings.NewReader(""), stdout: &out, stderr: &out, now: e.clock.Now,
 			getenv: func(k string) string { return map[string]string{"FAIRWAY_DIR": e.dir}[k] }}
-		done <- a.run([]string{"audit", "log", "--follow", "--json", "--after", "4"})
+		done <- a.run([]string{"audit", "log", "--follow", "--json", "--after", "6"})
 	}()
 	if _, _, code := e.run("alice", "task", "create", "FOL-1", "--title", "followed"); code != 0 {
 		t.Fatal("create failed")
@@ -285,7 +294,7 @@ func TestCLI_AuditFollowPrintsNewEvents(t *testing.T) {
 		t.Fatalf("follow exit %d: %s", code, out.String())
 	}
 	var ev fairway.AuditEvent
-	if err := json.Unmarshal([]byte(strings.TrimSpace(out.String())), &ev); err != nil || ev.Action != "task.create" || ev.Seq != 5 {
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out.String())), &ev); err != nil || ev.Action != "task.create" || ev.Seq != 7 {
 		t.Fatalf("followed %q (%v)", out.String(), err)
 	}
 }
@@ -386,6 +395,12 @@ func TestToken_CLIListAndRevokeOne(t *testing.T) {
 		var list []fairway.Token
 		if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 || list[0].Actor != "omar" {
 			t.Fatalf("local=%t token list = %s (%v)", local, out, err)
+		}
+		if list[0].IssuedBy != "omar" {
+			t.Fatalf("local=%t omar's token issued by %q, want omar", local, list[0].IssuedBy)
+		}
+		if text, _, _ := e.run("olivia", "token", "list", "codex"); !strings.Contains(text, "issued by alice") {
+			t.Fatalf("local=%t token list codex:\n%s\nwant it issued by alice", local, text)
 		}
 		id := fairway.TokenID(ledger.HashToken(e.tokens["omar"]))
 		if list[0].ID != id || strings.Contains(out, e.tokens["omar"]) || strings.Contains(out, ledger.HashToken(e.tokens["omar"])) {

@@ -83,8 +83,16 @@ func TestCLI_SessionLifecycle(t *testing.T) {
 		if out := mustRun(nil, "alice", "session", "show", att.Session.ID); !strings.Contains(out, "state:        replaced") {
 			t.Fatalf("session show:\n%s", out)
 		}
+		// An ended session's credential reads nothing either.
+		if _, errOut, code := e.runWith(cred, "codex", "session", "show", att.Session.ID); code != exitForbidden || !strings.Contains(errOut, "is replaced") {
+			t.Fatalf("local=%t a read with the replaced session's credential: %d %s", local, code, errOut)
+		}
 		if local {
-			_, errOut, code = e.runWith(map[string]string{"FAIRWAY_SESSION_TOKEN": att.Token}, "alice", "claim", "--task", "S-1", "x")
+			var next fairway.AttachedSession
+			if err := json.Unmarshal([]byte(mustRun(nil, "codex", "session", "attach", "--task", "S-1", "--provider", "codex", "--json")), &next); err != nil {
+				t.Fatal(err)
+			}
+			_, errOut, code = e.runWith(map[string]string{"FAIRWAY_SESSION_TOKEN": next.Token}, "alice", "claim", "--task", "S-1", "x")
 			if code != exitUnauthorized || !strings.Contains(errOut, "belongs to codex, not alice") {
 				t.Fatalf("credential used as another actor: %d %s", code, errOut)
 			}

@@ -32,6 +32,27 @@ func init() {
 		},
 	})
 	register(&command{
+		name: "actor bind", summary: "Bind an actor to an identity provider's issuer and subject, so its sign-ins act as the actor (humans only)", args: "NAME --oidc-issuer URL --oidc-subject SUB",
+		example: `fairway actor bind sana --oidc-issuer https://id.example.com --oidc-subject 00u1a2b3c4 --as olivia   # the subject a refused sign-in named`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			issuer := fs.String("oidc-issuer", "", "the identity provider's issuer URL, as its tokens' iss claim says it (required)")
+			subject := fs.String("oidc-subject", "", "the person's subject at the provider, as its tokens' sub claim says it (required)")
+			return func(a *app, pos []string) error {
+				svc, ctx, err := a.service(pos, 1, "NAME")
+				if err != nil {
+					return err
+				}
+				ac, err := svc.BindIdentity(ctx, pos[0], *issuer, *subject)
+				if err != nil {
+					return err
+				}
+				return a.output(ac, func(w io.Writer) {
+					fmt.Fprintf(w, "bound %s %s to subject %s of %s\n", ac.Kind, ac.Name, ac.Subject, ac.Issuer)
+				})
+			}
+		},
+	})
+	register(&command{
 		name: "token rotate", summary: "Revoke an actor's tokens and issue a new one, shown once; --ttl makes it expire", args: "NAME [--ttl DURATION]",
 		example: `fairway token rotate codex-1 --as olivia              # a token that does not expire
 fairway token rotate ci --ttl 720h --as olivia          # stops working after 30 days; rotate again before`,
@@ -100,6 +121,9 @@ fairway token list codex-1 --as olivia    # another actor's; then: fairway token
 					from := "issued"
 					if k.FromLoginLink {
 						from = "login link"
+					}
+					if k.IssuedBy != "" {
+						from += " by " + k.IssuedBy
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Actor, k.CreatedAt.UTC().Format(time.RFC3339), expires, from)
 				}
