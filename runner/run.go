@@ -71,7 +71,10 @@ func (r *Result) ExitCode() int { return r.Command.ExitCode }
 // tee copies one stream of the child to the terminal, to its own file,
 // and to the combined log in arrival order.
 type tee struct {
-	mu       *sync.Mutex
+	mu *sync.Mutex
+	// termMu serialises the two streams' terminal writes: a caller may
+	// give one writer for both.
+	termMu   *sync.Mutex
 	terminal io.Writer
 	own      io.Writer
 	combined io.Writer
@@ -79,7 +82,9 @@ type tee struct {
 
 func (t *tee) Write(p []byte) (int, error) {
 	if t.terminal != nil {
+		t.termMu.Lock()
 		t.terminal.Write(p) // a closed terminal must not lose the record
+		t.termMu.Unlock()
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -153,8 +158,9 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 	cmd := exec.Command(s.Argv[0], s.Argv[1:]...)
 	cmd.Dir = dir
 	cmd.Stdin = s.Stdin
-	cmd.Stdout = &tee{mu: &mu, terminal: s.Stdout, own: res.Stdout, combined: res.Log}
-	cmd.Stderr = &tee{mu: &mu, terminal: s.Stderr, own: res.Stderr, combined: res.Log}
+	var termMu sync.Mutex
+	cmd.Stdout = &tee{mu: &mu, termMu: &termMu, terminal: s.Stdout, own: res.Stdout, combined: res.Log}
+	cmd.Stderr = &tee{mu: &mu, termMu: &termMu, terminal: s.Stderr, own: res.Stderr, combined: res.Log}
 	cmd.WaitDelay = s.WaitDelay
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = DefaultWaitDelay
