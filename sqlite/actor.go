@@ -157,25 +157,18 @@ func (t *tx) Token(id string) (*fairway.Token, error) {
 
 // Tokens lists an actor's bearer tokens not revoked, oldest first.
 func (t *tx) Tokens(actor string) ([]*fairway.Token, error) {
-	rows, err := t.q.QueryContext(t.ctx, `SELECT `+fairway.TokenColumns+` FROM tokens k WHERE k.actor = ? AND k.revoked_at = 0 AND k.login = 0 ORDER BY k.created_at, k.id`, actor)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []*fairway.Token
-	for rows.Next() {
-		k, err := fairway.ScanToken(rows.Scan)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		out = append(out, k)
-	}
-	return out, mapErr(rows.Err())
+	return t.liveTokensWhere(`k.actor = ?`, actor)
 }
 
 // TokensIssuedWith lists the live bearer tokens a credential issued.
 func (t *tx) TokensIssuedWith(id string) ([]*fairway.Token, error) {
-	rows, err := t.q.QueryContext(t.ctx, `SELECT `+fairway.TokenColumns+` FROM tokens k WHERE k.issued_with = ? AND k.revoked_at = 0 AND k.login = 0 ORDER BY k.created_at, k.id`, id)
+	return t.liveTokensWhere(`k.issued_with = ?`, id)
+}
+
+// liveTokensWhere lists the bearer tokens not revoked that match cond,
+// oldest first.
+func (t *tx) liveTokensWhere(cond string, arg any) ([]*fairway.Token, error) {
+	rows, err := t.q.QueryContext(t.ctx, `SELECT `+fairway.TokenColumns+` FROM tokens k WHERE `+cond+` AND k.revoked_at = 0 AND k.login = 0 ORDER BY k.created_at, k.id`, arg)
 	if err != nil {
 		return nil, mapErr(err)
 	}
