@@ -72,3 +72,16 @@ func FuzzCanonicalJSON(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCanonicalJSON_Task is the audit body of a task creation, the
+// commonest write.
+func BenchmarkCanonicalJSON_Task(b *testing.B) {
+	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	task := &Task{Key: "W-12345", Title: "write 12345", Creator: "alice", Status: StatusOpen, Risk: "low", Priority: 2, CreatedAt: at, UpdatedAt: at}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := CanonicalJSON(task); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
