@@ -92,16 +92,18 @@ func runDemo(a *app, pos []string, addr string, loadOnly bool) error {
 
 // demoTokens issues tokens for a reviewer of each kind of decision the
 // portal shows, and for an agent, to sign in with: a newcomer sees a
-// reviewer's forms and an agent's refusal side by side.
+// reviewer's forms and an agent's refusal side by side. Each reviewer
+// issues their own: a token another human issued is, for independence,
+// that human's too (R2). olivia issues the agent's.
 func demoTokens(a *app, l fairway.Service) (string, error) {
-	ctx := fairway.NewContextWithActor(a.ctx, &fairway.Actor{Name: "olivia"})
 	var b strings.Builder
-	for _, who := range []struct{ name, role string }{
-		{"omar", "human, ops reviewer"},
-		{"priya", "human, platform reviewer"},
-		{"sergei", "human, security reviewer (MFA domain)"},
-		{"codex-1", "agent: sees no review forms"},
+	for _, who := range []struct{ name, role, issuer string }{
+		{"omar", "human, ops reviewer", "omar"},
+		{"priya", "human, platform reviewer", "priya"},
+		{"sergei", "human, security reviewer (MFA domain)", "sergei"},
+		{"codex-1", "agent: sees no review forms", "olivia"},
 	} {
+		ctx := fairway.NewContextWithActor(a.ctx, &fairway.Actor{Name: who.issuer})
 		out, err := l.RotateToken(ctx, who.name, 0)
 		if err != nil {
 			return "", err
