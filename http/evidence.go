@@ -72,7 +72,7 @@ func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fairway.FieldError("meta", "cannot read the record's JSON: %v", err)
 	}
-	if name := fieldNamedTwice(raw); name != "" {
+	if name := fairway.FieldNamedTwice(raw); name != "" {
 		return fairway.FieldError("meta", "%s is named twice; send each field once", name)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))

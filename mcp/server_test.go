@@ -317,3 +317,30 @@ func TestMCP_RunRecordsTheCommand(t *testing.T) {
 		t.Fatalf("run on a missing task: %v", out)
 	}
 }
+
+// Arguments that name a field twice mean two things: a client showing
+// the call to its user may show the first, while decoding keeps the
+// last. Such a call is refused, naming the field, and changes nothing.
+func TestMCP_ArgumentsNamingAFieldTwiceAreRefused(t *testing.T) {
+	c, l := newClient(t)
+	for raw, want := range map[string]string{
+		`{"task":"M-1","task":"M-2","text":"taking it"}`: "task: is named twice; send each argument once",
+		`{"task":"M-1","TASK":"M-2","text":"taking it"}`: "TASK: is named twice; send each argument once",
+	} {
+		res, err := c.cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "claim", Arguments: json.RawMessage(raw)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := res.Content[0].(*sdk.TextContent).Text
+		var out map[string]any
+		json.Unmarshal([]byte(text), &out)
+		e, _ := out["error"].(map[string]any)
+		if !res.IsError || e == nil || e["code"] != fairway.EINVALID || e["message"] != want {
+			t.Fatalf("%s: %s, want refused naming the field", raw, text)
+		}
+	}
+	v, err := l.TaskView(context.Background(), "M-1")
+	if err != nil || len(v.Claims) != 0 {
+		t.Fatalf("after the calls: claims %v, %v", v.Claims, err)
+	}
+}

@@ -393,6 +393,11 @@ func (s *Server) handler(t *tool) sdk.ToolHandler {
 	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
 		args := map[string]any{}
 		if raw := req.Params.Arguments; len(raw) > 0 && string(raw) != "null" {
+			// A client may show its user the first of two equal names
+			// while decoding keeps the last: a call must mean one thing.
+			if name := fairway.FieldNamedTwice(raw); name != "" {
+				return errorResult(fairway.FieldError(name, "is named twice; send each argument once")), nil
+			}
 			if err := json.Unmarshal(raw, &args); err != nil {
 				return errorResult(fairway.FieldError("arguments", "must be a JSON object: %v", err)), nil
 			}
