@@ -41,16 +41,12 @@ func init() {
 				if err != nil {
 					return err
 				}
-				w := a.stdout
-				if *out != "" {
-					f, err := os.Create(*out)
-					if err != nil {
-						return err
-					}
-					defer f.Close()
-					w = f
+				dst, err := a.createOut(*out)
+				if err != nil {
+					return err
 				}
-				bw := bufio.NewWriter(w)
+				defer dst.discard()
+				bw := bufio.NewWriter(dst)
 				for _, e := range list {
 					st, err := attest.Evidence(e)
 					if err != nil {
@@ -65,6 +61,9 @@ func init() {
 					bw.WriteByte('\n')
 				}
 				if err := bw.Flush(); err != nil {
+					return err
+				}
+				if err := dst.commit(); err != nil {
 					return err
 				}
 				if *out != "" {

@@ -209,16 +209,12 @@ FAIRWAY_SIGNING_KEY=audit.key fairway audit checkpoint`,
 				if err != nil {
 					return err
 				}
-				w := a.stdout
-				if *out != "" {
-					f, err := os.Create(*out)
-					if err != nil {
-						return err
-					}
-					defer f.Close()
-					w = f
+				dst, err := a.createOut(*out)
+				if err != nil {
+					return err
 				}
-				bw := bufio.NewWriter(w)
+				defer dst.discard()
+				bw := bufio.NewWriter(dst)
 				n := 0
 				err = eachEvent(svc, ctx, func(e *fairway.AuditEvent) error {
 					n++
@@ -233,6 +229,9 @@ FAIRWAY_SIGNING_KEY=audit.key fairway audit checkpoint`,
 					return err
 				}
 				if err := bw.Flush(); err != nil {
+					return err
+				}
+				if err := dst.commit(); err != nil {
 					return err
 				}
 				if *out != "" {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"fairway/ledger"
 	"fairway/sqlite"
@@ -42,27 +41,15 @@ fairway export --jsonl --evidence-bytes=false > records.jsonl  # records and dig
 				if err != nil {
 					return err
 				}
-				w := a.stdout
-				var f *os.File
-				if *out != "" {
-					// Write beside and rename, so a failed export leaves no half file.
-					if f, err = os.CreateTemp(filepath.Dir(*out), ".fairway-export-*"); err != nil {
-						return err
-					}
-					defer os.Remove(f.Name())
-					defer f.Close()
-					w = f
-				}
-				if err := l.ExportWith(a.ctx, w, ledger.ExportOptions{Blobs: *withBytes, Progress: a.progress("exported")}); err != nil {
+				dst, err := a.createOut(*out)
+				if err != nil {
 					return err
 				}
-				if f != nil {
-					if err := f.Close(); err != nil {
-						return err
-					}
-					return os.Rename(f.Name(), *out)
+				defer dst.discard()
+				if err := l.ExportWith(a.ctx, dst, ledger.ExportOptions{Blobs: *withBytes, Progress: a.progress("exported")}); err != nil {
+					return err
 				}
-				return nil
+				return dst.commit()
 			}
 		},
 	})
