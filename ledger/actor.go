@@ -54,6 +54,7 @@ func (l *Ledger) CreateActor(ctx context.Context, c fairway.ActorCreate) (*fairw
 			if !expires.IsZero() {
 				change["token_expires_at"] = expires
 			}
+			w.issuedFields(change)
 		}
 		return w.record(change)
 	})
@@ -252,7 +253,7 @@ func (l *Ledger) RotateToken(ctx context.Context, name string, ttl time.Duration
 		if out.Token, err = w.issueToken(a.Name, out.TokenExpiresAt, false); err != nil {
 			return err
 		}
-		change := map[string]any{"actor": a.Name, "tokens_revoked": revoked, "token_issued": true, "token_hash": HashToken(out.Token), "sessions_ended": ended}
+		change := w.issuedFields(map[string]any{"actor": a.Name, "tokens_revoked": revoked, "token_issued": true, "token_hash": HashToken(out.Token), "sessions_ended": ended})
 		if !out.TokenExpiresAt.IsZero() {
 			change["token_expires_at"] = out.TokenExpiresAt
 		}

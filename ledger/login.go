@@ -103,7 +103,7 @@ func (l *Ledger) RedeemLoginLink(ctx context.Context, link string) (*fairway.Act
 			return err
 		}
 		out = &fairway.ActorCreated{Actor: a, Token: token}
-		return w.recordAs("login.redeem", a.Name, map[string]any{"actor": a.Name, "link_hash": HashToken(link), "token_issued": true, "token_hash": HashToken(token), "token_expires_at": expires})
+		return w.recordAs("login.redeem", a.Name, w.issuedFields(map[string]any{"actor": a.Name, "link_hash": HashToken(link), "token_issued": true, "token_hash": HashToken(token), "token_expires_at": expires}))
 	})
 	if err != nil {
 		return nil, err

@@ -103,6 +103,9 @@ type witnessedActor struct {
 	issuer, subject  string
 	tokens           map[string]time.Time // hash → expiry, zero for none
 	tokensUnknowable bool
+	// issuedBy is who issued each live token, by token id, as its event
+	// says; a token whose event is older than that record is absent.
+	issuedBy map[string]string
 }
 
 // taskChanging are the actions that change a task row.
@@ -237,6 +240,7 @@ func (r *rowWitness) addActor(e *fairway.AuditEvent) {
 		Expires     time.Time       `json:"token_expires_at"`
 		Issuer      string          `json:"issuer"`
 		Subject     string          `json:"subject"`
+		IssuedBy    *string         `json:"token_issued_by"`
 	}
 	switch e.Action {
 	case "actor.create", "actor.disable", "actor.bind", "token.rotate", "token.revoke", "token.revoke.one", "token.signout", "login.redeem":
@@ -251,9 +255,9 @@ func (r *rowWitness) addActor(e *fairway.AuditEvent) {
 		if json.Unmarshal(v.Actor, &a) != nil {
 			return
 		}
-		w := &witnessedActor{seq: e.Seq, kind: a.Kind, issuer: a.Issuer, subject: a.Subject, tokens: map[string]time.Time{}}
+		w := &witnessedActor{seq: e.Seq, kind: a.Kind, issuer: a.Issuer, subject: a.Subject, tokens: map[string]time.Time{}, issuedBy: map[string]string{}}
 		r.actors[a.Name] = w
-		r.issue(w, v.TokenIssued, v.TokenHash, v.Expires)
+		r.issue(w, v.TokenIssued, v.TokenHash, v.Expires, v.IssuedBy)
 		return
 	}
 	var name string
@@ -273,7 +277,7 @@ func (r *rowWitness) addActor(e *fairway.AuditEvent) {
 	case "token.rotate":
 		w.tokens = map[string]time.Time{}
 		w.tokensUnknowable = false
-		r.issue(w, v.TokenIssued, v.TokenHash, v.Expires)
+		r.issue(w, v.TokenIssued, v.TokenHash, v.Expires, v.IssuedBy)
 	case "token.revoke":
 		w.tokens, w.tokensUnknowable = map[string]time.Time{}, false
 	case "token.revoke.one", "token.signout":
@@ -283,7 +287,7 @@ func (r *rowWitness) addActor(e *fairway.AuditEvent) {
 			}
 		}
 	case "login.redeem":
-		r.issue(w, v.TokenIssued, v.TokenHash, v.Expires)
+		r.issue(w, v.TokenIssued, v.TokenHash, v.Expires, v.IssuedBy)
 	}
 }
 
@@ -519,10 +523,13 @@ func (r *rowWitness) checkSessions(tx fairway.Tx, differs func(int64, string, ..
 	return nil
 }
 
-func (r *rowWitness) issue(w *witnessedActor, issued bool, hash string, expires time.Time) {
+func (r *rowWitness) issue(w *witnessedActor, issued bool, hash string, expires time.Time, issuedBy *string) {
 	switch {
 	case hash != "":
 		w.tokens[hash] = expires
+		if issuedBy != nil {
+			w.issuedBy[fairway.TokenID(hash)] = *issuedBy
+		}
 	case issued:
 		w.tokensUnknowable = true
 	}
@@ -559,6 +566,19 @@ func (r *rowWitness) checkActors(tx fairway.Tx, differs func(int64, string, ...a
 			}
 			if !expires.Equal(issued) {
 				differs(0, "actor %s has token %s whose expiry differs from what its audit event issued: it was changed outside the ledger", a.Name, fairway.TokenID(h))
+				break
+			}
+		}
+		if len(w.issuedBy) == 0 {
+			continue
+		}
+		tokens, err := tx.Tokens(a.Name)
+		if err != nil {
+			return err
+		}
+		for _, k := range tokens {
+			if by, ok := w.issuedBy[k.ID]; ok && k.IssuedBy != by {
+				differs(0, "actor %s has token %s whose issuer (%s) differs from what its audit event issued (%s): it was changed outside the ledger", a.Name, k.ID, k.IssuedBy, by)
 				break
 			}
 		}

@@ -36,6 +36,10 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 		{"a token slipped in", `INSERT INTO tokens (hash, actor, created_at) VALUES ('forged', 'omar', 1)`, "actor omar has a live token that no audit event issued"},
 		{"a portal sign-in made to last", `UPDATE tokens SET expires_at = expires_at + 1000000000000000 WHERE from_link = 1 AND revoked_at = 0`, "actor alice has token"},
 		{"a portal sign-in made never to end", `UPDATE tokens SET expires_at = 0 WHERE from_link = 1 AND revoked_at = 0`, "whose expiry differs from what its audit event issued"},
+		// A token another human issued counts, for independence, as that
+		// human's too (R2): erasing who issued it would launder it.
+		{"a token's issuer rewritten", `UPDATE tokens SET issued_by = actor WHERE issued_by <> actor`, "whose issuer ("},
+		{"a review's token issuer erased", `DROP TRIGGER reviews_no_update; UPDATE reviews SET token_issued_by = 'alice'`, "review 1 of"},
 		{"a revoked token revived", `UPDATE tokens SET revoked_at = 0 WHERE from_link = 1`, "actor alice has a live token that no audit event issued"},
 		{"the policy's source edited", `UPDATE policies SET source = replace(source, 'require_mfa: true', 'require_mfa: false')`, "the policy in force"},
 		{"a scope drift erased", `DROP TRIGGER scope_records_no_update; UPDATE scope_records SET outside = '[]'`, "scope record 1 of OPS-FIX-001 differs from what event"},

@@ -24,7 +24,22 @@ func (w *write) issueTokenBy(actor string, expires time.Time, fromLink bool, iss
 	if err := w.tx.InsertToken(HashToken(token), k); err != nil {
 		return "", err
 	}
+	w.issued = k
 	return token, nil
+}
+
+// issuedFields adds to an audit event's change who issued the token the
+// operation issued and with which credential, so audit verify can tell a
+// token row's issuer was not rewritten: independence looks through it
+// (R2).
+func (w *write) issuedFields(change map[string]any) map[string]any {
+	if w.issued != nil {
+		change["token_issued_by"] = w.issued.IssuedBy
+		if w.issued.IssuedWith != "" {
+			change["token_issued_with"] = w.issued.IssuedWith
+		}
+	}
+	return change
 }
 
 // ListTokens lists an actor's tokens not revoked (the caller's own when

@@ -25,6 +25,9 @@ type write struct {
 	// token is the bearer token the request was made with, once
 	// requireTokenNotRevoked read it; nil for none.
 	token *fairway.Token
+	// issued is the token the operation issued, if any, for its audit
+	// event to state who issued it (issuedFields).
+	issued *fairway.Token
 	// taskScoped is set once the operation named the task it writes to
 	// (onTask), or the session it controls: a session credential may do
 	// nothing else.
