@@ -114,6 +114,21 @@ func (w *world) warm(dir string) {
 	w.t.Fatalf("the daemon never answered; sockets: %v", w.sockets())
 }
 
+// daemon warms the daemon and returns its one socket and its pid.
+func (w *world) daemon(dir string) (string, int) {
+	w.t.Helper()
+	w.warm(dir)
+	socks := w.sockets()
+	if len(socks) != 1 {
+		w.t.Fatalf("sockets %v, want one", socks)
+	}
+	pid, err := daemonPID(socks[0])
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return socks[0], pid
+}
+
 // daemonPID asks the socket who serves it.
 func daemonPID(socket string) (int, error) {
 	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
@@ -412,15 +427,7 @@ func TestFront_OtherCommandsGoByExecAndKeepTheirExitCode(t *testing.T) {
 func TestFront_DaemonExitsWhenIdle(t *testing.T) {
 	w := newWorld(t, "FAIRWAY_DAEMON_IDLE=1s")
 	dir := t.TempDir()
-	w.warm(dir)
-	socks := w.sockets()
-	if len(socks) != 1 {
-		t.Fatalf("sockets %v, want one", socks)
-	}
-	pid, err := daemonPID(socks[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, pid := w.daemon(dir)
 	for i := 0; i < 600 && syscall.Kill(pid, 0) == nil; i++ {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -439,21 +446,13 @@ func TestFront_DaemonExitsWhenIdle(t *testing.T) {
 func TestFront_SecondDaemonLeavesTheLiveOneAlone(t *testing.T) {
 	w := newWorld(t)
 	dir := t.TempDir()
-	w.warm(dir)
-	socks := w.sockets()
-	if len(socks) != 1 {
-		t.Fatalf("sockets %v, want one", socks)
-	}
-	before, err := daemonPID(socks[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(binDir, "fairwayd"), "daemon", "--socket", socks[0])
+	sock, before := w.daemon(dir)
+	cmd := exec.Command(filepath.Join(binDir, "fairwayd"), "daemon", "--socket", sock)
 	cmd.Env = w.env
 	if out, err := cmd.CombinedOutput(); err != nil || len(out) != 0 {
 		t.Fatalf("a second daemon: %v\n%s", err, out)
 	}
-	after, err := daemonPID(socks[0])
+	after, err := daemonPID(sock)
 	if err != nil || after != before {
 		t.Fatalf("the socket is served by %d (%v), want the first daemon %d", after, err, before)
 	}
@@ -901,15 +900,7 @@ func TestFront_ADaemonThatDiesMidCommandIsReportedAndTheCommandNotRunAgain(t *te
 		t.Run(sig.String(), func(t *testing.T) {
 			w := newWorld(t)
 			dir := t.TempDir()
-			w.warm(dir)
-			socks := w.sockets()
-			if len(socks) != 1 {
-				t.Fatalf("sockets %v, want one", socks)
-			}
-			pid, err := daemonPID(socks[0])
-			if err != nil {
-				t.Fatal(err)
-			}
+			sock, pid := w.daemon(dir)
 			cmd := exec.Command(filepath.Join(binDir, "fairway"), "hook", "claude")
 			cmd.Dir = dir
 			cmd.Env = append(append([]string(nil), w.env...), "FAIRWAY_DAEMON=require")
@@ -950,7 +941,7 @@ func TestFront_ADaemonThatDiesMidCommandIsReportedAndTheCommandNotRunAgain(t *te
 			syscall.Kill(pid, sig)
 			cmd.Wait()
 			stdin.Close()
-			log := strings.TrimSuffix(socks[0], ".sock") + ".log"
+			log := strings.TrimSuffix(sock, ".sock") + ".log"
 			why := ""
 			if sig == syscall.SIGABRT {
 				why = ": SIGABRT: abort"
