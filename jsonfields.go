@@ -4,60 +4,289 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // FieldNamedTwice returns the path of the first field an object of body
 // names twice, or "". The decoder would keep the last of the two (and
 // matches names whatever their case), while a log, a proxy or a person
 // reading the body may take the first: a request must mean one thing.
-// A body that is not well-formed JSON returns "", for the decoder to
-// name.
+// A body that is not well-formed JSON up to that field returns "", for
+// the decoder to name.
+//
+// It runs on every API and MCP write, so it scans the bytes once without
+// building tokens: a json.Decoder walk cost more than decoding the body.
 func FieldNamedTwice(body []byte) string {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var walk func(path string, depth int) (string, bool)
-	walk = func(path string, depth int) (string, bool) {
-		if depth > 10000 {
-			return "", false
+	s := fieldScanner{b: body}
+	dup, _ := s.value(nil, 0)
+	return dup
+}
+
+// maxFieldDepth bounds nesting, as the decoder's own limit does.
+const maxFieldDepth = 10000
+
+type fieldScanner struct {
+	b []byte
+	i int
+}
+
+func (s *fieldScanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
 		}
-		tok, err := dec.Token()
-		if err != nil {
-			return "", false
+	}
+}
+
+// value scans one value; ok is false at the first syntax error.
+func (s *fieldScanner) value(path *fieldPath, depth int) (dup string, ok bool) {
+	if depth > maxFieldDepth {
+		return "", false
+	}
+	s.space()
+	if s.i >= len(s.b) {
+		return "", false
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		return s.object(path, depth)
+	case c == '[':
+		s.i++
+		s.space()
+		if s.i < len(s.b) && s.b[s.i] == ']' {
+			s.i++
+			return "", true
 		}
-		switch tok {
-		case json.Delim('{'):
-			seen := map[string]bool{}
-			for dec.More() {
-				k, err := dec.Token()
-				if err != nil {
-					return "", false
-				}
-				key, _ := k.(string)
-				name := key
-				if path != "" {
-					name = path + "." + key
-				}
-				folded := strings.ToLower(key)
-				if seen[folded] {
-					return name, true
-				}
-				seen[folded] = true
-				if dup, ok := walk(name, depth+1); dup != "" || !ok {
-					return dup, ok
-				}
+		elem := &fieldPath{parent: path}
+		for {
+			if dup, ok := s.value(elem, depth+1); dup != "" || !ok {
+				return dup, ok
 			}
-			_, err := dec.Token()
-			return "", err == nil
-		case json.Delim('['):
-			for dec.More() {
-				if dup, ok := walk(path+"[]", depth+1); dup != "" || !ok {
-					return dup, ok
-				}
+			s.space()
+			if s.i >= len(s.b) {
+				return "", false
 			}
-			_, err := dec.Token()
-			return "", err == nil
+			switch s.b[s.i] {
+			case ',':
+				s.i++
+			case ']':
+				s.i++
+				return "", true
+			default:
+				return "", false
+			}
 		}
+	case c == '"':
+		_, ok := s.str()
+		return "", ok
+	case c == 't':
+		return "", s.literal("true")
+	case c == 'f':
+		return "", s.literal("false")
+	case c == 'n':
+		return "", s.literal("null")
+	case c == '-' || c >= '0' && c <= '9':
+		return "", s.number()
+	}
+	return "", false
+}
+
+func (s *fieldScanner) object(path *fieldPath, depth int) (string, bool) {
+	s.i++ // {
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
 		return "", true
 	}
-	dup, _ := walk("", 0)
-	return dup
+	// Objects are small: a slice of the folded names seen beats a map.
+	var buf [16][]byte
+	seen := buf[:0]
+	for {
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return "", false
+		}
+		raw, ok := s.str()
+		if !ok {
+			return "", false
+		}
+		folded := foldedName(raw)
+		here := &fieldPath{parent: path, raw: raw}
+		for _, k := range seen {
+			if bytes.Equal(k, folded) {
+				return here.String(), true
+			}
+		}
+		seen = append(seen, folded)
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return "", false
+		}
+		s.i++
+		if dup, ok := s.value(here, depth+1); dup != "" || !ok {
+			return dup, ok
+		}
+		s.space()
+		if s.i >= len(s.b) {
+			return "", false
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return "", true
+		default:
+			return "", false
+		}
+	}
+}
+
+// fieldPath is where a value sits, spelled out only for a field named
+// twice: a field's quoted name, or an array's element when raw is nil.
+type fieldPath struct {
+	parent *fieldPath
+	raw    []byte
+}
+
+func (p *fieldPath) String() string {
+	if p == nil {
+		return ""
+	}
+	parent := p.parent.String()
+	if p.raw == nil {
+		return parent + "[]"
+	}
+	if parent == "" {
+		return fieldName(p.raw)
+	}
+	return parent + "." + fieldName(p.raw)
+}
+
+// fieldName returns a quoted name as the decoder reads it.
+func fieldName(raw []byte) string {
+	var name string
+	if json.Unmarshal(raw, &name) != nil {
+		// str accepted it, so the decoder does too; keep the bytes.
+		return string(raw[1 : len(raw)-1])
+	}
+	return name
+}
+
+// foldedName returns a quoted name as the decoder reads it, lower-cased
+// for comparison; a plain lower-case ASCII name is its own bytes.
+func foldedName(raw []byte) []byte {
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c == '\\' || c >= utf8.RuneSelf || c >= 'A' && c <= 'Z' {
+			return []byte(strings.ToLower(fieldName(raw)))
+		}
+	}
+	return inner
+}
+
+// str scans a string and returns it with its quotes.
+func (s *fieldScanner) str() ([]byte, bool) {
+	start := s.i
+	s.i++ // "
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return s.b[start:s.i], true
+		case c == '\\':
+			if s.i+1 >= len(s.b) {
+				return nil, false
+			}
+			switch s.b[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if s.i+6 > len(s.b) {
+					return nil, false
+				}
+				for _, h := range s.b[s.i+2 : s.i+6] {
+					if !isHex(h) {
+						return nil, false
+					}
+				}
+				s.i += 6
+			default:
+				return nil, false
+			}
+		case c < 0x20:
+			return nil, false
+		default:
+			s.i++
+		}
+	}
+	return nil, false
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func (s *fieldScanner) literal(word string) bool {
+	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
+		return false
+	}
+	s.i += len(word)
+	return s.delimited()
+}
+
+// number scans -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func (s *fieldScanner) number() bool {
+	if s.b[s.i] == '-' {
+		s.i++
+	}
+	switch {
+	case s.i < len(s.b) && s.b[s.i] == '0':
+		s.i++
+	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
+		s.digits()
+	default:
+		return false
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if !s.digits() {
+			return false
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if !s.digits() {
+			return false
+		}
+	}
+	return s.delimited()
+}
+
+func (s *fieldScanner) digits() bool {
+	start := s.i
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+	}
+	return s.i > start
+}
+
+// delimited says a literal or number ends where it should: a letter or
+// digit run on ("truex", "01") is a syntax error.
+func (s *fieldScanner) delimited() bool {
+	if s.i >= len(s.b) {
+		return true
+	}
+	switch s.b[s.i] {
+	case ' ', '\t', '\n', '\r', ',', ']', '}':
+		return true
+	}
+	return false
 }
