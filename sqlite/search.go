@@ -40,7 +40,8 @@ func (t *tx) indexDocs(docs []fairway.SearchDoc) error {
 	for i, d := range docs {
 		last[[2]string{d.Kind, d.ID}] = i
 	}
-	var set, gone [][]string
+	var gone [][]string
+	var set []fairway.SearchDoc
 	for i, d := range docs {
 		if last[[2]string{d.Kind, d.ID}] != i {
 			continue
@@ -48,7 +49,7 @@ func (t *tx) indexDocs(docs []fairway.SearchDoc) error {
 		if d.Text == "" {
 			gone = append(gone, []string{d.Kind, d.ID})
 		} else {
-			set = append(set, []string{d.Kind, d.ID, d.Task, d.Text})
+			set = append(set, d)
 		}
 	}
 	if len(gone) > 0 {
@@ -61,22 +62,29 @@ func (t *tx) indexDocs(docs []fairway.SearchDoc) error {
 			return err
 		}
 	}
-	if len(set) > 0 {
-		b, err := json.Marshal(set)
-		if err != nil {
-			return err
-		}
-		// WHERE true tells the parser the ON CONFLICT is the upsert's,
-		// not a join constraint.
-		if _, err := t.exec(`INSERT INTO search_docs (kind, id, task, body)
-			SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?) WHERE true
+	// Bound values, not one JSON argument: parsing it back in SQL cost
+	// more than the insert. Each statement is one FTS5 flush.
+	for len(set) > 0 {
+		n := min(len(set), docsPerStatement)
+		q := `INSERT INTO search_docs (kind, id, task, body) VALUES (?,?,?,?)` + strings.Repeat(`,(?,?,?,?)`, n-1) + `
 			ON CONFLICT (kind, id) DO UPDATE SET task = excluded.task, body = excluded.body
-			WHERE body <> excluded.body OR task <> excluded.task`, string(b)); err != nil {
+			WHERE body <> excluded.body OR task <> excluded.task`
+		args := make([]any, 0, 4*n)
+		for _, d := range set[:n] {
+			args = append(args, d.Kind, d.ID, d.Task, d.Text)
+		}
+		if _, err := t.exec(q, args...); err != nil {
 			return err
 		}
+		set = set[n:]
 	}
 	return nil
 }
+
+// docsPerStatement bounds a statement's rows: the writer keeps each
+// size's statement prepared, so sizes past a large batch's are not kept
+// in their hundreds.
+const docsPerStatement = 64
 
 // Search matches every word of the query as a quoted FTS5 string, so no
 // query text is read as FTS5 syntax, and ranks by BM25.

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -75,6 +76,45 @@ func TestSearch_IndexFollowsTheBatch(t *testing.T) {
 	}
 	if len(hits) != 1 || hits[0].Task != "S-1" {
 		t.Fatalf("hits = %+v, want only S-1", hits)
+	}
+}
+
+// A batch that changes more search texts than one statement holds
+// indexes all of them, and a text written twice in it keeps the later.
+func TestSearch_ABatchOfManyTextsIndexesEach(t *testing.T) {
+	s := MustOpenStore(t, sqlite.Options{})
+	ctx := context.Background()
+	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	const n = 150
+	if err := s.Update(ctx, func(tx fairway.Tx) error {
+		for i := range n {
+			task := &fairway.Task{Key: fmt.Sprintf("M-%03d", i), Title: "first draft", Creator: "alice", Status: fairway.StatusOpen, Risk: fairway.RiskLow, CreatedAt: at, UpdatedAt: at}
+			if err := tx.InsertTask(task); err != nil {
+				return err
+			}
+			task.Title = fmt.Sprintf("harbour crane %03d", i)
+			if err := tx.UpdateTask(task); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		query string
+		want  int
+	}{{"harbour crane", n}, {"first draft", 0}, {"crane 149", 1}} {
+		var hits []*fairway.SearchHit
+		if err := s.View(ctx, func(tx fairway.Tx) (err error) {
+			hits, err = tx.Search(fairway.SearchQuery{Text: c.query, Limit: 1000})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(hits) != c.want {
+			t.Errorf("search %q: %d hits, want %d", c.query, len(hits), c.want)
+		}
 	}
 }
 
