@@ -15,19 +15,36 @@ import (
 // is scanned without being listed. The error names the field (by its JSON
 // name) and the rule, never the value.
 func refuseSecretText(in any) error {
-	return walkText(reflect.ValueOf(in), "", func(field, s string) error {
+	return walkText(reflect.ValueOf(in), nil, func(field *textPath, s string) error {
 		fs := secret.ScanText(s)
 		if len(fs) == 0 {
 			return nil
 		}
 		f := fs[0]
-		return fairway.FieldError(field, "holds what looks like a secret (rule %s, line %d, column %d); remove it: Fairway never stores a secret, and this field would be kept in an audit log that cannot be edited", f.Rule, f.Line, f.Column)
+		return fairway.FieldError(field.String(), "holds what looks like a secret (rule %s, line %d, column %d); remove it: Fairway never stores a secret, and this field would be kept in an audit log that cannot be edited", f.Rule, f.Line, f.Column)
 	})
+}
+
+// textPath names the field a string sits in, spelled out only when a
+// finding needs it: every write walks its input.
+type textPath struct {
+	parent *textPath
+	name   string
+}
+
+func (p *textPath) String() string {
+	if p == nil {
+		return ""
+	}
+	if p.parent == nil {
+		return p.name
+	}
+	return p.parent.String() + "." + p.name
 }
 
 // walkText calls fn for every string reachable from v through exported
 // struct fields, pointers, slices and maps.
-func walkText(v reflect.Value, path string, fn func(field, s string) error) error {
+func walkText(v reflect.Value, path *textPath, fn func(field *textPath, s string) error) error {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
@@ -66,10 +83,7 @@ func walkText(v reflect.Value, path string, fn func(field, s string) error) erro
 			if name == "" {
 				name = f.Name
 			}
-			if path != "" {
-				name = path + "." + name
-			}
-			if err := walkText(v.Field(i), name, fn); err != nil {
+			if err := walkText(v.Field(i), &textPath{parent: path, name: name}, fn); err != nil {
 				return err
 			}
 		}
