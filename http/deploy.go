@@ -130,13 +130,11 @@ func (c *Client) ListDeployRuns(ctx context.Context, f fairway.DeployFilter) ([]
 func (s *Server) plan(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := fairway.PlanFilter{Lane: q.Get("lane")}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fairway.FieldError("limit", "%q is not a number", v)
-		}
-		f.Limit = n
+	limit, err := queryLimit(r)
+	if err != nil {
+		return err
 	}
+	f.Limit = limit
 	out, err := s.service.Plan(r.Context(), f)
 	if err != nil {
 		return err

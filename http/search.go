@@ -12,13 +12,11 @@ import (
 func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	in := fairway.SearchQuery{Text: q.Get("q"), Kind: q.Get("kind"), Lane: q.Get("lane")}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fairway.FieldError("limit", "%q is not a number", v)
-		}
-		in.Limit = n
+	limit, err := queryLimit(r)
+	if err != nil {
+		return err
 	}
+	in.Limit = limit
 	out, err := s.service.Search(r.Context(), in)
 	if err != nil {
 		return err

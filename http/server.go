@@ -483,6 +483,23 @@ func queryInt(r *http.Request, name string) (int, error) {
 	return n, nil
 }
 
+// queryLimit reads the limit parameter: left out, the call's default; given,
+// a whole number of at least 1 (a 0 read as "the default" surprised).
+func queryLimit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fairway.FieldError("limit", "%q is not a whole number", v)
+	}
+	if n < 1 {
+		return 0, fairway.FieldError("limit", "must be at least 1, not %d; leave it out for the default", n)
+	}
+	return n, nil
+}
+
 // stepUpChallenge is the RFC 9470 step-up challenge for an ESTEPUP error.
 func stepUpChallenge(e *fairway.Error) string {
 	c := `Bearer error="insufficient_user_authentication", error_description=` + strconv.Quote(e.Message)

@@ -35,7 +35,7 @@ func (s *Server) latestCheckpoint(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) listCheckpoints(w http.ResponseWriter, r *http.Request) error {
-	limit, err := queryInt(r, "limit")
+	limit, err := queryLimit(r)
 	if err != nil {
 		return err
 	}
