@@ -27,7 +27,7 @@ type facts struct {
 	// task through a lane's waiver: notIndependent and every former
 	// owner. Read only when the task's lane has an approved waiver.
 	laneExcluded map[string]string
-	snapshot     string
+	snapshot     snapshot
 	now          time.Time
 	// scope holds the task's scope checks and acknowledgements.
 	scope []*fairway.ScopeRecord
@@ -78,22 +78,45 @@ func (l *Ledger) gatherFacts(tx fairway.Tx, task *fairway.Task) (*facts, error) 
 			return nil, err
 		}
 	}
-	f.snapshot = snapshotDigest(task, chain, f.proposal)
+	f.snapshot = taskSnapshot(task, chain, f.proposal)
 	return f, nil
 }
 
-// snapshotDigest binds approvals to what they judged: the task's scope
+// snapshot binds approvals to what they judged: the task's title, scope
 // and mutating flag, its proof evidence (through the task's proof chain),
 // and any policy it proposes. Changing any of them makes earlier
-// approvals stale (R4).
-func snapshotDigest(t *fairway.Task, proofChain string, proposal *fairway.PolicyRecord) string {
+// approvals stale (R4); an agent may retitle a task, so the title is
+// bound too.
+type snapshot struct {
+	digest string
+	// beforeTitles is the digest as approvals recorded it before titles
+	// were bound. No approval recorded since carries it, so those keep
+	// counting while their title is not bound.
+	beforeTitles string
+}
+
+func taskSnapshot(t *fairway.Task, proofChain string, proposal *fairway.PolicyRecord) snapshot {
+	return snapshot{digest: snapshotDigest(t, proofChain, proposal, true), beforeTitles: snapshotDigest(t, proofChain, proposal, false)}
+}
+
+// approves says an approval that recorded the digest judged this
+// snapshot.
+func (s snapshot) approves(recorded string) bool {
+	return recorded == s.digest || recorded == s.beforeTitles
+}
+
+func snapshotDigest(t *fairway.Task, proofChain string, proposal *fairway.PolicyRecord, withTitle bool) string {
 	scope, _ := fairway.CanonicalJSON(t.Scope)
 	proposed := ""
 	if proposal != nil {
 		proposed = proposal.Digest
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "task %s\nscope %s\nmutating %t\nproof %s\nproposed %s\n", t.Key, scope, t.Mutating, proofChain, proposed)
+	fmt.Fprintf(h, "task %s\n", t.Key)
+	if withTitle {
+		fmt.Fprintf(h, "title %q\n", t.Title)
+	}
+	fmt.Fprintf(h, "scope %s\nmutating %t\nproof %s\nproposed %s\n", scope, t.Mutating, proofChain, proposed)
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
@@ -139,7 +162,7 @@ func (l *Ledger) evaluateGate(tx fairway.Tx, task *fairway.Task, blobs *blobChec
 // waivers in force to those that can be waived.
 func (l *Ledger) decide(tx fairway.Tx, f *facts, blobs *blobCheck) (*fairway.GateDecision, error) {
 	f.blobs = blobs
-	d := &fairway.GateDecision{Task: f.task.Key, DecidedAt: f.now, SnapshotDigest: f.snapshot}
+	d := &fairway.GateDecision{Task: f.task.Key, DecidedAt: f.now, SnapshotDigest: f.snapshot.digest}
 	if f.record != nil {
 		d.PolicyDigest = f.record.Digest
 	}

@@ -109,3 +109,30 @@ func TestIdentities_TokenByIDForgottenByARevocation(t *testing.T) {
 		}
 	}
 }
+
+// An approval binds the task's title; one recorded before titles were
+// bound carries the digest without it and keeps counting, whatever the
+// title becomes, while a digest recorded since does not survive a
+// retitle.
+func TestSnapshot_BindsTheTitleAndKeepsApprovalsFromBefore(t *testing.T) {
+	task := &fairway.Task{Key: "S-1", Title: "rotate the runner token", Scope: fairway.Scope{Text: "runners"}}
+	before := taskSnapshot(task, "chain", nil)
+	legacy := snapshotDigest(task, "chain", nil, false)
+	if before.digest == legacy || !before.approves(before.digest) || !before.approves(legacy) {
+		t.Fatalf("snapshot %+v, legacy %s", before, legacy)
+	}
+	retitled := *task
+	retitled.Title = "delete the runners"
+	after := taskSnapshot(&retitled, "chain", nil)
+	if after.approves(before.digest) {
+		t.Fatal("an approval recorded with the title counts after a retitle")
+	}
+	if !after.approves(legacy) {
+		t.Fatal("an approval recorded before titles were bound stopped counting")
+	}
+	rescoped := retitled
+	rescoped.Scope = fairway.Scope{Text: "every runner"}
+	if taskSnapshot(&rescoped, "chain", nil).approves(legacy) {
+		t.Fatal("an approval from before titles were bound counts after a change of scope")
+	}
+}

@@ -120,8 +120,8 @@ func (l *Ledger) prerequisiteRequirement(tx fairway.Tx, f *facts, n *policy.Need
 // a prerequisite owned by domain, or "" when it was not: a human member
 // of domain recorded it with their own credential, its task is done (its
 // own gate judged its evidence), or an independent member of domain
-// approved the task's current snapshot (its scope and its proof as they
-// now stand), with MFA when the domain asks for it. Evidence recorded
+// approved the task's current snapshot (its title, scope and proof as
+// they now stand), with MFA when the domain asks for it. Evidence recorded
 // after the approval makes it stale, as it does a review.
 func (l *Ledger) approvedElsewhere(tx fairway.Tx, p *policy.Policy, e *fairway.Evidence, domain string) (string, error) {
 	if e.RecordedByKind == fairway.KindHuman && e.Session == "" && p.IsMember(domain, e.RecordedBy, nil) {
@@ -145,7 +145,7 @@ func (l *Ledger) approvedElsewhere(tx fairway.Tx, p *policy.Policy, e *fairway.E
 	} else if err != nil {
 		return "", err
 	}
-	snapshot := snapshotDigest(task, chain, proposal)
+	snapshot := taskSnapshot(task, chain, proposal)
 	reviews, err := tx.Reviews(key)
 	if err != nil {
 		return "", err
@@ -155,7 +155,7 @@ func (l *Ledger) approvedElsewhere(tx fairway.Tx, p *policy.Policy, e *fairway.E
 		return "", err
 	}
 	for _, rv := range reviews {
-		if rv.Domain != domain || rv.Verdict != fairway.VerdictApproved || rv.Snapshot != snapshot || excluded[rv.Reviewer] != "" {
+		if rv.Domain != domain || rv.Verdict != fairway.VerdictApproved || !snapshot.approves(rv.Snapshot) || excluded[rv.Reviewer] != "" {
 			continue
 		}
 		if p.RequiresMFA(domain) && (rv.MFA == nil || !rv.MFA.MFA) {

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -50,8 +51,10 @@ func (l *Ledger) reviewRequirement(f *facts, n *policy.Need) fairway.Requirement
 			switch why := notIndependentReview(rv, f.notIndependent); {
 			case why != "":
 				notIndependent = append(notIndependent, rv.Reviewer+" ("+why+")")
-			case rv.Snapshot != f.snapshot:
-				stale = append(stale, rv.Reviewer)
+			case !f.snapshot.approves(rv.Snapshot):
+				if !slices.Contains(stale, rv.Reviewer) {
+					stale = append(stale, rv.Reviewer)
+				}
 			case n.RequireMFA && (rv.MFA == nil || !rv.MFA.MFA):
 				noMFA = append(noMFA, rv.Reviewer)
 			default:
@@ -66,7 +69,7 @@ func (l *Ledger) reviewRequirement(f *facts, n *policy.Need) fairway.Requirement
 		detail[0] += " by " + strings.Join(names, ", ")
 	}
 	if len(stale) > 0 {
-		detail = append(detail, "stale (scope or evidence changed since): "+strings.Join(stale, ", "))
+		detail = append(detail, "stale (title, scope or evidence changed since): "+strings.Join(stale, ", "))
 	}
 	if len(notIndependent) > 0 {
 		detail = append(detail, "not independent: "+strings.Join(notIndependent, ", "))

@@ -52,7 +52,7 @@ func (l *Ledger) AddReview(ctx context.Context, in fairway.ReviewAdd) (*fairway.
 			return fairway.Errorf(fairway.ECONFLICT, "task %s is %s; it takes no more reviews", in.Task, task.Status)
 		}
 		rv := &fairway.Review{Task: in.Task, Domain: in.Domain, Reviewer: by.Name, ReviewerKind: by.Kind, Verdict: in.Verdict,
-			Items: in.Items, Comment: in.Comment, Snapshot: f.snapshot, MFA: auth.MFA, TokenIssuedBy: w.vouchedBy(), At: now}
+			Items: in.Items, Comment: in.Comment, Snapshot: f.snapshot.digest, MFA: auth.MFA, TokenIssuedBy: w.vouchedBy(), At: now}
 		switch in.Verdict {
 		case fairway.VerdictApproved, fairway.VerdictChangesRequested:
 			excluded, err := notIndependentEver(tx, task)

@@ -326,12 +326,23 @@ func testR4Staleness(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	r := wantState(t, e.gate(t, "R4-1"), "review:ops", fairway.ReqUnsatisfied)
-	if r.Detail != "0 of 1 approval(s); stale (scope or evidence changed since): olivia" {
+	if r.Detail != "0 of 1 approval(s); stale (title, scope or evidence changed since): olivia" {
 		t.Fatalf("detail = %q", r.Detail)
 	}
 	e.move(t, "R4-1", fairway.StatusInProgress)
 	_, err := e.l.CloseTask(as("grace"), "R4-1")
 	wantCode(t, err, fairway.EGATEFAILED)
+	e.review(t, as("olivia"), "R4-1", "ops", fairway.VerdictApproved)
+	wantState(t, e.gate(t, "R4-1"), "review:ops", fairway.ReqSatisfied)
+	// So does a new title, which an agent may give: an approval is of
+	// the task as it was named.
+	if _, err := e.l.UpdateTask(e.codex, "R4-1", fairway.TaskUpdate{Title: ptr("remove the runners' limits")}); err != nil {
+		t.Fatal(err)
+	}
+	r = wantState(t, e.gate(t, "R4-1"), "review:ops", fairway.ReqUnsatisfied)
+	if r.Detail != "0 of 1 approval(s); stale (title, scope or evidence changed since): olivia" {
+		t.Fatalf("detail after a retitle = %q", r.Detail)
+	}
 	e.review(t, as("olivia"), "R4-1", "ops", fairway.VerdictApproved)
 	wantState(t, e.gate(t, "R4-1"), "review:ops", fairway.ReqSatisfied)
 	// So does a change of scope; a transcript does not (it is not proof).
