@@ -64,6 +64,17 @@ var transitions = map[string][]string{
 // with a plain transition.
 func AllowedTransitions(from string) []string { return transitions[from] }
 
+// RunRefusal says why a command may not run as work on t, or nil. A
+// mutating task runs commands only once started: starting is where a
+// protected change class's approvals and rollback evidence are checked
+// (R5), and open or blocked, it has not passed that check.
+func RunRefusal(t *Task) error {
+	if !t.Mutating || t.Status == StatusInProgress || t.Status == StatusInReview {
+		return nil
+	}
+	return Errorf(EGATEFAILED, "%s is a mutating task and is %s: no command runs as its work until it starts (`fairway task take %s`, which checks its protected controls first)", t.Key, t.Status, t.Key)
+}
+
 // IsTerminal reports whether a status ends the task's life.
 func IsTerminal(status string) bool { return status == StatusDone || status == StatusCancelled }
 

@@ -39,8 +39,13 @@ func (s *Server) run(c *call, a map[string]any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Refuse before running what the record would refuse: the task.
-	if _, err := s.Service.GetTask(c.ctx, v[0]); err != nil {
+	// Refuse before running what the record would refuse: the task; and
+	// a mutating one must have started (R5).
+	task, err := s.Service.GetTask(c.ctx, v[0])
+	if err != nil {
+		return nil, err
+	}
+	if err := fairway.RunRefusal(task); err != nil {
 		return nil, err
 	}
 	res, err := runner.Run(context.WithoutCancel(c.ctx), runner.Spec{Argv: argv, Dir: root})

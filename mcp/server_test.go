@@ -318,6 +318,32 @@ func TestMCP_RunRecordsTheCommand(t *testing.T) {
 	}
 }
 
+// A mutating task runs nothing through the run tool until it starts,
+// where its protected controls are checked (R5).
+func TestMCP_RunWaitsForAMutatingTaskToStart(t *testing.T) {
+	c, l := newClient(t)
+	if _, err := l.CreateTask(fairway.NewContextWithActor(context.Background(), &fairway.Actor{Name: "alice"}), fairway.TaskCreate{Key: "M-MUT", Title: "mutate", Mutating: true}); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(t.TempDir(), "ran")
+	out, isErr := c.tool("run", map[string]any{"task": "M-MUT", "argv": []any{"touch", marker}})
+	if !isErr || out["error"].(map[string]any)["code"] != fairway.EGATEFAILED {
+		t.Fatalf("run on an open mutating task: %v", out)
+	}
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatal("the command ran before the task started")
+	}
+	if out, isErr := c.tool("task_take", map[string]any{"task": "M-MUT"}); isErr {
+		t.Fatalf("take: %v", out)
+	}
+	if out, isErr := c.tool("run", map[string]any{"task": "M-MUT", "argv": []any{"touch", marker}}); isErr || out["exit_code"] != float64(0) {
+		t.Fatalf("run on the started task: %v", out)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the command did not run once the task started: %v", err)
+	}
+}
+
 // Arguments that name a field twice mean two things: a client showing
 // the call to its user may show the first, while decoding keeps the
 // last. Such a call is refused, naming the field, and changes nothing.

@@ -306,7 +306,7 @@ var tools = []tool{
 			}
 			return s.Service.AddEvidence(c.ctx, in, fairway.EvidenceParts{Content: bytes.NewReader(body)})
 		}},
-	{name: "run", localOnly: true, description: "Run a command in the project folder and record it as evidence (kind command-result unless you say another): argv, exit code, times, the source commit and dirty state, the environment and the whole output. This is how tests and checks become proof; a failing run is recorded too and shown as failing. Fairway's own commands are not work: use the tools.",
+	{name: "run", localOnly: true, description: "Run a command in the project folder and record it as evidence (kind command-result unless you say another): argv, exit code, times, the source commit and dirty state, the environment and the whole output. This is how tests and checks become proof; a failing run is recorded too and shown as failing. A mutating task runs nothing until you have started it (task_take). Fairway's own commands are not work: use the tools.",
 		props:    map[string]any{"task": str("task key"), "argv": strs("the command and its arguments, e.g. [\"go\", \"test\", \"./...\"]"), "kind": str("evidence kind (default command-result)"), "note": str("a line about what this run proves")},
 		required: []string{"task", "argv"},
 		call:     (*Server).run},

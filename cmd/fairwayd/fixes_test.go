@@ -27,6 +27,9 @@ func TestRun_RefusesBeforeRunning(t *testing.T) {
 		if _, errOut, code := e.run("alice", "task", "create", "RUN-1", "--title", "run"); code != 0 {
 			t.Fatal(errOut)
 		}
+		if _, errOut, code := e.run("alice", "task", "create", "RUN-M", "--title", "mutate", "--mutating"); code != 0 {
+			t.Fatal(errOut)
+		}
 		cases := []struct {
 			as, task string
 			code     int
@@ -35,6 +38,9 @@ func TestRun_RefusesBeforeRunning(t *testing.T) {
 			{"ghost", "RUN-1", exitUnauthorized, "ghost"},
 			{"", "RUN-1", exitUnauthorized, ""},
 			{"codex", "NOPE-1", exitNotFound, "fairway: task \"NOPE-1\" not found\n"},
+			// A mutating task runs nothing until it starts, where R5
+			// checks its protected controls.
+			{"codex", "RUN-M", exitGateFailed, "fairway: RUN-M is a mutating task and is open: no command runs as its work until it starts (`fairway task take RUN-M`, which checks its protected controls first)\n"},
 		}
 		for _, c := range cases {
 			marker := filepath.Join(t.TempDir(), "ran")
@@ -45,6 +51,16 @@ func TestRun_RefusesBeforeRunning(t *testing.T) {
 			if _, err := os.Stat(marker); !os.IsNotExist(err) {
 				t.Errorf("local=%v as %q task %s: the command ran before the refusal", local, c.as, c.task)
 			}
+		}
+		if _, errOut, code := e.run("codex", "task", "take", "RUN-M"); code != 0 {
+			t.Fatal(errOut)
+		}
+		marker := filepath.Join(t.TempDir(), "ran")
+		if _, errOut, code := e.run("codex", "run", "--task", "RUN-M", "--", "touch", marker); code != 0 {
+			t.Fatalf("local=%v: run on the started task: exit %d %s", local, code, errOut)
+		}
+		if _, err := os.Stat(marker); err != nil {
+			t.Fatalf("local=%v: the command did not run once the task started: %v", local, err)
 		}
 	}
 }

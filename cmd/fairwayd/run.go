@@ -87,11 +87,15 @@ func runCommand(a *app, argv []string, o runOptions) error {
 	ctx = context.WithoutCancel(ctx)
 	// Everything that would refuse the record is checked before the
 	// command runs, so a refusal never costs a whole run: who is acting,
-	// and the task.
+	// and the task, which must have started if it is mutating (R5).
 	if _, err := svc.Whoami(ctx); err != nil {
 		return err
 	}
-	if _, err := svc.GetTask(ctx, o.task); err != nil {
+	task, err := svc.GetTask(ctx, o.task)
+	if err != nil {
+		return err
+	}
+	if err := fairway.RunRefusal(task); err != nil {
 		return err
 	}
 
