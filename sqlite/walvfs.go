@@ -42,14 +42,21 @@ var (
 	// walMethods are the method tables given to WAL files, one per
 	// table of the unix VFS they replace, in C memory for SQLite.
 	walMethods = map[uintptr]uintptr{}
+	// dbMethods are the method tables given to database files, by the
+	// unix VFS's table they replace; dbOrig maps them back.
+	dbMethods = map[uintptr]uintptr{}
+	dbOrig    = map[uintptr]uintptr{}
 )
 
 // walFile is what a WAL file has gathered and not yet written.
 type walFile struct {
 	orig uintptr // the unix VFS's methods for this file
-	buf  uintptr // walBufferMax bytes of C memory
-	off  int64   // the file offset buf[0] goes to
-	n    int32   // bytes gathered
+	// tls is the connection's: SQLite calls a connection's files with
+	// the TLS of the connection, the database file's too.
+	tls *libc.TLS
+	buf uintptr // walBufferMax bytes of C memory
+	off int64   // the file offset buf[0] goes to
+	n   int32   // bytes gathered
 	// commitNext says the last write was a commit frame's header: its
 	// page ends the transaction, and the gathered frames are written.
 	commitNext bool
@@ -93,11 +100,18 @@ var errNoDefaultVFS = sqliteCodeError(sqlite3.SQLITE_ERROR)
 func walOpen(tls *libc.TLS, _ uintptr, zName uintptr, pFile uintptr, flags int32, pOutFlags uintptr) int32 {
 	v := (*sqlite3.Tsqlite3_vfs)(cmem(unixVFS))
 	rc := (*(*func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32)(unsafe.Pointer(&struct{ uintptr }{v.FxOpen})))(tls, unixVFS, zName, pFile, flags, pOutFlags)
-	if rc != sqlite3.SQLITE_OK || flags&sqlite3.SQLITE_OPEN_WAL == 0 {
+	if rc != sqlite3.SQLITE_OK {
 		return rc
 	}
 	file := (*sqlite3.Tsqlite3_file)(cmem(pFile))
 	if file.FpMethods == 0 {
+		return rc
+	}
+	if flags&sqlite3.SQLITE_OPEN_MAIN_DB != 0 {
+		wrapDB(tls, file)
+		return rc
+	}
+	if flags&sqlite3.SQLITE_OPEN_WAL == 0 {
 		return rc
 	}
 	buf := sqlite3.Xsqlite3_malloc(tls, walBufferMax)
@@ -125,9 +139,60 @@ func walOpen(tls *libc.TLS, _ uintptr, zName uintptr, pFile uintptr, flags int32
 		*(*func(*libc.TLS, uintptr, int32, uintptr) int32)(unsafe.Pointer(&m.FxFileControl)) = walFileControl
 		walMethods[file.FpMethods] = methods
 	}
-	walFiles[pFile] = &walFile{orig: file.FpMethods, buf: buf}
+	walFiles[pFile] = &walFile{orig: file.FpMethods, tls: tls, buf: buf}
 	file.FpMethods = methods
 	return rc
+}
+
+// wrapDB gives a database file a method table whose xShmLock writes what
+// the connection's WAL gathered before it gives up the WAL's write lock.
+// A transaction that spilled frames and rolled back ends with them still
+// gathered; written later, after another connection committed frames at
+// the same offsets, they would overwrite that commit.
+func wrapDB(tls *libc.TLS, file *sqlite3.Tsqlite3_file) {
+	walMu.Lock()
+	defer walMu.Unlock()
+	methods, ok := dbMethods[file.FpMethods]
+	if !ok {
+		orig := (*sqlite3.Tsqlite3_io_methods)(cmem(file.FpMethods))
+		if orig.FiVersion < 2 || orig.FxShmLock == 0 {
+			return
+		}
+		methods = sqlite3.Xsqlite3_malloc(tls, int32(unsafe.Sizeof(sqlite3.Tsqlite3_io_methods{})))
+		if methods == 0 {
+			return
+		}
+		m := (*sqlite3.Tsqlite3_io_methods)(cmem(methods))
+		*m = *orig
+		*(*func(*libc.TLS, uintptr, int32, int32, int32) int32)(unsafe.Pointer(&m.FxShmLock)) = dbShmLock
+		dbMethods[file.FpMethods] = methods
+		dbOrig[methods] = file.FpMethods
+	}
+	file.FpMethods = methods
+}
+
+// walWriteLock is the WAL's write lock: SQLite's WAL_WRITE_LOCK, the
+// first of the shared memory's locks.
+const walWriteLock = 0
+
+func dbShmLock(tls *libc.TLS, pFile uintptr, ofst, n, flags int32) int32 {
+	walMu.Lock()
+	orig := dbOrig[(*sqlite3.Tsqlite3_file)(cmem(pFile)).FpMethods]
+	var gathered []uintptr
+	if flags&sqlite3.SQLITE_SHM_UNLOCK != 0 && ofst <= walWriteLock && walWriteLock < ofst+n {
+		for p, w := range walFiles {
+			if w.tls == tls && w.n > 0 {
+				gathered = append(gathered, p)
+			}
+		}
+	}
+	walMu.Unlock()
+	for _, p := range gathered {
+		// SQLite ignores what an unlock returns; a failure here can
+		// only lose frames past the last commit.
+		walOf(p).flush(tls, p)
+	}
+	return (*(*func(*libc.TLS, uintptr, int32, int32, int32) int32)(unsafe.Pointer(&struct{ uintptr }{(*sqlite3.Tsqlite3_io_methods)(cmem(orig)).FxShmLock})))(tls, pFile, ofst, n, flags)
 }
 
 // cmem is the address of C memory SQLite gave or took as a pointer. It

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -119,5 +120,86 @@ func TestWALVFS_ALargeCommitReadsBack(t *testing.T) {
 	var check string
 	if err := plain.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("integrity_check: %q %v", check, err)
+	}
+}
+
+// A transaction that spilled frames to the WAL and then rolled back
+// leaves nothing gathered: the frames it did not write are not written
+// later, over the frames another connection has committed since.
+func TestWALVFS_ARolledBackSpillIsNotWrittenOverAnotherCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fairway.db")
+	s, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	at := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	task := func(key string) *fairway.Task {
+		return &fairway.Task{Key: key, Title: strings.Repeat("wide title ", 30),
+			Creator: "alice", Status: fairway.StatusOpen, Risk: fairway.RiskLow, CreatedAt: at, UpdatedAt: at}
+	}
+	if err := s.Update(ctx, func(tx fairway.Tx) error { return tx.InsertTask(task("BASE-1")) }); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=wal_autocheckpoint(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	// The database file holds every commit: rolling back reads its
+	// pages from there, not from the WAL.
+	if _, err := plain.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		t.Fatal(err)
+	}
+	// About 6 MiB of pages: more than the page cache holds, so SQLite
+	// writes frames to the WAL before the transaction ends.
+	errRollBack := errors.New("roll back")
+	if err := s.Update(ctx, func(tx fairway.Tx) error {
+		for i := range 6000 {
+			if err := tx.InsertTask(task(fmt.Sprintf("SPILL-%05d", i))); err != nil {
+				return err
+			}
+		}
+		return errRollBack
+	}); !errors.Is(err, errRollBack) {
+		t.Fatalf("the spilling write returned %v, want %v", err, errRollBack)
+	}
+
+	// Another connection commits where the rolled-back frames were.
+	if _, err := plain.Exec(`CREATE TABLE other(i INTEGER PRIMARY KEY, v TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 20000)
+		INSERT INTO other SELECT i, printf('%0300d', i) FROM n`); err != nil {
+		t.Fatal(err)
+	}
+	// The store's writer reads the WAL again.
+	if err := s.Update(ctx, func(tx fairway.Tx) error { return tx.InsertTask(task("AFTER-1")) }); err != nil {
+		t.Fatal(err)
+	}
+
+	fresh, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	var check string
+	if err := fresh.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity_check: %q %v", check, err)
+	}
+	var n, bad int
+	if err := fresh.QueryRow(`SELECT COUNT(*), COUNT(*) FILTER (WHERE v != printf('%0300d', i)) FROM other`).Scan(&n, &bad); err != nil {
+		t.Fatal(err)
+	}
+	if n != 20000 || bad != 0 {
+		t.Fatalf("the other connection's commit reads back %d rows, %d of them wrong; want 20000, none wrong", n, bad)
+	}
+	var tasks int
+	if err := fresh.QueryRow(`SELECT COUNT(*) FROM tasks`).Scan(&tasks); err != nil {
+		t.Fatal(err)
+	}
+	if tasks != 2 {
+		t.Fatalf("read back %d tasks, want 2", tasks)
 	}
 }
