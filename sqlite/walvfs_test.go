@@ -203,3 +203,70 @@ func TestWALVFS_ARolledBackSpillIsNotWrittenOverAnotherCommit(t *testing.T) {
 		t.Fatalf("read back %d tasks, want 2", tasks)
 	}
 }
+
+// Under synchronous=NORMAL a commit is in the WAL file, checksums and
+// all, when COMMIT returns, as it is through SQLite's own VFS: a copy of
+// the files taken then recovers it. A transaction that spilled and wrote
+// a page again rewrites its frames' headers at commit, the commit frame's
+// last, with no page write after it and no sync to send it to the file.
+func TestWALVFS_ACommitWithRewrittenChecksumsIsInTheFileUnderNormalSync(t *testing.T) {
+	if err := registerWALVFS(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "wal.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?vfs="+walVFSName+
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-200)&_pragma=wal_autocheckpoint(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE rows(i INTEGER PRIMARY KEY, v TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	copyFile := func(from, to string) {
+		t.Helper()
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := 0
+	for round := range 12 {
+		tx, err := db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 300 + 100*round
+		// More pages than the cache holds: some go to the WAL early.
+		if _, err := tx.Exec(`WITH RECURSIVE k(i) AS (SELECT ? UNION ALL SELECT i+1 FROM k WHERE i < ?)
+			INSERT INTO rows SELECT i, printf('%0900d', i) FROM k`, total+1, total+n); err != nil {
+			t.Fatal(err)
+		}
+		// Pages written early are written again, over their frames.
+		if _, err := tx.Exec(`UPDATE rows SET v = printf('%0900d', -i) WHERE i > ? AND i % 5 = 0`, total); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		total += n
+		copied := filepath.Join(dir, fmt.Sprintf("copy%d.db", round))
+		copyFile(path, copied)
+		copyFile(path+"-wal", copied+"-wal")
+		recovered, err := sql.Open("sqlite", "file:"+copied)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var count int
+		err = recovered.QueryRow(`SELECT COUNT(*) FROM rows`).Scan(&count)
+		recovered.Close()
+		if err != nil || count != total {
+			t.Fatalf("round %d: a copy taken when COMMIT returned recovers %d rows (%v), want %d", round, count, err, total)
+		}
+	}
+}
