@@ -43,9 +43,10 @@ var (
 	// table of the unix VFS they replace, in C memory for SQLite.
 	walMethods = map[uintptr]uintptr{}
 	// dbMethods are the method tables given to database files, by the
-	// unix VFS's table they replace; dbOrig maps them back.
+	// unix VFS's table they replace; dbOrig maps them back, read without
+	// walMu on every shared-memory lock.
 	dbMethods = map[uintptr]uintptr{}
-	dbOrig    = map[uintptr]uintptr{}
+	dbOrig    sync.Map // uintptr → uintptr
 )
 
 // walFile is what a WAL file has gathered and not yet written.
@@ -166,7 +167,7 @@ func wrapDB(tls *libc.TLS, file *sqlite3.Tsqlite3_file) {
 		*m = *orig
 		*(*func(*libc.TLS, uintptr, int32, int32, int32) int32)(unsafe.Pointer(&m.FxShmLock)) = dbShmLock
 		dbMethods[file.FpMethods] = methods
-		dbOrig[methods] = file.FpMethods
+		dbOrig.Store(methods, file.FpMethods)
 	}
 	file.FpMethods = methods
 }
@@ -176,23 +177,26 @@ func wrapDB(tls *libc.TLS, file *sqlite3.Tsqlite3_file) {
 const walWriteLock = 0
 
 func dbShmLock(tls *libc.TLS, pFile uintptr, ofst, n, flags int32) int32 {
-	walMu.Lock()
-	orig := dbOrig[(*sqlite3.Tsqlite3_file)(cmem(pFile)).FpMethods]
-	var gathered []uintptr
 	if flags&sqlite3.SQLITE_SHM_UNLOCK != 0 && ofst <= walWriteLock && walWriteLock < ofst+n {
+		walMu.Lock()
+		var gathered []uintptr
 		for p, w := range walFiles {
+			// Only this connection's files: another's belong to the
+			// goroutine running it.
 			if w.tls == tls && w.n > 0 {
 				gathered = append(gathered, p)
 			}
 		}
+		walMu.Unlock()
+		for _, p := range gathered {
+			// SQLite ignores what an unlock returns. Under
+			// synchronous=FULL all that can be gathered here is frames
+			// past the last commit, which a failed write loses harmlessly.
+			walOf(p).flush(tls, p)
+		}
 	}
-	walMu.Unlock()
-	for _, p := range gathered {
-		// SQLite ignores what an unlock returns; a failure here can
-		// only lose frames past the last commit.
-		walOf(p).flush(tls, p)
-	}
-	return (*(*func(*libc.TLS, uintptr, int32, int32, int32) int32)(unsafe.Pointer(&struct{ uintptr }{(*sqlite3.Tsqlite3_io_methods)(cmem(orig)).FxShmLock})))(tls, pFile, ofst, n, flags)
+	orig, _ := dbOrig.Load((*sqlite3.Tsqlite3_file)(cmem(pFile)).FpMethods)
+	return (*(*func(*libc.TLS, uintptr, int32, int32, int32) int32)(unsafe.Pointer(&struct{ uintptr }{(*sqlite3.Tsqlite3_io_methods)(cmem(orig.(uintptr))).FxShmLock})))(tls, pFile, ofst, n, flags)
 }
 
 // cmem is the address of C memory SQLite gave or took as a pointer. It
