@@ -61,6 +61,9 @@ type walFile struct {
 	// commitNext says the last write was a commit frame's header: its
 	// page ends the transaction, and the gathered frames are written.
 	commitNext bool
+	// lastRead is the offset of the last read, if nothing was written
+	// since; -1 otherwise.
+	lastRead int64
 }
 
 // registerWALVFS registers walVFSName once per process.
@@ -140,7 +143,7 @@ func walOpen(tls *libc.TLS, _ uintptr, zName uintptr, pFile uintptr, flags int32
 		*(*func(*libc.TLS, uintptr, int32, uintptr) int32)(unsafe.Pointer(&m.FxFileControl)) = walFileControl
 		walMethods[file.FpMethods] = methods
 	}
-	walFiles[pFile] = &walFile{orig: file.FpMethods, tls: tls, buf: buf}
+	walFiles[pFile] = &walFile{orig: file.FpMethods, tls: tls, buf: buf, lastRead: -1}
 	file.FpMethods = methods
 	return rc
 }
@@ -236,10 +239,26 @@ const walFrameHeader = 24
 
 func walWrite(tls *libc.TLS, pFile uintptr, zBuf uintptr, iAmt int32, iOfst int64) int32 {
 	w := walOf(pFile)
-	if w.n > 0 && (iOfst != w.off+int64(w.n) || w.n+iAmt > walBufferMax) {
+	rewrite := iAmt == walFrameHeader && iOfst == w.lastRead
+	w.lastRead = -1
+	if rewrite {
+		// SQLite rewrites the checksums of frames it has written, each
+		// header just after reading its frame back: the page is in the
+		// file already, and no write may follow to take the header there
+		// (the commit frame's is the last).
 		if rc := w.flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 			return rc
 		}
+		return w.write(tls, pFile, zBuf, iAmt, iOfst)
+	}
+	if w.n > 0 && (iOfst != w.off+int64(w.n) || w.n+iAmt > walBufferMax) {
+		// A commit frame's page that no longer fits after its header
+		// still ends the transaction.
+		commitNext := w.commitNext && iOfst == w.off+int64(w.n)
+		if rc := w.flush(tls, pFile); rc != sqlite3.SQLITE_OK {
+			return rc
+		}
+		w.commitNext = commitNext
 	}
 	if iAmt > walBufferMax {
 		return w.write(tls, pFile, zBuf, iAmt, iOfst)
@@ -275,6 +294,7 @@ func walRead(tls *libc.TLS, pFile uintptr, zBuf uintptr, iAmt int32, iOfst int64
 	if rc := w.flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
+	w.lastRead = iOfst
 	return (*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&struct{ uintptr }{w.methods().FxRead})))(tls, pFile, zBuf, iAmt, iOfst)
 }
 
