@@ -16,9 +16,11 @@ import (
 // in series on the one writer. This VFS gathers a transaction's
 // consecutive frame writes and hands them to the unix VFS as one write
 // when the commit frame is complete, or earlier when anything else
-// touches the file. What reaches the file, and when it is synced, are
-// as before: a commit is still in the file before its fsync and before
-// the WAL index shows it to readers.
+// touches the file, and at the latest when the connection gives up the
+// WAL's write lock (frames of a transaction that rolled back). What
+// reaches the file, and when it is synced, are as before: a commit is
+// still in the file before its fsync and before the WAL index shows it
+// to readers, and no frame is written once another connection may write.
 const walVFSName = "fairway-wal"
 
 // walBufferMax bounds what one WAL file gathers before it writes: the
