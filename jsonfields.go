@@ -101,9 +101,12 @@ func (s *fieldScanner) object(path *fieldPath, depth int) (string, bool) {
 		s.i++
 		return "", true
 	}
-	// Objects are small: a slice of the folded names seen beats a map.
+	// Objects are small: a slice of the folded names seen beats a map,
+	// up to its first 16 names. Past them the names go in a map, or an
+	// object of many fields would cost a comparison per pair.
 	var buf [16][]byte
 	seen := buf[:0]
+	var many map[string]struct{}
 	for {
 		s.space()
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
@@ -115,12 +118,24 @@ func (s *fieldScanner) object(path *fieldPath, depth int) (string, bool) {
 		}
 		folded := foldedName(raw)
 		here := &fieldPath{parent: path, raw: raw}
-		for _, k := range seen {
-			if bytes.Equal(k, folded) {
+		if many != nil {
+			if _, dup := many[string(folded)]; dup {
 				return here.String(), true
 			}
+			many[string(folded)] = struct{}{}
+		} else {
+			for _, k := range seen {
+				if bytes.Equal(k, folded) {
+					return here.String(), true
+				}
+			}
+			if seen = append(seen, folded); len(seen) == len(buf) {
+				many = make(map[string]struct{}, 2*len(seen))
+				for _, k := range seen {
+					many[string(k)] = struct{}{}
+				}
+			}
 		}
-		seen = append(seen, folded)
 		s.space()
 		if s.i >= len(s.b) || s.b[s.i] != ':' {
 			return "", false

@@ -114,12 +114,6 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// spills to a temporary file past 64 KiB: a batch of writes paid a
 	// pwrite per page for it. In memory it is a copy.
 	q.Add("_pragma", "temp_store(MEMORY)")
-	if os.Getenv("FW_PLAIN_WAL") == "" {
-		if err := registerWALVFS(); err != nil {
-			return nil, err
-		}
-		q.Add("vfs", walVFSName)
-	}
 	// The WAL is written through walVFSName: a commit's frames in one
 	// write rather than two system calls a frame.
 	if err := registerWALVFS(); err != nil {

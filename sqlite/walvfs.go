@@ -16,9 +16,11 @@ import (
 // in series on the one writer. This VFS gathers a transaction's
 // consecutive frame writes and hands them to the unix VFS as one write
 // when the commit frame is complete, or earlier when anything else
-// touches the file. What reaches the file, and when it is synced, are
-// as before: a commit is still in the file before its fsync and before
-// the WAL index shows it to readers.
+// touches the file, and at the latest when the connection gives up the
+// WAL's write lock (frames of a transaction that rolled back). What
+// reaches the file, and when it is synced, are as before: a commit is
+// still in the file before its fsync and before the WAL index shows it
+// to readers, and no frame is written once another connection may write.
 const walVFSName = "fairway-wal"
 
 // walBufferMax bounds what one WAL file gathers before it writes: the
@@ -42,17 +44,28 @@ var (
 	// walMethods are the method tables given to WAL files, one per
 	// table of the unix VFS they replace, in C memory for SQLite.
 	walMethods = map[uintptr]uintptr{}
+	// dbMethods are the method tables given to database files, by the
+	// unix VFS's table they replace; dbOrig maps them back, read without
+	// walMu on every shared-memory lock.
+	dbMethods = map[uintptr]uintptr{}
+	dbOrig    sync.Map // uintptr → uintptr
 )
 
 // walFile is what a WAL file has gathered and not yet written.
 type walFile struct {
 	orig uintptr // the unix VFS's methods for this file
-	buf  uintptr // walBufferMax bytes of C memory
-	off  int64   // the file offset buf[0] goes to
-	n    int32   // bytes gathered
+	// tls is the connection's: SQLite calls a connection's files with
+	// the TLS of the connection, the database file's too.
+	tls *libc.TLS
+	buf uintptr // walBufferMax bytes of C memory
+	off int64   // the file offset buf[0] goes to
+	n   int32   // bytes gathered
 	// commitNext says the last write was a commit frame's header: its
 	// page ends the transaction, and the gathered frames are written.
 	commitNext bool
+	// lastRead is the offset of the last read, if nothing was written
+	// since; -1 otherwise.
+	lastRead int64
 }
 
 // registerWALVFS registers walVFSName once per process.
@@ -93,11 +106,18 @@ var errNoDefaultVFS = sqliteCodeError(sqlite3.SQLITE_ERROR)
 func walOpen(tls *libc.TLS, _ uintptr, zName uintptr, pFile uintptr, flags int32, pOutFlags uintptr) int32 {
 	v := (*sqlite3.Tsqlite3_vfs)(cmem(unixVFS))
 	rc := (*(*func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32)(unsafe.Pointer(&struct{ uintptr }{v.FxOpen})))(tls, unixVFS, zName, pFile, flags, pOutFlags)
-	if rc != sqlite3.SQLITE_OK || flags&sqlite3.SQLITE_OPEN_WAL == 0 {
+	if rc != sqlite3.SQLITE_OK {
 		return rc
 	}
 	file := (*sqlite3.Tsqlite3_file)(cmem(pFile))
 	if file.FpMethods == 0 {
+		return rc
+	}
+	if flags&sqlite3.SQLITE_OPEN_MAIN_DB != 0 {
+		wrapDB(tls, file)
+		return rc
+	}
+	if flags&sqlite3.SQLITE_OPEN_WAL == 0 {
 		return rc
 	}
 	buf := sqlite3.Xsqlite3_malloc(tls, walBufferMax)
@@ -125,9 +145,63 @@ func walOpen(tls *libc.TLS, _ uintptr, zName uintptr, pFile uintptr, flags int32
 		*(*func(*libc.TLS, uintptr, int32, uintptr) int32)(unsafe.Pointer(&m.FxFileControl)) = walFileControl
 		walMethods[file.FpMethods] = methods
 	}
-	walFiles[pFile] = &walFile{orig: file.FpMethods, buf: buf}
+	walFiles[pFile] = &walFile{orig: file.FpMethods, tls: tls, buf: buf, lastRead: -1}
 	file.FpMethods = methods
 	return rc
+}
+
+// wrapDB gives a database file a method table whose xShmLock writes what
+// the connection's WAL gathered before it gives up the WAL's write lock.
+// A transaction that spilled frames and rolled back ends with them still
+// gathered; written later, after another connection committed frames at
+// the same offsets, they would overwrite that commit.
+func wrapDB(tls *libc.TLS, file *sqlite3.Tsqlite3_file) {
+	walMu.Lock()
+	defer walMu.Unlock()
+	methods, ok := dbMethods[file.FpMethods]
+	if !ok {
+		orig := (*sqlite3.Tsqlite3_io_methods)(cmem(file.FpMethods))
+		if orig.FiVersion < 2 || orig.FxShmLock == 0 {
+			return
+		}
+		methods = sqlite3.Xsqlite3_malloc(tls, int32(unsafe.Sizeof(sqlite3.Tsqlite3_io_methods{})))
+		if methods == 0 {
+			return
+		}
+		m := (*sqlite3.Tsqlite3_io_methods)(cmem(methods))
+		*m = *orig
+		*(*func(*libc.TLS, uintptr, int32, int32, int32) int32)(unsafe.Pointer(&m.FxShmLock)) = dbShmLock
+		dbMethods[file.FpMethods] = methods
+		dbOrig.Store(methods, file.FpMethods)
+	}
+	file.FpMethods = methods
+}
+
+// walWriteLock is the WAL's write lock: SQLite's WAL_WRITE_LOCK, the
+// first of the shared memory's locks.
+const walWriteLock = 0
+
+func dbShmLock(tls *libc.TLS, pFile uintptr, ofst, n, flags int32) int32 {
+	if flags&sqlite3.SQLITE_SHM_UNLOCK != 0 && ofst <= walWriteLock && walWriteLock < ofst+n {
+		walMu.Lock()
+		var gathered []uintptr
+		for p, w := range walFiles {
+			// Only this connection's files: another's belong to the
+			// goroutine running it.
+			if w.tls == tls && w.n > 0 {
+				gathered = append(gathered, p)
+			}
+		}
+		walMu.Unlock()
+		for _, p := range gathered {
+			// SQLite ignores what an unlock returns. Under
+			// synchronous=FULL all that can be gathered here is frames
+			// past the last commit, which a failed write loses harmlessly.
+			walOf(p).flush(tls, p)
+		}
+	}
+	orig, _ := dbOrig.Load((*sqlite3.Tsqlite3_file)(cmem(pFile)).FpMethods)
+	return (*(*func(*libc.TLS, uintptr, int32, int32, int32) int32)(unsafe.Pointer(&struct{ uintptr }{(*sqlite3.Tsqlite3_io_methods)(cmem(orig.(uintptr))).FxShmLock})))(tls, pFile, ofst, n, flags)
 }
 
 // cmem is the address of C memory SQLite gave or took as a pointer. It
@@ -167,10 +241,26 @@ const walFrameHeader = 24
 
 func walWrite(tls *libc.TLS, pFile uintptr, zBuf uintptr, iAmt int32, iOfst int64) int32 {
 	w := walOf(pFile)
-	if w.n > 0 && (iOfst != w.off+int64(w.n) || w.n+iAmt > walBufferMax) {
+	rewrite := iAmt == walFrameHeader && iOfst == w.lastRead
+	w.lastRead = -1
+	if rewrite {
+		// SQLite rewrites the checksums of frames it has written, each
+		// header just after reading its frame back: the page is in the
+		// file already, and no write may follow to take the header there
+		// (the commit frame's is the last).
 		if rc := w.flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 			return rc
 		}
+		return w.write(tls, pFile, zBuf, iAmt, iOfst)
+	}
+	if w.n > 0 && (iOfst != w.off+int64(w.n) || w.n+iAmt > walBufferMax) {
+		// A commit frame's page that no longer fits after its header
+		// still ends the transaction.
+		commitNext := w.commitNext && iOfst == w.off+int64(w.n)
+		if rc := w.flush(tls, pFile); rc != sqlite3.SQLITE_OK {
+			return rc
+		}
+		w.commitNext = commitNext
 	}
 	if iAmt > walBufferMax {
 		return w.write(tls, pFile, zBuf, iAmt, iOfst)
@@ -206,6 +296,7 @@ func walRead(tls *libc.TLS, pFile uintptr, zBuf uintptr, iAmt int32, iOfst int64
 	if rc := w.flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
+	w.lastRead = iOfst
 	return (*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&struct{ uintptr }{w.methods().FxRead})))(tls, pFile, zBuf, iAmt, iOfst)
 }
 

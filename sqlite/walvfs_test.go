@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -119,5 +120,229 @@ func TestWALVFS_ALargeCommitReadsBack(t *testing.T) {
 	var check string
 	if err := plain.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("integrity_check: %q %v", check, err)
+	}
+}
+
+// A transaction that spilled frames to the WAL and then rolled back
+// leaves nothing gathered: the frames it did not write are not written
+// later, over the frames another connection has committed since.
+func TestWALVFS_ARolledBackSpillIsNotWrittenOverAnotherCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fairway.db")
+	s, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	at := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	task := func(key string) *fairway.Task {
+		return &fairway.Task{Key: key, Title: strings.Repeat("wide title ", 30),
+			Creator: "alice", Status: fairway.StatusOpen, Risk: fairway.RiskLow, CreatedAt: at, UpdatedAt: at}
+	}
+	if err := s.Update(ctx, func(tx fairway.Tx) error { return tx.InsertTask(task("BASE-1")) }); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=wal_autocheckpoint(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	// The database file holds every commit: rolling back reads its
+	// pages from there, not from the WAL.
+	if _, err := plain.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		t.Fatal(err)
+	}
+	// About 6 MiB of pages: more than the page cache holds, so SQLite
+	// writes frames to the WAL before the transaction ends.
+	errRollBack := errors.New("roll back")
+	if err := s.Update(ctx, func(tx fairway.Tx) error {
+		for i := range 6000 {
+			if err := tx.InsertTask(task(fmt.Sprintf("SPILL-%05d", i))); err != nil {
+				return err
+			}
+		}
+		return errRollBack
+	}); !errors.Is(err, errRollBack) {
+		t.Fatalf("the spilling write returned %v, want %v", err, errRollBack)
+	}
+
+	// Another connection commits where the rolled-back frames were.
+	if _, err := plain.Exec(`CREATE TABLE other(i INTEGER PRIMARY KEY, v TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 20000)
+		INSERT INTO other SELECT i, printf('%0300d', i) FROM n`); err != nil {
+		t.Fatal(err)
+	}
+	// The store's writer reads the WAL again.
+	if err := s.Update(ctx, func(tx fairway.Tx) error { return tx.InsertTask(task("AFTER-1")) }); err != nil {
+		t.Fatal(err)
+	}
+
+	fresh, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	var check string
+	if err := fresh.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity_check: %q %v", check, err)
+	}
+	var n, bad int
+	if err := fresh.QueryRow(`SELECT COUNT(*), COUNT(*) FILTER (WHERE v != printf('%0300d', i)) FROM other`).Scan(&n, &bad); err != nil {
+		t.Fatal(err)
+	}
+	if n != 20000 || bad != 0 {
+		t.Fatalf("the other connection's commit reads back %d rows, %d of them wrong; want 20000, none wrong", n, bad)
+	}
+	var tasks int
+	if err := fresh.QueryRow(`SELECT COUNT(*) FROM tasks`).Scan(&tasks); err != nil {
+		t.Fatal(err)
+	}
+	if tasks != 2 {
+		t.Fatalf("read back %d tasks, want 2", tasks)
+	}
+}
+
+// Under synchronous=NORMAL a commit is in the WAL file, checksums and
+// all, when COMMIT returns, as it is through SQLite's own VFS: a copy of
+// the files taken then recovers it. A transaction that spilled and wrote
+// a page again rewrites its frames' headers at commit, the commit frame's
+// last, with no page write after it and no sync to send it to the file.
+func TestWALVFS_ACommitWithRewrittenChecksumsIsInTheFileUnderNormalSync(t *testing.T) {
+	if err := registerWALVFS(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "wal.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?vfs="+walVFSName+
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-200)&_pragma=wal_autocheckpoint(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE rows(i INTEGER PRIMARY KEY, v TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	copyFile := func(from, to string) {
+		t.Helper()
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := 0
+	for round := range 12 {
+		tx, err := db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 300 + 100*round
+		// More pages than the cache holds: some go to the WAL early.
+		if _, err := tx.Exec(`WITH RECURSIVE k(i) AS (SELECT ? UNION ALL SELECT i+1 FROM k WHERE i < ?)
+			INSERT INTO rows SELECT i, printf('%0900d', i) FROM k`, total+1, total+n); err != nil {
+			t.Fatal(err)
+		}
+		// Pages written early are written again, over their frames.
+		if _, err := tx.Exec(`UPDATE rows SET v = printf('%0900d', -i) WHERE i > ? AND i % 5 = 0`, total); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		total += n
+		copied := filepath.Join(dir, fmt.Sprintf("copy%d.db", round))
+		copyFile(path, copied)
+		copyFile(path+"-wal", copied+"-wal")
+		recovered, err := sql.Open("sqlite", "file:"+copied)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var count int
+		err = recovered.QueryRow(`SELECT COUNT(*) FROM rows`).Scan(&count)
+		recovered.Close()
+		if err != nil || count != total {
+			t.Fatalf("round %d: a copy taken when COMMIT returned recovers %d rows (%v), want %d", round, count, err, total)
+		}
+	}
+}
+
+// Whatever the sync setting, a commit's frames are in the WAL file when
+// its commit frame is: with synchronous=NORMAL and an exclusive lock no
+// sync and no unlock follows a commit, so what the VFS still gathers then
+// is lost to a crash. Commits of 1 to 70 pages put the commit frame at
+// every place in the buffer, among them where its page no longer fits
+// after its header.
+func TestWALVFS_ACommitIsInTheFileWithoutASyncOrUnlock(t *testing.T) {
+	if err := registerWALVFS(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "wal.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?vfs="+walVFSName+"&_pragma=locking_mode(EXCLUSIVE)"+
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-200)&_pragma=wal_autocheckpoint(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE rows(i INTEGER PRIMARY KEY, v BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	copyFile := func(from, to string) {
+		t.Helper()
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := 0
+	commit := func(round, n int, spill bool) {
+		t.Helper()
+		tx, err := db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A row of 4000 bytes takes a page of its own.
+		if _, err := tx.Exec(`WITH RECURSIVE k(i) AS (SELECT ? UNION ALL SELECT i+1 FROM k WHERE i < ?)
+			INSERT INTO rows SELECT i, zeroblob(4000) FROM k`, total+1, total+n); err != nil {
+			t.Fatal(err)
+		}
+		if spill {
+			// Pages the cache spilled are written again, over their frames.
+			if _, err := tx.Exec(`UPDATE rows SET v = zeroblob(3999) WHERE i > ? AND i % 5 = 0`, total); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		total += n
+		copied := filepath.Join(dir, fmt.Sprintf("copy%d.db", round))
+		copyFile(path, copied)
+		copyFile(path+"-wal", copied+"-wal")
+		recovered, err := sql.Open("sqlite", "file:"+copied)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer recovered.Close()
+		var count int
+		err = recovered.QueryRow(`SELECT COUNT(*) FROM rows`).Scan(&count)
+		if err != nil || count != total {
+			t.Fatalf("commit %d of %d rows (spill %v): a copy taken when COMMIT returned recovers %d rows (%v), want %d", round, n, spill, count, err, total)
+		}
+	}
+	for n := 1; n <= 70; n++ {
+		commit(n, n, false)
+	}
+	for round := range 4 {
+		commit(100+round, 300+100*round, true)
 	}
 }
