@@ -36,9 +36,11 @@ var (
 	// unixVFS is SQLite's default VFS, which walVFS wraps.
 	unixVFS uintptr
 
+	// walMu guards the method tables below.
 	walMu sync.Mutex
-	// walFiles are the open WAL files, by their sqlite3_file address.
-	walFiles = map[uintptr]*walFile{}
+	// walFiles are the open WAL files, by their sqlite3_file address
+	// (uintptr → *walFile), read on every WAL access without walMu.
+	walFiles sync.Map
 	// walWrites counts the writes handed to the unix VFS, for tests.
 	walWrites atomic.Int64
 	// walMethods are the method tables given to WAL files, one per
@@ -57,9 +59,11 @@ type walFile struct {
 	// tls is the connection's: SQLite calls a connection's files with
 	// the TLS of the connection, the database file's too.
 	tls *libc.TLS
-	buf uintptr // walBufferMax bytes of C memory
-	off int64   // the file offset buf[0] goes to
-	n   int32   // bytes gathered
+	// buf is walBufferMax bytes of C memory, taken at the first write:
+	// a reader's WAL never has one.
+	buf uintptr
+	off int64 // the file offset buf[0] goes to
+	n   int32 // bytes gathered
 	// commitNext says the last write was a commit frame's header: its
 	// page ends the transaction, and the gathered frames are written.
 	commitNext bool
@@ -120,18 +124,12 @@ func walOpen(tls *libc.TLS, _ uintptr, zName uintptr, pFile uintptr, flags int32
 	if flags&sqlite3.SQLITE_OPEN_WAL == 0 {
 		return rc
 	}
-	buf := sqlite3.Xsqlite3_malloc(tls, walBufferMax)
-	if buf == 0 {
-		// Without a buffer the file keeps the unix VFS's own writes.
-		return rc
-	}
 	walMu.Lock()
 	defer walMu.Unlock()
 	methods, ok := walMethods[file.FpMethods]
 	if !ok {
 		methods = sqlite3.Xsqlite3_malloc(tls, int32(unsafe.Sizeof(sqlite3.Tsqlite3_io_methods{})))
 		if methods == 0 {
-			sqlite3.Xsqlite3_free(tls, buf)
 			return rc
 		}
 		m := (*sqlite3.Tsqlite3_io_methods)(cmem(methods))
@@ -145,7 +143,7 @@ func walOpen(tls *libc.TLS, _ uintptr, zName uintptr, pFile uintptr, flags int32
 		*(*func(*libc.TLS, uintptr, int32, uintptr) int32)(unsafe.Pointer(&m.FxFileControl)) = walFileControl
 		walMethods[file.FpMethods] = methods
 	}
-	walFiles[pFile] = &walFile{orig: file.FpMethods, tls: tls, buf: buf, lastRead: -1}
+	walFiles.Store(pFile, &walFile{orig: file.FpMethods, tls: tls, lastRead: -1})
 	file.FpMethods = methods
 	return rc
 }
@@ -183,22 +181,18 @@ const walWriteLock = 0
 
 func dbShmLock(tls *libc.TLS, pFile uintptr, ofst, n, flags int32) int32 {
 	if flags&sqlite3.SQLITE_SHM_UNLOCK != 0 && ofst <= walWriteLock && walWriteLock < ofst+n {
-		walMu.Lock()
-		var gathered []uintptr
-		for p, w := range walFiles {
+		walFiles.Range(func(p, v any) bool {
 			// Only this connection's files: another's belong to the
 			// goroutine running it.
-			if w.tls == tls && w.n > 0 {
-				gathered = append(gathered, p)
+			if w := v.(*walFile); w.tls == tls && w.n > 0 {
+				// SQLite ignores what an unlock returns. Under
+				// synchronous=FULL all that can be gathered here is
+				// frames past the last commit, which a failed write
+				// loses harmlessly.
+				w.flush(tls, p.(uintptr))
 			}
-		}
-		walMu.Unlock()
-		for _, p := range gathered {
-			// SQLite ignores what an unlock returns. Under
-			// synchronous=FULL all that can be gathered here is frames
-			// past the last commit, which a failed write loses harmlessly.
-			walOf(p).flush(tls, p)
-		}
+			return true
+		})
 	}
 	orig, _ := dbOrig.Load((*sqlite3.Tsqlite3_file)(cmem(pFile)).FpMethods)
 	return (*(*func(*libc.TLS, uintptr, int32, int32, int32) int32)(unsafe.Pointer(&struct{ uintptr }{(*sqlite3.Tsqlite3_io_methods)(cmem(orig.(uintptr))).FxShmLock})))(tls, pFile, ofst, n, flags)
@@ -210,9 +204,8 @@ func dbShmLock(tls *libc.TLS, pFile uintptr, ofst, n, flags int32) int32 {
 func cmem(p uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&p)) }
 
 func walOf(pFile uintptr) *walFile {
-	walMu.Lock()
-	defer walMu.Unlock()
-	return walFiles[pFile]
+	w, _ := walFiles.Load(pFile)
+	return w.(*walFile)
 }
 
 func (w *walFile) methods() *sqlite3.Tsqlite3_io_methods {
@@ -264,6 +257,12 @@ func walWrite(tls *libc.TLS, pFile uintptr, zBuf uintptr, iAmt int32, iOfst int6
 	}
 	if iAmt > walBufferMax {
 		return w.write(tls, pFile, zBuf, iAmt, iOfst)
+	}
+	if w.buf == 0 {
+		if w.buf = sqlite3.Xsqlite3_malloc(tls, walBufferMax); w.buf == 0 {
+			// Without a buffer, the unix VFS's own writes.
+			return w.write(tls, pFile, zBuf, iAmt, iOfst)
+		}
 	}
 	if w.n == 0 {
 		w.off = iOfst
@@ -327,13 +326,13 @@ func walFileControl(tls *libc.TLS, pFile uintptr, op int32, pArg uintptr) int32 
 func walClose(tls *libc.TLS, pFile uintptr) int32 {
 	w := walOf(pFile)
 	rc := w.flush(tls, pFile)
-	walMu.Lock()
-	delete(walFiles, pFile)
-	walMu.Unlock()
+	walFiles.Delete(pFile)
 	// The unix VFS closes the file with its own methods in place.
 	(*sqlite3.Tsqlite3_file)(cmem(pFile)).FpMethods = w.orig
 	crc := (*(*func(*libc.TLS, uintptr) int32)(unsafe.Pointer(&struct{ uintptr }{w.methods().FxClose})))(tls, pFile)
-	sqlite3.Xsqlite3_free(tls, w.buf)
+	if w.buf != 0 {
+		sqlite3.Xsqlite3_free(tls, w.buf)
+	}
 	if rc != sqlite3.SQLITE_OK {
 		return rc
 	}
