@@ -65,18 +65,8 @@ func (s *fieldScanner) value(path *fieldPath, depth int) (dup string, ok bool) {
 			if dup, ok := s.value(elem, depth+1); dup != "" || !ok {
 				return dup, ok
 			}
-			s.space()
-			if s.i >= len(s.b) {
-				return "", false
-			}
-			switch s.b[s.i] {
-			case ',':
-				s.i++
-			case ']':
-				s.i++
-				return "", true
-			default:
-				return "", false
+			if more, ok := s.separator(']'); !more {
+				return "", ok
 			}
 		}
 	case c == '"':
@@ -144,18 +134,8 @@ func (s *fieldScanner) object(path *fieldPath, depth int) (string, bool) {
 		if dup, ok := s.value(here, depth+1); dup != "" || !ok {
 			return dup, ok
 		}
-		s.space()
-		if s.i >= len(s.b) {
-			return "", false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return "", true
-		default:
-			return "", false
+		if more, ok := s.separator('}'); !more {
+			return "", ok
 		}
 	}
 }
@@ -201,6 +181,24 @@ func foldedName(raw []byte) []byte {
 		}
 	}
 	return inner
+}
+
+// separator scans what follows a member or element: a comma (more), or
+// the container's close (ok, no more); anything else is a syntax error.
+func (s *fieldScanner) separator(close byte) (more, ok bool) {
+	s.space()
+	if s.i >= len(s.b) {
+		return false, false
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		return true, true
+	case close:
+		s.i++
+		return false, true
+	}
+	return false, false
 }
 
 // str scans a string and returns it with its quotes.

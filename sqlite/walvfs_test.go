@@ -210,31 +210,9 @@ func TestWALVFS_ARolledBackSpillIsNotWrittenOverAnotherCommit(t *testing.T) {
 // a page again rewrites its frames' headers at commit, the commit frame's
 // last, with no page write after it and no sync to send it to the file.
 func TestWALVFS_ACommitWithRewrittenChecksumsIsInTheFileUnderNormalSync(t *testing.T) {
-	if err := registerWALVFS(); err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "wal.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?vfs="+walVFSName+
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-200)&_pragma=wal_autocheckpoint(0)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(`CREATE TABLE rows(i INTEGER PRIMARY KEY, v TEXT)`); err != nil {
-		t.Fatal(err)
-	}
-	copyFile := func(from, to string) {
-		t.Helper()
-		b, err := os.ReadFile(from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(to, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := openNormalSyncWAL(t, path, "")
 	total := 0
 	for round := range 12 {
 		tx, err := db.Begin()
@@ -255,16 +233,7 @@ func TestWALVFS_ACommitWithRewrittenChecksumsIsInTheFileUnderNormalSync(t *testi
 			t.Fatal(err)
 		}
 		total += n
-		copied := filepath.Join(dir, fmt.Sprintf("copy%d.db", round))
-		copyFile(path, copied)
-		copyFile(path+"-wal", copied+"-wal")
-		recovered, err := sql.Open("sqlite", "file:"+copied)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var count int
-		err = recovered.QueryRow(`SELECT COUNT(*) FROM rows`).Scan(&count)
-		recovered.Close()
+		count, err := rowsInACopy(t, path, filepath.Join(dir, fmt.Sprintf("copy%d.db", round)))
 		if err != nil || count != total {
 			t.Fatalf("round %d: a copy taken when COMMIT returned recovers %d rows (%v), want %d", round, count, err, total)
 		}
@@ -278,31 +247,9 @@ func TestWALVFS_ACommitWithRewrittenChecksumsIsInTheFileUnderNormalSync(t *testi
 // every place in the buffer, among them where its page no longer fits
 // after its header.
 func TestWALVFS_ACommitIsInTheFileWithoutASyncOrUnlock(t *testing.T) {
-	if err := registerWALVFS(); err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "wal.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?vfs="+walVFSName+"&_pragma=locking_mode(EXCLUSIVE)"+
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-200)&_pragma=wal_autocheckpoint(0)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(`CREATE TABLE rows(i INTEGER PRIMARY KEY, v BLOB)`); err != nil {
-		t.Fatal(err)
-	}
-	copyFile := func(from, to string) {
-		t.Helper()
-		b, err := os.ReadFile(from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(to, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := openNormalSyncWAL(t, path, "&_pragma=locking_mode(EXCLUSIVE)")
 	total := 0
 	commit := func(round, n int, spill bool) {
 		t.Helper()
@@ -325,16 +272,7 @@ func TestWALVFS_ACommitIsInTheFileWithoutASyncOrUnlock(t *testing.T) {
 			t.Fatal(err)
 		}
 		total += n
-		copied := filepath.Join(dir, fmt.Sprintf("copy%d.db", round))
-		copyFile(path, copied)
-		copyFile(path+"-wal", copied+"-wal")
-		recovered, err := sql.Open("sqlite", "file:"+copied)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer recovered.Close()
-		var count int
-		err = recovered.QueryRow(`SELECT COUNT(*) FROM rows`).Scan(&count)
+		count, err := rowsInACopy(t, path, filepath.Join(dir, fmt.Sprintf("copy%d.db", round)))
 		if err != nil || count != total {
 			t.Fatalf("commit %d of %d rows (spill %v): a copy taken when COMMIT returned recovers %d rows (%v), want %d", round, n, spill, count, err, total)
 		}
@@ -345,4 +283,48 @@ func TestWALVFS_ACommitIsInTheFileWithoutASyncOrUnlock(t *testing.T) {
 	for round := range 4 {
 		commit(100+round, 300+100*round, true)
 	}
+}
+
+// openNormalSyncWAL opens path through the WAL VFS with
+// synchronous=NORMAL, a cache small enough to spill and no automatic
+// checkpoint, with a table rows(i, v).
+func openNormalSyncWAL(t *testing.T, path, pragmas string) *sql.DB {
+	t.Helper()
+	if err := registerWALVFS(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?vfs="+walVFSName+pragmas+
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-200)&_pragma=wal_autocheckpoint(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE rows(i INTEGER PRIMARY KEY, v BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// rowsInACopy copies the database at path and its WAL, as a crash would
+// leave them, to copied, and counts the rows SQLite recovers there.
+func rowsInACopy(t *testing.T, path, copied string) (int, error) {
+	t.Helper()
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(copied+suffix, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recovered, err := sql.Open("sqlite", "file:"+copied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recovered.Close()
+	var count int
+	err = recovered.QueryRow(`SELECT COUNT(*) FROM rows`).Scan(&count)
+	return count, err
 }
