@@ -64,13 +64,25 @@ var transitions = map[string][]string{
 // with a plain transition.
 func AllowedTransitions(from string) []string { return transitions[from] }
 
-// RunRefusal says why a command may not run as work on t, or nil. A
-// mutating task runs commands only once started: starting is where a
-// protected change class's approvals and rollback evidence are checked
-// (R5), and open or blocked, it has not passed that check.
-func RunRefusal(t *Task) error {
+// RunRefusal says why a command recorded as kind may not run on t, or
+// nil. A mutating task runs commands only once started: starting is
+// where a protected change class's approvals and rollback evidence are
+// checked (R5), and open or blocked, it has not passed that check. The
+// one run it takes before is one that records evidence a protected
+// control of its gate still needs (a rollback rehearsal whose kind only
+// a run records, say); gate is the task's decision, read only then.
+func RunRefusal(t *Task, kind string, gate func() (*GateDecision, error)) error {
 	if !t.Mutating || t.Status == StatusInProgress || t.Status == StatusInReview {
 		return nil
+	}
+	d, err := gate()
+	if err != nil {
+		return err
+	}
+	for _, r := range d.Requirements {
+		if r.Protected && r.State != ReqSatisfied && r.ID == "evidence:"+kind {
+			return nil
+		}
 	}
 	return Errorf(EGATEFAILED, "%s is a mutating task and is %s: no command runs as its work until it starts (`fairway task take %s`, which checks its protected controls first)", t.Key, t.Status, t.Key)
 }

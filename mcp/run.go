@@ -45,7 +45,7 @@ func (s *Server) run(c *call, a map[string]any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := fairway.RunRefusal(task); err != nil {
+	if err := fairway.RunRefusal(task, kind, func() (*fairway.GateDecision, error) { return s.Service.ExplainGate(c.ctx, v[0]) }); err != nil {
 		return nil, err
 	}
 	res, err := runner.Run(context.WithoutCancel(c.ctx), runner.Spec{Argv: argv, Dir: root})

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fairway/demo"
 	"net"
 	"os"
 	"path/filepath"
@@ -61,6 +62,46 @@ func TestRun_RefusesBeforeRunning(t *testing.T) {
 		}
 		if _, err := os.Stat(marker); err != nil {
 			t.Fatalf("local=%v: the command did not run once the task started: %v", local, err)
+		}
+	}
+}
+
+// TestRun_AnUnstartedProtectedTaskRunsOnlyWhatItsStartNeeds: before a
+// protected mutating task starts, the one run it takes records evidence
+// a protected control still needs (its rollback criteria); any other
+// command waits for the start (R5).
+func TestRun_AnUnstartedProtectedTaskRunsOnlyWhatItsStartNeeds(t *testing.T) {
+	for _, local := range []bool{true, false} {
+		e := newCLIEnv(t, local)
+		policyFile := filepath.Join(t.TempDir(), "governance.yaml")
+		if err := os.WriteFile(policyFile, demo.Policy, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"policy", "apply", policyFile},
+			{"task", "create", "OPS-EDGE-9", "--title", "rotate", "--surface", "edge", "--change-class", "edge-dns", "--mutating"},
+		} {
+			if _, errOut, code := e.run("alice", args...); code != 0 {
+				t.Fatalf("%v: %s", args, errOut)
+			}
+		}
+		marker := filepath.Join(t.TempDir(), "ran")
+		_, errOut, code := e.run("codex", "run", "--task", "OPS-EDGE-9", "--", "touch", marker)
+		if code != exitGateFailed || !strings.Contains(errOut, "OPS-EDGE-9 is a mutating task and is open") {
+			t.Fatalf("local=%v: a plain run: exit %d %q", local, code, errOut)
+		}
+		if _, err := os.Stat(marker); !os.IsNotExist(err) {
+			t.Fatalf("local=%v: the command ran before the task started", local)
+		}
+		if _, errOut, code := e.run("codex", "run", "--task", "OPS-EDGE-9", "--kind", "rollback-plan", "--", "touch", marker); code != 0 {
+			t.Fatalf("local=%v: recording the rollback criteria: exit %d %s", local, code, errOut)
+		}
+		if _, err := os.Stat(marker); err != nil {
+			t.Fatalf("local=%v: the rollback run did not run: %v", local, err)
+		}
+		// Recorded, the control no longer needs a run: the next waits.
+		if _, errOut, code := e.run("codex", "run", "--task", "OPS-EDGE-9", "--kind", "rollback-plan", "--", "true"); code != exitGateFailed {
+			t.Fatalf("local=%v: a second rollback run: exit %d %s", local, code, errOut)
 		}
 	}
 }

@@ -95,7 +95,7 @@ func runCommand(a *app, argv []string, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := fairway.RunRefusal(task); err != nil {
+	if err := fairway.RunRefusal(task, o.kind, func() (*fairway.GateDecision, error) { return svc.ExplainGate(ctx, o.task) }); err != nil {
 		return err
 	}
 
