@@ -91,12 +91,7 @@ func (s *fieldScanner) object(path *fieldPath, depth int) (string, bool) {
 		s.i++
 		return "", true
 	}
-	// Objects are small: a slice of the folded names seen beats a map,
-	// up to its first 16 names. Past them the names go in a map, or an
-	// object of many fields would cost a comparison per pair.
-	var buf [16][]byte
-	seen := buf[:0]
-	var many map[string]struct{}
+	var seen nameSet
 	for {
 		s.space()
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
@@ -106,25 +101,9 @@ func (s *fieldScanner) object(path *fieldPath, depth int) (string, bool) {
 		if !ok {
 			return "", false
 		}
-		folded := foldedName(raw)
 		here := &fieldPath{parent: path, raw: raw}
-		if many != nil {
-			if _, dup := many[string(folded)]; dup {
-				return here.String(), true
-			}
-			many[string(folded)] = struct{}{}
-		} else {
-			for _, k := range seen {
-				if bytes.Equal(k, folded) {
-					return here.String(), true
-				}
-			}
-			if seen = append(seen, folded); len(seen) == len(buf) {
-				many = make(map[string]struct{}, 2*len(seen))
-				for _, k := range seen {
-					many[string(k)] = struct{}{}
-				}
-			}
+		if !seen.add(foldedName(raw)) {
+			return here.String(), true
 		}
 		s.space()
 		if s.i >= len(s.b) || s.b[s.i] != ':' {
@@ -138,6 +117,42 @@ func (s *fieldScanner) object(path *fieldPath, depth int) (string, bool) {
 			return "", ok
 		}
 	}
+}
+
+// nameSet holds an object's folded names. Objects are small: a slice
+// beats a map up to 16 names; past them a map keeps an object of many
+// fields from costing a comparison per pair.
+type nameSet struct {
+	few  [16][]byte
+	n    int
+	many map[string]struct{}
+}
+
+// add adds name and says whether it was new.
+func (s *nameSet) add(name []byte) bool {
+	if s.many != nil {
+		if _, dup := s.many[string(name)]; dup {
+			return false
+		}
+		s.many[string(name)] = struct{}{}
+		return true
+	}
+	for _, k := range s.few[:s.n] {
+		if bytes.Equal(k, name) {
+			return false
+		}
+	}
+	if s.n < len(s.few) {
+		s.few[s.n] = name
+		s.n++
+		return true
+	}
+	s.many = make(map[string]struct{}, 2*len(s.few))
+	for _, k := range s.few {
+		s.many[string(k)] = struct{}{}
+	}
+	s.many[string(name)] = struct{}{}
+	return true
 }
 
 // fieldPath is where a value sits, spelled out only for a field named
@@ -175,10 +190,17 @@ func fieldName(raw []byte) string {
 // for comparison; a plain lower-case ASCII name is its own bytes.
 func foldedName(raw []byte) []byte {
 	inner := raw[1 : len(raw)-1]
+	upper := false
 	for _, c := range inner {
-		if c == '\\' || c >= utf8.RuneSelf || c >= 'A' && c <= 'Z' {
+		if c == '\\' || c >= utf8.RuneSelf {
 			return []byte(strings.ToLower(fieldName(raw)))
 		}
+		upper = upper || c >= 'A' && c <= 'Z'
+	}
+	if upper {
+		// Plain ASCII: lower-cased as strings.ToLower would, without
+		// decoding the name first.
+		return bytes.ToLower(inner)
 	}
 	return inner
 }
