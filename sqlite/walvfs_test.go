@@ -18,20 +18,14 @@ import (
 // and what they hold reads back through SQLite's own VFS, from this
 // process while the store is open and from a fresh connection after.
 func TestWALVFS_ACommitIsOneWrite(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "fairway.db")
-	s, err := Open(context.Background(), path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, path := openWALStore(t)
 	ctx := context.Background()
-	at := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 	insert := func(from, n int) {
 		t.Helper()
 		if err := s.Update(ctx, func(tx fairway.Tx) error {
 			for i := from; i < from+n; i++ {
-				task := &fairway.Task{Key: fmt.Sprintf("V-%04d", i), Title: strings.Repeat("wide title ", 20) + fmt.Sprint(i),
-					Creator: "alice", Status: fairway.StatusOpen, Risk: fairway.RiskLow, CreatedAt: at, UpdatedAt: at}
+				task := wideTask(fmt.Sprintf("V-%04d", i))
+				task.Title += fmt.Sprint(i)
 				if err := tx.InsertTask(task); err != nil {
 					return err
 				}
@@ -60,11 +54,7 @@ func TestWALVFS_ACommitIsOneWrite(t *testing.T) {
 		t.Fatalf("a commit of %d frames took %d writes, want 1", frames, writes)
 	}
 
-	plain, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer plain.Close()
+	plain := openReadOnly(t, path)
 	var n int
 	var last string
 	if err := plain.QueryRow(`SELECT COUNT(*), MAX(title) FROM tasks`).Scan(&n, &last); err != nil {
@@ -78,20 +68,13 @@ func TestWALVFS_ACommitIsOneWrite(t *testing.T) {
 // A commit larger than one write holds is written in several, each
 // whole, and reads back.
 func TestWALVFS_ALargeCommitReadsBack(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "fairway.db")
-	s, err := Open(context.Background(), path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, path := openWALStore(t)
 	ctx := context.Background()
-	at := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 	const n = 3000
 	writesBefore := walWrites.Load()
 	if err := s.Update(ctx, func(tx fairway.Tx) error {
 		for i := range n {
-			task := &fairway.Task{Key: fmt.Sprintf("L-%05d", i), Title: strings.Repeat("wide title ", 30),
-				Creator: "alice", Status: fairway.StatusOpen, Risk: fairway.RiskLow, CreatedAt: at, UpdatedAt: at}
-			if err := tx.InsertTask(task); err != nil {
+			if err := tx.InsertTask(wideTask(fmt.Sprintf("L-%05d", i))); err != nil {
 				return err
 			}
 		}
@@ -105,11 +88,7 @@ func TestWALVFS_ALargeCommitReadsBack(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	plain, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer plain.Close()
+	plain := openReadOnly(t, path)
 	var count int
 	if err := plain.QueryRow(`SELECT COUNT(*) FROM tasks`).Scan(&count); err != nil {
 		t.Fatal(err)
@@ -127,18 +106,9 @@ func TestWALVFS_ALargeCommitReadsBack(t *testing.T) {
 // leaves nothing gathered: the frames it did not write are not written
 // later, over the frames another connection has committed since.
 func TestWALVFS_ARolledBackSpillIsNotWrittenOverAnotherCommit(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "fairway.db")
-	s, err := Open(context.Background(), path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, path := openWALStore(t)
 	ctx := context.Background()
-	at := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
-	task := func(key string) *fairway.Task {
-		return &fairway.Task{Key: key, Title: strings.Repeat("wide title ", 30),
-			Creator: "alice", Status: fairway.StatusOpen, Risk: fairway.RiskLow, CreatedAt: at, UpdatedAt: at}
-	}
+	task := wideTask
 	if err := s.Update(ctx, func(tx fairway.Tx) error { return tx.InsertTask(task("BASE-1")) }); err != nil {
 		t.Fatal(err)
 	}
@@ -179,11 +149,7 @@ func TestWALVFS_ARolledBackSpillIsNotWrittenOverAnotherCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	fresh, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fresh.Close()
+	fresh := openReadOnly(t, path)
 	var check string
 	if err := fresh.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("integrity_check: %q %v", check, err)
@@ -327,4 +293,36 @@ func rowsInACopy(t *testing.T, path, copied string) (int, error) {
 	var count int
 	err = recovered.QueryRow(`SELECT COUNT(*) FROM rows`).Scan(&count)
 	return count, err
+}
+
+// openWALStore opens a store in a temporary folder, closed at the end of
+// the test, and returns it with its database's path.
+func openWALStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "fairway.db")
+	s, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+// wideTask is a task whose row takes about 400 bytes, so that few of
+// them fill a page.
+func wideTask(key string) *fairway.Task {
+	at := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	return &fairway.Task{Key: key, Title: strings.Repeat("wide title ", 30),
+		Creator: "alice", Status: fairway.StatusOpen, Risk: fairway.RiskLow, CreatedAt: at, UpdatedAt: at}
+}
+
+// openReadOnly opens the database at path through SQLite's own VFS.
+func openReadOnly(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
