@@ -555,28 +555,8 @@ func TestResolveAt_FollowsLinksAsTheKernelDoes(t *testing.T) {
 // end of file would otherwise wait for ever on the daemon's copy.
 func TestDaemon_InProcess_AFrontGoneEndsACommandWaitingOnInput(t *testing.T) {
 	socket, _ := startDaemonInProcess(t, time.Minute)
-	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := os.NewFile(uintptr(fd), "conn")
-	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
-		t.Fatal(err)
-	}
-	inR, inW, _ := os.Pipe()
-	defer inW.Close() // the writer stays, silent
-	outR, outW, _ := os.Pipe()
-	b := (&daemon.Request{Args: []string{"hook", "claude"}, Dir: "/"}).Encode()
-	if err := syscall.Sendmsg(fd, b[:daemon.HeaderSize], syscall.UnixRights(int(inR.Fd()), int(outW.Fd()), int(outW.Fd())), nil, 0); err != nil {
-		t.Fatal(err)
-	}
-	inR.Close()
-	outW.Close()
-	conn.Write(b[daemon.HeaderSize:])
-	var reply [1]byte
-	if _, err := io.ReadFull(conn, reply[:]); err != nil || reply[0] != daemon.Running {
-		t.Fatalf("reply %q, %v", reply[0], err)
-	}
+	conn, inW, outR := hookWaitingOnInput(t, socket)
+	defer inW.Close()                                      // the writer stays, silent
 	conn.Close()                                           // the front is killed
 	outR.SetReadDeadline(time.Now().Add(30 * time.Second)) // a guard against hanging, not a measure
 	rest, err := io.ReadAll(outR)
@@ -688,25 +668,8 @@ func TestDaemon_InProcess_ARebuiltEngineRetiresTheDaemonAfterItsRequests(t *test
 		t.Fatalf("asked with its build in place: %q, want Kept", got)
 	}
 	// A request in flight: hook claude waits for its input.
-	fd, _ := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	conn := os.NewFile(uintptr(fd), "conn")
+	conn, inW, outR := hookWaitingOnInput(t, socket)
 	defer conn.Close()
-	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
-		t.Fatal(err)
-	}
-	inR, inW, _ := os.Pipe()
-	outR, outW, _ := os.Pipe()
-	b := (&daemon.Request{Args: []string{"hook", "claude"}, Dir: "/"}).Encode()
-	if err := syscall.Sendmsg(fd, b[:daemon.HeaderSize], syscall.UnixRights(int(inR.Fd()), int(outW.Fd()), int(outW.Fd())), nil, 0); err != nil {
-		t.Fatal(err)
-	}
-	inR.Close()
-	outW.Close()
-	conn.Write(b[daemon.HeaderSize:])
-	var reply [1]byte
-	if _, err := io.ReadFull(conn, reply[:]); err != nil || reply[0] != daemon.Running {
-		t.Fatalf("reply %q, %v", reply[0], err)
-	}
 	// The rebuild: another file under the engine's name.
 	if err := os.WriteFile(engine+".new", []byte("build two"), 0o755); err != nil {
 		t.Fatal(err)
@@ -843,4 +806,34 @@ func TestDaemon_InProcess_AnUnusedDaemonInALaterSlotExitsSoon(t *testing.T) {
 	}
 	cancel()
 	<-done[first]
+}
+
+// hookWaitingOnInput sends the daemon at socket a `hook claude` request,
+// as a front does, with pipes for its streams, and returns once the
+// daemon says it runs: the command waits for input on the pipe inW
+// writes to, and its output comes out of outR.
+func hookWaitingOnInput(t *testing.T, socket string) (conn, inW, outR *os.File) {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn = os.NewFile(uintptr(fd), "conn")
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
+		t.Fatal(err)
+	}
+	inR, inW, _ := os.Pipe()
+	outR, outW, _ := os.Pipe()
+	b := (&daemon.Request{Args: []string{"hook", "claude"}, Dir: "/"}).Encode()
+	if err := syscall.Sendmsg(fd, b[:daemon.HeaderSize], syscall.UnixRights(int(inR.Fd()), int(outW.Fd()), int(outW.Fd())), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	inR.Close()
+	outW.Close()
+	conn.Write(b[daemon.HeaderSize:])
+	var reply [1]byte
+	if _, err := io.ReadFull(conn, reply[:]); err != nil || reply[0] != daemon.Running {
+		t.Fatalf("reply %q, %v", reply[0], err)
+	}
+	return conn, inW, outR
 }
