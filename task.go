@@ -80,7 +80,7 @@ func RunRefusal(t *Task, kind string, gate func() (*GateDecision, error)) error 
 		return err
 	}
 	for _, r := range d.Requirements {
-		if r.Protected && r.State != ReqSatisfied && r.ID == "evidence:"+kind {
+		if r.Protected && r.State == ReqUnsatisfied && r.ID == "evidence:"+kind {
 			return nil
 		}
 	}
