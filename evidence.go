@@ -357,6 +357,27 @@ const (
 	PartStderr  = "stderr"
 )
 
+// ReadEvidence reads one part of an evidence record whole, refusing a
+// part of more than limit bytes. Reading to the end is what lets the
+// service check that the bytes are the ones the record names; a reader
+// that stops early (a JSON decoder at the end of its value) gets no such
+// check.
+func ReadEvidence(ctx context.Context, svc EvidenceService, id, part string, limit int64) ([]byte, error) {
+	rc, err := svc.OpenEvidence(ctx, id, part)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, Errorf(EINVALID, "evidence %s's %s is larger than the %d bytes read here", id, part, limit)
+	}
+	return b, nil
+}
+
 // EvidenceService records and reads evidence and claims.
 type EvidenceService interface {
 	AddEvidence(ctx context.Context, a EvidenceAdd, parts EvidenceParts) (*Evidence, error)

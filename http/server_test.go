@@ -14,6 +14,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -61,6 +62,8 @@ type apiEnv struct {
 	l     *ledger.Ledger
 	token string
 	agent string
+	// blobDir is the file blob store's folder.
+	blobDir string
 }
 
 func newAPIEnv(t *testing.T) *apiEnv {
@@ -68,7 +71,8 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blobs, err := blob.NewFileStore(t.TempDir())
+	blobDir := t.TempDir()
+	blobs, err := blob.NewFileStore(blobDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +88,7 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	api := fairwayhttp.NewServer(l, ledger.TokenAuth{L: l}, nil)
 	srv := httptest.NewServer(api)
 	t.Cleanup(func() { srv.Close(); store.Close() })
-	return &apiEnv{api: api, srv: srv, l: l, token: alice.Token, agent: codex.Token}
+	return &apiEnv{api: api, srv: srv, l: l, token: alice.Token, agent: codex.Token, blobDir: blobDir}
 }
 
 func (e *apiEnv) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
@@ -252,6 +256,22 @@ func TestClient_EvidenceStreamsAndChecksDigest(t *testing.T) {
 	}
 	if _, err := c.OpenEvidence(ctx, ev.ID, "stdout"); fairway.ErrorCode(err) != fairway.EINVALID {
 		t.Fatalf("stdout of a file: %v", err)
+	}
+	// Bytes changed in the blob store (same size) end the download
+	// unfinished: the client reads an error, not a body that looks whole.
+	path := filepath.Join(e.blobDir, "sha256", digest[7:9], digest[7:])
+	os.Chmod(path, 0o644)
+	if err := os.WriteFile(path, []byte(strings.Replace(body, "uat", "UAT", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rc, err = c.OpenEvidence(ctx, ev.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = io.ReadAll(rc)
+	rc.Close()
+	if err == nil {
+		t.Fatalf("downloaded %d changed bytes with no error", len(got))
 	}
 	_, err = c.AddEvidence(ctx, fairway.EvidenceAdd{Task: "NOPE-9", Kind: "log"}, fairway.EvidenceParts{Content: strings.NewReader(body)})
 	if fairway.ErrorCode(err) != fairway.ENOTFOUND {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"maps"
 	"mime"
@@ -588,8 +589,66 @@ func (l *Ledger) OpenEvidence(ctx context.Context, id, part string) (io.ReadClos
 	if d == "" {
 		return nil, fairway.Errorf(fairway.ENOTFOUND, "evidence %s has no %s", id, part)
 	}
-	return l.Blobs.Open(ctx, d)
+	rc, err := l.Blobs.Open(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if part == "" {
+		part = fairway.PartContent
+	}
+	return &verifiedReader{rc: rc, h: sha256.New(), digest: d, size: partSize(e, part), what: "evidence " + e.ID + "'s " + part}, nil
 }
+
+func partSize(e *fairway.Evidence, part string) int64 {
+	switch part {
+	case fairway.PartStdout:
+		return e.Command.StdoutSize
+	case fairway.PartStderr:
+		return e.Command.StderrSize
+	}
+	return e.Size
+}
+
+// verifiedReader hands on a blob's bytes and fails, at their end or as
+// soon as there are too many, unless they are the bytes the record
+// names: evidence is content-addressed, so bytes changed in the blob
+// store outside Fairway are never passed off as the record's.
+type verifiedReader struct {
+	rc     io.ReadCloser
+	h      hash.Hash
+	n      int64
+	digest string
+	size   int64
+	what   string
+	err    error
+}
+
+func (v *verifiedReader) Read(p []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
+	n, err := v.rc.Read(p)
+	v.h.Write(p[:n])
+	v.n += int64(n)
+	switch {
+	case v.n > v.size:
+		v.err = v.changed(fmt.Sprintf("holds more than the %d bytes recorded", v.size))
+	case err == io.EOF:
+		if got := "sha256:" + hex.EncodeToString(v.h.Sum(nil)); v.n != v.size || got != v.digest {
+			v.err = v.changed(fmt.Sprintf("holds %d bytes hashing to %s, not the %d bytes of %s recorded", v.n, got, v.size, v.digest))
+		}
+	}
+	if v.err != nil {
+		return n, v.err
+	}
+	return n, err
+}
+
+func (v *verifiedReader) changed(how string) error {
+	return fairway.Errorf(fairway.EINTERNAL, "the blob store's copy of %s %s: it was changed outside Fairway; `fairway evidence verify` lists every such record", v.what, how)
+}
+
+func (v *verifiedReader) Close() error { return v.rc.Close() }
 
 // VerifyEvidence recomputes the digest of every blob every record names.
 func (l *Ledger) VerifyEvidence(ctx context.Context) (*fairway.EvidenceVerification, error) {

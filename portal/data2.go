@@ -1,9 +1,9 @@
 package portal
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/url"
 	"slices"
 	"sort"
@@ -102,14 +102,14 @@ func (p *Portal) uatData(ctx context.Context) (*uatData, error) {
 	runOf := map[string]int64{}
 	lastRun := map[string]*fairway.DeployRun{}
 	for _, e := range evs {
-		rc, err := p.svc.OpenEvidence(ctx, e.ID, fairway.PartContent)
-		if err != nil {
+		b, err := fairway.ReadEvidence(ctx, p.svc, e.ID, fairway.PartContent, 16<<20)
+		if fairway.ErrorCode(err) == fairway.EINVALID {
+			continue // too large to be a matrix
+		} else if err != nil {
 			return nil, err
 		}
 		var m check.Matrix
-		err = json.NewDecoder(io.LimitReader(rc, 16<<20)).Decode(&m)
-		rc.Close()
-		if err != nil {
+		if err := json.NewDecoder(bytes.NewReader(b)).Decode(&m); err != nil {
 			continue // not a matrix: the task page shows it as it is
 		}
 		env := "no environment"

@@ -242,7 +242,9 @@ func (p *Portal) evidenceBytes(w http.ResponseWriter, r *http.Request, c *caller
 	if media == "application/octet-stream" {
 		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", downloadName(e, part)))
 	}
-	io.Copy(w, rc)
+	if _, err := io.Copy(w, rc); err != nil {
+		panic(http.ErrAbortHandler) // unfinished, so never taken for the record's bytes
+	}
 }
 
 func downloadName(e *fairway.Evidence, part string) string {

@@ -342,14 +342,12 @@ func coverageOf(ctx context.Context, svc fairway.Service, task string) ([]check.
 	sort.SliceStable(list, func(i, j int) bool { return list[i].RecordedAt.Before(list[j].RecordedAt) })
 	var ms []check.Matrix
 	for _, e := range list {
-		rc, err := svc.OpenEvidence(ctx, e.ID, fairway.PartContent)
+		b, err := fairway.ReadEvidence(ctx, svc, e.ID, fairway.PartContent, 16<<20)
 		if err != nil {
 			return nil, err
 		}
 		var m check.Matrix
-		err = json.NewDecoder(io.LimitReader(rc, 16<<20)).Decode(&m)
-		rc.Close()
-		if err != nil {
+		if err := json.NewDecoder(bytes.NewReader(b)).Decode(&m); err != nil {
 			return nil, fmt.Errorf("coverage evidence %s is not a coverage matrix: %w", e.ID, err)
 		}
 		ms = append(ms, m)

@@ -201,16 +201,22 @@ fairway evidence get EV-3F2A9C81D0E4 --part stderr | less`,
 					return err
 				}
 				defer rc.Close()
-				out := a.stdout
 				if name := *outFile; name != "" {
 					f, err := os.Create(name)
 					if err != nil {
 						return fairway.FieldError("o", "cannot create %s: %v", name, errText(err))
 					}
-					defer f.Close()
-					out = f
+					_, err = io.Copy(f, rc)
+					if cerr := f.Close(); err == nil {
+						err = cerr
+					}
+					if err != nil {
+						// Bytes that are not the record's are not left behind.
+						os.Remove(name)
+					}
+					return err
 				}
-				_, err = io.Copy(out, rc)
+				_, err = io.Copy(a.stdout, rc)
 				return err
 			}
 		},

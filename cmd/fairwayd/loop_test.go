@@ -360,6 +360,21 @@ func TestExportImport_CLIRoundTrip(t *testing.T) {
 	if code != 0 || orig == "" || copied != orig {
 		t.Fatalf("evidence get %s in the copy: exit %d, %d bytes, want %d\n%s", recs[0].ID, code, len(copied), len(orig), errOut)
 	}
+	// Bytes changed in the copy's blob store are refused, and -o leaves
+	// no file of them behind.
+	d := recs[0].Digest
+	blobPath := filepath.Join(copyDir, "blobs", "sha256", d[7:9], d[7:])
+	os.Chmod(blobPath, 0o644)
+	if err := os.WriteFile(blobPath, []byte(strings.ToUpper(orig)+" "), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	saved := filepath.Join(t.TempDir(), "saved")
+	if _, errOut, code := runAs(copyDir, "", "evidence", "get", recs[0].ID, "-o", saved); code == 0 || !strings.Contains(errOut, "changed outside Fairway") {
+		t.Fatalf("evidence get of changed bytes: exit %d\n%s", code, errOut)
+	}
+	if _, err := os.Stat(saved); !os.IsNotExist(err) {
+		t.Fatalf("evidence get -o left a file of changed bytes: %v", err)
+	}
 	// Records only: the copy verifies its chain, and evidence verify names
 	// the bytes it lacks.
 	recordsOnly := filepath.Join(t.TempDir(), "records.jsonl")

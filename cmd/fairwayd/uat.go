@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -85,14 +86,12 @@ func uatMatrix(ctx context.Context, svc fairway.Service, only string) (*check.UA
 	var recorded []check.Recorded
 	runs := map[int64]string{}
 	for _, e := range list {
-		rc, err := svc.OpenEvidence(ctx, e.ID, fairway.PartContent)
+		b, err := fairway.ReadEvidence(ctx, svc, e.ID, fairway.PartContent, 16<<20)
 		if err != nil {
 			return nil, err
 		}
 		var m check.Matrix
-		err = json.NewDecoder(io.LimitReader(rc, 16<<20)).Decode(&m)
-		rc.Close()
-		if err != nil {
+		if err := json.NewDecoder(bytes.NewReader(b)).Decode(&m); err != nil {
 			return nil, fmt.Errorf("coverage evidence %s is not a coverage matrix: %w", e.ID, err)
 		}
 		// A matrix recorded before runs named their environment takes its
