@@ -475,5 +475,5 @@ func (l *Ledger) stageBlobs(ctx context.Context, in fairway.StageMove) (*blobChe
 	if err != nil {
 		return nil, err
 	}
-	return l.statProof(ctx, lists)
+	return l.statProof(ctx, lists, hashBlobs)
 }

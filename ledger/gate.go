@@ -288,7 +288,7 @@ func orNone(s string) string {
 
 // ExplainGate evaluates the gate without changing anything.
 func (l *Ledger) ExplainGate(ctx context.Context, key string) (*fairway.GateDecision, error) {
-	blobs, err := l.checkBlobs(ctx, key, false)
+	blobs, err := l.checkBlobs(ctx, key, false, statBlobs)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +310,7 @@ func (l *Ledger) ExplainGate(ctx context.Context, key string) (*fairway.GateDeci
 // them. A refusal, for any reason, is written to the audit log. Closing a
 // task that proposes a policy puts that policy in force (R13).
 func (l *Ledger) CloseTask(ctx context.Context, key string, acknowledge ...string) (*fairway.GateDecision, error) {
-	blobs, err := l.checkBlobs(ctx, key, false)
+	blobs, err := l.checkBlobs(ctx, key, false, hashBlobs)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -293,4 +294,38 @@ func TestGate_NewestEvidenceDecides(t *testing.T) {
 	if err != nil || !d.Pass {
 		t.Fatalf("close after the run passed: %+v %v", d, err)
 	}
+}
+
+// TestGate_ClosingHashesTheProof: a view of the gate compares each
+// proof's size, but closing reads the bytes: a report replaced in the
+// blob store by one of the same size does not close the task.
+func TestGate_ClosingHashesTheProof(t *testing.T) {
+	p := newProofLedger(t, "")
+	if _, err := p.l.CreateTask(p.alice, fairway.TaskCreate{Key: "T-3", Title: "Prove it once"}); err != nil {
+		t.Fatal(err)
+	}
+	uat := p.add(t, "T-3", fairway.EvidenceAdd{Kind: "uat-report", Filename: "uat.xml"}, junitPassing)
+	p.add(t, "T-3", fairway.EvidenceAdd{Kind: "scan-output", Filename: "scan.sarif"}, sarifClean)
+	p.add(t, "T-3", fairway.EvidenceAdd{Kind: "command-result", Command: ran(0, "go", "test")}, "ok\n")
+	path := p.blobPath(uat.Digest)
+	os.Chmod(path, 0o644)
+	if err := os.WriteFile(path, []byte(strings.Replace(junitPassing, "<", " ", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := p.l.ExplainGate(context.Background(), "T-3"); err != nil || !d.Pass {
+		t.Fatalf("explain, which compares sizes: %+v %v", d, err)
+	}
+	d, err := p.l.CloseTask(p.alice, "T-3")
+	if fairway.ErrorCode(err) != fairway.EGATEFAILED || d == nil || d.Pass {
+		t.Fatalf("close with a replaced report: %+v %v", d, err)
+	}
+	for _, r := range d.Requirements {
+		if r.ID == "evidence:uat-report" {
+			if r.State != fairway.ReqUnsatisfied || !strings.Contains(r.Detail, uat.ID+" is no longer intact in the blob store") {
+				t.Fatalf("evidence:uat-report: %s %q", r.State, r.Detail)
+			}
+			return
+		}
+	}
+	t.Fatalf("no evidence:uat-report requirement in %+v", d.Requirements)
 }

@@ -2,7 +2,10 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -265,11 +268,24 @@ func (b *blobCheck) problem(e *fairway.Evidence) string {
 	return ""
 }
 
-// checkBlobs stats, with the caller's context and outside any
-// transaction, the bytes of every piece of proof the gate of key would
+// blobLook is how closely the bytes of proof are looked at.
+type blobLook int
+
+const (
+	// statBlobs compares each blob's size with its record's: what a
+	// view of the gate needs, often and cheaply.
+	statBlobs blobLook = iota
+	// hashBlobs also hashes each blob of the right size: what an act on
+	// the gate (a close, a start, a stage move) needs, so that bytes
+	// replaced in the blob store by ones of the same size never decide.
+	hashBlobs
+)
+
+// checkBlobs looks, with the caller's context and outside any
+// transaction, at the bytes of every piece of proof the gate of key would
 // read. With onlyProtected it checks only the proof of protected
 // controls of a mutating task: what starting work needs (R5).
-func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool) (*blobCheck, error) {
+func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool, look blobLook) (*blobCheck, error) {
 	if l.Blobs == nil {
 		return &blobCheck{off: true}, nil
 	}
@@ -319,7 +335,7 @@ func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool)
 	if err != nil {
 		return nil, err
 	}
-	return l.statProof(ctx, lists)
+	return l.statProof(ctx, lists, look)
 }
 
 // readProofs reads the current proof of every ref, newest first, in one
@@ -348,10 +364,10 @@ func readProofs(tx fairway.Tx, refs []proofRef) (map[proofRef][]*fairway.Evidenc
 	return out, nil
 }
 
-// statProof stats, outside any transaction, the bytes of lists of proof
-// records, each newest first, stopping in each list at the first intact
-// one: older records cannot decide.
-func (l *Ledger) statProof(ctx context.Context, lists [][]*fairway.Evidence) (*blobCheck, error) {
+// statProof looks, outside any transaction, at the bytes of lists of
+// proof records, each newest first, stopping in each list at the first
+// intact one: older records cannot decide.
+func (l *Ledger) statProof(ctx context.Context, lists [][]*fairway.Evidence, look blobLook) (*blobCheck, error) {
 	if l.Blobs == nil {
 		return &blobCheck{off: true}, nil
 	}
@@ -368,6 +384,11 @@ func (l *Ledger) statProof(ctx context.Context, lists [][]*fairway.Evidence) (*b
 				if err != nil {
 					size = -1
 				}
+				if size == e.Size && look == hashBlobs {
+					if size, err = l.hashedSize(ctx, e.Digest); err != nil {
+						return nil, err
+					}
+				}
 				check.sizes[e.Digest] = size
 			}
 			if size == e.Size {
@@ -376,6 +397,26 @@ func (l *Ledger) statProof(ctx context.Context, lists [][]*fairway.Evidence) (*b
 		}
 	}
 	return check, nil
+}
+
+// hashedSize reads a blob whole and returns its size, or -1 when its
+// bytes do not hash to digest or cannot be read. Only the caller's
+// context ending is an error.
+func (l *Ledger) hashedSize(ctx context.Context, digest string) (int64, error) {
+	rc, err := l.Blobs.Open(ctx, digest)
+	if err != nil {
+		return -1, ctx.Err()
+	}
+	defer rc.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, rc)
+	if cerr := ctx.Err(); cerr != nil {
+		return 0, cerr
+	}
+	if err != nil || "sha256:"+hex.EncodeToString(h.Sum(nil)) != digest {
+		return -1, nil
+	}
+	return n, nil
 }
 
 // latestEvidence judges the newest current evidence of every kind on the

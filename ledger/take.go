@@ -21,7 +21,7 @@ func (l *Ledger) TakeTask(ctx context.Context, key string) (*fairway.Task, error
 	}
 	// Protected controls' evidence is read outside the transaction, as a
 	// plain start does.
-	blobs, err := l.checkBlobs(ctx, key, true)
+	blobs, err := l.checkBlobs(ctx, key, true, hashBlobs)
 	if err != nil {
 		return nil, err
 	}

@@ -218,7 +218,7 @@ func (l *Ledger) TransitionTask(ctx context.Context, key string, t fairway.Trans
 	var blobs *blobCheck
 	if t.Status == fairway.StatusInProgress {
 		var err error
-		if blobs, err = l.checkBlobs(ctx, key, true); err != nil {
+		if blobs, err = l.checkBlobs(ctx, key, true, hashBlobs); err != nil {
 			return nil, err
 		}
 	}

@@ -10,7 +10,7 @@ import (
 // TaskView reads a task with everything around it from one snapshot, so
 // the gate shown judges exactly the evidence and reviews shown beside it.
 func (l *Ledger) TaskView(ctx context.Context, key string) (*fairway.TaskView, error) {
-	blobs, err := l.checkBlobs(ctx, key, false)
+	blobs, err := l.checkBlobs(ctx, key, false, statBlobs)
 	if err != nil {
 		return nil, err
 	}
