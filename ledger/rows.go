@@ -59,6 +59,12 @@ type rowWitness struct {
 	// narrowing that a losing domain never approved.
 	narrowings           map[int64]*witnessedNarrowing
 	narrowingsUnknowable bool
+	// links holds the login links the log issued and not yet spent, by
+	// hash; spent lists what a redemption's event says it spent that no
+	// link event issued (a link written into the store would otherwise
+	// launder a token through a genuine redemption).
+	links map[string]*issuedLink
+	spent []rowProblem
 }
 
 // witnessedNarrowing is a narrowing as the log leaves it.
@@ -122,7 +128,7 @@ func newRowWitness() *rowWitness {
 	return &rowWitness{tasks: map[string]witnessed{}, reviews: map[int64]witnessed{}, waivers: map[int64]witnessed{},
 		evidence: map[string]witnessed{}, scope: map[int64]witnessed{}, deps: map[string]map[string]int64{}, actors: map[string]*witnessedActor{},
 		sessions: map[string]*witnessedSession{}, claims: map[int64]witnessed{}, deploys: map[int64]*witnessedDeploy{},
-		proofs: map[string]witnessedProof{}, narrowings: map[int64]*witnessedNarrowing{}}
+		proofs: map[string]witnessedProof{}, narrowings: map[int64]*witnessedNarrowing{}, links: map[string]*issuedLink{}}
 }
 
 // add reads one event.
@@ -241,8 +247,14 @@ func (r *rowWitness) addActor(e *fairway.AuditEvent) {
 		Issuer      string          `json:"issuer"`
 		Subject     string          `json:"subject"`
 		IssuedBy    *string         `json:"token_issued_by"`
+		LinkHash    string          `json:"link_hash"`
 	}
 	switch e.Action {
+	case "login.link":
+		if l := readIssuedLink(e); l != nil {
+			r.links[l.hash] = &l.issuedLink
+		}
+		return
 	case "actor.create", "actor.disable", "actor.bind", "token.rotate", "token.revoke", "token.revoke.one", "token.signout", "login.redeem":
 	default:
 		return
@@ -287,6 +299,7 @@ func (r *rowWitness) addActor(e *fairway.AuditEvent) {
 			}
 		}
 	case "login.redeem":
+		r.redeem(e, name, v.LinkHash, v.Expires, v.IssuedBy)
 		r.issue(w, v.TokenIssued, v.TokenHash, v.Expires, v.IssuedBy)
 	}
 }
@@ -523,6 +536,37 @@ func (r *rowWitness) checkSessions(tx fairway.Tx, differs func(int64, string, ..
 	return nil
 }
 
+// redeem checks a redemption against the link event that issued it: a
+// link no event issued, issued for someone else, spent after its life or
+// twice, or minting a sign-in longer or of another issuer than it said.
+func (r *rowWitness) redeem(e *fairway.AuditEvent, actor, hash string, expires time.Time, issuedBy *string) {
+	if hash == "" {
+		return
+	}
+	l := r.links[hash]
+	delete(r.links, hash)
+	by := ""
+	if issuedBy != nil {
+		by = *issuedBy
+	}
+	reason := ""
+	switch {
+	case l == nil:
+		reason = "no login.link event issued it (or it was spent before)"
+	case l.actor != actor:
+		reason = fmt.Sprintf("event %d issued it for %s", l.seq, l.actor)
+	case !e.At.Before(l.expiresAt):
+		reason = fmt.Sprintf("event %d issued it until %s", l.seq, l.expiresAt.UTC().Format(time.RFC3339))
+	case !expires.IsZero() && expires.After(e.At.Add(l.sessionTTL)):
+		reason = fmt.Sprintf("event %d issued it for a sign-in of %s, and the token lasts until %s", l.seq, l.sessionTTL, expires.UTC().Format(time.RFC3339))
+	case l.issuedBy != "" && issuedBy != nil && by != l.issuedBy:
+		reason = fmt.Sprintf("event %d issued it by %s, and the token says %s", l.seq, l.issuedBy, by)
+	}
+	if reason != "" {
+		r.spent = append(r.spent, rowProblem{e.Seq, fmt.Sprintf("event %d signed %s in with a login link that %s: the link was written or changed in the store behind the ledger's back", e.Seq, actor, reason)})
+	}
+}
+
 func (r *rowWitness) issue(w *witnessedActor, issued bool, hash string, expires time.Time, issuedBy *string) {
 	switch {
 	case hash != "":
@@ -599,7 +643,7 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 	if err != nil {
 		return nil, err
 	}
-	var problems []rowProblem
+	problems := slices.Clone(r.spent)
 	differs := func(seq int64, format string, args ...any) {
 		problems = append(problems, rowProblem{seq, fmt.Sprintf(format, args...)})
 	}
