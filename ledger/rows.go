@@ -100,6 +100,9 @@ type witnessedSession struct {
 	credentialExpiresAt time.Time
 	state               string
 	leaseUntil          time.Time
+	// credentialHash is the hash of the session's credential, as its
+	// attach event states it ("" for an event that did not say).
+	credentialHash string
 }
 
 type witnessedActor struct {
@@ -312,13 +315,16 @@ func (r *rowWitness) addSession(e *fairway.AuditEvent) {
 		return
 	}
 	if e.Action == "session.attach" {
-		var s fairway.Session
+		var s struct {
+			fairway.Session
+			CredentialHash string `json:"credential_hash"`
+		}
 		if json.Unmarshal(e.Change, &s) != nil || s.ID == "" || s.Task == "" || s.Actor == "" || s.State == "" {
 			r.sessionsUnknowable = true
 			return
 		}
 		r.sessions[s.ID] = &witnessedSession{seq: e.Seq, attachSeq: e.Seq, task: s.Task, actor: s.Actor, kind: s.ActorKind, generation: s.Generation,
-			tokenID: s.TokenID, credentialExpiresAt: s.CredentialExpiresAt, state: s.State, leaseUntil: s.LeaseUntil}
+			tokenID: s.TokenID, credentialExpiresAt: s.CredentialExpiresAt, state: s.State, leaseUntil: s.LeaseUntil, credentialHash: s.CredentialHash}
 		return
 	}
 	var v struct {
@@ -526,6 +532,17 @@ func (r *rowWitness) checkSessions(tx fairway.Tx, differs func(int64, string, ..
 		if s.Task != w.task || s.Actor != w.actor || (w.kind != "" && s.ActorKind != w.kind) || s.Generation != w.generation || s.TokenID != w.tokenID ||
 			!s.CredentialExpiresAt.Equal(w.credentialExpiresAt) || s.State != w.state || !s.LeaseUntil.Equal(w.leaseUntil) {
 			differs(w.seq, "session %s differs from what the audit log left (task, actor, generation, attaching token, credential expiry, state or lease): it was changed outside the ledger", s.ID)
+		}
+		if w.credentialHash != "" {
+			// A credential swapped in the row would act as the session.
+			held, err := tx.SessionByTokenHash(w.credentialHash)
+			switch code := fairway.ErrorCode(err); {
+			case err == nil && held.ID == s.ID:
+			case err == nil || code == fairway.EUNAUTHORIZED || code == fairway.ENOTFOUND:
+				differs(w.attachSeq, "session %s no longer holds the credential its attach event %d issued: it was changed outside the ledger", s.ID, w.attachSeq)
+			default:
+				return err
+			}
 		}
 	}
 	for id, w := range r.sessions {

@@ -55,6 +55,7 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 		{"a session's generation changed", `UPDATE sessions SET generation = 7 WHERE state = 'attached'`, "differs from what the audit log left"},
 		{"a session given to another actor", `UPDATE sessions SET actor = 'omar', actor_kind = 'human' WHERE state = 'detached'`, "differs from what the audit log left"},
 		{"a session deleted", `DELETE FROM sessions WHERE state = 'detached'`, "is not in the store"},
+		{"a session's credential swapped", `UPDATE sessions SET token_hash = '0000' || token_hash WHERE state = 'attached'`, "no longer holds the credential its attach event"},
 		{"a session slipped in", `INSERT INTO sessions (id, task, actor, actor_kind, provider, generation, lease_ttl, lease_until, state, attached_at, updated_at, token_hash) VALUES ('ses-forged','OPS-FIX-001','omar','human','shell',9,1,1,'detached',1,1,'forged')`,
 			"session ses-forged is in the store but no audit event attached it"},
 		{"a claim deleted", `DELETE FROM claims`, "claim 1 of OPS-FIX-006 was written by event"},
