@@ -75,6 +75,9 @@ func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request) error {
 	if name := fairway.FieldNamedTwice(raw); name != "" {
 		return fairway.FieldError("meta", "%s is named twice; send each field once", name)
 	}
+	if err := textKeptAsSent(raw, "meta"); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&meta); err != nil {

@@ -413,6 +413,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if name := fairway.FieldNamedTwice(body); name != "" {
 		return fairway.FieldError(name, "is named twice; send each field once")
 	}
+	if err := textKeptAsSent(body, ""); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -443,6 +446,22 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return fairway.Errorf(fairway.EINVALID, "request body holds more than one JSON value")
 	}
 	return nil
+}
+
+// textKeptAsSent refuses a JSON body holding text the decoder would not
+// keep as sent (it turns bytes that are not UTF-8, and half a surrogate
+// pair, into U+FFFD): the record would not say what was sent. field names
+// the part of a request the body is, if it is one.
+func textKeptAsSent(body []byte, field string) error {
+	at := fairway.TextChangedByDecoding(body)
+	if at < 0 {
+		return nil
+	}
+	what := "the body"
+	if field != "" {
+		what = "the " + field + " part"
+	}
+	return &fairway.Error{Code: fairway.EINVALID, Field: field, Message: fmt.Sprintf("%s is not valid UTF-8 text at byte %d (bytes that are not UTF-8, or half a surrogate pair); send text as UTF-8, since the server would store it changed (as U+FFFD)", what, at)}
 }
 
 // fieldAtFault finds the top-level field whose value a type refuses (a

@@ -131,6 +131,11 @@ func TestAPI_BadInputNamesFieldAndWritesNothing(t *testing.T) {
 		{"a field named twice", "POST", "/api/v1/tasks", `{"key":"A-1","title":"t","key":"A-2"}`, 400, "invalid", "key", "is named twice; send each field once"},
 		{"a field named twice in another case", "POST", "/api/v1/tasks", `{"key":"A-1","title":"t","Title":"u"}`, 400, "invalid", "Title", "is named twice; send each field once"},
 		{"a nested field named twice", "POST", "/api/v1/tasks", `{"key":"A-1","title":"t","scope":{"text":"a","surfaces":["edge"],"text":"b"}}`, 400, "invalid", "scope.text", "is named twice; send each field once"},
+		// The decoder would store these as U+FFFD: the task would not say
+		// what was sent.
+		{"bytes that are not UTF-8", "POST", "/api/v1/tasks", "{\"key\":\"A-1\",\"title\":\"t\xff\"}", 400, "invalid", "",
+			"the body is not valid UTF-8 text at byte 23 (bytes that are not UTF-8, or half a surrogate pair); send text as UTF-8, since the server would store it changed (as U+FFFD)"},
+		{"half a surrogate pair", "POST", "/api/v1/tasks", `{"key":"A-1","title":"t\ud800"}`, 400, "invalid", "", ""},
 		{"oversized body", "POST", "/api/v1/tasks", big, 413, "invalid", "", ""},
 		{"time that does not parse", "POST", "/api/v1/waivers", `{"task":"A-1","requirement":"evidence:x","reason":"r","expires_at":"next week"}`, 400, "invalid", "expires_at", ""},
 		{"bad limit", "GET", "/api/v1/next?limit=many", "", 400, "invalid", "limit", `"many" is not a whole number`},
