@@ -133,11 +133,15 @@ type issuedLink struct {
 	sessionTTL time.Duration
 	// issuedBy is empty for a link whose event did not say.
 	issuedBy string
+	// spentSeq is the login.redeem event that spent it, if one did.
+	spentSeq int64
 }
 
 // loginLinkIssued finds the login.link event that issued the link with
-// this hash for actor; nil when none did.
+// this hash for actor, and the login.redeem event that spent it, if one
+// did; nil when none issued it.
 func loginLinkIssued(tx fairway.Tx, actor, hash string) (*issuedLink, error) {
+	var out *issuedLink
 	f := fairway.AuditFilter{Subject: actor, Limit: 1000}
 	for {
 		events, err := tx.AuditEvents(f)
@@ -146,15 +150,22 @@ func loginLinkIssued(tx fairway.Tx, actor, hash string) (*issuedLink, error) {
 		}
 		for _, e := range events {
 			f.AfterSeq = e.Seq
-			if e.Action != "login.link" {
-				continue
-			}
-			if l := readIssuedLink(e); l != nil && l.hash == hash {
-				return &l.issuedLink, nil
+			switch e.Action {
+			case "login.link":
+				if l := readIssuedLink(e); l != nil && l.hash == hash {
+					out = &l.issuedLink
+				}
+			case "login.redeem":
+				var v struct {
+					LinkHash string `json:"link_hash"`
+				}
+				if out != nil && json.Unmarshal(e.Change, &v) == nil && v.LinkHash == hash {
+					out.spentSeq = e.Seq
+				}
 			}
 		}
 		if len(events) < f.Limit {
-			return nil, nil
+			return out, nil
 		}
 	}
 }
@@ -197,6 +208,8 @@ func (l *issuedLink) differs(actor string, ttl time.Duration, issuedBy string, n
 		return "no audit event issued it"
 	case l.actor != actor:
 		return fmt.Sprintf("event %d issued it for %s, not %s", l.seq, l.actor, actor)
+	case l.spentSeq != 0:
+		return fmt.Sprintf("event %d spent it already", l.spentSeq)
 	case !now.Before(l.expiresAt):
 		return fmt.Sprintf("event %d issued it until %s", l.seq, l.expiresAt.UTC().Format(time.RFC3339))
 	case ttl != l.sessionTTL:
