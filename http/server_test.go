@@ -143,6 +143,7 @@ func TestAPI_BadInputNamesFieldAndWritesNothing(t *testing.T) {
 		{"a negative limit", "GET", "/api/v1/audit?limit=-5", "", 400, "invalid", "limit", "must be at least 1, not -5; leave it out for the default"},
 		{"a search limit of 0", "GET", "/api/v1/search?q=x&limit=0", "", 400, "invalid", "limit", "must be at least 1, not 0; leave it out for the default"},
 		{"a plan limit that is not a number", "GET", "/api/v1/plan?limit=ten", "", 400, "invalid", "limit", `"ten" is not a whole number`},
+		{"a negative event to stream after", "GET", "/api/v1/events?after=-3", "", 400, "invalid", "after", "must be 0 (from the first event) or an event sequence number, not -3"},
 		{"bad status filter", "GET", "/api/v1/tasks?status=finished", "", 400, "invalid", "status", ""},
 		{"unknown task", "GET", "/api/v1/tasks/NOPE-1", "", 404, "not_found", "", `task "NOPE-1" not found`},
 		{"unknown route", "GET", "/api/v1/nothing", "", 404, "not_found", "", ""},
