@@ -59,6 +59,9 @@ func (p *lazyPart) Read(b []byte) (int, error) {
 }
 
 func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request) error {
+	// The caller showed a credential: its bytes may take as long as the
+	// command that makes them (MaxEvidenceBytes bounds their size).
+	liftBodyDeadline(w)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return fairway.Errorf(fairway.EINVALID, "evidence is uploaded as multipart/form-data: a meta part (JSON), then the byte parts")

@@ -44,6 +44,11 @@ type Server struct {
 	// take to arrive (DefaultWebhookReadTimeout when zero): the route
 	// answers without a token, so a trickling sender is cut off.
 	WebhookReadTimeout time.Duration
+	// BodyReadTimeout bounds how long any other request's body may take
+	// to arrive (DefaultBodyReadTimeout when zero), so that a client
+	// trickling one, before it showed a credential, holds no connection
+	// for long. An authenticated evidence upload is not bound by it.
+	BodyReadTimeout time.Duration
 
 	service fairway.Service
 	auth    Authenticator
@@ -219,6 +224,20 @@ func NewServer(service fairway.Service, auth Authenticator, logger *slog.Logger)
 // with who asked and how long it took.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if r.ContentLength != 0 {
+		// A body (of a known length, or chunked) must arrive in time,
+		// whoever sends it: a refusal without a credential is followed by
+		// draining it too. Read to its end, it lifts the deadline, so a
+		// long answer after it is not cut off.
+		timeout := s.BodyReadTimeout
+		if timeout <= 0 {
+			timeout = DefaultBodyReadTimeout
+		}
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(start.Add(timeout)) == nil {
+			r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+		}
+	}
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.mux.ServeHTTP(rec, r)
 	s.metrics.observe(r.Method, routeOf(r), rec.status, time.Since(start))
@@ -231,6 +250,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.logger.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 		"actor", rec.actor, "took", time.Since(start).Round(time.Microsecond))
+}
+
+// DefaultBodyReadTimeout is Server.BodyReadTimeout unless set: a body of
+// MaxBodyBytes arrives well within it over a slow link.
+const DefaultBodyReadTimeout = 30 * time.Second
+
+// deadlineBody lifts the connection's read deadline once its body has
+// been read to the end.
+type deadlineBody struct {
+	io.ReadCloser
+	rc *http.ResponseController
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+// liftBodyDeadline lets the rest of this request's body take as long as
+// it takes: for an authenticated upload that streams while its command
+// runs.
+func liftBodyDeadline(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 }
 
 // statusRecorder remembers the status written and who the request acted
