@@ -647,6 +647,95 @@ func (r *rowWitness) checkActors(tx fairway.Tx, differs func(int64, string, ...a
 	return nil
 }
 
+// checkEvidence compares an evidence record with the event that wrote it.
+func (r *rowWitness) checkEvidence(ev *fairway.Evidence, differs func(int64, string, ...any)) {
+	w, ok := r.evidence[ev.ID]
+	if !ok {
+		differs(0, "evidence %s is in the store but no audit event wrote it", ev.ID)
+		return
+	}
+	var got struct {
+		Kind, Digest, Supersedes string
+		Size                     int64
+		Record                   string
+	}
+	same := json.Unmarshal(w.row, &got) == nil && got.Kind == ev.Kind && got.Digest == ev.Digest && got.Size == ev.Size && got.Supersedes == ev.Supersedes
+	if got.Record != "" {
+		same = same && got.Record == recordDigest(ev)
+	} else {
+		// An event older than record digests: the ID is a digest of
+		// the record too, if a shorter one.
+		same = same && evidenceID(withoutID(ev)) == ev.ID
+	}
+	if !same {
+		differs(w.seq, "evidence %s differs from what event %d wrote: it was changed outside the ledger", ev.ID, w.seq)
+	}
+}
+
+// checkReview compares a review with the event that wrote it.
+func (r *rowWitness) checkReview(rv *fairway.Review, differs func(int64, string, ...any)) {
+	if w, ok := r.reviews[rv.ID]; !ok {
+		differs(0, "review %d of %s is in the store but no audit event wrote it", rv.ID, rv.Task)
+	} else if !sameRow(w.row, rv, new(fairway.Review)) {
+		differs(w.seq, "review %d of %s differs from what event %d wrote: it was changed outside the ledger", rv.ID, rv.Task, w.seq)
+	}
+}
+
+// taskRowProblem compares what closing a task judges of it (its reviews,
+// its evidence records and the proof chain its approvals are bound to)
+// with the task's own events, which wrote them: a review or a record
+// written or changed in the store behind the ledger's back closes
+// nothing (R3, R8). nil when they agree. It reads the task's events
+// only; audit verify checks everything.
+func taskRowProblem(tx fairway.Tx, key string) (*rowProblem, error) {
+	r := newRowWitness()
+	f := fairway.AuditFilter{Subject: key, Limit: 1000}
+	for {
+		events, err := tx.AuditEvents(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range events {
+			r.add(e)
+			f.AfterSeq = e.Seq
+		}
+		if len(events) < f.Limit {
+			break
+		}
+	}
+	var problems []rowProblem
+	differs := func(seq int64, format string, args ...any) {
+		problems = append(problems, rowProblem{seq, fmt.Sprintf(format, args...)})
+	}
+	reviews, err := tx.Reviews(key)
+	if err != nil {
+		return nil, err
+	}
+	for _, rv := range reviews {
+		r.checkReview(rv, differs)
+	}
+	evidence, err := tx.EvidenceList(fairway.EvidenceFilter{Task: key})
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range evidence {
+		r.checkEvidence(ev, differs)
+	}
+	if !r.proofsUnknowable {
+		n, chain, err := tx.ProofChain(key)
+		if err != nil {
+			return nil, err
+		}
+		if p := r.proofs[key]; n != p.count || chain != p.chain {
+			differs(p.seq, "the proof chain of %s (%d records) is not the one its evidence events leave (%d records): it was changed outside the ledger, which would make a stale approval count again", key, n, p.count)
+		}
+	}
+	if len(problems) == 0 {
+		return nil, nil
+	}
+	return &problems[0], nil
+}
+
 // rowProblem is a row that differs from what the log says wrote it.
 type rowProblem struct {
 	seq     int64
@@ -679,11 +768,7 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 			return nil, err
 		}
 		for _, rv := range reviews {
-			if w, ok := r.reviews[rv.ID]; !ok {
-				differs(0, "review %d of %s is in the store but no audit event wrote it", rv.ID, t.Key)
-			} else if !sameRow(w.row, rv, new(fairway.Review)) {
-				differs(w.seq, "review %d of %s differs from what event %d wrote: it was changed outside the ledger", rv.ID, t.Key, w.seq)
-			}
+			r.checkReview(rv, differs)
 		}
 		scope, err := tx.ScopeRecords(t.Key)
 		if err != nil {
@@ -749,27 +834,7 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 		return nil, err
 	}
 	for _, ev := range evidence {
-		w, ok := r.evidence[ev.ID]
-		if !ok {
-			differs(0, "evidence %s is in the store but no audit event wrote it", ev.ID)
-			continue
-		}
-		var got struct {
-			Kind, Digest, Supersedes string
-			Size                     int64
-			Record                   string
-		}
-		same := json.Unmarshal(w.row, &got) == nil && got.Kind == ev.Kind && got.Digest == ev.Digest && got.Size == ev.Size && got.Supersedes == ev.Supersedes
-		if got.Record != "" {
-			same = same && got.Record == recordDigest(ev)
-		} else {
-			// An event older than record digests: the ID is a digest of
-			// the record too, if a shorter one.
-			same = same && evidenceID(withoutID(ev)) == ev.ID
-		}
-		if !same {
-			differs(w.seq, "evidence %s differs from what event %d wrote: it was changed outside the ledger", ev.ID, w.seq)
-		}
+		r.checkEvidence(ev, differs)
 	}
 	for id, w := range r.claims {
 		if !seenClaims[id] {

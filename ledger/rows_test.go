@@ -194,3 +194,53 @@ func TestVerifyAudit_EveryTaskChangeIsWitnessed(t *testing.T) {
 		}
 	}
 }
+
+// Closing a task judges its rows; a review turned into an approval in
+// the database file, behind the ledger's back, does not close it: the
+// close compares the task's reviews and evidence with the events that
+// wrote them and refuses, saying what differs (R3, R8). Audit verify is
+// not needed first for the forged row to stay without effect.
+func TestCloseTask_ARowChangedBehindTheLedgerClosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	open := func() (*ledger.Ledger, func()) {
+		store, err := sqlite.Open(ctx, filepath.Join(dir, "fairway.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs, _ := blob.NewFileStore(filepath.Join(dir, "blobs"))
+		l := ledger.New(store, blobs)
+		l.Now = (&clock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}).Now
+		return l, func() { store.Close() }
+	}
+	l, closeStore := open()
+	setUp(t, l, true)
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-007", Title: "asked for changes", ReviewDomains: []string{"ops"}}))
+	must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-FIX-007", Domain: "ops", Verdict: fairway.VerdictChangesRequested, Items: []string{"more tests"}}))
+	closeStore()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "fairway.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TRIGGER reviews_no_update`, `UPDATE reviews SET verdict = 'approved', items = '' WHERE task = 'OPS-FIX-007'`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	l, closeStore = open()
+	defer closeStore()
+	if d := must(l.ExplainGate(as("alice"), "OPS-FIX-007")); !d.Pass {
+		t.Fatalf("the forged approval should fool the gate's rows for this test to mean anything: %+v", d)
+	}
+	_, err = l.CloseTask(as("alice"), "OPS-FIX-007")
+	if fairway.ErrorCode(err) != fairway.ECONFLICT || !strings.Contains(err.Error(), "review") || !strings.Contains(err.Error(), "differs from what event") ||
+		!strings.Contains(err.Error(), "fairway audit verify") {
+		t.Fatalf("closing over a forged approval: %v, want a conflict naming the review", err)
+	}
+	if task := must(l.GetTask(ctx, "OPS-FIX-007")); task.Status == fairway.StatusDone {
+		t.Fatal("the task closed")
+	}
+	// An honest close is untouched.
+	must(l.CloseTask(as("alice"), "OPS-FIX-001"))
+}
