@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"fairway"
+	"fairway/secret"
 )
 
 //go:embed openapi.json
@@ -248,7 +249,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case rec.status >= 400:
 		level = slog.LevelInfo
 	}
-	s.logger.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+	if !s.logger.Enabled(r.Context(), level) {
+		return
+	}
+	// A client may put a secret where a key goes: the log keeps none.
+	path, _ := secret.RedactText(r.URL.Path)
+	s.logger.Log(r.Context(), level, "request", "method", r.Method, "path", path, "status", rec.status,
 		"actor", rec.actor, "took", time.Since(start).Round(time.Microsecond))
 }
 

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -804,5 +805,30 @@ func TestAPI_EvidenceMetaNamingAFieldTwiceIsRefused(t *testing.T) {
 	}
 	if after := e.auditHead(t); after != before {
 		t.Fatalf("a refused upload wrote %d audit events", after-before)
+	}
+}
+
+// The request log never keeps a secret a client put in a URL's path (a
+// token pasted where a task key goes, say): it is redacted as the ledger
+// redacts text, and the rest of the path kept (R7).
+func TestAPI_RequestLogRedactsASecretInThePath(t *testing.T) {
+	e := newAPIEnv(t)
+	var logged bytes.Buffer
+	api := fairwayhttp.NewServer(e.l, ledger.TokenAuth{L: e.l}, slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	leaked := "ghp_" + strings.Repeat("Ab3dE", 7) + "X"
+	for _, path := range []string{"/api/v1/tasks/" + leaked, "/api/v1/tasks/OPS-1"} {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if strings.Contains(logged.String(), leaked) || !strings.Contains(logged.String(), "/api/v1/tasks/[REDACTED:github-token]") ||
+		!strings.Contains(logged.String(), "path=/api/v1/tasks/OPS-1") {
+		t.Fatalf("request log:\n%s", logged.String())
 	}
 }
