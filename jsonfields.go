@@ -325,3 +325,67 @@ func (s *fieldScanner) delimited() bool {
 	}
 	return false
 }
+
+// TextChangedByDecoding returns the byte offset of the first text in body
+// that decoding would not keep as sent, or -1: bytes that are not UTF-8,
+// and a \u escape of half a surrogate pair, which the decoder silently
+// turns into U+FFFD. A request must mean what it says, so such a body is
+// refused rather than stored changed.
+func TextChangedByDecoding(body []byte) int {
+	if !utf8.Valid(body) {
+		for i := 0; i < len(body); {
+			r, n := utf8.DecodeRune(body[i:])
+			if r == utf8.RuneError && n == 1 {
+				return i
+			}
+			i += n
+		}
+	}
+	// A backslash is only valid JSON inside a string, where escapes read
+	// left to right: "\\" is one, so the byte after it starts anew.
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' || i+1 >= len(body) {
+			continue
+		}
+		if body[i+1] != 'u' {
+			i++
+			continue
+		}
+		c, ok := jsonHex4(body, i+2)
+		switch {
+		case !ok:
+			return -1 // not JSON: the decoder names it
+		case c >= 0xD800 && c < 0xDC00:
+			if low, ok := jsonHex4(body, i+8); ok && body[i+6] == '\\' && body[i+7] == 'u' && low >= 0xDC00 && low <= 0xDFFF {
+				i += 11
+				continue
+			}
+			return i
+		case c >= 0xDC00 && c <= 0xDFFF:
+			return i
+		}
+		i += 5
+	}
+	return -1
+}
+
+// jsonHex4 reads the four hex digits at body[i:], if there are four.
+func jsonHex4(body []byte, i int) (rune, bool) {
+	if i < 0 || i+4 > len(body) {
+		return 0, false
+	}
+	var c rune
+	for _, h := range body[i : i+4] {
+		switch {
+		case h >= '0' && h <= '9':
+			c = c<<4 | rune(h-'0')
+		case h >= 'a' && h <= 'f':
+			c = c<<4 | rune(h-'a'+10)
+		case h >= 'A' && h <= 'F':
+			c = c<<4 | rune(h-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return c, true
+}

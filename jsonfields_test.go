@@ -171,3 +171,29 @@ func BenchmarkFieldNamedTwice(b *testing.B) {
 		}
 	})
 }
+
+// Text the decoder would store changed (U+FFFD for bytes that are not
+// UTF-8 or for half a surrogate pair) is found, with where it starts.
+func TestTextChangedByDecoding(t *testing.T) {
+	cases := []struct {
+		body string
+		want int
+	}{
+		{`{"title":"plain"}`, -1},
+		{`{"title":"caf\u00e9 \ud83d\ude00 ` + "\u00e9\U0001F600" + `"}`, -1},
+		{`{"title":"a\\ud800"}`, -1}, // an escaped backslash, then plain text
+		{`{"title":"\uFFFD is sent as itself"}`, -1},
+		{"{\"title\":\"a\xffb\"}", 11},
+		{"{\"title\":\"a\xed\xa0\x80\"}", 11},
+		{`{"title":"a\ud800b"}`, 11},
+		{`{"title":"a\ud800\u0041"}`, 11},
+		{`{"title":"a\udc00"}`, 11},
+		{`{"title":"a\\\ud800"}`, 13},
+		{`{"title":"a\ud8`, -1},
+	}
+	for _, c := range cases {
+		if got := TextChangedByDecoding([]byte(c.body)); got != c.want {
+			t.Errorf("TextChangedByDecoding(%q) = %d, want %d", c.body, got, c.want)
+		}
+	}
+}

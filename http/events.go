@@ -32,7 +32,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return fairway.FieldError("Last-Event-ID", "%q is not an event sequence number", id)
 		}
+		if n < 0 {
+			return fairway.FieldError("Last-Event-ID", "must be 0 (from the first event) or an event sequence number, not %d", n)
+		}
 		after = n
+	}
+	if after < 0 {
+		return fairway.FieldError("after", "must be 0 (from the first event) or an event sequence number, not %d", after)
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {

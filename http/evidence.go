@@ -59,6 +59,9 @@ func (p *lazyPart) Read(b []byte) (int, error) {
 }
 
 func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request) error {
+	// The caller showed a credential: its bytes may take as long as the
+	// command that makes them (MaxEvidenceBytes bounds their size).
+	liftBodyDeadline(w)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return fairway.Errorf(fairway.EINVALID, "evidence is uploaded as multipart/form-data: a meta part (JSON), then the byte parts")
@@ -74,6 +77,9 @@ func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request) error {
 	}
 	if name := fairway.FieldNamedTwice(raw); name != "" {
 		return fairway.FieldError("meta", "%s is named twice; send each field once", name)
+	}
+	if err := textKeptAsSent(raw, "meta"); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()

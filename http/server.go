@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"fairway"
+	"fairway/secret"
 )
 
 //go:embed openapi.json
@@ -44,6 +45,11 @@ type Server struct {
 	// take to arrive (DefaultWebhookReadTimeout when zero): the route
 	// answers without a token, so a trickling sender is cut off.
 	WebhookReadTimeout time.Duration
+	// BodyReadTimeout bounds how long any other request's body may take
+	// to arrive (DefaultBodyReadTimeout when zero), so that a client
+	// trickling one, before it showed a credential, holds no connection
+	// for long. An authenticated evidence upload is not bound by it.
+	BodyReadTimeout time.Duration
 
 	service fairway.Service
 	auth    Authenticator
@@ -219,6 +225,20 @@ func NewServer(service fairway.Service, auth Authenticator, logger *slog.Logger)
 // with who asked and how long it took.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if r.ContentLength != 0 {
+		// A body (of a known length, or chunked) must arrive in time,
+		// whoever sends it: a refusal without a credential is followed by
+		// draining it too. Read to its end, it lifts the deadline, so a
+		// long answer after it is not cut off.
+		timeout := s.BodyReadTimeout
+		if timeout <= 0 {
+			timeout = DefaultBodyReadTimeout
+		}
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(start.Add(timeout)) == nil {
+			r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+		}
+	}
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.mux.ServeHTTP(rec, r)
 	s.metrics.observe(r.Method, routeOf(r), rec.status, time.Since(start))
@@ -229,8 +249,39 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case rec.status >= 400:
 		level = slog.LevelInfo
 	}
-	s.logger.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+	if !s.logger.Enabled(r.Context(), level) {
+		return
+	}
+	// A client may put a secret where a key goes: the log keeps none.
+	path, _ := secret.RedactText(r.URL.Path)
+	s.logger.Log(r.Context(), level, "request", "method", r.Method, "path", path, "status", rec.status,
 		"actor", rec.actor, "took", time.Since(start).Round(time.Microsecond))
+}
+
+// DefaultBodyReadTimeout is Server.BodyReadTimeout unless set: a body of
+// MaxBodyBytes arrives well within it over a slow link.
+const DefaultBodyReadTimeout = 30 * time.Second
+
+// deadlineBody lifts the connection's read deadline once its body has
+// been read to the end.
+type deadlineBody struct {
+	io.ReadCloser
+	rc *http.ResponseController
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+// liftBodyDeadline lets the rest of this request's body take as long as
+// it takes: for an authenticated upload that streams while its command
+// runs.
+func liftBodyDeadline(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 }
 
 // statusRecorder remembers the status written and who the request acted
@@ -413,6 +464,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if name := fairway.FieldNamedTwice(body); name != "" {
 		return fairway.FieldError(name, "is named twice; send each field once")
 	}
+	if err := textKeptAsSent(body, ""); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -443,6 +497,22 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return fairway.Errorf(fairway.EINVALID, "request body holds more than one JSON value")
 	}
 	return nil
+}
+
+// textKeptAsSent refuses a JSON body holding text the decoder would not
+// keep as sent (it turns bytes that are not UTF-8, and half a surrogate
+// pair, into U+FFFD): the record would not say what was sent. field names
+// the part of a request the body is, if it is one.
+func textKeptAsSent(body []byte, field string) error {
+	at := fairway.TextChangedByDecoding(body)
+	if at < 0 {
+		return nil
+	}
+	what := "the body"
+	if field != "" {
+		what = "the " + field + " part"
+	}
+	return &fairway.Error{Code: fairway.EINVALID, Field: field, Message: fmt.Sprintf("%s is not valid UTF-8 text at byte %d (bytes that are not UTF-8, or half a surrogate pair); send text as UTF-8, since the server would store it changed (as U+FFFD)", what, at)}
 }
 
 // fieldAtFault finds the top-level field whose value a type refuses (a

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -135,6 +136,11 @@ func TestAPI_BadInputNamesFieldAndWritesNothing(t *testing.T) {
 		{"a field named twice", "POST", "/api/v1/tasks", `{"key":"A-1","title":"t","key":"A-2"}`, 400, "invalid", "key", "is named twice; send each field once"},
 		{"a field named twice in another case", "POST", "/api/v1/tasks", `{"key":"A-1","title":"t","Title":"u"}`, 400, "invalid", "Title", "is named twice; send each field once"},
 		{"a nested field named twice", "POST", "/api/v1/tasks", `{"key":"A-1","title":"t","scope":{"text":"a","surfaces":["edge"],"text":"b"}}`, 400, "invalid", "scope.text", "is named twice; send each field once"},
+		// The decoder would store these as U+FFFD: the task would not say
+		// what was sent.
+		{"bytes that are not UTF-8", "POST", "/api/v1/tasks", "{\"key\":\"A-1\",\"title\":\"t\xff\"}", 400, "invalid", "",
+			"the body is not valid UTF-8 text at byte 23 (bytes that are not UTF-8, or half a surrogate pair); send text as UTF-8, since the server would store it changed (as U+FFFD)"},
+		{"half a surrogate pair", "POST", "/api/v1/tasks", `{"key":"A-1","title":"t\ud800"}`, 400, "invalid", "", ""},
 		{"oversized body", "POST", "/api/v1/tasks", big, 413, "invalid", "", ""},
 		{"time that does not parse", "POST", "/api/v1/waivers", `{"task":"A-1","requirement":"evidence:x","reason":"r","expires_at":"next week"}`, 400, "invalid", "expires_at", ""},
 		{"bad limit", "GET", "/api/v1/next?limit=many", "", 400, "invalid", "limit", `"many" is not a whole number`},
@@ -142,6 +148,7 @@ func TestAPI_BadInputNamesFieldAndWritesNothing(t *testing.T) {
 		{"a negative limit", "GET", "/api/v1/audit?limit=-5", "", 400, "invalid", "limit", "must be at least 1, not -5; leave it out for the default"},
 		{"a search limit of 0", "GET", "/api/v1/search?q=x&limit=0", "", 400, "invalid", "limit", "must be at least 1, not 0; leave it out for the default"},
 		{"a plan limit that is not a number", "GET", "/api/v1/plan?limit=ten", "", 400, "invalid", "limit", `"ten" is not a whole number`},
+		{"a negative event to stream after", "GET", "/api/v1/events?after=-3", "", 400, "invalid", "after", "must be 0 (from the first event) or an event sequence number, not -3"},
 		{"bad status filter", "GET", "/api/v1/tasks?status=finished", "", 400, "invalid", "status", ""},
 		{"unknown task", "GET", "/api/v1/tasks/NOPE-1", "", 404, "not_found", "", `task "NOPE-1" not found`},
 		{"unknown route", "GET", "/api/v1/nothing", "", 404, "not_found", "", ""},
@@ -818,5 +825,30 @@ func TestAPI_EvidenceMetaNamingAFieldTwiceIsRefused(t *testing.T) {
 	}
 	if after := e.auditHead(t); after != before {
 		t.Fatalf("a refused upload wrote %d audit events", after-before)
+	}
+}
+
+// The request log never keeps a secret a client put in a URL's path (a
+// token pasted where a task key goes, say): it is redacted as the ledger
+// redacts text, and the rest of the path kept (R7).
+func TestAPI_RequestLogRedactsASecretInThePath(t *testing.T) {
+	e := newAPIEnv(t)
+	var logged bytes.Buffer
+	api := fairwayhttp.NewServer(e.l, ledger.TokenAuth{L: e.l}, slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	leaked := "ghp_" + strings.Repeat("Ab3dE", 7) + "X"
+	for _, path := range []string{"/api/v1/tasks/" + leaked, "/api/v1/tasks/OPS-1"} {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if strings.Contains(logged.String(), leaked) || !strings.Contains(logged.String(), "/api/v1/tasks/[REDACTED:github-token]") ||
+		!strings.Contains(logged.String(), "path=/api/v1/tasks/OPS-1") {
+		t.Fatalf("request log:\n%s", logged.String())
 	}
 }

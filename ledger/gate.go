@@ -334,6 +334,15 @@ func (l *Ledger) CloseTask(ctx context.Context, key string, acknowledge ...strin
 		default:
 			return illegalTransition(key, task.Status, fairway.StatusDone)
 		}
+		// The gate reads rows; they count only as the events that wrote
+		// them say (R8), so a review or record slipped into the store
+		// closes nothing.
+		if p, err := taskRowProblem(tx, key); err != nil {
+			return err
+		} else if p != nil {
+			e := fairway.Errorf(fairway.ECONFLICT, "task %s cannot close: %s. Run `fairway audit verify` and restore the store from a copy that verifies", key, p.problem)
+			return w.refuseWith(e, map[string]any{"code": e.Code, "reason": e.Message, "first_bad_seq": p.seq})
+		}
 		f, err := l.gatherFacts(tx, task)
 		if err != nil {
 			return err

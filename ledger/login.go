@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -64,7 +66,7 @@ func (l *Ledger) IssueLoginLink(ctx context.Context, ttl, sessionTTL time.Durati
 			return err
 		}
 		out = &LoginLink{Actor: w.by.Name, Link: secret, ExpiresAt: expires, SessionTTL: sessionTTL.String()}
-		return w.record(map[string]any{"actor": w.by.Name, "link_hash": HashToken(secret), "expires_at": expires, "session_ttl": sessionTTL.String()})
+		return w.record(map[string]any{"actor": w.by.Name, "link_hash": HashToken(secret), "expires_at": expires, "session_ttl": sessionTTL.String(), "issued_by": w.issuer()})
 	})
 	if err != nil {
 		return nil, err
@@ -94,10 +96,22 @@ func (l *Ledger) RedeemLoginLink(ctx context.Context, link string) (*fairway.Act
 		if ttl == 0 {
 			ttl = PortalSessionTTL // a link issued before links said
 		}
-		expires := w.now.Add(ttl)
 		if issuedBy == "" {
 			issuedBy = a.Name // a link issued before links said: its actor asked for it
 		}
+		// The row is only what the store holds: a link counts only as the
+		// audit event that issued it says (R8), so a row written into the
+		// database file, or one whose life was stretched there, signs no
+		// one in.
+		issued, err := loginLinkIssued(w.tx, a.Name, HashToken(link))
+		if err != nil {
+			return err
+		}
+		if reason := issued.differs(a.Name, ttl, issuedBy, w.now); reason != "" {
+			e := fairway.Errorf(fairway.EUNAUTHORIZED, "this login link signs no one in: %s, so it was written or changed in the store behind the ledger's back; run `fairway audit verify`, and ask for a new link with `fairway portal login-link`", reason)
+			return w.refuseWith(e, map[string]any{"code": e.Code, "reason": e.Message, "link_hash": HashToken(link)})
+		}
+		expires := w.now.Add(ttl)
 		token, err := w.issueTokenBy(a.Name, expires, true, issuedBy, "")
 		if err != nil {
 			return err
@@ -109,4 +123,99 @@ func (l *Ledger) RedeemLoginLink(ctx context.Context, link string) (*fairway.Act
 		return nil, err
 	}
 	return out, nil
+}
+
+// issuedLink is a login link as the audit event that issued it states it.
+type issuedLink struct {
+	seq        int64
+	actor      string
+	expiresAt  time.Time
+	sessionTTL time.Duration
+	// issuedBy is empty for a link whose event did not say.
+	issuedBy string
+	// spentSeq is the login.redeem event that spent it, if one did.
+	spentSeq int64
+}
+
+// loginLinkIssued finds the login.link event that issued the link with
+// this hash for actor, and the login.redeem event that spent it, if one
+// did; nil when none issued it.
+func loginLinkIssued(tx fairway.Tx, actor, hash string) (*issuedLink, error) {
+	var out *issuedLink
+	f := fairway.AuditFilter{Subject: actor, Limit: 1000}
+	for {
+		events, err := tx.AuditEvents(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range events {
+			f.AfterSeq = e.Seq
+			switch e.Action {
+			case "login.link":
+				if l := readIssuedLink(e); l != nil && l.hash == hash {
+					out = &l.issuedLink
+				}
+			case "login.redeem":
+				var v struct {
+					LinkHash string `json:"link_hash"`
+				}
+				if out != nil && json.Unmarshal(e.Change, &v) == nil && v.LinkHash == hash {
+					out.spentSeq = e.Seq
+				}
+			}
+		}
+		if len(events) < f.Limit {
+			return out, nil
+		}
+	}
+}
+
+// hashedLink is an issued link and its hash.
+type hashedLink struct {
+	issuedLink
+	hash string
+}
+
+// readIssuedLink reads a login.link event; nil when it does not parse.
+func readIssuedLink(e *fairway.AuditEvent) *hashedLink {
+	var v struct {
+		Actor      string    `json:"actor"`
+		LinkHash   string    `json:"link_hash"`
+		ExpiresAt  time.Time `json:"expires_at"`
+		SessionTTL string    `json:"session_ttl"`
+		IssuedBy   string    `json:"issued_by"`
+	}
+	if json.Unmarshal(e.Change, &v) != nil || v.LinkHash == "" {
+		return nil
+	}
+	ttl := PortalSessionTTL // a link issued before links said
+	if v.SessionTTL != "" {
+		d, err := time.ParseDuration(v.SessionTTL)
+		if err != nil {
+			return nil
+		}
+		ttl = d
+	}
+	return &hashedLink{issuedLink{seq: e.Seq, actor: v.Actor, expiresAt: v.ExpiresAt, sessionTTL: ttl, issuedBy: v.IssuedBy}, v.LinkHash}
+}
+
+// differs says how a link row about to be spent at now, for actor, with
+// the sign-in life ttl and issuer issuedBy, departs from the event that
+// issued it; "" when it does not.
+func (l *issuedLink) differs(actor string, ttl time.Duration, issuedBy string, now time.Time) string {
+	switch {
+	case l == nil:
+		return "no audit event issued it"
+	case l.actor != actor:
+		return fmt.Sprintf("event %d issued it for %s, not %s", l.seq, l.actor, actor)
+	case l.spentSeq != 0:
+		return fmt.Sprintf("event %d spent it already", l.spentSeq)
+	case !now.Before(l.expiresAt):
+		return fmt.Sprintf("event %d issued it until %s", l.seq, l.expiresAt.UTC().Format(time.RFC3339))
+	case ttl != l.sessionTTL:
+		return fmt.Sprintf("event %d issued it for a sign-in of %s, not %s", l.seq, l.sessionTTL, ttl)
+	case l.issuedBy != "" && issuedBy != l.issuedBy:
+		return fmt.Sprintf("event %d issued it by %s, not %s", l.seq, l.issuedBy, issuedBy)
+	}
+	return ""
 }

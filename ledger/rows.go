@@ -59,6 +59,12 @@ type rowWitness struct {
 	// narrowing that a losing domain never approved.
 	narrowings           map[int64]*witnessedNarrowing
 	narrowingsUnknowable bool
+	// links holds the login links the log issued and not yet spent, by
+	// hash; spent lists what a redemption's event says it spent that no
+	// link event issued (a link written into the store would otherwise
+	// launder a token through a genuine redemption).
+	links map[string]*issuedLink
+	spent []rowProblem
 }
 
 // witnessedNarrowing is a narrowing as the log leaves it.
@@ -94,6 +100,9 @@ type witnessedSession struct {
 	credentialExpiresAt time.Time
 	state               string
 	leaseUntil          time.Time
+	// credentialHash is the hash of the session's credential, as its
+	// attach event states it ("" for an event that did not say).
+	credentialHash string
 }
 
 type witnessedActor struct {
@@ -122,7 +131,7 @@ func newRowWitness() *rowWitness {
 	return &rowWitness{tasks: map[string]witnessed{}, reviews: map[int64]witnessed{}, waivers: map[int64]witnessed{},
 		evidence: map[string]witnessed{}, scope: map[int64]witnessed{}, deps: map[string]map[string]int64{}, actors: map[string]*witnessedActor{},
 		sessions: map[string]*witnessedSession{}, claims: map[int64]witnessed{}, deploys: map[int64]*witnessedDeploy{},
-		proofs: map[string]witnessedProof{}, narrowings: map[int64]*witnessedNarrowing{}}
+		proofs: map[string]witnessedProof{}, narrowings: map[int64]*witnessedNarrowing{}, links: map[string]*issuedLink{}}
 }
 
 // add reads one event.
@@ -241,8 +250,14 @@ func (r *rowWitness) addActor(e *fairway.AuditEvent) {
 		Issuer      string          `json:"issuer"`
 		Subject     string          `json:"subject"`
 		IssuedBy    *string         `json:"token_issued_by"`
+		LinkHash    string          `json:"link_hash"`
 	}
 	switch e.Action {
+	case "login.link":
+		if l := readIssuedLink(e); l != nil {
+			r.links[l.hash] = &l.issuedLink
+		}
+		return
 	case "actor.create", "actor.disable", "actor.bind", "token.rotate", "token.revoke", "token.revoke.one", "token.signout", "login.redeem":
 	default:
 		return
@@ -287,6 +302,7 @@ func (r *rowWitness) addActor(e *fairway.AuditEvent) {
 			}
 		}
 	case "login.redeem":
+		r.redeem(e, name, v.LinkHash, v.Expires, v.IssuedBy)
 		r.issue(w, v.TokenIssued, v.TokenHash, v.Expires, v.IssuedBy)
 	}
 }
@@ -299,13 +315,16 @@ func (r *rowWitness) addSession(e *fairway.AuditEvent) {
 		return
 	}
 	if e.Action == "session.attach" {
-		var s fairway.Session
+		var s struct {
+			fairway.Session
+			CredentialHash string `json:"credential_hash"`
+		}
 		if json.Unmarshal(e.Change, &s) != nil || s.ID == "" || s.Task == "" || s.Actor == "" || s.State == "" {
 			r.sessionsUnknowable = true
 			return
 		}
 		r.sessions[s.ID] = &witnessedSession{seq: e.Seq, attachSeq: e.Seq, task: s.Task, actor: s.Actor, kind: s.ActorKind, generation: s.Generation,
-			tokenID: s.TokenID, credentialExpiresAt: s.CredentialExpiresAt, state: s.State, leaseUntil: s.LeaseUntil}
+			tokenID: s.TokenID, credentialExpiresAt: s.CredentialExpiresAt, state: s.State, leaseUntil: s.LeaseUntil, credentialHash: s.CredentialHash}
 		return
 	}
 	var v struct {
@@ -514,6 +533,17 @@ func (r *rowWitness) checkSessions(tx fairway.Tx, differs func(int64, string, ..
 			!s.CredentialExpiresAt.Equal(w.credentialExpiresAt) || s.State != w.state || !s.LeaseUntil.Equal(w.leaseUntil) {
 			differs(w.seq, "session %s differs from what the audit log left (task, actor, generation, attaching token, credential expiry, state or lease): it was changed outside the ledger", s.ID)
 		}
+		if w.credentialHash != "" {
+			// A credential swapped in the row would act as the session.
+			held, err := tx.SessionByTokenHash(w.credentialHash)
+			switch code := fairway.ErrorCode(err); {
+			case err == nil && held.ID == s.ID:
+			case err == nil || code == fairway.EUNAUTHORIZED || code == fairway.ENOTFOUND:
+				differs(w.attachSeq, "session %s no longer holds the credential its attach event %d issued: it was changed outside the ledger", s.ID, w.attachSeq)
+			default:
+				return err
+			}
+		}
 	}
 	for id, w := range r.sessions {
 		if !seen[id] {
@@ -521,6 +551,37 @@ func (r *rowWitness) checkSessions(tx fairway.Tx, differs func(int64, string, ..
 		}
 	}
 	return nil
+}
+
+// redeem checks a redemption against the link event that issued it: a
+// link no event issued, issued for someone else, spent after its life or
+// twice, or minting a sign-in longer or of another issuer than it said.
+func (r *rowWitness) redeem(e *fairway.AuditEvent, actor, hash string, expires time.Time, issuedBy *string) {
+	if hash == "" {
+		return
+	}
+	l := r.links[hash]
+	delete(r.links, hash)
+	by := ""
+	if issuedBy != nil {
+		by = *issuedBy
+	}
+	reason := ""
+	switch {
+	case l == nil:
+		reason = "no login.link event issued it (or it was spent before)"
+	case l.actor != actor:
+		reason = fmt.Sprintf("event %d issued it for %s", l.seq, l.actor)
+	case !e.At.Before(l.expiresAt):
+		reason = fmt.Sprintf("event %d issued it until %s", l.seq, l.expiresAt.UTC().Format(time.RFC3339))
+	case !expires.IsZero() && expires.After(e.At.Add(l.sessionTTL)):
+		reason = fmt.Sprintf("event %d issued it for a sign-in of %s, and the token lasts until %s", l.seq, l.sessionTTL, expires.UTC().Format(time.RFC3339))
+	case l.issuedBy != "" && issuedBy != nil && by != l.issuedBy:
+		reason = fmt.Sprintf("event %d issued it by %s, and the token says %s", l.seq, l.issuedBy, by)
+	}
+	if reason != "" {
+		r.spent = append(r.spent, rowProblem{e.Seq, fmt.Sprintf("event %d signed %s in with a login link that %s: the link was written or changed in the store behind the ledger's back", e.Seq, actor, reason)})
+	}
 }
 
 func (r *rowWitness) issue(w *witnessedActor, issued bool, hash string, expires time.Time, issuedBy *string) {
@@ -586,6 +647,95 @@ func (r *rowWitness) checkActors(tx fairway.Tx, differs func(int64, string, ...a
 	return nil
 }
 
+// checkEvidence compares an evidence record with the event that wrote it.
+func (r *rowWitness) checkEvidence(ev *fairway.Evidence, differs func(int64, string, ...any)) {
+	w, ok := r.evidence[ev.ID]
+	if !ok {
+		differs(0, "evidence %s is in the store but no audit event wrote it", ev.ID)
+		return
+	}
+	var got struct {
+		Kind, Digest, Supersedes string
+		Size                     int64
+		Record                   string
+	}
+	same := json.Unmarshal(w.row, &got) == nil && got.Kind == ev.Kind && got.Digest == ev.Digest && got.Size == ev.Size && got.Supersedes == ev.Supersedes
+	if got.Record != "" {
+		same = same && got.Record == recordDigest(ev)
+	} else {
+		// An event older than record digests: the ID is a digest of
+		// the record too, if a shorter one.
+		same = same && evidenceID(withoutID(ev)) == ev.ID
+	}
+	if !same {
+		differs(w.seq, "evidence %s differs from what event %d wrote: it was changed outside the ledger", ev.ID, w.seq)
+	}
+}
+
+// checkReview compares a review with the event that wrote it.
+func (r *rowWitness) checkReview(rv *fairway.Review, differs func(int64, string, ...any)) {
+	if w, ok := r.reviews[rv.ID]; !ok {
+		differs(0, "review %d of %s is in the store but no audit event wrote it", rv.ID, rv.Task)
+	} else if !sameRow(w.row, rv, new(fairway.Review)) {
+		differs(w.seq, "review %d of %s differs from what event %d wrote: it was changed outside the ledger", rv.ID, rv.Task, w.seq)
+	}
+}
+
+// taskRowProblem compares what closing a task judges of it (its reviews,
+// its evidence records and the proof chain its approvals are bound to)
+// with the task's own events, which wrote them: a review or a record
+// written or changed in the store behind the ledger's back closes
+// nothing (R3, R8). nil when they agree. It reads the task's events
+// only; audit verify checks everything.
+func taskRowProblem(tx fairway.Tx, key string) (*rowProblem, error) {
+	r := newRowWitness()
+	f := fairway.AuditFilter{Subject: key, Limit: 1000}
+	for {
+		events, err := tx.AuditEvents(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range events {
+			r.add(e)
+			f.AfterSeq = e.Seq
+		}
+		if len(events) < f.Limit {
+			break
+		}
+	}
+	var problems []rowProblem
+	differs := func(seq int64, format string, args ...any) {
+		problems = append(problems, rowProblem{seq, fmt.Sprintf(format, args...)})
+	}
+	reviews, err := tx.Reviews(key)
+	if err != nil {
+		return nil, err
+	}
+	for _, rv := range reviews {
+		r.checkReview(rv, differs)
+	}
+	evidence, err := tx.EvidenceList(fairway.EvidenceFilter{Task: key})
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range evidence {
+		r.checkEvidence(ev, differs)
+	}
+	if !r.proofsUnknowable {
+		n, chain, err := tx.ProofChain(key)
+		if err != nil {
+			return nil, err
+		}
+		if p := r.proofs[key]; n != p.count || chain != p.chain {
+			differs(p.seq, "the proof chain of %s (%d records) is not the one its evidence events leave (%d records): it was changed outside the ledger, which would make a stale approval count again", key, n, p.count)
+		}
+	}
+	if len(problems) == 0 {
+		return nil, nil
+	}
+	return &problems[0], nil
+}
+
 // rowProblem is a row that differs from what the log says wrote it.
 type rowProblem struct {
 	seq     int64
@@ -599,7 +749,7 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 	if err != nil {
 		return nil, err
 	}
-	var problems []rowProblem
+	problems := slices.Clone(r.spent)
 	differs := func(seq int64, format string, args ...any) {
 		problems = append(problems, rowProblem{seq, fmt.Sprintf(format, args...)})
 	}
@@ -618,11 +768,7 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 			return nil, err
 		}
 		for _, rv := range reviews {
-			if w, ok := r.reviews[rv.ID]; !ok {
-				differs(0, "review %d of %s is in the store but no audit event wrote it", rv.ID, t.Key)
-			} else if !sameRow(w.row, rv, new(fairway.Review)) {
-				differs(w.seq, "review %d of %s differs from what event %d wrote: it was changed outside the ledger", rv.ID, t.Key, w.seq)
-			}
+			r.checkReview(rv, differs)
 		}
 		scope, err := tx.ScopeRecords(t.Key)
 		if err != nil {
@@ -688,27 +834,7 @@ func (r *rowWitness) check(tx fairway.Tx) (*rowProblem, error) {
 		return nil, err
 	}
 	for _, ev := range evidence {
-		w, ok := r.evidence[ev.ID]
-		if !ok {
-			differs(0, "evidence %s is in the store but no audit event wrote it", ev.ID)
-			continue
-		}
-		var got struct {
-			Kind, Digest, Supersedes string
-			Size                     int64
-			Record                   string
-		}
-		same := json.Unmarshal(w.row, &got) == nil && got.Kind == ev.Kind && got.Digest == ev.Digest && got.Size == ev.Size && got.Supersedes == ev.Supersedes
-		if got.Record != "" {
-			same = same && got.Record == recordDigest(ev)
-		} else {
-			// An event older than record digests: the ID is a digest of
-			// the record too, if a shorter one.
-			same = same && evidenceID(withoutID(ev)) == ev.ID
-		}
-		if !same {
-			differs(w.seq, "evidence %s differs from what event %d wrote: it was changed outside the ledger", ev.ID, w.seq)
-		}
+		r.checkEvidence(ev, differs)
 	}
 	for id, w := range r.claims {
 		if !seenClaims[id] {

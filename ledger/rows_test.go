@@ -55,6 +55,7 @@ func TestVerifyAudit_RowsEditedBehindTheLedger(t *testing.T) {
 		{"a session's generation changed", `UPDATE sessions SET generation = 7 WHERE state = 'attached'`, "differs from what the audit log left"},
 		{"a session given to another actor", `UPDATE sessions SET actor = 'omar', actor_kind = 'human' WHERE state = 'detached'`, "differs from what the audit log left"},
 		{"a session deleted", `DELETE FROM sessions WHERE state = 'detached'`, "is not in the store"},
+		{"a session's credential swapped", `UPDATE sessions SET token_hash = '0000' || token_hash WHERE state = 'attached'`, "no longer holds the credential its attach event"},
 		{"a session slipped in", `INSERT INTO sessions (id, task, actor, actor_kind, provider, generation, lease_ttl, lease_until, state, attached_at, updated_at, token_hash) VALUES ('ses-forged','OPS-FIX-001','omar','human','shell',9,1,1,'detached',1,1,'forged')`,
 			"session ses-forged is in the store but no audit event attached it"},
 		{"a claim deleted", `DELETE FROM claims`, "claim 1 of OPS-FIX-006 was written by event"},
@@ -192,4 +193,54 @@ func TestVerifyAudit_EveryTaskChangeIsWitnessed(t *testing.T) {
 			t.Errorf("event %d (%s %s) does not state the task it leaves: %s", e.Seq, e.Action, e.Subject, e.Change)
 		}
 	}
+}
+
+// Closing a task judges its rows; a review turned into an approval in
+// the database file, behind the ledger's back, does not close it: the
+// close compares the task's reviews and evidence with the events that
+// wrote them and refuses, saying what differs (R3, R8). Audit verify is
+// not needed first for the forged row to stay without effect.
+func TestCloseTask_ARowChangedBehindTheLedgerClosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	open := func() (*ledger.Ledger, func()) {
+		store, err := sqlite.Open(ctx, filepath.Join(dir, "fairway.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs, _ := blob.NewFileStore(filepath.Join(dir, "blobs"))
+		l := ledger.New(store, blobs)
+		l.Now = (&clock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}).Now
+		return l, func() { store.Close() }
+	}
+	l, closeStore := open()
+	setUp(t, l, true)
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-007", Title: "asked for changes", ReviewDomains: []string{"ops"}}))
+	must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-FIX-007", Domain: "ops", Verdict: fairway.VerdictChangesRequested, Items: []string{"more tests"}}))
+	closeStore()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "fairway.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TRIGGER reviews_no_update`, `UPDATE reviews SET verdict = 'approved', items = '' WHERE task = 'OPS-FIX-007'`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	l, closeStore = open()
+	defer closeStore()
+	if d := must(l.ExplainGate(as("alice"), "OPS-FIX-007")); !d.Pass {
+		t.Fatalf("the forged approval should fool the gate's rows for this test to mean anything: %+v", d)
+	}
+	_, err = l.CloseTask(as("alice"), "OPS-FIX-007")
+	if fairway.ErrorCode(err) != fairway.ECONFLICT || !strings.Contains(err.Error(), "review") || !strings.Contains(err.Error(), "differs from what event") ||
+		!strings.Contains(err.Error(), "fairway audit verify") {
+		t.Fatalf("closing over a forged approval: %v, want a conflict naming the review", err)
+	}
+	if task := must(l.GetTask(ctx, "OPS-FIX-007")); task.Status == fairway.StatusDone {
+		t.Fatal("the task closed")
+	}
+	// An honest close is untouched.
+	must(l.CloseTask(as("alice"), "OPS-FIX-001"))
 }

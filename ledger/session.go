@@ -113,7 +113,12 @@ func (l *Ledger) AttachSession(ctx context.Context, a fairway.SessionAttach) (*f
 		}
 		out = &fairway.AttachedSession{Session: s, Token: token, Handoff: handoff}
 		w.subject = task.Key
-		return w.record(s)
+		// The credential's hash, never the credential: audit verify finds
+		// a row whose credential was swapped in the store (R8).
+		return w.record(struct {
+			*fairway.Session
+			CredentialHash string `json:"credential_hash"`
+		}{s, HashToken(token)})
 	})
 	if err != nil {
 		return nil, err

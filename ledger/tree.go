@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"fairway"
 	"fairway/tlog"
@@ -122,6 +123,18 @@ func (l *Ledger) SignCheckpoint(ctx context.Context, skey, by string) (*fairway.
 		if err != nil {
 			return err
 		}
+		// A tree that does not extend the newest checkpoint stored is a
+		// log cut back or rewritten under it: signing it would put the
+		// key's name to two histories.
+		newest, err := tx.Checkpoints(1)
+		if err != nil {
+			return err
+		}
+		if len(newest) > 0 {
+			if err := extendsCheckpoint(tx, newest[0]); err != nil {
+				return err
+			}
+		}
 		root, err := tlog.Root(head.TreeSize, head.Range)
 		if err != nil {
 			return err
@@ -134,6 +147,23 @@ func (l *Ledger) SignCheckpoint(ctx context.Context, skey, by string) (*fairway.
 		return tx.InsertCheckpoint(c)
 	})
 	return c, err
+}
+
+// ExtendsCheckpoint says, as an ECONFLICT error, when the log no longer
+// extends checkpoint c: a signer that remembers the last checkpoint it
+// signed asks before signing another, so a store swapped for an older
+// copy, or cut back, under a running server is not signed as well.
+func (l *Ledger) ExtendsCheckpoint(ctx context.Context, c *fairway.Checkpoint) error {
+	return l.store.View(ctx, func(tx fairway.Tx) error { return extendsCheckpoint(tx, c) })
+}
+
+func extendsCheckpoint(tx fairway.Tx, c *fairway.Checkpoint) error {
+	err := checkAgainstTree(tx, c)
+	if e, ok := err.(*fairway.Error); ok && e.Code == fairway.EINVALID {
+		return fairway.Errorf(fairway.ECONFLICT, "the audit log no longer extends checkpoint %s/%d signed before (%s): it was cut back, swapped for an older copy or rewritten, so no checkpoint is signed. Find where with `fairway audit verify --checkpoint FILE --key PUB` and a checkpoint published before, and restore the store from a copy that verifies",
+			c.Origin, c.Size, strings.TrimPrefix(e.Message, "note: "))
+	}
+	return err
 }
 
 // checkAgainstTree refuses a checkpoint the log does not match.

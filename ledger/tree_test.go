@@ -3,11 +3,16 @@ package ledger_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"fairway"
+	"fairway/blob"
+	"fairway/ledger"
+	"fairway/sqlite"
 	"fairway/tlog"
 )
 
@@ -86,5 +91,76 @@ func TestTree_SkippedLeavesAreNeverCaughtUp(t *testing.T) {
 	}
 	if got := must(l.AuditTree(ctx)).Size; got != before {
 		t.Fatalf("tree size after the refused write = %d, want %d", got, before)
+	}
+}
+
+// A log cut back (or swapped for an older copy) under a checkpoint that
+// was signed is not signed again: the key would vouch for two histories.
+// The ledger refuses to sign a tree that does not extend the newest
+// checkpoint stored, and ExtendsCheckpoint tells a signer that remembers
+// its last one, when the stored ones went back too.
+func TestSignCheckpoint_RefusesALogThatNoLongerExtendsWhatWasSigned(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	open := func() (*ledger.Ledger, func()) {
+		store, err := sqlite.Open(ctx, filepath.Join(dir, "fairway.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs, _ := blob.NewFileStore(filepath.Join(dir, "blobs"))
+		return ledger.New(store, blobs), func() { store.Close() }
+	}
+	skey, _, err := tlog.GenerateKey("fairway.test/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, closeStore := open()
+	setUp(t, l, false)
+	first := must(l.SignCheckpoint(ctx, skey, "test"))
+	// The head as it stood then: an older copy of the file holds it.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "fairway.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq, size int64
+	var hash string
+	var rng []byte
+	if err := db.QueryRow(`SELECT seq, hash, tree_size, tree_range FROM audit_head`).Scan(&seq, &hash, &size, &rng); err != nil || size != first.Size {
+		t.Fatalf("head: %v (tree size %d, checkpoint %d)", err, size, first.Size)
+	}
+	db.Close()
+	must(l.CreateLane(as("alice"), fairway.LaneCreate{Name: "later"}))
+	second := must(l.SignCheckpoint(ctx, skey, "test"))
+	closeStore()
+	// The file goes back to the log as it stood at the first checkpoint,
+	// the newer checkpoint left in it.
+	db, _ = sql.Open("sqlite", filepath.Join(dir, "fairway.db"))
+	if _, err := db.Exec(`DELETE FROM audit_events WHERE seq > ?`, seq); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE audit_head SET seq = ?, hash = ?, tree_size = ?, tree_range = ?`, seq, hash, size, rng); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	l, closeStore = open()
+	_, err = l.SignCheckpoint(ctx, skey, "test")
+	if fairway.ErrorCode(err) != fairway.ECONFLICT || !strings.Contains(err.Error(), fmt.Sprintf("no longer extends checkpoint fairway.test/audit/%d", second.Size)) {
+		t.Fatalf("signing the cut log: %v, want a conflict naming checkpoint %d", err, second.Size)
+	}
+	closeStore()
+	// The stored checkpoints went back too: the signer's memory of the
+	// last one it signed still finds it.
+	db, _ = sql.Open("sqlite", filepath.Join(dir, "fairway.db"))
+	if _, err := db.Exec(`DELETE FROM audit_checkpoints WHERE size > ` + fmt.Sprint(first.Size)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	l, closeStore = open()
+	defer closeStore()
+	if err := l.ExtendsCheckpoint(ctx, second); fairway.ErrorCode(err) != fairway.ECONFLICT {
+		t.Fatalf("ExtendsCheckpoint(the one signed before the cut) = %v, want a conflict", err)
+	}
+	if err := l.ExtendsCheckpoint(ctx, first); err != nil {
+		t.Fatalf("ExtendsCheckpoint(the one the log still holds) = %v", err)
 	}
 }

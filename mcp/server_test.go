@@ -352,6 +352,8 @@ func TestMCP_ArgumentsNamingAFieldTwiceAreRefused(t *testing.T) {
 	for raw, want := range map[string]string{
 		`{"task":"M-1","task":"M-2","text":"taking it"}`: "task: is named twice; send each argument once",
 		`{"task":"M-1","TASK":"M-2","text":"taking it"}`: "TASK: is named twice; send each argument once",
+		// Half a surrogate pair would be stored as U+FFFD: not what was sent.
+		`{"task":"M-1","text":"taking it \ud800"}`: "arguments: are not valid UTF-8 text at byte 32 (bytes that are not UTF-8, or half a surrogate pair); send text as UTF-8, since it would be stored changed (as U+FFFD)",
 	} {
 		res, err := c.cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "claim", Arguments: json.RawMessage(raw)})
 		if err != nil {

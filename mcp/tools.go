@@ -398,6 +398,9 @@ func (s *Server) handler(t *tool) sdk.ToolHandler {
 			if name := fairway.FieldNamedTwice(raw); name != "" {
 				return errorResult(fairway.FieldError(name, "is named twice; send each argument once")), nil
 			}
+			if at := fairway.TextChangedByDecoding(raw); at >= 0 {
+				return errorResult(fairway.FieldError("arguments", "are not valid UTF-8 text at byte %d (bytes that are not UTF-8, or half a surrogate pair); send text as UTF-8, since it would be stored changed (as U+FFFD)", at)), nil
+			}
 			if err := json.Unmarshal(raw, &args); err != nil {
 				return errorResult(fairway.FieldError("arguments", "must be a JSON object: %v", err)), nil
 			}

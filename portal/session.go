@@ -172,9 +172,14 @@ func (p *Portal) signout(w http.ResponseWriter, r *http.Request) {
 }
 
 // safeNext keeps a redirect after sign-in on this site: a path, never
-// another origin (//host or a scheme).
+// another origin (//host or a scheme). A browser drops tabs and newlines
+// from a URL before reading it ("/<TAB>/host" is "//host") and reads a
+// backslash as a slash, so a next holding any of those, or any other
+// control character, is not kept.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsFunc(next, func(r rune) bool {
+		return r == '\\' || r < 0x20 || r == 0x7f
+	}) {
 		return "/"
 	}
 	return next

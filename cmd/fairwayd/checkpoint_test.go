@@ -184,17 +184,17 @@ func TestServe_SignsCheckpointsWhenTheLogGrew(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := e.l
-	first, err := signIfGrown(context.Background(), l, skey)
+	first, err := signIfGrown(context.Background(), l, skey, nil)
 	if err != nil || first == nil {
 		t.Fatalf("first signing = %v, %v", first, err)
 	}
-	if again, err := signIfGrown(context.Background(), l, skey); again != nil || err != nil {
+	if again, err := signIfGrown(context.Background(), l, skey, nil); again != nil || err != nil {
 		t.Fatalf("signing an unchanged log = %v, %v; want nothing", again, err)
 	}
 	if _, errOut, code := e.run("alice", "task", "create", "T-1", "--title", "work"); code != 0 {
 		t.Fatal(errOut)
 	}
-	second, err := signIfGrown(context.Background(), l, skey)
+	second, err := signIfGrown(context.Background(), l, skey, nil)
 	if err != nil || second == nil || second.Size != first.Size+1 {
 		t.Fatalf("signing a grown log = %+v, %v; want size %d", second, err, first.Size+1)
 	}

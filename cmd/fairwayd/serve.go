@@ -134,9 +134,12 @@ func readSigningKey(flag, path string) (string, error) {
 func signEvery(a *app, l *ledger.Ledger, skey string, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var last *fairway.Checkpoint
 	for {
-		if _, err := signIfGrown(a.ctx, l, skey); err != nil {
+		if c, err := signIfGrown(a.ctx, l, skey, last); err != nil {
 			fmt.Fprintf(a.stderr, "fairway serve: checkpoint not signed: %v\n", err)
+		} else if c != nil {
+			last = c
 		}
 		select {
 		case <-a.ctx.Done():
@@ -147,8 +150,17 @@ func signEvery(a *app, l *ledger.Ledger, skey string, every time.Duration) {
 }
 
 // signIfGrown signs and stores a checkpoint when the tree has grown past
-// the newest stored one; nil when there is nothing new to sign.
-func signIfGrown(ctx context.Context, l *ledger.Ledger, skey string) (*fairway.Checkpoint, error) {
+// the newest stored one; nil when there is nothing new to sign. last is
+// the checkpoint this process signed before, if any: a tree that does not
+// extend it (the store swapped for an older copy, or cut back, under the
+// running server) is refused, as the ledger refuses one that does not
+// extend the newest stored.
+func signIfGrown(ctx context.Context, l *ledger.Ledger, skey string, last *fairway.Checkpoint) (*fairway.Checkpoint, error) {
+	if last != nil {
+		if err := l.ExtendsCheckpoint(ctx, last); err != nil {
+			return nil, err
+		}
+	}
 	head, err := l.AuditTree(ctx)
 	if err != nil {
 		return nil, err
@@ -162,8 +174,11 @@ func signIfGrown(ctx context.Context, l *ledger.Ledger, skey string) (*fairway.C
 	}
 	c, err := l.SignCheckpoint(ctx, skey, "fairway serve")
 	if fairway.ErrorCode(err) == fairway.ECONFLICT {
-		// Another replica signed the same tree head with the same key.
-		return nil, nil
+		// Another replica signed the same tree head with the same key,
+		// or the log no longer extends what was signed: say the latter.
+		if latest, lerr := l.Checkpoints(ctx, fairway.CheckpointFilter{Limit: 1}); lerr == nil && len(latest) > 0 && latest[0].Size >= head.Size && l.ExtendsCheckpoint(ctx, latest[0]) == nil {
+			return nil, nil
+		}
 	}
 	return c, err
 }
