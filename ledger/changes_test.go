@@ -35,3 +35,37 @@ func TestGate_ChangeRequestOfAnotherDomainBlocks(t *testing.T) {
 	}
 	must(l.CloseTask(as("alice"), key))
 }
+
+// TestReview_ApprovalOfTheSnapshotTheReviewerSaw: an approval binds the
+// snapshot in force when it is written, which may not be the one its
+// reviewer looked at: an agent that records evidence (or retitles the
+// task) between the reviewer's look and the click had its change
+// approved unseen. A review that names the snapshot it judged is refused
+// when the task moved on since, saying what to do, and the refusal is
+// audited; one that names the current snapshot is recorded.
+func TestReview_ApprovalOfTheSnapshotTheReviewerSaw(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, true)
+	const key = "OPS-FIX-002"
+	seen := must(l.ExplainGate(as("omar"), key)).SnapshotDigest
+	must(l.AddEvidence(as("codex"), fairway.EvidenceAdd{Task: key, Kind: "log"}, fairway.EvidenceParts{Content: strings.NewReader("slipped in\n")}))
+	_, err := l.AddReview(as("omar"), fairway.ReviewAdd{Task: key, Domain: "ops", Verdict: fairway.VerdictApproved, Snapshot: seen})
+	if fairway.ErrorCode(err) != fairway.ECONFLICT || !strings.Contains(err.Error(), "changed since") || !strings.Contains(err.Error(), "fairway gate explain "+key) {
+		t.Fatalf("approving a snapshot the task has left: got %v, want a conflict saying it changed and how to look again", err)
+	}
+	if reviews := must(l.ListReviews(as("omar"), key)); len(reviews) != 0 {
+		t.Fatalf("a refused approval was recorded: %+v", reviews)
+	}
+	events := must(l.AuditLog(as("omar"), fairway.AuditFilter{Subject: key}))
+	if last := events[len(events)-1]; last.Action != "review.approved.refused" {
+		t.Fatalf("the refusal is not audited: last event %s", last.Action)
+	}
+	if _, err := l.AddReview(as("omar"), fairway.ReviewAdd{Task: key, Domain: "ops", Verdict: fairway.VerdictApproved, Snapshot: "sha256:nothex"}); fairway.ErrorCode(err) != fairway.EINVALID {
+		t.Fatalf("a malformed snapshot: got %v, want invalid", err)
+	}
+	now := must(l.ExplainGate(as("omar"), key)).SnapshotDigest
+	rv := must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: key, Domain: "ops", Verdict: fairway.VerdictApproved, Snapshot: now}))
+	if rv.Snapshot != now {
+		t.Fatalf("approval bound to %s, want the snapshot it named %s", rv.Snapshot, now)
+	}
+}
