@@ -421,3 +421,24 @@ func TestDeploy_CIOfAnotherCommitPassesNoStage(t *testing.T) {
 	must(move(l, "codex", run.ID, fairway.StageDeploy, fairway.StagePassed, evidence(t, l, "OPS-DEPLOY-001", "log", nil, "helm upgrade: revision 7\n")))
 	must(move(l, "codex", run.ID, fairway.StageSmoke, fairway.StagePassed, at("ffee0022"+strings.Repeat("0", 32))))
 }
+
+// TestDeploy_ProtectedDeployNeedsAnApprovalOfItsRun: a run names the
+// commit and artifacts it deploys when it starts, and no approval of
+// the task binds them. Before, an approval given before the run started
+// let an agent start a production run of any commit and pass its deploy
+// stage: the approval never saw what went out. A protected deploy stage
+// counts approvals made once its run had started, and says so.
+func TestDeploy_ProtectedDeployNeedsAnApprovalOfItsRun(t *testing.T) {
+	l := deployLedger(t, windowOpen)
+	ci := evidence(t, l, "OPS-DEPLOY-001", "command-result", passing("make", "ci"), "ok\n")
+	evidence(t, l, "OPS-DEPLOY-001", "rollback-plan", nil, "redeploy the previous image digest\n")
+	must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-DEPLOY-001", Domain: "ops", Verdict: fairway.VerdictApproved}))
+	run := start(t, l, "production")
+	must(move(l, "codex", run.ID, fairway.StageCI, fairway.StagePassed, ci))
+	_, err := move(l, "codex", run.ID, fairway.StageDeploy, fairway.StageRunning)
+	if want := "approvals made before deploy-run " + strconv.FormatInt(run.ID, 10) + " started do not count for its deploy"; fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), want) {
+		t.Fatalf("a production deploy on an approval older than its run: %v, want forbidden saying %q", err, want)
+	}
+	must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-DEPLOY-001", Domain: "ops", Verdict: fairway.VerdictApproved}))
+	must(move(l, "codex", run.ID, fairway.StageDeploy, fairway.StageRunning))
+}
