@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"fairway"
+	"fairway/demo"
 )
 
 // TestGate_ChangeRequestOfAnotherDomainBlocks: a change request blocks
@@ -67,5 +68,35 @@ func TestReview_ApprovalOfTheSnapshotTheReviewerSaw(t *testing.T) {
 	rv := must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: key, Domain: "ops", Verdict: fairway.VerdictApproved, Snapshot: now}))
 	if rv.Snapshot != now {
 		t.Fatalf("approval bound to %s, want the snapshot it named %s", rv.Snapshot, now)
+	}
+}
+
+// TestPolicy_ProposerDoesNotApproveTheirOwnPolicyChange: who proposes a
+// policy change wrote the work a policy owner judges (R2, R13). Before,
+// an owner proposed a change on a task someone else had created and
+// approved it as one of the owners, so one person's approval of their
+// own change counted (alone, where the owners ask one approval). Being
+// replaced by another proposal does not make them independent again.
+func TestPolicy_ProposerDoesNotApproveTheirOwnPolicyChange(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, true)
+	for _, name := range []string{"olivia", "sana"} {
+		must(l.CreateActor(as("alice"), fairway.ActorCreate{Name: name, Kind: fairway.KindHuman}))
+	}
+	const key = "GOV-1"
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: key, Title: "shorter waivers"}))
+	mine := strings.Replace(string(demo.Policy), "max_days: 30", "max_days: 14", 1)
+	must(l.ProposePolicy(as("sana"), key, "governance.yaml", []byte(mine)))
+	_, err := l.AddReview(as("sana"), fairway.ReviewAdd{Task: key, Domain: "governance", Verdict: fairway.VerdictApproved})
+	if fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), "proposed its policy change") {
+		t.Fatalf("the proposer approving their own policy change: got %v, want forbidden saying they proposed it", err)
+	}
+	// olivia proposes her own edit instead; sana wrote the first.
+	theirs := strings.Replace(string(demo.Policy), "max_days: 30", "max_days: 21", 1)
+	must(l.ProposePolicy(as("olivia"), key, "governance.yaml", []byte(theirs)))
+	for _, who := range []string{"sana", "olivia"} {
+		if _, err := l.AddReview(as(who), fairway.ReviewAdd{Task: key, Domain: "governance", Verdict: fairway.VerdictApproved}); fairway.ErrorCode(err) != fairway.EFORBIDDEN {
+			t.Fatalf("%s, who proposed a change on %s, approving it: got %v, want forbidden", who, key, err)
+		}
 	}
 }
