@@ -98,7 +98,8 @@ func (l *Ledger) reviewRequirement(f *facts, n *policy.Need) fairway.Requirement
 // strayChangeRequests has one unsatisfied requirement per domain whose
 // change request is open on the task though the policy asks that domain
 // for no review of it: a change request blocks until it is resolved,
-// whichever member of whichever domain made it (R2, R3). Never waived.
+// whichever member of whichever domain made it (R2, R3), while the
+// policy in force still has that domain. Never waived.
 func strayChangeRequests(f *facts) []fairway.Requirement {
 	required := map[string]bool{}
 	for _, n := range f.needs {
@@ -116,6 +117,11 @@ func strayChangeRequests(f *facts) []fairway.Requirement {
 	var domains []string
 	for _, rv := range f.reviews {
 		if rv.Verdict != fairway.VerdictChangesRequested || resolved[rv.ID] || required[rv.Domain] {
+			continue
+		}
+		if f.policy == nil || f.policy.ReviewDomains[rv.Domain] == nil {
+			// A governed policy change removed the domain: no one is
+			// left who could resolve its request.
 			continue
 		}
 		if _, seen := open[rv.Domain]; !seen {
