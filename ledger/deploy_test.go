@@ -411,7 +411,7 @@ func TestDeploy_CIOfAnotherCommitPassesNoStage(t *testing.T) {
 		}
 		return e.ID
 	}
-	old := at("ffee0011" + strings.Repeat("0", 32))
+	old := at("ffee0011"+strings.Repeat("0", 32))
 	_, err := move(l, "codex", run.ID, fairway.StageCI, fairway.StagePassed, old)
 	if want := old + " was recorded at commit ffee0011"; fairway.ErrorCode(err) != fairway.EINVALID || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "0123abcd") {
 		t.Fatalf("CI of another commit: %v, want invalid saying %q and naming the run's commit", err, want)
