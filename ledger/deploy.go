@@ -228,8 +228,7 @@ func outcome(run *fairway.DeployRun) string {
 
 // stageEvidence checks the evidence a move cites: the run's task's,
 // proof (never a transcript), and, for a passed stage, at least one
-// piece, each intact, showing success as the gate judges it (R3), and,
-// for the ci stage, of the run's commit where it names one.
+// piece, each intact and showing success as the gate judges it (R3).
 // Follow-up checks nothing: it records findings and ends the run.
 func (l *Ledger) stageEvidence(w *write, f *facts, run *fairway.DeployRun, in fairway.StageMove) error {
 	if in.Status == fairway.StagePassed && len(in.Evidence) == 0 && in.Stage != fairway.StageFollowUp {
@@ -257,13 +256,6 @@ func (l *Ledger) stageEvidence(w *write, f *facts, run *fairway.DeployRun, in fa
 			return w.refuse(fairway.FieldError("evidence", "%s is evidence of stage %s of deploy-run %d (%s there); a stage passes on evidence of its own run: record it again for commit %s",
 				e.ID, stage.Name, other.ID, stage.Status, run.Commit))
 		}
-		// CI builds and tests the source: what it proves is of the commit
-		// it ran at. (Later stages judge what was deployed, and their
-		// harness may well be checked out at another commit.)
-		if src := e.Source; in.Stage == fairway.StageCI && src != nil && src.Commit != "" && !sameCommit(src.Commit, run.Commit) {
-			return w.refuse(fairway.FieldError("evidence", "%s was recorded at commit %s, and deploy-run %d deploys commit %s: its ci stage passes on evidence of the commit it deploys; run CI again at %s and cite that record",
-				e.ID, src.Commit, run.ID, run.Commit, run.Commit))
-		}
 		if problem := f.blobs.problem(e); problem != "" {
 			return w.refuse(fairway.FieldError("evidence", "%s; a stage passes only on intact evidence", problem))
 		}
@@ -272,16 +264,6 @@ func (l *Ledger) stageEvidence(w *write, f *facts, run *fairway.DeployRun, in fa
 		}
 	}
 	return nil
-}
-
-// sameCommit reports whether two commit hashes, either abbreviated,
-// name the same commit: the shorter is a prefix of the longer.
-func sameCommit(a, b string) bool {
-	a, b = strings.ToLower(a), strings.ToLower(b)
-	if len(a) > len(b) {
-		a, b = b, a
-	}
-	return a != "" && strings.HasPrefix(b, a)
 }
 
 // stageOfAnotherRun finds a run of the same task, other than run, one
