@@ -57,6 +57,11 @@ type ReviewAdd struct {
 	// Resolves names the change request a resolution closes; when empty,
 	// the domain's only open request is meant.
 	Resolves int64 `json:"resolves,omitempty"`
+	// Snapshot, when given, is the snapshot digest the reviewer judged
+	// (as the gate showed it): the review is refused if the task's
+	// title, scope or evidence moved on since, instead of binding what
+	// the reviewer never saw (R4).
+	Snapshot string `json:"snapshot,omitempty"`
 }
 
 // Validate checks the review input.
@@ -86,6 +91,9 @@ func (r *ReviewAdd) Validate() error {
 		}
 	default:
 		return FieldError("verdict", "%q is not a verdict: use approved, changes_requested or resolved", clip(r.Verdict))
+	}
+	if r.Snapshot != "" && !digestRE().MatchString(r.Snapshot) {
+		return FieldError("snapshot", "%q is not a snapshot digest: give the sha256:… digest `fairway gate explain %s` shows as the judged snapshot", clip(r.Snapshot), r.Task)
 	}
 	return CheckText("comment", r.Comment, 4000)
 }

@@ -133,7 +133,8 @@ func (w *write) requireMayRevoke(target *fairway.Actor) error {
 
 // notIndependent maps everyone who may not review a task to why (R2): its
 // owner, its creator, whoever asked for the work, everyone who recorded
-// its evidence, and everyone who held a session on it.
+// its evidence, held a session on it or claimed work on it, and who
+// proposed the policy change it carries.
 func notIndependent(tx fairway.Tx, task *fairway.Task) (map[string]string, error) {
 	out := map[string]string{}
 	mark := func(who, why string) {
@@ -165,11 +166,18 @@ func notIndependent(tx fairway.Tx, task *fairway.Task) (map[string]string, error
 	for _, c := range claims {
 		mark(c.Actor, "claimed work on it")
 	}
+	// A policy change's proposer wrote what the policy owners judge.
+	if p, err := tx.PolicyProposal(task.Key); err == nil {
+		mark(p.ProposedBy, "proposed its policy change")
+	} else if fairway.ErrorCode(err) != fairway.ENOTFOUND {
+		return nil, err
+	}
 	return out, nil
 }
 
 // notIndependentEver is notIndependent plus everyone who ever owned the
-// task or assigned it, read from its audit events: a reassignment must
+// task or assigned it, or proposed a policy change on it, read from its
+// audit events: a reassignment must
 // not turn the person who did the work, or who asked an agent to do it,
 // into its independent reviewer. Writes that approve ask this; the gate,
 // reading often, judges recorded reviews by notIndependent (an approval
@@ -186,6 +194,10 @@ func notIndependentEver(tx fairway.Tx, task *fairway.Task) (map[string]string, e
 			return nil, err
 		}
 		for _, e := range events {
+			// A proposal another replaced was still its proposer's work.
+			if _, seen := out[e.Actor]; e.Action == "policy.propose" && !seen {
+				out[e.Actor] = "proposed a policy change on it"
+			}
 			owner, assigner := ownerSetBy(e)
 			if _, seen := out[owner]; owner != "" && !seen {
 				out[owner] = "owned the task"

@@ -290,15 +290,32 @@ func stageOfAnotherRun(tx fairway.Tx, run *fairway.DeployRun, id string) (*fairw
 
 // protectedDeploy refuses a deploy stage in a protected environment that
 // lacks any of its controls, naming every one missing (R5): the change
-// class's approvals, its rollback criteria, an open approval window.
+// class's approvals, made since the run started (so they saw the commit
+// it deploys), its rollback criteria, an open approval window.
 func (l *Ledger) protectedDeploy(w *write, f *facts, run *fairway.DeployRun, env *policy.Environment) error {
 	class := env.DeployClass()
 	pc := f.policy.ProtectedClasses[class]
+	// The run named its commit and artifacts when it started, and no
+	// task snapshot binds them: only an approval made since saw what
+	// this deploy sends out.
+	ofRun := *f
+	ofRun.reviews = nil
+	early := map[string]bool{}
+	for _, rv := range f.reviews {
+		if rv.Verdict == fairway.VerdictApproved && rv.At.Before(run.StartedAt) {
+			early[rv.Domain] = true
+			continue
+		}
+		ofRun.reviews = append(ofRun.reviews, rv)
+	}
 	var missing []string
 	for _, d := range pc.Approvals {
 		n := &policy.Need{ID: policy.NeedReview + ":" + d, Kind: policy.NeedReview, Name: d, MinApprovals: f.policy.MinApprovals(d),
 			RequireMFA: f.policy.RequiresMFA(d), Protected: true}
-		if r := l.reviewRequirement(f, n); r.State != fairway.ReqSatisfied {
+		if r := l.reviewRequirement(&ofRun, n); r.State != fairway.ReqSatisfied {
+			if early[d] {
+				r.Detail += fmt.Sprintf("; approvals made before deploy-run %d started do not count for its deploy: they did not see commit %s", run.ID, run.Commit)
+			}
 			missing = append(missing, fmt.Sprintf("the %s approval of %s (%s; %s)", class, d, r.Detail, r.Remedy))
 		}
 	}

@@ -393,3 +393,67 @@ func TestDeploy_EvidenceOfAnotherRunPassesNoStage(t *testing.T) {
 		t.Fatalf("smoke on the log the first run failed on: %v, want invalid saying %q", err, want)
 	}
 }
+
+// TestDeploy_ProtectedDeployNeedsAnApprovalOfItsRun: a run names the
+// commit and artifacts it deploys when it starts, and no approval of
+// the task binds them. Before, an approval given before the run started
+// let an agent start a production run of any commit and pass its deploy
+// stage: the approval never saw what went out. A protected deploy stage
+// counts approvals made once its run had started, and says so.
+func TestDeploy_ProtectedDeployNeedsAnApprovalOfItsRun(t *testing.T) {
+	l := deployLedger(t, windowOpen)
+	ci := evidence(t, l, "OPS-DEPLOY-001", "command-result", passing("make", "ci"), "ok\n")
+	evidence(t, l, "OPS-DEPLOY-001", "rollback-plan", nil, "redeploy the previous image digest\n")
+	must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-DEPLOY-001", Domain: "ops", Verdict: fairway.VerdictApproved}))
+	run := start(t, l, "production")
+	must(move(l, "codex", run.ID, fairway.StageCI, fairway.StagePassed, ci))
+	_, err := move(l, "codex", run.ID, fairway.StageDeploy, fairway.StageRunning)
+	if want := "approvals made before deploy-run " + strconv.FormatInt(run.ID, 10) + " started do not count for its deploy"; fairway.ErrorCode(err) != fairway.EFORBIDDEN || !strings.Contains(err.Error(), want) {
+		t.Fatalf("a production deploy on an approval older than its run: %v, want forbidden saying %q", err, want)
+	}
+	must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: "OPS-DEPLOY-001", Domain: "ops", Verdict: fairway.VerdictApproved}))
+	must(move(l, "codex", run.ID, fairway.StageDeploy, fairway.StageRunning))
+}
+
+// TestDeploy_RunWhoseCIRanAtAnotherCommitDoesNotFinishWell: a run
+// deploys one commit, and the gate counts it as finished well only when
+// the commands its ci stage cites ran at that commit. Before, a CI run
+// recorded at an older commit passed the ci stage of a run of a newer
+// one, and the run satisfied the task's deploy-run requirement as if the
+// newer commit had been tested. A stage still records what it cites; a
+// command that names no commit, and a file's record, are judged as
+// before.
+func TestDeploy_RunWhoseCIRanAtAnotherCommitDoesNotFinishWell(t *testing.T) {
+	l := deployLedger(t, "")
+	ranAt := func(commit string) string {
+		e, err := l.AddEvidence(as("codex"), fairway.EvidenceAdd{Task: "OPS-DEPLOY-001", Kind: "command-result", Command: passing("make", "ci"),
+			Source: &fairway.SourceState{Commit: commit}}, fairway.EvidenceParts{Content: strings.NewReader("ok " + commit + "\n")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.ID
+	}
+	finish := func(ci string) *fairway.DeployRun {
+		run := start(t, l, "dev") // commit 0123abcd
+		must(move(l, "codex", run.ID, fairway.StageCI, fairway.StagePassed, ci))
+		for _, s := range []string{fairway.StageDeploy, fairway.StageSmoke, fairway.StageUAT} {
+			must(move(l, "codex", run.ID, s, fairway.StagePassed, evidence(t, l, "OPS-DEPLOY-001", "log", nil, s+" ok\n")))
+		}
+		return must(move(l, "codex", run.ID, fairway.StageFollowUp, fairway.StagePassed))
+	}
+	old := ranAt("ffee0011" + strings.Repeat("0", 32))
+	run := finish(old)
+	r := requirementOf(t, l, "OPS-DEPLOY-001", "deploy-run:dev")
+	want := "its ci stage cites " + old + ", which ran at commit ffee0011" + strings.Repeat("0", 32) + ", not 0123abcd"
+	if r.State != fairway.ReqUnsatisfied || !strings.Contains(r.Detail, want) || !strings.Contains(r.Remedy, "fairway deploy start --task OPS-DEPLOY-001 --env dev") {
+		t.Fatalf("a run whose CI ran at another commit: got %s %q remedy %q, want unsatisfied saying %q", r.State, r.Detail, r.Remedy, want)
+	}
+	if run.State != fairway.DeploySucceeded {
+		t.Fatalf("the run's own record changed: %s", run.State)
+	}
+	// CI at the run's commit, written in full or short, counts.
+	finish(ranAt("0123ABCD" + strings.Repeat("9", 32)))
+	if r := requirementOf(t, l, "OPS-DEPLOY-001", "deploy-run:dev"); r.State != fairway.ReqSatisfied {
+		t.Fatalf("a run whose CI ran at its commit: got %s %q, want satisfied", r.State, r.Detail)
+	}
+}

@@ -199,6 +199,7 @@ func (l *Ledger) decide(tx fairway.Tx, f *facts, blobs *blobCheck) (*fairway.Gat
 		}
 		d.Requirements = append(d.Requirements, r)
 	}
+	d.Requirements = append(d.Requirements, strayChangeRequests(f)...)
 	d.Pass = !slices.ContainsFunc(d.Requirements, func(r fairway.Requirement) bool { return r.State == fairway.ReqUnsatisfied })
 	if d.Latest, err = latestEvidence(tx, f); err != nil {
 		return nil, err

@@ -40,3 +40,32 @@ func TestPrerequisite_EvidenceOnAnotherTaskCountsOnceApproved(t *testing.T) {
 		t.Fatalf("a newer, unapproved profile: got %s %q, want unsatisfied", r.State, r.Detail)
 	}
 }
+
+// TestPrerequisite_EvidenceAddedToADoneTaskIsNotJudgedByItsGate:
+// evidence on another task counts when that task is done, since its own
+// gate judged it. Before, evidence recorded on the task after it closed
+// counted the same way: an agent recorded a new export on the finished
+// export task, which no gate or review ever saw, and it became the
+// proof of the export prerequisite of every service exposure task.
+func TestPrerequisite_EvidenceAddedToADoneTaskIsNotJudgedByItsGate(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, true)
+	const exports, exposure, id = "OPS-RTE-EXPORTS-001", "OPS-FIX-040", "prerequisite:rte-exports"
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: exports, Title: "exports"}))
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: exposure, Title: "exposure", Labels: []string{"service-exposure"}}))
+	export := func(body string) *fairway.Evidence {
+		return must(l.AddEvidence(as("codex"), fairway.EvidenceAdd{Task: exports, Kind: "export"}, fairway.EvidenceParts{Content: strings.NewReader(body)}))
+	}
+	judged := export("exports: boundary, segmentation\n")
+	must(l.AddReview(as("omar"), fairway.ReviewAdd{Task: exports, Domain: "ops", Verdict: fairway.VerdictApproved}))
+	must(l.CloseTask(as("alice"), exports))
+	r := requirementOf(t, l, exposure, id)
+	if want := "satisfied by export evidence " + judged.ID + " on " + exports + ", which passed its own gate"; r.State != fairway.ReqSatisfied || r.Detail != want {
+		t.Fatalf("the export its task closed with: got %s %q, want satisfied %q", r.State, r.Detail, want)
+	}
+	late := export("exports: everything, trust me\n")
+	r = requirementOf(t, l, exposure, id)
+	if r.State != fairway.ReqUnsatisfied || !strings.Contains(r.Remedy, late.ID+" was recorded on "+exports+" after it was done") {
+		t.Fatalf("an export recorded after its task closed: got %s %q remedy %q, want unsatisfied saying no gate judged it", r.State, r.Detail, r.Remedy)
+	}
+}

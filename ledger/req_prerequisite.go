@@ -65,6 +65,13 @@ func (l *Ledger) prerequisiteRequirement(tx fairway.Tx, f *facts, n *policy.Need
 				return "", err
 			}
 			if by == "" {
+				if other, err := tx.Task(taskKey); err == nil && fairway.IsTerminal(other.Status) {
+					ways = append(ways, fmt.Sprintf("%s evidence %s was recorded on %s after it was %s, so no gate or review judged it: a human member of %s records the %s evidence on %s with their own credential",
+						ref.Kind, p.e.ID, taskKey, other.Status, domain, ref.Kind, taskKey))
+					return "", nil
+				} else if err != nil && fairway.ErrorCode(err) != fairway.ENOTFOUND {
+					return "", err
+				}
 				ways = append(ways, fmt.Sprintf("an independent member of %s approves %s evidence %s on %s as it now stands: `fairway review approve %s --domain %s`",
 					domain, ref.Kind, p.e.ID, taskKey, taskKey, domain))
 				return "", nil
@@ -133,7 +140,12 @@ func (l *Ledger) approvedElsewhere(tx fairway.Tx, p *policy.Policy, e *fairway.E
 		return "", err
 	}
 	if task.Status == fairway.StatusDone {
-		return "which passed its own gate", nil
+		// Its gate judged what it held when it closed; a record added
+		// since was judged by no one.
+		if !e.RecordedAt.After(task.ClosedAt) {
+			return "which passed its own gate", nil
+		}
+		return "", nil
 	}
 	_, chain, err := tx.ProofChain(key)
 	if err != nil {

@@ -95,6 +95,52 @@ func (l *Ledger) reviewRequirement(f *facts, n *policy.Need) fairway.Requirement
 	return r
 }
 
+// strayChangeRequests has one unsatisfied requirement per domain whose
+// change request is open on the task though the policy asks that domain
+// for no review of it: a change request blocks until it is resolved,
+// whichever member of whichever domain made it (R2, R3), while the
+// policy in force still has that domain. Never waived.
+func strayChangeRequests(f *facts) []fairway.Requirement {
+	required := map[string]bool{}
+	for _, n := range f.needs {
+		if n.Kind == policy.NeedReview {
+			required[n.Name] = true
+		}
+	}
+	resolved := map[int64]bool{}
+	for _, rv := range f.reviews {
+		if rv.Verdict == fairway.VerdictResolved {
+			resolved[rv.Resolves] = true
+		}
+	}
+	open := map[string][]string{}
+	var domains []string
+	for _, rv := range f.reviews {
+		if rv.Verdict != fairway.VerdictChangesRequested || resolved[rv.ID] || required[rv.Domain] {
+			continue
+		}
+		if f.policy == nil || f.policy.ReviewDomains[rv.Domain] == nil {
+			// A governed policy change removed the domain: no one is
+			// left who could resolve its request.
+			continue
+		}
+		if _, seen := open[rv.Domain]; !seen {
+			domains = append(domains, rv.Domain)
+		}
+		open[rv.Domain] = append(open[rv.Domain], fmt.Sprintf("#%d by %s: %s", rv.ID, rv.Reviewer, strings.Join(rv.Items, "; ")))
+	}
+	sort.Strings(domains)
+	out := make([]fairway.Requirement, 0, len(domains))
+	for _, d := range domains {
+		out = append(out, fairway.Requirement{ID: policy.NeedReview + ":" + d, Kind: policy.NeedReview, Name: d, State: fairway.ReqUnsatisfied,
+			Because: "a member of " + d + " requested changes, and a change request blocks until it is resolved",
+			Detail:  "open change requests: " + strings.Join(open[d], " | "),
+			Remedy: fmt.Sprintf("make the requested changes, then the reviewer who asked, or another member of %s independent of the task, resolves the request: `fairway review resolve %s --domain %s`",
+				d, f.task.Key, d)})
+	}
+	return out
+}
+
 func mfaNote(required bool) string {
 	if required {
 		return " with MFA asserted by the identity provider"

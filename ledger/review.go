@@ -51,6 +51,13 @@ func (l *Ledger) AddReview(ctx context.Context, in fairway.ReviewAdd) (*fairway.
 		if fairway.IsTerminal(task.Status) {
 			return fairway.Errorf(fairway.ECONFLICT, "task %s is %s; it takes no more reviews", in.Task, task.Status)
 		}
+		// What the reviewer judged must be what the review binds: a
+		// change recorded between their look and their verdict (new
+		// evidence, a new title) was never judged (R4).
+		if in.Snapshot != "" && in.Snapshot != f.snapshot.digest {
+			return refuse(&fairway.Error{Code: fairway.ECONFLICT, Message: fmt.Sprintf("%s changed since the snapshot you judged (%s; it is now %s): its title, scope or evidence moved on. Look again (`fairway gate explain %s`, `fairway evidence list --task %s`) and review what it is now",
+				in.Task, in.Snapshot, f.snapshot.digest, in.Task, in.Task)})
+		}
 		rv := &fairway.Review{Task: in.Task, Domain: in.Domain, Reviewer: by.Name, ReviewerKind: by.Kind, Verdict: in.Verdict,
 			Items: in.Items, Comment: in.Comment, Snapshot: f.snapshot.digest, MFA: auth.MFA, TokenIssuedBy: w.vouchedBy(), At: now}
 		switch in.Verdict {

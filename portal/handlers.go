@@ -141,7 +141,10 @@ func flashText(k string) string { return flashes[k] }
 // meets: the ledger decides who may approve (R1, R2, R4, R6).
 func (p *Portal) review(w http.ResponseWriter, r *http.Request, c *caller) {
 	key := r.PathValue("key")
-	in := fairway.ReviewAdd{Task: key, Domain: r.PostFormValue("domain"), Verdict: r.PostFormValue("verdict"), Comment: strings.TrimSpace(r.PostFormValue("comment"))}
+	// The snapshot is the one the page showed: a review binds what its
+	// reviewer saw, and the ledger refuses it if the task moved on.
+	in := fairway.ReviewAdd{Task: key, Domain: r.PostFormValue("domain"), Verdict: r.PostFormValue("verdict"), Comment: strings.TrimSpace(r.PostFormValue("comment")),
+		Snapshot: r.PostFormValue("snapshot")}
 	for _, line := range strings.Split(r.PostFormValue("items"), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
 			in.Items = append(in.Items, line)

@@ -278,6 +278,38 @@ func TestPortal_ReviewsFollowEveryLedgerRule(t *testing.T) {
 	}
 }
 
+// TestPortal_ApprovalBindsThePageTheReviewerSaw: the review form carries
+// the snapshot its page showed, so evidence an agent records between the
+// page and the click is not approved unseen: the post is refused, saying
+// the task changed, and nothing is recorded; the page read again
+// approves.
+func TestPortal_ApprovalBindsThePageTheReviewerSaw(t *testing.T) {
+	srv, l, tokens := demoPortal(t)
+	const key = "OPS-RUNNER-INVENTORY-001"
+	c := signIn(t, srv, tokens["omar"])
+	_, page := get(t, c, srv.URL+"/tasks/"+key)
+	shown := regexp.MustCompile(`name="snapshot" value="(sha256:[0-9a-f]{64})"`).FindStringSubmatch(page)
+	if shown == nil {
+		t.Fatal("the review form carries no snapshot")
+	}
+	if _, err := l.AddEvidence(as("codex-1"), fairway.EvidenceAdd{Task: key, Kind: "log"}, fairway.EvidenceParts{Content: strings.NewReader("slipped in\n")}); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"csrf": {hidden(t, page, "csrf")}, "domain": {"ops"}, "verdict": {"approved"}, "snapshot": {shown[1]}}
+	res, body := post(t, c, srv.URL+"/tasks/"+key+"/reviews", form)
+	if res.StatusCode != http.StatusConflict || !strings.Contains(body, "changed since the snapshot you judged") {
+		t.Fatalf("approving a page the task has left: status %d, want 409 saying it changed\n%s", res.StatusCode, excerpt(body))
+	}
+	if reviews, _ := l.ListReviews(context.Background(), key); len(reviews) != 0 {
+		t.Fatalf("a refused approval was recorded: %+v", reviews)
+	}
+	_, page = get(t, c, srv.URL+"/tasks/"+key)
+	form.Set("snapshot", regexp.MustCompile(`name="snapshot" value="(sha256:[0-9a-f]{64})"`).FindStringSubmatch(page)[1])
+	if res, body := post(t, c, srv.URL+"/tasks/"+key+"/reviews", form); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approving the page read again: status %d\n%s", res.StatusCode, excerpt(body))
+	}
+}
+
 func TestPortal_AnAgentSeesNoReviewForms(t *testing.T) {
 	srv, _, tokens := demoPortal(t)
 	for who, want := range map[string]bool{"codex-1": false, "omar": true} {

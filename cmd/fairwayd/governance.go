@@ -23,6 +23,7 @@ func reviewCommand(verdict, summary, example string) *command {
 			in := fairway.ReviewAdd{Verdict: verdict}
 			fs.StringVar(&in.Domain, "domain", "", "review domain you review for (required)")
 			fs.StringVar(&in.Comment, "comment", "", "a comment for the record")
+			fs.StringVar(&in.Snapshot, "snapshot", "", "the snapshot you judged (`DIGEST`, as `gate explain` shows it): refused if the task changed since")
 			items := &listFlag{}
 			if verdict == fairway.VerdictChangesRequested {
 				fs.Var(items, "item", "a concrete change wanted (`TEXT`, repeatable, at least one)")
