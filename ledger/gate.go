@@ -213,8 +213,9 @@ func (l *Ledger) decide(tx fairway.Tx, f *facts, blobs *blobCheck) (*fairway.Gat
 // independent when approved; one approver may later become involved.
 // A lane's waiver was approved before the task's involvement could be
 // judged, so it counts for a task only when its approver is independent
-// of that task (R2) and it was approved by the domain that owns the
-// requirement's waivers (domain).
+// of that task (R2), it was approved by the domain that owns the
+// requirement's waivers (domain), and approving for that domain on the
+// task needs no MFA its approval was not asked for (R6).
 func activeWaiver(f *facts, id, domain string) (*fairway.Waiver, []string) {
 	var skipped []string
 	for _, w := range f.waivers {
@@ -235,6 +236,13 @@ func activeWaiver(f *facts, id, domain string) (*fairway.Waiver, []string) {
 			}
 			if domain != "" && w.Domain != domain {
 				skipped = append(skipped, fmt.Sprintf("waiver %d of lane %s does not count here: it was approved for %s, and %s is waived by %s", w.ID, w.Lane, w.Domain, id, domain))
+				continue
+			}
+			// Its approval asked MFA only if its domain always does;
+			// lifting a requirement here is as sensitive as approving
+			// for that domain on this task (R6).
+			if f.policy != nil && !f.policy.RequiresMFA(w.Domain) && needsMFA(f.needs, w.Domain, f.policy) {
+				skipped = append(skipped, fmt.Sprintf("waiver %d of lane %s does not count here: approving for %s on %s needs MFA, which a lane's waiver was not approved with; a waiver of %s itself, approved with MFA, can lift it", w.ID, w.Lane, w.Domain, f.task.Key, f.task.Key))
 				continue
 			}
 			return w, skipped

@@ -271,16 +271,27 @@ func (l *Ledger) ApproveWaiver(ctx context.Context, id int64) (*fairway.Waiver, 
 			return refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf("%s acts with a token issued by %s, who requested waiver %d and cannot also approve it", by.Name, v, id)})
 		}
 		// Lifting a requirement of a domain that asks for MFA is as
-		// sensitive as approving for it (R6).
-		if p.RequiresMFA(w.Domain) && (auth.MFA == nil || !auth.MFA.MFA) {
-			return refuse(&fairway.Error{Code: fairway.ESTEPUP, Message: fmt.Sprintf("approving waiver %d for %s needs MFA asserted by the identity provider, as approving for %s does; sign in again with MFA", id, w.Domain, w.Domain),
-				StepUp: &fairway.StepUp{ACRValues: l.StepUpACR, MaxAge: int(l.MFAMaxAge / time.Second)}})
-		}
+		// sensitive as approving for it (R6): on a task, as approving
+		// for it on that task is (a surface may ask it there).
+		var task *fairway.Task
+		mfa, on := p.RequiresMFA(w.Domain), ""
 		if w.Task != "" {
-			task, err := tx.Task(w.Task)
-			if err != nil {
+			if task, err = tx.Task(w.Task); err != nil {
 				return err
 			}
+			if !mfa {
+				f, err := l.gatherFacts(tx, task)
+				if err != nil {
+					return err
+				}
+				mfa, on = needsMFA(f.needs, w.Domain, p), " on "+w.Task
+			}
+		}
+		if mfa && (auth.MFA == nil || !auth.MFA.MFA) {
+			return refuse(&fairway.Error{Code: fairway.ESTEPUP, Message: fmt.Sprintf("approving waiver %d for %s needs MFA asserted by the identity provider, as approving for %s%s does; sign in again with MFA", id, w.Domain, w.Domain, on),
+				StepUp: &fairway.StepUp{ACRValues: l.StepUpACR, MaxAge: int(l.MFAMaxAge / time.Second)}})
+		}
+		if task != nil {
 			excluded, err := notIndependentEver(tx, task)
 			if err != nil {
 				return err

@@ -145,3 +145,55 @@ waivers:
 		t.Fatalf("a security surface's evidence under an ops lane waiver: got %s %q, want unsatisfied with %q", r.State, r.Detail, note)
 	}
 }
+
+// TestWaiver_LiftingARequirementOfAnMFASurfaceNeedsMFA: a surface that
+// asks MFA of its domains' approvals (edge) makes approving for ops on
+// that task sensitive, so lifting one of its requirements is too (R6).
+// Before, only a domain that always asks MFA made a waiver ask it: ops
+// lifted the edge surface's diff evidence without MFA, though its own
+// approval of the task needed it. Where the task asks none, none is
+// asked.
+func TestWaiver_LiftingARequirementOfAnMFASurfaceNeedsMFA(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, true)
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-EDGE-1", Title: "rotate the tunnel", Scope: fairway.Scope{Surfaces: []string{"edge"}}}))
+	w := must(l.RequestWaiver(as("codex"), fairway.WaiverRequest{Task: "OPS-EDGE-1", Requirement: "evidence:diff", Reason: "the diff is in the PR",
+		ExpiresAt: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)}))
+	_, err := l.ApproveWaiver(as("omar"), w.ID)
+	if fairway.ErrorCode(err) != fairway.ESTEPUP || !strings.Contains(err.Error(), "needs MFA") {
+		t.Fatalf("lifting an edge requirement without MFA: got %v, want a step-up", err)
+	}
+	if r := requirementOf(t, l, "OPS-EDGE-1", "evidence:diff"); r.State != fairway.ReqUnsatisfied {
+		t.Fatalf("after the refused approval: %s %q, want unsatisfied", r.State, r.Detail)
+	}
+	must(l.ApproveWaiver(withMFA("omar"), w.ID))
+	if r := requirementOf(t, l, "OPS-EDGE-1", "evidence:diff"); r.State != fairway.ReqWaived {
+		t.Fatalf("after an approval with MFA: %s %q, want waived", r.State, r.Detail)
+	}
+}
+
+// TestWaiver_LaneWaiverDoesNotLiftAnMFASurfacesRequirement: a lane's
+// waiver is approved before its tasks are known, so its approval asks
+// MFA only where its domain always does. It lifts a requirement of a
+// task where approving for its domain needs MFA (an edge surface) only
+// when that approval had to carry it; otherwise the gate says why not,
+// and a waiver of the task itself, approved with MFA, is the way.
+func TestWaiver_LaneWaiverDoesNotLiftAnMFASurfacesRequirement(t *testing.T) {
+	l := MustOpenLedger(t)
+	setUp(t, l, true)
+	must(l.CreateActor(as("alice"), fairway.ActorCreate{Name: "olivia", Kind: fairway.KindHuman}))
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-060", Lane: "closeout", Title: "rotate the tunnel", Scope: fairway.Scope{Surfaces: []string{"edge"}}}))
+	must(l.CreateTask(as("alice"), fairway.TaskCreate{Key: "OPS-FIX-061", Lane: "closeout", Title: "runner inventory", Scope: fairway.Scope{Surfaces: []string{"ci-runners"}}}))
+	expires := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
+	for _, kind := range []string{"diff", "export"} {
+		w := must(l.RequestWaiver(as("codex"), fairway.WaiverRequest{Lane: "closeout", Requirement: "evidence:" + kind, Reason: "tracked in the PRs", ExpiresAt: expires}))
+		must(l.ApproveWaiver(as("olivia"), w.ID))
+	}
+	r := requirementOf(t, l, "OPS-FIX-060", "evidence:diff")
+	if r.State != fairway.ReqUnsatisfied || !strings.Contains(r.Detail, "approving for ops on OPS-FIX-060 needs MFA") {
+		t.Fatalf("an edge requirement under a lane waiver approved without MFA: got %s %q, want unsatisfied saying why", r.State, r.Detail)
+	}
+	if r := requirementOf(t, l, "OPS-FIX-061", "evidence:export"); r.State != fairway.ReqWaived {
+		t.Fatalf("a requirement of a task that asks no MFA: got %s %q, want the lane waiver to lift it", r.State, r.Detail)
+	}
+}
