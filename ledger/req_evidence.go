@@ -286,6 +286,13 @@ const (
 // read. With onlyProtected it checks only the proof of protected
 // controls of a mutating task: what starting work needs (R5).
 func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool, look blobLook) (*blobCheck, error) {
+	return l.checkBlobsOf(ctx, key, onlyProtected, look, nil)
+}
+
+// checkBlobsOf is checkBlobs for the task as edit leaves it: what an
+// update that would start protected work needs checked. An edit that
+// returns nil asks for nothing to be checked.
+func (l *Ledger) checkBlobsOf(ctx context.Context, key string, onlyProtected bool, look blobLook, edit func(*fairway.Task) *fairway.Task) (*blobCheck, error) {
 	if l.Blobs == nil {
 		return &blobCheck{off: true}, nil
 	}
@@ -299,6 +306,11 @@ func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool,
 			return nil // the operation itself says so, after its own checks
 		} else if err != nil {
 			return err
+		}
+		if edit != nil {
+			if task = edit(task); task == nil {
+				return nil
+			}
 		}
 		if onlyProtected && !task.Mutating {
 			return nil

@@ -141,8 +141,20 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 		return nil, err
 	}
 	u.Normalize()
+	// An update that would make started work a mutating change of a
+	// protected class needs its controls' evidence checked, as a start
+	// does: outside the transaction.
+	blobs, err := l.checkBlobsOf(ctx, key, true, hashBlobs, func(t *fairway.Task) *fairway.Task {
+		if !u.Governs() || !workStarted(t) {
+			return nil
+		}
+		return u.Apply(t)
+	})
+	if err != nil {
+		return nil, err
+	}
 	var task *fairway.Task
-	err := l.write(ctx, "task.update", key, func(w *write) error {
+	err = l.write(ctx, "task.update", key, func(w *write) error {
 		if err := w.onTask(key); err != nil {
 			return err
 		}
@@ -168,6 +180,9 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 		if len(removed) > 0 {
 			e := &fairway.Error{Code: fairway.EFORBIDDEN, Message: narrowingRefusal(key, removed)}
 			return w.refuseWith(e, map[string]any{"code": e.Code, "reason": e.Message, "removes": removed})
+		}
+		if err := l.refuseUnguardedStart(w, before, task, blobs); err != nil {
+			return err
 		}
 		if err := applyEdit(w, task, u); err != nil {
 			return err
@@ -281,6 +296,59 @@ func (l *Ledger) protectedControlsMissing(tx fairway.Tx, task *fairway.Task, blo
 		}
 	}
 	return missing, nil
+}
+
+// workStarted reports whether a task's work has started: in progress or
+// in review, its mutating steps may run, and it will not pass the start
+// check again.
+func workStarted(t *fairway.Task) bool {
+	return t.Status == fairway.StatusInProgress || t.Status == fairway.StatusInReview
+}
+
+// refuseUnguardedStart refuses an edit that makes started work a mutating
+// change of a protected class it was not before (made mutating, or given
+// a protected class) while that class's controls are not met: its
+// mutating steps would run without the approvals and rollback criteria
+// R5 asks for before they start, a check the task passed, if at all,
+// for another change. Edits of started work that add no protected
+// mutating change are not its business.
+func (l *Ledger) refuseUnguardedStart(w *write, before, after *fairway.Task, blobs *blobCheck) error {
+	if !after.Mutating || !workStarted(after) {
+		return nil
+	}
+	p, _, err := l.activePolicy(w.tx)
+	if err != nil || p == nil {
+		return err
+	}
+	var was []string
+	if before.Mutating {
+		was = p.ProtectedClassesOf(before)
+	}
+	var added []string
+	for _, c := range p.ProtectedClassesOf(after) {
+		if !slices.Contains(was, c) {
+			added = append(added, c)
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	missing, err := l.protectedControlsMissing(w.tx, after, blobs)
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	what := "adding protected change class " + strings.Join(added, ", ")
+	if !before.Mutating {
+		what = "making it mutating"
+	}
+	back := fmt.Sprintf("`fairway task move %s open`", after.Key)
+	if after.Status == fairway.StatusInReview {
+		back = fmt.Sprintf("`fairway task move %s in_progress`, then %s", after.Key, back)
+	}
+	return w.refuse(&fairway.Error{Code: fairway.EGATEFAILED, Message: fmt.Sprintf(
+		"%s is %s: %s would make it a mutating change of a protected class whose work has already started, but R5 asks for its controls before a mutating step starts, and it lacks: %s. "+
+			"Move it back to open first (%s), make the change, and start it again once they are met (see `fairway gate explain %s`)",
+		after.Key, after.Status, what, strings.Join(missing, "; "), back, after.Key)})
 }
 
 func illegalTransition(key, from, to string) error {
