@@ -135,6 +135,16 @@ type verdict struct {
 func judge(e *fairway.Evidence, s policy.Success) verdict {
 	fail := func(failure, remedy string) verdict { return verdict{failure: failure, remedy: remedy} }
 	addAgain := fmt.Sprintf("`fairway evidence add --task %s --kind %s FILE`", e.Task, e.Kind)
+	if e.Kind == fairway.EvidenceCITerminal && (e.RecordedByKind == fairway.KindAgent || e.Session != "") {
+		// Written before such records were refused: how a CI run ended is
+		// the CI system's word, never an agent's.
+		who := e.RecordedBy + " (" + e.RecordedByKind + ")"
+		if e.Session != "" {
+			who += " through session " + e.Session
+		}
+		return fail("was written by hand by "+who+", and how a CI run ended counts only as the CI system's service actor delivers it or a human records it",
+			fmt.Sprintf("let the CI webhook deliver the run's end, or have a human record it: `fairway monitor record --task %s --run ID --conclusion C`", e.Task))
+	}
 	format := ""
 	switch {
 	case e.Command != nil:
