@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"fairway"
+	"fairway/policy"
 )
 
 // Defaults for fields a task create may leave out.
@@ -42,6 +43,11 @@ func (l *Ledger) CreateTask(ctx context.Context, c fairway.TaskCreate) (*fairway
 		if err := l.checkOwner(tx, task.Owner); err != nil {
 			return err
 		}
+		if len(task.ReviewDomains) > 0 && humanOnly(w.auth, by, "", "") != nil {
+			if err := l.keepPolicyReviews(w, task); err != nil {
+				return err
+			}
+		}
 		if task.Owner != "" {
 			task.AssignedBy = by.Name
 		}
@@ -71,6 +77,56 @@ func (l *Ledger) CreateTask(ctx context.Context, c fairway.TaskCreate) (*fairway
 		return nil, err
 	}
 	return task, nil
+}
+
+// keepPolicyReviews makes the review domains anyone but a human names
+// when creating a task add to what the policy asks of it, never replace
+// it: a domain named would otherwise displace the policy's default
+// reviewer, and only a human changes what a gate requires (R1). Every
+// review the policy would ask of the task without the named domains is
+// added to them; a requirement of another kind that naming them would
+// drop is refused.
+func (l *Ledger) keepPolicyReviews(w *write, task *fairway.Task) error {
+	p, _, err := l.activePolicy(w.tx)
+	if err != nil || p == nil {
+		return err
+	}
+	bare := *task
+	bare.ReviewDomains = nil
+	want, err := p.Needs(&bare, false)
+	if err != nil {
+		return err
+	}
+	named := slices.Clone(task.ReviewDomains)
+	for {
+		got, err := p.Needs(task, false)
+		if err != nil {
+			return err
+		}
+		var lost []string
+		added := false
+		for _, n := range want {
+			if slices.ContainsFunc(got, func(m *policy.Need) bool { return m.ID == n.ID }) {
+				continue
+			}
+			if n.Kind == policy.NeedReview && !slices.Contains(task.ReviewDomains, n.Name) {
+				task.ReviewDomains = append(task.ReviewDomains, n.Name)
+				added = true
+				continue
+			}
+			lost = append(lost, n.ID+" ("+n.Describe()+")")
+		}
+		switch {
+		case added:
+			continue // the domains added may change what else applies
+		case len(lost) > 0:
+			return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf(
+				"naming review domains %s would drop what the policy asks of this task: %s; review domains %s names may only add to the policy's requirements. Create the task without them, or ask a human to name them",
+				strings.Join(named, ", "), strings.Join(lost, "; "), w.by.Name)})
+		default:
+			return nil
+		}
+	}
 }
 
 // nextKey takes the lane's next number, skipping keys already taken by
