@@ -262,6 +262,12 @@ func (l *Ledger) stageEvidence(w *write, f *facts, run *fairway.DeployRun, in fa
 		if v := judge(e, f.policy.SuccessOf(e.Kind)); !v.ok {
 			return w.refuse(fairway.FieldError("evidence", "%s %s: failing evidence cannot pass stage %s; record it as --status failed, or %s", e.ID, v.failure, in.Stage, v.remedy))
 		}
+		// A watched run's end satisfies a monitor however it ended; a
+		// stage passes only on a run that succeeded.
+		if sm := e.Summary; sm != nil && sm.Format == "ci-run" && sm.Conclusion != "success" {
+			return w.refuse(fairway.FieldError("evidence", "%s: the watched run concluded %s, and a run that did not succeed cannot pass stage %s; record it as --status failed, or fix what failed and cite the record of a run that succeeded",
+				e.ID, sm.Conclusion, in.Stage))
+		}
 	}
 	return nil
 }

@@ -247,11 +247,15 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 	// Fail before reading any bytes when the request cannot succeed, and
 	// learn what the policy in force does with a secret in this kind.
 	var by *fairway.Actor
+	var notCI *fairway.Error
 	action := defaultSecretAction(a.Kind)
 	err := l.store.View(ctx, func(tx fairway.Tx) error {
 		var err error
 		if by, err = l.actor(ctx, tx); err != nil {
 			return err
+		}
+		if a.Kind == fairway.EvidenceCITerminal {
+			notCI = ciConclusionRefusal(by, fairway.AuthFromContext(ctx).Session, a.Task)
 		}
 		p, _, err := l.activePolicy(tx)
 		if err != nil {
@@ -267,6 +271,14 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 	})
 	if err != nil {
 		return nil, err
+	}
+	if notCI != nil {
+		return nil, l.write(ctx, "evidence", a.Task, func(w *write) error {
+			if err := w.onTask(a.Task); err != nil {
+				return err
+			}
+			return w.refuseWith(notCI, map[string]any{"code": notCI.Code, "reason": notCI.Message, "kind": a.Kind, "filename": a.Filename})
+		})
 	}
 
 	all, err := l.stageParts(ctx, a, parts)
@@ -321,6 +333,11 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		if err := w.onTask(e.Task); err != nil {
 			return err
 		}
+		if e.Kind == fairway.EvidenceCITerminal {
+			if refusal := ciConclusionRefusal(w.by, w.auth.Session, e.Task); refusal != nil {
+				return w.refuse(refusal)
+			}
+		}
 		// Checked again where it is written: two corrections of one
 		// record racing must not both land.
 		if err := checkSupersedes(w.tx, e.Task, e.Kind, e.Supersedes); err != nil {
@@ -343,6 +360,28 @@ func (l *Ledger) AddEvidence(ctx context.Context, a fairway.EvidenceAdd, parts f
 		return nil, err
 	}
 	return e, nil
+}
+
+// ciConclusionRefusal says why an actor may not record how a CI run
+// ended (ci-terminal evidence), or nil. That is the CI system's word: its
+// service actor delivers it through the CI webhook, or a human records
+// it. An agent, or anyone acting through a session, could otherwise
+// write "success" for a run that never passed.
+func ciConclusionRefusal(by *fairway.Actor, session, task string) *fairway.Error {
+	var who string
+	switch {
+	case session != "":
+		who = fmt.Sprintf("this request comes with a session credential (session %s)", session)
+	case by.Kind == fairway.KindAgent:
+		who = by.Name + " is an agent"
+	default:
+		return nil
+	}
+	return &fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf(
+		"%s evidence records how a CI run ended, which is the CI system's word, and %s: a CI conclusion is delivered by the CI system's service actor "+
+			"(the CI webhook, POST /api/v1/webhooks/github or /api/v1/webhooks/generic, or `fairway monitor record --task %s --run ID --conclusion C --as SERVICE`) or recorded by a human. "+
+			"Record what you ran yourself as a command instead: `fairway run --task %s -- CMD`",
+		fairway.EvidenceCITerminal, who, task, task)}
 }
 
 // stagedParts are an evidence record's parts, streamed into the blob

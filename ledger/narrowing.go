@@ -214,6 +214,31 @@ func (l *Ledger) ProposeNarrowing(ctx context.Context, key string, u fairway.Tas
 // losing domain has approved. The approver is a human, independent of the
 // task (R2) and not the proposer.
 func (l *Ledger) ApproveNarrowing(ctx context.Context, id int64) (*fairway.Narrowing, error) {
+	// An edit that would make started work a mutating change of a
+	// protected class needs its controls' evidence checked, as a start
+	// does: outside the transaction.
+	var proposed *fairway.Narrowing
+	if err := l.store.View(ctx, func(tx fairway.Tx) error {
+		proposed = nil
+		if n, err := tx.Narrowing(id); err == nil {
+			proposed = n
+		}
+		return nil // the write says what is wrong
+	}); err != nil {
+		return nil, err
+	}
+	var blobs *blobCheck
+	if proposed != nil {
+		var err error
+		if blobs, err = l.checkBlobsOf(ctx, proposed.Task, true, hashBlobs, func(t *fairway.Task) *fairway.Task {
+			if !workStarted(t) {
+				return nil
+			}
+			return proposed.Update.Apply(t)
+		}); err != nil {
+			return nil, err
+		}
+	}
 	var out *fairway.Narrowing
 	err := l.write(ctx, "task.narrow.approve", "", func(w *write) error {
 		n, err := w.tx.Narrowing(id)
@@ -283,6 +308,9 @@ func (l *Ledger) ApproveNarrowing(ctx context.Context, id int64) (*fairway.Narro
 			return err
 		}
 		if len(n.Pending()) == 0 {
+			if err := l.refuseUnguardedStart(w, task, after, blobs); err != nil {
+				return err
+			}
 			if err := applyEdit(w, after, n.Update); err != nil {
 				return err
 			}

@@ -135,6 +135,16 @@ type verdict struct {
 func judge(e *fairway.Evidence, s policy.Success) verdict {
 	fail := func(failure, remedy string) verdict { return verdict{failure: failure, remedy: remedy} }
 	addAgain := fmt.Sprintf("`fairway evidence add --task %s --kind %s FILE`", e.Task, e.Kind)
+	if e.Kind == fairway.EvidenceCITerminal && (e.RecordedByKind == fairway.KindAgent || e.Session != "") {
+		// Written before such records were refused: how a CI run ended is
+		// the CI system's word, never an agent's.
+		who := e.RecordedBy + " (" + e.RecordedByKind + ")"
+		if e.Session != "" {
+			who += " through session " + e.Session
+		}
+		return fail("was written by hand by "+who+", and how a CI run ended counts only as the CI system's service actor delivers it or a human records it",
+			fmt.Sprintf("let the CI webhook deliver the run's end, or have a human record it: `fairway monitor record --task %s --run ID --conclusion C`", e.Task))
+	}
 	format := ""
 	switch {
 	case e.Command != nil:
@@ -286,6 +296,13 @@ const (
 // read. With onlyProtected it checks only the proof of protected
 // controls of a mutating task: what starting work needs (R5).
 func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool, look blobLook) (*blobCheck, error) {
+	return l.checkBlobsOf(ctx, key, onlyProtected, look, nil)
+}
+
+// checkBlobsOf is checkBlobs for the task as edit leaves it: what an
+// update that would start protected work needs checked. An edit that
+// returns nil asks for nothing to be checked.
+func (l *Ledger) checkBlobsOf(ctx context.Context, key string, onlyProtected bool, look blobLook, edit func(*fairway.Task) *fairway.Task) (*blobCheck, error) {
 	if l.Blobs == nil {
 		return &blobCheck{off: true}, nil
 	}
@@ -299,6 +316,11 @@ func (l *Ledger) checkBlobs(ctx context.Context, key string, onlyProtected bool,
 			return nil // the operation itself says so, after its own checks
 		} else if err != nil {
 			return err
+		}
+		if edit != nil {
+			if task = edit(task); task == nil {
+				return nil
+			}
 		}
 		if onlyProtected && !task.Mutating {
 			return nil

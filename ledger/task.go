@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"fairway"
+	"fairway/policy"
 )
 
 // Defaults for fields a task create may leave out.
@@ -42,6 +43,11 @@ func (l *Ledger) CreateTask(ctx context.Context, c fairway.TaskCreate) (*fairway
 		if err := l.checkOwner(tx, task.Owner); err != nil {
 			return err
 		}
+		if len(task.ReviewDomains) > 0 && humanOnly(w.auth, by, "", "") != nil {
+			if err := l.keepPolicyReviews(w, task); err != nil {
+				return err
+			}
+		}
 		if task.Owner != "" {
 			task.AssignedBy = by.Name
 		}
@@ -71,6 +77,56 @@ func (l *Ledger) CreateTask(ctx context.Context, c fairway.TaskCreate) (*fairway
 		return nil, err
 	}
 	return task, nil
+}
+
+// keepPolicyReviews makes the review domains anyone but a human names
+// when creating a task add to what the policy asks of it, never replace
+// it: a domain named would otherwise displace the policy's default
+// reviewer, and only a human changes what a gate requires (R1). Every
+// review the policy would ask of the task without the named domains is
+// added to them; a requirement of another kind that naming them would
+// drop is refused.
+func (l *Ledger) keepPolicyReviews(w *write, task *fairway.Task) error {
+	p, _, err := l.activePolicy(w.tx)
+	if err != nil || p == nil {
+		return err
+	}
+	bare := *task
+	bare.ReviewDomains = nil
+	want, err := p.Needs(&bare, false)
+	if err != nil {
+		return err
+	}
+	named := slices.Clone(task.ReviewDomains)
+	for {
+		got, err := p.Needs(task, false)
+		if err != nil {
+			return err
+		}
+		var lost []string
+		added := false
+		for _, n := range want {
+			if slices.ContainsFunc(got, func(m *policy.Need) bool { return m.ID == n.ID }) {
+				continue
+			}
+			if n.Kind == policy.NeedReview && !slices.Contains(task.ReviewDomains, n.Name) {
+				task.ReviewDomains = append(task.ReviewDomains, n.Name)
+				added = true
+				continue
+			}
+			lost = append(lost, n.ID+" ("+n.Describe()+")")
+		}
+		switch {
+		case added:
+			continue // the domains added may change what else applies
+		case len(lost) > 0:
+			return w.refuse(&fairway.Error{Code: fairway.EFORBIDDEN, Message: fmt.Sprintf(
+				"naming review domains %s would drop what the policy asks of this task: %s; review domains %s names may only add to the policy's requirements. Create the task without them, or ask a human to name them",
+				strings.Join(named, ", "), strings.Join(lost, "; "), w.by.Name)})
+		default:
+			return nil
+		}
+	}
 }
 
 // nextKey takes the lane's next number, skipping keys already taken by
@@ -141,8 +197,20 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 		return nil, err
 	}
 	u.Normalize()
+	// An update that would make started work a mutating change of a
+	// protected class needs its controls' evidence checked, as a start
+	// does: outside the transaction.
+	blobs, err := l.checkBlobsOf(ctx, key, true, hashBlobs, func(t *fairway.Task) *fairway.Task {
+		if !u.Governs() || !workStarted(t) {
+			return nil
+		}
+		return u.Apply(t)
+	})
+	if err != nil {
+		return nil, err
+	}
 	var task *fairway.Task
-	err := l.write(ctx, "task.update", key, func(w *write) error {
+	err = l.write(ctx, "task.update", key, func(w *write) error {
 		if err := w.onTask(key); err != nil {
 			return err
 		}
@@ -168,6 +236,9 @@ func (l *Ledger) UpdateTask(ctx context.Context, key string, u fairway.TaskUpdat
 		if len(removed) > 0 {
 			e := &fairway.Error{Code: fairway.EFORBIDDEN, Message: narrowingRefusal(key, removed)}
 			return w.refuseWith(e, map[string]any{"code": e.Code, "reason": e.Message, "removes": removed})
+		}
+		if err := l.refuseUnguardedStart(w, before, task, blobs); err != nil {
+			return err
 		}
 		if err := applyEdit(w, task, u); err != nil {
 			return err
@@ -281,6 +352,59 @@ func (l *Ledger) protectedControlsMissing(tx fairway.Tx, task *fairway.Task, blo
 		}
 	}
 	return missing, nil
+}
+
+// workStarted reports whether a task's work has started: in progress or
+// in review, its mutating steps may run, and it will not pass the start
+// check again.
+func workStarted(t *fairway.Task) bool {
+	return t.Status == fairway.StatusInProgress || t.Status == fairway.StatusInReview
+}
+
+// refuseUnguardedStart refuses an edit that makes started work a mutating
+// change of a protected class it was not before (made mutating, or given
+// a protected class) while that class's controls are not met: its
+// mutating steps would run without the approvals and rollback criteria
+// R5 asks for before they start, a check the task passed, if at all,
+// for another change. Edits of started work that add no protected
+// mutating change are not its business.
+func (l *Ledger) refuseUnguardedStart(w *write, before, after *fairway.Task, blobs *blobCheck) error {
+	if !after.Mutating || !workStarted(after) {
+		return nil
+	}
+	p, _, err := l.activePolicy(w.tx)
+	if err != nil || p == nil {
+		return err
+	}
+	var was []string
+	if before.Mutating {
+		was = p.ProtectedClassesOf(before)
+	}
+	var added []string
+	for _, c := range p.ProtectedClassesOf(after) {
+		if !slices.Contains(was, c) {
+			added = append(added, c)
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	missing, err := l.protectedControlsMissing(w.tx, after, blobs)
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	what := "adding protected change class " + strings.Join(added, ", ")
+	if !before.Mutating {
+		what = "making it mutating"
+	}
+	back := fmt.Sprintf("`fairway task move %s open`", after.Key)
+	if after.Status == fairway.StatusInReview {
+		back = fmt.Sprintf("`fairway task move %s in_progress`, then %s", after.Key, back)
+	}
+	return w.refuse(&fairway.Error{Code: fairway.EGATEFAILED, Message: fmt.Sprintf(
+		"%s is %s: %s would make it a mutating change of a protected class whose work has already started, but R5 asks for its controls before a mutating step starts, and it lacks: %s. "+
+			"Move it back to open first (%s), make the change, and start it again once they are met (see `fairway gate explain %s`)",
+		after.Key, after.Status, what, strings.Join(missing, "; "), back, after.Key)})
 }
 
 func illegalTransition(key, from, to string) error {

@@ -15,7 +15,8 @@ import (
 // task's gate waits for the watched run's terminal evidence; recording it
 // moves the task to review and the gate passes, but only a human closes
 // it. A failure is terminal too, and opens a follow-up; the closer
-// acknowledges it.
+// acknowledges it. The record is the CI system's (its service actor's),
+// never an agent's.
 func TestMonitor_TerminalEvidencePassesTheGateAndNothingCloses(t *testing.T) {
 	for _, conclusion := range []string{"success", "failure"} {
 		e := newCLIEnv(t, true)
@@ -38,8 +39,11 @@ func TestMonitor_TerminalEvidencePassesTheGateAndNothingCloses(t *testing.T) {
 		}
 		step("codex", exitUsage, "monitor", "record", "--task", "OPS-CI-MONITOR-001", "--run", "42", "--conclusion", "in_progress")
 		step("codex", exitUsage, "monitor", "record", "--task", "OPS-PLAIN-001", "--run", "42", "--conclusion", "success")
+		// How a run ended is the CI system's word: an agent cannot write it.
+		step("codex", exitForbidden, "monitor", "record", "--task", "OPS-CI-MONITOR-001", "--run", "42", "--conclusion", conclusion)
+		step("alice", 0, "actor", "create", "ci", "--kind", "service")
 		var res monitorResult
-		if err := json.Unmarshal([]byte(step("codex", 0, "monitor", "record", "--task", "OPS-CI-MONITOR-001", "--run", "https://github.com/acme/gpuaas/actions/runs/42", "--conclusion", conclusion, "--json")), &res); err != nil {
+		if err := json.Unmarshal([]byte(step("ci", 0, "monitor", "record", "--task", "OPS-CI-MONITOR-001", "--run", "https://github.com/acme/gpuaas/actions/runs/42", "--conclusion", conclusion, "--json")), &res); err != nil {
 			t.Fatal(err)
 		}
 		if res.Task.Status != fairway.StatusInReview || res.Evidence.Kind != "ci-terminal" {
