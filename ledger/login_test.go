@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"fairway"
-	"fairway/blob"
 	"fairway/ledger"
-	"fairway/sqlite"
 )
 
 // TestLoginLink_OneTimeShortLivedHashedAudited: a human gets a link for
@@ -117,15 +115,10 @@ func TestLoginLink_ARowWrittenBehindTheLedgerSignsNoOneIn(t *testing.T) {
 			dir := t.TempDir()
 			ctx := context.Background()
 			open := func() (*ledger.Ledger, func()) {
-				store, err := sqlite.Open(ctx, filepath.Join(dir, "fairway.db"), sqlite.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				blobs, _ := blob.NewFileStore(filepath.Join(dir, "blobs"))
-				l := ledger.New(store, blobs)
+				l, closeStore := openLedgerIn(t, dir)
 				clk := now
 				l.Now = func() time.Time { return clk }
-				return l, func() { store.Close() }
+				return l, closeStore
 			}
 			l, closeStore := open()
 			setUp(t, l, false)

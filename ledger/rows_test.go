@@ -204,14 +204,9 @@ func TestCloseTask_ARowChangedBehindTheLedgerClosesNothing(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	open := func() (*ledger.Ledger, func()) {
-		store, err := sqlite.Open(ctx, filepath.Join(dir, "fairway.db"), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		blobs, _ := blob.NewFileStore(filepath.Join(dir, "blobs"))
-		l := ledger.New(store, blobs)
+		l, closeStore := openLedgerIn(t, dir)
 		l.Now = (&clock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}).Now
-		return l, func() { store.Close() }
+		return l, closeStore
 	}
 	l, closeStore := open()
 	setUp(t, l, true)
@@ -243,4 +238,20 @@ func TestCloseTask_ARowChangedBehindTheLedgerClosesNothing(t *testing.T) {
 	}
 	// An honest close is untouched.
 	must(l.CloseTask(as("alice"), "OPS-FIX-001"))
+}
+
+// openLedgerIn opens the ledger kept in dir (the embedded store and the
+// file blob store) and returns it with what closes it: a test that edits
+// the database file behind the ledger's back reopens it after.
+func openLedgerIn(t *testing.T, dir string) (*ledger.Ledger, func()) {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(dir, "fairway.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := blob.NewFileStore(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ledger.New(store, blobs), func() { store.Close() }
 }

@@ -10,9 +10,7 @@ import (
 	"testing"
 
 	"fairway"
-	"fairway/blob"
 	"fairway/ledger"
-	"fairway/sqlite"
 	"fairway/tlog"
 )
 
@@ -102,14 +100,7 @@ func TestTree_SkippedLeavesAreNeverCaughtUp(t *testing.T) {
 func TestSignCheckpoint_RefusesALogThatNoLongerExtendsWhatWasSigned(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	open := func() (*ledger.Ledger, func()) {
-		store, err := sqlite.Open(ctx, filepath.Join(dir, "fairway.db"), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		blobs, _ := blob.NewFileStore(filepath.Join(dir, "blobs"))
-		return ledger.New(store, blobs), func() { store.Close() }
-	}
+	open := func() (*ledger.Ledger, func()) { return openLedgerIn(t, dir) }
 	skey, _, err := tlog.GenerateKey("fairway.test/audit")
 	if err != nil {
 		t.Fatal(err)
