@@ -317,6 +317,8 @@ type partView struct {
 	Text               string
 	Truncated          bool
 	Image              bool
+	// Problem says why the bytes cannot be shown, in place of Text.
+	Problem string
 }
 
 type reviewView struct {
@@ -412,8 +414,14 @@ func (p *Portal) evidenceView(ctx context.Context, e *fairway.Evidence) (evidenc
 			}
 			b, err := io.ReadAll(io.LimitReader(rc, inlineLimit+1))
 			rc.Close()
-			if err != nil {
-				return err
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			} else if err != nil {
+				// Bytes that are not the record's (changed in the blob
+				// store) are named on the page, not shown, and the rest
+				// of the page still shows.
+				pv.Problem = fairway.ErrorMessage(err)
+				break
 			}
 			pv.Truncated = len(b) > inlineLimit
 			if pv.Truncated {

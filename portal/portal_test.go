@@ -398,6 +398,35 @@ func TestPortal_EvidenceIsDownloadedNeverRun(t *testing.T) {
 	if !strings.Contains(res.Header.Get("Content-Security-Policy"), "sandbox") {
 		t.Fatalf("evidence bytes without a sandbox policy")
 	}
+
+	// Bytes changed in the blob store: the task page names the problem in
+	// place of the text and still shows, and the download ends unfinished.
+	log, err := l.AddEvidence(as("codex-1"), fairway.EvidenceAdd{Task: "OPS-SAFE-004", Kind: fairway.EvidenceLog, Filename: "smoke.log"},
+		fairway.EvidenceParts{Content: strings.NewReader("smoke passed\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// demoPortal's folder is this test's other temporary folder.
+	paths, _ := filepath.Glob(filepath.Join(filepath.Dir(t.TempDir()), "*", "blobs", "sha256", log.Digest[7:9], log.Digest[7:]))
+	if len(paths) != 1 {
+		t.Fatalf("the log's blob: found %v", paths)
+	}
+	os.Chmod(paths[0], 0o644)
+	if err := os.WriteFile(paths[0], []byte("smoke FAILED\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, body = get(t, c, srv.URL+"/tasks/OPS-SAFE-004")
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "was changed outside Fairway") || strings.Contains(body, "smoke FAILED") {
+		t.Fatalf("task page with a changed log: %d\n%s", res.StatusCode, excerpt(body))
+	}
+	resp, err := c.Get(srv.URL + "/evidence/" + log.ID + "/content")
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Fatal("a changed log downloaded whole, with no error")
+	}
 }
 
 func TestPortal_PagesShowTheLedger(t *testing.T) {
