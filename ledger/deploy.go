@@ -186,7 +186,13 @@ func stageOrder(run *fairway.DeployRun, in fairway.StageMove) *fairway.Error {
 		if len(open) > 0 {
 			return fairway.Errorf(fairway.ECONFLICT, "deploy-run %d cannot reach follow-up: %s; record their outcome (or skip them with a note)", run.ID, strings.Join(open, ", "))
 		}
-		if failed := failedChecks(run); len(failed) > 0 && !rolledBack(run) && run.NoRollback == nil {
+		failed := failedChecks(run)
+		if len(failed) > 0 && run.NoRollback == nil && run.Stage(fairway.StageRollback).Status == fairway.StageFailed {
+			// The broken deploy stays in place: a human decides what now.
+			return fairway.Errorf(fairway.ECONFLICT, "deploy-run %d cannot finish: %s failed and its rollback failed too, so what it deployed is still in place; a human decides what now (`fairway deploy no-rollback %d --reason TEXT`)",
+				run.ID, strings.Join(failed, " and "), run.ID)
+		}
+		if len(failed) > 0 && !rolledBack(run) && run.NoRollback == nil {
 			return fairway.Errorf(fairway.ECONFLICT, "deploy-run %d cannot finish: %s failed, so it needs a rollback stage (`fairway deploy stage %d rollback --status passed --evidence EV-…`) or a human's decision not to roll back (`fairway deploy no-rollback %d --reason TEXT`)",
 				run.ID, strings.Join(failed, " and "), run.ID, run.ID)
 		}

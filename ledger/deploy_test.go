@@ -495,3 +495,23 @@ func TestDeploy_RollbackPassesOnlyOnARecordOfTheRollback(t *testing.T) {
 		t.Fatalf("finished run = %s, want failed", done.State)
 	}
 }
+
+// A rollback that failed leaves the broken deploy in place: the run
+// finishes only once a human decided what now, as when nothing was
+// rolled back; an agent's word that it tried is not enough.
+func TestDeploy_FailedRollbackNeedsAHumansDecision(t *testing.T) {
+	l := deployLedger(t, "")
+	run := passToSmoke(t, l)
+	smoke := evidence(t, l, "OPS-DEPLOY-001", "smoke", ran(1, "smoke", "auth"), "401\n")
+	must(move(l, "codex", run.ID, fairway.StageSmoke, fairway.StageFailed, smoke))
+	must(move(l, "codex", run.ID, fairway.StageUAT, fairway.StageSkipped))
+	must(move(l, "codex", run.ID, fairway.StageRollback, fairway.StageFailed))
+	_, err := move(l, "codex", run.ID, fairway.StageFollowUp, fairway.StagePassed)
+	if fairway.ErrorCode(err) != fairway.ECONFLICT || !strings.Contains(err.Error(), "its rollback failed too") {
+		t.Fatalf("finishing after a failed rollback: %v, want conflict naming the failed rollback", err)
+	}
+	must(l.DecideNoRollback(as("omar"), run.ID, "rollback blocked by a migration; fixing forward"))
+	if done := must(move(l, "codex", run.ID, fairway.StageFollowUp, fairway.StagePassed)); done.State != fairway.DeployFailed {
+		t.Fatalf("finished run = %s, want failed", done.State)
+	}
+}
