@@ -186,7 +186,13 @@ func stageOrder(run *fairway.DeployRun, in fairway.StageMove) *fairway.Error {
 		if len(open) > 0 {
 			return fairway.Errorf(fairway.ECONFLICT, "deploy-run %d cannot reach follow-up: %s; record their outcome (or skip them with a note)", run.ID, strings.Join(open, ", "))
 		}
-		if failed := failedChecks(run); len(failed) > 0 && !rolledBack(run) && run.NoRollback == nil {
+		failed := failedChecks(run)
+		if len(failed) > 0 && run.NoRollback == nil && run.Stage(fairway.StageRollback).Status == fairway.StageFailed {
+			// The broken deploy stays in place: a human decides what now.
+			return fairway.Errorf(fairway.ECONFLICT, "deploy-run %d cannot finish: %s failed and its rollback failed too, so what it deployed is still in place; a human decides what now (`fairway deploy no-rollback %d --reason TEXT`)",
+				run.ID, strings.Join(failed, " and "), run.ID)
+		}
+		if len(failed) > 0 && !rolledBack(run) && run.NoRollback == nil {
 			return fairway.Errorf(fairway.ECONFLICT, "deploy-run %d cannot finish: %s failed, so it needs a rollback stage (`fairway deploy stage %d rollback --status passed --evidence EV-…`) or a human's decision not to roll back (`fairway deploy no-rollback %d --reason TEXT`)",
 				run.ID, strings.Join(failed, " and "), run.ID, run.ID)
 		}
@@ -256,6 +262,11 @@ func (l *Ledger) stageEvidence(w *write, f *facts, run *fairway.DeployRun, in fa
 			return w.refuse(fairway.FieldError("evidence", "%s is evidence of stage %s of deploy-run %d (%s there); a stage passes on evidence of its own run: record it again for commit %s",
 				e.ID, stage.Name, other.ID, stage.Status, run.Commit))
 		}
+		if in.Stage == fairway.StageRollback {
+			if err := rollbackRecord(w, run, e); err != nil {
+				return err
+			}
+		}
 		if problem := f.blobs.problem(e); problem != "" {
 			return w.refuse(fairway.FieldError("evidence", "%s; a stage passes only on intact evidence", problem))
 		}
@@ -268,6 +279,25 @@ func (l *Ledger) stageEvidence(w *write, f *facts, run *fairway.DeployRun, in fa
 			return w.refuse(fairway.FieldError("evidence", "%s: the watched run concluded %s, and a run that did not succeed cannot pass stage %s; record it as --status failed, or fix what failed and cite the record of a run that succeeded",
 				e.ID, sm.Conclusion, in.Stage))
 		}
+	}
+	return nil
+}
+
+// rollbackRecord refuses, for a passed rollback, evidence that cannot be
+// a record of rolling back this run's deploy: what another stage of the
+// run cites (the CI that passed, the smoke that failed), or a record made
+// before the deploy stage moved. A passed rollback lets a run whose smoke
+// or UAT failed finish without a human's decision not to roll back.
+func rollbackRecord(w *write, run *fairway.DeployRun, e *fairway.Evidence) error {
+	for _, st := range run.Stages {
+		if st.Name != fairway.StageRollback && slices.Contains(st.Evidence, e.ID) {
+			return w.refuse(fairway.FieldError("evidence", "%s is cited by stage %s of deploy-run %d (%s there), so it is no record of a rollback; roll back, record it (`fairway run --task %s -- CMD`) and cite that record, or ask a human to decide not to roll back (`fairway deploy no-rollback %d --reason TEXT`)",
+				e.ID, st.Name, run.ID, st.Status, run.Task, run.ID))
+		}
+	}
+	if dep := run.Stage(fairway.StageDeploy); e.RecordedAt.Before(dep.At) {
+		return w.refuse(fairway.FieldError("evidence", "%s was recorded at %s, before the deploy stage of deploy-run %d moved (%s at %s), so it cannot show that deploy rolled back; roll back, record it (`fairway run --task %s -- CMD`) and cite that record",
+			e.ID, e.RecordedAt.UTC().Format(time.RFC3339Nano), run.ID, dep.Status, dep.At.UTC().Format(time.RFC3339Nano), run.Task))
 	}
 	return nil
 }

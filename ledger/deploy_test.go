@@ -457,3 +457,61 @@ func TestDeploy_RunWhoseCIRanAtAnotherCommitDoesNotFinishWell(t *testing.T) {
 		t.Fatalf("a run whose CI ran at its commit: got %s %q, want satisfied", r.State, r.Detail)
 	}
 }
+
+// A rollback stage passes only on a record of the rollback: not on what
+// another stage of the same run cites (the CI that passed, the smoke
+// that failed), and not on a record made before the deploy it would
+// undo. Otherwise an agent could finish a run whose smoke failed with
+// neither a rollback nor a human's decision not to roll back.
+func TestDeploy_RollbackPassesOnlyOnARecordOfTheRollback(t *testing.T) {
+	l := deployLedger(t, "")
+	run := start(t, l, "dev")
+	early := evidence(t, l, "OPS-DEPLOY-001", "command-result", passing("helm", "rollback"), "rolled back\n")
+	ci := evidence(t, l, "OPS-DEPLOY-001", "command-result", passing("make", "ci"), "ok\n")
+	must(move(l, "codex", run.ID, fairway.StageCI, fairway.StagePassed, ci))
+	must(move(l, "codex", run.ID, fairway.StageDeploy, fairway.StagePassed, ci))
+	smoke := evidence(t, l, "OPS-DEPLOY-001", "smoke", ran(1, "smoke", "auth"), "401\n")
+	must(move(l, "codex", run.ID, fairway.StageSmoke, fairway.StageFailed, smoke))
+	must(move(l, "codex", run.ID, fairway.StageUAT, fairway.StageSkipped))
+	for what, c := range map[string]struct{ ev, want string }{
+		"the ci stage's record":          {ci, "is cited by stage ci of deploy-run"},
+		"a record older than the deploy": {early, "before the deploy stage"},
+	} {
+		before := auditLen(t, l)
+		_, err := move(l, "codex", run.ID, fairway.StageRollback, fairway.StagePassed, c.ev)
+		if fairway.ErrorCode(err) != fairway.EINVALID || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("rollback passed on %s: %v, want invalid containing %q", what, err, c.want)
+		}
+		if got := auditLen(t, l); got != before+1 {
+			t.Fatalf("rollback on %s: %d audit events, want its refusal only", what, got-before)
+		}
+	}
+	if _, err := move(l, "codex", run.ID, fairway.StageFollowUp, fairway.StagePassed); fairway.ErrorCode(err) != fairway.ECONFLICT {
+		t.Fatalf("finishing after refused rollbacks: %v, want conflict", err)
+	}
+	rb := evidence(t, l, "OPS-DEPLOY-001", "command-result", passing("helm", "rollback"), "rolled back\n")
+	must(move(l, "codex", run.ID, fairway.StageRollback, fairway.StagePassed, rb))
+	if done := must(move(l, "codex", run.ID, fairway.StageFollowUp, fairway.StagePassed)); done.State != fairway.DeployFailed {
+		t.Fatalf("finished run = %s, want failed", done.State)
+	}
+}
+
+// A rollback that failed leaves the broken deploy in place: the run
+// finishes only once a human decided what now, as when nothing was
+// rolled back; an agent's word that it tried is not enough.
+func TestDeploy_FailedRollbackNeedsAHumansDecision(t *testing.T) {
+	l := deployLedger(t, "")
+	run := passToSmoke(t, l)
+	smoke := evidence(t, l, "OPS-DEPLOY-001", "smoke", ran(1, "smoke", "auth"), "401\n")
+	must(move(l, "codex", run.ID, fairway.StageSmoke, fairway.StageFailed, smoke))
+	must(move(l, "codex", run.ID, fairway.StageUAT, fairway.StageSkipped))
+	must(move(l, "codex", run.ID, fairway.StageRollback, fairway.StageFailed))
+	_, err := move(l, "codex", run.ID, fairway.StageFollowUp, fairway.StagePassed)
+	if fairway.ErrorCode(err) != fairway.ECONFLICT || !strings.Contains(err.Error(), "its rollback failed too") {
+		t.Fatalf("finishing after a failed rollback: %v, want conflict naming the failed rollback", err)
+	}
+	must(l.DecideNoRollback(as("omar"), run.ID, "rollback blocked by a migration; fixing forward"))
+	if done := must(move(l, "codex", run.ID, fairway.StageFollowUp, fairway.StagePassed)); done.State != fairway.DeployFailed {
+		t.Fatalf("finished run = %s, want failed", done.State)
+	}
+}

@@ -209,7 +209,7 @@ func (l *Ledger) safeWork(tx fairway.Tx, p *policy.Policy, limit int) ([]*fairwa
 		case failed != "" && len(r.FollowUps) == 0:
 			err = add(&fairway.SafeWork{Kind: fairway.SafeFinding, Task: t, Run: r.ID,
 				Why:    "deploy-run " + id + " failed its " + failed + " checks and no follow-up task holds the findings: recording them changes no environment",
-				Action: "after its rollback stage or a human's no-rollback: `fairway deploy stage " + id + " follow-up --status passed --finding TEXT`"}, t.Key)
+				Action: "after a rollback that passed or a human's no-rollback: `fairway deploy stage " + id + " follow-up --status passed --finding TEXT`"}, t.Key)
 		case failed == "" && !r.Protected && r.Class != "production" && r.Stage(fairway.StageDeploy).Status == fairway.StagePassed:
 			due := ""
 			for _, st := range []string{fairway.StageSmoke, fairway.StageUAT} {

@@ -569,3 +569,27 @@ func TestSession_EndedSessionsCredentialReadsNothing(t *testing.T) {
 		t.Fatalf("the live replacement's credential: %v %v", a, err)
 	}
 }
+
+// Fairway's own credentials are secrets too (R7): an agent that writes
+// its session credential, its bearer token or a login link into a
+// handoff or a claim hands it to every reader of the ledger, for ever.
+func TestSession_HandoffOrClaimCarryingAFairwayCredentialIsRefused(t *testing.T) {
+	l, _ := sessionLedger(t)
+	claude := must(l.RotateToken(as("alice"), "claude", 0))
+	att := must(l.AttachSession(as("claude"), fairway.SessionAttach{Task: "OPS-FIX-001", Provider: "claude"}))
+	link := must(l.IssueLoginLink(as("alice"), 10*time.Minute, 0))
+	ctx := withCred(t, l, att.Token)
+	for name, cred := range map[string]string{"session credential": att.Token, "bearer token": claude.Token, "login link": link.Link} {
+		before := auditLen(t, l)
+		_, err := l.DetachSession(ctx, att.Session.ID, "next agent: export FAIRWAY_TOKEN_X "+cred)
+		wantErr(t, "handoff with a "+name, err, fairway.EINVALID, "fairway-credential")
+		_, err = l.AddClaim(ctx, fairway.ClaimAdd{Task: "OPS-FIX-001", Text: "works with " + cred})
+		wantErr(t, "claim with a "+name, err, fairway.EINVALID, "fairway-credential")
+		if got := auditLen(t, l); got != before {
+			t.Fatalf("%s: %d audit events written by refused writes", name, got-before)
+		}
+	}
+	if s := must(l.GetSession(as("alice"), att.Session.ID)); s.State != fairway.SessionAttached || s.Handoff != "" {
+		t.Fatalf("a refused detach changed the session: %s %q", s.State, s.Handoff)
+	}
+}

@@ -5,6 +5,14 @@ package secret
 // mentions the issuer. Example values in tests are built by hand to these
 // layouts; none is a real credential.
 var issuerRules = []*Rule{
+	// Fairway's own: a bearer token (fw_), a session credential (fws_)
+	// and a login link (fwl_), each 32 random bytes in hex. Written into
+	// a handoff or a claim, one would hand its actor's authority to
+	// every reader of the ledger.
+	{ID: "fairway-credential", Description: "Fairway bearer token, session credential or login link",
+		Keywords: []string{"fw_", "fws_", "fwl_"},
+		Expr:     `\bfw[sl]?_[0-9a-f]{64}\b`},
+
 	// Cloud providers.
 	{ID: "aws-access-key-id", Description: "AWS access key ID",
 		Keywords: []string{"akia", "asia", "abia", "acca"},

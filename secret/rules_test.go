@@ -36,6 +36,7 @@ var ruleExamples = []struct {
 		"LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQo=", "    client-key-data: null\n"},
 	{"netrc-password", "machine api.example.com login deploy password pa55w0rd\n", "pa55w0rd", "the machine room needs a password reset today\n"},
 	{"pgpass-password", "db.internal:5432:billing:app:S3cr3tPw\n", "S3cr3tPw", "12:00:01:starting:ok\n"},
+	{"fairway-credential", "FAIRWAY_SESSION_TOKEN fws_" + hex64 + "\n", "fws_" + hex64, "evidence sha256:" + hex64 + " of fw_0123\n"},
 	{"aws-access-key-id", "id=AKIAIOSFODNN7EXAMPLE\n", "AKIAIOSFODNN7EXAMPLE", "id=AKIAIOSFODNN7EXAMPL\n"},
 	{"aws-secret-access-key", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = short\n"},
 	{"google-api-key", "key=AIzaSyA1234567890abcdefghijklmnopqrstuv\n", "AIzaSyA1234567890abcdefghijklmnopqrstuv", "key=AIzaSyA1234\n"},
