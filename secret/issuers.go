@@ -8,10 +8,12 @@ var issuerRules = []*Rule{
 	// Fairway's own: a bearer token (fw_), a session credential (fws_)
 	// and a login link (fwl_), each 32 random bytes in hex. Written into
 	// a handoff or a claim, one would hand its actor's authority to
-	// every reader of the ledger.
+	// every reader of the ledger. No word boundary is asked for: a link
+	// URL-encoded into a redirect ("%2Ffwl_…", "%3Dfwl_…") or glued to a
+	// name is whole all the same, and one in capitals is one tr away.
 	{ID: "fairway-credential", Description: "Fairway bearer token, session credential or login link",
 		Keywords: []string{"fw_", "fws_", "fwl_"},
-		Expr:     `\bfw[sl]?_[0-9a-f]{64}\b`},
+		Expr:     `(?i)fw[sl]?_[0-9a-f]{64}`},
 
 	// Cloud providers.
 	{ID: "aws-access-key-id", Description: "AWS access key ID",

@@ -198,3 +198,24 @@ func TestCoverage_EveryRuleNamedIsExemplified(t *testing.T) {
 		}
 	}
 }
+
+// TestFairwayCredential_FoundWhereTextRunsIntoIt: a login link inside a
+// URL-encoded redirect ("%2Ffwl_…", "%3Dfwl_…"), a credential glued to a
+// name, or written in capitals is still Fairway's credential.
+func TestFairwayCredential_FoundWhereTextRunsIntoIt(t *testing.T) {
+	for _, tc := range []struct{ text, secret string }{
+		{"next=%2Flogin%2Ffwl_" + hex64 + "%26x\n", "fwl_" + hex64},
+		{"redirect=https%3A%2F%2Fhost%2Flogin%3Flink%3Dfwl_" + hex64 + "\n", "fwl_" + hex64},
+		{"export MY_TOKENfws_" + hex64 + "\n", "fws_" + hex64},
+		{"tok=x_fw_" + hex64 + "_end\n", "fw_" + hex64},
+		{"tok=FWS_" + strings.ToUpper(hex64) + "\n", "FWS_" + strings.ToUpper(hex64)},
+	} {
+		fs := secret.ScanText(tc.text)
+		if len(fs) != 1 || fs[0].Rule != "fairway-credential" {
+			t.Fatalf("%q: findings %+v, want one fairway-credential", tc.text, fs)
+		}
+		if got := tc.text[fs[0].Offset : fs[0].Offset+int64(fs[0].Length)]; got != tc.secret {
+			t.Fatalf("%q: finding covers %q, want %q", tc.text, got, tc.secret)
+		}
+	}
+}
