@@ -515,3 +515,25 @@ func TestDeploy_FailedRollbackNeedsAHumansDecision(t *testing.T) {
 		t.Fatalf("finished run = %s, want failed", done.State)
 	}
 }
+
+// TestDeploy_RunWhoseCIRanOnAChangedCheckoutDoesNotFinishWell: CI that
+// ran at the run's commit with tracked files changed tested something
+// other than that commit, so the run does not count as finished well.
+func TestDeploy_RunWhoseCIRanOnAChangedCheckoutDoesNotFinishWell(t *testing.T) {
+	l := deployLedger(t, "")
+	e, err := l.AddEvidence(as("codex"), fairway.EvidenceAdd{Task: "OPS-DEPLOY-001", Kind: "command-result", Command: passing("make", "ci"),
+		Source: &fairway.SourceState{Commit: "0123abcd" + strings.Repeat("9", 32), Dirty: true}}, fairway.EvidenceParts{Content: strings.NewReader("ok\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := start(t, l, "dev") // commit 0123abcd
+	must(move(l, "codex", run.ID, fairway.StageCI, fairway.StagePassed, e.ID))
+	for _, s := range []string{fairway.StageDeploy, fairway.StageSmoke, fairway.StageUAT} {
+		must(move(l, "codex", run.ID, s, fairway.StagePassed, evidence(t, l, "OPS-DEPLOY-001", "log", nil, s+" ok\n")))
+	}
+	must(move(l, "codex", run.ID, fairway.StageFollowUp, fairway.StagePassed))
+	r := requirementOf(t, l, "OPS-DEPLOY-001", "deploy-run:dev")
+	if want := "with changes to tracked files"; r.State != fairway.ReqUnsatisfied || !strings.Contains(r.Detail, want) {
+		t.Fatalf("a run whose CI ran on a changed checkout: got %s %q, want unsatisfied saying %q", r.State, r.Detail, want)
+	}
+}

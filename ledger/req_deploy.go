@@ -68,7 +68,8 @@ func (l *Ledger) deployRunRequirement(tx fairway.Tx, f *facts, n *policy.Need) (
 
 // ciOfAnotherCommit says which command a run's ci stage cites that ran
 // at another commit than the run deploys, or "": CI builds and tests the
-// source, so what it proves is of the commit it ran at. A command that
+// source, so what it proves is of the commit it ran at, and only when
+// no tracked file was changed in its checkout. A command that
 // names no commit, and a file's record (whose source is only where it
 // was recorded from), say nothing of it.
 func ciOfAnotherCommit(tx fairway.Tx, run *fairway.DeployRun) (string, error) {
@@ -77,8 +78,16 @@ func ciOfAnotherCommit(tx fairway.Tx, run *fairway.DeployRun) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if e.Command != nil && e.Source != nil && e.Source.Commit != "" && !sameCommit(e.Source.Commit, run.Commit) {
+		if e.Command == nil || e.Source == nil || e.Source.Commit == "" {
+			continue
+		}
+		if !sameCommit(e.Source.Commit, run.Commit) {
 			return fmt.Sprintf("its ci stage cites %s, which ran at commit %s, not %s", e.ID, e.Source.Commit, run.Commit), nil
+		}
+		// Tracked files changed in the checkout: what ran was not the
+		// commit.
+		if e.Source.Dirty {
+			return fmt.Sprintf("its ci stage cites %s, which ran at commit %s with changes to tracked files, so not at %s as committed", e.ID, e.Source.Commit, run.Commit), nil
 		}
 	}
 	return "", nil
