@@ -187,28 +187,37 @@ func notIndependentEver(tx fairway.Tx, task *fairway.Task) (map[string]string, e
 	if err != nil {
 		return nil, err
 	}
-	f := fairway.AuditFilter{Subject: task.Key, Limit: 1000}
+	err = eachEventOf(tx, task.Key, func(e *fairway.AuditEvent) {
+		// A proposal another replaced was still its proposer's work.
+		if _, seen := out[e.Actor]; e.Action == "policy.propose" && !seen {
+			out[e.Actor] = "proposed a policy change on it"
+		}
+		owner, assigner := ownerSetBy(e)
+		if _, seen := out[owner]; owner != "" && !seen {
+			out[owner] = "owned the task"
+		}
+		if _, seen := out[assigner]; assigner != "" && !seen {
+			out[assigner] = "asked for the work"
+		}
+	})
+	return out, err
+}
+
+// eachEventOf calls fn with every audit event of subject, in order, a
+// page at a time.
+func eachEventOf(tx fairway.Tx, subject string, fn func(*fairway.AuditEvent)) error {
+	f := fairway.AuditFilter{Subject: subject, Limit: 1000}
 	for {
 		events, err := tx.AuditEvents(f)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, e := range events {
-			// A proposal another replaced was still its proposer's work.
-			if _, seen := out[e.Actor]; e.Action == "policy.propose" && !seen {
-				out[e.Actor] = "proposed a policy change on it"
-			}
-			owner, assigner := ownerSetBy(e)
-			if _, seen := out[owner]; owner != "" && !seen {
-				out[owner] = "owned the task"
-			}
-			if _, seen := out[assigner]; assigner != "" && !seen {
-				out[assigner] = "asked for the work"
-			}
+			fn(e)
 			f.AfterSeq = e.Seq
 		}
 		if len(events) < f.Limit {
-			return out, nil
+			return nil
 		}
 	}
 }

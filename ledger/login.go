@@ -142,32 +142,22 @@ type issuedLink struct {
 // did; nil when none issued it.
 func loginLinkIssued(tx fairway.Tx, actor, hash string) (*issuedLink, error) {
 	var out *issuedLink
-	f := fairway.AuditFilter{Subject: actor, Limit: 1000}
-	for {
-		events, err := tx.AuditEvents(f)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range events {
-			f.AfterSeq = e.Seq
-			switch e.Action {
-			case "login.link":
-				if l := readIssuedLink(e); l != nil && l.hash == hash {
-					out = &l.issuedLink
-				}
-			case "login.redeem":
-				var v struct {
-					LinkHash string `json:"link_hash"`
-				}
-				if out != nil && json.Unmarshal(e.Change, &v) == nil && v.LinkHash == hash {
-					out.spentSeq = e.Seq
-				}
+	err := eachEventOf(tx, actor, func(e *fairway.AuditEvent) {
+		switch e.Action {
+		case "login.link":
+			if l := readIssuedLink(e); l != nil && l.hash == hash {
+				out = &l.issuedLink
+			}
+		case "login.redeem":
+			var v struct {
+				LinkHash string `json:"link_hash"`
+			}
+			if out != nil && json.Unmarshal(e.Change, &v) == nil && v.LinkHash == hash {
+				out.spentSeq = e.Seq
 			}
 		}
-		if len(events) < f.Limit {
-			return out, nil
-		}
-	}
+	})
+	return out, err
 }
 
 // hashedLink is an issued link and its hash.

@@ -689,19 +689,8 @@ func (r *rowWitness) checkReview(rv *fairway.Review, differs func(int64, string,
 // only; audit verify checks everything.
 func taskRowProblem(tx fairway.Tx, key string) (*rowProblem, error) {
 	r := newRowWitness()
-	f := fairway.AuditFilter{Subject: key, Limit: 1000}
-	for {
-		events, err := tx.AuditEvents(f)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range events {
-			r.add(e)
-			f.AfterSeq = e.Seq
-		}
-		if len(events) < f.Limit {
-			break
-		}
+	if err := eachEventOf(tx, key, r.add); err != nil {
+		return nil, err
 	}
 	var problems []rowProblem
 	differs := func(seq int64, format string, args ...any) {
