@@ -70,3 +70,40 @@ func TestOpenEvidence_RefusesBytesChangedInTheBlobStore(t *testing.T) {
 		})
 	}
 }
+
+// A command's streams are checked against their own recorded sizes and
+// digests, as the content is.
+func TestOpenEvidence_ChecksACommandsStreams(t *testing.T) {
+	p := newProofLedger(t, "")
+	if _, err := p.l.CreateTask(p.alice, fairway.TaskCreate{Key: "RUN-1", Title: "Run the suite"}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := p.l.AddEvidence(p.codex, fairway.EvidenceAdd{Task: "RUN-1", Kind: "command-result", Command: ran(0, "go", "test")},
+		fairway.EvidenceParts{Content: strings.NewReader("ok\n"), Stdout: strings.NewReader("ok  fairway 1.2s\n"), Stderr: strings.NewReader("warning: slow\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(part string) (string, error) {
+		rc, err := p.l.OpenEvidence(context.Background(), e.ID, part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		return string(b), err
+	}
+	if got, err := read(fairway.PartStdout); err != nil || got != "ok  fairway 1.2s\n" {
+		t.Fatalf("stdout: %q %v", got, err)
+	}
+	if got, err := read(fairway.PartStderr); err != nil || got != "warning: slow\n" {
+		t.Fatalf("stderr: %q %v", got, err)
+	}
+	path := p.blobPath(e.Command.StderrDigest)
+	os.Chmod(path, 0o644)
+	if err := os.WriteFile(path, []byte("warning: fast\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(fairway.PartStderr); err == nil || !strings.Contains(err.Error(), "evidence "+e.ID+"'s stderr") {
+		t.Fatalf("changed stderr: %v", err)
+	}
+}
